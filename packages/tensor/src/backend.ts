@@ -1,0 +1,156 @@
+/**
+ * The one interface both backends implement. The op layer (src/ops) calls only these
+ * methods; gradients are written with ops, so they run wherever the tensors live.
+ *
+ * Conventions shared by every method:
+ * - Storage is one contiguous, row-major buffer of `size` elements. Backends own its type
+ *   (typed arrays on cpu, GPUBuffers on webgpu); nothing outside a backend looks inside.
+ * - Methods never modify their inputs, except those named `...InPlace` / `write...`.
+ * - Shapes are plain number arrays; broadcasting has already been resolved by the op layer
+ *   into explicit shapes (and, for `strided`, into strides with 0 for broadcast dims).
+ */
+export type DType = 'float32' | 'int32' | 'float64';
+export type TypedArray = Float32Array | Int32Array | Float64Array;
+export type Shape = readonly number[];
+
+/** Opaque backend storage. `bytes` feeds memoryStats(). */
+export interface Storage {
+  readonly bytes: number;
+}
+
+export type UnaryOp =
+  | 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'sign' | 'relu' | 'sigmoid' | 'tanh'
+  | 'step'          // x > 0 ? 1 : 0 (the derivative of relu)
+  | 'leakyRelu'     // x > 0 ? x : a * x
+  | 'leakyReluGrad' // x > 0 ? 1 : a
+  | 'powScalar'     // x ** a
+  | 'clamp'         // min(max(x, a), b); a = -Infinity / b = Infinity for one-sided
+  | 'affine'        // a * x + b
+  | 'cast';         // convert to the output dtype (float -> int truncates toward zero)
+
+export type BinaryOp =
+  | 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum'
+  | 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge'; // comparisons give 1 or 0 in the output dtype
+
+export type ReduceOp = 'sum' | 'max' | 'min' | 'argmax' | 'argmin';
+
+export type PadMode = 'constant' | 'reflect' | 'replicate' | 'circular';
+
+/** One N-d convolution (N = inSize.length, 1 to 3), NC(D)(H)W layout. */
+export interface ConvParams {
+  batch: number;
+  inChannels: number;
+  outChannels: number;
+  groups: number;
+  inSize: number[];   // spatial input size
+  kernel: number[];   // spatial kernel size
+  outSize: number[];  // spatial output size (the op layer computes it)
+  stride: number[];
+  padding: number[];  // zero padding BEFORE each spatial dim; reads past the end are zero too
+  dilation: number[];
+}
+
+/** Sliding windows over planes: x is [planes, ...inSize]. */
+export interface PoolParams {
+  planes: number;     // batch * channels
+  inSize: number[];
+  kernel: number[];
+  outSize: number[];
+  stride: number[];
+  padding: number[];  // before each dim
+  dilation: number[];
+  countIncludePad: boolean; // avg only (PyTorch's count_include_pad)
+}
+
+export interface SgdParams {
+  lr: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean;
+  /** first step: the momentum buffer is set to the gradient instead of blended (PyTorch) */
+  firstStep: boolean;
+}
+export interface AdamParams {
+  lr: number; beta1: number; beta2: number; eps: number; weightDecay: number;
+  decoupled: boolean; // AdamW
+  step: number;       // 1-based, for bias correction
+}
+
+export interface Backend {
+  readonly name: string;
+  /** Human-readable description (adapter name for webgpu). */
+  readonly description: string;
+
+  // --- memory ----------------------------------------------------------------------
+  upload(data: TypedArray, dtype: DType): Storage;
+  /** A new storage of `size` elements, every one equal to `value`. */
+  fill(size: number, value: number, dtype: DType): Storage;
+  read(s: Storage, size: number, dtype: DType): Promise<TypedArray>;
+  /** Synchronous read, where the backend can (cpu); otherwise undefined. */
+  readSync?(s: Storage, size: number, dtype: DType): TypedArray;
+  dispose(s: Storage): void;
+  /** Buffers and bytes the backend holds for live storages (pool excluded). */
+  stats(): { buffers: number; bytes: number };
+  /** Wait for all queued work (no-op on cpu). */
+  sync(): Promise<void>;
+
+  // --- elementwise -----------------------------------------------------------------
+  unary(op: UnaryOp, x: Storage, size: number, inDtype: DType, outDtype: DType, a?: number, b?: number): Storage;
+  /** Broadcasting binary op; aShape/bShape are already right-aligned to outShape's rank. */
+  binary(op: BinaryOp, a: Storage, aShape: Shape, b: Storage, bShape: Shape, outShape: Shape, inDtype: DType, outDtype: DType): Storage;
+  /** cond != 0 ? a : b, all three broadcast to outShape (same rank). */
+  where(cond: Storage, condShape: Shape, condDtype: DType, a: Storage, aShape: Shape, b: Storage, bShape: Shape, outShape: Shape, dtype: DType): Storage;
+
+  // --- reductions ------------------------------------------------------------------
+  /**
+   * Reduce `axes` of x (shape `shape`). The result holds the remaining dims in order
+   * (same element count as keepdim). argmax/argmin take exactly one axis and give int32.
+   */
+  reduce(op: ReduceOp, x: Storage, shape: Shape, axes: number[], dtype: DType): Storage;
+
+  // --- copies ----------------------------------------------------------------------
+  /** out[i] = x[offset + sum_d idx_d(i) * strides[d]] for i over outShape (permute, expand, slice). */
+  strided(x: Storage, outShape: Shape, strides: number[], offset: number, dtype: DType): Storage;
+  /** dst[offset + sum_d idx_d(i) * dstStrides[d]] = src[i] for i over srcShape, in place (cat). */
+  writeStrided(dst: Storage, src: Storage, srcShape: Shape, dstStrides: number[], dstOffset: number, dtype: DType): void;
+  /** Pad every dim by [before, after]; negative values crop. */
+  pad(x: Storage, shape: Shape, pads: [number, number][], mode: PadMode, value: number, dtype: DType): Storage;
+  /** out[..., i_axis, ...] = x[..., index[..., i_axis, ...], ...]; out has index's shape. */
+  gather(x: Storage, xShape: Shape, index: Storage, indexShape: Shape, axis: number, dtype: DType): Storage;
+  /** The adjoint of gather: zeros(outShape), then out[.., index[i], ..] += src[i]. */
+  scatterAdd(src: Storage, index: Storage, indexShape: Shape, outShape: Shape, axis: number, dtype: DType): Storage;
+  /** Overwrite dst's first `size` elements with src's (in place). */
+  copyInto(dst: Storage, src: Storage, size: number, dtype: DType): void;
+
+  // --- linear algebra --------------------------------------------------------------
+  /**
+   * Batched C[b] = op(A[b]) @ op(B[b]), C is [batch, m, n] contiguous.
+   * A[b] starts at b * aBatchStride (0 broadcasts one matrix); op transposes when trans*.
+   * A is [m, k] (or [k, m] when transA), B is [k, n] (or [n, k] when transB), row-major.
+   */
+  matmul(a: Storage, b: Storage, p: { batch: number; m: number; n: number; k: number; transA: boolean; transB: boolean; aBatchStride: number; bBatchStride: number }, dtype: DType): Storage;
+
+  // --- convolution -----------------------------------------------------------------
+  /** y = conv(x, w) (+ bias[cout] when given). x [N, Cin, ...in], w [Cout, Cin/g, ...k] -> [N, Cout, ...out]. */
+  conv(x: Storage, w: Storage, bias: Storage | null, p: ConvParams, dtype: DType): Storage;
+  /** d loss / d x from gy [N, Cout, ...out] and w. */
+  convBackwardInput(gy: Storage, w: Storage, p: ConvParams, dtype: DType): Storage;
+  /** d loss / d w from x and gy. */
+  convBackwardWeight(x: Storage, gy: Storage, p: ConvParams, dtype: DType): Storage;
+  /** x [N, C, ...in] -> columns [N, C * prod(kernel), prod(out)]. Channels are p.inChannels. */
+  im2col(x: Storage, p: ConvParams, dtype: DType): Storage;
+  /** The adjoint of im2col: columns summed back into [N, C, ...in]. */
+  col2im(cols: Storage, p: ConvParams, dtype: DType): Storage;
+
+  // --- pooling ---------------------------------------------------------------------
+  /** Max over each window (padding never wins); argmax = flat index into the input plane, -1 if none. */
+  maxPool(x: Storage, p: PoolParams, dtype: DType): { out: Storage; argmax: Storage };
+  maxPoolBackward(gy: Storage, argmax: Storage, p: PoolParams, dtype: DType): Storage;
+  avgPool(x: Storage, p: PoolParams, dtype: DType): Storage;
+  avgPoolBackward(gy: Storage, p: PoolParams, dtype: DType): Storage;
+
+  // --- fused -----------------------------------------------------------------------
+  /** Softmax (or log-softmax) over the last axis of a [rows, cols] matrix. */
+  softmax(x: Storage, rows: number, cols: number, log: boolean, dtype: DType): Storage;
+  /** In-place SGD update of param (and the momentum buffer, when momentum > 0). */
+  sgdStep(param: Storage, grad: Storage, momentumBuf: Storage | null, size: number, p: SgdParams): void;
+  /** In-place Adam/AdamW update of param, m and v. */
+  adamStep(param: Storage, grad: Storage, m: Storage, v: Storage, size: number, p: AdamParams): void;
+}

@@ -1,0 +1,166 @@
+import type { Backend, DType, Storage } from './backend';
+import type { Tensor } from './tensor';
+
+/** A storage shared by a tensor and the views (reshapes) made from it. */
+export class DataRef {
+  refs = 1;
+  constructor(readonly backend: Backend, readonly storage: Storage) {}
+  retain(): this {
+    this.refs++;
+    return this;
+  }
+  release(): void {
+    if (--this.refs === 0) this.backend.dispose(this.storage);
+  }
+}
+
+const backends = new Map<string, Backend>();
+let defaultDevice = 'cpu';
+
+export function registerBackend(backend: Backend): void {
+  backends.set(backend.name, backend);
+}
+
+export function unregisterBackend(name: string): void {
+  backends.delete(name);
+  if (defaultDevice === name) defaultDevice = 'cpu';
+}
+
+export function getBackend(device: string): Backend {
+  const b = backends.get(device);
+  if (!b) {
+    const hint = device === 'webgpu' ? " call `await useDevice('webgpu')` (or 'auto') first" : ` known devices: ${[...backends.keys()].join(', ')}`;
+    throw new Error(`device '${device}' is not initialised:${hint}`);
+  }
+  return b;
+}
+
+export function hasBackend(device: string): boolean {
+  return backends.has(device);
+}
+
+export function getDefaultDevice(): string {
+  return defaultDevice;
+}
+
+export function setDefaultDevice(device: string): void {
+  getBackend(device);
+  defaultDevice = device;
+}
+
+// --- gradient mode ------------------------------------------------------------------
+let gradEnabled = true;
+
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+/** Runs fn without recording the autograd graph (PyTorch's torch.no_grad()). */
+export function noGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = prev;
+  }
+}
+
+export function withGrad<T>(enabled: boolean, fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = enabled;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = prev;
+  }
+}
+
+// --- memory: live tensors and tidy scopes ---------------------------------------------
+let liveTensors = 0;
+const scopes: Set<Tensor>[] = [];
+
+/** Called by every Tensor on creation: counted, and owned by the innermost tidy scope. */
+export function trackTensor(t: Tensor): void {
+  liveTensors++;
+  scopes[scopes.length - 1]?.add(t);
+}
+
+/** A disposed tensor (or, with null, one collected by the GC, which no scope can hold). */
+export function untrackTensor(t: Tensor | null): void {
+  liveTensors--;
+  if (t) for (const s of scopes) s.delete(t);
+}
+
+/** Takes t out of every tidy scope, so that it outlives them (parameters, gradients, optimizer state). */
+export function keep<T extends Tensor>(t: T): T {
+  for (const s of scopes) s.delete(t);
+  return t;
+}
+
+type Tidyable = Tensor | Tidyable[] | { [k: string]: Tidyable } | number | string | boolean | null | undefined | void;
+
+function collectTensors(v: unknown, into: Set<Tensor>, seen = new Set<unknown>()): void {
+  if (v === null || typeof v !== 'object' || seen.has(v)) return;
+  seen.add(v);
+  if ((v as Tensor).isTensor === true) {
+    into.add(v as Tensor);
+    return;
+  }
+  if (Array.isArray(v)) for (const x of v) collectTensors(x, into, seen);
+  else if (Object.getPrototypeOf(v) === Object.prototype) for (const x of Object.values(v)) collectTensors(x, into, seen);
+}
+
+/**
+ * Runs fn and disposes every tensor created inside it except those it returns (and those
+ * passed to keep()). Returned tensors move to the enclosing scope. fn must be synchronous:
+ * a scope cannot follow an await.
+ */
+export function tidy<T extends Tidyable>(fn: () => T): T {
+  const scope = new Set<Tensor>();
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = fn();
+  } finally {
+    scopes.pop();
+  }
+  if (result instanceof Promise) {
+    throw new Error('tidy: fn returned a Promise; tidy scopes must be synchronous (await outside, or dispose() by hand)');
+  }
+  const survivors = new Set<Tensor>();
+  collectTensors(result, survivors);
+  const parent = scopes[scopes.length - 1];
+  for (const t of scope) {
+    if (survivors.has(t)) parent?.add(t);
+    else t.dispose();
+  }
+  return result;
+}
+
+export interface MemoryStats {
+  /** Tensors created and not yet disposed (views count once each). */
+  liveTensors: number;
+  /** Storages alive on each backend (a view shares its source's). */
+  liveBuffers: number;
+  /** Bytes of those storages. */
+  bytes: number;
+  byDevice: Record<string, { buffers: number; bytes: number }>;
+}
+
+export function memoryStats(): MemoryStats {
+  const byDevice: MemoryStats['byDevice'] = {};
+  let liveBuffers = 0;
+  let bytes = 0;
+  for (const [name, b] of backends) {
+    const s = b.stats();
+    byDevice[name] = s;
+    liveBuffers += s.buffers;
+    bytes += s.bytes;
+  }
+  return { liveTensors, liveBuffers, bytes, byDevice };
+}
+
+export function dtypeBytes(dtype: DType): number {
+  return dtype === 'float64' ? 8 : 4;
+}

@@ -1,0 +1,26 @@
+import { registerBackend } from './engine';
+import { cpuBackend } from './backends/cpu/index';
+import './methods';
+
+registerBackend(cpuBackend);
+
+export type { Backend, DType, Shape, Storage, TypedArray, ConvParams, PoolParams, PadMode, SgdParams, AdamParams } from './backend';
+export { Tensor, isTensor, type NestedArray } from './tensor';
+export { noGrad, withGrad, isGradEnabled, tidy, keep, memoryStats, getDefaultDevice, setDefaultDevice, getBackend, registerBackend, type MemoryStats } from './engine';
+export { useDevice, releaseWebGPU, type DeviceInfo, type DeviceRequest } from './device';
+export { manualSeed, getRngState, setRngState } from './random';
+export { gradcheck, type GradcheckOptions, type GradcheckResult } from './gradcheck';
+export { sizeOf, broadcastShapes } from './shape';
+export { cpuBackend };
+
+export * from './ops/creation';
+export * from './ops/elementwise';
+export { sum, mean, max, min, argmax, argmin, variance, sumTo, type Dims } from './ops/reduce';
+export * from './ops/shape';
+export * from './ops/linalg';
+export * from './ops/conv';
+export * from './ops/pool';
+export * from './ops/softmax';
+export * from './ops/loss';
+export * from './ops/norm';
+export * from './ops/optim';

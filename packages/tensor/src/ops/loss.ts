@@ -1,0 +1,79 @@
+import { fmt, shapesEqual } from '../shape';
+import { Tensor } from '../tensor';
+import { requireFloat, requireInt } from './util';
+import { abs, mul, neg, sub, add } from './elementwise';
+import { mean, sum } from './reduce';
+import { gather, permute, reshape, squeeze, unsqueeze } from './shape';
+import { logSoftmax } from './softmax';
+
+export type Reduction = 'mean' | 'sum' | 'none';
+
+function reduceLoss(op: string, loss: Tensor, reduction: Reduction): Tensor {
+  if (reduction === 'mean') return mean(loss);
+  if (reduction === 'sum') return sum(loss);
+  if (reduction === 'none') return loss;
+  throw new Error(`${op}: reduction must be 'mean', 'sum' or 'none', got '${reduction}'`);
+}
+
+export interface CrossEntropyOptions {
+  reduction?: Reduction;
+  /** ε: the target becomes (1 − ε)·onehot + ε/C (PyTorch's label_smoothing). */
+  labelSmoothing?: number;
+}
+
+/**
+ * Cross-entropy from logits [N, C] (or [N, C, d1, ...]) and class indices [N] (or [N, d1, ...]),
+ * int32. With label smoothing ε: (1 − ε)·nll + ε·mean over classes of −log p.
+ */
+export function crossEntropy(logits: Tensor, target: Tensor, opts: CrossEntropyOptions = {}): Tensor {
+  requireFloat('crossEntropy', logits);
+  requireInt('crossEntropy', 'target (class indices)', target);
+  const eps = opts.labelSmoothing ?? 0;
+  if (eps < 0 || eps > 1) throw new Error(`crossEntropy: labelSmoothing must be in [0, 1], got ${eps}`);
+  if (logits.rank < 1) throw new Error(`crossEntropy: logits must be [N, C, ...], got ${fmt(logits.shape)}`);
+  const classes = logits.rank === 1 ? logits.shape[0] : logits.shape[1];
+  const expected = logits.rank === 1 ? [] : [logits.shape[0], ...logits.shape.slice(2)];
+  if (!shapesEqual(target.shape, expected)) {
+    throw new Error(`crossEntropy: target ${fmt(target.shape)} must be ${fmt(expected)} for logits ${fmt(logits.shape)}`);
+  }
+  if (target.backend.readSync) {
+    const t = target.dataSync();
+    for (let i = 0; i < t.length; i++) {
+      if (t[i] < 0 || t[i] >= classes) throw new Error(`crossEntropy: target ${t[i]} at position ${i} is out of range for ${classes} classes`);
+    }
+  }
+  // Classes last, everything else flattened into rows.
+  let rows = logits;
+  if (logits.rank === 1) rows = reshape(logits, [1, classes]);
+  else if (logits.rank > 2) rows = reshape(permute(logits, [0, ...logits.shape.slice(2).map((_, i) => i + 2), 1]), [-1, classes]);
+  const logp = logSoftmax(rows, 1);
+  const idx = reshape(target, [-1, 1]);
+  let loss = neg(squeeze(gather(logp, 1, idx), 1));
+  if (eps > 0) loss = add(mul(loss, 1 - eps), mul(neg(mean(logp, 1)), eps));
+  loss = reshape(loss, expected);
+  return reduceLoss('crossEntropy', loss, opts.reduction ?? 'mean');
+}
+
+/** Negative log-likelihood from log-probabilities [N, C] and int32 targets [N]. */
+export function nllLoss(logp: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
+  requireInt('nllLoss', 'target', target);
+  const loss = neg(squeeze(gather(logp, 1, unsqueeze(target, 1)), 1));
+  return reduceLoss('nllLoss', loss, opts.reduction ?? 'mean');
+}
+
+function checkSameShape(op: string, a: Tensor, b: Tensor): void {
+  if (!shapesEqual(a.shape, b.shape)) throw new Error(`${op}: input ${fmt(a.shape)} and target ${fmt(b.shape)} must have the same shape`);
+}
+
+export function mseLoss(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
+  requireFloat('mseLoss', input, target);
+  checkSameShape('mseLoss', input, target);
+  const d = sub(input, target);
+  return reduceLoss('mseLoss', mul(d, d), opts.reduction ?? 'mean');
+}
+
+export function l1Loss(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
+  requireFloat('l1Loss', input, target);
+  checkSameShape('l1Loss', input, target);
+  return reduceLoss('l1Loss', abs(sub(input, target)), opts.reduction ?? 'mean');
+}

@@ -1,0 +1,31 @@
+import type { Backend, DType, Storage } from '../backend';
+import { Tensor } from '../tensor';
+import { fmt } from '../shape';
+
+/** A new tensor owning a storage the backend just made. */
+export function wrap(backend: Backend, storage: Storage, shape: readonly number[], dtype: DType): Tensor {
+  return Tensor.fromStorage(backend, storage, shape, dtype);
+}
+
+/** The backend all inputs share; a clear error when they sit on different devices. */
+export function commonBackend(op: string, ...ts: Tensor[]): Backend {
+  const b = ts[0].backend;
+  for (const t of ts) {
+    if (t.backend !== b) {
+      throw new Error(`${op}: tensors are on different devices (${ts.map((x) => `${fmt(x.shape)} on ${x.device}`).join(', ')}); move them with .to(device)`);
+    }
+  }
+  return b;
+}
+
+export function requireFloat(op: string, ...ts: Tensor[]): void {
+  for (const t of ts) {
+    if (t.dtype === 'int32') {
+      throw new Error(`${op}: expected a float tensor but got int32 ${fmt(t.shape)}; convert it with .float() first`);
+    }
+  }
+}
+
+export function requireInt(op: string, what: string, t: Tensor): void {
+  if (t.dtype !== 'int32') throw new Error(`${op}: ${what} must be an int32 tensor, got ${t.dtype} ${fmt(t.shape)}`);
+}

@@ -1,0 +1,176 @@
+import type { Backend, DType, Storage, TypedArray } from './backend';
+import { DataRef, getBackend, keep, trackTensor, untrackTensor } from './engine';
+import { fmt, sizeOf } from './shape';
+import { backward as runBackward, type GradNode } from './autograd';
+
+let nextId = 0;
+
+/** Safety net for tensors dropped without dispose(): their storage is released on GC. */
+const collected = new FinalizationRegistry<DataRef>((ref) => {
+  untrackTensor(null);
+  ref.release();
+});
+
+export type NestedArray = number | NestedArray[];
+
+/**
+ * An n-dimensional array on one device, with reverse-mode autograd.
+ * Every op returns a new tensor; reshapes share storage with their source.
+ */
+export class Tensor {
+  readonly isTensor = true;
+  readonly id = nextId++;
+  readonly shape: number[];
+  readonly dtype: DType;
+  /** The gradient accumulated by backward() (leaf tensors that require grad). */
+  grad: Tensor | null = null;
+  requiresGrad = false;
+  /** @internal the op that made this tensor, until backward() releases the graph */
+  _node: GradNode | null = null;
+  /** @internal */
+  _ref: DataRef;
+  private disposed = false;
+
+  /** @internal use the creation functions (tensor, zeros, ...) instead */
+  constructor(ref: DataRef, shape: readonly number[], dtype: DType) {
+    this._ref = ref;
+    this.shape = [...shape];
+    this.dtype = dtype;
+    trackTensor(this);
+    collected.register(this, ref, this);
+  }
+
+  /** @internal wraps a fresh storage that the new tensor owns */
+  static fromStorage(backend: Backend, storage: Storage, shape: readonly number[], dtype: DType): Tensor {
+    return new Tensor(new DataRef(backend, storage), shape, dtype);
+  }
+
+  get device(): string {
+    return this._ref.backend.name;
+  }
+  get backend(): Backend {
+    return this._ref.backend;
+  }
+  /** @internal */
+  get storage(): Storage {
+    if (this.disposed) throw new Error(`tensor ${fmt(this.shape)} (${this.dtype}) was disposed and cannot be used`);
+    return this._ref.storage;
+  }
+  get size(): number {
+    return sizeOf(this.shape);
+  }
+  get rank(): number {
+    return this.shape.length;
+  }
+  get ndim(): number {
+    return this.shape.length;
+  }
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+  get isLeaf(): boolean {
+    return this._node === null;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    collected.unregister(this);
+    untrackTensor(this);
+    this._ref.release();
+    this._node = null;
+  }
+
+  /** Keeps this tensor alive past the enclosing tidy() scopes. */
+  keep(): this {
+    return keep(this);
+  }
+
+  /** A copy of the values (waits for the device). */
+  async data(): Promise<TypedArray> {
+    return this.backend.read(this.storage, this.size, this.dtype);
+  }
+
+  /** The values, synchronously: cpu tensors only (a GPU cannot be read synchronously in a browser). */
+  dataSync(): TypedArray {
+    const b = this.backend;
+    if (!b.readSync) throw new Error(`dataSync: tensor is on '${b.name}', which can only be read asynchronously: use await t.data()`);
+    return b.readSync(this.storage, this.size, this.dtype);
+  }
+
+  async array(): Promise<NestedArray> {
+    return nest(await this.data(), this.shape);
+  }
+
+  arraySync(): NestedArray {
+    return nest(this.dataSync(), this.shape);
+  }
+
+  async item(): Promise<number> {
+    if (this.size !== 1) throw new Error(`item: tensor has ${this.size} elements ${fmt(this.shape)}; item() needs exactly one`);
+    return (await this.data())[0];
+  }
+
+  /**
+   * Reverse-mode differentiation from this tensor. Without an argument it must hold one
+   * element; otherwise pass the upstream gradient (same shape). Gradients accumulate into
+   * the .grad of leaf tensors that require grad, and the graph is released.
+   */
+  backward(grad?: Tensor): void {
+    runBackward(this, grad);
+  }
+
+  /** Marks a leaf tensor as needing a gradient (float tensors only). */
+  requiresGrad_(value = true): this {
+    if (value && this.dtype === 'int32') throw new Error(`requiresGrad_: an int32 tensor ${fmt(this.shape)} cannot require a gradient`);
+    if (!this.isLeaf) throw new Error('requiresGrad_: only leaf tensors can change requiresGrad (use detach() first)');
+    this.requiresGrad = value;
+    return this;
+  }
+
+  /** The same values, cut from the graph. Shares storage. */
+  detach(): Tensor {
+    return new Tensor(this._ref.retain(), this.shape, this.dtype);
+  }
+
+  /**
+   * @internal Replaces this tensor's storage with src's (same shape and device), in place:
+   * how optimizers and running statistics update tensors that modules hold.
+   */
+  _assign(src: Tensor): void {
+    if (src.device !== this.device || src.size !== this.size || src.dtype !== this.dtype) {
+      throw new Error(`assign: cannot assign ${fmt(src.shape)} ${src.dtype} on ${src.device} to ${fmt(this.shape)} ${this.dtype} on ${this.device}`);
+    }
+    const ref = src._ref.retain();
+    this._ref.release();
+    this._ref = ref;
+  }
+
+  toString(): string {
+    const grad = this.requiresGrad ? ', requiresGrad' : '';
+    return `Tensor(${fmt(this.shape)}, ${this.dtype}, ${this.device}${grad})`;
+  }
+}
+
+function nest(data: TypedArray, shape: readonly number[]): NestedArray {
+  if (shape.length === 0) return data[0];
+  const build = (offset: number, dim: number): NestedArray[] => {
+    const n = shape[dim];
+    const stride = sizeOf(shape.slice(dim + 1));
+    const out: NestedArray[] = [];
+    for (let i = 0; i < n; i++) {
+      out.push(dim === shape.length - 1 ? data[offset + i] : build(offset + i * stride, dim + 1));
+    }
+    return out;
+  };
+  return build(0, 0);
+}
+
+export function isTensor(x: unknown): x is Tensor {
+  return typeof x === 'object' && x !== null && (x as Tensor).isTensor === true;
+}
+
+/** @internal */
+export function backendOf(device: string): Backend {
+  return getBackend(device);
+}
