@@ -81,14 +81,14 @@ export const avgPool2d = (x: Tensor, kernelSize: number | number[], opts: PoolOp
 export const avgPool3d = (x: Tensor, kernelSize: number | number[], opts: PoolOptions = {}) => avgPoolNd(3, x, kernelSize, opts);
 
 /** [out, in] matrix whose rows average PyTorch's adaptive windows [⌊i·in/out⌋, ⌈(i+1)·in/out⌉). */
-function adaptiveMatrix(input: number, output: number, device: string): Tensor {
-  const m = new Float32Array(output * input);
+function adaptiveMatrix(input: number, output: number, like: Tensor): Tensor {
+  const m = new Float64Array(output * input);
   for (let i = 0; i < output; i++) {
     const start = Math.floor((i * input) / output);
     const end = Math.ceil(((i + 1) * input) / output);
     for (let j = start; j < end; j++) m[i * input + j] = 1 / (end - start);
   }
-  return tensor(m, [output, input], { device });
+  return tensor(m, [output, input], { device: like.device, dtype: like.dtype });
 }
 
 /**
@@ -104,8 +104,8 @@ export function adaptiveAvgPool2d(x: Tensor, outputSize: number | [number | null
   const ow = size[1] ?? w;
   if (oh < 1 || ow < 1) throw new Error(`adaptiveAvgPool2d: output size [${oh},${ow}] must be positive`);
   if (h % oh === 0 && w % ow === 0) return avgPool2d(x, [h / oh, w / ow]);
-  const ah = adaptiveMatrix(h, oh, x.device);
-  const aw = adaptiveMatrix(w, ow, x.device);
+  const ah = adaptiveMatrix(h, oh, x);
+  const aw = adaptiveMatrix(w, ow, x);
   const rows = matmul(ah, x); // [.., oh, w]
   const out = matmul(rows, aw, { transB: true }); // [.., oh, ow]
   ah.dispose();

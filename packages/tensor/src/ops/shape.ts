@@ -232,10 +232,8 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   const shape = [...x.shape];
   shape[d] = index.size;
   const viewShape = shape.map((s, i) => (i === d ? s : 1));
-  const full = expand(reshape(index, viewShape), shape);
-  const out = gather(x, d, full);
-  full.dispose();
-  return out;
+  // The expanded index stays alive with the graph: gather's backward scatters through it.
+  return gather(x, d, expand(reshape(index, viewShape), shape));
 }
 
 export function clone(x: Tensor): Tensor {

@@ -1,0 +1,68 @@
+import type { PadMode, TypedArray } from '../../../backend';
+
+const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
+
+/** Source index along one dim for an output position, or -1 for the constant fill. */
+function sourceIndex(o: number, before: number, n: number, mode: PadMode): number {
+  const i = o - before;
+  if (i >= 0 && i < n) return i;
+  switch (mode) {
+    case 'constant':
+      return -1;
+    case 'replicate':
+      return i < 0 ? 0 : n - 1;
+    case 'circular':
+      return ((i % n) + n) % n;
+    case 'reflect': {
+      if (n === 1) return 0;
+      const period = 2 * (n - 1);
+      const r = ((i % period) + period) % period;
+      return r < n ? r : period - r;
+    }
+  }
+}
+
+/** Pads (or, with negative amounts, crops) every dim; PyTorch's semantics for each mode. */
+export function pad<T extends TypedArray>(x: T, shape: number[], pads: [number, number][], mode: PadMode, value: number): T {
+  const outShape = shape.map((d, i) => d + pads[i][0] + pads[i][1]);
+  const out = new (x.constructor as new (n: number) => T)(prod(outShape));
+  if (out.length === 0) return out;
+  const rank = shape.length;
+  if (rank === 0) {
+    out[0] = x[0];
+    return out;
+  }
+  // Per dim, the source index of every output position (-1: constant).
+  const maps = outShape.map((len, d) => {
+    const m = new Int32Array(len);
+    for (let o = 0; o < len; o++) m[o] = sourceIndex(o, pads[d][0], shape[d], mode);
+    return m;
+  });
+  const inStrides = new Array<number>(rank);
+  let s = 1;
+  for (let d = rank - 1; d >= 0; d--) {
+    inStrides[d] = s;
+    s *= shape[d];
+  }
+  const last = rank - 1;
+  const lastMap = maps[last];
+  const idx = new Array<number>(rank).fill(0);
+  for (let o = 0; o < out.length; o += outShape[last]) {
+    let base = 0;
+    let valid = true;
+    for (let d = 0; d < last; d++) {
+      const src = maps[d][idx[d]];
+      if (src < 0) valid = false;
+      base += src * inStrides[d];
+    }
+    for (let j = 0; j < outShape[last]; j++) {
+      const src = lastMap[j];
+      out[o + j] = valid && src >= 0 ? x[base + src] : value;
+    }
+    for (let d = last - 1; d >= 0; d--) {
+      if (++idx[d] < outShape[d]) break;
+      idx[d] = 0;
+    }
+  }
+  return out;
+}
