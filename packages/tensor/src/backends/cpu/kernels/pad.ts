@@ -1,8 +1,12 @@
+/**
+ * N-d padding with PyTorch's modes: constant, reflect (mirror excluding the edge),
+ * replicate (repeat the edge), circular (wrap). Negative amounts crop.
+ */
 import type { PadMode, TypedArray } from '../../../backend';
 
 const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
 
-/** Source index along one dim for an output position, or -1 for the constant fill. */
+/** Source index along one dim for output position o, or -1 for the constant fill. */
 function sourceIndex(o: number, before: number, n: number, mode: PadMode): number {
   const i = o - before;
   if (i >= 0 && i < n) return i;
@@ -19,18 +23,34 @@ function sourceIndex(o: number, before: number, n: number, mode: PadMode): numbe
       const r = ((i % period) + period) % period;
       return r < n ? r : period - r;
     }
+    default:
+      throw new Error(`pad: unknown mode '${mode as string}'`);
   }
 }
 
-/** Pads (or, with negative amounts, crops) every dim; PyTorch's semantics for each mode. */
+/** Pads (or, with negative amounts, crops) every dim of x (shape `shape`) by pads[d] = [before, after]. */
 export function pad<T extends TypedArray>(x: T, shape: number[], pads: [number, number][], mode: PadMode, value: number): T {
+  const rank = shape.length;
+  if (pads.length !== rank) throw new Error(`pad: ${pads.length} pad pairs for a rank-${rank} tensor of shape [${shape}]`);
   const outShape = shape.map((d, i) => d + pads[i][0] + pads[i][1]);
+  if (outShape.some((d) => d < 0)) throw new Error(`pad: pads [${pads.map((q) => `[${q}]`)}] crop more than the shape [${shape}]`);
   const out = new (x.constructor as new (n: number) => T)(prod(outShape));
   if (out.length === 0) return out;
-  const rank = shape.length;
   if (rank === 0) {
     out[0] = x[0];
     return out;
+  }
+  if (mode !== 'constant') {
+    for (let d = 0; d < rank; d++) {
+      if (shape[d] === 0 && outShape[d] > 0) throw new Error(`pad: '${mode}' padding of an empty dim ${d} (shape [${shape}])`);
+      const most = Math.max(pads[d][0], pads[d][1]);
+      if (mode === 'reflect' && most >= shape[d] && most > 0) {
+        throw new Error(`pad: reflect padding ${most} of dim ${d} must be less than its size ${shape[d]} (shape [${shape}])`);
+      }
+      if (mode === 'circular' && most > shape[d]) {
+        throw new Error(`pad: circular padding ${most} of dim ${d} must be at most its size ${shape[d]} (shape [${shape}])`);
+      }
+    }
   }
   // Per dim, the source index of every output position (-1: constant).
   const maps = outShape.map((len, d) => {
@@ -46,8 +66,13 @@ export function pad<T extends TypedArray>(x: T, shape: number[], pads: [number, 
   }
   const last = rank - 1;
   const lastMap = maps[last];
+  const nOut = outShape[last];
+  const before = pads[last][0];
+  // Output positions [lo, hi) of the last dim read x contiguously (x index j - before).
+  const lo = Math.max(0, before);
+  const hi = Math.max(lo, Math.min(nOut, before + shape[last]));
   const idx = new Array<number>(rank).fill(0);
-  for (let o = 0; o < out.length; o += outShape[last]) {
+  for (let o = 0; o < out.length; o += nOut) {
     let base = 0;
     let valid = true;
     for (let d = 0; d < last; d++) {
@@ -55,9 +80,19 @@ export function pad<T extends TypedArray>(x: T, shape: number[], pads: [number, 
       if (src < 0) valid = false;
       base += src * inStrides[d];
     }
-    for (let j = 0; j < outShape[last]; j++) {
-      const src = lastMap[j];
-      out[o + j] = valid && src >= 0 ? x[base + src] : value;
+    if (!valid) {
+      out.fill(value, o, o + nOut);
+    } else {
+      for (let j = 0; j < lo; j++) {
+        const src = lastMap[j];
+        out[o + j] = src >= 0 ? x[base + src] : value;
+      }
+      const shift = base - before;
+      for (let j = lo; j < hi; j++) out[o + j] = x[shift + j];
+      for (let j = hi; j < nOut; j++) {
+        const src = lastMap[j];
+        out[o + j] = src >= 0 ? x[base + src] : value;
+      }
     }
     for (let d = last - 1; d >= 0; d--) {
       if (++idx[d] < outShape[d]) break;

@@ -1,50 +1,128 @@
+/**
+ * Max and average pooling over [planes, ...inSize] (1-D to 3-D), forward and backward.
+ *
+ * One code path: spatial dims are left-padded to 3 and, per dim and output position, the
+ * window's valid taps are precomputed once, so the inner loops carry no bounds checks.
+ * Semantics follow PyTorch's CPU kernels (MaxPoolKernel.cpp, AvgPoolKernel.cpp).
+ */
 import type { PoolParams } from '../../../backend';
 import type { FloatArray } from './matmul';
 
-const alloc = (like: FloatArray, n: number): FloatArray =>
-  like instanceof Float64Array ? new Float64Array(n) : new Float32Array(n);
+const newLike = (x: FloatArray, n: number): FloatArray => new (x.constructor as { new (n: number): FloatArray })(n);
 const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
 
-/** Spatial dims padded to 3 (leading 1s, no padding) so one loop nest serves 1-D to 3-D. */
-function as3d(p: PoolParams) {
-  const pad3 = (v: number[], fill: number) => [...new Array<number>(3 - v.length).fill(fill), ...v];
-  return { inS: pad3(p.inSize, 1), k: pad3(p.kernel, 1), out: pad3(p.outSize, 1), s: pad3(p.stride, 1), pd: pad3(p.padding, 0), d: pad3(p.dilation, 1) };
+interface Dim {
+  inLen: number;
+  outLen: number;
+  /** for output o: first input index of the window's first valid tap */
+  first: Int32Array;
+  /** for output o: number of valid taps */
+  count: Int32Array;
+  /** step between taps (the dilation) */
+  step: number;
+  /** avg only: PyTorch's pool_size for output o (window length clipped to in + pad, before clipping to [0, in)) */
+  span: Int32Array;
 }
 
+function checkParams(p: PoolParams, op: string): number {
+  const r = p.inSize.length;
+  if (r < 1 || r > 3) throw new Error(`${op}: ${r} spatial dims are not supported (1 to 3)`);
+  for (const [name, v] of [['kernel', p.kernel], ['outSize', p.outSize], ['stride', p.stride], ['padding', p.padding], ['dilation', p.dilation]] as const) {
+    if (v.length !== r) throw new Error(`${op}: ${name} has ${v.length} entries, expected ${r} (inSize [${p.inSize}])`);
+  }
+  return r;
+}
+
+/** Max pooling: taps o*s - pad + k*dil for k < kernel, those inside [0, in). */
+function maxDim(inLen: number, k: number, s: number, pad: number, dil: number, outLen: number): Dim {
+  const first = new Int32Array(outLen), count = new Int32Array(outLen);
+  for (let o = 0; o < outLen; o++) {
+    const start = o * s - pad;
+    let k0 = 0;
+    while (k0 < k && start + k0 * dil < 0) k0++;
+    let k1 = k;
+    while (k1 > k0 && start + (k1 - 1) * dil >= inLen) k1--;
+    first[o] = start + k0 * dil;
+    count[o] = k1 - k0;
+  }
+  return { inLen, outLen, first, count, step: dil, span: count };
+}
+
+/** Average pooling (dilation 1): PyTorch's start/end/pool_size. */
+function avgDim(inLen: number, k: number, s: number, pad: number, outLen: number): Dim {
+  const first = new Int32Array(outLen), count = new Int32Array(outLen), span = new Int32Array(outLen);
+  for (let o = 0; o < outLen; o++) {
+    let start = o * s - pad;
+    let end = Math.min(start + k, inLen + pad);
+    span[o] = end - start;
+    start = Math.max(start, 0);
+    end = Math.min(end, inLen);
+    first[o] = start;
+    count[o] = Math.max(0, end - start);
+  }
+  return { inLen, outLen, first, count, step: 1, span };
+}
+
+function dims(p: PoolParams, op: string, avg: boolean): [Dim, Dim, Dim] {
+  const r = checkParams(p, op);
+  if (avg && p.dilation.some((d) => d !== 1)) throw new Error(`${op}: dilation [${p.dilation}] is not supported (average pooling takes dilation 1)`);
+  const out: Dim[] = [];
+  for (let d = 0; d < 3; d++) {
+    const i = d - (3 - r);
+    if (i < 0) {
+      out.push(avg ? avgDim(1, 1, 1, 0, 1) : maxDim(1, 1, 1, 0, 1, 1));
+    } else {
+      out.push(avg
+        ? avgDim(p.inSize[i], p.kernel[i], p.stride[i], p.padding[i], p.outSize[i])
+        : maxDim(p.inSize[i], p.kernel[i], p.stride[i], p.padding[i], p.dilation[i], p.outSize[i]));
+    }
+  }
+  return out as [Dim, Dim, Dim];
+}
+
+/**
+ * Max over each window; padding never wins. argmax is the flat index within the input
+ * plane, -1 when a window has no valid element (out is then -Infinity). NaN propagates
+ * (PyTorch: `val > max || isnan(val)`); ties keep the first.
+ */
 export function maxPool(x: FloatArray, p: PoolParams): { out: FloatArray; argmax: Int32Array } {
-  const { inS, k, out: os, s, pd, d } = as3d(p);
+  const [D, H, W] = dims(p, 'maxPool', false);
   const plane = prod(p.inSize);
   const L = prod(p.outSize);
-  const out = alloc(x, p.planes * L);
+  const out = newLike(x, p.planes * L);
   const argmax = new Int32Array(p.planes * L);
+  const IH = H.inLen, IW = W.inLen;
+  const sd = D.step * IH * IW, sh = H.step * IW, sw = W.step;
   for (let pl = 0; pl < p.planes; pl++) {
     const base = pl * plane;
     let o = pl * L;
-    for (let od = 0; od < os[0]; od++) {
-      for (let oh = 0; oh < os[1]; oh++) {
-        for (let ow = 0; ow < os[2]; ow++, o++) {
+    for (let od = 0; od < D.outLen; od++) {
+      const d0 = D.first[od], nd = D.count[od];
+      for (let oh = 0; oh < H.outLen; oh++) {
+        const h0 = H.first[oh], nh = H.count[oh];
+        const rowStart = (d0 * IH + h0) * IW;
+        for (let ow = 0; ow < W.outLen; ow++, o++) {
+          const nw = W.count[ow];
+          if (nd <= 0 || nh <= 0 || nw <= 0) {
+            out[o] = -Infinity;
+            argmax[o] = -1;
+            continue;
+          }
+          const start = rowStart + W.first[ow];
           let best = -Infinity;
-          let at = -1;
-          for (let kd = 0; kd < k[0]; kd++) {
-            const id = od * s[0] - pd[0] + kd * d[0];
-            if (id < 0 || id >= inS[0]) continue;
-            for (let kh = 0; kh < k[1]; kh++) {
-              const ih = oh * s[1] - pd[1] + kh * d[1];
-              if (ih < 0 || ih >= inS[1]) continue;
-              for (let kw = 0; kw < k[2]; kw++) {
-                const iw = ow * s[2] - pd[2] + kw * d[2];
-                if (iw < 0 || iw >= inS[2]) continue;
-                const idx = (id * inS[1] + ih) * inS[2] + iw;
-                const v = x[base + idx];
-                if (v > best || Number.isNaN(v) || at < 0) {
+          let at = start;
+          for (let a = 0, ia = start; a < nd; a++, ia += sd) {
+            for (let b = 0, ib = ia; b < nh; b++, ib += sh) {
+              for (let c = 0, ic = ib; c < nw; c++, ic += sw) {
+                const v = x[base + ic];
+                if (v > best || v !== v) {
                   best = v;
-                  at = idx;
-                  if (Number.isNaN(v)) break;
+                  at = ic;
                 }
               }
             }
           }
-          out[o] = at < 0 ? -Infinity : best;
+          out[o] = best;
           argmax[o] = at;
         }
       }
@@ -53,63 +131,60 @@ export function maxPool(x: FloatArray, p: PoolParams): { out: FloatArray; argmax
   return { out, argmax };
 }
 
+/** Routes each output gradient to its argmax (x-shaped [planes, ...inSize]). */
 export function maxPoolBackward(gy: FloatArray, argmax: Int32Array, p: PoolParams): FloatArray {
+  checkParams(p, 'maxPoolBackward');
   const plane = prod(p.inSize);
   const L = prod(p.outSize);
-  const gx = alloc(gy, p.planes * plane);
+  const gx = newLike(gy, p.planes * plane);
   for (let pl = 0; pl < p.planes; pl++) {
+    const gb = pl * plane;
+    const ob = pl * L;
     for (let o = 0; o < L; o++) {
-      const at = argmax[pl * L + o];
-      if (at >= 0) gx[pl * plane + at] += gy[pl * L + o];
+      const at = argmax[ob + o];
+      if (at >= 0) gx[gb + at] += gy[ob + o];
     }
   }
   return gx;
 }
 
-/** PyTorch's window bounds and divisor for average pooling in one dim. */
-function windows(inLen: number, k: number, stride: number, pad: number, outLen: number) {
-  const start = new Int32Array(outLen), end = new Int32Array(outLen), span = new Int32Array(outLen);
-  for (let o = 0; o < outLen; o++) {
-    const s0 = o * stride - pad;
-    const e0 = Math.min(s0 + k, inLen + pad);
-    span[o] = e0 - s0;
-    start[o] = Math.max(s0, 0);
-    end[o] = Math.min(e0, inLen);
-  }
-  return { start, end, span };
+/** Divisor of one window: pool_size product (countIncludePad) or the valid element count. */
+function divisorOf(p: PoolParams, D: Dim, H: Dim, W: Dim, od: number, oh: number, ow: number): number {
+  return p.countIncludePad
+    ? D.span[od] * H.span[oh] * W.span[ow]
+    : D.count[od] * H.count[oh] * W.count[ow];
 }
 
-function avgWindows(p: PoolParams) {
-  if (p.dilation.some((v) => v !== 1)) throw new Error('avgPool: dilation is not supported');
-  const { inS, k, out: os, s, pd } = as3d(p);
-  const w = [0, 1, 2].map((i) => windows(inS[i], k[i], s[i], pd[i], os[i]));
-  return { inS, os, w };
-}
-
-function divisor(p: PoolParams, w: ReturnType<typeof windows>[], od: number, oh: number, ow: number): number {
-  if (p.countIncludePad) return w[0].span[od] * w[1].span[oh] * w[2].span[ow];
-  return (w[0].end[od] - w[0].start[od]) * (w[1].end[oh] - w[1].start[oh]) * (w[2].end[ow] - w[2].start[ow]);
-}
-
+/** Average pooling, PyTorch semantics (ceil-mode windows, count_include_pad); an empty window gives 0. */
 export function avgPool(x: FloatArray, p: PoolParams): FloatArray {
-  const { inS, os, w } = avgWindows(p);
+  const [D, H, W] = dims(p, 'avgPool', true);
   const plane = prod(p.inSize);
   const L = prod(p.outSize);
-  const out = alloc(x, p.planes * L);
+  const out = newLike(x, p.planes * L);
+  const IH = H.inLen, IW = W.inLen;
+  const sd = IH * IW;
   for (let pl = 0; pl < p.planes; pl++) {
     const base = pl * plane;
     let o = pl * L;
-    for (let od = 0; od < os[0]; od++) {
-      for (let oh = 0; oh < os[1]; oh++) {
-        for (let ow = 0; ow < os[2]; ow++, o++) {
+    for (let od = 0; od < D.outLen; od++) {
+      const nd = D.count[od];
+      for (let oh = 0; oh < H.outLen; oh++) {
+        const nh = H.count[oh];
+        const rowStart = base + (D.first[od] * IH + H.first[oh]) * IW;
+        for (let ow = 0; ow < W.outLen; ow++, o++) {
+          const nw = W.count[ow];
+          if (nd <= 0 || nh <= 0 || nw <= 0) {
+            out[o] = 0;
+            continue;
+          }
+          const start = rowStart + W.first[ow];
           let sum = 0;
-          for (let id = w[0].start[od]; id < w[0].end[od]; id++) {
-            for (let ih = w[1].start[oh]; ih < w[1].end[oh]; ih++) {
-              const row = base + (id * inS[1] + ih) * inS[2];
-              for (let iw = w[2].start[ow]; iw < w[2].end[ow]; iw++) sum += x[row + iw];
+          for (let a = 0, ia = start; a < nd; a++, ia += sd) {
+            for (let b = 0, ib = ia; b < nh; b++, ib += IW) {
+              for (let c = 0; c < nw; c++) sum += x[ib + c];
             }
           }
-          out[o] = sum / divisor(p, w, od, oh, ow);
+          out[o] = sum / divisorOf(p, D, H, W, od, oh, ow);
         }
       }
     }
@@ -117,22 +192,30 @@ export function avgPool(x: FloatArray, p: PoolParams): FloatArray {
   return out;
 }
 
+/** The adjoint of avgPool: each output gradient, divided by its divisor, spread over its window. */
 export function avgPoolBackward(gy: FloatArray, p: PoolParams): FloatArray {
-  const { inS, os, w } = avgWindows(p);
+  const [D, H, W] = dims(p, 'avgPoolBackward', true);
   const plane = prod(p.inSize);
   const L = prod(p.outSize);
-  const gx = alloc(gy, p.planes * plane);
+  const gx = newLike(gy, p.planes * plane);
+  const IH = H.inLen, IW = W.inLen;
+  const sd = IH * IW;
   for (let pl = 0; pl < p.planes; pl++) {
     const base = pl * plane;
     let o = pl * L;
-    for (let od = 0; od < os[0]; od++) {
-      for (let oh = 0; oh < os[1]; oh++) {
-        for (let ow = 0; ow < os[2]; ow++, o++) {
-          const g = gy[o] / divisor(p, w, od, oh, ow);
-          for (let id = w[0].start[od]; id < w[0].end[od]; id++) {
-            for (let ih = w[1].start[oh]; ih < w[1].end[oh]; ih++) {
-              const row = base + (id * inS[1] + ih) * inS[2];
-              for (let iw = w[2].start[ow]; iw < w[2].end[ow]; iw++) gx[row + iw] += g;
+    for (let od = 0; od < D.outLen; od++) {
+      const nd = D.count[od];
+      for (let oh = 0; oh < H.outLen; oh++) {
+        const nh = H.count[oh];
+        const rowStart = base + (D.first[od] * IH + H.first[oh]) * IW;
+        for (let ow = 0; ow < W.outLen; ow++, o++) {
+          const nw = W.count[ow];
+          if (nd <= 0 || nh <= 0 || nw <= 0) continue;
+          const g = gy[o] / divisorOf(p, D, H, W, od, oh, ow);
+          const start = rowStart + W.first[ow];
+          for (let a = 0, ia = start; a < nd; a++, ia += sd) {
+            for (let b = 0, ib = ia; b < nh; b++, ib += IW) {
+              for (let c = 0; c < nw; c++) gx[ib + c] += g;
             }
           }
         }

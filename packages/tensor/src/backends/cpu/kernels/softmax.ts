@@ -1,20 +1,39 @@
+/** Row-wise softmax / log-softmax of a [rows, cols] matrix, numerically stable (row max subtracted). */
 import type { FloatArray } from './matmul';
 
-/** Softmax (or log-softmax) of each row, with the row max subtracted for stability. */
+const newLike = (x: FloatArray, n: number): FloatArray => new (x.constructor as { new (n: number): FloatArray })(n);
+
+/**
+ * softmax: exp(x - max) / sum exp(x - max); log: x - max - log(sum exp(x - max)).
+ * Sums are in double precision. A row of all -Infinity gives NaN, as in PyTorch.
+ */
 export function softmax(x: FloatArray, rows: number, cols: number, log: boolean): FloatArray {
-  const out = x instanceof Float64Array ? new Float64Array(rows * cols) : new Float32Array(rows * cols);
+  const out = newLike(x, rows * cols);
   for (let r = 0; r < rows; r++) {
     const o = r * cols;
     let max = -Infinity;
-    for (let j = 0; j < cols; j++) if (x[o + j] > max) max = x[o + j];
-    let sum = 0;
-    for (let j = 0; j < cols; j++) sum += Math.exp(x[o + j] - max);
+    for (let j = 0; j < cols; j++) {
+      const v = x[o + j];
+      if (v > max || v !== v) max = v;
+    }
     if (log) {
+      let sum = 0;
+      for (let j = 0; j < cols; j++) sum += Math.exp(x[o + j] - max);
       const lse = max + Math.log(sum);
       for (let j = 0; j < cols; j++) out[o + j] = x[o + j] - lse;
     } else {
-      for (let j = 0; j < cols; j++) out[o + j] = Math.exp(x[o + j] - max) / sum;
+      const e = cols <= rowScratch.length ? rowScratch : (rowScratch = new Float64Array(cols));
+      let sum = 0;
+      for (let j = 0; j < cols; j++) {
+        const v = Math.exp(x[o + j] - max);
+        e[j] = v;
+        sum += v;
+      }
+      const inv = 1 / sum;
+      for (let j = 0; j < cols; j++) out[o + j] = e[j] * inv;
     }
   }
   return out;
 }
+
+let rowScratch = new Float64Array(256);
