@@ -1,0 +1,58 @@
+/**
+ * Fused optimizer updates, in place, one invocation per parameter element; the formulas
+ * are PyTorch's (torch.optim.SGD and Adam/AdamW), as in the cpu backend.
+ */
+import { linearDispatch, linearMain, makeKernel, type Kernel } from './kernel';
+
+const WG = 256;
+
+export interface SgdShape { lr: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean; firstStep: boolean }
+export interface AdamShape { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; decoupled: boolean; step: number }
+
+/** Bindings param, grad, [momentum buffer] (with momentum). */
+export function sgdKernel(size: number, p: SgdShape, withMomentum: boolean): Kernel {
+  let body = '  var d = G[i] + p.wd * W[i];\n';
+  if (withMomentum) {
+    body += `  let m = select(p.momentum * M[i] + (1.0 - p.dampening) * d, d, p.first != 0);
+  M[i] = m;
+  d = select(m, d + p.momentum * m, p.nesterov != 0);\n`;
+  }
+  body += '  W[i] -= p.lr * d;';
+  return makeKernel({
+    key: `sgd/${withMomentum}`,
+    storage: [['W', 'read_write', 'f32'], ['G', 'read', 'f32'], ...(withMomentum ? [['M', 'read_write', 'f32'] as [string, 'read_write', string]] : [])],
+    fields: [
+      ['count', 'i32', size], ['lr', 'f32', p.lr], ['momentum', 'f32', p.momentum], ['dampening', 'f32', p.dampening],
+      ['wd', 'f32', p.weightDecay], ['nesterov', 'i32', p.nesterov ? 1 : 0], ['first', 'i32', p.firstStep ? 1 : 0],
+    ],
+    build: () => linearMain(WG, body),
+    workgroupSize: WG,
+    dispatch: linearDispatch(size, WG),
+  });
+}
+
+/** Bindings param, grad, m, v. Bias corrections are folded on the host (in float64). */
+export function adamKernel(size: number, p: AdamShape): Kernel {
+  const bc1 = 1 - p.beta1 ** p.step;
+  const bc2 = 1 - p.beta2 ** p.step;
+  const body = `  var g = G[i];
+  var w = W[i];
+  if (p.decoupled != 0) { w *= p.decay; } else { g += p.wd * w; }
+  let m = p.beta1 * M[i] + (1.0 - p.beta1) * g;
+  let v = p.beta2 * V[i] + (1.0 - p.beta2) * g * g;
+  M[i] = m;
+  V[i] = v;
+  W[i] = w - p.stepSize * m / (sqrt(v) / p.sqrtBc2 + p.eps);`;
+  return makeKernel({
+    key: 'adam',
+    storage: [['W', 'read_write', 'f32'], ['G', 'read', 'f32'], ['M', 'read_write', 'f32'], ['V', 'read_write', 'f32']],
+    fields: [
+      ['count', 'i32', size], ['beta1', 'f32', p.beta1], ['beta2', 'f32', p.beta2], ['eps', 'f32', p.eps], ['wd', 'f32', p.weightDecay],
+      ['decay', 'f32', 1 - p.lr * p.weightDecay], ['decoupled', 'i32', p.decoupled ? 1 : 0],
+      ['stepSize', 'f32', p.lr / bc1], ['sqrtBc2', 'f32', Math.sqrt(bc2)],
+    ],
+    build: () => linearMain(WG, body),
+    workgroupSize: WG,
+    dispatch: linearDispatch(size, WG),
+  });
+}

@@ -1,0 +1,48 @@
+/** One instance of every generator and variant, for the compile test. */
+import * as K from '../src/index';
+
+const conv: K.ConvShape = { batch: 2, inChannels: 4, outChannels: 6, groups: 2, inSize: [5, 7], kernel: [3, 2], outSize: [3, 6], stride: [1, 1], padding: [1, 0], dilation: [2, 1] };
+const conv3d: K.ConvShape = { batch: 1, inChannels: 3, outChannels: 5, groups: 1, inSize: [4, 5, 6], kernel: [2, 2, 3], outSize: [2, 4, 2], stride: [2, 1, 2], padding: [0, 0, 0], dilation: [1, 1, 1] };
+const pool: K.PoolShape = { planes: 3, inSize: [5, 7], kernel: [2, 2], outSize: [3, 4], stride: [2, 2], padding: [1, 1], dilation: [1, 1], countIncludePad: true };
+const mm = (transA: boolean, transB: boolean, m = 5): K.MatmulShape => ({ batch: 2, m, n: 70, k: 3, transA, transB, aBatchStride: 15, bBatchStride: 0 });
+
+const UNARY: K.UnaryOp[] = ['neg', 'exp', 'log', 'sqrt', 'abs', 'sign', 'relu', 'sigmoid', 'tanh', 'step', 'leakyRelu', 'leakyReluGrad', 'powScalar', 'clamp', 'affine', 'cast'];
+const BINARY: K.BinaryOp[] = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge'];
+const REDUCE: K.ReduceOp[] = ['sum', 'max', 'min', 'argmax', 'argmin'];
+const PADS: K.PadMode[] = ['constant', 'reflect', 'replicate', 'circular'];
+const TYPES: [K.ScalarType, K.ScalarType][] = [['f32', 'f32'], ['i32', 'i32'], ['i32', 'f32'], ['f32', 'i32']];
+
+const planKernels = (p: K.Plan) => p.steps.map((s) => s.kernel);
+
+export function allKernels(): K.Kernel[] {
+  return [
+    ...UNARY.flatMap((op) => TYPES.map(([i, o]) => K.unaryKernel(op, 10, i, o, 0.5, 2))),
+    ...BINARY.flatMap((op) => TYPES.map(([i, o]) => K.binaryKernel(op, [2, 1, 3], [1, 4, 3], [2, 4, 3], i, o))),
+    K.binaryKernel('add', [], [], [], 'f32', 'f32'),
+    K.whereKernel([2, 1], [1, 3], [2, 3], [2, 3], 'i32', 'f32'), K.whereKernel([3], [3], [3], [3], 'f32', 'i32'),
+    K.fillKernel(5, 1.5, 'f32'), K.fillKernel(5, -3, 'i32'),
+    ...REDUCE.flatMap((op) => (['f32', 'i32'] as K.ScalarType[]).flatMap((t) => [
+      K.reduceKernel(op, [3, 4, 5], [1], t, 'thread'), K.reduceKernel(op, [3, 4, 5], [1], t, 'group'),
+      K.reduceKernel(op, [3, 4, 5, 6], [0, 2], t, 'thread'), K.reduceKernel(op, [3, 4, 5, 6], [0, 2], t, 'group'), K.reduceKernel(op, [7], [0], t),
+    ])),
+    K.stridedKernel([2, 3], [1, 2], 0, 'f32'), K.stridedKernel([], [], 3, 'i32'), K.writeStridedKernel([2, 3], [1, 2], 0, 'i32'),
+    ...PADS.map((m) => K.padKernel([2, 3], [[1, 1], [0, 2]], m, 0, 'f32')), K.padKernel([4], [[1, -1]], 'constant', 2, 'i32'),
+    K.gatherKernel([3, 4], [3, 2], 1, 'f32'), K.gatherKernel([3, 4], [3, 2], 0, 'i32'),
+    K.scatterAddKernel([3, 2], [3, 4], 1, 'f32'), K.scatterAddKernel([2, 4], [3, 4], 0, 'i32'),
+    K.packKernel([2, 3, 4, 5], [60, 20, 5, 1], 0),
+    ...[mm(false, false), mm(true, true), mm(false, false, 1), mm(false, false, 2)].flatMap((p) => [K.matmulPackB(p), K.matmulRegistersKernel(p), K.matmulTiledKernel(p)]),
+    K.matmulTiledKernel(mm(true, true)),
+    ...[conv, conv3d].flatMap((c) => [
+      ...planKernels(K.convForwardRegistersPlan(c, true)), ...planKernels(K.convForwardRegistersPlan(c, false)),
+      ...planKernels(K.convBackwardInputRegistersPlan(c)), ...planKernels(K.convBackwardWeightRegistersPlan(c)),
+    ]),
+    K.convForwardTiledKernel(conv, true), K.convForwardTiledKernel(conv, false), K.convBackwardInputTiledKernel(conv), K.convBackwardWeightTiledKernel(conv),
+    K.convForwardDirectKernel(conv, true), K.convForwardDirectKernel(conv, false), K.convBackwardInputDirectKernel(conv), K.convBackwardWeightDirectKernel(conv),
+    K.im2colKernel(conv3d), K.col2imKernel(conv3d),
+    K.maxPoolKernel(pool), K.maxPoolBackwardKernel(pool), K.maxPoolBackwardScatterKernel(pool), K.avgPoolKernel(pool), K.avgPoolBackwardKernel(pool),
+    ...[false, true].flatMap((log) => [K.softmaxKernel(3, 5, log, 'thread'), K.softmaxKernel(3, 5, log, 'group')]),
+    K.sgdKernel(5, { lr: 1, momentum: 0.9, dampening: 0, weightDecay: 0, nesterov: true, firstStep: false }, true),
+    K.sgdKernel(5, { lr: 1, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, firstStep: false }, false),
+    K.adamKernel(5, { lr: 1, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0, decoupled: true, step: 1 }),
+  ];
+}

@@ -1,0 +1,118 @@
+/** The pure parts of the generators: dispatch sizes, uniform packing, dim merging, plans. */
+import { describe, expect, it } from 'vitest';
+import * as K from '../src/index';
+
+const f32At = (k: K.Kernel, i: number) => new DataView(k.params).getFloat32(i * 4, true);
+const i32At = (k: K.Kernel, i: number) => new DataView(k.params).getInt32(i * 4, true);
+
+describe('kernel plumbing', () => {
+  it('folds large 1-D dispatches into y and never passes 65535 per dimension', () => {
+    expect(K.linearDispatch(0, 256)).toEqual([0, 0, 0]);
+    expect(K.linearDispatch(1, 256)).toEqual([1, 1, 1]);
+    expect(K.linearDispatch(257, 256)).toEqual([2, 1, 1]);
+    const [x, y, z] = K.linearDispatch(40_000_000, 256);
+    expect(x).toBeLessThanOrEqual(K.MAX_GROUPS);
+    expect(x * y * 256).toBeGreaterThanOrEqual(40_000_000);
+    expect(z).toBe(1);
+  });
+
+  it('packs uniform fields in declaration order, padded to 16 bytes', () => {
+    const k = K.unaryKernel('clamp', 17, 'f32', 'f32', -Infinity, 0.25);
+    expect(k.params.byteLength).toBe(16);
+    expect(i32At(k, 0)).toBe(5); // vec4 items: ceil(17 / 4)
+    expect(f32At(k, 1)).toBe(-Infinity);
+    expect(f32At(k, 2)).toBe(0.25);
+    expect(k.code).toContain('struct Params');
+    expect(() => K.packParams([['n', 'i32', 2 ** 31]])).toThrow(/does not fit/);
+  });
+
+  it('code depends on the variant only, so sizes share one compiled pipeline', () => {
+    const a = K.binaryKernel('add', [3, 1, 17], [1, 5, 17], [3, 5, 17], 'f32', 'f32');
+    const b = K.binaryKernel('add', [9, 1, 4], [1, 2, 4], [9, 2, 4], 'f32', 'f32');
+    expect(a.key).toBe(b.key);
+    expect(a.code).toBe(b.code);
+    expect(Array.from(new Int32Array(a.params))).not.toEqual(Array.from(new Int32Array(b.params)));
+    expect(K.binaryKernel('add', [3], [3], [3], 'f32', 'f32').key).not.toBe(a.key);
+  });
+
+  it('merges dims every operand walks contiguously, and drops size-1 dims', () => {
+    expect(K.mergeDims([2, 3, 4], [[12, 4, 1]])).toEqual({ shape: [24], strides: [[1]] });
+    expect(K.mergeDims([2, 1, 3], [[3, 3, 1], [0, 0, 1]])).toEqual({ shape: [2, 3], strides: [[3, 1], [0, 1]] });
+    expect(K.mergeDims([4, 5], [[1, 4]])).toEqual({ shape: [4, 5], strides: [[1, 4]] });
+    expect(K.broadcastStrides([3, 1], [3, 4])).toEqual([1, 0]);
+  });
+});
+
+describe('dispatch sizes', () => {
+  it('elementwise: one vec4 per invocation where contiguous, one element otherwise; grid-stride', () => {
+    const k = K.unaryKernel('exp', 10_000, 'f32', 'f32');
+    expect(k.workgroupSize).toEqual([256, 1, 1]);
+    expect(k.dispatch).toEqual([Math.ceil(2500 / 256), 1, 1]);
+    expect(k.gridStride).toBe(true);
+    expect(K.unaryKernel('exp', 0, 'f32', 'f32').dispatch).toEqual([0, 0, 0]);
+    expect(K.binaryKernel('mul', [10_000], [10_000], [10_000], 'f32', 'f32').key).toContain('flat4');
+    const bcast = K.binaryKernel('mul', [100, 100], [1, 100], [100, 100], 'f32', 'f32');
+    expect(bcast.key).toContain('/r2');
+    expect(bcast.dispatch).toEqual([Math.ceil(10_000 / 256), 1, 1]);
+    expect(K.reduceKernel('sum', [5, 5], [1], 'f32').gridStride).toBeUndefined();
+  });
+
+  it('reductions: a thread per output, or a workgroup per output for few long ones', () => {
+    const many = K.reduceKernel('sum', [1000, 7], [1], 'f32');
+    expect(many.key).toContain('/thread/');
+    expect(many.dispatch).toEqual([Math.ceil(1000 / 64), 1, 1]);
+    const few = K.reduceKernel('sum', [3, 5000], [1], 'f32');
+    expect(few.key).toContain('/group/');
+    expect(few.dispatch).toEqual([3, 1, 1]);
+  });
+
+  it('register matmul: R rows per workgroup, WG x V vec4 columns, batch in z', () => {
+    const p: K.MatmulShape = { batch: 3, m: 130, n: 129, k: 67, transA: false, transB: true, aBatchStride: 130 * 67, bBatchStride: 129 * 67 };
+    const k = K.matmulRegistersKernel(p);
+    const t = K.registerTile(130, Math.ceil(129 / 4));
+    expect(k.workgroupSize).toEqual([t.WG, 1, 1]);
+    expect(k.dispatch).toEqual([Math.ceil(33 / (t.WG * t.V)), Math.ceil(130 / t.R), 3]);
+    expect(K.matmulPackedSize(p)).toBe(3 * 67 * 132);
+    expect(K.registerTile(1, 2)).toEqual({ R: 1, V: 1, WG: 8 });
+  });
+
+  it('folds row blocks (register) or column tiles (tiled) past 65535 into the other dimension', () => {
+    const t = K.registerTile(2_000_000, 1);
+    const [x, y] = K.registerDispatch(t, 2_000_000, 1, 1);
+    expect(y).toBeLessThanOrEqual(K.MAX_GROUPS);
+    expect(x * y * t.R).toBeGreaterThanOrEqual(2_000_000);
+    const [tx, ty] = K.tiledDispatch(128, 5_000_000, 1);
+    expect(tx).toBeLessThanOrEqual(K.MAX_GROUPS);
+    expect(tx * (ty / 2) * K.TILE).toBeGreaterThanOrEqual(5_000_000);
+    expect(() => K.registerDispatch(t, 8, 1, 70_000)).toThrow(/batch/);
+  });
+
+  it('tiled matmul: 64x64 tiles of 16x16 invocations', () => {
+    const k = K.matmulTiledKernel({ batch: 2, m: 65, n: 129, k: 3, transA: false, transB: false, aBatchStride: 0, bBatchStride: 0 });
+    expect(k.workgroupSize).toEqual([16, 16, 1]);
+    expect(k.dispatch).toEqual([3, 2, 2]);
+  });
+
+  it('convolution plans: staging, packing and the GEMM over named buffers', () => {
+    const c: K.ConvShape = { batch: 2, inChannels: 8, outChannels: 12, groups: 2, inSize: [9, 9], kernel: [3, 3], outSize: [9, 9], stride: [1, 1], padding: [1, 1], dilation: [1, 1] };
+    const f = K.convForwardRegistersPlan(c, true);
+    expect(f.steps.map((s) => s.buffers)).toEqual([['x', 'xs'], ['w', 'wp'], ['xs', 'wp', 'taps', 'bias', 'y']]);
+    expect(f.temps).toEqual({ xs: 2 * 8 * 11 * 11, wp: 2 * 4 * 9 * 8 });
+    expect(Array.from(f.tables.taps.build().slice(0, 4))).toEqual([0, 1, 2, 11]);
+    const noPad = K.convForwardRegistersPlan({ ...c, padding: [0, 0], outSize: [7, 7] }, false);
+    expect(noPad.steps).toHaveLength(2);
+    const gw = K.convBackwardWeightRegistersPlan(c);
+    expect(gw.tables.positions.build()).toHaveLength(2 * 81);
+    const gx = K.convBackwardInputRegistersPlan({ ...c, stride: [2, 2], outSize: [5, 5] });
+    expect(gx.temps.gys).toBe(2 * 12 * 11 * 11);
+  });
+
+  it('pooling and im2col: one invocation per output (forward) or per input (backward)', () => {
+    const p: K.PoolShape = { planes: 3, inSize: [5, 7], kernel: [2, 2], outSize: [3, 4], stride: [2, 2], padding: [1, 1], dilation: [1, 1], countIncludePad: true };
+    expect(K.maxPoolKernel(p).dispatch).toEqual([1, 1, 1]);
+    expect(K.maxPoolBackwardKernel(p).params.byteLength % 16).toBe(0);
+    const c: K.ConvShape = { batch: 2, inChannels: 3, outChannels: 4, groups: 1, inSize: [10, 10], kernel: [3, 3], outSize: [8, 8], stride: [1, 1], padding: [0, 0], dilation: [1, 1] };
+    expect(K.im2colKernel(c).dispatch).toEqual([Math.ceil((2 * 27 * 64) / 256), 1, 1]);
+    expect(K.col2imKernel(c).dispatch).toEqual([Math.ceil((2 * 3 * 100) / 256), 1, 1]);
+  });
+});
