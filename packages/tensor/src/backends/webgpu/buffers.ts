@@ -1,0 +1,89 @@
+/**
+ * GPU buffers for storages, recycled through a pool keyed by size class.
+ *
+ * A released buffer may still be read by commands in the encoder that has not been
+ * submitted yet; handing it out again and writing it with queue.writeBuffer (which runs
+ * before that submit) would corrupt them. So releases made while commands are pending wait
+ * in `deferred` until the next submit (see Queue.flush).
+ */
+import type { Storage } from '../../backend';
+
+/** WebGPU wants sizes that are multiples of 4; 16 keeps vec4 views of any buffer whole. */
+const ALIGN = 16;
+/** Pooled bytes above this are destroyed instead of kept. */
+const POOL_CAP_BYTES = 1 << 30;
+
+/** Sizes up to 256 B round to 16; above, to 1, 1.25, 1.5 or 1.75 times a power of two. */
+export function sizeClass(bytes: number): number {
+  if (bytes <= 256) return Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
+  const pow = 2 ** Math.floor(Math.log2(bytes));
+  for (const f of [1, 1.25, 1.5, 1.75, 2]) {
+    const c = Math.ceil((pow * f) / ALIGN) * ALIGN;
+    if (c >= bytes) return c;
+  }
+  return 2 * pow;
+}
+
+export class GpuStorage implements Storage {
+  disposed = false;
+  constructor(readonly buffer: GPUBuffer) {}
+  get bytes(): number {
+    return this.buffer.size;
+  }
+}
+
+export class BufferPool {
+  private free = new Map<string, GPUBuffer[]>();
+  private deferred: [string, GPUBuffer][] = [];
+  private pooledBytes = 0;
+
+  constructor(private device: GPUDevice, private maxBufferSize: number) {}
+
+  acquire(bytes: number, usage: GPUBufferUsageFlags, what: string): GPUBuffer {
+    const size = sizeClass(bytes);
+    if (size > this.maxBufferSize) {
+      throw new Error(`webgpu: ${what} needs a buffer of ${bytes} bytes, more than this adapter allows (${this.maxBufferSize})`);
+    }
+    const key = `${usage}:${size}`;
+    const list = this.free.get(key);
+    const reused = list?.pop();
+    if (reused) {
+      this.pooledBytes -= size;
+      return reused;
+    }
+    return this.device.createBuffer({ size, usage });
+  }
+
+  /** Returns a buffer; `pending` when commands not yet submitted may still use it. */
+  release(buffer: GPUBuffer, pending: boolean): void {
+    const key = `${buffer.usage}:${buffer.size}`;
+    if (pending) this.deferred.push([key, buffer]);
+    else this.keep(key, buffer);
+  }
+
+  /** After a submit: the deferred buffers are safe to hand out again. */
+  releaseDeferred(): void {
+    const d = this.deferred;
+    this.deferred = [];
+    for (const [key, b] of d) this.keep(key, b);
+  }
+
+  private keep(key: string, buffer: GPUBuffer): void {
+    if (this.pooledBytes + buffer.size > POOL_CAP_BYTES) {
+      buffer.destroy();
+      return;
+    }
+    let list = this.free.get(key);
+    if (!list) this.free.set(key, (list = []));
+    list.push(buffer);
+    this.pooledBytes += buffer.size;
+  }
+
+  destroyAll(): void {
+    for (const list of this.free.values()) for (const b of list) b.destroy();
+    for (const [, b] of this.deferred) b.destroy();
+    this.free.clear();
+    this.deferred = [];
+    this.pooledBytes = 0;
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * State one webgpu backend shares across its ops: the queue, live-storage accounting for
+ * stats(), the kernel variant for this adapter, and cached offset tables for plans.
+ */
+import type { GemmVariant, Plan, ScalarType } from '@webgrad/kernels-wgsl';
+import type { DType, Storage } from '../../backend';
+import { GpuStorage } from './buffers';
+import { Queue } from './queue';
+
+/** Offset tables kept per geometry; a training loop reuses a handful. */
+const MAX_TABLES = 64;
+
+export class Context {
+  liveBuffers = 0;
+  liveBytes = 0;
+  private tables = new Map<string, GPUBuffer>();
+
+  constructor(readonly queue: Queue, readonly variant: GemmVariant) {}
+
+  /** A new storage of `elements` 4-byte values (size 0 still gets a buffer). */
+  alloc(elements: number, what: string): GpuStorage {
+    const s = new GpuStorage(this.queue.storageBuffer(elements * 4, what));
+    this.liveBuffers++;
+    this.liveBytes += s.bytes;
+    return s;
+  }
+
+  dispose(s: Storage): void {
+    const g = s as GpuStorage;
+    if (g.disposed) return;
+    g.disposed = true;
+    this.liveBuffers--;
+    this.liveBytes -= g.bytes;
+    this.queue.releaseBuffer(g.buffer);
+  }
+
+  buf(s: Storage, what: string): GPUBuffer {
+    const g = s as GpuStorage;
+    if (!(g instanceof GpuStorage)) throw new Error(`webgpu: ${what}: the storage does not belong to the webgpu backend`);
+    if (g.disposed) throw new Error(`webgpu: ${what}: the tensor's storage was already disposed`);
+    return g.buffer;
+  }
+
+  /** Runs a plan over the caller's buffers; temporaries go back to the pool afterwards. */
+  runPlan(plan: Plan, given: Record<string, GPUBuffer>, what: string): void {
+    const named: Record<string, GPUBuffer> = { ...given };
+    const temps: GPUBuffer[] = [];
+    for (const [name, elements] of Object.entries(plan.temps)) {
+      named[name] = this.queue.storageBuffer(elements * 4, `${what} (scratch ${name})`);
+      temps.push(named[name]);
+    }
+    for (const [name, t] of Object.entries(plan.tables)) named[name] = this.table(t.key, t.build);
+    for (const step of plan.steps) {
+      this.queue.run(step.kernel, step.buffers.map((b) => {
+        const buffer = named[b];
+        if (!buffer) throw new Error(`webgpu: ${what}: plan step ${step.kernel.key} names unknown buffer ${b}`);
+        return buffer;
+      }));
+    }
+    for (const t of temps) this.queue.releaseBuffer(t);
+  }
+
+  private table(key: string, build: () => Int32Array): GPUBuffer {
+    let b = this.tables.get(key);
+    if (b) {
+      // Most recently used last, so eviction takes the oldest.
+      this.tables.delete(key);
+      this.tables.set(key, b);
+      return b;
+    }
+    const data = build();
+    b = this.queue.storageBuffer(data.byteLength, 'offset table');
+    this.queue.device.queue.writeBuffer(b, 0, data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
+    this.tables.set(key, b);
+    if (this.tables.size > MAX_TABLES) {
+      const [oldKey, old] = this.tables.entries().next().value as [string, GPUBuffer];
+      this.tables.delete(oldKey);
+      this.queue.releaseBuffer(old);
+    }
+    return b;
+  }
+}
+
+/** The WGSL scalar type of a dtype; float64 has none on WebGPU. */
+export function scalarOf(op: string, dtype: DType): ScalarType {
+  if (dtype === 'float32') return 'f32';
+  if (dtype === 'int32') return 'i32';
+  throw new Error(`webgpu: ${op} does not support ${dtype} (WebGPU has no 64-bit floats); use float32, or the cpu device for float64`);
+}
+
+/** Ops that compute in floating point only. */
+export function requireFloat32(op: string, dtype: DType): void {
+  if (dtype !== 'float32') {
+    if (dtype === 'float64') scalarOf(op, dtype);
+    throw new Error(`webgpu: ${op} does not support ${dtype} tensors (it needs float32)`);
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * The webgpu backend: every Backend method as WGSL kernels from @webgrad/kernels-wgsl,
+ * running on navigator.gpu in a browser or Dawn (the `webgpu` package) in Node.
+ */
+import type { GemmVariant } from '@webgrad/kernels-wgsl';
+import type { Backend } from '../../backend';
+import { Context } from './context';
+import { closeDevice, openDevice } from './gpu';
+import { Queue } from './queue';
+import { memoryMethods } from './ops-memory';
+import { elementwiseMethods } from './ops-elementwise';
+import { copyMethods } from './ops-copy';
+import { linalgMethods } from './ops-linalg';
+import { nnMethods } from './ops-nn';
+
+/** Grid-stride workgroup counts, measured on llvmpipe (2 threads: 16-64 best) and sized to fill a large GPU. */
+const SOFTWARE_GRID_GROUPS = 64;
+const GPU_GRID_GROUPS = 4096;
+
+export interface WebGPUBackendOptions {
+  powerPreference?: GPUPowerPreference;
+  /**
+   * Matrix-product kernels: 'registers' for CPU-emulated adapters, 'tiled' (workgroup
+   * memory) for GPUs. Chosen from the adapter when left out; tests force each one.
+   */
+  variant?: GemmVariant;
+}
+
+export type WebGPUBackend = Backend & {
+  adapterInfo: string;
+  /** The device and GPU object, for tools that share them (benchmarks, peers). */
+  readonly device: GPUDevice;
+  readonly gpu: GPU;
+  readonly variant: GemmVariant;
+  /** Pipelines compiled so far. */
+  pipelineCount(): number;
+  destroy(): Promise<void>;
+};
+
+export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Promise<WebGPUBackend> {
+  const opened = await openDevice(opts.powerPreference);
+  const variant: GemmVariant = opts.variant ?? (opened.software ? 'registers' : 'tiled');
+  const queue = new Queue(opened.device, opened.software ? SOFTWARE_GRID_GROUPS : GPU_GRID_GROUPS);
+  const ctx = new Context(queue, variant);
+  const backend: WebGPUBackend = {
+    name: 'webgpu',
+    description: opened.description,
+    adapterInfo: opened.description,
+    device: opened.device,
+    gpu: opened.gpu,
+    variant,
+    pipelineCount: () => queue.pipelineCount,
+    ...memoryMethods(ctx),
+    ...elementwiseMethods(ctx),
+    ...copyMethods(ctx),
+    ...linalgMethods(ctx),
+    ...nnMethods(ctx),
+    async destroy() {
+      queue.flush();
+      queue.destroy();
+      await closeDevice(opened.device);
+    },
+  };
+  return backend;
+}

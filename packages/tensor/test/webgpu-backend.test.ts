@@ -1,0 +1,401 @@
+/**
+ * Every Backend method on webgpu against the cpu backend, on seeded random inputs with
+ * sizes that are not multiples of any tile, every convolution and pooling option, both
+ * kernel variants (register GEMMs for CPU-emulated adapters, workgroup-memory tiles for
+ * GPUs). One device per variant for the whole file: shader compilation is slow on a
+ * software adapter. Without an adapter the suite is skipped, except under CI=true, where
+ * that is a failure.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Backend, BinaryOp, ConvParams, DType, PadMode, PoolParams, ReduceOp, Storage, TypedArray, UnaryOp } from '../src/backend';
+import { cpuBackend } from '../src/backends/cpu/index';
+import { createWebGPUBackend, type WebGPUBackend } from '../src/backends/webgpu/index';
+
+// ---------------------------------------------------------------------------------------
+// device
+
+async function open(variant?: 'registers' | 'tiled'): Promise<{ gpu: WebGPUBackend | null; reason: string }> {
+  try {
+    const gpu = await createWebGPUBackend({ variant });
+    return { gpu, reason: gpu.adapterInfo };
+  } catch (err) {
+    if (process.env.CI === 'true') throw new Error(`CI=true but WebGPU is unavailable: ${(err as Error).message}`);
+    return { gpu: null, reason: `skipped, no WebGPU adapter: ${(err as Error).message}` };
+  }
+}
+
+const main = await open();
+const other = main.gpu ? await open(main.gpu.variant === 'registers' ? 'tiled' : 'registers') : { gpu: null, reason: '' };
+
+afterAll(async () => {
+  await main.gpu?.destroy();
+  await other.gpu?.destroy();
+});
+
+// ---------------------------------------------------------------------------------------
+// helpers
+
+/** mulberry32: seeded, so failures reproduce. */
+function rng(seed: number) {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return { next, int: (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1)) };
+}
+const r = rng(1234);
+
+const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
+const randF = (n: number, lo = -1, hi = 1) => Float32Array.from({ length: n }, () => lo + (hi - lo) * r.next());
+const randI = (n: number, lo: number, hi: number) => Int32Array.from({ length: n }, () => r.int(lo, hi));
+
+/** |a - e| <= tol * max(1, |e|); NaN matches NaN, infinities must be equal. */
+function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string, tol = 1e-4): void {
+  expect(actual.length, `${what}: length`).toBe(expected.length);
+  for (let i = 0; i < expected.length; i++) {
+    const e = expected[i], a = actual[i];
+    if ((Number.isNaN(e) && Number.isNaN(a)) || e === a) continue;
+    const err = Math.abs(a - e) / Math.max(1, Math.abs(e));
+    if (!(err <= tol)) expect.fail(`${what}[${i}]: webgpu ${a}, cpu ${e} (err ${err.toExponential(2)} > ${tol})`);
+  }
+}
+
+/** The same inputs on both backends. */
+class Pair {
+  constructor(readonly gpu: Backend) {}
+  up(data: TypedArray, dtype: DType = data instanceof Int32Array ? 'int32' : 'float32'): [Storage, Storage] {
+    return [this.gpu.upload(data, dtype), cpuBackend.upload(data, dtype)];
+  }
+  async same(out: [Storage, Storage], size: number, what: string, dtype: DType = 'float32', tol = 1e-4): Promise<void> {
+    const [g, c] = await Promise.all([this.gpu.read(out[0], size, dtype), cpuBackend.read(out[1], size, dtype)]);
+    expectClose(g, c, what, tol);
+    this.gpu.dispose(out[0]);
+    cpuBackend.dispose(out[1]);
+  }
+  /** Runs `f` on both backends. */
+  both<T>(f: (b: Backend, i: 0 | 1) => T): [T, T] {
+    return [f(this.gpu, 0), f(cpuBackend, 1)];
+  }
+}
+
+const convOut = (inLen: number, k: number, s: number, p: number, d: number) => Math.floor((inLen + 2 * p - d * (k - 1) - 1) / s) + 1;
+
+function convParams(batch: number, inC: number, outC: number, groups: number, inSize: number[], kernel: number[], o: { stride?: number[]; padding?: number[]; dilation?: number[] } = {}): ConvParams {
+  const n = inSize.length;
+  const stride = o.stride ?? new Array(n).fill(1), padding = o.padding ?? new Array(n).fill(0), dilation = o.dilation ?? new Array(n).fill(1);
+  const outSize = inSize.map((l, i) => convOut(l, kernel[i], stride[i], padding[i], dilation[i]));
+  return { batch, inChannels: inC, outChannels: outC, groups, inSize, kernel, outSize, stride, padding, dilation };
+}
+
+const CONV_CASES: [string, ConvParams][] = [
+  ['1-D stride 2 pad 2', convParams(2, 3, 5, 1, [17], [3], { stride: [2], padding: [2] })],
+  ['1-D dilation 5', convParams(3, 4, 6, 1, [33], [3], { dilation: [5], padding: [5] })],
+  ['2-D 3x3 pad 1', convParams(2, 5, 9, 1, [9, 7], [3, 3], { padding: [1, 1] })],
+  ['2-D non-square 2x5, stride (2,1), pad (0,2)', convParams(3, 4, 6, 1, [11, 13], [2, 5], { stride: [2, 1], padding: [0, 2] })],
+  ['2-D dilation 2', convParams(2, 6, 8, 1, [13, 12], [3, 3], { dilation: [2, 2], padding: [2, 2] })],
+  ['2-D dilation 5, stride 2', convParams(1, 4, 5, 1, [17, 19], [3, 3], { dilation: [5, 5], padding: [5, 3], stride: [2, 2] })],
+  ['2-D groups 2', convParams(2, 8, 12, 2, [9, 9], [3, 3], { padding: [1, 1] })],
+  ['2-D depthwise (groups = channels)', convParams(2, 6, 6, 6, [10, 9], [3, 3], { padding: [1, 1], stride: [2, 2] })],
+  ['2-D 1x1', convParams(3, 7, 17, 1, [5, 6], [1, 1])],
+  ['3-D 3x2x3 stride (1,2,1) pad 1 dilation (2,1,1)', convParams(2, 3, 5, 1, [7, 6, 5], [3, 2, 3], { stride: [1, 2, 1], padding: [1, 1, 1], dilation: [2, 1, 1] })],
+  ['2-D more channels (tile edges)', convParams(2, 33, 65, 1, [6, 7], [3, 3], { padding: [1, 1] })],
+  ['2-D more channels, groups 2, stride 2, dilation 2', convParams(2, 34, 36, 2, [9, 8], [3, 2], { padding: [2, 1], stride: [2, 2], dilation: [2, 2] })],
+  ['3-D more channels, stride 2, dilation (1,2,1)', convParams(1, 17, 18, 1, [5, 7, 6], [2, 3, 3], { padding: [1, 2, 1], stride: [2, 1, 2], dilation: [1, 2, 1] })],
+];
+
+function poolParams(planes: number, inSize: number[], kernel: number[], o: { stride?: number[]; padding?: number[]; dilation?: number[]; countIncludePad?: boolean } = {}): PoolParams {
+  const n = inSize.length;
+  const stride = o.stride ?? kernel, padding = o.padding ?? new Array(n).fill(0), dilation = o.dilation ?? new Array(n).fill(1);
+  const outSize = inSize.map((l, i) => convOut(l, kernel[i], stride[i], padding[i], dilation[i]));
+  return { planes, inSize, kernel, outSize, stride, padding, dilation, countIncludePad: o.countIncludePad ?? true };
+}
+
+// ---------------------------------------------------------------------------------------
+
+describe.skipIf(!main.gpu)(`webgpu backend equals cpu (${main.reason})`, () => {
+  const gpu = main.gpu!;
+  const P = new Pair(gpu);
+
+  it('uploads, reads, fills and copies float32 and int32, size 0 included', async () => {
+    for (const n of [0, 1, 3, 17, 65]) {
+      const f = randF(n), i = randI(n, -1000, 1000);
+      expect(Array.from(await gpu.read(gpu.upload(f, 'float32'), n, 'float32'))).toEqual(Array.from(f));
+      expect(Array.from(await gpu.read(gpu.upload(i, 'int32'), n, 'int32'))).toEqual(Array.from(i));
+      for (const [v, dt] of [[0, 'float32'], [2.5, 'float32'], [-Infinity, 'float32'], [7, 'int32'], [0, 'int32']] as const) {
+        expect(Array.from(await gpu.read(gpu.fill(n, v, dt), n, dt))).toEqual(new Array(n).fill(v));
+      }
+      const dst = gpu.fill(n + 2, 9, 'float32');
+      gpu.copyInto(dst, gpu.upload(f, 'float32'), n, 'float32');
+      await gpu.sync();
+      expect(Array.from(await gpu.read(dst, n + 2, 'float32'))).toEqual([...f, 9, 9]);
+    }
+  });
+
+  it('counts live storages in stats() and frees them on dispose', () => {
+    const before = gpu.stats();
+    const s = gpu.upload(randF(1000), 'float32');
+    const t = gpu.fill(0, 0, 'float32');
+    expect(gpu.stats().buffers).toBe(before.buffers + 2);
+    expect(gpu.stats().bytes).toBeGreaterThanOrEqual(before.bytes + 4000);
+    gpu.dispose(s);
+    gpu.dispose(t);
+    expect(gpu.stats()).toEqual(before);
+  });
+
+  it('rejects float64 with an error naming the op and dtype', () => {
+    expect(() => gpu.upload(new Float64Array(3), 'float64')).toThrow(/upload.*float64/);
+    const x = gpu.upload(randF(4), 'float32');
+    expect(() => gpu.unary('exp', x, 4, 'float64', 'float64')).toThrow(/exp.*float64/);
+    expect(() => gpu.matmul(x, x, { batch: 1, m: 2, n: 2, k: 2, transA: false, transB: false, aBatchStride: 0, bBatchStride: 0 }, 'int32')).toThrow(/matmul.*int32/);
+  });
+
+  it('a storage disposed while queued work still reads it is not overwritten by a new upload', async () => {
+    const x = gpu.upload(Float32Array.from([1, 2, 3]), 'float32');
+    const ys: Storage[] = [];
+    for (let k = 0; k < 5; k++) {
+      ys.push(gpu.unary('neg', x, 3, 'float32', 'float32'));
+    }
+    gpu.dispose(x);
+    for (let k = 0; k < 5; k++) gpu.upload(Float32Array.from([7, 7, 7]), 'float32');
+    for (const y of ys) expect(Array.from(await gpu.read(y, 3, 'float32'))).toEqual([-1, -2, -3]);
+  });
+
+  it('unary ops, float32 and int32 (and casts)', async () => {
+    const ops: [UnaryOp, number?, number?][] = [
+      ['neg'], ['exp'], ['log'], ['sqrt'], ['abs'], ['sign'], ['relu'], ['sigmoid'], ['tanh'], ['step'],
+      ['leakyRelu', 0.1], ['leakyReluGrad', 0.1], ['powScalar', 3], ['powScalar', 0.5], ['clamp', -0.3, 0.4], ['clamp', -Infinity, 0.2], ['affine', 2, -1], ['cast'],
+    ];
+    const n = 1000;
+    const x = P.up(Float32Array.from(randF(n, -30, 30), (v, i) => (i % 7 === 0 ? 0 : v)));
+    for (const [op, a, b] of ops) await P.same(P.both((be, k) => be.unary(op, x[k], n, 'float32', 'float32', a, b)), n, `unary ${op}(${a},${b})`);
+    const xi = P.up(randI(n, -50, 50));
+    for (const op of ['neg', 'abs', 'sign', 'relu', 'step', 'cast', 'affine'] as UnaryOp[]) {
+      await P.same(P.both((be, k) => be.unary(op, xi[k], n, 'int32', 'int32', 3, 1)), n, `unary ${op} int32`, 'int32');
+    }
+    await P.same(P.both((be, k) => be.unary('cast', xi[k], n, 'int32', 'float32')), n, 'cast int32 -> float32');
+    await P.same(P.both((be, k) => be.unary('cast', x[k], n, 'float32', 'int32')), n, 'cast float32 -> int32', 'int32');
+  });
+
+  it('binary ops with broadcasting, float32 and int32', async () => {
+    const ops: BinaryOp[] = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge'];
+    const shapes: [number[], number[], number[]][] = [
+      [[3, 1, 17], [1, 5, 17], [3, 5, 17]],
+      [[65], [1], [65]],
+      [[2, 3, 33], [2, 3, 33], [2, 3, 33]],
+      [[4, 1], [1, 3], [4, 3]],
+      [[1], [1], [1]],
+    ];
+    for (const [as, bs, os] of shapes) {
+      const a = P.up(Float32Array.from(randF(prod(as), -2, 2), (v, i) => (i % 5 === 0 ? Math.round(v) : v)));
+      const b = P.up(Float32Array.from(randF(prod(bs), -2, 2), (v, i) => (i % 3 === 0 ? Math.round(v) : v)));
+      for (const op of ops) await P.same(P.both((be, k) => be.binary(op, a[k], as, b[k], bs, os, 'float32', 'float32')), prod(os), `${op} [${as}] [${bs}]`);
+      const ai = P.up(randI(prod(as), -9, 9)), bi = P.up(randI(prod(bs), -3, 3));
+      for (const op of ops.filter((o) => o !== 'pow')) await P.same(P.both((be, k) => be.binary(op, ai[k], as, bi[k], bs, os, 'int32', 'int32')), prod(os), `${op} int32 [${as}] [${bs}]`, 'int32');
+      await P.same(P.both((be, k) => be.binary('lt', a[k], as, b[k], bs, os, 'float32', 'int32')), prod(os), `lt -> int32 [${as}]`, 'int32');
+    }
+  });
+
+  it('where with broadcasting', async () => {
+    const [cs, as, bs, os] = [[3, 1, 5], [1, 4, 5], [3, 4, 1], [3, 4, 5]];
+    const c = P.up(randI(prod(cs), 0, 1)), a = P.up(randF(prod(as))), b = P.up(randF(prod(bs)));
+    await P.same(P.both((be, k) => be.where(c[k], cs, 'int32', a[k], as, b[k], bs, os, 'float32')), prod(os), 'where');
+    const cf = P.up(Float32Array.from(randI(prod(cs), 0, 1)));
+    const ai = P.up(randI(prod(as), -5, 5)), bi = P.up(randI(prod(bs), -5, 5));
+    await P.same(P.both((be, k) => be.where(cf[k], cs, 'float32', ai[k], as, bi[k], bs, os, 'int32')), prod(os), 'where int32', 'int32');
+  });
+
+  it('reductions along any axes (thread and workgroup modes), float32 and int32', async () => {
+    const ops: ReduceOp[] = ['sum', 'max', 'min'];
+    const cases: [number[], number[]][] = [
+      [[3, 17, 33], [0]], [[3, 17, 33], [1]], [[3, 17, 33], [2]], [[3, 17, 33], [0, 2]], [[3, 17, 33], [0, 1, 2]], [[3, 17, 33], [1, 2]],
+      [[5, 3001], [1]], [[3001, 5], [0]], [[6, 4, 65, 9], [0, 2, 3]], [[17], [0]], [[4, 1, 3], [1]],
+    ];
+    for (const [shape, axes] of cases) {
+      const n = prod(shape);
+      const out = prod(shape.filter((_, d) => !axes.includes(d)));
+      const x = P.up(randF(n)), xi = P.up(randI(n, -100, 100));
+      for (const op of ops) {
+        await P.same(P.both((be, k) => be.reduce(op, x[k], shape, axes, 'float32')), out, `${op} [${shape}] axes [${axes}]`, 'float32', 1e-4 * Math.sqrt(n / out));
+        await P.same(P.both((be, k) => be.reduce(op, xi[k], shape, axes, 'int32')), out, `${op} int32 [${shape}] axes [${axes}]`, 'int32');
+      }
+      if (axes.length === 1) {
+        for (const op of ['argmax', 'argmin'] as ReduceOp[]) {
+          await P.same(P.both((be, k) => be.reduce(op, x[k], shape, axes, 'float32')), out, `${op} [${shape}] axis ${axes}`, 'int32');
+          await P.same(P.both((be, k) => be.reduce(op, xi[k], shape, axes, 'int32')), out, `${op} int32 [${shape}] axis ${axes}`, 'int32');
+        }
+      }
+    }
+  });
+
+  it('strided copies (permute, expand, slice) and writeStrided (cat)', async () => {
+    const x = P.up(randF(3 * 17 * 5)), xi = P.up(randI(3 * 17 * 5, -9, 9));
+    const cases: [number[], number[], number][] = [
+      [[5, 3, 17], [1, 85, 5], 0],        // permute
+      [[3, 4, 17, 5], [85, 0, 5, 1], 0],  // expand
+      [[2, 8, 3], [85, 10, 1], 7],        // slice
+      [[17, 3], [5, 85], 2],
+      [[], [], 11],
+    ];
+    for (const [shape, strides, off] of cases) {
+      await P.same(P.both((be, k) => be.strided(x[k], shape, strides, off, 'float32')), prod(shape), `strided [${shape}]`);
+      await P.same(P.both((be, k) => be.strided(xi[k], shape, strides, off, 'int32')), prod(shape), `strided int32 [${shape}]`, 'int32');
+    }
+    const dst = P.up(randF(6 * 17));
+    const src = P.up(randF(2 * 17));
+    P.both((be, k) => be.writeStrided(dst[k], src[k], [2, 17], [17, 1], 3 * 17, 'float32'));
+    P.both((be, k) => be.writeStrided(dst[k], src[k], [17, 2], [3, 1], 1, 'float32'));
+    await P.same(dst, 6 * 17, 'writeStrided');
+  });
+
+  it('pad: constant, reflect, replicate, circular; negative crops', async () => {
+    const shapes: [number[], [number, number][]][] = [
+      [[3, 17], [[1, 2], [3, 0]]],
+      [[2, 5, 6], [[0, 0], [2, 1], [-1, 3]]],
+      [[2, 3, 4, 5], [[0, 0], [1, 1], [2, 0], [0, 4]]],
+    ];
+    for (const [shape, pads] of shapes) {
+      const x = P.up(randF(prod(shape)));
+      const out = prod(shape.map((n, d) => n + pads[d][0] + pads[d][1]));
+      for (const mode of ['constant', 'reflect', 'replicate', 'circular'] as PadMode[]) {
+        await P.same(P.both((be, k) => be.pad(x[k], shape, pads, mode, 0.5, 'float32')), out, `pad ${mode} [${shape}]`);
+      }
+    }
+    const xi = P.up(randI(12, -5, 5));
+    await P.same(P.both((be, k) => be.pad(xi[k], [3, 4], [[1, 1], [2, 2]], 'constant', 3, 'int32')), 5 * 8, 'pad int32', 'int32');
+  });
+
+  it('gather and scatterAdd along each axis', async () => {
+    const xShape = [4, 7, 5];
+    const x = P.up(randF(prod(xShape)));
+    for (let axis = 0; axis < 3; axis++) {
+      const indexShape = xShape.map((n, d) => (d === axis ? 9 : Math.max(1, n - 1)));
+      const index = P.up(randI(prod(indexShape), 0, xShape[axis] - 1));
+      await P.same(P.both((be, k) => be.gather(x[k], xShape, index[k], indexShape, axis, 'float32')), prod(indexShape), `gather axis ${axis}`);
+      const src = P.up(randF(prod(indexShape)));
+      await P.same(P.both((be, k) => be.scatterAdd(src[k], index[k], indexShape, xShape, axis, 'float32')), prod(xShape), `scatterAdd axis ${axis}`);
+    }
+    const idx = P.up(randI(6, 0, 9)), src = P.up(randF(6));
+    await P.same(P.both((be, k) => be.scatterAdd(src[k], idx[k], [6, 1], [6, 10], 1, 'float32')), 60, 'scatterAdd (cross-entropy shape)');
+  });
+
+  for (const [label, which] of [['', main], [' (other kernel variant)', other]] as const) {
+    it(`matmul: odd sizes, transposes, batch strides incl. 0${label}`, async () => {
+      const b = which.gpu!;
+      const Q = new Pair(b);
+      const cases: [number, number, number, number][] = [[1, 1, 1, 1], [1, 3, 17, 33], [1, 65, 33, 17], [3, 17, 5, 33], [2, 130, 129, 67], [1, 7, 1, 9]];
+      for (const [batch, m, n, k] of cases) {
+        for (const [transA, transB] of [[false, false], [true, false], [false, true], [true, true]]) {
+          for (const [aB, bB] of [[m * k, k * n], [0, k * n], [m * k, 0]]) {
+            if (batch === 1 && (aB === 0 || bB === 0)) continue;
+            const A = Q.up(randF(aB === 0 ? m * k : batch * m * k)), B = Q.up(randF(bB === 0 ? k * n : batch * k * n));
+            const p = { batch, m, n, k, transA, transB, aBatchStride: aB, bBatchStride: bB };
+            await Q.same(Q.both((be, i) => be.matmul(A[i], B[i], p, 'float32')), batch * m * n, `matmul ${JSON.stringify(p)}`);
+          }
+        }
+      }
+    });
+
+    it(`convolution forward, input and weight gradients, every option${label}`, async () => {
+      const b = which.gpu!;
+      const Q = new Pair(b);
+      for (const [name, p] of CONV_CASES) {
+        if (which === other && !/channels|depthwise|1-D stride/.test(name)) continue;
+        const K = prod(p.kernel), L = prod(p.outSize);
+        const x = Q.up(randF(p.batch * p.inChannels * prod(p.inSize)));
+        const w = Q.up(randF(p.outChannels * (p.inChannels / p.groups) * K));
+        const bias = Q.up(randF(p.outChannels));
+        const gy = Q.up(randF(p.batch * p.outChannels * L));
+        await Q.same(Q.both((be, i) => be.conv(x[i], w[i], bias[i], p, 'float32')), p.batch * p.outChannels * L, `conv ${name}`);
+        await Q.same(Q.both((be, i) => be.conv(x[i], w[i], null, p, 'float32')), p.batch * p.outChannels * L, `conv (no bias) ${name}`);
+        await Q.same(Q.both((be, i) => be.convBackwardInput(gy[i], w[i], p, 'float32')), p.batch * p.inChannels * prod(p.inSize), `convBackwardInput ${name}`);
+        await Q.same(Q.both((be, i) => be.convBackwardWeight(x[i], gy[i], p, 'float32')), p.outChannels * (p.inChannels / p.groups) * K, `convBackwardWeight ${name}`);
+        if (which === main) {
+          const cols = p.batch * p.inChannels * K * L;
+          await Q.same(Q.both((be, i) => be.im2col(x[i], p, 'float32')), cols, `im2col ${name}`);
+          const c = Q.up(randF(cols));
+          await Q.same(Q.both((be, i) => be.col2im(c[i], p, 'float32')), p.batch * p.inChannels * prod(p.inSize), `col2im ${name}`);
+        }
+      }
+    });
+  }
+
+  it('products with more row blocks than one dispatch dimension holds (folded dispatch)', async () => {
+    for (const b of [main.gpu!, other.gpu!]) {
+      const Q = new Pair(b);
+      const p = { batch: 1, m: 600_000, n: 3, k: 2, transA: false, transB: false, aBatchStride: 0, bBatchStride: 0 };
+      const A = Q.up(randF(p.m * p.k)), B = Q.up(randF(p.k * p.n));
+      await Q.same(Q.both((be, i) => be.matmul(A[i], B[i], p, 'float32')), p.m * p.n, `matmul m=600000 (${b === main.gpu ? 'main' : 'other'} variant)`);
+      const c = convParams(1, 2, 16, 1, [1_100_000], [3], { padding: [1] });
+      const t = Q.up(randF(2 * 1_100_000)), tw = Q.up(randF(16 * 2 * 3));
+      await Q.same(Q.both((be, i) => be.conv(t[i], tw[i], null, c, 'float32')), 16 * 1_100_000, `conv over 1.1M positions (${b === main.gpu ? 'main' : 'other'} variant)`);
+    }
+  });
+
+  it('max and average pooling, forward and backward, 1-D to 3-D', async () => {
+    const cases: [string, PoolParams][] = [
+      ['1-D k3 s2 p1', poolParams(5, [17], [3], { stride: [2], padding: [1] })],
+      ['2-D 2x2', poolParams(6, [9, 8], [2, 2])],
+      ['2-D 3x2 stride (2,1) pad (1,1)', poolParams(4, [11, 7], [3, 2], { stride: [2, 1], padding: [1, 1], countIncludePad: false })],
+      ['2-D k3 s1 p1 (overlapping)', poolParams(3, [7, 9], [3, 3], { stride: [1, 1], padding: [1, 1] })],
+      ['3-D 2x3x2 pad (1,1,0)', poolParams(2, [5, 7, 6], [2, 3, 2], { padding: [1, 1, 0], countIncludePad: false })],
+    ];
+    for (const [name, p] of cases) {
+      const inN = p.planes * prod(p.inSize), outN = p.planes * prod(p.outSize);
+      const x = P.up(randF(inN)), gy = P.up(randF(outN));
+      const [g, c] = P.both((be, i) => be.maxPool(x[i], p, 'float32'));
+      await P.same([g.out, c.out], outN, `maxPool ${name}`);
+      await P.same(P.both((be, i) => be.maxPoolBackward(gy[i], [g.argmax, c.argmax][i], p, 'float32')), inN, `maxPoolBackward ${name}`);
+      await P.same([g.argmax, c.argmax], outN, `maxPool argmax ${name}`, 'int32');
+      await P.same(P.both((be, i) => be.avgPool(x[i], p, 'float32')), outN, `avgPool ${name}`);
+      await P.same(P.both((be, i) => be.avgPoolBackward(gy[i], p, 'float32')), inN, `avgPoolBackward ${name}`);
+      const dil = { ...p, dilation: p.inSize.map(() => 2), outSize: p.inSize.map((l, i) => convOut(l, p.kernel[i], p.stride[i], p.padding[i], 2)) };
+      if (dil.outSize.every((o) => o > 0)) {
+        const [gd, cd] = P.both((be, i) => be.maxPool(x[i], dil, 'float32'));
+        await P.same([gd.out, cd.out], p.planes * prod(dil.outSize), `maxPool dilation 2 ${name}`);
+        await P.same([gd.argmax, cd.argmax], p.planes * prod(dil.outSize), `maxPool argmax dilation 2 ${name}`, 'int32');
+      }
+    }
+  });
+
+  it('softmax and log-softmax over rows, short and long rows', async () => {
+    for (const [rows, cols] of [[1, 1], [7, 10], [33, 65], [3, 1000], [5000, 3]]) {
+      const x = P.up(randF(rows * cols, -20, 20));
+      for (const log of [false, true]) await P.same(P.both((be, i) => be.softmax(x[i], rows, cols, log, 'float32')), rows * cols, `softmax ${rows}x${cols} log=${log}`);
+    }
+  });
+
+  it('fused SGD (momentum, dampening, Nesterov, first step) and Adam/AdamW updates', async () => {
+    const n = 1001;
+    for (const p of [
+      { lr: 0.1, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, firstStep: false },
+      { lr: 0.05, momentum: 0.9, dampening: 0.1, weightDecay: 1e-2, nesterov: false, firstStep: true },
+      { lr: 0.05, momentum: 0.9, dampening: 0, weightDecay: 1e-2, nesterov: true, firstStep: false },
+    ]) {
+      const w = P.up(randF(n)), g = P.up(randF(n)), m = P.up(randF(n));
+      P.both((be, i) => be.sgdStep(w[i], g[i], p.momentum > 0 ? m[i] : null, n, p));
+      await P.same(w, n, `sgd param ${JSON.stringify(p)}`);
+      await P.same(m, n, `sgd momentum ${JSON.stringify(p)}`);
+    }
+    for (const p of [
+      { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, decoupled: false, step: 1 },
+      { lr: 1e-2, beta1: 0.8, beta2: 0.99, eps: 1e-6, weightDecay: 0.1, decoupled: false, step: 7 },
+      { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.05, decoupled: true, step: 3 },
+    ]) {
+      const w = P.up(randF(n)), g = P.up(randF(n)), m = P.up(randF(n)), v = P.up(randF(n, 0, 1));
+      P.both((be, i) => be.adamStep(w[i], g[i], m[i], v[i], n, p));
+      await P.same(w, n, `adam param ${JSON.stringify(p)}`);
+      await P.same(m, n, `adam m ${JSON.stringify(p)}`);
+      await P.same(v, n, `adam v ${JSON.stringify(p)}`);
+    }
+  });
+});
+
+describe.runIf(process.env.CI === 'true')('webgpu under CI', () => {
+  it('has an adapter (a missing one fails, never skips)', () => {
+    expect(main.gpu, main.reason).not.toBeNull();
+  });
+});
