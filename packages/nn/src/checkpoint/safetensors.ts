@@ -1,0 +1,138 @@
+/**
+ * The safetensors format (huggingface/safetensors): an unsigned 64-bit little-endian header
+ * length N, N bytes of JSON { name: { dtype, shape, data_offsets: [begin, end] }, ...,
+ * "__metadata__": { string: string } }, then the raw little-endian data, offsets counted from
+ * the end of the header. Pure functions on bytes, so they also run in a browser.
+ */
+import type { DType, TypedArray } from '@webgrad/tensor';
+
+export interface RawTensor {
+  dtype: DType;
+  shape: number[];
+  data: TypedArray;
+}
+
+export interface SafetensorsContent {
+  tensors: Map<string, RawTensor>;
+  metadata: Record<string, string>;
+}
+
+/** The file's dtype names for ours. */
+const WRITE_DTYPE: Record<DType, string> = { float32: 'F32', int32: 'I32', float64: 'F64' };
+const BYTES: Record<string, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
+const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+export function encodeSafetensors(tensors: Record<string, RawTensor> | Map<string, RawTensor>, metadata: Record<string, string> = {}): Uint8Array {
+  const entries = tensors instanceof Map ? [...tensors] : Object.entries(tensors);
+  const header: Record<string, unknown> = {};
+  if (Object.keys(metadata).length) header.__metadata__ = metadata;
+  let offset = 0;
+  for (const [name, t] of entries) {
+    if (name === '__metadata__') throw new Error("safetensors: '__metadata__' cannot name a tensor");
+    const n = t.shape.reduce((a, b) => a * b, 1);
+    if (n !== t.data.length) throw new Error(`safetensors: ${name} has shape [${t.shape}] (${n} values) but ${t.data.length} values`);
+    const bytes = n * BYTES[WRITE_DTYPE[t.dtype]];
+    header[name] = { dtype: WRITE_DTYPE[t.dtype], shape: t.shape, data_offsets: [offset, offset + bytes] };
+    offset += bytes;
+  }
+  let json = JSON.stringify(header);
+  // The reference writer pads the header with spaces to a multiple of 8, so the data is aligned.
+  json += ' '.repeat((8 - (new TextEncoder().encode(json).length % 8)) % 8);
+  const head = new TextEncoder().encode(json);
+  const out = new Uint8Array(8 + head.length + offset);
+  const view = new DataView(out.buffer);
+  view.setBigUint64(0, BigInt(head.length), true);
+  out.set(head, 8);
+  let at = 8 + head.length;
+  for (const [, t] of entries) {
+    const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+    out.set(bytes, at);
+    if (!littleEndian) swapBytes(out.subarray(at, at + bytes.length), t.data.BYTES_PER_ELEMENT);
+    at += bytes.length;
+  }
+  return out;
+}
+
+export function decodeSafetensors(bytes: Uint8Array): SafetensorsContent {
+  if (bytes.length < 8) throw new Error(`safetensors: ${bytes.length} bytes is too short for the 8-byte header length`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = Number(view.getBigUint64(0, true));
+  if (8 + n > bytes.length) throw new Error(`safetensors: the header claims ${n} bytes but the file has ${bytes.length - 8} after the length`);
+  let header: Record<string, unknown>;
+  try {
+    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n))) as Record<string, unknown>;
+  } catch (err) {
+    throw new Error(`safetensors: the header is not valid JSON: ${(err as Error).message}`);
+  }
+  const data = bytes.subarray(8 + n);
+  const metadata = (header.__metadata__ ?? {}) as Record<string, string>;
+  const tensors = new Map<string, RawTensor>();
+  const spans: [number, number, string][] = [];
+  for (const [name, info] of Object.entries(header)) {
+    if (name === '__metadata__') continue;
+    const { dtype, shape, data_offsets: offsets } = info as { dtype: string; shape: number[]; data_offsets: [number, number] };
+    const size = BYTES[dtype];
+    if (!size) throw new Error(`safetensors: ${name} has dtype ${dtype}, which webgrad cannot read (it reads ${Object.keys(BYTES).join(', ')})`);
+    const count = shape.reduce((a, b) => a * b, 1);
+    const [begin, end] = offsets;
+    if (end - begin !== count * size || begin < 0 || end > data.length) {
+      throw new Error(`safetensors: ${name} [${shape}] ${dtype} needs ${count * size} bytes, its offsets [${begin}, ${end}] give ${end - begin} in a ${data.length}-byte data section`);
+    }
+    spans.push([begin, end, name]);
+    tensors.set(name, { shape, ...convert(name, dtype, data.subarray(begin, end), count) });
+  }
+  spans.sort((a, b) => a[0] - b[0]);
+  let expected = 0;
+  for (const [begin, end, name] of spans) {
+    if (begin !== expected) throw new Error(`safetensors: ${name} starts at byte ${begin}, expected ${expected} (tensors must tile the data section)`);
+    expected = end;
+  }
+  return { tensors, metadata };
+}
+
+/** Copies (the data may be unaligned) and converts the file's dtype to one of ours. */
+function convert(name: string, dtype: string, raw: Uint8Array, n: number): { dtype: DType; data: TypedArray } {
+  const v = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  const floats = (read: (i: number) => number) => ({ dtype: 'float32' as const, data: Float32Array.from({ length: n }, (_, i) => read(i)) });
+  const ints = (read: (i: number) => number) => ({ dtype: 'int32' as const, data: Int32Array.from({ length: n }, (_, i) => read(i)) });
+  switch (dtype) {
+    case 'F32':
+      return floats((i) => v.getFloat32(4 * i, true));
+    case 'F64':
+      return { dtype: 'float64', data: Float64Array.from({ length: n }, (_, i) => v.getFloat64(8 * i, true)) };
+    case 'F16':
+      return floats((i) => half(v.getUint16(2 * i, true)));
+    case 'BF16':
+      return floats((i) => new Float32Array(new Uint32Array([v.getUint16(2 * i, true) << 16]).buffer)[0]);
+    case 'I32':
+      return ints((i) => v.getInt32(4 * i, true));
+    case 'I64':
+      return ints((i) => {
+        const x = v.getBigInt64(8 * i, true);
+        if (x > 2147483647n || x < -2147483648n) throw new Error(`safetensors: ${name} (I64) holds ${x}, which does not fit webgrad's int32`);
+        return Number(x);
+      });
+    case 'I16':
+      return ints((i) => v.getInt16(2 * i, true));
+    case 'I8':
+      return ints((i) => v.getInt8(i));
+    case 'U8':
+    case 'BOOL':
+      return ints((i) => v.getUint8(i));
+    default:
+      throw new Error(`safetensors: unsupported dtype ${dtype}`);
+  }
+}
+
+function half(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const f = h & 0x3ff;
+  if (e === 0) return s * 2 ** -14 * (f / 1024);
+  if (e === 31) return f ? Number.NaN : s * Infinity;
+  return s * 2 ** (e - 15) * (1 + f / 1024);
+}
+
+function swapBytes(b: Uint8Array, width: number): void {
+  for (let i = 0; i < b.length; i += width) b.subarray(i, i + width).reverse();
+}

@@ -1,0 +1,50 @@
+/**
+ * @webgrad/nn: modules, layers, initialisation, optimizers, models and training for
+ * @webgrad/tensor, in torch.nn's shape. `import * as nn from '@webgrad/nn'`, then
+ * `new nn.Conv2d(3, 16, 3)`, `nn.F.conv2d(...)`, `new nn.optim.Adam(model.parameters())`.
+ */
+export { Module, type StateDict, type LoadStateDictOptions, type LoadStateDictResult } from './module';
+export { Parameter, isParameter, zerosParameter } from './parameter';
+export * as F from './functional';
+export * as init from './init';
+
+export { Conv1d, Conv2d, Conv3d, ConvNd, type ConvLayerOptions } from './layers/conv';
+export { BatchNorm1d, BatchNorm2d, BatchNorm3d, BatchNormNd, type BatchNormOptions } from './layers/norm';
+export { ReLU, LeakyReLU, Sigmoid, Tanh, Softmax, LogSoftmax } from './layers/activation';
+export {
+  MaxPool1d, MaxPool2d, MaxPool3d, AvgPool1d, AvgPool2d, AvgPool3d, AdaptiveAvgPool2d, Pool2d,
+  type MaxPoolOptions, type AvgPoolOptions,
+} from './layers/pooling';
+export { Linear } from './layers/linear';
+export { Dropout } from './layers/dropout';
+export { Sequential, ModuleList, Identity, Flatten } from './layers/container';
+export { CrossEntropyLoss, NLLLoss, MSELoss, L1Loss } from './layers/loss';
+
+export { corr2d, MyCorr2d, MyConv2d, type MyConv2dOptions } from './models/corr2d';
+export { simpleCnn, type SimpleCnnOptions } from './models/simple-cnn';
+export { dilatedCnn, dilatedCnnSizes, type DilatedCnnOptions } from './models/dilated-cnn';
+export { BasicBlock, ResNet, resnet18, plainNet18, dilatedResNet, type BasicBlockOptions, type ResNetOptions, type DilatedResNetOptions } from './models/resnet';
+export { alexnet, type AlexNetOptions } from './models/alexnet';
+export { mlp, type MlpOptions } from './models/mlp';
+export { DehazeNet, dehazeNet, type DehazeNetOptions } from './models/dehaze';
+export { checkHDC, receptiveField, convOutputSize, type HdcVerdict, type HdcRule, type ReceptiveField, type ReceptiveLayer } from './hdc';
+
+export * as optim from './optim/index';
+export { Optimizer, type OptimizerStateDict, type ParamState } from './optim/optimizer';
+export { SGD, type SgdOptions } from './optim/sgd';
+export { Adam, AdamW, type AdamOptions } from './optim/adam';
+export { LRScheduler, StepLR, CosineAnnealingLR, type SchedulerState } from './optim/schedulers';
+export { clipGradNorm } from './optim/clip';
+
+export { accuracy, confusionMatrix, psnr, ssim, type SsimOptions } from './metrics';
+
+export { fit, type FitOptions, type Callbacks, type BatchInfo } from './train/fit';
+export { evaluate, type EvaluateOptions, type EvaluateResult } from './train/evaluate';
+export type { Batch, BatchLike, BatchSource } from './train/data';
+export type { History, EpochRecord } from './train/history';
+export type { ProgressMode } from './train/progress';
+export type { LossFn } from './train/step';
+
+export { encodeSafetensors, decodeSafetensors, type RawTensor, type SafetensorsContent } from './checkpoint/safetensors';
+export { saveSafetensors, loadSafetensors, writeFileAtomic, fromPyTorchNames, type LoadedSafetensors } from './checkpoint/file';
+export { saveCheckpoint, loadCheckpoint, type CheckpointContent, type LoadCheckpointOptions, type LoadedCheckpoint } from './checkpoint/checkpoint';

@@ -1,0 +1,102 @@
+/**
+ * LAB.md §1: convolution written by hand, as a student would: a loop over output positions,
+ * each a small tensor product. Deliberately naive (hundreds of tiny ops per image, each with
+ * its autograd node) so that the lab and `npm run bench` can set loops against kernels.
+ */
+import { type Tensor, pad, stack } from '@webgrad/tensor';
+import { Module } from '../module';
+import { type Parameter, zerosParameter } from '../parameter';
+import { defaultLayerInit_, uniform_ } from '../init';
+
+/** 2-D cross-correlation of X [H, W] with K [kh, kw], stride 1, no padding: [H − kh + 1, W − kw + 1]. */
+export function corr2d(X: Tensor, K: Tensor): Tensor {
+  if (X.rank !== 2 || K.rank !== 2) throw new Error(`corr2d: X and K must be 2-D, got [${X.shape}] and [${K.shape}]`);
+  const [h, w] = X.shape;
+  const [kh, kw] = K.shape;
+  const oh = h - kh + 1;
+  const ow = w - kw + 1;
+  if (oh < 1 || ow < 1) throw new Error(`corr2d: kernel [${K.shape}] is larger than the input [${X.shape}]`);
+  const values: Tensor[] = [];
+  for (let i = 0; i < oh; i++) {
+    for (let j = 0; j < ow; j++) values.push(X.slice([i, j], [kh, kw]).mul(K).sum());
+  }
+  return stack(values).reshape([oh, ow]);
+}
+
+/** LAB.md §1.2: a layer around corr2d for one channel in and out: a kernel and a scalar bias. */
+export class MyCorr2d extends Module {
+  weight: Parameter;
+  bias: Parameter;
+  constructor(readonly kernelSize: [number, number]) {
+    super();
+    this.weight = zerosParameter(kernelSize);
+    this.bias = zerosParameter([1]);
+    // PyTorch's default for a 1-in, 1-out convolution: U(±1/√fanIn) for both.
+    const bound = 1 / Math.sqrt(kernelSize[0] * kernelSize[1]);
+    uniform_(this.weight, -bound, bound);
+    uniform_(this.bias, -bound, bound);
+  }
+  forward(x: Tensor): Tensor {
+    return corr2d(x, this.weight).add(this.bias);
+  }
+}
+
+export interface MyConv2dOptions {
+  stride?: number;
+  padding?: number;
+  bias?: boolean;
+}
+
+/**
+ * LAB.md §1.6: multi-channel convolution by hand. Input [N, Cin, H, W], weight
+ * [Cout, Cin, kh, kw]: for every output position, the window times every kernel, summed.
+ */
+export class MyConv2d extends Module {
+  weight: Parameter;
+  bias: Parameter | null;
+  readonly kernelSize: [number, number];
+  readonly stride: number;
+  readonly padding: number;
+
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    kernelSize: number | [number, number],
+    opts: MyConv2dOptions = {},
+  ) {
+    super();
+    this.kernelSize = typeof kernelSize === 'number' ? [kernelSize, kernelSize] : kernelSize;
+    this.stride = opts.stride ?? 1;
+    this.padding = opts.padding ?? 0;
+    this.weight = zerosParameter([outChannels, inChannels, ...this.kernelSize]);
+    this.bias = opts.bias === false ? null : zerosParameter([outChannels]);
+    defaultLayerInit_(this.weight, this.bias);
+  }
+
+  forward(x: Tensor): Tensor {
+    if (x.rank !== 4 || x.shape[1] !== this.inChannels) {
+      throw new Error(`MyConv2d: expected input [N, ${this.inChannels}, H, W], got [${x.shape}]`);
+    }
+    const [kh, kw] = this.kernelSize;
+    const s = this.stride;
+    const p = this.padding;
+    const input = p > 0 ? pad(x, [p, p, p, p]) : x;
+    const [n, cin, h, w] = input.shape;
+    const oh = Math.floor((h - kh) / s) + 1;
+    const ow = Math.floor((w - kw) / s) + 1;
+    const kernels = this.weight.reshape([1, this.outChannels, cin * kh * kw]);
+    const columns: Tensor[] = [];
+    for (let i = 0; i < oh; i++) {
+      for (let j = 0; j < ow; j++) {
+        const window = input.slice([0, 0, i * s, j * s], [n, cin, kh, kw]).reshape([n, 1, cin * kh * kw]);
+        columns.push(window.mul(kernels).sum(2)); // [N, Cout]
+      }
+    }
+    const y = stack(columns, 2).reshape([n, this.outChannels, oh, ow]);
+    return this.bias ? y.add(this.bias.reshape([1, this.outChannels, 1, 1])) : y;
+  }
+
+  override extraRepr(): string {
+    return `${this.inChannels}, ${this.outChannels}, kernelSize=[${this.kernelSize}], stride=${this.stride}, padding=${this.padding}`;
+  }
+}

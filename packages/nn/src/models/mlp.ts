@@ -1,0 +1,29 @@
+import { Module } from '../module';
+import { ReLU, Sigmoid, Tanh } from '../layers/activation';
+import { Dropout } from '../layers/dropout';
+import { Flatten, Sequential } from '../layers/container';
+import { Linear } from '../layers/linear';
+
+export interface MlpOptions {
+  /** Layer widths from input to output, e.g. [3072, 512, 256, 10]. */
+  sizes: number[];
+  activation?: 'relu' | 'sigmoid' | 'tanh';
+  /** Dropout after each hidden activation (default 0: none). */
+  dropout?: number;
+}
+
+/** The feed-forward comparison model (LAB.md §6.5): Flatten, then Linear → activation per hidden layer. */
+export function mlp(opts: MlpOptions): Sequential {
+  const { sizes } = opts;
+  if (sizes.length < 2) throw new Error(`mlp: sizes needs at least an input and an output size, got [${sizes}]`);
+  const act = { relu: ReLU, sigmoid: Sigmoid, tanh: Tanh }[opts.activation ?? 'relu'];
+  const layers: Module[] = [new Flatten()];
+  for (let i = 0; i < sizes.length - 1; i++) {
+    layers.push(new Linear(sizes[i], sizes[i + 1]));
+    if (i < sizes.length - 2) {
+      layers.push(new act());
+      if (opts.dropout) layers.push(new Dropout(opts.dropout));
+    }
+  }
+  return new Sequential(...layers);
+}

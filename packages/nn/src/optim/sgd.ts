@@ -1,0 +1,36 @@
+import { type Tensor, sgdUpdate, zerosLike } from '@webgrad/tensor';
+import { Optimizer, type ParamsArg } from './optimizer';
+
+export interface SgdOptions {
+  lr: number;
+  momentum?: number;
+  dampening?: number;
+  weightDecay?: number;
+  nesterov?: boolean;
+}
+type SgdHyper = { lr: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean };
+
+/** torch.optim.SGD: d = g + λw; buf = μ·buf + (1 − τ)·d (buf = d at first); w −= lr·(nesterov ? d + μ·buf : buf). */
+export class SGD extends Optimizer<SgdHyper> {
+  constructor(params: ParamsArg<SgdHyper>, opts: SgdOptions) {
+    const h: SgdHyper = { lr: opts.lr, momentum: opts.momentum ?? 0, dampening: opts.dampening ?? 0, weightDecay: opts.weightDecay ?? 0, nesterov: opts.nesterov ?? false };
+    if (!(h.lr >= 0)) throw new Error(`SGD: invalid learning rate ${h.lr}`);
+    if (!(h.momentum >= 0)) throw new Error(`SGD: invalid momentum ${h.momentum}`);
+    if (!(h.weightDecay >= 0)) throw new Error(`SGD: invalid weightDecay ${h.weightDecay}`);
+    if (h.nesterov && (h.momentum <= 0 || h.dampening !== 0)) throw new Error('SGD: nesterov momentum needs momentum > 0 and dampening 0');
+    super(params, h);
+  }
+
+  step(): void {
+    this.forEachParam((p: Tensor, grad, g, state) => {
+      let buf: Tensor | null = null;
+      let firstStep = false;
+      if (g.momentum !== 0) {
+        const s = this.stateTensor(state, 'momentumBuffer', () => zerosLike(p));
+        buf = s.t;
+        firstStep = s.fresh;
+      }
+      sgdUpdate(p, grad, buf, { lr: g.lr, momentum: g.momentum, dampening: g.dampening, weightDecay: g.weightDecay, nesterov: g.nesterov, firstStep });
+    });
+  }
+}

@@ -1,0 +1,138 @@
+import { crossEntropy, tidy } from '@webgrad/tensor';
+import type { Module } from '../module';
+import type { Optimizer } from '../optim/optimizer';
+import type { LRScheduler } from '../optim/schedulers';
+import { clipGradNorm } from '../optim/clip';
+import { saveCheckpoint } from '../checkpoint/checkpoint';
+import { type BatchSource, batchesOf } from './data';
+import { type EvaluateResult, evaluate } from './evaluate';
+import { type EpochRecord, type History, addEpoch, emptyHistory } from './history';
+import { type ProgressMode, createProgress } from './progress';
+import { type LossFn, addBatch, lossAndCorrect, newTotals } from './step';
+
+export interface BatchInfo {
+  epoch: number;
+  batch: number;
+  loss: number;
+  size: number;
+}
+
+/** Hooks into the loop. Returning false from onEpochEnd stops training after that epoch. */
+export interface Callbacks {
+  onEpochBegin?(epoch: number): void | Promise<void>;
+  onBatchEnd?(info: BatchInfo): void | Promise<void>;
+  onEpochEnd?(record: EpochRecord, history: History): void | boolean | Promise<void | boolean>;
+  onTrainEnd?(history: History): void | Promise<void>;
+}
+
+export interface FitOptions {
+  optimizer: Optimizer;
+  epochs: number;
+  /** Default cross-entropy (logits and int32 class indices). */
+  loss?: LossFn;
+  /** Evaluated after every epoch. */
+  testData?: BatchSource;
+  /** Stepped once per epoch. */
+  scheduler?: LRScheduler;
+  callbacks?: Callbacks | Callbacks[];
+  /** 'auto' (default): a bar on a terminal, one line per epoch otherwise. */
+  progress?: ProgressMode;
+  /** Where epoch lines go (default console.log). */
+  log?: (line: string) => void;
+  /** Clip the gradients' joint 2-norm to this before each step. */
+  clipGradNorm?: number;
+  /** Resume: the first epoch to run (0-based; the epochs already done) and their history. */
+  startEpoch?: number;
+  history?: History;
+  /** Save a checkpoint here after every `every` epochs (default 1), atomically. */
+  checkpoint?: { path: string; every?: number };
+  /** Dispose each batch after its step (default: yes, unless the source is an array, which is reused). */
+  disposeBatches?: boolean;
+}
+
+const pct = (v: number | null) => (v === null ? '' : ` acc ${(100 * v).toFixed(1)}%`);
+
+/**
+ * The lab's train function (LAB.md §2): epochs of forward, loss, backward and optimizer step,
+ * each step inside tidy() so memory stays flat; per epoch the training loss and accuracy, the
+ * test loss and accuracy, seconds and images per second, gathered in a history.
+ */
+export async function fit(model: Module, trainData: BatchSource, opts: FitOptions): Promise<History> {
+  const lossFn = opts.loss ?? ((o, t) => crossEntropy(o, t));
+  const callbacks = opts.callbacks ? (Array.isArray(opts.callbacks) ? opts.callbacks : [opts.callbacks]) : [];
+  const dispose = opts.disposeBatches ?? !Array.isArray(trainData);
+  const history = opts.history ?? emptyHistory();
+  const log = opts.log ?? ((line: string) => console.log(line));
+  const progress = await createProgress(opts.progress ?? 'auto', log);
+  const { optimizer, epochs } = opts;
+  let knownBatches = trainData.length;
+  try {
+    for (let epoch = opts.startEpoch ?? 0; epoch < epochs; epoch++) {
+      for (const c of callbacks) await c.onEpochBegin?.(epoch);
+      model.train();
+      const lr = optimizer.paramGroups[0].lr;
+      const totals = newTotals();
+      let batch = 0;
+      progress.startEpoch(epoch + 1, epochs, knownBatches);
+      const t0 = performance.now();
+      for await (const { x, y } of batchesOf(trainData)) {
+        const stats = tidy(() => {
+          optimizer.zeroGrad();
+          const out = model.forward(x);
+          const loss = lossFn(out, y);
+          loss.backward();
+          if (opts.clipGradNorm !== undefined) clipGradNorm(model.parameters(), opts.clipGradNorm);
+          optimizer.step();
+          return lossAndCorrect(loss, out, y);
+        });
+        // Reading the loss waits for the device, so the timings count the real work.
+        const values = await stats.data();
+        stats.dispose();
+        const n = x.shape[0];
+        if (dispose) {
+          x.dispose();
+          y.dispose();
+        }
+        addBatch(totals, values, n);
+        batch++;
+        progress.update(batch, values[0], totals.count / ((performance.now() - t0) / 1000));
+        for (const c of callbacks) await c.onBatchEnd?.({ epoch, batch, loss: values[0], size: n });
+      }
+      // Gradients are not needed between epochs; freeing them keeps evaluation's memory low.
+      optimizer.zeroGrad();
+      knownBatches = batch;
+      const seconds = (performance.now() - t0) / 1000;
+      opts.scheduler?.step();
+      let test: EvaluateResult | null = null;
+      if (opts.testData) test = await evaluate(model, opts.testData, { loss: lossFn, disposeBatches: opts.disposeBatches });
+      const n = Math.max(totals.count, 1);
+      const record: EpochRecord = {
+        epoch: epoch + 1,
+        trainLoss: totals.loss / n,
+        trainAccuracy: totals.classification ? totals.correct / n : null,
+        testLoss: test?.loss ?? null,
+        testAccuracy: test?.accuracy ?? null,
+        seconds,
+        imagesPerSecond: totals.count / Math.max(seconds, 1e-9),
+        lr,
+      };
+      addEpoch(history, record);
+      progress.endEpoch(
+        `epoch ${record.epoch}/${epochs}  train loss ${record.trainLoss.toFixed(4)}${pct(record.trainAccuracy)}` +
+          (test ? `  test loss ${test.loss.toFixed(4)}${pct(test.accuracy)}` : '') +
+          `  ${seconds.toFixed(1)} s  ${record.imagesPerSecond.toFixed(0)} img/s  lr ${lr}`,
+      );
+      const every = opts.checkpoint?.every ?? 1;
+      if (opts.checkpoint && (epoch + 1) % every === 0) {
+        await saveCheckpoint(opts.checkpoint.path, { model, optimizer, scheduler: opts.scheduler, epoch: epoch + 1, history });
+      }
+      let stop = false;
+      for (const c of callbacks) if ((await c.onEpochEnd?.(record, history)) === false) stop = true;
+      if (stop) break;
+    }
+  } finally {
+    progress.stop();
+  }
+  for (const c of callbacks) await c.onTrainEnd?.(history);
+  return history;
+}

@@ -1,0 +1,85 @@
+/**
+ * The nn layer on webgpu: the same model and steps as on cpu give the same numbers
+ * (float tolerance), and moving, saving and loading work across devices. Skipped without
+ * an adapter, except under CI=true.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import * as wg from '@webgrad/tensor';
+import * as nn from '@webgrad/nn';
+import { expectClose } from './helpers/close';
+import { openWebGPU } from './helpers/webgpu';
+
+const gpu = await openWebGPU();
+afterAll(() => wg.releaseWebGPU());
+
+const net = () =>
+  new nn.Sequential(
+    new nn.Conv2d(3, 4, 3, { padding: 1, paddingMode: 'reflect' }), new nn.BatchNorm2d(4), new nn.ReLU(), new nn.MaxPool2d(2),
+    new nn.Conv2d(4, 4, 3, { dilation: 2, padding: 'same' }), new nn.ReLU(), new nn.AdaptiveAvgPool2d(1), new nn.Flatten(), new nn.Linear(4, 3),
+  );
+
+async function train(device: string, kind: 'sgd' | 'adam') {
+  wg.manualSeed(21);
+  const model = net();
+  if (device !== 'cpu') model.to(device);
+  const opt = kind === 'sgd' ? new nn.SGD(model.parameters(), { lr: 0.05, momentum: 0.9, weightDecay: 1e-3 }) : new nn.AdamW(model.parameters(), { lr: 0.01 });
+  const x = wg.randn([6, 3, 8, 8], { device });
+  const y = wg.tensor([0, 1, 2, 0, 1, 2], [6], { dtype: 'int32', device });
+  const losses: number[] = [];
+  for (let i = 0; i < 4; i++) {
+    const l = wg.tidy(() => {
+      opt.zeroGrad();
+      const loss = wg.crossEntropy(model.forward(x), y);
+      loss.backward();
+      nn.clipGradNorm(model.parameters(), 5);
+      opt.step();
+      return loss.detach();
+    });
+    losses.push(await l.item());
+    l.dispose();
+  }
+  const state: Record<string, number[]> = {};
+  for (const [k, t] of Object.entries(model.stateDict())) state[k] = Array.from(await t.data());
+  return { model, opt, losses, state };
+}
+
+describe.skipIf(!gpu.ok)(`nn on webgpu (${gpu.reason})`, () => {
+  for (const kind of ['sgd', 'adam'] as const) {
+    it(`training steps (${kind}, BatchNorm, clipping) match cpu`, async () => {
+      const cpu = await train('cpu', kind);
+      const dev = await train('webgpu', kind);
+      expectClose(dev.losses, cpu.losses, 'losses', 1e-3, 1e-4);
+      for (const k of Object.keys(cpu.state)) expectClose(dev.state[k], cpu.state[k], k, 2e-3, 1e-4);
+      expect(dev.model.parameters().every((p) => p.device === 'webgpu')).toBe(true);
+    });
+  }
+
+  it('a webgpu model saves a checkpoint that a cpu model loads, and toAsync brings it back', async () => {
+    const { model, opt } = await train('webgpu', 'adam');
+    const path = join(mkdtempSync(join(tmpdir(), 'webgrad-gpu-')), 'ck.safetensors');
+    await nn.saveCheckpoint(path, { model, optimizer: opt, epoch: 1 });
+    wg.manualSeed(99);
+    const cpuModel = net();
+    const cpuOpt = new nn.AdamW(cpuModel.parameters(), { lr: 0.01 });
+    await nn.loadCheckpoint(path, { model: cpuModel, optimizer: cpuOpt });
+    await model.toAsync('cpu');
+    for (const [k, t] of Object.entries(model.stateDict())) expect(Array.from(cpuModel.stateDict()[k].dataSync()), k).toEqual(Array.from(t.dataSync()));
+    expect(() => model.to('webgpu').to('cpu')).toThrow('use await model.toAsync');
+  });
+
+  it('a training loop on webgpu holds memory flat', async () => {
+    const { model, opt } = await train('webgpu', 'sgd');
+    const x = wg.randn([6, 3, 8, 8], { device: 'webgpu' });
+    const y = wg.tensor([0, 1, 2, 0, 1, 2], [6], { dtype: 'int32', device: 'webgpu' });
+    const data = [{ x, y }];
+    const seen: number[][] = [];
+    await nn.fit(model, data, {
+      optimizer: opt, epochs: 3, progress: 'none',
+      callbacks: { onEpochEnd: () => void seen.push([wg.memoryStats().liveTensors, wg.memoryStats().byDevice.webgpu.buffers]) },
+    });
+    expect(seen[2]).toEqual(seen[1]);
+  });
+});
