@@ -1,0 +1,16 @@
+import { runBatchTask, type BatchResult, type BatchTask } from './batch-task';
+import { runDecodeTask, type DecodeFailure, type DecodeTask } from './decode-task';
+
+/** Everything a worker thread can be asked to do. */
+export type WorkerTask = DecodeTask | BatchTask;
+
+export type WorkerReply = { result: unknown } | { error: string };
+
+/** Runs a task; returns its result and the buffers to hand back without copying. */
+export function runTask(task: WorkerTask): { result: DecodeFailure[] | BatchResult; transfer: ArrayBuffer[] } {
+  if (task.kind === 'decode') return { result: runDecodeTask(task), transfer: [] };
+  const result = runBatchTask(task);
+  const transfer = [result.x.buffer as ArrayBuffer];
+  if (result.y) transfer.push(result.y.buffer as ArrayBuffer);
+  return { result, transfer };
+}

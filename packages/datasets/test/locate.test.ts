@@ -1,0 +1,41 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { loadCifar10 } from '../src/cifar10';
+import { defaultCacheDir, repoRoot, sharedDataRoot } from '../src/paths';
+import { makeCifarBinary } from './helpers/cifar';
+import { tempDir } from './helpers/tmp';
+
+const root = tempDir();
+
+describe('data locations', () => {
+  it('finds the repository root and the shared data beside it, unless the environment says otherwise', () => {
+    const repo = repoRoot();
+    expect(resolve(repo, 'packages', 'datasets')).toBe(fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, ''));
+    expect(sharedDataRoot({})).toBe(join(repo, '..', 'shared', 'data'));
+    expect(sharedDataRoot({ WEBGRAD_SHARED_DATA: '/somewhere/data' })).toBe('/somewhere/data');
+    expect(defaultCacheDir({})).toBe(join(repo, '.cache', 'webgrad'));
+    expect(defaultCacheDir({ WEBGRAD_CACHE: '/tmp/c' })).toBe('/tmp/c');
+  });
+});
+
+describe('loadCifar10', () => {
+  it('reads a binary folder it is given, then one in the data folder', async () => {
+    const bin = makeCifarBinary(join(root, 'given', 'cifar-10-batches-bin'), 2);
+    const fromGiven = await loadCifar10({ binaryDir: bin, download: false });
+    expect([fromGiven.source, fromGiven.train.count, fromGiven.test.count]).toEqual([bin, 10, 2]);
+    const dataDir = join(root, 'data');
+    makeCifarBinary(join(dataDir, 'cifar-10-batches-bin'), 1);
+    const fromData = await loadCifar10({ dataDir, sharedRoot: join(root, 'none'), download: false });
+    expect([fromData.source, fromData.train.count]).toEqual([join(dataDir, 'cifar-10-batches-bin'), 5]);
+  });
+
+  it('names every place it looked when there is no copy and no download', async () => {
+    const empty = join(root, 'empty');
+    mkdirSync(empty);
+    await expect(loadCifar10({ dataDir: empty, sharedRoot: empty, download: false })).rejects.toThrow(
+      `CIFAR-10: not found in ${join(empty, 'cifar-10-batches-bin')}, ${join(empty, 'cifar10')}, and download is off`,
+    );
+  });
+});
