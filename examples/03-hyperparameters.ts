@@ -1,0 +1,131 @@
+/**
+ * Experiment 3 — hyper-parameters (LAB.md §6.3): learning rate, batch size, kernel size and
+ * layer count, one at a time around a base configuration, on the same CIFAR-10 subset.
+ *
+ *   npx tsx examples/03-hyperparameters.ts [--quick | --full] [--help]
+ */
+import * as nn from '@webgrad/nn';
+import type { Experiment } from './lab/experiment';
+import { isMain, runAlone } from './lab/main';
+import { bySize } from './lab/presets';
+import { loadImages } from './lab/sets';
+import { classificationSettings, headlineOf, trainClassifier } from './lab/classify';
+import { curvesChart, groupedBars } from './lab/charts';
+import { pct } from './lab/format';
+import { finalOf } from './lab/train';
+import type { RunSummary } from './lab/types';
+
+const SIZES = {
+  quick: { trainPerClass: 10, testPerClass: 5, epochs: 2, channels: [4, 8, 16] },
+  default: { trainPerClass: 80, testPerClass: 30, epochs: 2, channels: [8, 16, 32] },
+  full: { trainPerClass: Infinity, testPerClass: Infinity, epochs: 30, channels: [32, 64, 128] },
+};
+
+interface Config {
+  lr: number;
+  batchSize: number;
+  kernelSize: number;
+  blocks: number;
+}
+
+const BASE: Config = { lr: 1e-3, batchSize: 32, kernelSize: 3, blocks: 3 };
+
+/** Each sweep changes one setting of the base; the base itself sits in every sweep. */
+const SWEEPS: { name: string; key: keyof Config; values: number[] }[] = [
+  { name: 'learning rate', key: 'lr', values: [1e-4, 1e-3, 1e-2] },
+  { name: 'batch size', key: 'batchSize', values: [16, 32, 128] },
+  { name: 'kernel size', key: 'kernelSize', values: [3, 5] },
+  { name: 'layer count (conv blocks)', key: 'blocks', values: [1, 2, 3] },
+];
+
+/** "2.1× faster", "1.3× slower" or "about as fast", for a time against a reference time. */
+function speedup(reference: number, time: number): string {
+  const r = reference / time;
+  if (Math.abs(r - 1) < 0.1) return 'about as fast';
+  return r > 1 ? `${r.toFixed(1)}× faster` : `${(1 / r).toFixed(1)}× slower`;
+}
+
+const keyOf = (c: Config) => `lr${c.lr}-b${c.batchSize}-k${c.kernelSize}-n${c.blocks}`;
+const labelOf = (c: Config) => `lr ${c.lr}, batch ${c.batchSize}, kernel ${c.kernelSize}, ${c.blocks} block${c.blocks === 1 ? '' : 's'}`;
+
+export const hyperparameters: Experiment = {
+  id: '03-hyperparameters',
+  number: 3,
+  title: 'Hyper-parameters: learning rate, batch size, kernel size, layer count',
+  short: 'hyper-parameters',
+  summary: 'one-at-a-time sweeps around a base CNN on the same CIFAR-10 subset',
+  async run(ctx) {
+    const s = bySize(ctx.preset, SIZES);
+    const set = await loadImages(ctx, s);
+    classificationSettings(ctx, set, { epochs: s.epochs, batchSize: `base ${BASE.batchSize} (swept)`, lr: `base ${BASE.lr} (swept)` });
+    ctx.setting('base model', `simpleCnn: ${BASE.blocks} × [Conv ${BASE.kernelSize}×${BASE.kernelSize} → BatchNorm → ReLU → MaxPool 2] → Linear, channels ${s.channels.join(' / ')}`);
+    ctx.setting('sweeps', SWEEPS.map((w) => `${w.name}: ${w.values.join(', ')}`).join('; '));
+
+    const runs = new Map<string, RunSummary>();
+    const run = async (c: Config) => {
+      const key = keyOf(c);
+      const done = runs.get(key);
+      if (done) return done;
+      const r = await trainClassifier(ctx, set, {
+        key,
+        label: labelOf(c),
+        model: nn.simpleCnn({ inChannels: set.channels, inputSize: set.height, numClasses: set.classes.length, blocks: c.blocks, channels: s.channels.slice(0, c.blocks), kernelSize: c.kernelSize }),
+        epochs: s.epochs,
+        batchSize: c.batchSize,
+        lr: c.lr,
+      });
+      runs.set(key, r);
+      return r;
+    };
+
+    const accuracy: { facet: string; x: string; series: string; value: number }[] = [];
+    const time: { facet: string; x: string; series: string; value: number }[] = [];
+    const rows: (string | number)[][] = [];
+    const findings: string[] = [];
+    for (const sweep of SWEEPS) {
+      const results: { value: number; run: RunSummary }[] = [];
+      for (const v of sweep.values) results.push({ value: v, run: await run({ ...BASE, [sweep.key]: v }) });
+      for (const { value, run: r } of results) {
+        const f = finalOf(r);
+        const x = String(value);
+        accuracy.push({ facet: sweep.name, x, series: 'train', value: 100 * (f.trainAccuracy ?? 0) }, { facet: sweep.name, x, series: 'test', value: 100 * (f.testAccuracy ?? 0) });
+        time.push({ facet: sweep.name, x, series: 'seconds per epoch', value: r.trainSeconds / r.epochs.length });
+        rows.push([sweep.name, x, r.parameters, f.trainLoss.toFixed(4), (f.testLoss ?? Number.NaN).toFixed(4), pct(f.trainAccuracy), pct(f.testAccuracy), (r.trainSeconds / r.epochs.length).toFixed(2)]);
+      }
+      const ranked = [...results].sort((a, b) => (finalOf(b.run).testAccuracy ?? 0) - (finalOf(a.run).testAccuracy ?? 0));
+      const best = ranked[0];
+      const worst = ranked[ranked.length - 1];
+      const fastest = [...results].sort((a, b) => a.run.trainSeconds - b.run.trainSeconds)[0];
+      const slowest = [...results].sort((a, b) => b.run.trainSeconds - a.run.trainSeconds)[0];
+      findings.push(
+        `${sweep.name}: ${best.value} did best (${pct(finalOf(best.run).testAccuracy)} test accuracy), ${worst.value} worst (${pct(finalOf(worst.run).testAccuracy)}); ` +
+          `an epoch took ${(fastest.run.trainSeconds / fastest.run.epochs.length).toFixed(1)} s at ${fastest.value} and ${(slowest.run.trainSeconds / slowest.run.epochs.length).toFixed(1)} s at ${slowest.value}.`,
+      );
+    }
+    ctx.table({ title: 'Final epoch of every configuration', columns: ['swept', 'value', 'parameters', 'train loss', 'test loss', 'train acc.', 'test acc.', 's / epoch'], rows, note: `Everything else at the base: ${labelOf(BASE)}.` });
+    await ctx.chart('accuracy', 'Final accuracy per hyper-parameter value', groupedBars(accuracy, { title: `Final train and test accuracy, one setting changed at a time (${set.name})`, axis: 'accuracy (%)', columns: 4 }));
+    await ctx.chart('time', 'Seconds per epoch per hyper-parameter value', groupedBars(time, { title: 'Training seconds per epoch', axis: 'seconds', columns: 4 }));
+    const lrRuns = SWEEPS[0].values.map((v) => runs.get(keyOf({ ...BASE, lr: v })) as RunSummary);
+    await ctx.chart('curves-learning-rate', 'Learning-rate sweep: curves', curvesChart(lrRuns.map((r) => ({ label: r.label, epochs: r.epochs })), 'Learning rate: loss and accuracy per epoch'));
+
+    const base = runs.get(keyOf(BASE)) as RunSummary;
+    headlineOf(ctx, base, set.name);
+    const best = [...runs.values()].sort((a, b) => (finalOf(b).testAccuracy ?? 0) - (finalOf(a).testAccuracy ?? 0))[0];
+    if (best !== base) headlineOf(ctx, best, set.name);
+    for (const f of findings) ctx.analysis(f);
+    const get = (c: Partial<Config>) => runs.get(keyOf({ ...BASE, ...c })) as RunSummary;
+    const [lo, hi] = [get({ lr: 1e-4 }), get({ lr: 1e-2 })];
+    const [small, large] = [get({ batchSize: 16 }), get({ batchSize: 128 })];
+    const perEpoch = (r: RunSummary) => r.trainSeconds / r.epochs.length;
+    ctx.analysis(
+      `Over all ${runs.size} configurations the best was ${best.label} with ${pct(finalOf(best).testAccuracy)} test accuracy (base: ${pct(finalOf(base).testAccuracy)}). ` +
+        `Learning rate 1e-4 ended at train loss ${finalOf(lo).trainLoss.toFixed(3)} against ${finalOf(base).trainLoss.toFixed(3)} at 1e-3 and ${finalOf(hi).trainLoss.toFixed(3)} at 1e-2` +
+        `${finalOf(lo).trainLoss > finalOf(base).trainLoss ? ': too small a rate learns slowly in so few epochs' : ''}. ` +
+        `Batch 128 ran an epoch in ${perEpoch(large).toFixed(1)} s against ${perEpoch(small).toFixed(1)} s at batch 16 (${speedup(perEpoch(small), perEpoch(large))}), ` +
+        `but made ${Math.ceil(set.train.count / 128)} optimizer steps per epoch instead of ${Math.ceil(set.train.count / 16)}, ending at ${pct(finalOf(large).testAccuracy)} against ${pct(finalOf(small).testAccuracy)} test accuracy. ` +
+        `With ${s.epochs} epoch(s) on ${set.train.count} training and ${set.test.count} test images, differences of a few points are within the noise of one run.`,
+    );
+  },
+};
+
+if (isMain(import.meta.url)) await runAlone(hyperparameters);

@@ -1,0 +1,130 @@
+/**
+ * The classification runs most experiments share: Adam (or SGD) on cross-entropy over an
+ * ImageSet's mini-batches, with the settings, headline rows and comparisons the report needs.
+ */
+import * as wg from '@webgrad/tensor';
+import * as nn from '@webgrad/nn';
+import type { ExperimentContext } from './experiment';
+import { type LabImageSet, batches, normaliseText } from './images';
+import { type TrainSpec, finalOf, overfitting, trainRun } from './train';
+import { int, pct, points } from './format';
+import type { RunSummary } from './types';
+
+export interface ClassifierRun {
+  key: string;
+  label: string;
+  model: nn.Module;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  optimizer?: 'adam' | 'sgd';
+  extra?: TrainSpec['extra'];
+}
+
+export function optimizerFor(model: nn.Module, kind: 'adam' | 'sgd', lr: number): nn.Optimizer {
+  return kind === 'sgd' ? new nn.SGD(model.parameters(), { lr, momentum: 0.9 }) : new nn.Adam(model.parameters(), { lr });
+}
+
+export const optimizerText = (kind: 'adam' | 'sgd' = 'adam') => (kind === 'sgd' ? 'SGD, momentum 0.9' : 'Adam (β 0.9, 0.999)');
+
+export async function trainClassifier(ctx: ExperimentContext, set: LabImageSet, r: ClassifierRun): Promise<RunSummary> {
+  return trainRun(ctx, {
+    key: r.key,
+    label: r.label,
+    model: r.model,
+    optimizer: optimizerFor(r.model, r.optimizer ?? 'adam', r.lr),
+    train: batches(set, 'train', r.batchSize, { seed: ctx.seed, normalise: true }),
+    test: batches(set, 'test', Math.max(r.batchSize, 64), { normalise: true }),
+    epochs: r.epochs,
+    batchSize: r.batchSize,
+    trainCount: set.train.count,
+    testCount: set.test.count,
+    extra: r.extra,
+  });
+}
+
+/** The settings every classification experiment states. */
+export function classificationSettings(ctx: ExperimentContext, set: LabImageSet, s: { epochs: number | string; batchSize: number | string; lr: number | string; optimizer?: 'adam' | 'sgd' }): void {
+  ctx.setting('data', set.description);
+  ctx.setting('train / test images', `${int(set.train.count)} / ${int(set.test.count)}`);
+  ctx.setting('input', normaliseText);
+  ctx.setting('epochs', s.epochs);
+  ctx.setting('batch size', s.batchSize);
+  ctx.setting('learning rate', s.lr);
+  ctx.setting('optimizer', optimizerText(s.optimizer));
+  ctx.setting('loss', 'cross-entropy (mean over the batch)');
+}
+
+export function headlineOf(ctx: ExperimentContext, run: RunSummary, data: string): void {
+  ctx.headline({ model: run.label, data, epochs: run.epochs.length, seconds: run.wallSeconds, ...finalOf(run) });
+}
+
+/** "A won with 41.2 % test accuracy, 6.3 points above B (34.9 %)", from the final epochs. */
+export function winner(runs: RunSummary[]): { best: RunSummary; text: string } {
+  const acc = (r: RunSummary) => finalOf(r).testAccuracy ?? -1;
+  const sorted = [...runs].sort((a, b) => acc(b) - acc(a));
+  const [best, second] = sorted;
+  const text = second
+    ? `${best.label} reached the best test accuracy, ${pct(acc(best))}, ${points(acc(best), acc(second))} above ${second.label} (${pct(acc(second))})`
+    : `${best.label} reached ${pct(acc(best))} test accuracy`;
+  return { best, text };
+}
+
+/** Where over-fitting shows in a run's curves, in one sentence. */
+export function overfitText(run: RunSummary): string {
+  const o = overfitting(run);
+  const gap =
+    o.gap === null
+      ? ''
+      : o.gap >= 0
+        ? `; the final train/test accuracy gap is ${(o.gap * 100).toFixed(1)} points`
+        : `; the final test accuracy is ${(-o.gap * 100).toFixed(1)} points above the training accuracy, measured in training mode (dropout on, BatchNorm on batch statistics) while the weights still changed`;
+  if (run.epochs.length < 2) return `${run.label} trained for a single epoch, too short to see over-fitting${gap}`;
+  return o.rising
+    ? `${run.label}'s test loss was lowest after epoch ${o.bestEpoch} and rose afterwards: over-fitting starts there${gap}`
+    : `${run.label}'s test loss was still falling at the last epoch (${run.epochs.length}): no over-fitting yet${gap}`;
+}
+
+/** counts[true][predicted] of a trained model over a split (eval mode, no gradients). */
+export async function confusion(model: nn.Module, set: LabImageSet, split: 'train' | 'test' = 'test'): Promise<number[][]> {
+  const k = set.classes.length;
+  const total = Array.from({ length: k }, () => new Array<number>(k).fill(0));
+  const wasTraining = model.training;
+  model.eval();
+  try {
+    for await (const { x, y } of batches(set, split, 128, { shuffle: false, normalise: true })) {
+      const out = wg.noGrad(() => model.forward(x));
+      const m = await nn.confusionMatrix(out, y, k);
+      m.forEach((row, t) => row.forEach((v, p) => (total[t][p] += v)));
+      for (const t of [out, x, y]) t.dispose();
+    }
+  } finally {
+    model.train(wasTraining);
+  }
+  return total;
+}
+
+/** Per-class recall (share of each class's test images classified correctly). */
+export function perClassAccuracy(matrix: number[][], classes: string[]): (string | number)[][] {
+  return matrix.map((row, i) => {
+    const n = row.reduce((a, b) => a + b, 0);
+    return [classes[i], n, row[i], pct(n ? row[i] / n : null)];
+  });
+}
+
+/** The output shape after each top-level layer of a Sequential, for the report's architecture table. */
+export function layerShapes(model: nn.Module, input: number[]): (string | number)[][] {
+  const rows: (string | number)[][] = [['input', '', `[${input.join(', ')}]`, '']];
+  wg.tidy(() =>
+    wg.noGrad(() => {
+      let x = wg.zeros([1, ...input]);
+      model.eval();
+      for (const [name, layer] of model.namedChildren()) {
+        x = layer.forward(x);
+        rows.push([name, layer.constructor.name, `[${x.shape.slice(1).join(', ')}]`, layer.numParameters()]);
+      }
+      model.train();
+    }),
+  );
+  return rows;
+}

@@ -1,0 +1,159 @@
+/**
+ * Writes the report folder's three documents from one LabReport: metrics.json (the data),
+ * report.md (for a repository or a diff) and index.html (self-contained: charts and image
+ * grids are embedded as data URIs, so the one file opens anywhere). Rewritten after every
+ * experiment, so an interrupted run still leaves a readable report of what finished.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ExperimentResult, HeadlineRow, LabReport, Table } from './types';
+import { deviceLabel, duration, num, pct } from './format';
+
+export function writeReport(dir: string, report: LabReport): void {
+  writeFileSync(join(dir, 'metrics.json'), JSON.stringify(report, null, 2));
+  writeFileSync(join(dir, 'report.md'), markdown(report));
+  writeFileSync(join(dir, 'index.html'), html(dir, report));
+}
+
+const HEADLINE_COLUMNS = ['#', 'experiment', 'model', 'device', 'data', 'epochs', 'seconds', 'train loss', 'test loss', 'train acc.', 'test acc.', 'PSNR (dB)', 'SSIM'];
+
+function headlineCells(r: HeadlineRow, n: number): string[] {
+  return [
+    String(n),
+    r.experiment,
+    r.model,
+    r.device,
+    r.data,
+    String(r.epochs),
+    r.seconds.toFixed(1),
+    num(r.trainLoss),
+    num(r.testLoss),
+    pct(r.trainAccuracy),
+    pct(r.testAccuracy),
+    r.psnr === undefined ? '' : num(r.psnr, 2),
+    r.ssim === undefined ? '' : num(r.ssim, 4),
+  ];
+}
+
+function status(e: ExperimentResult): string {
+  if (e.status === 'skipped') return `skipped: ${e.reason}. To enable: \`${e.enable}\``;
+  if (e.status === 'failed') return `failed: ${e.error}`;
+  return `done in ${duration(e.seconds)}`;
+}
+
+function runLine(r: LabReport): string {
+  const end = r.complete ? `finished ${r.finishedAt}, ${duration(r.seconds)} in all` : `INCOMPLETE (interrupted or still running; ${duration(r.seconds)} so far): resume with \`${r.resumeCommand}\``;
+  return `Preset **${r.preset}**, started ${r.startedAt}, ${end}.`;
+}
+
+function deviceLine(r: LabReport): string {
+  const d = r.device;
+  const m = r.machine;
+  return `Device: **${deviceLabel(d)}**${d.fallbackReason ? `; WebGPU unavailable: ${d.fallbackReason}` : ''}. Machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, Node ${m.node} on ${m.platform}.`;
+}
+
+// ---------------------------------------------------------------------------------- markdown
+
+const mdEscape = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+function mdTable(columns: string[], rows: (string | number | null)[][]): string {
+  const cell = (c: string | number | null) => mdEscape(c === null ? '–' : String(c));
+  return [`| ${columns.map(cell).join(' | ')} |`, `|${columns.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)].join('\n');
+}
+
+function markdown(r: LabReport): string {
+  const out: string[] = [`# ${r.title}`, '', runLine(r), '', deviceLine(r), '', `Command: \`${r.command}\``, '', '## Data used', ''];
+  out.push(r.data.length ? mdTable(['data set', 'path', 'found via'], r.data.map((d) => [d.name, d.path, d.source])) : 'No data set was found.');
+  for (const m of r.missing) out.push('', `- ${m.name}: not found. To enable: \`${m.enable}\``);
+  out.push('', '## Headline', '');
+  const rows = r.experiments.flatMap((e) => e.headline.map((h) => headlineCells(h, e.number)));
+  out.push(rows.length ? mdTable(HEADLINE_COLUMNS, rows) : 'No experiment has finished yet.');
+  for (const e of r.experiments) {
+    out.push('', `## ${e.number}. ${e.title}`, '', `*${status(e)}*`);
+    if (e.settings.length) out.push('', '### Settings', '', mdTable(['setting', 'value'], e.settings.map(([k, v]) => [k, v])));
+    for (const b of e.blocks) out.push('', `### ${b.title}`, '', '```text', b.text, '```');
+    for (const t of e.tables) out.push('', `### ${t.title}`, '', mdTable(t.columns, t.rows), ...(t.note ? ['', `*${t.note}*`] : []));
+    for (const f of e.figures) out.push('', `![${f.title}](${f.png})`, ...(f.caption ? ['', `*${f.caption}*`] : []));
+    if (e.analysis.length) out.push('', '### Analysis', '', ...e.analysis.flatMap((p) => [p, '']));
+  }
+  return `${out.join('\n').trimEnd()}\n`;
+}
+
+// -------------------------------------------------------------------------------------- html
+
+const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+/** `code` spans and **bold** in the report's prose, nothing more. */
+const inline = (s: string) => esc(s).replace(/`([^`]+)`/g, '<code>$1</code>').replace(/\*\*([^*]+)\*\*/g, '<b>$1</b>');
+
+function htmlTable(columns: string[], rows: (string | number | null)[][], cls = ''): string {
+  const numeric = (c: string | number | null) => typeof c === 'number' || (typeof c === 'string' && /^-?[\d.,]+( %| s)?$/.test(c));
+  const cell = (c: string | number | null, tag: string, i: number) =>
+    `<${tag}${tag === 'td' && i > 0 && numeric(c) ? ' class="n"' : ''}>${inline(c === null ? '–' : String(c))}</${tag}>`;
+  return `<table${cls ? ` class="${cls}"` : ''}><thead><tr>${columns.map((c, i) => cell(c, 'th', i)).join('')}</tr></thead><tbody>${rows
+    .map((r) => `<tr>${r.map((c, i) => cell(c, 'td', i)).join('')}</tr>`)
+    .join('')}</tbody></table>`;
+}
+
+/** Each chart as its own SVG document in an <img>: inlined SVGs would share (and clash on) clip-path ids. */
+function embed(dir: string, file: string, mime: string): string | null {
+  const path = join(dir, file);
+  if (!existsSync(path)) return null;
+  return `data:${mime};base64,${readFileSync(path).toString('base64')}`;
+}
+
+function figureHtml(dir: string, f: ExperimentResult['figures'][number]): string {
+  const src = (f.svg && embed(dir, f.svg, 'image/svg+xml')) || embed(dir, f.png, 'image/png');
+  if (!src) return `<p class="missing">figure ${esc(f.png)} is missing</p>`;
+  return `<figure><img src="${src}" alt="${esc(f.title)}"><figcaption>${inline(f.caption ?? f.title)} <a href="${esc(f.png)}">PNG</a></figcaption></figure>`;
+}
+
+function tableHtml(t: Table): string {
+  return `<h3>${inline(t.title)}</h3>${htmlTable(t.columns, t.rows)}${t.note ? `<p class="note">${inline(t.note)}</p>` : ''}`;
+}
+
+function experimentHtml(dir: string, e: ExperimentResult): string {
+  const parts = [`<section id="e${e.number}"><h2>${e.number}. ${inline(e.title)}</h2><p class="status ${e.status}">${inline(status(e))}</p>`];
+  if (e.settings.length) parts.push(`<details open><summary>Settings</summary>${htmlTable(['setting', 'value'], e.settings.map(([k, v]) => [k, v]), 'settings')}</details>`);
+  for (const b of e.blocks) parts.push(`<h3>${inline(b.title)}</h3><pre>${esc(b.text)}</pre>`);
+  for (const t of e.tables) parts.push(tableHtml(t));
+  if (e.figures.length) parts.push(`<div class="figures">${e.figures.map((f) => figureHtml(dir, f)).join('')}</div>`);
+  if (e.analysis.length) parts.push(`<h3>Analysis</h3>${e.analysis.map((p) => `<p>${inline(p)}</p>`).join('')}`);
+  parts.push('</section>');
+  return parts.join('\n');
+}
+
+const CSS = `
+body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;color:#222;max-width:1180px;margin:0 auto;padding:1.5em}
+h1{margin-bottom:.2em}h2{border-bottom:2px solid #e4e4e4;padding-bottom:.2em;margin-top:2em}h3{margin:1.2em 0 .4em;font-size:1.05em}
+table{border-collapse:collapse;margin:.4em 0 1em;font-size:13px}th,td{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}
+th{background:#f4f6f8}td.n{text-align:right;font-variant-numeric:tabular-nums}table.settings td:first-child{white-space:nowrap;color:#555}
+pre{background:#f7f7f5;border:1px solid #e6e6e0;padding:.6em .8em;overflow:auto;font-size:12.5px;line-height:1.35}
+code{background:#f3f3f0;padding:0 .25em;border-radius:3px}
+.figures{display:flex;flex-wrap:wrap;gap:1em}figure{margin:0;max-width:100%}figure img{max-width:100%;height:auto;border:1px solid #eee}
+figcaption{font-size:12.5px;color:#555}nav a{margin-right:.8em;white-space:nowrap}
+.status.skipped{color:#8a6d00}.status.failed{color:#b00020}.status.done{color:#2d6a2d}.incomplete{background:#fff4d6;padding:.5em .8em;border-left:4px solid #e0a800}
+.note{font-size:12.5px;color:#555}.missing{color:#b00020}
+`;
+
+function html(dir: string, r: LabReport): string {
+  const rows = r.experiments.flatMap((e) => e.headline.map((h) => headlineCells(h, e.number)));
+  const nav = r.experiments.map((e) => `<a href="#e${e.number}">${e.number}. ${esc(e.title)}</a>`).join(' ');
+  const missing = r.missing.map((m) => `<li>${esc(m.name)}: not found. To enable: <code>${esc(m.enable)}</code></li>`).join('');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>${esc(r.title)}</title><style>${CSS}</style></head><body>
+<h1>${esc(r.title)}</h1>
+<p${r.complete ? '' : ' class="incomplete"'}>${inline(runLine(r))}</p>
+<p>${inline(deviceLine(r))}</p>
+<p>Command: <code>${esc(r.command)}</code></p>
+<nav>${nav}</nav>
+<h2>Data used</h2>
+${r.data.length ? htmlTable(['data set', 'path', 'found via'], r.data.map((d) => [d.name, d.path, d.source])) : '<p>No data set was found.</p>'}
+${missing ? `<ul>${missing}</ul>` : ''}
+<h2>Headline</h2>
+${rows.length ? htmlTable(HEADLINE_COLUMNS, rows, 'headline') : '<p>No experiment has finished yet.</p>'}
+${r.experiments.map((e) => experimentHtml(dir, e)).join('\n')}
+</body></html>
+`;
+}

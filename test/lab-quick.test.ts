@@ -1,0 +1,62 @@
+/**
+ * The lab's screenshot-free check: `npm run lab -- --quick` writes a report folder with
+ * index.html, report.md, a metrics.json that names every experiment, and at least one PNG per
+ * experiment. Runs the real program as a child process (its own Dawn device, its own exit).
+ * On cpu: the device paths have their own suites, and cpu keeps this check's time steady.
+ */
+import { describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import type { LabReport } from '../examples/lab/types';
+
+const root = resolve(__dirname, '..');
+const EXPERIMENTS = ['01-basics', '02-cifar-handwritten', '03-hyperparameters', '04-alexnet', '05-mlp-vs-cnn', '06-dilated', '07-resnet', '08-vehicles', '09-dehaze'];
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+/** Beside the repository, as on the developers' machines and in CI: there every experiment must run. */
+const sharedData = resolve(root, '..', 'shared', 'data');
+
+describe('npm run lab -- --quick', () => {
+  it('writes index.html, report.md, metrics.json with every experiment, and PNGs per experiment', { timeout: 180_000 }, async () => {
+    const reports = mkdtempSync(join(tmpdir(), 'webgrad-lab-'));
+    try {
+      const tsx = join(root, 'node_modules', '.bin', 'tsx');
+      const { stdout } = await promisify(execFile)(tsx, ['examples/lab.ts', '--quick', '--device', 'cpu', '--progress', 'lines', '--reports', reports, '--no-download'], {
+        cwd: root,
+        timeout: 175_000,
+        maxBuffer: 64 * 2 ** 20,
+      });
+      expect(stdout).toContain('whole run:');
+      const dirs = readdirSync(reports);
+      expect(dirs).toHaveLength(1);
+      const dir = join(reports, dirs[0]);
+
+      const html = readFileSync(join(dir, 'index.html'), 'utf8');
+      expect(html.startsWith('<!doctype html>')).toBe(true);
+      expect(html).toContain('</html>');
+      expect(readFileSync(join(dir, 'report.md'), 'utf8')).toContain('## Headline');
+
+      const report = JSON.parse(readFileSync(join(dir, 'metrics.json'), 'utf8')) as LabReport;
+      expect(report.complete).toBe(true);
+      expect(report.preset).toBe('quick');
+      expect(report.experiments.map((e) => e.id)).toEqual(EXPERIMENTS);
+      for (const e of report.experiments) {
+        expect(e.status, `${e.id}: ${e.error ?? e.reason ?? ''}`).not.toBe('failed');
+        if (existsSync(sharedData)) expect(e.status, `${e.id}: ${e.reason ?? ''}`).toBe('done');
+        if (e.status !== 'done') continue;
+        expect(e.settings.length, e.id).toBeGreaterThan(1);
+        expect(e.analysis.length, e.id).toBeGreaterThan(0);
+        const pngs = e.figures.map((f) => join(dir, f.png));
+        expect(pngs.length, e.id).toBeGreaterThan(0);
+        for (const p of pngs) expect(readFileSync(p).subarray(0, 8).equals(PNG_SIGNATURE), p).toBe(true);
+      }
+      // Every figure is inside the self-contained page, not only linked from it.
+      const figures = report.experiments.reduce((n, x) => n + x.figures.length, 0);
+      expect(html.split('<img src="data:image/').length - 1).toBe(figures);
+    } finally {
+      rmSync(reports, { recursive: true, force: true });
+    }
+  });
+});
