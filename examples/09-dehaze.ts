@@ -18,7 +18,6 @@ import { batches, planarFloats } from './lab/images';
 import { trainRun } from './lab/train';
 import { curvesChart, groupedBars } from './lab/charts';
 import { imageGrid } from './lab/grid';
-import { reflectPadTooSlow } from './lab/slow-path';
 import { duration, int, num } from './lab/format';
 
 const SIZES = {
@@ -69,10 +68,6 @@ export const dehaze: Experiment = {
   summary: 'a dilated fully convolutional network hazy → clear, split by scene, with image grids',
   async run(ctx) {
     const s = bySize(ctx.preset, SIZES);
-    if (ctx.device.device === 'webgpu' && ctx.requested === 'auto') {
-      const slow = await reflectPadTooSlow();
-      if (slow) ctx.useCpu(slow);
-    }
     const set = await loadDehaze(ctx, { ...s, testPercent: 20 });
     const { width: w, height: h } = set;
     ctx.setting('data', set.description);

@@ -43,8 +43,6 @@ export interface ContextInit {
   preset: PresetName;
   seed: number;
   device: DeviceInfo;
-  /** What --device asked for ('auto' lets an experiment avoid a known slow path). */
-  requested: 'auto' | 'cpu' | 'webgpu';
   data: DataCatalog;
   reportDir: string;
   progress: LabProgress;
@@ -53,8 +51,7 @@ export interface ContextInit {
 export class ExperimentContext {
   readonly preset: PresetName;
   readonly seed: number;
-  device: DeviceInfo;
-  readonly requested: 'auto' | 'cpu' | 'webgpu';
+  readonly device: DeviceInfo;
   readonly data: DataCatalog;
   readonly reportDir: string;
   /** This experiment's folder (charts, grids), inside the report folder. */
@@ -69,7 +66,6 @@ export class ExperimentContext {
     this.preset = init.preset;
     this.seed = init.seed;
     this.device = init.device;
-    this.requested = init.requested;
     this.data = init.data;
     this.reportDir = init.reportDir;
     this.dir = join(init.reportDir, e.id);
@@ -97,14 +93,6 @@ export class ExperimentContext {
   /** The short device name for tables: 'cpu' or 'webgpu'. */
   get deviceName(): string {
     return this.device.device;
-  }
-
-  /** Runs the rest of this experiment on the cpu (the runner restores the device afterwards), and says why. */
-  useCpu(reason: string): void {
-    wg.setDefaultDevice('cpu');
-    this.device = { device: 'cpu', description: wg.getBackend('cpu').description, fallbackReason: reason };
-    this.setting('device', `${deviceLabel(this.device)}: ${reason}`);
-    this.log(`running on cpu: ${reason}`);
   }
 
   log(line: string): void {

@@ -119,7 +119,7 @@ export async function runLab(all: Experiment[], opts: LabOptions, program: strin
         continue;
       }
       progress.experiment(i + 1, experiments.length, `${e.number}. ${e.title}`, e.short);
-      const result = await runOne(e, { preset: run.preset, seed: run.seed, device, requested: run.device, data, reportDir: dir, progress });
+      const result = await runOne(e, { preset: run.preset, seed: run.seed, device, data, reportDir: dir, progress });
       report.experiments.push(result);
       save();
     }
@@ -153,7 +153,6 @@ async function runOne(e: Experiment, init: Omit<ConstructorParameters<typeof Exp
     }
   } finally {
     ctx.progress.endRun();
-    wg.setDefaultDevice(init.device.device);
   }
   ctx.result.seconds = (performance.now() - t0) / 1000;
   return ctx.result;

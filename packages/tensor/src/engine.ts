@@ -98,8 +98,6 @@ export function keep<T extends Tensor>(t: T): T {
   return t;
 }
 
-type Tidyable = Tensor | Tidyable[] | { [k: string]: Tidyable } | number | string | boolean | null | undefined | void;
-
 function collectTensors(v: unknown, into: Set<Tensor>, seen = new Set<unknown>()): void {
   if (v === null || typeof v !== 'object' || seen.has(v)) return;
   seen.add(v);
@@ -113,10 +111,11 @@ function collectTensors(v: unknown, into: Set<Tensor>, seen = new Set<unknown>()
 
 /**
  * Runs fn and disposes every tensor created inside it except those it returns (and those
- * passed to keep()). Returned tensors move to the enclosing scope. fn must be synchronous:
- * a scope cannot follow an await.
+ * passed to keep()). Returned tensors move to the enclosing scope: found in the result itself,
+ * in arrays and in plain objects, not inside class instances (keep() those). fn must be
+ * synchronous: a scope cannot follow an await.
  */
-export function tidy<T extends Tidyable>(fn: () => T): T {
+export function tidy<T>(fn: () => T): T {
   const scope = new Set<Tensor>();
   scopes.push(scope);
   let result: T;

@@ -5,10 +5,17 @@ import { backward as runBackward, type GradNode } from './autograd';
 
 let nextId = 0;
 
-/** Safety net for tensors dropped without dispose(): their storage is released on GC. */
-const collected = new FinalizationRegistry<DataRef>((ref) => {
+/**
+ * Safety net for tensors dropped without dispose(): their storage is released on GC.
+ * The registry holds a box rather than the DataRef because _assign() swaps the storage a
+ * tensor owns; the box always names the current one.
+ */
+interface StorageBox {
+  ref: DataRef;
+}
+const collected = new FinalizationRegistry<StorageBox>((box) => {
   untrackTensor(null);
-  ref.release();
+  box.ref.release();
 });
 
 export type NestedArray = number | NestedArray[];
@@ -27,17 +34,21 @@ export class Tensor {
   requiresGrad = false;
   /** @internal the op that made this tensor, until backward() releases the graph */
   _node: GradNode | null = null;
-  /** @internal */
-  _ref: DataRef;
+  private readonly box: StorageBox;
   private disposed = false;
 
   /** @internal use the creation functions (tensor, zeros, ...) instead */
   constructor(ref: DataRef, shape: readonly number[], dtype: DType) {
-    this._ref = ref;
+    this.box = { ref };
     this.shape = [...shape];
     this.dtype = dtype;
     trackTensor(this);
-    collected.register(this, ref, this);
+    collected.register(this, this.box, this);
+  }
+
+  /** @internal the reference-counted storage this tensor owns */
+  get _ref(): DataRef {
+    return this.box.ref;
   }
 
   /** @internal wraps a fresh storage that the new tensor owns */
@@ -135,15 +146,17 @@ export class Tensor {
 
   /**
    * @internal Replaces this tensor's storage with src's (same shape and device), in place:
-   * how optimizers and running statistics update tensors that modules hold.
+   * how optimizers and running statistics update tensors that modules hold. It rebinds
+   * rather than copies, so a view taken earlier (detach, reshape) keeps the old values,
+   * as a tensor captured before an optimizer step would in a functional framework.
    */
   _assign(src: Tensor): void {
     if (src.device !== this.device || src.size !== this.size || src.dtype !== this.dtype) {
       throw new Error(`assign: cannot assign ${fmt(src.shape)} ${src.dtype} on ${src.device} to ${fmt(this.shape)} ${this.dtype} on ${this.device}`);
     }
     const ref = src._ref.retain();
-    this._ref.release();
-    this._ref = ref;
+    this.box.ref.release();
+    this.box.ref = ref;
   }
 
   toString(): string {

@@ -146,27 +146,75 @@ export function pad(x: Tensor, pads: readonly number[], mode: PadMode = 'constan
       throw new Error(`pad: ${mode} padding (${b}, ${a}) is too large for dim ${i} of size ${n} in ${fmt(x.shape)}`);
     }
   });
+  if (mode !== 'constant' && perDim.some(([b, a]) => b < 0 || a < 0)) {
+    throw new Error(`pad: ${mode} padding needs non-negative pads, got [${pads}] (crop with narrow or constant padding)`);
+  }
   const out = padRaw(x, perDim, mode, value);
   return record('pad', out, [x], (g) => {
     if (mode === 'constant') return [padRaw(g, perDim.map(([b, a]) => [-b, -a] as [number, number]), 'constant', 0)];
-    // The other modes read some inputs several times: scatter-add through the index map.
-    const index = padIndexMap(x, perDim, mode);
-    const flatOut = wrap(g.backend, g.backend.scatterAdd(g.storage, index.storage, [g.size], [x.size], 0, g.dtype), x.shape, g.dtype);
-    index.dispose();
-    return [flatOut];
+    // Every mode but constant is separable: the padding of each dim is a 1-D map applied
+    // in turn, so the adjoint undoes one dim at a time with whole-slab ops, O(size).
+    let grad = g;
+    perDim.forEach(([b, a], d) => {
+      if (b === 0 && a === 0) return;
+      const next = padAdjointAlong(grad, d, b, a, x.shape[d], mode);
+      if (grad !== g) grad.dispose();
+      grad = next;
+    });
+    return [grad === g ? clone(g) : grad];
   });
 }
 
-/** For each padded position, the flat index of the input element it copies. */
-function padIndexMap(x: Tensor, pads: [number, number][], mode: PadMode): Tensor {
-  const cpu = getBackend('cpu');
-  const n = x.size;
-  const iota = new Int32Array(n);
-  for (let i = 0; i < n; i++) iota[i] = i;
-  const map = cpu.pad(cpu.upload(iota, 'int32'), x.shape, pads, mode, 0, 'int32');
-  const data = cpu.readSync!(map, sizeOf(x.shape.map((d, i) => d + pads[i][0] + pads[i][1])), 'int32');
-  cpu.dispose(map);
-  return wrap(x.backend, x.backend.upload(data, 'int32'), [data.length], 'int32');
+/**
+ * The gradient of a 1-D pad along dim d: the centre of g plus each padded slab folded back
+ * onto the inputs it copied (reflect mirrors it, replicate sums it into the edge, circular
+ * shifts it to the far end).
+ */
+function padAdjointAlong(g: Tensor, d: number, b: number, a: number, n: number, mode: PadMode): Tensor {
+  let acc = narrow(g, d, b, n);
+  const fold = (slab: Tensor, start: number): void => {
+    const placed = padAlong(slab, d, start, n - start - slab.shape[d]);
+    const sum = acc.add(placed);
+    for (const t of [acc, slab, placed]) t.dispose();
+    acc = sum;
+  };
+  const reversed = (t: Tensor): Tensor => {
+    const idx = arangeInt(t.backend, t.shape[d], true);
+    const out = indexSelect(t, d, idx);
+    idx.dispose();
+    return out;
+  };
+  if (b > 0) {
+    const before = narrow(g, d, 0, b);
+    if (mode === 'reflect') fold(swap(before, reversed(before)), 1);
+    else if (mode === 'replicate') fold(swap(before, before.sum(d, true)), 0);
+    else fold(before, n - b);
+  }
+  if (a > 0) {
+    const after = narrow(g, d, b + n, a);
+    if (mode === 'reflect') fold(swap(after, reversed(after)), n - 1 - a);
+    else if (mode === 'replicate') fold(swap(after, after.sum(d, true)), n - 1);
+    else fold(after, 0);
+  }
+  return acc;
+}
+
+/** Zero-pads dim d only. */
+function padAlong(t: Tensor, d: number, before: number, after: number): Tensor {
+  const pads: [number, number][] = t.shape.map(() => [0, 0]);
+  pads[d] = [before, after];
+  return padRaw(t, pads, 'constant', 0);
+}
+
+function swap(old: Tensor, replacement: Tensor): Tensor {
+  old.dispose();
+  return replacement;
+}
+
+function arangeInt(backend: Tensor['backend'], n: number, descending: boolean): Tensor {
+  const values = new Int32Array(n);
+  for (let i = 0; i < n; i++) values[i] = descending ? n - 1 - i : i;
+  return wrap(backend, backend.upload(values, 'int32'), [n], 'int32');
 }
 
 // --- joining and indexing -----------------------------------------------------------------
