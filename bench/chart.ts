@@ -64,7 +64,7 @@ export async function writeLoopsChart(cells: LoopCell[], epochs: Record<string, 
   );
   const axisX = { title: null, labelAngle: -25, labelLimit: 320, sort: order };
   const spec: Spec = {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: { text: 'webgrad: loops against kernels (3×3 convolutions of the lab’s simpleCnn)', fontSize: 16, ...(opts.subtitle ? { subtitle: opts.subtitle, subtitleFontSize: 12 } : {}) },
     config: { font: 'DejaVu Sans', view: { stroke: null }, axis: { labelFontSize: 11, titleFontSize: 12 }, legend: { labelFontSize: 11, titleFontSize: 12 } },
     vconcat: [

@@ -22,7 +22,7 @@ export const baseConfig = {
 export async function specToSvg(spec: Spec): Promise<string> {
   const vl = await import('vega-lite');
   const vega = await import('vega');
-  const full = { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', background: 'white', config: baseConfig, ...spec };
+  const full = { $schema: 'https://vega.github.io/schema/vega-lite/v5.json', background: 'white', config: baseConfig, ...spec };
   // Vega-Lite warns about independent faceted scales that are exactly what the charts want.
   const logger = vega.logger(vega.None);
   const compiled = vl.compile(full as unknown as Parameters<typeof vl.compile>[0], { logger }).spec;

@@ -61,8 +61,10 @@ function maxPoolNd(nd: number, x: Tensor, kernelSize: number | number[], opts: P
   const shape = [...lead, ...p.outSize];
   const y = wrap(x.backend, out, shape, x.dtype);
   const idx = wrap(x.backend, argmax, shape, 'int32');
-  if (!x.requiresGrad) idx.dispose();
-  return record(op, y, [x], (g) => [wrap(g.backend, g.backend.maxPoolBackward(g.storage, idx.storage, p, g.dtype), x.shape, g.dtype)]);
+  record(op, y, [x], (g) => [wrap(g.backend, g.backend.maxPoolBackward(g.storage, idx.storage, p, g.dtype), x.shape, g.dtype)]);
+  // No graph recorded (no gradient wanted, or inside noGrad): the argmax has no reader.
+  if (y._node === null) idx.dispose();
+  return y;
 }
 
 function avgPoolNd(nd: number, x: Tensor, kernelSize: number | number[], opts: PoolOptions): Tensor {
