@@ -9,6 +9,15 @@ import { releaseWebGPU } from '@webgrad/tensor';
 
 type Group = () => Promise<object>;
 
+const descriptions: Record<string, string> = {
+  cpu: 'conv2d and matmul GFLOP/s on the cpu backend',
+  kernels: 'matmul, conv2d and dilated conv GFLOP/s on webgpu and cpu',
+  train: 'images/s of one training step (batch 64) for simpleCnn, dilatedCnn, resnet18',
+  data: 'CIFAR-10 decode, cache load and DataLoader batches/s',
+  loops: 'the hand-written loop convolution against the kernels (table + log-scale PNG chart)',
+  peers: 'webgrad against TensorFlow.js (cpu and webgpu) on the same workloads',
+};
+
 const groups: Record<string, () => Promise<Group>> = {
   cpu: async () => (await import('./cpu')).benchCpu,
   kernels: async () => (await import('./kernels')).benchKernels,
@@ -19,6 +28,11 @@ const groups: Record<string, () => Promise<Group>> = {
 };
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    console.log('npm run bench [-- group ...]   (no group: all of them)\n');
+    for (const [name, what] of Object.entries(descriptions)) console.log(`  ${name.padEnd(8)} ${what}`);
+    return;
+  }
   const asked = process.argv.slice(2).filter((a) => !a.startsWith('-'));
   const unknown = asked.filter((g) => !(g in groups));
   if (unknown.length) {
@@ -27,14 +41,20 @@ async function main(): Promise<void> {
   }
   const names = asked.length ? asked : Object.keys(groups);
   const results: Record<string, object> = {};
+  const seconds: Record<string, number> = {};
+  const start = performance.now();
   for (const name of names) {
+    const t0 = performance.now();
     const run = await groups[name]();
     results[name] = await run();
+    seconds[name] = (performance.now() - t0) / 1000;
   }
+  const total = (performance.now() - start) / 1000;
+  console.log(`\ntime: ${names.map((n) => `${n} ${seconds[n].toFixed(0)} s`).join(', ')}; total ${(total / 60).toFixed(1)} min`);
   const dir = join(dirname(fileURLToPath(import.meta.url)), 'results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), node: process.version, results }, null, 2));
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), node: process.version, seconds, results }, null, 2));
   console.log(`\nresults: ${file}`);
   await releaseWebGPU();
 }
