@@ -45,3 +45,20 @@ describe.skipIf(!gpu.ok)(`ops on webgpu equal cpu (${gpu.reason})`, () => {
     });
   }
 });
+
+describe.skipIf(!gpu.ok)('moving tensors between cpu and webgpu', () => {
+  it('toAsync carries the gradient back to the GPU tensor', async () => {
+    const x = wg.tensor([1, -2, 3], [3], { device: 'webgpu', requiresGrad: true });
+    const onCpu = await x.toAsync('cpu');
+    onCpu.mul(onCpu).sum().backward();
+    expect(x.grad!.device).toBe('webgpu');
+    expect(Array.from(await x.grad!.data())).toEqual([2, -4, 6]);
+  });
+
+  it('a cpu tensor that requires a gradient cannot silently lose it on the way to webgpu', () => {
+    const x = wg.tensor([1, 2], [2], { requiresGrad: true });
+    expect(() => x.to('webgpu')).toThrow(/requires a gradient, which cannot flow back from 'webgpu'/);
+    expect(wg.noGrad(() => x.to('webgpu')).device).toBe('webgpu');
+    expect(x.detach().to('webgpu').requiresGrad).toBe(false);
+  });
+});

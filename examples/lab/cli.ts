@@ -38,7 +38,7 @@ Presets (the default sits between the two):
 Options:
   --device D           auto (WebGPU when an adapter exists, else cpu) | cpu | webgpu   [auto]
   --data DIR           data folder (cifar10/, vehicles/, dehaze/); else $WEBGRAD_DATA, ./data,
-                       then ../shared/data beside the repository
+                       then $WEBGRAD_SHARED_DATA or ../shared/data beside the repository
   --reports DIR        where report folders are written                       [./reports]
   --resume [DIR]       continue the newest unfinished report (or DIR) from its checkpoints
   --only LIST          comma-separated experiment numbers or names, e.g. --only 1,6

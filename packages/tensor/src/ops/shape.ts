@@ -1,6 +1,6 @@
 import type { PadMode } from '../backend';
 import { record } from '../autograd';
-import { getBackend } from '../engine';
+import { getBackend, isGradEnabled } from '../engine';
 import { fmt, normalizeDim, shapesEqual, sizeOf, stridesOf } from '../shape';
 import { Tensor } from '../tensor';
 import { commonBackend, requireInt, wrap } from './util';
@@ -296,10 +296,13 @@ export function to(x: Tensor, device: string): Tensor {
   if (!x.backend.readSync) {
     throw new Error(`to: '${x.device}' can only be read asynchronously: use await x.toAsync('${device}')`);
   }
+  // The gradient would have to come back from the target synchronously, which a GPU cannot do.
+  if (!target.readSync && x.requiresGrad && isGradEnabled()) {
+    throw new Error(`to: ${x.toString()} requires a gradient, which cannot flow back from '${device}' (read only asynchronously): detach() it first, or create it on '${device}'`);
+  }
   const data = x.backend.readSync(x.storage, x.size, x.dtype);
   const out = wrap(target, target.upload(data, x.dtype), x.shape, x.dtype);
-  // A gradient can only travel back where the target can be read synchronously.
-  return target.readSync ? record('to', out, [x], (g) => [to(g, x.device)]) : out;
+  return record('to', out, [x], (g) => [to(g, x.device)]);
 }
 
 /** Like to(), for a source that must be read asynchronously (a GPU). */
@@ -307,7 +310,8 @@ export async function toAsync(x: Tensor, device: string): Promise<Tensor> {
   if (x.device === device || x.backend.readSync) return to(x, device);
   const target = getBackend(device);
   const out = wrap(target, target.upload(await x.data(), x.dtype), x.shape, x.dtype);
-  if (x.requiresGrad) out.requiresGrad_();
-  return out;
+  // x's device has no synchronous read but the target has (to() covers the other cases), so
+  // the gradient flows back by upload.
+  return record('to', out, [x], (g) => [to(g, x.device)]);
 }
 
