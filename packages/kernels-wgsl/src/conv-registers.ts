@@ -15,7 +15,7 @@
 import { makeKernel, type Field, type Kernel } from './kernel';
 import { conv3, split3, v3Fields, type Conv3, type ConvShape, type V3 } from './conv-geometry';
 import { spreadPadKernel } from './conv-pad';
-import { registerDispatch, registerFields, registerGemmMain, registerTile } from './gemm-registers';
+import { registerDispatch, registerFields, registerGemmMain, registerTile, tileKey } from './gemm-registers';
 import { ceil4, packKernel } from './pack';
 import type { Plan } from './plan';
 
@@ -65,7 +65,7 @@ function positionsGemm(st: Staged, bias: boolean): Kernel {
   const rows = st.N * prod(st.out);
   const cols4 = ceil4(st.coutG) / 4;
   const steps = st.cinG * prod(st.kernel);
-  const t = registerTile(rows, cols4);
+  const t = registerTile(rows, cols4, steps);
   const rowOffset = `  let n = row / p.L;
   let l = row % p.L;
   ${split3('q', 'l', 'o')}
@@ -78,7 +78,7 @@ function positionsGemm(st: Staged, bias: boolean): Kernel {
     Y[(n * p.cout + co) * p.L + l] = v[e]${bias ? ' + BIAS[co]' : ''};
   }`;
   return makeKernel({
-    key: `conv/registers/positions/R${t.R}V${t.V}W${t.WG}/${bias ? 'bias' : 'nobias'}`,
+    key: `conv/registers/positions/${tileKey(t)}/${bias ? 'bias' : 'nobias'}`,
     storage: [['A', 'read', 'f32'], ['B', 'read', 'vec4<f32>'], ['T', 'read', 'i32'], ...(bias ? [['BIAS', 'read', 'f32'] as [string, 'read', string]] : []), ['Y', 'read_write', 'f32']],
     fields: [...registerFields(t, rows, cols4, steps, 0, cols4, steps * cols4), ...stagedFields(st)],
     build: () => registerGemmMain(t, true, rowOffset, store),
@@ -92,7 +92,7 @@ function tapsGemm(st: Staged): Kernel {
   const rows = st.cinG * prod(st.kernel);
   const cols4 = ceil4(st.coutG) / 4;
   const steps = st.N * prod(st.out);
-  const t = registerTile(rows, cols4);
+  const t = registerTile(rows, cols4, steps);
   const rowOffset = `  let ci = row / p.KK;
   let tap = row % p.KK;
   ${split3('k', 'tap', 'K')}
@@ -103,7 +103,7 @@ function tapsGemm(st: Staged): Kernel {
     Y[co * p.rows + row] = v[e];
   }`;
   return makeKernel({
-    key: `conv/registers/taps/R${t.R}V${t.V}W${t.WG}`,
+    key: `conv/registers/taps/${tileKey(t)}`,
     storage: [['A', 'read', 'f32'], ['B', 'read', 'vec4<f32>'], ['T', 'read', 'i32'], ['Y', 'read_write', 'f32']],
     fields: [...registerFields(t, rows, cols4, steps, 0, st.G * cols4, cols4), ...stagedFields(st), ['KK', 'i32', prod(st.kernel)], ...v3Fields('K', st.kernel), ...v3Fields('d', st.dilation)],
     build: () => registerGemmMain(t, true, rowOffset, store),

@@ -7,7 +7,7 @@
  */
 import { makeKernel, type Kernel } from './kernel';
 import { ceil4, packKernel } from './pack';
-import { registerDispatch, registerFields, registerGemmMain, registerTile } from './gemm-registers';
+import { registerDispatch, registerFields, registerGemmMain, registerTile, tileKey } from './gemm-registers';
 import { tiledDispatch, tiledGemmMain } from './gemm-tiled';
 
 export type GemmVariant = 'registers' | 'tiled';
@@ -37,14 +37,14 @@ export function matmulPackedSize(p: MatmulShape): number {
 /** Register variant over packed B (or B itself, when matmulNeedsPack is false). Bindings A, B (vec4), C. */
 export function matmulRegistersKernel(p: MatmulShape): Kernel {
   const cols4 = ceil4(p.n) / 4;
-  const t = registerTile(p.m, cols4);
+  const t = registerTile(p.m, cols4, p.k);
   const bz4 = !matmulNeedsPack(p) ? p.bBatchStride / 4 : p.bBatchStride === 0 ? 0 : p.k * cols4;
   const rowOffset = p.transA ? '  return z * p.az + row;' : '  return z * p.az + row * p.steps;';
   const store = `  let base = (z * p.rows + row) * p.n + c4 * 4;
   let lim = min(4, p.n - c4 * 4);
   for (var e = 0; e < lim; e++) { C[base + e] = v[e]; }`;
   return makeKernel({
-    key: `matmul/registers/R${t.R}V${t.V}W${t.WG}/${p.transA ? 'tA' : 'nA'}`,
+    key: `matmul/registers/${tileKey(t)}/${p.transA ? 'tA' : 'nA'}`,
     storage: [['A', 'read', 'f32'], ['B', 'read', 'vec4<f32>'], ['C', 'read_write', 'f32']],
     fields: [...registerFields(t, p.m, cols4, p.k, p.transA ? p.m : 1, cols4, bz4), ['az', 'i32', p.aBatchStride], ['n', 'i32', p.n]],
     build: () => registerGemmMain(t, false, rowOffset, store),

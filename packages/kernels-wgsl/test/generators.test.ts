@@ -69,18 +69,29 @@ describe('dispatch sizes', () => {
   it('register matmul: R rows per workgroup, WG x V vec4 columns, batch in z', () => {
     const p: K.MatmulShape = { batch: 3, m: 130, n: 129, k: 67, transA: false, transB: true, aBatchStride: 130 * 67, bBatchStride: 129 * 67 };
     const k = K.matmulRegistersKernel(p);
-    const t = K.registerTile(130, Math.ceil(129 / 4));
+    const t = K.registerTile(130, Math.ceil(129 / 4), 67);
     expect(k.workgroupSize).toEqual([t.WG, 1, 1]);
     expect(k.dispatch).toEqual([Math.ceil(33 / (t.WG * t.V)), Math.ceil(130 / t.R), 3]);
     expect(K.matmulPackedSize(p)).toBe(3 * 67 * 132);
-    expect(K.registerTile(1, 2)).toEqual({ R: 1, V: 1, WG: 8 });
+    expect(K.registerTile(1, 2, 5)).toEqual({ R: 1, V: 1, WG: 8 });
+  });
+
+  it('register tiles put lanes on rows when columns are few or the reduction short', () => {
+    const narrow = K.registerTile(65_536, 1, 288);
+    expect(narrow).toMatchObject({ rowLanes: true, V: 1, WG: 8 });
+    expect(K.registerDispatch(narrow, 65_536, 1, 1)).toEqual([1, 65_536 / (narrow.R * narrow.WG), 1]);
+    expect(K.registerTile(65_536, 8, 27)).toMatchObject({ rowLanes: true, V: 8 });
+    expect(K.registerTile(65_536, 8, 576).rowLanes).toBeUndefined();
+    expect(K.tileKey(narrow)).not.toBe(K.tileKey({ ...narrow, rowLanes: undefined }));
   });
 
   it('folds row blocks (register) or column tiles (tiled) past 65535 into the other dimension', () => {
-    const t = K.registerTile(2_000_000, 1);
-    const [x, y] = K.registerDispatch(t, 2_000_000, 1, 1);
-    expect(y).toBeLessThanOrEqual(K.MAX_GROUPS);
-    expect(x * y * t.R).toBeGreaterThanOrEqual(2_000_000);
+    for (const t of [K.registerTile(2_000_000, 1, 9), K.registerTile(2_000_000, 1, 9, { rowLanes: false, R: 16, V: 1 })]) {
+      const [x, y] = K.registerDispatch(t, 2_000_000, 1, 1);
+      expect(y).toBeLessThanOrEqual(K.MAX_GROUPS);
+      expect(x * y * t.R * (t.rowLanes ? t.WG : 1)).toBeGreaterThanOrEqual(2_000_000);
+    }
+    const t = K.registerTile(2_000_000, 1, 9);
     const [tx, ty] = K.tiledDispatch(128, 5_000_000, 1);
     expect(tx).toBeLessThanOrEqual(K.MAX_GROUPS);
     expect(tx * (ty / 2) * K.TILE).toBeGreaterThanOrEqual(5_000_000);

@@ -102,6 +102,7 @@ const CONV_CASES: [string, ConvParams][] = [
   ['2-D depthwise (groups = channels)', convParams(2, 6, 6, 6, [10, 9], [3, 3], { padding: [1, 1], stride: [2, 2] })],
   ['2-D 1x1', convParams(3, 7, 17, 1, [5, 6], [1, 1])],
   ['3-D 3x2x3 stride (1,2,1) pad 1 dilation (2,1,1)', convParams(2, 3, 5, 1, [7, 6, 5], [3, 2, 3], { stride: [1, 2, 1], padding: [1, 1, 1], dilation: [2, 1, 1] })],
+  ['2-D 3 -> 29 channels over 429 positions (register lanes on rows)', convParams(3, 3, 29, 1, [13, 11], [3, 3], { padding: [1, 1] })],
   ['2-D more channels (tile edges)', convParams(2, 33, 65, 1, [6, 7], [3, 3], { padding: [1, 1] })],
   ['2-D more channels, groups 2, stride 2, dilation 2', convParams(2, 34, 36, 2, [9, 8], [3, 2], { padding: [2, 1], stride: [2, 2], dilation: [2, 2] })],
   ['3-D more channels, stride 2, dilation (1,2,1)', convParams(1, 17, 18, 1, [5, 7, 6], [2, 3, 3], { padding: [1, 2, 1], stride: [2, 1, 2], dilation: [1, 2, 1] })],
