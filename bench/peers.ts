@@ -18,6 +18,7 @@ import { convFlops, gflops, printTable, time } from './util';
 import { benchGpu, gpuFailure, installNavigatorGpu, releaseBenchGpu } from './gpu-device';
 import { loadTfjs, tfjsSync, tfjsVersion, type Tfjs } from './tfjs';
 import { convCases, randomData } from './loops';
+import { trainingStep } from './train';
 
 const FULL_BATCH = 64;
 const DEFAULT_TARGET_MS = 450;
@@ -149,33 +150,8 @@ function wgMatmul(device: string, n: number): Prepared {
 }
 
 function wgTrain(device: string, batch: number): Prepared {
-  wg.manualSeed(0);
-  const model = nn.simpleCnn({ blocks: 3, channels: [32, 64, 128] });
-  if (device !== 'cpu') model.to(device);
-  const optimizer = new nn.Adam(model.parameters(), { lr: 1e-3 });
-  const x = wg.randn([batch, 3, 32, 32], { device });
-  const y = wg.randint(0, 10, [batch], { device });
-  return {
-    fns: {
-      step: async () => {
-        const loss = wg.tidy(() => {
-          optimizer.zeroGrad();
-          const l = wg.crossEntropy(model.forward(x), y);
-          l.backward();
-          optimizer.step();
-          return l.detach();
-        });
-        await loss.item();
-        loss.dispose();
-      },
-    },
-    dispose: () => {
-      optimizer.dispose();
-      model.dispose();
-      x.dispose();
-      y.dispose();
-    },
-  };
+  const { step, dispose } = trainingStep(() => nn.simpleCnn({ blocks: 3, channels: [32, 64, 128] }), device, batch);
+  return { fns: { step }, dispose };
 }
 
 // --- TensorFlow.js -------------------------------------------------------------------------

@@ -16,6 +16,35 @@ const models = [
   { name: 'resnet18', make: () => nn.resnet18({ numClasses: 10 }), pytorchCpu: 55 },
 ];
 
+/** One seeded training step (forward, cross-entropy, backward, Adam) of a model on random CIFAR-sized images. */
+export function trainingStep(make: () => nn.Module, device: string, batch: number): { step: () => Promise<void>; dispose: () => void } {
+  wg.manualSeed(0);
+  const model = make();
+  if (device !== 'cpu') model.to(device);
+  const optimizer = new nn.Adam(model.parameters(), { lr: 1e-3 });
+  const x = wg.randn([batch, 3, 32, 32], { device });
+  const y = wg.randint(0, 10, [batch], { device });
+  const step = async () => {
+    const loss = wg.tidy(() => {
+      optimizer.zeroGrad();
+      const l = wg.crossEntropy(model.forward(x), y);
+      l.backward();
+      optimizer.step();
+      return l.detach();
+    });
+    await loss.item();
+    loss.dispose();
+  };
+  const dispose = () => {
+    optimizer.dispose();
+    model.dispose();
+    x.dispose();
+    y.dispose();
+  };
+  return { step, dispose };
+}
+
+
 /** Median of timed runs after warm-up; slow configurations stop at the budget (at least one run). */
 async function measure(step: () => Promise<void>, opts: { warmup: number; maxRuns: number; budgetMs: number }): Promise<{ medianMs: number; runs: number }> {
   for (let i = 0; i < opts.warmup; i++) await step();
@@ -47,23 +76,7 @@ export async function benchTrain(opts: { devices?: string[]; budgetMs?: number }
       }
     }
     for (const m of models) {
-      wg.manualSeed(0);
-      const model = m.make();
-      if (device !== 'cpu') model.to(device);
-      const optimizer = new nn.Adam(model.parameters(), { lr: 1e-3 });
-      const x = wg.randn([BATCH, 3, 32, 32], { device });
-      const y = wg.randint(0, 10, [BATCH], { device });
-      const step = async () => {
-        const loss = wg.tidy(() => {
-          optimizer.zeroGrad();
-          const l = wg.crossEntropy(model.forward(x), y);
-          l.backward();
-          optimizer.step();
-          return l.detach();
-        });
-        await loss.item();
-        loss.dispose();
-      };
+      const { step, dispose } = trainingStep(m.make, device, BATCH);
       let row: Record<string, string | number>;
       try {
         const t = await measure(step, { warmup: 1, maxRuns: 5, budgetMs: opts.budgetMs ?? 30_000 });
@@ -74,10 +87,7 @@ export async function benchTrain(opts: { devices?: string[]; budgetMs?: number }
       row['PyTorch cpu images/s'] = m.pytorchCpu;
       rows.push(row);
       console.log(`  ${row.model} on ${device}: ${typeof row['images/s'] === 'number' ? row['images/s'].toFixed(1) : row['images/s']} images/s`);
-      optimizer.dispose();
-      model.dispose();
-      x.dispose();
-      y.dispose();
+      dispose();
     }
   }
   printTable(`one training step, batch ${BATCH}, 3×32×32, forward + backward + Adam`, rows);

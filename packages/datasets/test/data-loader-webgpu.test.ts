@@ -1,16 +1,11 @@
-import { releaseWebGPU, setDefaultDevice, useDevice } from '@webgrad/tensor';
+import { releaseWebGPU } from '@webgrad/tensor';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DataLoader } from '../src/data-loader';
 import { sharedBytes, type ImageSet } from '../src/image-set';
 import { transforms } from '../src/transforms';
+import { openWebGPU } from '../../../test/helpers/webgpu';
 
-// WebGPU is the tensor package's concern; here it is only a place batches can be put, so an
-// absent adapter skips this file.
-const webgpu = await useDevice('webgpu').then(
-  () => true,
-  () => false,
-);
-setDefaultDevice('cpu');
+const webgpu = (await openWebGPU()).ok;
 afterAll(() => releaseWebGPU());
 
 describe.skipIf(!webgpu)('DataLoader on webgpu', () => {

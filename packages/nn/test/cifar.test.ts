@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import * as wg from '@webgrad/tensor';
 import * as nn from '@webgrad/nn';
 import { cifarRoot, hasCifar, readCifar } from './helpers/cifar';
-import { openWebGPU } from './helpers/webgpu';
+import { openWebGPU } from '../../../test/helpers/webgpu';
 
 const CLASSES = ['airplane', 'frog', 'truck'];
 const CHANCE = 1 / CLASSES.length;
