@@ -114,6 +114,9 @@ export const opCases: OpCase[] = [
   c('adaptiveAvgPool2d', [[2, 3, 7, 5]], (x) => wg.adaptiveAvgPool2d(x, [3, 2])),
   c('pool2d user-defined', [distinct([1, 2, 4, 6])], (x) => wg.pool2d(x, 2, (w) => wg.max(w, 2).add(wg.mean(w, 2)))),
   c('batchNorm train', [[4, 3, 2, 2], [3], [3]], (x, w, b) => wg.batchNorm(x, null, null, w, b, { training: true })),
+  c('batchNorm train without weight/bias', [[3, 4, 5]], (x) => wg.batchNorm(x, null, null, null, null, { training: true })),
+  c('batchNorm train [3, 5] (no spatial dims)', [[3, 5], [5], [5]], (x, w, b) => wg.batchNorm(x, null, null, w, b, { training: true })),
+  c('batchNorm train [2, 3, 5, 7], weight only', [[2, 3, 5, 7], [3]], (x, w) => wg.batchNorm(x, null, null, w, null, { training: true, eps: 1e-3 })),
   c('batchNorm eval', [[3, 2, 5], stats([2]), stats([2]), [2], [2]], (x, m, v, w, b) => wg.batchNorm(x, m, v, w, b, { training: false })),
   c('dropout p=0.5', [[4, 6]], (x) => {
     wg.manualSeed(7);

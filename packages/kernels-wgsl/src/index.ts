@@ -24,3 +24,4 @@ export * from './im2col';
 export * from './pool';
 export * from './softmax';
 export * from './optim';
+export * from './batch-norm';

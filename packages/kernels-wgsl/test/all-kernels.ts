@@ -4,6 +4,7 @@ import * as K from '../src/index';
 const conv: K.ConvShape = { batch: 2, inChannels: 4, outChannels: 6, groups: 2, inSize: [5, 7], kernel: [3, 2], outSize: [3, 6], stride: [1, 1], padding: [1, 0], dilation: [2, 1] };
 const conv3d: K.ConvShape = { batch: 1, inChannels: 3, outChannels: 5, groups: 1, inSize: [4, 5, 6], kernel: [2, 2, 3], outSize: [2, 4, 2], stride: [2, 1, 2], padding: [0, 0, 0], dilation: [1, 1, 1] };
 const pool: K.PoolShape = { planes: 3, inSize: [5, 7], kernel: [2, 2], outSize: [3, 4], stride: [2, 2], padding: [1, 1], dilation: [1, 1], countIncludePad: true };
+const bn: K.BatchNormShape = { n: 2, c: 3, s: 5 };
 const mm = (transA: boolean, transB: boolean, m = 5): K.MatmulShape => ({ batch: 2, m, n: 70, k: 3, transA, transB, aBatchStride: 15, bBatchStride: 0 });
 
 const UNARY: K.UnaryOp[] = ['neg', 'exp', 'log', 'sqrt', 'abs', 'sign', 'relu', 'sigmoid', 'tanh', 'step', 'leakyRelu', 'leakyReluGrad', 'powScalar', 'clamp', 'affine', 'cast'];
@@ -41,6 +42,8 @@ export function allKernels(): K.Kernel[] {
     K.im2colKernel(conv3d), K.col2imKernel(conv3d),
     K.maxPoolKernel(pool), K.maxPoolBackwardKernel(pool), K.maxPoolBackwardScatterKernel(pool), K.avgPoolKernel(pool), K.avgPoolBackwardKernel(pool),
     ...[false, true].flatMap((log) => [K.softmaxKernel(3, 5, log, 'thread'), K.softmaxKernel(3, 5, log, 'group')]),
+    K.batchNormStatsKernel(bn, 1e-5), K.batchNormBackwardReduceKernel(bn),
+    ...[false, true].flatMap((w) => [K.batchNormApplyKernel(bn, w, false), K.batchNormApplyKernel(bn, w, true), K.batchNormBackwardApplyKernel(bn, w)]),
     K.sgdKernel(5, { lr: 1, momentum: 0.9, dampening: 0, weightDecay: 0, nesterov: true, firstStep: false }, true),
     K.sgdKernel(5, { lr: 1, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, firstStep: false }, false),
     K.adamKernel(5, { lr: 1, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0, decoupled: true, step: 1 }),

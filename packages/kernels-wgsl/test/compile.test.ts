@@ -47,7 +47,7 @@ describe.skipIf(!device)(`every kernel's WGSL compiles (${reason})`, () => {
   });
 
   it('creates compute pipelines with the declared bindings for a sample of kernels', async () => {
-    const sample = allKernels().filter((k) => /^(unary\/exp|binary\/add|reduce\/argmax\/f32\/group|matmul\/|conv\/registers\/positions|softmax\/group|pack)/.test(k.key));
+    const sample = allKernels().filter((k) => /^(unary\/exp|binary\/add|reduce\/argmax\/f32\/group|matmul\/|conv\/registers\/positions|softmax\/group|batchNorm\/|pack)/.test(k.key));
     const seen = new Set<string>();
     device!.pushErrorScope('validation');
     for (const k of sample) {

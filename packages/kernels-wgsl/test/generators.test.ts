@@ -44,6 +44,20 @@ describe('kernel plumbing', () => {
 });
 
 describe('dispatch sizes', () => {
+  it('batch norm: one workgroup per channel for the reductions; folded grid-stride apply kernels past 65535 groups', () => {
+    const big: K.BatchNormShape = { n: 64, c: 300, s: 1024 }; // 19.7M elements > 65535 * 256
+    for (const k of [K.batchNormStatsKernel(big, 1e-5), K.batchNormBackwardReduceKernel(big)]) expect(k.dispatch).toEqual([300, 1, 1]);
+    for (const k of [K.batchNormApplyKernel(big, true, true), K.batchNormBackwardApplyKernel(big, false)]) {
+      const [x, y, z] = k.dispatch;
+      expect(x).toBeLessThanOrEqual(K.MAX_GROUPS);
+      expect(x * y * k.workgroupSize[0]).toBeGreaterThanOrEqual(64 * 300 * 1024);
+      expect(z).toBe(1);
+      expect(k.gridStride).toBe(true);
+    }
+    expect(K.batchNormApplyKernel(big, true, false).storage).toEqual(['read', 'read', 'read', 'read', 'read_write']);
+    expect(K.batchNormBackwardApplyKernel(big, true).storage.length).toBe(8);
+  });
+
   it('elementwise: one vec4 per invocation where contiguous, one element otherwise; grid-stride', () => {
     const k = K.unaryKernel('exp', 10_000, 'f32', 'f32');
     expect(k.workgroupSize).toEqual([256, 1, 1]);

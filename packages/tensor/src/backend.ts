@@ -62,6 +62,17 @@ export interface PoolParams {
   countIncludePad: boolean; // avg only (PyTorch's count_include_pad)
 }
 
+/**
+ * Batch normalisation with batch statistics: x viewed as [n, c, s] (s = product of the
+ * spatial dims, 1 when there are none); statistics per channel over its n·s values.
+ */
+export interface BatchNormParams {
+  n: number;
+  c: number;
+  s: number;
+  eps: number;
+}
+
 export interface SgdParams {
   lr: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean;
   /** first step: the momentum buffer is set to the gradient instead of blended (PyTorch) */
@@ -145,6 +156,20 @@ export interface Backend {
   maxPoolBackward(gy: Storage, argmax: Storage, p: PoolParams, dtype: DType): Storage;
   avgPool(x: Storage, p: PoolParams, dtype: DType): Storage;
   avgPoolBackward(gy: Storage, p: PoolParams, dtype: DType): Storage;
+
+  // --- normalisation ---------------------------------------------------------------
+  /**
+   * Training-mode batch norm of x [n, c, s]: mean [c] and invstd [c] = 1 / sqrt(biased
+   * variance + eps) per channel, y = (x − mean) · invstd (· weight[c]) (+ bias[c]).
+   * weight / bias null: 1 / 0.
+   */
+  batchNorm(x: Storage, weight: Storage | null, bias: Storage | null, p: BatchNormParams, dtype: DType): { y: Storage; mean: Storage; invstd: Storage };
+  /**
+   * Its gradients from gy [n, c, s] and the forward's mean / invstd, xhat = (x − mean) · invstd:
+   * gbias = Σ gy, gweight = Σ gy · xhat (per channel), gx = (w · invstd / M) · (M · gy − gbias − xhat · gweight),
+   * M = n · s, w = 1 when weight is null.
+   */
+  batchNormBackward(gy: Storage, x: Storage, mean: Storage, invstd: Storage, weight: Storage | null, p: BatchNormParams, dtype: DType): { gx: Storage; gweight: Storage; gbias: Storage };
 
   // --- fused -----------------------------------------------------------------------
   /** Softmax (or log-softmax) over the last axis of a [rows, cols] matrix. */

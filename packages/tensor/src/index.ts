@@ -4,7 +4,7 @@ import './methods';
 
 registerBackend(cpuBackend);
 
-export type { Backend, DType, Shape, Storage, TypedArray, ConvParams, PoolParams, PadMode, SgdParams, AdamParams } from './backend';
+export type { Backend, DType, Shape, Storage, TypedArray, ConvParams, PoolParams, BatchNormParams, PadMode, SgdParams, AdamParams } from './backend';
 export { Tensor, isTensor, type NestedArray } from './tensor';
 export { noGrad, withGrad, isGradEnabled, tidy, keep, memoryStats, getDefaultDevice, setDefaultDevice, getBackend, registerBackend, type MemoryStats } from './engine';
 export { useDevice, releaseWebGPU, type DeviceInfo, type DeviceRequest } from './device';

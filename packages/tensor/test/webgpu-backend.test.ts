@@ -362,6 +362,28 @@ describe.skipIf(!main.gpu)(`webgpu backend equals cpu (${main.reason})`, () => {
     }
   });
 
+  it('batch norm forward and backward (fused statistics), n·s many times one workgroup, c = 1, 3, 17, with and without weight/bias', async () => {
+    // n·s = 6·1000 values per channel: the stats and backward reductions loop many times
+    // over one 256-wide workgroup; c = 17 with [2, 17, 3] covers s = 3.
+    const cases: [number, number, number][] = [[6, 1, 1000], [6, 3, 1000], [4, 17, 700], [2, 17, 3], [5, 3, 1]];
+    for (const [n, c, s] of cases) {
+      const p = { n, c, s, eps: 1e-5 };
+      const size = n * c * s;
+      const x = P.up(randF(size, -3, 5)), gy = P.up(randF(size)), w = P.up(randF(c, 0.5, 2)), b = P.up(randF(c));
+      for (const affine of [true, false]) {
+        const name = `batchNorm [${n}, ${c}, ${s}] affine=${affine}`;
+        const [g, cp] = P.both((be, i) => be.batchNorm(x[i], affine ? w[i] : null, affine ? b[i] : null, p, 'float32'));
+        const [gb, cb] = P.both((be, i) => be.batchNormBackward(gy[i], x[i], [g.mean, cp.mean][i], [g.invstd, cp.invstd][i], affine ? w[i] : null, p, 'float32'));
+        await P.same([g.y, cp.y], size, `${name} y`);
+        await P.same([g.mean, cp.mean], c, `${name} mean`);
+        await P.same([g.invstd, cp.invstd], c, `${name} invstd`);
+        await P.same([gb.gx, cb.gx], size, `${name} gx`, 'float32', 1e-3);
+        await P.same([gb.gweight, cb.gweight], c, `${name} gweight`, 'float32', 1e-3);
+        await P.same([gb.gbias, cb.gbias], c, `${name} gbias`, 'float32', 1e-3);
+      }
+    }
+  });
+
   it('softmax and log-softmax over rows, short and long rows', async () => {
     for (const [rows, cols] of [[1, 1], [7, 10], [33, 65], [3, 1000], [5000, 3]]) {
       const x = P.up(randF(rows * cols, -20, 20));

@@ -1,9 +1,10 @@
+import type { BatchNormParams } from '../backend';
+import { record } from '../autograd';
 import { noGrad } from '../engine';
 import { fmt } from '../shape';
 import { Tensor } from '../tensor';
-import { requireFloat } from './util';
+import { commonBackend, requireFloat, wrap } from './util';
 import { add, affine, div, mul, sqrt, sub, ge } from './elementwise';
-import { mean, sum } from './reduce';
 import { reshape } from './shape';
 import { rand } from './creation';
 
@@ -36,30 +37,63 @@ export function batchNorm(
   const training = opts.training ?? false;
   const eps = opts.eps ?? 1e-5;
   const momentum = opts.momentum ?? 0.1;
-  const dims = [0, ...x.shape.slice(2).map((_, i) => i + 2)];
   const bshape = x.shape.map((d, i) => (i === 1 ? d : 1));
-  let centred: Tensor;
-  let variance: Tensor;
   if (training) {
     const count = x.size / c;
     if (count <= 1) throw new Error(`batchNorm: training needs more than one value per channel, got input ${fmt(x.shape)}`);
-    const mu = mean(x, dims, true);
-    centred = sub(x, mu);
-    variance = div(sum(mul(centred, centred), dims, true), count);
-    if (runningMean && runningVar) {
-      noGrad(() => {
-        runningMean._assign(affine(runningMean, 1 - momentum, 0).add(mul(reshape(mu, [c]), momentum)));
-        runningVar._assign(affine(runningVar, 1 - momentum, 0).add(mul(reshape(variance, [c]), (momentum * count) / (count - 1))));
-      });
-    }
-  } else {
-    if (!runningMean || !runningVar) throw new Error('batchNorm: evaluation mode needs runningMean and runningVar');
-    centred = sub(x, reshape(runningMean, bshape));
-    variance = reshape(runningVar, bshape);
+    return batchNormTrain(x, runningMean, runningVar, weight ?? null, bias ?? null, eps, momentum);
   }
+  if (!runningMean || !runningVar) throw new Error('batchNorm: evaluation mode needs runningMean and runningVar');
+  const centred = sub(x, reshape(runningMean, bshape));
+  const variance = reshape(runningVar, bshape);
   let y = div(centred, sqrt(add(variance, eps)));
   if (weight) y = mul(y, reshape(weight, bshape));
   if (bias) y = add(y, reshape(bias, bshape));
+  return y;
+}
+
+/**
+ * Training mode: the backend's fused batch norm (statistics and normalisation in one op,
+ * gradients from its fused backward), then the running-statistics update from the batch
+ * mean and invstd (biased variance = 1 / invstd² − eps).
+ */
+function batchNormTrain(
+  x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, weight: Tensor | null, bias: Tensor | null, eps: number, momentum: number,
+): Tensor {
+  const [n, c] = x.shape;
+  const s = x.size / (n * c);
+  const count = n * s;
+  const params = [...(weight ? [weight] : []), ...(bias ? [bias] : [])];
+  requireFloat('batchNorm', ...params);
+  const backend = commonBackend('batchNorm', x, ...params);
+  const p: BatchNormParams = { n, c, s, eps };
+  const r = backend.batchNorm(x.storage, weight ? weight.storage : null, bias ? bias.storage : null, p, x.dtype);
+  const y = wrap(backend, r.y, x.shape, x.dtype);
+  const mu = wrap(backend, r.mean, [c], x.dtype);
+  const invstd = wrap(backend, r.invstd, [c], x.dtype);
+  if (runningMean && runningVar) {
+    noGrad(() => {
+      const variance = affine(div(1, mul(invstd, invstd)), 1, -eps);
+      runningMean._assign(affine(runningMean, 1 - momentum, 0).add(mul(mu, momentum)));
+      runningVar._assign(affine(runningVar, 1 - momentum, 0).add(mul(variance, (momentum * count) / (count - 1))));
+    });
+  }
+  record('batchNorm', y, [x, ...params], (g) => {
+    const gr = g.backend.batchNormBackward(g.storage, x.storage, mu.storage, invstd.storage, weight ? weight.storage : null, p, g.dtype);
+    const gx = wrap(g.backend, gr.gx, x.shape, g.dtype);
+    const gw = wrap(g.backend, gr.gweight, [c], g.dtype);
+    const gb = wrap(g.backend, gr.gbias, [c], g.dtype);
+    // The op computes all three; those no input takes are freed now.
+    if (!x.requiresGrad) gx.dispose();
+    if (!weight?.requiresGrad) gw.dispose();
+    if (!bias?.requiresGrad) gb.dispose();
+    return [x.requiresGrad ? gx : null, ...(weight ? [weight.requiresGrad ? gw : null] : []), ...(bias ? [bias.requiresGrad ? gb : null] : [])];
+  });
+  // No graph recorded (no gradient wanted, or inside noGrad): the statistics have no reader.
+  if (y._node === null) {
+    mu.dispose();
+    invstd.dispose();
+  }
   return y;
 }
 

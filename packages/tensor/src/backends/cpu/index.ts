@@ -7,6 +7,7 @@ import { col2im, convBackwardInput, convBackwardWeight, convForward, im2col } fr
 import { avgPool, avgPoolBackward, maxPool, maxPoolBackward } from './kernels/pool';
 import { pad } from './kernels/pad';
 import { softmax } from './kernels/softmax';
+import { batchNorm, batchNormBackward } from './kernels/batch-norm';
 import { gather, scatterAdd, strided, writeStrided } from './kernels/strided';
 
 /** cpu storage: the typed array itself (bytes comes with it). */
@@ -141,6 +142,17 @@ export const cpuBackend: Backend = {
   },
   avgPoolBackward(gy, p) {
     return own(avgPoolBackward(flt(gy), p));
+  },
+
+  batchNorm(x, weight, bias, p, dtype) {
+    requireFloat('batchNorm', dtype);
+    const r = batchNorm(flt(x), weight ? flt(weight) : null, bias ? flt(bias) : null, p);
+    return { y: own(r.y), mean: own(r.mean), invstd: own(r.invstd) };
+  },
+  batchNormBackward(gy, x, mean, invstd, weight, p, dtype) {
+    requireFloat('batchNormBackward', dtype);
+    const r = batchNormBackward(flt(gy), flt(x), flt(mean), flt(invstd), weight ? flt(weight) : null, p);
+    return { gx: own(r.gx), gweight: own(r.gweight), gbias: own(r.gbias) };
   },
 
   softmax(x, rows, cols, log, dtype) {

@@ -1,11 +1,11 @@
-/** Pooling, softmax and the fused optimizer steps. */
+/** Pooling, batch norm, softmax and the fused optimizer steps. */
 import {
-  adamKernel, avgPoolBackwardKernel, avgPoolKernel, maxPoolBackwardKernel, maxPoolBackwardScatterKernel, maxPoolKernel, poolWindowsDisjoint, sgdKernel, softmaxKernel,
+  adamKernel, batchNormApplyKernel, batchNormBackwardApplyKernel, batchNormBackwardReduceKernel, batchNormStatsKernel, avgPoolBackwardKernel, avgPoolKernel, maxPoolBackwardKernel, maxPoolBackwardScatterKernel, maxPoolKernel, poolWindowsDisjoint, sgdKernel, softmaxKernel,
 } from '@webgrad/kernels-wgsl';
 import type { Backend, PoolParams } from '../../backend';
 import { requireFloat32, type Context } from './context';
 
-type NnMethods = Pick<Backend, 'maxPool' | 'maxPoolBackward' | 'avgPool' | 'avgPoolBackward' | 'softmax' | 'sgdStep' | 'adamStep'>;
+type NnMethods = Pick<Backend, 'maxPool' | 'maxPoolBackward' | 'avgPool' | 'avgPoolBackward' | 'batchNorm' | 'batchNormBackward' | 'softmax' | 'sgdStep' | 'adamStep'>;
 
 const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
 
@@ -49,6 +49,31 @@ export function nnMethods(ctx: Context): NnMethods {
       const gx = ctx.alloc(p.planes * prod(p.inSize), 'avgPoolBackward');
       q.run(avgPoolBackwardKernel(p), [ctx.buf(gy, 'avgPoolBackward'), gx.buffer]);
       return gx;
+    },
+    batchNorm(x, weight, bias, p, dtype) {
+      requireFloat32('batchNorm', dtype);
+      const what = 'batchNorm';
+      const mean = ctx.alloc(p.c, what), invstd = ctx.alloc(p.c, what), y = ctx.alloc(p.n * p.c * p.s, what);
+      const xb = ctx.buf(x, what);
+      q.run(batchNormStatsKernel(p, p.eps), [xb, mean.buffer, invstd.buffer]);
+      const buffers = [xb, mean.buffer, invstd.buffer];
+      if (weight) buffers.push(ctx.buf(weight, what));
+      if (bias) buffers.push(ctx.buf(bias, what));
+      buffers.push(y.buffer);
+      q.run(batchNormApplyKernel(p, weight !== null, bias !== null), buffers);
+      return { y, mean, invstd };
+    },
+    batchNormBackward(gy, x, mean, invstd, weight, p, dtype) {
+      requireFloat32('batchNormBackward', dtype);
+      const what = 'batchNormBackward';
+      const gbias = ctx.alloc(p.c, what), gweight = ctx.alloc(p.c, what), gx = ctx.alloc(p.n * p.c * p.s, what);
+      const inputs = [ctx.buf(gy, what), ctx.buf(x, what), ctx.buf(mean, what), ctx.buf(invstd, what)];
+      q.run(batchNormBackwardReduceKernel(p), [...inputs, gbias.buffer, gweight.buffer]);
+      const buffers = [...inputs, gbias.buffer, gweight.buffer];
+      if (weight) buffers.push(ctx.buf(weight, what));
+      buffers.push(gx.buffer);
+      q.run(batchNormBackwardApplyKernel(p, weight !== null), buffers);
+      return { gx, gweight, gbias };
     },
     softmax(x, rows, cols, log, dtype) {
       requireFloat32('softmax', dtype);

@@ -1,0 +1,147 @@
+/**
+ * Batch normalisation with batch statistics, x viewed as [n, c, s] (s = product of the
+ * spatial dims). Statistics per channel over its n·s values, biased variance:
+ * - stats: one workgroup per channel, tree reductions in workgroup memory; the variance is
+ *   the mean of (x − mean)² in a second pass over the data (not E[x²] − E[x]²).
+ * - apply: y = (x − mean[c]) · invstd[c] (· weight[c]) (+ bias[c]), elementwise.
+ * - backward reduce: one workgroup per channel, gbias = Σ gy, gweight = Σ gy · xhat.
+ * - backward apply: gx = (w · invstd / M) · (M · gy − gbias − xhat · gweight), M = n·s.
+ */
+import { foldGroups, linearDispatch, linearMain, makeKernel, type Access, type Field, type Kernel } from './kernel';
+
+export interface BatchNormShape {
+  n: number;
+  c: number;
+  s: number;
+}
+
+const WG = 256;
+const RED_WG = 256;
+
+const shapeFields = (p: BatchNormShape): Field[] => [['count', 'i32', p.n * p.s], ['c', 'i32', p.c], ['s', 'i32', p.s]];
+
+/** Sums `names` (f32 locals of each invocation) over the workgroup into red_<name>[0]. */
+function treeReduce(names: string[]): string {
+  return `${names.map((n) => `  red_${n}[t] = ${n};`).join('\n')}
+  for (var w = ${RED_WG / 2}u; w > 0u; w >>= 1u) {
+    workgroupBarrier();
+    if (lid.x < w) {
+${names.map((n) => `      red_${n}[t] += red_${n}[t + i32(w)];`).join('\n')}
+    }
+  }
+  workgroupBarrier();
+${names.map((n) => `  ${n} = red_${n}[0];`).join('\n')}
+  workgroupBarrier();`;
+}
+
+/**
+ * One workgroup per channel (channel = flat workgroup id; groups past c compute channel c−1
+ * and write nothing). `body` sees `ch`, `t` and `base(j)`, the flat index of the channel's
+ * j-th value (j < p.count = n·s).
+ */
+function channelMain(shared: string[], body: string): string {
+  return `${shared.map((n) => `var<workgroup> red_${n}: array<f32, ${RED_WG}>;`).join('\n')}
+fn chIdx(ch: i32, j: i32) -> i32 {
+  let b = j / p.s;
+  return (b * p.c + ch) * p.s + (j - b * p.s);
+}
+@compute @workgroup_size(${RED_WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let chRaw = i32(wid.y * nwg.x + wid.x);
+  let ch = min(chRaw, p.c - 1);
+  let t = i32(lid.x);
+${body}
+}
+`;
+}
+
+/** Bindings X, mean, invstd: per-channel batch mean and 1 / sqrt(biased variance + eps). */
+export function batchNormStatsKernel(p: BatchNormShape, eps: number): Kernel {
+  const body = `  var sum = 0.0;
+  for (var j = t; j < p.count; j += ${RED_WG}) { sum += X[chIdx(ch, j)]; }
+${treeReduce(['sum'])}
+  let mu = sum / f32(p.count);
+  var sq = 0.0;
+  for (var j = t; j < p.count; j += ${RED_WG}) { let d = X[chIdx(ch, j)] - mu; sq += d * d; }
+${treeReduce(['sq'])}
+  if (chRaw < p.c && t == 0) {
+    MEAN[ch] = mu;
+    INVSTD[ch] = 1.0 / sqrt(sq / f32(p.count) + p.eps);
+  }`;
+  return makeKernel({
+    key: 'batchNorm/stats',
+    storage: [['X', 'read', 'f32'], ['MEAN', 'read_write', 'f32'], ['INVSTD', 'read_write', 'f32']],
+    fields: [...shapeFields(p), ['eps', 'f32', eps]],
+    build: () => channelMain(['sum', 'sq'], body),
+    workgroupSize: RED_WG, dispatch: foldGroups(p.n * p.s === 0 ? 0 : p.c),
+  });
+}
+
+/** Bindings X, mean, invstd, [weight], [bias], Y. */
+export function batchNormApplyKernel(p: BatchNormShape, hasWeight: boolean, hasBias: boolean): Kernel {
+  const count = p.n * p.c * p.s;
+  const storage: [string, Access, string][] = [['X', 'read', 'f32'], ['MEAN', 'read', 'f32'], ['INVSTD', 'read', 'f32']];
+  if (hasWeight) storage.push(['W', 'read', 'f32']);
+  if (hasBias) storage.push(['B', 'read', 'f32']);
+  storage.push(['Y', 'read_write', 'f32']);
+  let expr = '(X[i] - MEAN[ch]) * INVSTD[ch]';
+  if (hasWeight) expr = `${expr} * W[ch]`;
+  if (hasBias) expr = `${expr} + B[ch]`;
+  const body = `    let ch = (i / p.s) % p.c;
+    Y[i] = ${expr};`;
+  return makeKernel({
+    key: `batchNorm/apply/${hasWeight}/${hasBias}`,
+    storage,
+    fields: [['count', 'i32', count], ['c', 'i32', p.c], ['s', 'i32', p.s]],
+    build: () => linearMain(WG, body),
+    workgroupSize: WG, dispatch: linearDispatch(count, WG),
+  });
+}
+
+/** Bindings GY, X, mean, invstd, gbias, gweight: per channel Σ gy and Σ gy · xhat. */
+export function batchNormBackwardReduceKernel(p: BatchNormShape): Kernel {
+  const body = `  let mu = MEAN[ch];
+  let inv = INVSTD[ch];
+  var gb = 0.0;
+  var gw = 0.0;
+  for (var j = t; j < p.count; j += ${RED_WG}) {
+    let k = chIdx(ch, j);
+    let g = GY[k];
+    gb += g;
+    gw += g * (X[k] - mu) * inv;
+  }
+${treeReduce(['gb', 'gw'])}
+  if (chRaw < p.c && t == 0) {
+    GB[ch] = gb;
+    GW[ch] = gw;
+  }`;
+  return makeKernel({
+    key: 'batchNorm/backwardReduce',
+    storage: [['GY', 'read', 'f32'], ['X', 'read', 'f32'], ['MEAN', 'read', 'f32'], ['INVSTD', 'read', 'f32'], ['GB', 'read_write', 'f32'], ['GW', 'read_write', 'f32']],
+    fields: shapeFields(p),
+    build: () => channelMain(['gb', 'gw'], body),
+    workgroupSize: RED_WG, dispatch: foldGroups(p.n * p.s === 0 ? 0 : p.c),
+  });
+}
+
+/** Bindings GY, X, mean, invstd, gbias, gweight, [weight], GX. */
+export function batchNormBackwardApplyKernel(p: BatchNormShape, hasWeight: boolean): Kernel {
+  const count = p.n * p.c * p.s;
+  const storage: [string, Access, string][] = [
+    ['GY', 'read', 'f32'], ['X', 'read', 'f32'], ['MEAN', 'read', 'f32'], ['INVSTD', 'read', 'f32'], ['GB', 'read', 'f32'], ['GW', 'read', 'f32'],
+  ];
+  if (hasWeight) storage.push(['W', 'read', 'f32']);
+  storage.push(['GX', 'read_write', 'f32']);
+  const scale = hasWeight ? 'W[ch] * inv' : 'inv';
+  const body = `    let ch = (i / p.s) % p.c;
+    let inv = INVSTD[ch];
+    let xhat = (X[i] - MEAN[ch]) * inv;
+    GX[i] = (${scale} / p.m) * (p.m * GY[i] - GB[ch] - xhat * GW[ch]);`;
+  return makeKernel({
+    key: `batchNorm/backwardApply/${hasWeight}`,
+    storage,
+    fields: [['count', 'i32', count], ['c', 'i32', p.c], ['s', 'i32', p.s], ['m', 'f32', p.n * p.s]],
+    build: () => linearMain(WG, body),
+    workgroupSize: WG, dispatch: linearDispatch(count, WG),
+  });
+}

@@ -1,0 +1,72 @@
+/**
+ * Batch normalisation with batch statistics, x viewed as [n, c, s]: per channel, two
+ * passes over its n·s values (mean, then the mean of squared deviations), sums in double
+ * precision. Outputs have x's array type (float32 or float64).
+ */
+import type { BatchNormParams } from '../../../backend';
+import type { FloatArray } from './matmul';
+
+const newLike = (x: FloatArray, n: number): FloatArray => new (x.constructor as { new (n: number): FloatArray })(n);
+
+export function batchNorm(
+  x: FloatArray, weight: FloatArray | null, bias: FloatArray | null, p: BatchNormParams,
+): { y: FloatArray; mean: FloatArray; invstd: FloatArray } {
+  const { n, c, s, eps } = p;
+  const m = n * s;
+  const y = newLike(x, n * c * s), mean = newLike(x, c), invstd = newLike(x, c);
+  for (let ch = 0; ch < c; ch++) {
+    let sum = 0;
+    for (let b = 0; b < n; b++) {
+      const o = (b * c + ch) * s;
+      for (let k = 0; k < s; k++) sum += x[o + k];
+    }
+    const mu = sum / m;
+    let sq = 0;
+    for (let b = 0; b < n; b++) {
+      const o = (b * c + ch) * s;
+      for (let k = 0; k < s; k++) {
+        const d = x[o + k] - mu;
+        sq += d * d;
+      }
+    }
+    const inv = 1 / Math.sqrt(sq / m + eps);
+    mean[ch] = mu;
+    invstd[ch] = inv;
+    const scale = inv * (weight ? weight[ch] : 1);
+    const shift = bias ? bias[ch] : 0;
+    for (let b = 0; b < n; b++) {
+      const o = (b * c + ch) * s;
+      for (let k = 0; k < s; k++) y[o + k] = (x[o + k] - mu) * scale + shift;
+    }
+  }
+  return { y, mean, invstd };
+}
+
+/** gbias = Σ gy, gweight = Σ gy·xhat, gx = (w·invstd/M)·(M·gy − gbias − xhat·gweight), M = n·s. */
+export function batchNormBackward(
+  gy: FloatArray, x: FloatArray, mean: FloatArray, invstd: FloatArray, weight: FloatArray | null, p: BatchNormParams,
+): { gx: FloatArray; gweight: FloatArray; gbias: FloatArray } {
+  const { n, c, s } = p;
+  const m = n * s;
+  const gx = newLike(gy, n * c * s), gweight = newLike(gy, c), gbias = newLike(gy, c);
+  for (let ch = 0; ch < c; ch++) {
+    const mu = mean[ch], inv = invstd[ch];
+    let gb = 0, gw = 0;
+    for (let b = 0; b < n; b++) {
+      const o = (b * c + ch) * s;
+      for (let k = 0; k < s; k++) {
+        const g = gy[o + k];
+        gb += g;
+        gw += g * (x[o + k] - mu) * inv;
+      }
+    }
+    gbias[ch] = gb;
+    gweight[ch] = gw;
+    const scale = ((weight ? weight[ch] : 1) * inv) / m;
+    for (let b = 0; b < n; b++) {
+      const o = (b * c + ch) * s;
+      for (let k = 0; k < s; k++) gx[o + k] = scale * (m * gy[o + k] - gb - (x[o + k] - mu) * inv * gw);
+    }
+  }
+  return { gx, gweight, gbias };
+}
