@@ -1,6 +1,7 @@
 /** Pooling, batch norm, softmax and the fused optimizer steps. */
 import {
-  adamKernel, batchNormApplyKernel, batchNormBackwardApplyKernel, batchNormBackwardReduceKernel, batchNormStatsKernel, avgPoolBackwardKernel, avgPoolKernel, maxPoolBackwardKernel, maxPoolBackwardScatterKernel, maxPoolKernel, poolWindowsDisjoint, sgdKernel, softmaxKernel,
+  adamKernel, avgPoolBackwardKernel, avgPoolKernel, batchNormApplyKernel, batchNormBackwardApplyKernel, batchNormBackwardReduceKernel, batchNormStatsKernel,
+  maxPoolBackwardKernel, maxPoolBackwardScatterKernel, maxPoolKernel, poolWindowsDisjoint, sgdKernel, softmaxKernel,
 } from '@webgrad/kernels-wgsl';
 import type { Backend, PoolParams } from '../../backend';
 import { requireFloat32, type Context } from './context';
