@@ -153,6 +153,20 @@ const isPointwise = (p: ConvParams) =>
 const TARGET_COLS = 512;
 const itemsPerProduct = (L: number, batch: number) => Math.max(1, Math.min(batch, Math.floor(TARGET_COLS / Math.max(1, L))));
 
+/**
+ * What every kernel below derives from p: geometry, per-group sizes (rows = Cin/g * K, the
+ * reduction of one product) and nb, the batch items that share one product.
+ */
+function convDims(p: ConvParams) {
+  checkGroups(p);
+  const g = geometry(p);
+  const N = p.batch, G = p.groups, Cin = p.inChannels, Cout = p.outChannels;
+  const cinG = Cin / G;
+  const pointwise = isPointwise(p);
+  const nb = pointwise && g.L >= 64 ? 1 : itemsPerProduct(g.L, N);
+  return { g, L: g.L, plane: g.plane, N, G, Cin, Cout, cinG, coutG: Cout / G, rows: cinG * g.K, pointwise, nb };
+}
+
 // Scratch reused across calls (Float64: exact for float32 data, and one type for the GEMM
 // packers). Buffers above KEEP_MAX elements are allocated per call and not kept, so one
 // huge convolution does not pin its column matrix for the life of the process.
@@ -184,15 +198,9 @@ function gatherItems(src: FloatArray, n0: number, nb: number, chans: number, co0
 
 /** y [N, Cout, ...out] = conv(x, w) (+ bias[cout]). Per batch item and group: W_g [Cout/g, Cin/g*K] @ cols_g. */
 export function convForward(x: FloatArray, w: FloatArray, bias: FloatArray | null, p: ConvParams): FloatArray {
-  checkGroups(p);
-  const g = geometry(p);
-  const { K, L, plane } = g;
-  const N = p.batch, G = p.groups, Cin = p.inChannels, Cout = p.outChannels;
-  const cinG = Cin / G, coutG = Cout / G, rows = cinG * K;
+  const { g, L, plane, N, G, Cin, Cout, cinG, coutG, rows, pointwise, nb } = convDims(p);
   const y = newLike(x, N * Cout * L);
   if (N === 0 || L === 0) return y;
-  const pointwise = isPointwise(p);
-  const nb = pointwise && L >= 64 ? 1 : itemsPerProduct(L, N);
 
   if (nb === 1) {
     const cols = pointwise ? null : scratch1(rows * L);
@@ -236,15 +244,9 @@ export function convForward(x: FloatArray, w: FloatArray, bias: FloatArray | nul
 
 /** d loss / d x [N, Cin, ...in] from gy [N, Cout, ...out]: col2im(W_g^T @ gy_g). */
 export function convBackwardInput(gy: FloatArray, w: FloatArray, p: ConvParams): FloatArray {
-  checkGroups(p);
-  const g = geometry(p);
-  const { K, L, plane } = g;
-  const N = p.batch, G = p.groups, Cin = p.inChannels, Cout = p.outChannels;
-  const cinG = Cin / G, coutG = Cout / G, rows = cinG * K;
+  const { g, L, plane, N, G, Cin, Cout, cinG, coutG, rows, pointwise, nb } = convDims(p);
   const gx = newLike(gy, N * Cin * plane);
   if (N === 0 || L === 0) return gx;
-  const pointwise = isPointwise(p);
-  const nb = pointwise && L >= 64 ? 1 : itemsPerProduct(L, N);
 
   if (nb === 1) {
     const cols = pointwise ? null : scratch1(rows * L);
@@ -280,17 +282,11 @@ export function convBackwardInput(gy: FloatArray, w: FloatArray, p: ConvParams):
 
 /** d loss / d w [Cout, Cin/g, ...k]: sum over the batch of gy_g @ cols_g^T. */
 export function convBackwardWeight(x: FloatArray, gy: FloatArray, p: ConvParams): FloatArray {
-  checkGroups(p);
-  const g = geometry(p);
-  const { K, L, plane } = g;
-  const N = p.batch, G = p.groups, Cin = p.inChannels, Cout = p.outChannels;
-  const cinG = Cin / G, coutG = Cout / G, rows = cinG * K;
+  const { g, L, plane, N, G, Cin, Cout, cinG, coutG, rows, pointwise, nb } = convDims(p);
   const gw = newLike(x, Cout * rows);
   if (N === 0 || L === 0) return gw;
   // Accumulate in float64 whatever the dtype, then round once.
   const acc = new Float64Array(Cout * rows);
-  const pointwise = isPointwise(p);
-  const nb = pointwise && L >= 64 ? 1 : itemsPerProduct(L, N);
 
   if (nb === 1) {
     const cols = pointwise ? null : scratch1(rows * L);
