@@ -10,26 +10,11 @@ import { avgPool, avgPoolBackward, maxPool, maxPoolBackward } from '../src/backe
 import { pad } from '../src/backends/cpu/kernels/pad';
 import { softmax } from '../src/backends/cpu/kernels/softmax';
 import { gather, scatterAdd, strided, writeStrided } from '../src/backends/cpu/kernels/strided';
+import { rng } from './helpers/rng';
 
 // ---------------------------------------------------------------------------------------
 // helpers
 
-/** mulberry32: small seeded generator so failures reproduce. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    next,
-    int: (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1)), // inclusive
-    pick: <T>(xs: readonly T[]) => xs[Math.floor(next() * xs.length)],
-  };
-}
 type Rng = ReturnType<typeof rng>;
 
 type FloatCtor = Float32ArrayConstructor | Float64ArrayConstructor;

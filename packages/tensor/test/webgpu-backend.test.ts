@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Backend, BinaryOp, ConvParams, DType, PadMode, PoolParams, ReduceOp, Storage, TypedArray, UnaryOp } from '../src/backend';
 import { cpuBackend } from '../src/backends/cpu/index';
 import { createWebGPUBackend, type WebGPUBackend } from '../src/backends/webgpu/index';
+import { rng } from './helpers/rng';
 
 // ---------------------------------------------------------------------------------------
 // device
@@ -35,18 +36,6 @@ afterAll(async () => {
 // ---------------------------------------------------------------------------------------
 // helpers
 
-/** mulberry32: seeded, so failures reproduce. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return { next, int: (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1)) };
-}
 const r = rng(1234);
 
 const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
