@@ -7,15 +7,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import * as wg from '@webgrad/tensor';
 import * as nn from '@webgrad/nn';
 import { openWebGPU } from '../../../test/helpers/webgpu';
+import { smallNet as net } from './helpers/small-net';
 
 const gpu = await openWebGPU();
 afterAll(() => wg.releaseWebGPU());
 
-const net = () =>
-  new nn.Sequential(
-    new nn.Conv2d(3, 4, 3, { padding: 1, paddingMode: 'reflect', bias: false }), new nn.BatchNorm2d(4), new nn.ReLU(), new nn.MaxPool2d(2),
-    new nn.Conv2d(4, 4, 3, { dilation: 2, padding: 'same' }), new nn.ReLU(), new nn.AdaptiveAvgPool2d(1), new nn.Flatten(), new nn.Linear(4, 3),
-  );
 
 describe.skipIf(!gpu.ok)(`training memory on webgpu (${gpu.reason})`, () => {
   it('200 training steps of a small CNN hold live tensors, GPU buffers and bytes flat', async () => {

@@ -11,17 +11,11 @@ import * as wg from '@webgrad/tensor';
 import * as nn from '@webgrad/nn';
 import { expectClose } from './helpers/close';
 import { openWebGPU } from '../../../test/helpers/webgpu';
+import { smallNet as net } from './helpers/small-net';
 
 const gpu = await openWebGPU();
 afterAll(() => wg.releaseWebGPU());
 
-const net = () =>
-  new nn.Sequential(
-    // No bias before BatchNorm: its true gradient is zero, and Adam would amplify rounding
-    // noise in it into different parameters on each device.
-    new nn.Conv2d(3, 4, 3, { padding: 1, paddingMode: 'reflect', bias: false }), new nn.BatchNorm2d(4), new nn.ReLU(), new nn.MaxPool2d(2),
-    new nn.Conv2d(4, 4, 3, { dilation: 2, padding: 'same' }), new nn.ReLU(), new nn.AdaptiveAvgPool2d(1), new nn.Flatten(), new nn.Linear(4, 3),
-  );
 
 async function train(device: string, kind: 'sgd' | 'adam') {
   wg.manualSeed(21);
