@@ -1,18 +1,13 @@
 /**
- * PNG charts for the bench: vega-lite spec -> vega -> SVG -> PNG (@resvg/resvg-js).
- * `writeLoopsChart` draws the loop-versus-kernel rows of `npm run bench -- loops` on log
- * scales into bench/results/<date-time>-loops.png.
- *
- * All three libraries are pure npm packages (resvg ships its prebuilt binary in a registry
- * package), so this runs on a machine with no browser, no canvas and no network. Text is
- * drawn with the system's fonts (DejaVu Sans where present).
+ * PNG charts for the bench, rendered as the lab's report renders its charts (Vega-Lite ->
+ * SVG -> PNG, examples/lab/render.ts). `writeLoopsChart` draws the loop-versus-kernel rows
+ * of `npm run bench -- loops` on log scales into bench/results/<date-time>-loops.png.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LoopCell } from './loops';
-
-type Spec = Record<string, unknown>;
+import { specToSvg, svgToPng, type Spec } from '../examples/lab/render';
 
 /** Short axis labels of the six loop-versus-kernel rows. */
 const SHORT: Record<number, string> = {
@@ -23,23 +18,6 @@ const SHORT: Record<number, string> = {
   5: 'WGSL im2col + matmul',
   6: 'WGSL implicit GEMM',
 };
-
-/** Renders a vega-lite spec to PNG bytes (width in pixels; the SVG is scaled to it). */
-export async function vegaLiteToPng(spec: Spec, opts: { width?: number } = {}): Promise<Buffer> {
-  const vl = await import('vega-lite');
-  const vega = await import('vega');
-  const { Resvg } = await import('@resvg/resvg-js');
-  const compiled = vl.compile(spec as unknown as Parameters<typeof vl.compile>[0]).spec;
-  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
-  const svg = await view.toSVG();
-  view.finalize();
-  const resvg = new Resvg(svg, {
-    background: 'white',
-    fitTo: opts.width ? { mode: 'width', value: opts.width } : { mode: 'zoom', value: 2 },
-    font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans', sansSerifFamily: 'DejaVu Sans' },
-  });
-  return resvg.render().asPng();
-}
 
 export function resultsDir(): string {
   return join(dirname(fileURLToPath(import.meta.url)), 'results');
@@ -64,7 +42,6 @@ export async function writeLoopsChart(cells: LoopCell[], epochs: Record<string, 
   );
   const axisX = { title: null, labelAngle: -25, labelLimit: 320, sort: order };
   const spec: Spec = {
-    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: { text: 'webgrad: loops against kernels (3×3 convolutions of the lab’s simpleCnn)', fontSize: 16, ...(opts.subtitle ? { subtitle: opts.subtitle, subtitleFontSize: 12 } : {}) },
     config: { font: 'DejaVu Sans', view: { stroke: null }, axis: { labelFontSize: 11, titleFontSize: 12 }, legend: { labelFontSize: 11, titleFontSize: 12 } },
     vconcat: [
@@ -113,7 +90,7 @@ export async function writeLoopsChart(cells: LoopCell[], epochs: Record<string, 
     ],
     resolve: { scale: { color: 'independent' } },
   };
-  const png = await vegaLiteToPng(spec);
+  const png = await svgToPng(await specToSvg(spec));
   const out = opts.file ?? join(resultsDir(), `${stamp()}-loops.png`);
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, png);
