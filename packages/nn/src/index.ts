@@ -46,5 +46,5 @@ export type { ProgressMode } from './train/progress';
 export type { LossFn } from './train/step';
 
 export { encodeSafetensors, decodeSafetensors, type RawTensor, type SafetensorsContent } from './checkpoint/safetensors';
-export { saveSafetensors, loadSafetensors, writeFileAtomic, fromPyTorchNames, type LoadedSafetensors } from './checkpoint/file';
-export { saveCheckpoint, loadCheckpoint, type CheckpointContent, type LoadCheckpointOptions, type LoadedCheckpoint } from './checkpoint/checkpoint';
+export { saveSafetensors, loadSafetensors, readSafetensorsFile, writeFileAtomic, fromPyTorchNames, type LoadedSafetensors } from './checkpoint/file';
+export { saveCheckpoint, loadCheckpoint, CheckpointError, type RunIdentity, type CheckpointContent, type LoadCheckpointOptions, type LoadedCheckpoint } from './checkpoint/checkpoint';

@@ -1,5 +1,8 @@
 import { type Tensor, tensor } from '@webgrad/tensor';
-import { decodeSafetensors, encodeSafetensors, type RawTensor } from './safetensors';
+import { decodeSafetensors, encodeSafetensors, type RawTensor, type SafetensorsContent } from './safetensors';
+
+/** A temporary file of writeFileAtomic: `.<name>.<pid>.<time>.tmp`. */
+const TEMP_FILE = /^\.(.+)\.(\d+)\.(\d+)\.tmp$/;
 
 /**
  * Writes bytes so that a crash never leaves a half-written file under `path`: a temporary
@@ -9,6 +12,7 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
   const fs = await import('node:fs/promises');
   const { dirname, basename, join } = await import('node:path');
   const dir = dirname(path);
+  await removeStaleTemps(dir);
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
   const fh = await fs.open(tmp, 'w');
   try {
@@ -35,6 +39,37 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
   }
 }
 
+/**
+ * A process killed between writing its temporary file and the rename leaves that file
+ * behind; the next save in the folder removes those whose process is gone (never the
+ * temporaries of a live process, which may be writing them now).
+ */
+async function removeStaleTemps(dir: string): Promise<void> {
+  const fs = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  let names: string[];
+  try {
+    names = await fs.readdir(dir);
+  } catch {
+    return; // the open below reports a missing folder
+  }
+  for (const name of names) {
+    const m = TEMP_FILE.exec(name);
+    if (m && !processAlive(Number(m[2]))) await fs.rm(join(dir, name), { force: true });
+  }
+}
+
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists but belongs to someone else.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** Reads every tensor (from any device) and writes a safetensors file atomically. */
 export async function saveSafetensors(path: string, tensors: Record<string, Tensor>, metadata: Record<string, string> = {}): Promise<void> {
   const raw: Record<string, RawTensor> = {};
@@ -47,13 +82,28 @@ export interface LoadedSafetensors {
   metadata: Record<string, string>;
 }
 
-/** Reads a safetensors file into tensors on `device` (cpu by default); the caller owns them. */
+/** Reads a safetensors file into tensors on `device` (cpu by default); the caller owns them. Errors name the file. */
 export async function loadSafetensors(path: string, opts: { device?: string } = {}): Promise<LoadedSafetensors> {
-  const { readFile } = await import('node:fs/promises');
-  const { tensors, metadata } = decodeSafetensors(new Uint8Array(await readFile(path)));
+  const { content } = await readSafetensorsFile(path);
   const out: Record<string, Tensor> = {};
-  for (const [name, t] of tensors) out[name] = tensor(t.data, t.shape, { dtype: t.dtype, device: opts.device ?? 'cpu' });
-  return { tensors: out, metadata };
+  for (const [name, t] of content.tensors) out[name] = tensor(t.data, t.shape, { dtype: t.dtype, device: opts.device ?? 'cpu' });
+  return { tensors: out, metadata: content.metadata };
+}
+
+/** The decoded file and its bytes (for checksums); a missing or damaged file is an error that names it. */
+export async function readSafetensorsFile(path: string): Promise<{ content: SafetensorsContent; bytes: Uint8Array }> {
+  const { readFile } = await import('node:fs/promises');
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await readFile(path));
+  } catch (err) {
+    throw new Error(`cannot read ${path}: ${(err as Error).message}`);
+  }
+  try {
+    return { content: decodeSafetensors(bytes), bytes };
+  } catch (err) {
+    throw new Error(`${path} is not a readable safetensors file (${bytes.length} bytes): ${(err as Error).message}`);
+  }
 }
 
 /** PyTorch's snake_case state-dict names in webgrad's camelCase (running_mean → runningMean). */

@@ -58,19 +58,20 @@ export function decodeSafetensors(bytes: Uint8Array): SafetensorsContent {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = Number(view.getBigUint64(0, true));
   if (8 + n > bytes.length) throw new Error(`safetensors: the header claims ${n} bytes but the file has ${bytes.length - 8} after the length`);
-  let header: Record<string, unknown>;
+  let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n))) as Record<string, unknown>;
+    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
   } catch (err) {
     throw new Error(`safetensors: the header is not valid JSON: ${(err as Error).message}`);
   }
+  if (!isPlainObject(header)) throw new Error(`safetensors: the header is ${describe(header)}, expected a JSON object of tensors`);
   const data = bytes.subarray(8 + n);
-  const metadata = (header.__metadata__ ?? {}) as Record<string, string>;
+  const metadata = readMetadata(header.__metadata__);
   const tensors = new Map<string, RawTensor>();
   const spans: [number, number, string][] = [];
   for (const [name, info] of Object.entries(header)) {
     if (name === '__metadata__') continue;
-    const { dtype, shape, data_offsets: offsets } = info as { dtype: string; shape: number[]; data_offsets: [number, number] };
+    const { dtype, shape, offsets } = readEntry(name, info);
     const size = BYTES[dtype];
     if (!size) throw new Error(`safetensors: ${name} has dtype ${dtype}, which webgrad cannot read (it reads ${Object.keys(BYTES).join(', ')})`);
     const count = shape.reduce((a, b) => a * b, 1);
@@ -88,6 +89,35 @@ export function decodeSafetensors(bytes: Uint8Array): SafetensorsContent {
     expected = end;
   }
   return { tensors, metadata };
+}
+
+/** The bytes after the header: every tensor's data, in file order. */
+export function dataSection(bytes: Uint8Array): Uint8Array {
+  const n = Number(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(0, true));
+  return bytes.subarray(8 + n);
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const describe = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v}`);
+const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+
+function readMetadata(raw: unknown): Record<string, string> {
+  if (raw === undefined) return {};
+  if (!isPlainObject(raw)) throw new Error(`safetensors: __metadata__ is ${describe(raw)}, expected an object of strings`);
+  for (const [k, v] of Object.entries(raw)) if (typeof v !== 'string') throw new Error(`safetensors: __metadata__.${k} is ${describe(v)}, expected a string`);
+  return raw as Record<string, string>;
+}
+
+/** A header entry checked field by field, so a damaged header says which field of which tensor. */
+function readEntry(name: string, info: unknown): { dtype: string; shape: number[]; offsets: [number, number] } {
+  if (!isPlainObject(info)) throw new Error(`safetensors: the header entry of ${name} is ${describe(info)}, expected { dtype, shape, data_offsets }`);
+  const { dtype, shape, data_offsets: offsets } = info;
+  if (typeof dtype !== 'string') throw new Error(`safetensors: ${name} has no dtype (got ${describe(dtype)})`);
+  if (!Array.isArray(shape) || !shape.every(isCount)) throw new Error(`safetensors: ${name} has no valid shape (got ${JSON.stringify(shape) ?? 'nothing'}; expected an array of non-negative integers)`);
+  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount)) {
+    throw new Error(`safetensors: ${name} has no valid data_offsets (got ${JSON.stringify(offsets) ?? 'nothing'}; expected [begin, end])`);
+  }
+  return { dtype, shape, offsets: offsets as [number, number] };
 }
 
 /** Copies (the data may be unaligned) and converts the file's dtype to one of ours. */
