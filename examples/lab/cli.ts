@@ -80,15 +80,21 @@ export function parseLabArgs(argv: string[]): LabOptions {
   if (!['auto', 'cpu', 'webgpu'].includes(device)) throw new Error(`--device must be auto, cpu or webgpu, got '${device}'`);
   const progress = (values.progress ?? 'auto') as LabOptions['progress'];
   if (!['auto', 'bar', 'lines', 'none'].includes(progress)) throw new Error(`--progress must be auto, bar, lines or none, got '${progress}'`);
-  const seed = Number(values.seed ?? 0);
-  if (!Number.isInteger(seed)) throw new Error(`--seed must be an integer, got '${values.seed}'`);
+  const seed = values.seed === undefined ? 0 : Number(values.seed);
+  if (values.seed !== undefined && !/^-?\d+$/.test(values.seed.trim())) throw new Error(`--seed must be an integer, got '${values.seed}'`);
+  if (!Number.isSafeInteger(seed)) throw new Error(`--seed must be an integer, got '${values.seed}'`);
+  for (const name of ['data', 'reports', 'resume-from'] as const) {
+    if (values[name] !== undefined && values[name].trim() === '') throw new Error(`--${name === 'resume-from' ? 'resume' : name} needs a folder, got ''`);
+  }
+  const only = values.only?.split(',').map((s) => s.trim()).filter(Boolean);
+  if (values.only !== undefined && !only?.length) throw new Error(`--only needs experiment numbers or names, got '${values.only}'`);
   return {
     preset,
     device,
     dataDir: values.data,
     reportsDir: values.reports ?? 'reports',
     resume: values['resume-from'] ?? values.resume ?? false,
-    only: values.only?.split(',').map((s) => s.trim()).filter(Boolean),
+    only,
     seed,
     progress,
     download: !values['no-download'],

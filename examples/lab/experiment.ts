@@ -46,6 +46,8 @@ export interface ContextInit {
   data: DataCatalog;
   reportDir: string;
   progress: LabProgress;
+  /** Called after each epoch's checkpoint: the runner rewrites the report, so --resume finds it. */
+  onEpochSaved?: () => void;
 }
 
 export class ExperimentContext {
@@ -59,7 +61,10 @@ export class ExperimentContext {
   readonly store: RunStore;
   readonly progress: LabProgress;
   readonly result: ExperimentResult;
+  /** The options every checkpoint of this experiment records, so another run's is refused. */
+  readonly runIdentity: { experiment: string; preset: string; seed: number };
   private readonly short: string;
+  private readonly onEpochSaved: () => void;
 
   constructor(init: ContextInit) {
     const e = init.experiment;
@@ -73,6 +78,8 @@ export class ExperimentContext {
     this.store = new RunStore(init.reportDir, e.id);
     this.progress = init.progress;
     this.short = e.short;
+    this.onEpochSaved = init.onEpochSaved ?? (() => {});
+    this.runIdentity = { experiment: e.id, preset: init.preset, seed: init.seed };
     this.result = {
       id: e.id,
       number: e.number,
@@ -93,6 +100,11 @@ export class ExperimentContext {
   /** The short device name for tables: 'cpu' or 'webgpu'. */
   get deviceName(): string {
     return this.device.device;
+  }
+
+  /** A run's epoch is checkpointed: the report follows. */
+  epochSaved(): void {
+    this.onEpochSaved();
   }
 
   log(line: string): void {

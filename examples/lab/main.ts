@@ -1,10 +1,11 @@
 /**
- * The runner behind `npm run lab` and every `npx tsx examples/NN-name.ts`: options, device,
- * data, the report folder (new, or reopened by --resume), then each experiment in turn with
- * the report rewritten after each one, so Ctrl-C or a crash keeps what finished.
+ * The runner behind `npm run lab` and every `npx tsx examples/NN-name.ts`: options (all
+ * checked before anything is written), device, data, the report folder (new, or reopened by
+ * --resume), then each experiment in turn. The report is written before the first experiment
+ * and after every epoch, atomically, so a kill at any point leaves a run --resume continues.
  */
 import { cpus, totalmem } from 'node:os';
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as wg from '@webgrad/tensor';
@@ -26,30 +27,37 @@ export async function runAlone(experiment: Experiment): Promise<void> {
   await runCli([experiment], process.argv.slice(2), `npx tsx examples/${experiment.id}.ts`);
 }
 
+/** Input the user can fix: printed with the usage, exit code 2, nothing written. */
+class UsageError extends Error {}
+
 export async function runCli(experiments: Experiment[], argv: string[], program: string): Promise<void> {
   let opts: LabOptions;
+  let plan: ReportPlan;
   try {
     opts = parseLabArgs(normaliseResumeArg(argv));
+    if (opts.help) {
+      console.log(usage(program, experiments.map((e) => ({ id: e.id, title: `${e.title}: ${e.summary}` }))));
+      return;
+    }
+    // A single experiment's report remembers that it holds only that one, for --resume.
+    if (experiments.length === 1) opts.only = [experiments[0].id];
+    plan = planReport(experiments, opts);
   } catch (err) {
+    // Everything above reads only the arguments and the report folder: its errors are the user's to fix.
     console.error(`${(err as Error).message}\n\n${usage(program, experiments)}`);
     process.exit(2);
   }
-  if (opts.help) {
-    console.log(usage(program, experiments.map((e) => ({ id: e.id, title: `${e.title}: ${e.summary}` }))));
-    return;
-  }
-  // A single experiment's report remembers that it holds only that one, for --resume.
-  if (experiments.length === 1) opts.only = [experiments[0].id];
-  const report = await runLab(experiments, opts, program, `${program} ${argv.join(' ')}`.trim());
+  const report = await runLab(experiments, opts, program, `${program} ${argv.join(' ')}`.trim(), plan);
   process.exitCode = report.experiments.some((e) => e.status === 'failed') ? 1 : 0;
 }
 
+const matches = (e: Experiment, o: string) => o === String(e.number) || o === e.id || e.id.endsWith(`-${o}`) || e.id.slice(3).startsWith(o);
+
 function select(experiments: Experiment[], only: string[] | undefined): Experiment[] {
   if (!only?.length) return experiments;
-  const chosen = experiments.filter((e) => only.some((o) => o === String(e.number) || o === e.id || e.id.endsWith(`-${o}`) || e.id.slice(3).startsWith(o)));
-  const unknown = only.filter((o) => !experiments.some((e) => o === String(e.number) || o === e.id || e.id.endsWith(`-${o}`) || e.id.slice(3).startsWith(o)));
-  if (unknown.length) throw new Error(`--only: no experiment ${unknown.join(', ')} (known: ${experiments.map((e) => e.id).join(', ')})`);
-  return chosen;
+  const unknown = only.filter((o) => !experiments.some((e) => matches(e, o)));
+  if (unknown.length) throw new UsageError(`--only: no experiment ${unknown.join(', ')} (known: ${experiments.map((e) => e.id).join(', ')})`);
+  return experiments.filter((e) => only.some((o) => matches(e, o)));
 }
 
 function machine(): LabReport['machine'] {
@@ -57,21 +65,42 @@ function machine(): LabReport['machine'] {
   return { cpus: c.length, cpuModel: c[0]?.model?.trim() ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.versions.node, platform: `${process.platform}-${process.arch}` };
 }
 
-/** Opens the report folder: a fresh one, or the interrupted one --resume names (with its options). */
-function openReport(opts: LabOptions): { dir: string; previous: LabReport | null; run: LabRunOptions } {
-  const given: LabRunOptions = { preset: opts.preset, device: opts.device, seed: opts.seed, only: opts.only, dataDir: opts.dataDir, download: opts.download };
-  if (!opts.resume) return { dir: newReportDir(opts.reportsDir, opts.preset === 'default' ? '' : `-${opts.preset}`), previous: null, run: given };
-  const dir = typeof opts.resume === 'string' ? resolve(opts.resume) : latestUnfinished(opts.reportsDir);
-  const previous = dir ? readReport(dir) : null;
-  if (!dir || !previous) throw new Error(`--resume: no unfinished report under ${resolve(opts.reportsDir)}${typeof opts.resume === 'string' ? ` (looked at ${opts.resume})` : ''}`);
-  console.log(`Resuming ${dir} (${previous.preset} preset, as first run: ${previous.command}); options given now are ignored`);
-  return { dir, previous, run: previous.options };
+/** What a run will do, decided (and every input checked) before anything is written. */
+export interface ReportPlan {
+  /** The interrupted report to continue, or null for a new folder. */
+  dir: string | null;
+  previous: LabReport | null;
+  run: LabRunOptions;
+  experiments: Experiment[];
 }
 
-export async function runLab(all: Experiment[], opts: LabOptions, program: string, command: string): Promise<LabReport> {
+/** The new report's options, or the interrupted one --resume names (with its options); throws on bad input. */
+export function planReport(all: Experiment[], opts: LabOptions): ReportPlan {
+  const given: LabRunOptions = { preset: opts.preset, device: opts.device, seed: opts.seed, only: opts.only, dataDir: opts.dataDir, download: opts.download };
+  let dir: string | null = null;
+  let previous: LabReport | null = null;
+  let run = given;
+  if (opts.resume) {
+    dir = typeof opts.resume === 'string' ? resolve(opts.resume) : latestUnfinished(opts.reportsDir);
+    previous = dir ? readReport(dir) : null;
+    if (!dir || !previous) throw new UsageError(`--resume: no unfinished report under ${resolve(opts.reportsDir)}${typeof opts.resume === 'string' ? ` (looked for ${join(dir as string, 'metrics.json')})` : ''}`);
+    if (previous.complete) throw new UsageError(`--resume: the report in ${dir} is complete; there is nothing to resume`);
+    run = previous.options;
+  }
+  if (run.dataDir !== undefined && !existsSync(resolve(run.dataDir))) throw new UsageError(`--data: ${resolve(run.dataDir)} does not exist`);
+  return { dir, previous, run, experiments: select(all, run.only) };
+}
+
+export async function runLab(all: Experiment[], opts: LabOptions, program: string, command: string, plan: ReportPlan = planReport(all, opts)): Promise<LabReport> {
   const started = performance.now();
-  const { dir, previous, run } = openReport(opts);
-  const experiments = select(all, run.only);
+  const { previous, run, experiments } = plan;
+  let dir: string;
+  if (plan.dir) {
+    dir = plan.dir;
+    console.log(`Resuming ${dir} (${run.preset} preset, as first run: ${previous?.command}); options given now are ignored`);
+  } else {
+    dir = newReportDir(opts.reportsDir, run.preset === 'default' ? '' : `-${run.preset}`);
+  }
   const progress = new LabProgress(opts.progress);
   const device = await wg.useDevice(run.device);
   const data = new DataCatalog({ dataDir: run.dataDir, download: run.download });
@@ -92,7 +121,9 @@ export async function runLab(all: Experiment[], opts: LabOptions, program: strin
     missing: data.missing(),
     experiments: [],
   };
-  const kept = new Map((previous?.experiments ?? []).filter((e) => e.status !== 'failed').map((e) => [e.id, e]));
+  const kept = new Map((previous?.experiments ?? []).filter((e) => e.status === 'done').map((e) => [e.id, e]));
+  // What the interrupted run finished stays in the report from the first write on.
+  report.experiments = experiments.flatMap((e) => kept.get(e.id) ?? []);
   const save = () => {
     for (const u of data.used) if (!report.data.some((d) => d.name === u.name && d.path === u.path)) report.data.push(u);
     report.seconds = priorSeconds + (performance.now() - started) / 1000;
@@ -110,17 +141,18 @@ export async function runLab(all: Experiment[], opts: LabOptions, program: strin
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  // Before any experiment: a kill from here on leaves a report that --resume finds.
+  save();
   try {
     for (const [i, e] of experiments.entries()) {
-      const done = kept.get(e.id);
-      if (done && done.status === 'done') {
-        report.experiments.push(done);
+      if (kept.has(e.id)) {
         progress.log(`${e.number}. ${e.title}: kept from the interrupted run`);
         continue;
       }
       progress.experiment(i + 1, experiments.length, `${e.number}. ${e.title}`, e.short);
-      const result = await runOne(e, { preset: run.preset, seed: run.seed, device, data, reportDir: dir, progress });
+      const result = await runOne(e, { preset: run.preset, seed: run.seed, device, data, reportDir: dir, progress, onEpochSaved: save });
       report.experiments.push(result);
+      report.experiments.sort((a, b) => a.number - b.number);
       save();
     }
   } finally {

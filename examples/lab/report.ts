@@ -1,18 +1,21 @@
 /**
  * Writes the report folder's three documents from one LabReport: metrics.json (the data),
  * report.md (for a repository or a diff) and index.html (self-contained: charts and image
- * grids are embedded as data URIs, so the one file opens anywhere). Rewritten after every
- * experiment, so an interrupted run still leaves a readable report of what finished.
+ * grids are embedded as data URIs, so the one file opens anywhere). Rewritten before the
+ * first experiment and after every epoch, so an interrupted run can be resumed and still
+ * leaves a readable report of what finished.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExperimentResult, HeadlineRow, LabReport, Table } from './types';
 import { deviceLabel, duration, num, pct } from './format';
+import { writeTextAtomic } from './store';
 
+/** Each file atomically: --resume reads metrics.json, and a kill must never leave half of it. */
 export function writeReport(dir: string, report: LabReport): void {
-  writeFileSync(join(dir, 'metrics.json'), JSON.stringify(report, null, 2));
-  writeFileSync(join(dir, 'report.md'), markdown(report));
-  writeFileSync(join(dir, 'index.html'), html(dir, report));
+  writeTextAtomic(join(dir, 'metrics.json'), JSON.stringify(report, null, 2));
+  writeTextAtomic(join(dir, 'report.md'), markdown(report));
+  writeTextAtomic(join(dir, 'index.html'), html(dir, report));
 }
 
 const HEADLINE_COLUMNS = ['#', 'experiment', 'model', 'device', 'data', 'epochs', 'seconds', 'train loss', 'test loss', 'train acc.', 'test acc.', 'PSNR (dB)', 'SSIM'];

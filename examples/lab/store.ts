@@ -28,8 +28,13 @@ export class RunStore {
 }
 
 export function writeJsonAtomic(path: string, value: unknown): void {
+  writeTextAtomic(path, JSON.stringify(value, null, 2));
+}
+
+/** A temporary file beside `path`, then a rename: a kill leaves the old file or the new, never half of one. */
+export function writeTextAtomic(path: string, text: string): void {
   const tmp = `${path}.tmp`;
-  writeFileSync(tmp, JSON.stringify(value, null, 2));
+  writeFileSync(tmp, text);
   renameSync(tmp, path);
 }
 
@@ -44,17 +49,46 @@ export function newReportDir(root: string, suffix = ''): string {
   return dir;
 }
 
+/** Why a report folder cannot be resumed: names the file and what to do. */
+export class ReportError extends Error {}
+
+/**
+ * The report in `dir`, or null when the folder has no metrics.json. A metrics.json that
+ * cannot be read as a lab report is an error naming it, never skipped: skipping would resume
+ * an older report or start afresh while the user's run sits there.
+ */
 export function readReport(dir: string): LabReport | null {
   const path = join(dir, 'metrics.json');
   if (!existsSync(path)) return null;
+  const fix = `fix or delete ${path} (deleting it leaves that run unresumable), or name another report folder with --resume DIR`;
+  let report: unknown;
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as LabReport;
-  } catch {
-    return null;
+    report = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new ReportError(`${path} is damaged and cannot be resumed: ${(err as Error).message}. To go on: ${fix}`);
   }
+  const problem = reportProblem(report);
+  if (problem) throw new ReportError(`${path} is not a lab report (${problem}) and cannot be resumed. To go on: ${fix}`);
+  return report as LabReport;
 }
 
-/** The newest report folder under root whose run did not finish. */
+/** What makes `r` unusable as a LabReport for --resume, or null. */
+function reportProblem(r: unknown): string | null {
+  if (typeof r !== 'object' || r === null || Array.isArray(r)) return `it holds ${JSON.stringify(r)}, not an object`;
+  const o = r as Partial<LabReport>;
+  if (typeof o.options !== 'object' || o.options === null) return "'options' is missing";
+  const opts = o.options;
+  if (!['quick', 'default', 'full'].includes(opts.preset)) return `'options.preset' is ${JSON.stringify(opts.preset)}`;
+  if (!['auto', 'cpu', 'webgpu'].includes(opts.device)) return `'options.device' is ${JSON.stringify(opts.device)}`;
+  if (!Number.isInteger(opts.seed)) return `'options.seed' is ${JSON.stringify(opts.seed)}`;
+  if (opts.only !== undefined && !(Array.isArray(opts.only) && opts.only.every((x) => typeof x === 'string'))) return `'options.only' is ${JSON.stringify(opts.only)}`;
+  if (typeof o.complete !== 'boolean') return "'complete' is missing";
+  if (!Array.isArray(o.experiments)) return "'experiments' is missing";
+  if (typeof o.command !== 'string' || typeof o.startedAt !== 'string') return "'command' or 'startedAt' is missing";
+  return null;
+}
+
+/** The newest report folder under root whose run did not finish (a damaged newest one is an error, not skipped). */
 export function latestUnfinished(root: string): string | null {
   const abs = resolve(root);
   if (!existsSync(abs)) return null;

@@ -3,6 +3,7 @@
  * every epoch, and resume (a finished run comes back from its summary with its weights; an
  * interrupted one continues from its last epoch).
  */
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import * as nn from '@webgrad/nn';
 import type { ExperimentContext } from './experiment';
@@ -30,8 +31,11 @@ export async function trainRun(ctx: ExperimentContext, spec: TrainSpec): Promise
   const store = ctx.store;
   const ckpt = store.checkpointPath(spec.key);
   const finished = store.finished(spec.key);
+  const identity: nn.RunIdentity = { ...ctx.runIdentity, run: spec.key, model: modelSignature(spec.model) };
+  const remedy = `Delete it and resume again: that training run (${spec.label}) then starts over`;
   if (finished && existsSync(ckpt)) {
-    await nn.loadCheckpoint(ckpt, { model: spec.model, restoreRng: false });
+    // The generator as this run left it, so the runs after it start as they did uninterrupted.
+    await nn.loadCheckpoint(ckpt, { model: spec.model, identity, remedy });
     ctx.log(`${spec.label}: finished before the interruption, weights reloaded`);
     ctx.addRun(finished);
     return finished;
@@ -39,7 +43,7 @@ export async function trainRun(ctx: ExperimentContext, spec: TrainSpec): Promise
   let startEpoch = 0;
   let history: nn.History | undefined;
   if (existsSync(ckpt)) {
-    const loaded = await nn.loadCheckpoint(ckpt, { model: spec.model, optimizer: spec.optimizer });
+    const loaded = await nn.loadCheckpoint(ckpt, { model: spec.model, optimizer: spec.optimizer, identity, remedy });
     startEpoch = loaded.epoch;
     history = loaded.history;
     ctx.log(`${spec.label}: resuming after epoch ${startEpoch}`);
@@ -55,13 +59,14 @@ export async function trainRun(ctx: ExperimentContext, spec: TrainSpec): Promise
     progress: 'none',
     startEpoch,
     history,
-    checkpoint: { path: ckpt },
+    checkpoint: { path: ckpt, identity },
     callbacks: {
       onBatchEnd: (b) => ctx.progress.batch(b.epoch, b.batch, b.loss),
       onEpochEnd: (r) => {
         const acc = r.trainAccuracy === null ? '' : ` acc ${pct(r.trainAccuracy)}`;
         const test = r.testLoss === null ? '' : `  test loss ${num(r.testLoss)}${r.testAccuracy === null ? '' : ` acc ${pct(r.testAccuracy)}`}`;
         ctx.log(`  ${spec.label}  epoch ${r.epoch}/${spec.epochs}  train loss ${num(r.trainLoss)}${acc}${test}  ${r.seconds.toFixed(1)} s`);
+        ctx.epochSaved();
       },
     },
   });
@@ -81,6 +86,12 @@ export async function trainRun(ctx: ExperimentContext, spec: TrainSpec): Promise
   store.saveFinished(summary);
   ctx.addRun(summary);
   return summary;
+}
+
+/** The model's parameter names and shapes, hashed: a checkpoint of another architecture is refused by name. */
+function modelSignature(model: nn.Module): string {
+  const text = Object.entries(model.stateDict()).map(([k, t]) => `${k}[${t.shape}]`).join(';');
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 
 export const last = <T>(a: readonly T[]): T => a[a.length - 1];

@@ -11,9 +11,14 @@ export type BatchLike = Batch | readonly [Tensor, Tensor];
 /**
  * Where batches come from: anything iterable (sync or async) that can be iterated again each
  * epoch, such as an array of batches or a data loader. `length` (batches per epoch), when
- * present, gives the progress bar its total.
+ * present, gives the progress bar its total. `epoch(n)`, when present, gives epoch n's
+ * batches (a data loader's shuffle and augmentation for that epoch): fit asks for the epoch
+ * it is in, so a resumed run sees the same data order as the run it continues.
  */
-export type BatchSource = (Iterable<BatchLike> | AsyncIterable<BatchLike>) & { length?: number };
+export type BatchSource = (Iterable<BatchLike> | AsyncIterable<BatchLike>) & {
+  length?: number;
+  epoch?(epoch: number): Iterable<BatchLike> | AsyncIterable<BatchLike>;
+};
 
 export function toBatch(b: BatchLike): Batch {
   if (Array.isArray(b)) return { x: b[0], y: b[1] };
@@ -22,7 +27,12 @@ export function toBatch(b: BatchLike): Batch {
   return batch;
 }
 
-export async function* batchesOf(source: BatchSource): AsyncGenerator<Batch> {
+/** The batches of one pass over `source`: of epoch `epoch` when the source numbers its epochs. */
+export async function* batchesOf(source: BatchSource, epoch?: number): AsyncGenerator<Batch> {
+  if (epoch !== undefined && typeof source.epoch === 'function') {
+    yield* batchesOf(source.epoch(epoch));
+    return;
+  }
   if (Symbol.asyncIterator in source) {
     for await (const b of source as AsyncIterable<BatchLike>) yield toBatch(b);
   } else {

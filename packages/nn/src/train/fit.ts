@@ -3,7 +3,7 @@ import type { Module } from '../module';
 import type { Optimizer } from '../optim/optimizer';
 import type { LRScheduler } from '../optim/schedulers';
 import { clipGradNorm } from '../optim/clip';
-import { saveCheckpoint } from '../checkpoint/checkpoint';
+import { type RunIdentity, saveCheckpoint } from '../checkpoint/checkpoint';
 import { type BatchSource, batchesOf } from './data';
 import { type EvaluateResult, evaluate } from './evaluate';
 import { type EpochRecord, type History, addEpoch, emptyHistory } from './history';
@@ -44,8 +44,8 @@ export interface FitOptions {
   /** Resume: the first epoch to run (0-based; the epochs already done) and their history. */
   startEpoch?: number;
   history?: History;
-  /** Save a checkpoint here after every `every` epochs (default 1), atomically. */
-  checkpoint?: { path: string; every?: number };
+  /** Save a checkpoint here after every `every` epochs (default 1), atomically, recording `identity`. */
+  checkpoint?: { path: string; every?: number; identity?: RunIdentity };
   /** Dispose each batch after its step (default: yes, unless the source is an array, which is reused). */
   disposeBatches?: boolean;
 }
@@ -75,7 +75,7 @@ export async function fit(model: Module, trainData: BatchSource, opts: FitOption
       let batch = 0;
       progress.startEpoch(epoch + 1, epochs, knownBatches);
       const t0 = performance.now();
-      for await (const { x, y } of batchesOf(trainData)) {
+      for await (const { x, y } of batchesOf(trainData, epoch)) {
         const stats = tidy(() => {
           optimizer.zeroGrad();
           const out = model.forward(x);
@@ -124,7 +124,7 @@ export async function fit(model: Module, trainData: BatchSource, opts: FitOption
       );
       const every = opts.checkpoint?.every ?? 1;
       if (opts.checkpoint && (epoch + 1) % every === 0) {
-        await saveCheckpoint(opts.checkpoint.path, { model, optimizer, scheduler: opts.scheduler, epoch: epoch + 1, history });
+        await saveCheckpoint(opts.checkpoint.path, { model, optimizer, scheduler: opts.scheduler, epoch: epoch + 1, history, identity: opts.checkpoint.identity });
       }
       let stop = false;
       for (const c of callbacks) if ((await c.onEpochEnd?.(record, history)) === false) stop = true;
