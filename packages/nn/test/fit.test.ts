@@ -135,3 +135,22 @@ describe('fit and evaluate', () => {
     });
   }
 });
+
+describe('fit and numbered epochs', () => {
+  it('asks a source that numbers its epochs for the epoch it is in, from startEpoch on', async () => {
+    const data = toyBatches(2, 4, 5);
+    const asked: number[] = [];
+    const source: nn.BatchSource = {
+      length: 2,
+      [Symbol.iterator]: () => data[Symbol.iterator](),
+      epoch(e: number) {
+        asked.push(e);
+        return data;
+      },
+    };
+    wg.manualSeed(1);
+    const model = tinyNet();
+    await nn.fit(model, source, { optimizer: new nn.SGD(model.parameters(), { lr: 0.01 }), epochs: 4, startEpoch: 2, progress: 'none', disposeBatches: false });
+    expect(asked).toEqual([2, 3]);
+  });
+});

@@ -58,7 +58,8 @@ export function nextNormal(): number {
 
 /** Generator state, for checkpoints that resume bit-for-bit. */
 export function getRngState(): number[] {
-  return [s0, s1, s2, s3, spareNormal ?? Number.NaN];
+  // Unsigned, as setRngState stores them: a saved and restored state compares equal.
+  return [s0 >>> 0, s1 >>> 0, s2 >>> 0, s3 >>> 0, spareNormal ?? Number.NaN];
 }
 
 export function setRngState(state: readonly number[]): void {
