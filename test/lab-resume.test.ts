@@ -4,7 +4,7 @@
  * exactly the losses, accuracies, weights and generator state of an uninterrupted run.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -72,4 +72,38 @@ describe('the lab resumes bit-exact after kill -9', () => {
       expect(filesUnder(after.dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
     });
   }
+
+  it("another run's checkpoint and a damaged one are refused naming the file; deleting it lets the resume finish bit-exact", () => {
+    const reports = join(reportsRoot, 'foreign');
+    expect(tinyLab(reports, [], 'b:1:2').signal).toBe('SIGKILL');
+    const { dir } = reportIn(reports);
+    const ckpt = (run: string) => join(dir, 'checkpoints', '90-tiny', `${run}.safetensors`);
+    // Run a's checkpoint (same architecture) put in place of run b's.
+    copyFileSync(ckpt('a'), ckpt('b'));
+    const foreign = tinyLab(reports, ['--resume']);
+    expect(foreign.status, foreign.out).toBe(1);
+    let report = reportIn(reports).report;
+    expect(report.complete).toBe(false);
+    expect(report.experiments[0].status).toBe('failed');
+    expect(report.experiments[0].error).toBe(
+      `checkpoint ${ckpt('b')}: it belongs to another run (run: the file has "a", expected "b"). Delete it and resume again: that training run (run b) then starts over`,
+    );
+    // One flipped byte in the tensor data.
+    const bytes = readFileSync(ckpt('a'));
+    bytes[bytes.length - 5] ^= 1;
+    writeFileSync(ckpt('b'), readFileSync(ckpt('a')));
+    writeFileSync(ckpt('a'), bytes);
+    const damaged = tinyLab(reports, ['--resume']);
+    expect(damaged.status, damaged.out).toBe(1);
+    report = reportIn(reports).report;
+    expect(report.experiments[0].error).toMatch(new RegExp(`^checkpoint ${ckpt('a')}: the tensor bytes are damaged \\(checksum crc32:[0-9a-f]{8}, the file records crc32:[0-9a-f]{8}\\)\\. Delete it`));
+    // Doing what the messages say: both runs start over, and end as the uninterrupted run did.
+    rmSync(ckpt('a'));
+    rmSync(ckpt('b'));
+    const fixed = tinyLab(reports, ['--resume']);
+    expect(fixed.status, fixed.out).toBe(0);
+    report = reportIn(reports).report;
+    expect(report.complete).toBe(true);
+    expect(report.experiments[0].metrics).toEqual(reference);
+  });
 });
