@@ -137,6 +137,25 @@ export function tidy<T>(fn: () => T): T {
   return result;
 }
 
+// --- the safety net's turn -------------------------------------------------------------
+/**
+ * Tensors dropped without dispose() are freed by a FinalizationRegistry, whose callbacks run
+ * only as tasks of the event loop. A training loop whose reads resolve at once (the cpu
+ * backend) never gives them one, and memory grows without bound. So an async read lets the
+ * loop turn now and then: often enough to keep memory bounded, rarely enough to cost nothing.
+ */
+const COLLECTION_TURN_MS = 10;
+let lastTurn = 0;
+const nextTask: (resume: () => void) => void =
+  typeof setImmediate === 'function' ? (resume) => void setImmediate(resume) : (resume) => void setTimeout(resume, 0);
+
+export async function collectionTurn(): Promise<void> {
+  const now = performance.now();
+  if (now - lastTurn < COLLECTION_TURN_MS) return;
+  lastTurn = now;
+  await new Promise<void>(nextTask);
+}
+
 export interface MemoryStats {
   /** Tensors created and not yet disposed (views count once each). */
   liveTensors: number;

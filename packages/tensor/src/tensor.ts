@@ -1,5 +1,5 @@
 import type { Backend, DType, Storage, TypedArray } from './backend';
-import { DataRef, getBackend, keep, trackTensor, untrackTensor } from './engine';
+import { DataRef, collectionTurn, getBackend, keep, trackTensor, untrackTensor } from './engine';
 import { fmt, sizeOf } from './shape';
 import { backward as runBackward, type GradNode } from './autograd';
 
@@ -97,9 +97,11 @@ export class Tensor {
     return keep(this);
   }
 
-  /** A copy of the values (waits for the device). */
+  /** A copy of the values (waits for the device, and gives dropped tensors' finalizers their turn). */
   async data(): Promise<TypedArray> {
-    return this.backend.read(this.storage, this.size, this.dtype);
+    const values = await this.backend.read(this.storage, this.size, this.dtype);
+    await collectionTurn();
+    return values;
   }
 
   /** The values, synchronously: cpu tensors only (a GPU cannot be read synchronously in a browser). */
