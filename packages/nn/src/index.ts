@@ -40,6 +40,7 @@ export { accuracy, confusionMatrix, psnr, ssim, type SsimOptions } from './metri
 
 export { fit, type FitOptions, type Callbacks, type BatchInfo } from './train/fit';
 export { evaluate, type EvaluateOptions, type EvaluateResult } from './train/evaluate';
+export { forwardInBatches } from './train/split';
 export type { Batch, BatchLike, BatchSource } from './train/data';
 export type { History, EpochRecord } from './train/history';
 export type { ProgressMode } from './train/progress';

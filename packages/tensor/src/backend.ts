@@ -84,10 +84,14 @@ export interface AdamParams {
   step: number;       // 1-based, for bias correction
 }
 
+import type { DeviceLimits } from './limits';
+
 export interface Backend {
   readonly name: string;
   /** Human-readable description (adapter name for webgpu). */
   readonly description: string;
+  /** The largest buffer and binding the device allows; none on cpu. */
+  readonly limits?: DeviceLimits;
 
   // --- memory ----------------------------------------------------------------------
   upload(data: TypedArray, dtype: DType): Storage;

@@ -121,6 +121,10 @@ export function tidy<T>(fn: () => T): T {
   let result: T;
   try {
     result = fn();
+  } catch (err) {
+    // What fn made before it threw is unreachable; a caller that retries (smaller) must not leak it.
+    for (const t of scope) t.dispose();
+    throw err;
   } finally {
     scopes.pop();
   }

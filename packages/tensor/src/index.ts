@@ -9,6 +9,7 @@ export { Tensor, isTensor, type NestedArray } from './tensor';
 export { noGrad, withGrad, isGradEnabled, tidy, keep, memoryStats, getDefaultDevice, setDefaultDevice, getBackend, registerBackend, type MemoryStats } from './engine';
 export { useDevice, releaseWebGPU, type DeviceInfo, type DeviceRequest } from './device';
 export { manualSeed, getRngState, setRngState } from './random';
+export { DeviceLimitError, type DeviceLimits } from './limits';
 export { gradcheck, type GradcheckOptions, type GradcheckResult } from './gradcheck';
 export { sizeOf, broadcastShapes } from './shape';
 export { cpuBackend };

@@ -2,6 +2,7 @@ import { crossEntropy, noGrad, tidy } from '@webgrad/tensor';
 import type { Module } from '../module';
 import { type BatchSource, batchesOf } from './data';
 import { type LossFn, addBatch, lossAndCorrect, newTotals } from './step';
+import { forwardInBatches } from './split';
 
 export interface EvaluateOptions {
   /** Default cross-entropy. */
@@ -19,7 +20,10 @@ export interface EvaluateResult {
   imagesPerSecond: number;
 }
 
-/** The lab's test function: mean loss and accuracy over a data set, in eval mode, without gradients. */
+/**
+ * The lab's test function: mean loss and accuracy over a data set, in eval mode, without
+ * gradients; a batch too large for the device is run in parts (forwardInBatches).
+ */
 export async function evaluate(model: Module, data: BatchSource, opts: EvaluateOptions = {}): Promise<EvaluateResult> {
   const lossFn = opts.loss ?? ((o, t) => crossEntropy(o, t));
   const dispose = opts.disposeBatches ?? !Array.isArray(data);
@@ -31,7 +35,7 @@ export async function evaluate(model: Module, data: BatchSource, opts: EvaluateO
     for await (const { x, y } of batchesOf(data)) {
       const stats = tidy(() =>
         noGrad(() => {
-          const out = model.forward(x);
+          const out = forwardInBatches(model, x);
           return lossAndCorrect(lossFn(out, y), out, y);
         }),
       );

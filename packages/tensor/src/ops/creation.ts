@@ -4,6 +4,7 @@ import { nextFloat, nextNormal, nextUint32 } from '../random';
 import { fmt, sizeOf } from '../shape';
 import { Tensor, type NestedArray } from '../tensor';
 import { wrap } from './util';
+import { checkTensorFits } from '../limits';
 
 export interface CreateOptions {
   dtype?: DType;
@@ -13,6 +14,7 @@ export interface CreateOptions {
 
 function finish(data: TypedArray, shape: readonly number[], opts: CreateOptions, dtype: DType): Tensor {
   const backend = getBackend(opts.device ?? getDefaultDevice());
+  checkTensorFits('tensor', backend.name, backend.limits, shape, dtype);
   const t = wrap(backend, backend.upload(data, dtype), shape, dtype);
   if (opts.requiresGrad) t.requiresGrad_();
   return t;
@@ -82,6 +84,7 @@ export function full(shape: readonly number[], value: number, opts: CreateOption
   checkShape('full', shape);
   const dtype = opts.dtype ?? 'float32';
   const backend = getBackend(opts.device ?? getDefaultDevice());
+  checkTensorFits('full', backend.name, backend.limits, shape, dtype);
   const t = wrap(backend, backend.fill(sizeOf(shape), value, dtype), shape, dtype);
   if (opts.requiresGrad) t.requiresGrad_();
   return t;

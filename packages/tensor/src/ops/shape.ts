@@ -5,6 +5,7 @@ import { fmt, normalizeDim, shapesEqual, sizeOf, stridesOf } from '../shape';
 import { Tensor } from '../tensor';
 import { commonBackend, requireInt, wrap } from './util';
 import { sumTo } from './reduce';
+import { checkTensorFits } from '../limits';
 
 /** Same values, new shape (one dim may be -1). Shares storage with x. */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
@@ -300,6 +301,7 @@ export function to(x: Tensor, device: string): Tensor {
   if (!target.readSync && x.requiresGrad && isGradEnabled()) {
     throw new Error(`to: ${x.toString()} requires a gradient, which cannot flow back from '${device}' (read only asynchronously): detach() it first, or create it on '${device}'`);
   }
+  checkTensorFits('to', device, target.limits, x.shape, x.dtype);
   const data = x.backend.readSync(x.storage, x.size, x.dtype);
   const out = wrap(target, target.upload(data, x.dtype), x.shape, x.dtype);
   return record('to', out, [x], (g) => [to(g, x.device)]);
@@ -309,6 +311,7 @@ export function to(x: Tensor, device: string): Tensor {
 export async function toAsync(x: Tensor, device: string): Promise<Tensor> {
   if (x.device === device || x.backend.readSync) return to(x, device);
   const target = getBackend(device);
+  checkTensorFits('toAsync', device, target.limits, x.shape, x.dtype);
   const out = wrap(target, target.upload(await x.data(), x.dtype), x.shape, x.dtype);
   // x's device has no synchronous read but the target has (to() covers the other cases), so
   // the gradient flows back by upload.

@@ -37,10 +37,16 @@ export class BufferPool {
   private deferred: [string, GPUBuffer][] = [];
   private pooledBytes = 0;
 
-  constructor(private device: GPUDevice, private maxBufferSize: number) {}
+  constructor(
+    private device: GPUDevice,
+    private maxBufferSize: number,
+    private maxBindingSize = maxBufferSize,
+  ) {}
 
   acquire(bytes: number, usage: GPUBufferUsageFlags, what: string): GPUBuffer {
-    const size = sizeClass(bytes);
+    let size = sizeClass(bytes);
+    // A buffer is bound whole: rounding up to a class must not push a fitting size past the binding limit.
+    if (size > this.maxBindingSize && bytes <= this.maxBindingSize) size = Math.ceil(bytes / ALIGN) * ALIGN;
     if (size > this.maxBufferSize) {
       throw new Error(`webgpu: ${what} needs a buffer of ${bytes} bytes, more than this adapter allows (${this.maxBufferSize})`);
     }

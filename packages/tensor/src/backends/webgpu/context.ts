@@ -4,6 +4,7 @@
  */
 import type { GemmVariant, Plan, ScalarType } from '@webgrad/kernels-wgsl';
 import type { DType, Storage } from '../../backend';
+import { type DeviceLimits, checkBufferFits } from '../../limits';
 import { GpuStorage } from './buffers';
 import { Queue } from './queue';
 
@@ -15,10 +16,21 @@ export class Context {
   liveBytes = 0;
   private tables = new Map<string, GPUBuffer>();
 
-  constructor(readonly queue: Queue, readonly variant: GemmVariant) {}
+  /** The device's real limits (requested from the adapter at creation). */
+  readonly limits: DeviceLimits;
 
-  /** A new storage of `elements` 4-byte values (size 0 still gets a buffer). */
+  constructor(readonly queue: Queue, readonly variant: GemmVariant) {
+    const l = queue.device.limits;
+    this.limits = { maxBufferBytes: l.maxBufferSize, maxBindingBytes: l.maxStorageBufferBindingSize };
+  }
+
+  /**
+   * A new storage of `elements` 4-byte values (size 0 still gets a buffer). Every storage is
+   * bound to kernels, so one above the binding limit is refused here, before anything is
+   * encoded: a DeviceLimitError the caller can act on, instead of a device validation error.
+   */
   alloc(elements: number, what: string): GpuStorage {
+    checkBufferFits(`${what} (output of ${elements} values)`, 'webgpu', this.limits, elements * 4);
     const s = new GpuStorage(this.queue.storageBuffer(elements * 4, what));
     this.liveBuffers++;
     this.liveBytes += s.bytes;
@@ -45,6 +57,7 @@ export class Context {
   runPlan(plan: Plan, given: Record<string, GPUBuffer>, what: string): void {
     const named: Record<string, GPUBuffer> = { ...given };
     const temps: GPUBuffer[] = [];
+    for (const [name, elements] of Object.entries(plan.temps)) checkBufferFits(`${what} (scratch ${name} of ${elements} values)`, 'webgpu', this.limits, elements * 4);
     for (const [name, elements] of Object.entries(plan.temps)) {
       named[name] = this.queue.storageBuffer(elements * 4, `${what} (scratch ${name})`);
       temps.push(named[name]);

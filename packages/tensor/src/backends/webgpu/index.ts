@@ -49,6 +49,7 @@ export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Prom
     device: opened.device,
     gpu: opened.gpu,
     variant,
+    limits: ctx.limits,
     pipelineCount: () => queue.pipelineCount,
     ...memoryMethods(ctx),
     ...elementwiseMethods(ctx),

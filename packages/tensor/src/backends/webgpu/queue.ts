@@ -29,7 +29,7 @@ export class Queue {
    *   adapter pays per workgroup (a few dozen keep its threads busy), a GPU wants thousands.
    */
   constructor(readonly device: GPUDevice, private maxGridGroups: number) {
-    this.pool = new BufferPool(device, device.limits.maxBufferSize);
+    this.pool = new BufferPool(device, device.limits.maxBufferSize, device.limits.maxStorageBufferBindingSize);
     device.addEventListener('uncapturederror', (e) => {
       this.errors.push((e as GPUUncapturedErrorEvent).error.message);
     });

@@ -1,0 +1,64 @@
+/**
+ * What a device can hold: a GPU refuses buffers above maxBufferSize and binds at most
+ * maxStorageBufferBindingSize bytes to one kernel argument. Ops check before they allocate,
+ * so an oversized tensor is a clear error (never a lost device), and callers that can split
+ * their work (evaluation by batch) catch DeviceLimitError and do so.
+ */
+import type { DType } from './backend';
+import { fmt, sizeOf } from './shape';
+
+export interface DeviceLimits {
+  /** The largest buffer (GPUDevice.limits.maxBufferSize). */
+  maxBufferBytes: number;
+  /** The largest buffer one kernel can read or write (maxStorageBufferBindingSize). */
+  maxBindingBytes: number;
+}
+
+export class DeviceLimitError extends Error {
+  constructor(
+    message: string,
+    /** Bytes asked for. */
+    readonly bytes: number,
+    /** The limit exceeded, in bytes. */
+    readonly limit: number,
+    readonly limitName: 'maxBufferSize' | 'maxStorageBufferBindingSize',
+  ) {
+    super(message);
+    this.name = 'DeviceLimitError';
+  }
+}
+
+const BYTES: Record<DType, number> = { float32: 4, int32: 4, float64: 8 };
+
+/** The tightest of `limits` that `bytes` exceeds, or null. */
+function exceeded(bytes: number, limits: DeviceLimits): { name: DeviceLimitError['limitName']; limit: number } | null {
+  if (bytes > limits.maxBufferBytes) return { name: 'maxBufferSize', limit: limits.maxBufferBytes };
+  if (bytes > limits.maxBindingBytes) return { name: 'maxStorageBufferBindingSize', limit: limits.maxBindingBytes };
+  return null;
+}
+
+/** Throws when a tensor of this shape cannot live on the device: names the op, the shape, its size and the limit. */
+export function checkTensorFits(op: string, device: string, limits: DeviceLimits | undefined, shape: readonly number[], dtype: DType): void {
+  if (!limits) return;
+  const bytes = sizeOf(shape) * BYTES[dtype];
+  const over = exceeded(bytes, limits);
+  if (!over) return;
+  throw new DeviceLimitError(
+    `${op}: a ${dtype} tensor of shape ${fmt(shape)} takes ${bytes} bytes, more than the ${device} device's ${over.name} (${over.limit} bytes); use smaller tensors (a smaller batch) or the cpu device`,
+    bytes,
+    over.limit,
+    over.name,
+  );
+}
+
+/** Throws when a device buffer of `bytes` cannot be made or bound; `what` names the op and the buffer. */
+export function checkBufferFits(what: string, device: string, limits: DeviceLimits, bytes: number): void {
+  const over = exceeded(bytes, limits);
+  if (!over) return;
+  throw new DeviceLimitError(
+    `${device}: ${what} needs a buffer of ${bytes} bytes, more than this adapter's ${over.name} (${over.limit} bytes); split the work (a smaller batch), or use the cpu device`,
+    bytes,
+    over.limit,
+    over.name,
+  );
+}
