@@ -150,8 +150,18 @@ export function tidy<T>(fn: () => T): T {
  */
 const COLLECTION_TURN_MS = 10;
 let lastTurn = 0;
+// A task as soon as possible: setImmediate in Node; in a browser a message (setTimeout clamps to 4 ms).
 const nextTask: (resume: () => void) => void =
-  typeof setImmediate === 'function' ? (resume) => void setImmediate(resume) : (resume) => void setTimeout(resume, 0);
+  typeof setImmediate === 'function'
+    ? (resume) => void setImmediate(resume)
+    : (resume) => {
+        const channel = new MessageChannel();
+        channel.port1.onmessage = () => {
+          channel.port1.close();
+          resume();
+        };
+        channel.port2.postMessage(null);
+      };
 
 export async function collectionTurn(): Promise<void> {
   const now = performance.now();
