@@ -47,5 +47,5 @@ export type { ProgressMode } from './train/progress';
 export type { LossFn } from './train/step';
 
 export { encodeSafetensors, decodeSafetensors, type RawTensor, type SafetensorsContent } from './checkpoint/safetensors';
-export { saveSafetensors, loadSafetensors, readSafetensorsFile, writeFileAtomic, fromPyTorchNames, type LoadedSafetensors } from './checkpoint/file';
+export { saveSafetensors, loadSafetensors, readSafetensorsFile, SafetensorsFileError, writeFileAtomic, fromPyTorchNames, type LoadedSafetensors } from './checkpoint/file';
 export { saveCheckpoint, loadCheckpoint, CheckpointError, type RunIdentity, type CheckpointContent, type LoadCheckpointOptions, type LoadedCheckpoint } from './checkpoint/checkpoint';

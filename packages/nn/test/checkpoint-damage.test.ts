@@ -57,6 +57,13 @@ describe('damaged checkpoints are refused with an error that names the file, the
     });
   }
 
+  it('loadSafetensors names a damaged file too', async () => {
+    const { path, bytes } = await savedCheckpoint();
+    writeFileSync(path, bytes.subarray(0, 5));
+    await expect(nn.loadSafetensors(path)).rejects.toThrow(`${path} is not a readable safetensors file: safetensors: 5 bytes is too short for the 8-byte header length (5 bytes)`);
+    await expect(nn.loadSafetensors(path)).rejects.toBeInstanceOf(nn.SafetensorsFileError);
+  });
+
   it('a missing file names it', async () => {
     const err = await loadError('/nonexistent/run.safetensors');
     expect(err.message).toMatch(/cannot read \/nonexistent\/run\.safetensors: ENOENT/);

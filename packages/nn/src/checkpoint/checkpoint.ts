@@ -3,7 +3,7 @@ import type { Module } from '../module';
 import type { Optimizer, OptimizerStateDict, ParamState } from '../optim/optimizer';
 import type { LRScheduler, SchedulerState } from '../optim/schedulers';
 import { type EpochRecord, type History, historyFrom } from '../train/history';
-import { readSafetensorsFile, writeFileAtomic } from './file';
+import { SafetensorsFileError, readSafetensorsFile, writeFileAtomic } from './file';
 import { checksumText } from './checksum';
 import { dataSection, encodeSafetensors, type RawTensor } from './safetensors';
 
@@ -145,10 +145,8 @@ export async function loadCheckpoint(path: string, opts: LoadCheckpointOptions):
   try {
     file = await readSafetensorsFile(path);
   } catch (err) {
-    const message = (err as Error).message;
-    // Only a file that is not there is not damaged; the rest say so.
-    if ((err as Error).message.startsWith('cannot read')) throw err;
-    return fail(`the file is damaged (${message.replace(`${path} is not a readable safetensors file `, '')})`);
+    if (err instanceof SafetensorsFileError && err.damaged) fail(`the file is damaged (${err.detail})`);
+    throw err;
   }
   const { content, bytes } = file;
   const raw = content.metadata[META_KEY];

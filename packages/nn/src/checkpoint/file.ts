@@ -90,19 +90,31 @@ export async function loadSafetensors(path: string, opts: { device?: string } = 
   return { tensors: out, metadata: content.metadata };
 }
 
-/** The decoded file and its bytes (for checksums); a missing or damaged file is an error that names it. */
+/** A safetensors file that could not be read (`damaged`: read, but not a valid file); names the file. */
+export class SafetensorsFileError extends Error {
+  constructor(
+    readonly path: string,
+    readonly damaged: boolean,
+    readonly detail: string,
+  ) {
+    super(damaged ? `${path} is not a readable safetensors file: ${detail}` : `cannot read ${path}: ${detail}`);
+    this.name = 'SafetensorsFileError';
+  }
+}
+
+/** The decoded file and its bytes (for checksums); a missing or damaged file is a SafetensorsFileError. */
 export async function readSafetensorsFile(path: string): Promise<{ content: SafetensorsContent; bytes: Uint8Array }> {
   const { readFile } = await import('node:fs/promises');
   let bytes: Uint8Array;
   try {
     bytes = new Uint8Array(await readFile(path));
   } catch (err) {
-    throw new Error(`cannot read ${path}: ${(err as Error).message}`);
+    throw new SafetensorsFileError(path, false, (err as Error).message);
   }
   try {
     return { content: decodeSafetensors(bytes), bytes };
   } catch (err) {
-    throw new Error(`${path} is not a readable safetensors file (${bytes.length} bytes): ${(err as Error).message}`);
+    throw new SafetensorsFileError(path, true, `${(err as Error).message} (${bytes.length} bytes)`);
   }
 }
 
