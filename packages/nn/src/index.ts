@@ -2,6 +2,7 @@
  * @webgrad/nn: modules, layers, initialisation, optimizers, models and training for
  * @webgrad/tensor, in torch.nn's shape. `import * as nn from '@webgrad/nn'`, then
  * `new nn.Conv2d(3, 16, 3)`, `nn.F.conv2d(...)`, `new nn.optim.Adam(model.parameters())`.
+ * This entry is the browser's (and any platform's); Node resolves the package to ./node.ts.
  */
 export { Module, type StateDict, type LoadStateDictOptions, type LoadStateDictResult } from './module';
 export { Parameter, isParameter, zerosParameter } from './parameter';
@@ -46,5 +47,7 @@ export type { ProgressMode } from './train/progress';
 export type { LossFn } from './train/step';
 
 export { encodeSafetensors, decodeSafetensors, type RawTensor, type SafetensorsContent } from './checkpoint/safetensors';
-export { saveSafetensors, loadSafetensors, writeFileAtomic, fromPyTorchNames, type LoadedSafetensors } from './checkpoint/file';
-export { saveCheckpoint, loadCheckpoint, type CheckpointContent, type LoadCheckpointOptions, type LoadedCheckpoint } from './checkpoint/checkpoint';
+export {
+  safetensorsBytes, tensorsFromSafetensors, downloadSafetensors, readSafetensorsFile, fromPyTorchNames, type LoadedSafetensors,
+} from './checkpoint/bytes';
+// Files, checkpoints on disk and the terminal progress bar are in the Node entry, ./node.ts.

@@ -10,10 +10,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Backend, BinaryOp, ConvParams, DType, PadMode, PoolParams, ReduceOp, Storage, TypedArray, UnaryOp } from '../src/backend';
 import { cpuBackend } from '../src/backends/cpu/index';
 import { createWebGPUBackend, type WebGPUBackend } from '../src/backends/webgpu/index';
+import { installDawn } from '../src/backends/webgpu/dawn';
 import { rng } from './helpers/rng';
 
 // ---------------------------------------------------------------------------------------
 // device
+
+// The backend is built directly, not through the package's Node entry, so Dawn is installed here.
+installDawn();
 
 async function open(variant?: 'registers' | 'tiled'): Promise<{ gpu: WebGPUBackend | null; reason: string }> {
   try {
