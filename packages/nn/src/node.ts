@@ -3,10 +3,12 @@
  * the browser entry has, plus safetensors files, checkpoints on disk and fit's terminal
  * progress bar.
  */
-import { setProgressBar } from './train/progress';
+import { saveCheckpoint } from './checkpoint/checkpoint';
+import { nodeOnly } from './platform';
 import { cliProgressBar } from './train/progress-bar';
 
-setProgressBar(cliProgressBar);
+nodeOnly.progressBar = cliProgressBar;
+nodeOnly.saveCheckpoint = saveCheckpoint;
 
 export * from './index';
 export { saveSafetensors, loadSafetensors, writeFileAtomic } from './checkpoint/file';

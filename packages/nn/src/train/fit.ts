@@ -3,7 +3,7 @@ import type { Module } from '../module';
 import type { Optimizer } from '../optim/optimizer';
 import type { LRScheduler } from '../optim/schedulers';
 import { clipGradNorm } from '../optim/clip';
-import { saveCheckpoint } from '../checkpoint/checkpoint';
+import { nodeOnly } from '../platform';
 import { type BatchSource, batchesOf } from './data';
 import { type EvaluateResult, evaluate } from './evaluate';
 import { type EpochRecord, type History, addEpoch, emptyHistory } from './history';
@@ -44,7 +44,7 @@ export interface FitOptions {
   /** Resume: the first epoch to run (0-based; the epochs already done) and their history. */
   startEpoch?: number;
   history?: History;
-  /** Save a checkpoint here after every `every` epochs (default 1), atomically. */
+  /** Save a checkpoint here after every `every` epochs (default 1), atomically (Node only). */
   checkpoint?: { path: string; every?: number };
   /** Dispose each batch after its step (default: yes, unless the source is an array, which is reused). */
   disposeBatches?: boolean;
@@ -63,6 +63,8 @@ export async function fit(model: Module, trainData: BatchSource, opts: FitOption
   const dispose = opts.disposeBatches ?? !Array.isArray(trainData);
   const history = opts.history ?? emptyHistory();
   const log = opts.log ?? ((line: string) => console.log(line));
+  const saveCheckpoint = opts.checkpoint && nodeOnly.saveCheckpoint;
+  if (opts.checkpoint && !saveCheckpoint) throw new Error(`fit: checkpoint files (${opts.checkpoint.path}) need @webgrad/nn's Node entry; in a browser, save with downloadSafetensors`);
   const progress = await createProgress(opts.progress ?? 'auto', log);
   const { optimizer, epochs } = opts;
   let knownBatches = trainData.length;
@@ -123,7 +125,7 @@ export async function fit(model: Module, trainData: BatchSource, opts: FitOption
           `  ${seconds.toFixed(1)} s  ${record.imagesPerSecond.toFixed(0)} img/s  lr ${lr}`,
       );
       const every = opts.checkpoint?.every ?? 1;
-      if (opts.checkpoint && (epoch + 1) % every === 0) {
+      if (opts.checkpoint && saveCheckpoint && (epoch + 1) % every === 0) {
         await saveCheckpoint(opts.checkpoint.path, { model, optimizer, scheduler: opts.scheduler, epoch: epoch + 1, history });
       }
       let stop = false;

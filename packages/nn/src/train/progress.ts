@@ -1,8 +1,10 @@
 /**
  * Training progress: a bar with loss, rate and ETA on a terminal, one plain line per epoch
  * otherwise (logs, CI, a pipe, a browser), or nothing. The bar is Node-only
- * (./progress-bar.ts, cli-progress); the Node entry point installs it.
+ * (./progress-bar.ts, cli-progress); the Node entry point installs it in nodeOnly.
  */
+import { nodeOnly } from '../platform';
+
 export type ProgressMode = 'auto' | 'bar' | 'lines' | 'none';
 
 export interface Progress {
@@ -12,19 +14,11 @@ export interface Progress {
   stop(): void;
 }
 
-export type ProgressBarFactory = (log: (line: string) => void) => Promise<Progress>;
-
-let terminalBar: ProgressBarFactory | null = null;
-
-export function setProgressBar(factory: ProgressBarFactory | null): void {
-  terminalBar = factory;
-}
-
 export async function createProgress(mode: ProgressMode, log: (line: string) => void): Promise<Progress> {
   const tty = typeof process !== 'undefined' && !!process.stderr?.isTTY;
-  const chosen = mode === 'auto' ? (tty && terminalBar ? 'bar' : 'lines') : mode;
+  const chosen = mode === 'auto' ? (tty && nodeOnly.progressBar ? 'bar' : 'lines') : mode;
   if (chosen === 'none') return { startEpoch() {}, update() {}, endEpoch() {}, stop() {} };
   if (chosen === 'lines') return { startEpoch() {}, update() {}, endEpoch: (s) => log(s), stop() {} };
-  if (!terminalBar) throw new Error("fit: progress 'bar' needs a terminal and @webgrad/nn's Node entry; use 'lines' or 'none' here");
-  return terminalBar(log);
+  if (!nodeOnly.progressBar) throw new Error("fit: progress 'bar' needs a terminal and @webgrad/nn's Node entry; use 'lines' or 'none' here");
+  return nodeOnly.progressBar(log);
 }
