@@ -59,7 +59,7 @@ export function dilationPanel(): { show(rates: string, k: number): nn.HdcVerdict
       drawMap($<HTMLCanvasElement>('dil-map'), map, counts.length, counts.length, 'heat');
       $('dil-rf').textContent =
         `receptive field ${rf.size}×${rf.size} (after each layer: ${rf.layers.map((l) => l.size).join(' → ')}); ` +
-        `${holes ? `${holes} of ${counts.length} positions per row and column never seen (${(100 * (1 - ((counts.length - holes) / counts.length) ** 2)).toFixed(0)} % of the field)` : 'every position seen'}`;
+        `${holes ? `${holes} of ${counts.length} positions per row and column never seen: ${(100 * (1 - ((counts.length - holes) / counts.length) ** 2)).toFixed(0)} % of the field's pixels` : 'every position seen'}`;
       return v;
     } catch (err) {
       verdictBox.innerHTML = '';

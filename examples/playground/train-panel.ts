@@ -13,6 +13,8 @@ export interface RunReport {
   adapter: string;
   steps: number;
   losses: number[];
+  /** Seconds of each step (the first includes compiling the kernels). */
+  stepSeconds: number[];
   firstLoss: number;
   stepsPerSecond: number;
   imagesPerSecond: number;
@@ -149,6 +151,7 @@ export function trainPanel(data: ImageData8) {
     stopRequested = false;
     setButtons();
     const losses: number[] = [];
+    const stepSeconds: number[] = [];
     let trainSeconds = 0;
     let lastDraw = 0;
     try {
@@ -163,7 +166,8 @@ export function trainPanel(data: ImageData8) {
         s.at += s.cfg.batchSize;
         const t0 = performance.now();
         const { loss, correct } = await trainStep(s.model, s.optimizer, x, y);
-        trainSeconds += (performance.now() - t0) / 1000;
+        stepSeconds.push((performance.now() - t0) / 1000);
+        trainSeconds += stepSeconds[stepSeconds.length - 1];
         x.dispose();
         y.dispose();
         s.step++;
@@ -189,6 +193,7 @@ export function trainPanel(data: ImageData8) {
       adapter: s.adapter,
       steps: losses.length,
       losses,
+      stepSeconds,
       firstLoss: s.losses[0]?.[1] ?? NaN,
       stepsPerSecond: losses.length / trainSeconds,
       imagesPerSecond: (losses.length * s.cfg.batchSize) / trainSeconds,
