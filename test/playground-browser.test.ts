@@ -22,6 +22,8 @@ const CHROMIUM = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chro
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 const STEPS = 30;
 const SETTINGS = { channels: '4,8,8', batch: 8, lr: 0.01, seed: 7 };
+// SwiftShader compiles each kernel on the CPU, slower still when the rest of the suite runs beside it.
+const SLOW = { timeout: 300_000 };
 const outDir = process.env.WEBGRAD_TEST_OUTPUT ?? join(tmpdir(), `webgrad-playground-${new Date().toISOString().replace(/[:.]/g, '-')}`);
 
 if (!CHROMIUM && CI) throw new Error('CI=true but Chromium is not installed (bash .ci/setup-system installs Debian\'s chromium)');
@@ -59,12 +61,12 @@ describe.skipIf(!CHROMIUM)(`playground in Chromium${CHROMIUM ? '' : ' (skipped: 
     page.on('console', (m) => void (m.type() === 'error' && consoleErrors.push(m.text())));
     page.on('pageerror', (e) => consoleErrors.push(e.message));
     await page.goto(pg.url);
-    await page.waitForFunction(() => (globalThis as { playground?: { loaded?: boolean } }).playground?.loaded === true, null, { timeout: 60_000 });
+    await page.waitForFunction(() => (globalThis as { playground?: { loaded?: boolean } }).playground?.loaded === true, null, { timeout: 240_000 });
     adapter = await page.evaluate(async () => {
       const a = await (navigator as Navigator & { gpu?: GPU }).gpu?.requestAdapter();
       return a ? [a.info.vendor, a.info.architecture, a.info.device, a.info.description].filter(Boolean).join(' ') || 'unnamed adapter' : '';
     });
-  });
+  }, SLOW.timeout);
 
   afterAll(async () => {
     await browser?.close();
@@ -98,7 +100,7 @@ describe.skipIf(!CHROMIUM)(`playground in Chromium${CHROMIUM ? '' : ' (skipped: 
       expect(report.losses.every(Number.isFinite)).toBe(true);
       expect(mean(report.losses.slice(-10))).toBeLessThan(mean(report.losses.slice(0, 10)));
       expect(Math.abs(report.firstLoss - (await nodeFirstLoss(pg)))).toBeLessThan(1e-5);
-    });
+    }, SLOW.timeout);
   }
 
   it('learns the edge kernel back, judges dilations, and photographs each panel', async () => {
@@ -113,5 +115,5 @@ describe.skipIf(!CHROMIUM)(`playground in Chromium${CHROMIUM ? '' : ' (skipped: 
     for (const panel of ['conv', 'train', 'dilation']) await page.locator(`#${panel}-panel`).screenshot({ path: join(outDir, `${panel}-panel.png`) });
     console.log(`screenshots: ${outDir}/{conv,train,dilation}-panel.png`);
     expect(consoleErrors).toEqual([]);
-  });
+  }, SLOW.timeout);
 });
