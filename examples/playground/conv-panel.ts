@@ -135,8 +135,8 @@ export function convPanel(): { learn(steps?: number): Promise<{ kernel: number[]
       return { kernel, learned: Array.from({ length: kh }, (_, i) => flat.slice(i * kw, (i + 1) * kw)), loss };
     } finally {
       button.disabled = false;
+      optimizer.dispose();
       for (const t of [x, w, b]) t.dispose();
-      optimizer.zeroGrad();
     }
   };
 

@@ -88,8 +88,8 @@ export function trainPanel(data: ImageData8) {
     const cfg = config();
     const device = $<HTMLSelectElement>('train-device').value as Device;
     if (session) {
-      for (const t of Object.values(session.model.stateDict())) t.dispose();
-      session.optimizer.zeroGrad();
+      session.optimizer.dispose();
+      session.model.dispose();
       session = null;
     }
     const info = await wg.useDevice(device);
