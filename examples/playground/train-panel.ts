@@ -120,7 +120,7 @@ export function trainPanel(data: ImageData8) {
     });
     const acc = correct / Math.max(1, testIndices.length);
     s.testAccuracies.push([s.step, acc]);
-    $('train-test').textContent = `test accuracy ${(100 * acc).toFixed(1)} % on ${testIndices.length} images after epoch ${s.epoch}`;
+    $('train-test').textContent = `test accuracy ${(100 * acc).toFixed(1)} % on ${testIndices.length} images after ${s.step} steps (${s.epoch} full epochs)`;
     const max = Math.max(1, ...cm.flat());
     const rows = cm.map((row, t) => `<tr><th title="${meta.classes[t]}">${meta.classes[t].slice(0, 5)}</th>${row.map((v, p) => `<td style="background:rgba(${t === p ? '36,88,198' : '210,105,30'},${(v / max).toFixed(2)})">${v || ''}</td>`).join('')}</tr>`);
     $('train-cm').innerHTML = `<table class="cm"><tr><th></th>${meta.classes.map((c) => `<th title="${c}">${c.slice(0, 3)}</th>`).join('')}</tr>${rows.join('')}</table>`;
@@ -256,7 +256,6 @@ export function trainPanel(data: ImageData8) {
     for (const [id, v] of Object.entries(fields)) if (v !== undefined) $<HTMLInputElement>(id).value = String(v);
     await reset();
     const report = await run(steps);
-    session!.epoch++;
     await evaluate(session!);
     drawCharts();
     return report;
