@@ -16,8 +16,8 @@ export interface BundleResult {
   inputs: string[];
 }
 
-/** esbuild, browser platform: the errors (unresolved modules among them), minified size and files read. */
-export async function esbuildForBrowser(entry: { file: string } | { code: string }, opts: { minify?: boolean; outfile?: string } = {}): Promise<BundleResult> {
+/** esbuild, browser platform, minified, in memory: the errors (unresolved modules among them), the size and the files read. */
+export async function esbuildForBrowser(entry: { file: string } | { code: string }): Promise<BundleResult> {
   const input = 'file' in entry ? { entryPoints: [entry.file] } : { stdin: { contents: entry.code, resolveDir: repoRoot, loader: 'ts' as const } };
   try {
     const r = await esbuild.build({
@@ -28,15 +28,12 @@ export async function esbuildForBrowser(entry: { file: string } | { code: string
       target: 'es2022',
       conditions: [SOURCE_CONDITION],
       tsconfigRaw: {},
-      minify: opts.minify ?? true,
-      write: !!opts.outfile,
-      outfile: opts.outfile,
+      minify: true,
+      write: false,
       metafile: true,
       logLevel: 'silent',
-      sourcemap: opts.outfile ? 'linked' : false,
     });
-    const bytes = opts.outfile ? Object.values(r.metafile.outputs).reduce((a, o) => a + (o.entryPoint ? o.bytes : 0), 0) : r.outputFiles![0].contents.length;
-    return { errors: [], bytes, inputs: Object.keys(r.metafile.inputs) };
+    return { errors: [], bytes: r.outputFiles[0].contents.length, inputs: Object.keys(r.metafile.inputs) };
   } catch (err) {
     const failure = err as esbuild.BuildFailure;
     if (!failure.errors) throw err;
