@@ -111,7 +111,7 @@ export function syntheticShapes(o: SubsetOptions, why: string): ImageData8 {
   return {
     meta: {
       name: 'synthetic shapes',
-      source: `drawn on the server, ${o.trainPerClass} train and ${o.testPerClass} test images per class`,
+      source: `the server's drawing code, ${o.trainPerClass} train and ${o.testPerClass} test images per class`,
       fallback: `${why}; training on synthetic shapes instead`,
       classes: SHAPES,
       channels: c,

@@ -16,24 +16,30 @@ async function loadData() {
   return decodeImages(meta, bytes);
 }
 
-async function webgpuLine(): Promise<string> {
+/** The WebGPU adapter in words, or why there is none (then training offers cpu only). */
+async function webgpuAdapter(): Promise<{ ok: boolean; line: string }> {
   const gpu = (navigator as Navigator & { gpu?: GPU }).gpu;
-  if (!gpu) return 'no WebGPU in this browser (navigator.gpu is missing): training runs on cpu';
-  const adapter = await gpu.requestAdapter();
-  if (!adapter) return 'WebGPU is present but no adapter opened: training runs on cpu';
+  if (!gpu) return { ok: false, line: 'no WebGPU in this browser (navigator.gpu is missing): training runs on cpu' };
+  const adapter = await gpu.requestAdapter().catch(() => null);
+  if (!adapter) return { ok: false, line: 'WebGPU is present but no adapter opened: training runs on cpu' };
   const i = adapter.info;
-  return `WebGPU adapter ${[i.vendor, i.architecture, i.device, i.description].filter(Boolean).join(' ') || '(unnamed)'}`;
+  return { ok: true, line: `WebGPU adapter ${[i.vendor, i.architecture, i.device, i.description].filter(Boolean).join(' ') || '(unnamed)'}` };
 }
 
 async function start() {
   const conv = convPanel();
   const dilation = dilationPanel();
-  const [data, gpuLine] = await Promise.all([loadData(), webgpuLine()]);
+  const [data, webgpu] = await Promise.all([loadData(), webgpuAdapter()]);
   const isolated = globalThis.crossOriginIsolated ? 'cross-origin isolated (SharedArrayBuffer available)' : 'not cross-origin isolated';
-  $('backend-line').textContent = `${gpuLine}; page ${isolated}.`;
+  $('backend-line').textContent = `${webgpu.line}; page ${isolated}.`;
   const train = trainPanel(data);
-  if (!(navigator as Navigator & { gpu?: GPU }).gpu) $<HTMLSelectElement>('train-device').value = 'cpu';
-  await train.reset();
+  if (!webgpu.ok) {
+    const select = $<HTMLSelectElement>('train-device');
+    select.value = 'cpu';
+    select.options[0].disabled = true;
+  }
+  // A bad setting shows in the panel; the page stays usable.
+  await train.reset().catch(train.fail);
   return { conv, dilation, train, data: data.meta, wg };
 }
 

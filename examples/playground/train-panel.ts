@@ -215,7 +215,7 @@ export function trainPanel(data: ImageData8) {
     $('train-drop-pred').textContent = top.map(([v, c]) => `${meta.classes[c]} ${(100 * v).toFixed(1)} %`).join('\n');
   };
 
-  const fail = (err: unknown) => {
+  const fail = (err: unknown): void => {
     $('train-adapter').textContent = (err as Error).message;
     $('train-adapter').className = 'small bad';
   };
@@ -243,6 +243,8 @@ export function trainPanel(data: ImageData8) {
     if (file) void predictFile(file).catch((err: unknown) => ($('train-drop-pred').textContent = (err as Error).message));
   });
 
+  const batchField = $<HTMLInputElement>('train-batch');
+  if (Number(batchField.value) > meta.trainCount) batchField.value = String(meta.trainCount);
   $('train-data').textContent = `${meta.name}: ${meta.trainCount} train / ${meta.testCount} test images, ${meta.channels}×${meta.height}×${meta.width}, ${meta.classes.length} classes, from ${meta.source}`;
   if (meta.fallback) {
     $('train-fallback').hidden = false;
@@ -260,5 +262,5 @@ export function trainPanel(data: ImageData8) {
     drawCharts();
     return report;
   };
-  return { reset, run, stop: () => (stopRequested = true), evaluate: () => (session ? evaluate(session) : Promise.resolve()), predictFile, runFresh };
+  return { reset, fail, run, stop: () => (stopRequested = true), evaluate: () => (session ? evaluate(session) : Promise.resolve()), predictFile, runFresh };
 }
