@@ -76,7 +76,7 @@ describe.skipIf(!CHROMIUM)(`playground in Chromium${CHROMIUM ? '' : ' (skipped: 
     for (const r of reports) {
       const rest = r.stepSeconds.slice(1);
       console.log(
-        `page ${r.device} (batch ${SETTINGS.batch}, channels ${SETTINGS.channels}): first step ${r.stepSeconds[0].toFixed(1)} s (compiling kernels), ` +
+        `page ${r.device} (batch ${SETTINGS.batch}, channels ${SETTINGS.channels}): first step ${r.stepSeconds[0].toFixed(1)} s${r.device === 'webgpu' ? ' (compiles the kernels)' : ''}, ` +
           `then ${(rest.length / rest.reduce((a, b) => a + b, 0)).toFixed(1)} steps/s; ${r.stepsPerSecond.toFixed(2)} steps/s over all ${r.steps}`,
       );
     }
