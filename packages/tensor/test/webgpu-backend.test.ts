@@ -11,6 +11,7 @@ import type { Backend, ConvParams, DType, PadMode, PoolParams, ReduceOp, Storage
 import { elementwiseOps } from '../src/ops/elementwise';
 import { cpuBackend } from '../src/backends/cpu/index';
 import { createWebGPUBackend, type WebGPUBackend } from '../src/backends/webgpu/index';
+import { convOutputLength } from '../src/shape-rules';
 import { rng } from './helpers/rng';
 
 // ---------------------------------------------------------------------------------------
@@ -76,7 +77,7 @@ class Pair {
   }
 }
 
-const convOut = (inLen: number, k: number, s: number, p: number, d: number) => Math.floor((inLen + 2 * p - d * (k - 1) - 1) / s) + 1;
+const convOut = (inLen: number, k: number, s: number, p: number, d: number) => convOutputLength(inLen, k, p, p, s, d);
 
 function convParams(batch: number, inC: number, outC: number, groups: number, inSize: number[], kernel: number[], o: { stride?: number[]; padding?: number[]; dilation?: number[] } = {}): ConvParams {
   const n = inSize.length;

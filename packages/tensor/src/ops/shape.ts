@@ -1,4 +1,5 @@
 import type { PadMode } from '../backend';
+import { checkPadArguments } from '../shape-rules';
 import { record } from '../autograd';
 import { getBackend, isGradEnabled } from '../engine';
 import { fmt, normalizeDim, shapesEqual, sizeOf, stridesOf } from '../shape';
@@ -136,19 +137,7 @@ export function pad(x: Tensor, pads: readonly number[], mode: PadMode = 'constan
   }
   const perDim: [number, number][] = x.shape.map(() => [0, 0]);
   for (let k = 0; k < pads.length / 2; k++) perDim[x.rank - 1 - k] = [pads[2 * k], pads[2 * k + 1]];
-  perDim.forEach(([b, a], i) => {
-    const n = x.shape[i];
-    if (n + b + a < 0) throw new Error(`pad: pads (${b}, ${a}) crop dim ${i} of size ${n} below zero`);
-    if (mode === 'reflect' && (b >= n || a >= n) && (b > 0 || a > 0)) {
-      throw new Error(`pad: reflect padding (${b}, ${a}) must be smaller than dim ${i} of size ${n} in ${fmt(x.shape)}`);
-    }
-    if ((mode === 'circular' && (b > n || a > n)) || ((mode === 'replicate' || mode === 'circular') && n === 0 && (b > 0 || a > 0))) {
-      throw new Error(`pad: ${mode} padding (${b}, ${a}) is too large for dim ${i} of size ${n} in ${fmt(x.shape)}`);
-    }
-  });
-  if (mode !== 'constant' && perDim.some(([b, a]) => b < 0 || a < 0)) {
-    throw new Error(`pad: ${mode} padding needs non-negative pads, got [${pads}] (crop with narrow or constant padding)`);
-  }
+  checkPadArguments(x.shape, perDim, mode);
   const out = padRaw(x, perDim, mode, value);
   return record('pad', out, [x], (g) => {
     if (mode === 'constant') return [padRaw(g, perDim.map(([b, a]) => [-b, -a] as [number, number]), 'constant', 0)];
