@@ -2,8 +2,8 @@ import { record } from '../autograd';
 import { broadcastShapes, fmt, sizeOf } from '../shape';
 import { Tensor } from '../tensor';
 import { commonBackend, requireFloat, wrap } from './util';
-import { expand, reshape } from './shape';
-import { sumTo } from './reduce';
+import { reshape } from './shape';
+import { expand, sumTo } from './broadcast';
 
 /**
  * op(a) @ op(b) for 3-D operands [batchA|1, rows, cols] where a batch of 1 broadcasts.

@@ -4,8 +4,7 @@ import { record } from '../autograd';
 import { getBackend, isGradEnabled } from '../engine';
 import { fmt, normalizeDim, shapesEqual, sizeOf, stridesOf } from '../shape';
 import { Tensor } from '../tensor';
-import { commonBackend, requireInt, wrap } from './util';
-import { sumTo } from './reduce';
+import { commonBackend, requireInt, stridedCopy, wrap } from './util';
 
 /** Same values, new shape (one dim may be -1). Shares storage with x. */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
@@ -45,11 +44,6 @@ export function unsqueeze(x: Tensor, dim: number): Tensor {
   return reshape(x, [...x.shape.slice(0, d), 1, ...x.shape.slice(d)]);
 }
 
-/** A strided gather copy: the one primitive behind permute, expand and slices. */
-function stridedCopy(x: Tensor, shape: number[], strides: number[], offset: number): Tensor {
-  return wrap(x.backend, x.backend.strided(x.storage, shape, strides, offset, x.dtype), shape, x.dtype);
-}
-
 export function permute(x: Tensor, dims: readonly number[]): Tensor {
   if (dims.length !== x.rank) throw new Error(`permute: got ${dims.length} dims [${dims}] for a tensor of rank ${x.rank} ${fmt(x.shape)}`);
   const ds = dims.map((d) => normalizeDim('permute', d, x.rank));
@@ -68,24 +62,6 @@ export function transpose(x: Tensor, dim0 = -2, dim1 = -1): Tensor {
   const dims = [...x.shape.keys()];
   [dims[a], dims[b]] = [dims[b], dims[a]];
   return permute(x, dims);
-}
-
-/** Broadcasts size-1 dims to `shape` (-1 keeps a dim); materialised as a copy. */
-export function expand(x: Tensor, shape: readonly number[]): Tensor {
-  if (shape.length < x.rank) throw new Error(`expand: target ${fmt(shape)} has fewer dims than ${fmt(x.shape)}`);
-  const lead = shape.length - x.rank;
-  const src = stridesOf(x.shape);
-  const target = shape.map((d, i) => (i >= lead && d === -1 ? x.shape[i - lead] : d));
-  const strides = target.map((d, i) => {
-    if (i < lead) return 0;
-    const own = x.shape[i - lead];
-    if (own === d) return src[i - lead];
-    if (own === 1) return 0;
-    throw new Error(`expand: cannot expand ${fmt(x.shape)} to ${fmt(shape)}: dim ${i} is ${own}, not 1 or ${d}`);
-  });
-  if (shapesEqual(target, x.shape)) return reshape(x, x.shape);
-  const out = stridedCopy(x, target, strides, 0);
-  return record('expand', out, [x], (g) => [sumTo(g, x.shape)]);
 }
 
 /** The part of x from `begin` with `size` elements per dim (size -1: to the end). tfjs's slice. */
@@ -269,8 +245,10 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   const shape = [...x.shape];
   shape[d] = index.size;
   const viewShape = shape.map((s, i) => (i === d ? s : 1));
-  // The expanded index stays alive with the graph: gather's backward scatters through it.
-  return gather(x, d, expand(reshape(index, viewShape), shape));
+  // The index broadcast along the other dims (a plain copy: int32 takes no gradient); it
+  // stays alive with the graph, as gather's backward scatters through it.
+  const expanded = stridedCopy(index, shape, shape.map((_, i) => (i === d ? 1 : 0)), 0);
+  return gather(x, d, expanded);
 }
 
 export function clone(x: Tensor): Tensor {

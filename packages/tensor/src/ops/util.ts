@@ -29,3 +29,8 @@ export function requireFloat(op: string, ...ts: Tensor[]): void {
 export function requireInt(op: string, what: string, t: Tensor): void {
   if (t.dtype !== 'int32') throw new Error(`${op}: ${what} must be an int32 tensor, got ${t.dtype} ${fmt(t.shape)}`);
 }
+
+/** A strided gather copy: the one primitive behind permute, expand and slices. */
+export function stridedCopy(x: Tensor, shape: number[], strides: number[], offset: number): Tensor {
+  return wrap(x.backend, x.backend.strided(x.storage, shape, strides, offset, x.dtype), shape, x.dtype);
+}
