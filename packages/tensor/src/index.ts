@@ -18,6 +18,7 @@ export * from './ops/creation';
 export * from './ops/elementwise';
 export { sum, mean, max, min, argmax, argmin, variance, sumTo, type Dims } from './ops/reduce';
 export * from './ops/shape';
+export { pad } from './ops/pad';
 export { expand } from './ops/broadcast';
 export * from './ops/linalg';
 export * from './ops/conv';

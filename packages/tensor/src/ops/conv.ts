@@ -4,7 +4,8 @@ import { expandArg, fmt } from '../shape';
 import { convOutputLength } from '../shape-rules';
 import { Tensor } from '../tensor';
 import { commonBackend, requireFloat, wrap } from './util';
-import { pad, reshape } from './shape';
+import { reshape } from './shape';
+import { pad } from './pad';
 import { sum } from './reduce';
 
 export type PaddingMode = 'zeros' | 'reflect' | 'replicate' | 'circular';

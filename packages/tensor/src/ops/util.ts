@@ -1,4 +1,4 @@
-import type { Backend, DType, Storage } from '../backend';
+import type { Backend, DType, PadMode, Storage } from '../backend';
 import { Tensor } from '../tensor';
 import { fmt } from '../shape';
 
@@ -33,4 +33,10 @@ export function requireInt(op: string, what: string, t: Tensor): void {
 /** A strided gather copy: the one primitive behind permute, expand and slices. */
 export function stridedCopy(x: Tensor, shape: number[], strides: number[], offset: number): Tensor {
   return wrap(x.backend, x.backend.strided(x.storage, shape, strides, offset, x.dtype), shape, x.dtype);
+}
+
+/** Pads every dim by [before, after] (negative crops), without recording a gradient. */
+export function padRaw(x: Tensor, pads: [number, number][], mode: PadMode, value: number): Tensor {
+  const shape = x.shape.map((d, i) => d + pads[i][0] + pads[i][1]);
+  return wrap(x.backend, x.backend.pad(x.storage, x.shape, pads, mode, value, x.dtype), shape, x.dtype);
 }
