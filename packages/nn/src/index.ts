@@ -43,7 +43,7 @@ export { evaluate, type EvaluateOptions, type EvaluateResult } from './train/eva
 export type { Batch, BatchLike, BatchSource } from './train/data';
 export type { History, EpochRecord } from './train/history';
 export type { ProgressMode } from './train/progress';
-export type { LossFn } from './train/step';
+export { trainStep, type LossFn, type TrainStepOptions } from './train/step';
 
 export { encodeSafetensors, decodeSafetensors, type RawTensor, type SafetensorsContent } from './checkpoint/safetensors';
 export { saveSafetensors, loadSafetensors, writeFileAtomic, fromPyTorchNames, type LoadedSafetensors } from './checkpoint/file';

@@ -2,13 +2,12 @@ import { crossEntropy, tidy } from '@webgrad/tensor';
 import type { Module } from '../module';
 import type { Optimizer } from '../optim/optimizer';
 import type { LRScheduler } from '../optim/schedulers';
-import { clipGradNorm } from '../optim/clip';
 import { saveCheckpoint } from '../checkpoint/checkpoint';
 import { type BatchSource, batchesOf } from './data';
 import { type EvaluateResult, evaluate } from './evaluate';
 import { type EpochRecord, type History, addEpoch, emptyHistory } from './history';
 import { type ProgressMode, createProgress } from './progress';
-import { type LossFn, addBatch, lossAndCorrect, newTotals } from './step';
+import { type LossFn, addBatch, lossAndCorrect, newTotals, trainStep } from './step';
 
 export interface BatchInfo {
   epoch: number;
@@ -77,13 +76,8 @@ export async function fit(model: Module, trainData: BatchSource, opts: FitOption
       const t0 = performance.now();
       for await (const { x, y } of batchesOf(trainData)) {
         const stats = tidy(() => {
-          optimizer.zeroGrad();
-          const out = model.forward(x);
-          const loss = lossFn(out, y);
-          loss.backward();
-          if (opts.clipGradNorm !== undefined) clipGradNorm(model.parameters(), opts.clipGradNorm);
-          optimizer.step();
-          return lossAndCorrect(loss, out, y);
+          const { loss, output } = trainStep(model, optimizer, x, y, { loss: lossFn, clipGradNorm: opts.clipGradNorm });
+          return lossAndCorrect(loss, output, y);
         });
         // Reading the loss waits for the device, so the timings count the real work.
         const values = await stats.data();
