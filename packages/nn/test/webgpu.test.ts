@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import * as wg from '@webgrad/tensor';
 import * as nn from '@webgrad/nn';
 import { expectClose } from './helpers/close';
-import { openWebGPU } from '../../../test/helpers/webgpu';
+import { openWebGPU } from './helpers/webgpu';
 import { smallNet as net } from './helpers/small-net';
 
 const gpu = await openWebGPU();
