@@ -18,11 +18,11 @@ export interface SimpleCnnOptions {
   inChannels?: number;
   inputSize?: number | [number, number];
   pool?: 'max' | 'avg';
-  /** 'handwritten' builds the blocks with MyConv2d, the lab's N = 1 model (slow on purpose). */
+  /** 'handwritten' builds the blocks with MyConv2d, a hand-written convolution (slow on purpose). */
   convolution?: 'library' | 'handwritten';
 }
 
-/** LAB.md §2: blocks × [Conv → BatchNorm → ReLU → 2×2 Pool] → Flatten → Linear. */
+/** A simple CNN: blocks × [Conv → BatchNorm → ReLU → 2×2 Pool] → Flatten → Linear. */
 export function simpleCnn(opts: SimpleCnnOptions = {}): Sequential {
   const blocks = opts.blocks ?? 3;
   const channels = channelList('simpleCnn', opts.channels, blocks, (i) => 32 * 2 ** i);

@@ -52,7 +52,7 @@ export interface FitOptions {
 const pct = (v: number | null) => (v === null ? '' : ` acc ${(100 * v).toFixed(1)}%`);
 
 /**
- * The lab's train function (LAB.md §2): epochs of forward, loss, backward and optimizer step,
+ * The training loop: epochs of forward, loss, backward and optimizer step,
  * each step inside tidy() so memory stays flat; per epoch the training loss and accuracy, the
  * test loss and accuracy, seconds and images per second, gathered in a history.
  */
