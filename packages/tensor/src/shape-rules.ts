@@ -1,8 +1,8 @@
 /**
  * Shape rules shared by the ops and the backends, each written once with its error message:
- * convolution and pooling output sizes, padding amounts per mode.
+ * convolution and pooling output sizes, padding amounts per mode, the float-only dtype guard.
  */
-import type { PadMode } from './backend';
+import type { DType, PadMode } from './backend';
 import { fmt } from './shape';
 
 /** Output size of one convolution dim: ⌊(I + before + after − d·(k−1) − 1) / s⌋ + 1. */
@@ -48,4 +48,9 @@ export function checkPadArguments(shape: readonly number[], pads: readonly (read
   if (mode !== 'constant' && pads.some(([b, a]) => b < 0 || a < 0)) {
     throw new Error(`pad: ${mode} padding needs non-negative pads, got [${pads.map((q) => `(${q})`)}] (crop with narrow or constant padding)`);
   }
+}
+
+/** The guard of float-only ops, for ops (with the tensor's shape) and backends alike. */
+export function requireFloatDtype(op: string, dtype: DType, shape?: readonly number[]): void {
+  if (dtype === 'int32') throw new Error(`${op}: expected a float tensor but got int32${shape ? ` ${fmt(shape)}` : ''}; convert it with .float() first`);
 }

@@ -1,6 +1,7 @@
 import type { Backend, DType, PadMode, Storage } from '../backend';
 import { Tensor } from '../tensor';
 import { fmt } from '../shape';
+import { requireFloatDtype } from '../shape-rules';
 
 /** A new tensor owning a storage the backend just made. */
 export function wrap(backend: Backend, storage: Storage, shape: readonly number[], dtype: DType): Tensor {
@@ -19,11 +20,7 @@ export function commonBackend(op: string, ...ts: Tensor[]): Backend {
 }
 
 export function requireFloat(op: string, ...ts: Tensor[]): void {
-  for (const t of ts) {
-    if (t.dtype === 'int32') {
-      throw new Error(`${op}: expected a float tensor but got int32 ${fmt(t.shape)}; convert it with .float() first`);
-    }
-  }
+  for (const t of ts) requireFloatDtype(op, t.dtype, t.shape);
 }
 
 export function requireInt(op: string, what: string, t: Tensor): void {
