@@ -1,6 +1,5 @@
 import { registerBackend } from './engine';
 import { cpuBackend } from './backends/cpu/index';
-import './methods';
 
 registerBackend(cpuBackend);
 

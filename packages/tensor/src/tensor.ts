@@ -2,6 +2,7 @@ import type { Backend, DType, Storage, TypedArray } from './backend';
 import { DataRef, getBackend, keep, trackTensor, untrackTensor } from './engine';
 import { fmt, sizeOf } from './shape';
 import { backward as runBackward, type GradNode } from './autograd';
+import { attachMethods } from './methods';
 
 let nextId = 0;
 
@@ -185,6 +186,8 @@ export class Tensor {
     return `Tensor(${fmt(this.shape)}, ${this.dtype}, ${this.device}${grad})`;
   }
 }
+
+attachMethods(Tensor.prototype);
 
 function nest(data: TypedArray, shape: readonly number[]): NestedArray {
   if (shape.length === 0) return data[0];
