@@ -3,7 +3,7 @@ import type { Module } from '../module';
 import type { Optimizer, OptimizerStateDict, ParamState } from '../optim/optimizer';
 import type { LRScheduler, SchedulerState } from '../optim/schedulers';
 import { type EpochRecord, type History, historyFrom } from '../train/history';
-import { SafetensorsFileError, readSafetensorsFile, writeFileAtomic } from './file';
+import { SafetensorsFileError, readSafetensorsAt, writeFileAtomic } from './file';
 import { checksumText } from './checksum';
 import { dataSection, encodeSafetensors, type RawTensor } from './safetensors';
 
@@ -141,9 +141,9 @@ export async function loadCheckpoint(path: string, opts: LoadCheckpointOptions):
   const fail = (problem: string): never => {
     throw new CheckpointError(path, problem, remedy);
   };
-  let file: Awaited<ReturnType<typeof readSafetensorsFile>>;
+  let file: Awaited<ReturnType<typeof readSafetensorsAt>>;
   try {
-    file = await readSafetensorsFile(path);
+    file = await readSafetensorsAt(path);
   } catch (err) {
     if (err instanceof SafetensorsFileError && err.damaged) fail(`the file is damaged (${err.detail})`);
     throw err;

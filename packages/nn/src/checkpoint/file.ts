@@ -1,5 +1,7 @@
+/** Safetensors files in Node (the browser saves and loads through ./bytes.ts). */
 import { type Tensor, tensor } from '@webgrad/tensor';
-import { decodeSafetensors, encodeSafetensors, type RawTensor, type SafetensorsContent } from './safetensors';
+import { type LoadedSafetensors, safetensorsBytes } from './bytes';
+import { decodeSafetensors, type SafetensorsContent } from './safetensors';
 
 /** A temporary file of writeFileAtomic: `.<name>.<pid>.<time>.tmp`. */
 const TEMP_FILE = /^\.(.+)\.(\d+)\.(\d+)\.tmp$/;
@@ -72,19 +74,12 @@ function processAlive(pid: number): boolean {
 
 /** Reads every tensor (from any device) and writes a safetensors file atomically. */
 export async function saveSafetensors(path: string, tensors: Record<string, Tensor>, metadata: Record<string, string> = {}): Promise<void> {
-  const raw: Record<string, RawTensor> = {};
-  for (const [name, t] of Object.entries(tensors)) raw[name] = { dtype: t.dtype, shape: [...t.shape], data: await t.data() };
-  await writeFileAtomic(path, encodeSafetensors(raw, metadata));
-}
-
-export interface LoadedSafetensors {
-  tensors: Record<string, Tensor>;
-  metadata: Record<string, string>;
+  await writeFileAtomic(path, await safetensorsBytes(tensors, metadata));
 }
 
 /** Reads a safetensors file into tensors on `device` (cpu by default); the caller owns them. Errors name the file. */
 export async function loadSafetensors(path: string, opts: { device?: string } = {}): Promise<LoadedSafetensors> {
-  const { content } = await readSafetensorsFile(path);
+  const { content } = await readSafetensorsAt(path);
   const out: Record<string, Tensor> = {};
   for (const [name, t] of content.tensors) out[name] = tensor(t.data, t.shape, { dtype: t.dtype, device: opts.device ?? 'cpu' });
   return { tensors: out, metadata: content.metadata };
@@ -103,7 +98,7 @@ export class SafetensorsFileError extends Error {
 }
 
 /** The decoded file and its bytes (for checksums); a missing or damaged file is a SafetensorsFileError. */
-export async function readSafetensorsFile(path: string): Promise<{ content: SafetensorsContent; bytes: Uint8Array }> {
+export async function readSafetensorsAt(path: string): Promise<{ content: SafetensorsContent; bytes: Uint8Array }> {
   const { readFile } = await import('node:fs/promises');
   let bytes: Uint8Array;
   try {
@@ -116,9 +111,4 @@ export async function readSafetensorsFile(path: string): Promise<{ content: Safe
   } catch (err) {
     throw new SafetensorsFileError(path, true, `${(err as Error).message} (${bytes.length} bytes)`);
   }
-}
-
-/** PyTorch's snake_case state-dict names in webgrad's camelCase (running_mean → runningMean). */
-export function fromPyTorchNames<T>(state: Record<string, T>): Record<string, T> {
-  return Object.fromEntries(Object.entries(state).map(([k, v]) => [k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()), v]));
 }
