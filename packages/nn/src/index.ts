@@ -33,7 +33,7 @@ export * as optim from './optim/index';
 export { Optimizer, type OptimizerStateDict, type ParamState } from './optim/optimizer';
 export { SGD, type SgdOptions } from './optim/sgd';
 export { Adam, AdamW, type AdamOptions } from './optim/adam';
-export { LRScheduler, StepLR, CosineAnnealingLR, type SchedulerState } from './optim/schedulers';
+export { LRScheduler, StepLR, CosineAnnealingLR, type SchedulerState, type StepLROptions, type CosineAnnealingLROptions } from './optim/schedulers';
 export { clipGradNorm } from './optim/clip';
 
 export { accuracy, confusionMatrix, psnr, ssim, type SsimOptions } from './metrics';

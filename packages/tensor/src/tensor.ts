@@ -2,6 +2,7 @@ import type { Backend, DType, Storage, TypedArray } from './backend';
 import { DataRef, getBackend, keep, trackTensor, untrackTensor } from './engine';
 import { fmt, sizeOf } from './shape';
 import { backward as runBackward, type GradNode } from './autograd';
+import { formatTensor, formatWithoutValues, type PrintOptions, type TensorTraits } from './format';
 
 let nextId = 0;
 
@@ -159,9 +160,37 @@ export class Tensor {
     this.box.ref = ref;
   }
 
-  toString(): string {
-    const grad = this.requiresGrad ? ', requiresGrad' : '';
-    return `Tensor(${fmt(this.shape)}, ${this.dtype}, ${this.device}${grad})`;
+  // --- printing ------------------------------------------------------------------------
+
+  private traits(): TensorTraits {
+    return { shape: this.shape, dtype: this.dtype, device: this.device, requiresGrad: this.requiresGrad, gradFn: this._node?.op };
+  }
+
+  /**
+   * PyTorch's repr with the values: `tensor([[0.1234, 1.0000]], requiresGrad=true)`.
+   * Synchronous, so a tensor on a GPU prints its shape and device only: use
+   * `await t.format()` or `await t.print()` to see its values.
+   */
+  toString(opts?: PrintOptions): string {
+    if (this.disposed) return formatWithoutValues(this.traits(), 'disposed');
+    if (!this.backend.readSync) return formatWithoutValues(this.traits(), 'on a GPU: await t.format() or t.print() to read the values');
+    return formatTensor(this.dataSync(), this.traits(), opts);
+  }
+
+  /** The repr with the values read from any device (waits for it). */
+  async format(opts?: PrintOptions): Promise<string> {
+    if (this.disposed) return formatWithoutValues(this.traits(), 'disposed');
+    return formatTensor(await this.data(), this.traits(), opts);
+  }
+
+  /** Prints the values to the console, from any device: `await t.print()`. */
+  async print(opts?: PrintOptions): Promise<void> {
+    console.log(await this.format(opts));
+  }
+
+  /** What console.log and util.inspect show in Node (instead of the fields). */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
   }
 }
 
