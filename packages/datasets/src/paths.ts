@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { homedir } from 'node:os';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 function isWorkspaceRoot(dir: string): boolean {
@@ -32,9 +33,14 @@ export function sharedDataRoot(env: NodeJS.ProcessEnv = process.env): string {
   return env.WEBGRAD_SHARED_DATA ? resolve(env.WEBGRAD_SHARED_DATA) : join(repoRoot(), '..', 'shared', 'data');
 }
 
-/** Where decoded images are cached: $WEBGRAD_CACHE, else `<repo>/.cache/webgrad`. */
-export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.WEBGRAD_CACHE ? resolve(env.WEBGRAD_CACHE) : join(repoRoot(), '.cache', 'webgrad');
+/**
+ * Where decoded images are cached: $WEBGRAD_CACHE, else the user's cache folder
+ * ($XDG_CACHE_HOME/webgrad, else ~/.cache/webgrad), never the directory a program runs from.
+ */
+export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env, home = homedir()): string {
+  if (env.WEBGRAD_CACHE) return resolve(env.WEBGRAD_CACHE);
+  const base = env.XDG_CACHE_HOME && isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : join(home, '.cache');
+  return join(base, 'webgrad');
 }
 
 /** Where downloads go when no folder is given: `<repo>/data` (git-ignored). */

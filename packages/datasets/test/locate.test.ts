@@ -15,8 +15,13 @@ describe('data locations', () => {
     expect(resolve(repo, 'packages', 'datasets')).toBe(fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, ''));
     expect(sharedDataRoot({})).toBe(join(repo, '..', 'shared', 'data'));
     expect(sharedDataRoot({ WEBGRAD_SHARED_DATA: '/somewhere/data' })).toBe('/somewhere/data');
-    expect(defaultCacheDir({})).toBe(join(repo, '.cache', 'webgrad'));
     expect(defaultCacheDir({ WEBGRAD_CACHE: '/tmp/c' })).toBe('/tmp/c');
+  });
+  it("caches in the user's cache folder, not in the directory a program runs from", () => {
+    expect(defaultCacheDir({}, '/home/ann')).toBe('/home/ann/.cache/webgrad');
+    expect(defaultCacheDir({ XDG_CACHE_HOME: '/var/cache/ann' }, '/home/ann')).toBe('/var/cache/ann/webgrad');
+    expect(defaultCacheDir({ XDG_CACHE_HOME: 'relative' }, '/home/ann')).toBe('/home/ann/.cache/webgrad');
+    expect(defaultCacheDir({ WEBGRAD_CACHE: '/tmp/c', XDG_CACHE_HOME: '/var/cache/ann' })).toBe('/tmp/c');
   });
 });
 
