@@ -56,7 +56,10 @@ export interface OpenedDevice {
 
 export async function openDevice(powerPreference?: GPUPowerPreference): Promise<OpenedDevice> {
   const gpu = await gpuObject();
-  const adapter = await gpu.requestAdapter(powerPreference ? { powerPreference } : undefined);
+  const request = () => gpu.requestAdapter(powerPreference ? { powerPreference } : undefined);
+  // Dawn enumerates adapters synchronously inside requestAdapter() and prints two
+  // warnings there on lavapipe; filter just that call's native stderr.
+  const adapter = await (gpu === dawnGpu ? (await import('./dawn-stderr')).filterNativeStderr(request) : request());
   if (!adapter) throw new Error(NO_ADAPTER_HELP);
   const lim = adapter.limits;
   const device = await adapter.requestDevice({
