@@ -5,6 +5,7 @@
  */
 export { Module, type StateDict, type LoadStateDictOptions, type LoadStateDictResult } from './module';
 export { Parameter, isParameter, zerosParameter } from './parameter';
+export { type ModelSummary, type SummaryRow, type SummaryOptions } from './summary';
 export * as F from './functional';
 export * as init from './init';
 
