@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { decodeImage, type Colour } from './decode-image';
+import { decodeImage, type Colour, type Pixels } from './decode-image';
 import { resizeToPlanar } from './resize';
 
 /** The one size and colour every image of a set is brought to. */
@@ -69,4 +69,20 @@ export function resolveShape(size: number | readonly [number, number] | undefine
     }
   }
   throw new Error(`no readable image among ${files.length} files (first: ${files[0]})`);
+}
+
+/** An image file (path) or its bytes, decoded at its own size; an error names the file. */
+export function readImage(source: string | Uint8Array, colour: Colour = 'rgb'): Pixels {
+  if (typeof source !== 'string') {
+    if (!(source instanceof Uint8Array)) throw new Error(`readImage: expected a file path or the file's bytes (Uint8Array), got ${Object.prototype.toString.call(source)}`);
+    return naming('readImage', '<bytes>', () => {
+      if (source.length === 0) throw new Error('empty file');
+      return decodeImage(source, colour);
+    });
+  }
+  return naming('readImage', source, () => {
+    const bytes = readFileSync(source);
+    if (bytes.length === 0) throw new Error('empty file');
+    return decodeImage(bytes, colour);
+  });
 }

@@ -37,6 +37,7 @@ export { Adam, AdamW, type AdamOptions } from './optim/adam';
 export { LRScheduler, StepLR, CosineAnnealingLR, type SchedulerState, type StepLROptions, type CosineAnnealingLROptions } from './optim/schedulers';
 export { clipGradNorm } from './optim/clip';
 
+export { classify, classifyBatch, type Prediction, type ClassifyOptions, type Preprocess, type ImageInput } from './predict';
 export { accuracy, confusionMatrix, psnr, ssim, type SsimOptions } from './metrics';
 
 export { fit, type FitOptions, type Callbacks, type BatchInfo } from './train/fit';
