@@ -19,6 +19,7 @@ export { type ImageSet, type PairSet, type Splits, type SkippedFile, subsetImage
 export { repoRoot, sharedDataRoot, defaultCacheDir, defaultDataDir } from './paths';
 // Loading
 export { DataLoader, type DataLoaderOptions, type Batch } from './data-loader';
+export { TensorDataset, isDataset, collate, type Dataset, type Sample } from '@webgrad/tensor';
 import { transforms as transformList } from './transforms';
 import { compose } from './compose';
 export { compileTransforms, type Transform, type TransformPlan } from './transforms';

@@ -42,7 +42,8 @@ export { accuracy, confusionMatrix, psnr, ssim, type SsimOptions } from './metri
 
 export { fit, type FitOptions, type Callbacks, type BatchInfo } from './train/fit';
 export { evaluate, type EvaluateOptions, type EvaluateResult } from './train/evaluate';
-export type { Batch, BatchLike, BatchSource } from './train/data';
+export type { Batch, BatchLike, BatchSource, TrainingData } from './train/data';
+export { TensorDataset, type Dataset, type Sample } from '@webgrad/tensor';
 export type { History, EpochRecord } from './train/history';
 export type { ProgressMode } from './train/progress';
 export type { LossFn } from './train/step';
