@@ -3,6 +3,9 @@ import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/** Environment variables (process.env's shape, without needing Node's types in the published ones). */
+export type Environment = Record<string, string | undefined>;
+
 function isWorkspaceRoot(dir: string): boolean {
   const file = join(dir, 'package.json');
   if (!existsSync(file)) return false;
@@ -29,7 +32,7 @@ export function repoRoot(cwd = process.cwd()): string {
 }
 
 /** The developers' and CI's shared data sets: $WEBGRAD_SHARED_DATA, else `../shared/data` beside the repository. */
-export function sharedDataRoot(env: NodeJS.ProcessEnv = process.env): string {
+export function sharedDataRoot(env: Environment = process.env): string {
   return env.WEBGRAD_SHARED_DATA ? resolve(env.WEBGRAD_SHARED_DATA) : join(repoRoot(), '..', 'shared', 'data');
 }
 
@@ -37,7 +40,7 @@ export function sharedDataRoot(env: NodeJS.ProcessEnv = process.env): string {
  * Where decoded images are cached: $WEBGRAD_CACHE, else the user's cache folder
  * ($XDG_CACHE_HOME/webgrad, else ~/.cache/webgrad), never the directory a program runs from.
  */
-export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env, home = homedir()): string {
+export function defaultCacheDir(env: Environment = process.env, home = homedir()): string {
   if (env.WEBGRAD_CACHE) return resolve(env.WEBGRAD_CACHE);
   const base = env.XDG_CACHE_HOME && isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : join(home, '.cache');
   return join(base, 'webgrad');

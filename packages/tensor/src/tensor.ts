@@ -3,6 +3,7 @@ import { DataRef, getBackend, keep, trackTensor, untrackTensor } from './engine'
 import { fmt, sizeOf } from './shape';
 import { backward as runBackward, type GradNode } from './autograd';
 import { formatTensor, formatWithoutValues, type PrintOptions, type TensorTraits } from './format';
+import type { TensorMethods } from './methods';
 
 let nextId = 0;
 
@@ -20,6 +21,10 @@ const collected = new FinalizationRegistry<StorageBox>((box) => {
 });
 
 export type NestedArray = number | NestedArray[];
+
+// The op methods (x.add(y), x.reshape(s), ...) are attached in methods.ts; this merges their types.
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-unsafe-declaration-merging
+export interface Tensor extends TensorMethods {}
 
 /**
  * An n-dimensional array on one device, with reverse-mode autograd.
