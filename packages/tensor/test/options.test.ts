@@ -34,11 +34,12 @@ describe('misuse is refused with a clear error', () => {
     expect(() => wg.noGrad(async () => 1)).toThrow(/noGrad: fn returned a Promise; noGrad must wrap synchronous code/);
     expect(wg.isGradEnabled()).toBe(true);
   });
-  it('a mixed-device error from linear/matmul names the shapes the user passed', () => {
+  it('a mixed-device error from linear/matmul/conv names the shapes the user passed', () => {
     wg.registerBackend({ ...wg.cpuBackend, name: 'cpu-b' });
     const x = wg.zeros([3, 4]);
     const w = wg.zeros([2, 4], { device: 'cpu-b' });
     expect(() => wg.linear(x, w)).toThrow('linear: tensors are on different devices ([3,4] on cpu, [2,4] on cpu-b)');
     expect(() => wg.matmul(x, wg.zeros([4, 2], { device: 'cpu-b' }))).toThrow('matmul: tensors are on different devices ([3,4] on cpu, [4,2] on cpu-b)');
+    expect(() => wg.conv2d(wg.zeros([3, 5, 5]), wg.zeros([2, 3, 3, 3], { device: 'cpu-b' }))).toThrow('conv2d: tensors are on different devices ([3,5,5] on cpu, [2,3,3,3] on cpu-b)');
   });
 });
