@@ -51,8 +51,8 @@ export function summarize(model: Module, inputShape: readonly number[], opts: Su
   const rows: SummaryRow[] = [];
   const modes = named.map(([, m]) => m.training);
   const device = opts.device ?? model.parameters()[0]?.device ?? getDefaultDevice();
-  // Each module's forward is shadowed by an own property for the pass, then removed.
-  const patched: Module[] = [];
+  // Each module's forward is shadowed by an own property for the pass, then put back.
+  const patched: [Module, PropertyDescriptor | undefined][] = [];
   for (const [, m] of named) {
     const original = m.forward;
     const wrapper = (...args: Tensor[]): Tensor => {
@@ -63,8 +63,8 @@ export function summarize(model: Module, inputShape: readonly number[], opts: Su
       if (isTensor(y)) row.outputShape = [...y.shape];
       return y;
     };
+    patched.push([m, Object.getOwnPropertyDescriptor(m, 'forward')]);
     Object.defineProperty(m, 'forward', { value: wrapper, configurable: true, writable: true, enumerable: false });
-    patched.push(m);
   }
   try {
     model.eval();
@@ -72,7 +72,10 @@ export function summarize(model: Module, inputShape: readonly number[], opts: Su
   } catch (err) {
     throw new Error(`summary: the forward pass on an input of shape [${inputShape.join(', ')}] failed: ${(err as Error).message}`, { cause: err });
   } finally {
-    for (const m of patched) delete (m as unknown as Record<string, unknown>).forward;
+    for (const [m, own] of patched) {
+      if (own) Object.defineProperty(m, 'forward', own);
+      else delete (m as unknown as Record<string, unknown>).forward;
+    }
     named.forEach(([, m], i) => (m.training = modes[i]));
   }
   const shown = rows.filter((r) => opts.depth === undefined || r.depth <= opts.depth);
