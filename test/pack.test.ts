@@ -59,7 +59,11 @@ console.log(String(t.matmul(t)));
 wg.manualSeed(0);
 const model = new nn.Sequential(new nn.Linear(2, 3), new nn.ReLU());
 console.log(model.summary([1, 2]).rows.map((r) => r.outputShape.join('x')).join(' '));
-console.log(typeof ds.transforms.compose, typeof ds.DataLoader, typeof kernels === 'object');
+console.log(typeof ds.transforms.compose, typeof kernels === 'object');
+// A batch gathered on a worker thread: the published dist/worker.js must load.
+const loader = new ds.DataLoader(new ds.TensorDataset(wg.arange(0, 8).reshape([4, 2]), wg.tensor([0, 1, 0, 1], { dtype: 'int32' })), { batchSize: 4, workers: 1 });
+for await (const b of loader) console.log(b.x.shape.join('x'), [...b.y.dataSync()].join(','));
+await loader.close();
 `;
 
 const TS = `
@@ -96,7 +100,7 @@ describe('npm pack: each package builds, installs and imports on its own', () =>
 
     writeFileSync(join(app, 'main.mjs'), JS);
     const js = await run(process.execPath, ['main.mjs'], { cwd: app });
-    expect(js.stdout).toBe('tensor([[ 7., 10.],\n        [15., 22.]])\n1x3 1x3 1x3\nfunction function true\n');
+    expect(js.stdout).toBe('tensor([[ 7., 10.],\n        [15., 22.]])\n1x3 1x3 1x3\nfunction true\n4x2 0,1,0,1\n');
 
     writeFileSync(join(app, 'main.ts'), TS);
     writeFileSync(join(app, 'tsconfig.json'), JSON.stringify(TSCONFIG));
