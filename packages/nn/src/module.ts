@@ -166,7 +166,7 @@ export abstract class Module {
       for (const m of this.modules()) {
         m.replaceOwnTensors(device, moved, (t) => {
           if (!t.backend.readSync) {
-            throw new Error(`Module.to('${device}'): ${t.toString()} is on '${t.device}', which can only be read asynchronously: use await model.toAsync('${device}')`);
+            throw new Error(`Module.to('${device}'): a tensor ${fmtShape(t.shape)} is on '${t.device}', which can only be read asynchronously: use await model.toAsync('${device}')`);
           }
           return t.to(device);
         });
