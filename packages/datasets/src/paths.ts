@@ -31,11 +31,6 @@ export function repoRoot(cwd = process.cwd()): string {
   return findUp(dirname(fileURLToPath(import.meta.url))) ?? findUp(cwd) ?? resolve(cwd);
 }
 
-/** The developers' and CI's shared data sets: $WEBGRAD_SHARED_DATA, else `../shared/data` beside the repository. */
-export function sharedDataRoot(env: Environment = process.env): string {
-  return env.WEBGRAD_SHARED_DATA ? resolve(env.WEBGRAD_SHARED_DATA) : join(repoRoot(), '..', 'shared', 'data');
-}
-
 /**
  * Where decoded images are cached: $WEBGRAD_CACHE, else the user's cache folder
  * ($XDG_CACHE_HOME/webgrad, else ~/.cache/webgrad), never the directory a program runs from.

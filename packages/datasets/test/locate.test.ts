@@ -3,18 +3,16 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadCifar10 } from '../src/cifar10';
-import { defaultCacheDir, repoRoot, sharedDataRoot } from '../src/paths';
+import { defaultCacheDir, repoRoot } from '../src/paths';
 import { makeCifarBinary } from './helpers/cifar';
 import { tempDir } from './helpers/tmp';
 
 const root = tempDir();
 
 describe('data locations', () => {
-  it('finds the repository root and the shared data beside it, unless the environment says otherwise', () => {
+  it('finds the repository root; $WEBGRAD_CACHE names the cache folder', () => {
     const repo = repoRoot();
     expect(resolve(repo, 'packages', 'datasets')).toBe(fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, ''));
-    expect(sharedDataRoot({})).toBe(join(repo, '..', 'shared', 'data'));
-    expect(sharedDataRoot({ WEBGRAD_SHARED_DATA: '/somewhere/data' })).toBe('/somewhere/data');
     expect(defaultCacheDir({ WEBGRAD_CACHE: '/tmp/c' })).toBe('/tmp/c');
   });
   it("caches in the user's cache folder, not in the directory a program runs from", () => {
