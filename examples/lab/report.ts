@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ExperimentResult, HeadlineRow, LabReport, Table } from './types';
+import type { ExperimentResult, HeadlineRow, LabReport, Table, TextBlock } from './types';
 import { deviceLabel, duration, num, pct } from './format';
 
 export function writeReport(dir: string, report: LabReport): void {
@@ -33,6 +33,17 @@ function headlineCells(r: HeadlineRow, n: number): string[] {
     r.psnr === undefined ? '' : num(r.psnr, 2),
     r.ssim === undefined ? '' : num(r.ssim, 4),
   ];
+}
+
+/** Text blocks and tables in the order the experiment recorded them (1.4, 1.5 table, 1.6...). */
+export function sections(e: ExperimentResult): (TextBlock | Table)[] {
+  const out: (TextBlock | Table)[] = [];
+  const after = (t: Table) => t.afterBlock ?? e.blocks.length;
+  e.blocks.forEach((b, i) => {
+    out.push(...e.tables.filter((t) => after(t) === i), b);
+  });
+  out.push(...e.tables.filter((t) => after(t) >= e.blocks.length));
+  return out;
 }
 
 function status(e: ExperimentResult): string {
@@ -71,8 +82,10 @@ function markdown(r: LabReport): string {
   for (const e of r.experiments) {
     out.push('', `## ${e.number}. ${e.title}`, '', `*${status(e)}*`);
     if (e.settings.length) out.push('', '### Settings', '', mdTable(['setting', 'value'], e.settings.map(([k, v]) => [k, v])));
-    for (const b of e.blocks) out.push('', `### ${b.title}`, '', '```text', b.text, '```');
-    for (const t of e.tables) out.push('', `### ${t.title}`, '', mdTable(t.columns, t.rows), ...(t.note ? ['', `*${t.note}*`] : []));
+    for (const s of sections(e)) {
+      if ('text' in s) out.push('', `### ${s.title}`, '', '```text', s.text, '```');
+      else out.push('', `### ${s.title}`, '', mdTable(s.columns, s.rows), ...(s.note ? ['', `*${s.note}*`] : []));
+    }
     for (const f of e.figures) out.push('', `![${f.title}](${f.png})`, ...(f.caption ? ['', `*${f.caption}*`] : []));
     if (e.analysis.length) out.push('', '### Analysis', '', ...e.analysis.flatMap((p) => [p, '']));
   }
@@ -115,8 +128,7 @@ function tableHtml(t: Table): string {
 function experimentHtml(dir: string, e: ExperimentResult): string {
   const parts = [`<section id="e${e.number}"><h2>${e.number}. ${inline(e.title)}</h2><p class="status ${e.status}">${inline(status(e))}</p>`];
   if (e.settings.length) parts.push(`<details open><summary>Settings</summary>${htmlTable(['setting', 'value'], e.settings.map(([k, v]) => [k, v]), 'settings')}</details>`);
-  for (const b of e.blocks) parts.push(`<h3>${inline(b.title)}</h3><pre>${esc(b.text)}</pre>`);
-  for (const t of e.tables) parts.push(tableHtml(t));
+  for (const s of sections(e)) parts.push('text' in s ? `<h3>${inline(s.title)}</h3><pre>${esc(s.text)}</pre>` : tableHtml(s));
   if (e.figures.length) parts.push(`<div class="figures">${e.figures.map((f) => figureHtml(dir, f)).join('')}</div>`);
   if (e.analysis.length) parts.push(`<h3>Analysis</h3>${e.analysis.map((p) => `<p>${inline(p)}</p>`).join('')}`);
   parts.push('</section>');

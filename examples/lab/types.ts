@@ -12,6 +12,8 @@ export interface Table {
   columns: string[];
   rows: Cell[][];
   note?: string;
+  /** How many text blocks were recorded before it: the report keeps blocks and tables in recorded order. */
+  afterBlock?: number;
 }
 
 export interface Figure {
@@ -42,6 +44,8 @@ export interface RunSummary {
   trainCount: number;
   testCount: number;
   batchSize: number;
+  /** Classification runs: the number of classes (chance level is 1 / classes). */
+  classes?: number;
   /** Anything else the experiment measured on this run (PSNR, extrapolated epoch time...). */
   extra: Record<string, Cell>;
 }
@@ -58,6 +62,8 @@ export interface HeadlineRow {
   testLoss: number | null;
   trainAccuracy: number | null;
   testAccuracy: number | null;
+  /** Test images behind testAccuracy: its 95 % interval comes from this. */
+  testCount?: number;
   psnr?: number | null;
   ssim?: number | null;
 }
