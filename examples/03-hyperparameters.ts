@@ -120,6 +120,7 @@ export const hyperparameters: Experiment = {
     const lrRuns = SWEEPS[0].values.map((v) => runs.get(keyOf({ ...BASE, lr: v })) as RunSummary);
     await ctx.chart('curves-learning-rate', 'Learning-rate sweep: curves', curvesChart(lrRuns.map((r) => ({ label: r.label, epochs: r.epochs })), 'Learning rate: loss and accuracy per epoch'));
 
+    ctx.metric('sweeps', SWEEPS.map((w) => ({ name: w.name, values: w.values, keys: w.values.map((v) => keyOf({ ...BASE, [w.key]: v })) })));
     const base = runs.get(keyOf(BASE)) as RunSummary;
     headlineOf(ctx, base, set.name);
     const best = [...runs.values()].sort((a, b) => (finalOf(b).testAccuracy ?? 0) - (finalOf(a).testAccuracy ?? 0))[0];

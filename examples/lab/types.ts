@@ -110,6 +110,16 @@ export interface LabRunOptions {
   download: boolean;
 }
 
+/** How this run's numbers bear on one of the lab's claims (the report's closing section). */
+export type Verdict = 'supported' | 'not supported' | 'undecided' | 'not run';
+
+export interface Conclusion {
+  experiment: number;
+  question: string;
+  verdict: Verdict;
+  evidence: string;
+}
+
 export interface LabReport {
   title: string;
   preset: string;
@@ -127,4 +137,6 @@ export interface LabReport {
   /** Data sets looked for and not found, with how to get them. */
   missing: { name: string; enable: string }[];
   experiments: ExperimentResult[];
+  /** Written with the report, from the experiments (conclusions.ts); absent while none has run. */
+  conclusions?: Conclusion[];
 }
