@@ -111,7 +111,7 @@ export const hyperparameters: Experiment = {
       const label = (r: { value: number; run: RunSummary }) => ({ ...named(r.run), label: `${sweep.name} ${r.value}` });
       findings.push(
         `${sweep.name}, best against worst: ${compareText(label(best), label(worst))} ` +
-          `an epoch took ${(fastest.run.trainSeconds / fastest.run.epochs.length).toFixed(1)} s at ${fastest.value} and ${(slowest.run.trainSeconds / slowest.run.epochs.length).toFixed(1)} s at ${slowest.value}.`,
+          `An epoch took ${(fastest.run.trainSeconds / fastest.run.epochs.length).toFixed(1)} s at ${fastest.value} and ${(slowest.run.trainSeconds / slowest.run.epochs.length).toFixed(1)} s at ${slowest.value}.`,
       );
     }
     ctx.table({ title: 'Final epoch of every configuration', columns: ['swept', 'value', 'parameters', 'train loss', 'test loss', 'train acc.', 'test acc. [95 % CI]', 's / epoch'], rows, note: `Everything else at the base: ${labelOf(BASE)}.` });

@@ -78,7 +78,7 @@ export const resnet: Experiment = {
         `${fr.trainLoss < fp.trainLoss ? 'The residual network fits the training set better, the effect He et al. describe (plain deep networks train worse, on the training set too, so it is not over-fitting).' : 'Here the plain network fits the training set as well or better: at this width and with so few epochs the degradation problem of deep plain networks does not show yet.'} ` +
         `Test-loss jitter: ${num(jitter(res), 3)} residual against ${num(jitter(plain), 3)} plain.`,
     );
-    ctx.analysis(`${winner(runs).text}. Residual + dilated has ${int(dil.parameters)} parameters against ${int(res.parameters)} for ResNet-18, keeping 16×16 feature maps in its last stage where ResNet-18 goes down to 4×4. ${overfitText(res)}.`);
+    ctx.analysis(`${winner(runs).text} Residual + dilated has ${int(dil.parameters)} parameters against ${int(res.parameters)} for ResNet-18, keeping 16×16 feature maps in its last stage where ResNet-18 goes down to 4×4. ${overfitText(res)}.`);
   },
 };
 

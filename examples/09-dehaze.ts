@@ -154,10 +154,10 @@ export const dehaze: Experiment = {
     const db = (v: number) => `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(2)} dB`;
     const ss = (v: number) => `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(3)}`;
     const verdict = (m: MeanInterval, fmt: (v: number) => string) =>
-      `${fmt(m.mean)} (95 % CI ${fmt(m.low)} to ${fmt(m.high)}): ${{ above: 'better than the hazy input beyond the noise', below: 'worse than the hazy input beyond the noise', across: 'this run cannot tell it from the hazy input' }[side(m, 0)]}`;
+      `${fmt(m.mean)} (95 % CI ${fmt(m.low)} to ${fmt(m.high)}), ${{ above: 'better than the hazy input beyond the noise', below: 'worse than the hazy input beyond the noise', across: 'which this run cannot tell from no change' }[side(m, 0)]}`;
     ctx.analysis(
       `On the ${set.test.count} test pairs (scenes never seen in training) the model's output scores PSNR ${num(q.output.psnr, 2)} dB and SSIM ${num(q.output.ssim, 3)}, against ${num(q.hazy.psnr, 2)} dB and ${num(q.hazy.ssim, 3)} for the hazy input itself, after ${run.epochs.length} epochs (${duration(run.wallSeconds)}). ` +
-        `Per image, the gain over the hazy input is ${verdict(gain.psnr, db)} in PSNR and ${verdict(gain.ssim, ss)} in SSIM` +
+        `Per image, the gain over the hazy input is PSNR ${verdict(gain.psnr, db)}, and SSIM ${verdict(gain.ssim, ss)}` +
         `${set.test.count > set.test.scenes.length ? ` (the ${set.test.count} hazy images come from ${set.test.scenes.length} scenes and are not fully independent, so the intervals are somewhat optimistic)` : ''}.`,
     );
     ctx.analysis(

@@ -98,7 +98,9 @@ export const QUESTIONS: Question[] = [
       const epochText = full[hand.key] && full[lib.key] ? ` A full epoch of CIFAR-10 would take ${duration(full[hand.key].seconds)} by hand (extrapolated) against ${duration(full[lib.key].seconds)} with the library.` : '';
       const faster = fasterByRange(l, h);
       const verdict: Verdict = faster === 'a' ? 'supported' : faster === 'b' ? 'not supported' : 'undecided';
-      const measured = `${(1000 * Math.min(...h)).toFixed(2)}–${(1000 * Math.max(...h)).toFixed(2)} ms per image by hand over ${h.length} epoch(s), ${(1000 * Math.min(...l)).toFixed(2)}–${(1000 * Math.max(...l)).toFixed(2)} ms with the library over ${l.length}`;
+      const range = (v: number[]) => (Math.min(...v) === Math.max(...v) ? `${(1000 * v[0]).toFixed(2)} ms` : `${(1000 * Math.min(...v)).toFixed(2)}–${(1000 * Math.max(...v)).toFixed(2)} ms`);
+      const epochs = (v: number[]) => `${v.length} epoch${v.length === 1 ? '' : 's'}`;
+      const measured = `${range(h)} per training image by hand (${epochs(h)}), ${range(l)} with the library (${epochs(l)})`;
       const said = faster === 'a' ? `the ranges do not overlap: the library is at least ${times(ratio)} faster.` : faster === 'b' ? 'the hand-written convolution was faster in every epoch.' : 'the per-epoch ranges overlap.';
       return { verdict, evidence: `${measured}; ${said}${epochText}` };
     },

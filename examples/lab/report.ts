@@ -108,7 +108,7 @@ const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 const inline = (s: string) => esc(s).replace(/`([^`]+)`/g, '<code>$1</code>').replace(/\*\*([^*]+)\*\*/g, '<b>$1</b>');
 
 function htmlTable(columns: string[], rows: (string | number | null)[][], cls = ''): string {
-  const numeric = (c: string | number | null) => typeof c === 'number' || (typeof c === 'string' && /^-?[\d.,]+( %| s)?$/.test(c));
+  const numeric = (c: string | number | null) => typeof c === 'number' || (typeof c === 'string' && /^-?[\d.,]+( %| s)?( \[[\d., ]+\])?$/.test(c));
   const cell = (c: string | number | null, tag: string, i: number) =>
     `<${tag}${tag === 'td' && i > 0 && numeric(c) ? ' class="n"' : ''}>${inline(c === null ? '–' : String(c))}</${tag}>`;
   return `<table${cls ? ` class="${cls}"` : ''}><thead><tr>${columns.map((c, i) => cell(c, 'th', i)).join('')}</tr></thead><tbody>${rows
@@ -153,7 +153,7 @@ const CSS = `
 body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;color:#222;max-width:1180px;margin:0 auto;padding:1.5em}
 h1{margin-bottom:.2em}h2{border-bottom:2px solid #e4e4e4;padding-bottom:.2em;margin-top:2em}h3{margin:1.2em 0 .4em;font-size:1.05em}
 table{border-collapse:collapse;margin:.4em 0 1em;font-size:13px}th,td{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}
-th{background:#f4f6f8}td.n{text-align:right;font-variant-numeric:tabular-nums}table.settings td:first-child{white-space:nowrap;color:#555}
+th{background:#f4f6f8}td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}table.settings td:first-child{white-space:nowrap;color:#555}
 pre{background:#f7f7f5;border:1px solid #e6e6e0;padding:.6em .8em;overflow:auto;font-size:12.5px;line-height:1.35}
 code{background:#f3f3f0;padding:0 .25em;border-radius:3px}
 .figures{display:flex;flex-wrap:wrap;gap:1em}figure{margin:0;max-width:100%}figure img{max-width:100%;height:auto;border:1px solid #eee}

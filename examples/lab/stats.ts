@@ -174,7 +174,7 @@ export function compareText(a: Named, b: Named): string {
   const chanceB = atChance(b.accuracy, b.classes);
   if (chanceA && chanceB) return `${both}: both are at chance level (${pc(1 / a.classes)} for ${a.classes} classes), so this run cannot tell them apart; ${MORE_EVIDENCE}.`;
   if (d.verdict === 'tie')
-    return `${both}: the ${pts} difference is within the noise of ${a.accuracy.n === b.accuracy.n ? `${a.accuracy.n} test images` : `${a.accuracy.n} and ${b.accuracy.n} test images`} (two-proportion z-test, ${pValue(d.p)}), so this run cannot tell them apart; ${MORE_EVIDENCE}.`;
+    return `${both}: a difference of ${pts} is within the noise of ${a.accuracy.n === b.accuracy.n ? `${a.accuracy.n} test images` : `${a.accuracy.n} and ${b.accuracy.n} test images`} (two-proportion z-test, ${pValue(d.p)}), so this run cannot tell them apart; ${MORE_EVIDENCE}.`;
   const [hi, lo] = d.verdict === 'a' ? [a, b] : [b, a];
   const chance = atChance(lo.accuracy, lo.classes) ? ` (${lo.label} is at chance level, ${pc(1 / lo.classes)})` : '';
   return `${both}: ${hi.label} is ${pts} above ${lo.label}${chance}, more than the noise (two-proportion z-test, ${pValue(d.p)}).`;
