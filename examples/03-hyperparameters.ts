@@ -9,9 +9,9 @@ import type { Experiment } from './lab/experiment';
 import { isMain, runAlone } from './lab/main';
 import { bySize } from './lab/presets';
 import { loadImages } from './lab/sets';
-import { classificationSettings, headlineOf, named, testCell, trainClassifier } from './lab/classify';
-import { compareProportions, compareText } from './lab/stats';
-import { curvesChart, groupedBars } from './lab/charts';
+import { classificationSettings, headlineOf, named, testCell, testProportion, trainClassifier } from './lab/classify';
+import { compareProportions, compareText, wilson } from './lab/stats';
+import { type GroupedRow, curvesChart, groupedBars } from './lab/charts';
 import { pct } from './lab/format';
 import { finalOf } from './lab/train';
 import type { RunSummary } from './lab/types';
@@ -89,7 +89,7 @@ export const hyperparameters: Experiment = {
       return r;
     };
 
-    const accuracy: { facet: string; x: string; series: string; value: number }[] = [];
+    const accuracy: GroupedRow[] = [];
     const time: { facet: string; x: string; series: string; value: number }[] = [];
     const rows: (string | number)[][] = [];
     const findings: string[] = [];
@@ -99,7 +99,12 @@ export const hyperparameters: Experiment = {
       for (const { value, run: r } of results) {
         const f = finalOf(r);
         const x = String(value);
-        accuracy.push({ facet: sweep.name, x, series: 'train', value: 100 * (f.trainAccuracy ?? 0) }, { facet: sweep.name, x, series: 'test', value: 100 * (f.testAccuracy ?? 0) });
+        const p = testProportion(r);
+        const ci = p ? wilson(p) : null;
+        accuracy.push(
+          { facet: sweep.name, x, series: 'train', value: 100 * (f.trainAccuracy ?? 0) },
+          { facet: sweep.name, x, series: 'test', value: 100 * (f.testAccuracy ?? 0), ...(ci ? { low: 100 * ci.low, high: 100 * ci.high } : {}) },
+        );
         time.push({ facet: sweep.name, x, series: 'seconds per epoch', value: r.trainSeconds / r.epochs.length });
         rows.push([sweep.name, x, r.parameters, f.trainLoss.toFixed(4), (f.testLoss ?? Number.NaN).toFixed(4), pct(f.trainAccuracy), testCell(r), (r.trainSeconds / r.epochs.length).toFixed(2)]);
       }
@@ -115,7 +120,8 @@ export const hyperparameters: Experiment = {
       );
     }
     ctx.table({ title: 'Final epoch of every configuration', columns: ['swept', 'value', 'parameters', 'train loss', 'test loss', 'train acc.', 'test acc. [95 % CI]', 's / epoch'], rows, note: `Everything else at the base: ${labelOf(BASE)}.` });
-    await ctx.chart('accuracy', 'Final accuracy per hyper-parameter value', groupedBars(accuracy, { title: `Final train and test accuracy, one setting changed at a time (${set.name})`, axis: 'accuracy (%)', columns: 4 }));
+    await ctx.chart('accuracy', 'Final accuracy per hyper-parameter value', groupedBars(accuracy, { title: `Final train and test accuracy, one setting changed at a time (${set.name})`, axis: 'accuracy (%)', columns: 4 }),
+      `Whiskers: 95 % Wilson intervals of the test accuracy (${set.test.count} test images); chance is ${(100 / set.classes.length).toFixed(0)} %.`);
     await ctx.chart('time', 'Seconds per epoch per hyper-parameter value', groupedBars(time, { title: 'Training seconds per epoch', axis: 'seconds', columns: 4 }));
     const lrRuns = SWEEPS[0].values.map((v) => runs.get(keyOf({ ...BASE, lr: v })) as RunSummary);
     await ctx.chart('curves-learning-rate', 'Learning-rate sweep: curves', curvesChart(lrRuns.map((r) => ({ label: r.label, epochs: r.epochs })), 'Learning rate: loss and accuracy per epoch'));
