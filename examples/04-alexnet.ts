@@ -50,10 +50,10 @@ export const alexnetExperiment: Experiment = {
     headlineOf(ctx, run, set.name);
 
     const acc = testProportion(run) ?? { correct: 0, n: 0 };
-    const recall = matrix.map((row, i) => ({ c: classes[i], r: row[i] / Math.max(1, row.reduce((a, b) => a + b, 0)) })).sort((a, b) => b.r - a.r);
+    const recall = matrix.map((row, i) => ({ c: classes[i], p: { correct: row[i], n: row.reduce((a, b) => a + b, 0) } })).sort((a, b) => b.p.correct / Math.max(1, b.p.n) - a.p.correct / Math.max(1, a.p.n));
     ctx.analysis(
       `AlexNet reached ${accuracyText(acc)} test accuracy, ${chanceText(acc, classes.length)}, after ${run.epochs.length} epochs of ${int(set.train.count)} photos, in ${duration(run.wallSeconds)}. ` +
-        `Best recognised: ${recall[0].c} (${pct(recall[0].r)}); worst: ${recall[recall.length - 1].c} (${pct(recall[recall.length - 1].r)}). ${overfitText(run)}.`,
+        `Best recognised: ${recall[0].c}, ${accuracyText(recall[0].p)} of its ${recall[0].p.n} test photos; worst: ${recall[recall.length - 1].c}, ${accuracyText(recall[recall.length - 1].p)} of ${recall[recall.length - 1].p.n}. ${overfitText(run)}.`,
     );
     const fc = model.modules().filter((m) => m instanceof nn.Linear).reduce((n, m) => n + m.numParameters(), 0);
     const shapes = layerShapes(model, [3, INPUT, INPUT]);

@@ -49,7 +49,9 @@ export function sections(e: ExperimentResult): (TextBlock | Table)[] {
   return out;
 }
 
-const HEADLINE_NOTE = 'Test accuracies with their 95 % interval from the test-set size; the Conclusions at the end say which differences are beyond the noise.';
+const HEADLINE_NOTE =
+  'Test accuracies with their 95 % interval from the test-set size; the Conclusions at the end say which differences are beyond the noise. ' +
+  'Train accuracy is the running figure over the last epoch\'s batches: it describes the training set, not a sample of anything, so it carries no interval.';
 const CONCLUSION_COLUMNS = ['#', 'question', 'verdict', 'evidence from this run'];
 const conclusionCells = (c: Conclusion) => [String(c.experiment), c.question, c.verdict, c.evidence];
 
