@@ -310,6 +310,18 @@ function webgradCpuThreads(): { threads: number; source: string } {
   return { threads: 1, source: `"${description}" reports no thread count: one JavaScript thread` };
 }
 
+/** Why PyTorch's model is not webgrad's (their parameter shapes, as multisets, differ), or null when they match. */
+function architectureDifference(make: () => nn.Module, torchShapes: number[][]): string | null {
+  const model = make();
+  const ours = model.parameters().map((p) => `[${p.shape.join(',')}]`);
+  model.dispose();
+  const theirs = torchShapes.map((s) => `[${s.join(',')}]`);
+  const count = (list: string[]) => list.reduce((m, k) => m.set(k, (m.get(k) ?? 0) + 1), new Map<string, number>());
+  const [a, b] = [count(ours), count(theirs)];
+  const diff = [...new Set([...a.keys(), ...b.keys()])].filter((k) => a.get(k) !== b.get(k)).map((k) => `${k} webgrad ×${a.get(k) ?? 0}, PyTorch ×${b.get(k) ?? 0}`);
+  return diff.length ? `parameter shapes differ: ${diff.slice(0, 3).join('; ')}${diff.length > 3 ? ' ...' : ''}` : null;
+}
+
 const trainNames = trainModels.map((m) => m.name);
 /** The only lab model built in tfjs here; tfjs cannot differentiate dilated convolutions (see the dilated conv rows). */
 const TFJS_TRAIN_MODEL = trainNames.find((n) => n.startsWith('simpleCnn'))!;
@@ -479,6 +491,8 @@ export async function benchPeers(opts: PeersOptions = {}): Promise<object> {
           const e = t.train.find((x) => x.name === m.name);
           if (!e) return undefined;
           if (e.error || e.msPerStep === undefined || e.batch === undefined) return { note: e.error ?? 'no time reported' };
+          const differs = architectureDifference(m.make, e.paramShapes ?? []);
+          if (differs) return { note: `PyTorch's ${m.name} is not webgrad's: ${differs}` };
           return { value: rate(e.batch, e.msPerStep), batch: e.batch };
         });
       }

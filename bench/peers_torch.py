@@ -11,8 +11,9 @@ them into GFLOP/s and images/s with the same formulas as its other columns.
      "matmuls": [512], "models": [{"name": "resnet18", "batch": 64}]}
 
 The models are bench/gpu_torch.py's, which mirror packages/nn/src/models (simpleCnn,
-dilatedCnn [1,2,5], resnet18) layer for layer; a model name it does not know is an error
-in that model's entry, not a failed run.
+dilatedCnn [1,2,5], resnet18) layer for layer; each train entry lists its parameter shapes,
+which bench/peers.ts compares with webgrad's model before it reports a ratio. A model name
+it does not know is an error in that model's entry, not a failed run.
 """
 import json
 import re
@@ -68,7 +69,8 @@ def train_ms(m, budget):
         F.cross_entropy(model(x), y).backward()
         opt.step()
 
-    return {"name": m["name"], "batch": m["batch"], "msPerStep": median_ms(step, CPU, warmup=2, repeats=10, budget_s=2 * budget)}
+    shapes = [list(p.shape) for p in model.parameters()]
+    return {"name": m["name"], "batch": m["batch"], "paramShapes": shapes, "msPerStep": median_ms(step, CPU, warmup=2, repeats=10, budget_s=2 * budget)}
 
 
 def main():

@@ -31,7 +31,7 @@ export interface TorchResult {
   blas: string;
   conv: { name: string; batch: number; forwardMs: number; bothMs: number }[];
   matmul: { n: number; ms: number }[];
-  train: { name: string; batch?: number; msPerStep?: number; error?: string }[];
+  train: { name: string; batch?: number; msPerStep?: number; paramShapes?: number[][]; error?: string }[];
 }
 
 /** The first candidate Python whose `import torch` works, or why none does. */
