@@ -330,6 +330,8 @@ export interface PeersOptions {
   targetMs?: number;
   repeats?: number;
   devices?: Device[];
+  /** Write the PNG chart of the ratios (default true). */
+  chart?: boolean;
 }
 
 export async function benchPeers(opts: PeersOptions = {}): Promise<object> {
@@ -543,7 +545,22 @@ export async function benchPeers(opts: PeersOptions = {}): Promise<object> {
     notes.push('reference, PyTorch 1.13 cpu on the 2-core reference machine: conv forward+backward 43–212 GFLOP/s, simpleCnn training 1,080 images/s');
   }
   for (const n of notes) console.log(`  note: ${n}`);
+  let chart: string | undefined;
+  if (opts.chart ?? true) {
+    const ratios = rows.flatMap((r) =>
+      (Object.entries(r.ratios) as [PeerKey, number][]).map(([k, ratio]) => ({ workload: `${r.workload}${r.device === 'cpu' ? '' : ` (${r.device})`}`, peer: k === 'pytorch' ? PEER_LABELS[k] : `tfjs ${TFJS_BACKENDS[r.device][k]}`, ratio })),
+    );
+    try {
+      const { writePeersChart } = await import('./chart');
+      chart = await writePeersChart(ratios, { subtitle: `tfjs ${version}${torch ? `, PyTorch ${torch.torch} (${torch.threads} thread(s))` : ''}, webgrad cpu ${cpuThreads.threads} thread(s); same run` });
+      console.log(`  chart: ${chart}`);
+    } catch (err) {
+      notes.push(`chart not written: ${(err as Error).message.split('\n')[0]}`);
+      console.log(`  chart not written: ${(err as Error).message.split('\n')[0]}`);
+    }
+  }
   return {
+    chart,
     targetMs,
     repeats,
     tfjsVersion: version,
