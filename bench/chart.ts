@@ -121,7 +121,7 @@ export async function writePeersChart(ratios: PeerRatio[], opts: { file?: string
         // Bars grow from 1 (as fast): rightwards where webgrad is faster, leftwards where slower.
         mark: { type: 'bar' },
         encoding: {
-          y: { field: 'workload', type: 'nominal', sort: workloads, title: null, axis: { labelLimit: 420 } },
+          y: { field: 'workload', type: 'nominal', sort: workloads, title: null, axis: { labelLimit: 520 } },
           yOffset: { field: 'peer', type: 'nominal', sort: peers },
           x: { field: 'ratio', type: 'quantitative', scale: { type: 'log' }, title: 'webgrad / peer, log scale' },
           x2: { datum: 1 },

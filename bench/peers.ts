@@ -373,8 +373,11 @@ export async function benchPeers(opts: PeersOptions = {}): Promise<object> {
   // The cpu peers: tfjs's wasm backend (its .wasm from node_modules) and PyTorch in a child process.
   let torch: TorchResult | null = null;
   let torchWhy: string | null = null;
+  // One small product first: a backend that starts its runtime (and threads) lazily has then started.
+  wg.tidy(() => void wg.matmul(wg.ones([2, 2], { device: 'cpu' }), wg.ones([2, 2], { device: 'cpu' })));
   const cpuThreads = webgradCpuThreads();
   if (devices.includes('cpu')) {
+    notes.push(`cpu threads: webgrad ${cpuThreads.threads} (${cpuThreads.source})`);
     await startTfjs('wasm', () => `tfjs wasm: XNNPACK, ${tf.wasm.getThreadsCount()} thread(s) (tfjs-backend-wasm runs single-threaded in Node)`);
     const found = findTorchPython();
     if ('unavailable' in found) torchWhy = found.unavailable;
@@ -388,7 +391,7 @@ export async function benchPeers(opts: PeersOptions = {}): Promise<object> {
           matmuls: matmulSizes,
           models: trainNames.map((name) => ({ name, batch: FULL_BATCH })),
         });
-        notes.push(`cpu threads: webgrad ${cpuThreads.threads} (${cpuThreads.source}), PyTorch ${torch.threads} (torch.set_num_threads, ${found.python})`);
+        notes.push(`cpu threads: PyTorch ${torch.threads} (torch.set_num_threads, ${found.python})`);
         if (torch.blas === 'generic') notes.push(`PyTorch ${torch.torch} here does its matmul on the reference BLAS (BLAS_INFO=generic: Debian's libblas3, no OpenBLAS or MKL), so its matmul rows are far below PyTorch with an optimised BLAS`);
       } catch (err) {
         torchWhy = (err as Error).message.split('\n')[0];
