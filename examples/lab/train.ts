@@ -23,6 +23,8 @@ export interface TrainSpec {
   batchSize: number;
   trainCount: number;
   testCount: number;
+  /** Classification: the number of classes. */
+  classes?: number;
   /** Extra figures stored with the run. */
   extra?: RunSummary['extra'];
 }
@@ -81,6 +83,7 @@ export async function trainRun(ctx: ExperimentContext, spec: TrainSpec): Promise
     trainCount: spec.trainCount,
     testCount: spec.testCount,
     batchSize: spec.batchSize,
+    ...(spec.classes ? { classes: spec.classes } : {}),
     extra: spec.extra ?? {},
   };
   store.saveFinished(summary);
