@@ -1,6 +1,7 @@
 import { getBackend, hasBackend, registerBackend, setDefaultDevice, unregisterBackend } from './engine';
 
-export type DeviceRequest = 'cpu' | 'webgpu' | 'auto';
+export const DEVICE_REQUESTS = ['cpu', 'webgpu', 'auto'] as const;
+export type DeviceRequest = (typeof DEVICE_REQUESTS)[number];
 
 export interface DeviceInfo {
   device: 'cpu' | 'webgpu';
@@ -28,6 +29,9 @@ async function initWebGPU(): Promise<void> {
  * says which it chose (and why, when it fell back).
  */
 export async function useDevice(request: DeviceRequest = 'auto'): Promise<DeviceInfo> {
+  if (!DEVICE_REQUESTS.includes(request)) {
+    throw new Error(`useDevice: unknown device ${JSON.stringify(request)}; expected one of ${DEVICE_REQUESTS.map((d) => `'${d}'`).join(', ')}`);
+  }
   if (request === 'cpu') {
     setDefaultDevice('cpu');
     return { device: 'cpu', description: getBackend('cpu').description };
