@@ -7,6 +7,7 @@ export default defineConfig({
   resolve: {
     alias: {
       '@webgrad/kernels-wgsl': pkg('kernels-wgsl'),
+      '@webgrad/kernels-wasm': pkg('kernels-wasm'),
       '@webgrad/tensor': pkg('tensor'),
       '@webgrad/nn': pkg('nn'),
       '@webgrad/datasets': pkg('datasets'),

@@ -1,0 +1,144 @@
+/**
+ * float32 matmul and convolution on the WASM kernels: inputs are copied into the shared
+ * memory's scratch, the work is split over threads by outputs (batch items, rows or
+ * columns of C, input channels of dW: never a sum), and the result is copied out.
+ */
+import type { ConvParams } from '../../../backend';
+import type { MatmulParams } from '../kernels/matmul';
+import { convParams, gemmParams, CONV_GEO, MR, NR, PACK_A_BYTES, PACK_B_BYTES, TILE_BYTES } from '@webgrad/kernels-wasm';
+import type { KernelName, WasmRuntime } from './runtime';
+
+/** Below this many flops one thread is faster than waking the others (~20 µs per dispatch). */
+const MIN_FLOPS_PER_THREAD = 2e6;
+
+/** [start, end) of part i when `total` units are split into `parts` nearly equal runs. */
+function part(total: number, parts: number, i: number): [number, number] {
+  return [Math.floor((total * i) / parts), Math.floor((total * (i + 1)) / parts)];
+}
+
+function threadsFor(rt: WasmRuntime, flops: number, units: number): number {
+  return Math.max(1, Math.min(rt.threads, units, Math.floor(flops / MIN_FLOPS_PER_THREAD)));
+}
+
+function upload(rt: WasmRuntime, a: Float32Array): number {
+  const at = rt.alloc(a.length * 4);
+  rt.f32.set(a, at / 4);
+  return at;
+}
+
+const download = (rt: WasmRuntime, at: number, n: number): Float32Array => rt.f32.slice(at / 4, at / 4 + n);
+
+/** Per-thread packing scratch. */
+function packs(rt: WasmRuntime) {
+  return { packA: rt.alloc(PACK_A_BYTES), packB: rt.alloc(PACK_B_BYTES), tile: rt.alloc(TILE_BYTES) };
+}
+
+function dispatch(rt: WasmRuntime, kernel: KernelName, blocks: number[]): void {
+  rt.run(blocks.map((params) => ({ kernel, params })));
+}
+
+export function wasmMatmul(rt: WasmRuntime, a: Float32Array, b: Float32Array, p: MatmulParams): Float32Array {
+  const { batch, m, n, k, transA, transB, aBatchStride, bBatchStride } = p;
+  rt.reset();
+  try {
+    const A = upload(rt, a), B = upload(rt, b), C = rt.alloc(batch * m * n * 4);
+    const flops = 2 * batch * m * n * k;
+    const rowTiles = Math.ceil(m / MR), colTiles = Math.ceil(n / NR);
+    // split the batch when it alone feeds every thread, else the longer side of C in whole tiles
+    const by = batch >= rt.threads ? 'batch' : colTiles >= rowTiles ? 'cols' : 'rows';
+    const units = by === 'batch' ? batch : by === 'cols' ? colTiles : rowTiles;
+    const T = threadsFor(rt, flops, units);
+    const blocks: number[] = [];
+    for (let t = 0; t < T; t++) {
+      const [u0, u1] = part(units, T, t);
+      const b0 = by === 'batch' ? u0 : 0;
+      const pp = rt.alloc(gemmParams.bytes);
+      gemmParams.write(rt.i32, pp, {
+        A: A + b0 * aBatchStride * 4, rsA: transA ? 1 : k, csA: transA ? m : 1, aBatch: aBatchStride,
+        B: B + b0 * bBatchStride * 4, rsB: transB ? 1 : n, csB: transB ? k : 1, bBatch: bBatchStride,
+        C: C + b0 * m * n * 4, ldc: n, cBatch: m * n,
+        batch: by === 'batch' ? u1 - u0 : batch,
+        m0: by === 'rows' ? u0 * MR : 0, m1: by === 'rows' ? Math.min(m, u1 * MR) : m,
+        n0: by === 'cols' ? u0 * NR : 0, n1: by === 'cols' ? Math.min(n, u1 * NR) : n,
+        k, accumulate: 0, ...packs(rt),
+      });
+      blocks.push(pp);
+    }
+    dispatch(rt, 'gemm', blocks);
+    return download(rt, C, batch * m * n);
+  } finally {
+    rt.reset();
+  }
+}
+
+type Conv = 'convForward' | 'convBackwardInput' | 'convBackwardWeight';
+
+/** The spatial dims left-padded to 3 (size 1, stride 1, no padding), as CONV_GEO orders them. */
+function geometry(p: ConvParams): Record<(typeof CONV_GEO)[number], number> {
+  const r = p.inSize.length;
+  if (r < 1 || r > 3) throw new Error(`conv: ${r} spatial dims are not supported (1 to 3)`);
+  const at = (v: number[], d: number, fill: number) => (d < 3 - r ? fill : v[d - (3 - r)]);
+  const dims = (v: number[], fill: number) => [0, 1, 2].map((d) => at(v, d, fill));
+  const [ID, IH, IW] = dims(p.inSize, 1), [KD, KH, KW] = dims(p.kernel, 1), [OD, OH, OW] = dims(p.outSize, 1);
+  const [sD, sH, sW] = dims(p.stride, 1), [pD, pH, pW] = dims(p.padding, 0), [dD, dH, dW] = dims(p.dilation, 1);
+  return { ID, IH, IW, KD, KH, KW, OD, OH, OW, sD, sH, sW, pD, pH, pW, dD, dH, dW };
+}
+
+const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
+
+/**
+ * Runs one of the three conv kernels. `inputs` are x / w / bias / gy as the kernel reads
+ * them; the result has `outSize` elements.
+ */
+function wasmConv(
+  rt: WasmRuntime, kernel: Conv, p: ConvParams,
+  inputs: { x?: Float32Array; w?: Float32Array; bias?: Float32Array | null; gy?: Float32Array },
+  outSize: number,
+): Float32Array {
+  const G = p.groups, cinG = p.inChannels / G, coutG = p.outChannels / G;
+  if (!Number.isInteger(cinG) || !Number.isInteger(coutG) || G < 1) {
+    throw new Error(`conv: groups ${G} must divide inChannels ${p.inChannels} and outChannels ${p.outChannels}`);
+  }
+  const K = prod(p.kernel), L = prod(p.outSize), plane = prod(p.inSize), rows = cinG * K;
+  if (outSize === 0 || p.batch === 0 || L === 0) return new Float32Array(outSize);
+  rt.reset();
+  try {
+    const ptr = (a: Float32Array | null | undefined) => (a ? upload(rt, a) : 0);
+    const x = ptr(inputs.x), w = ptr(inputs.w), bias = ptr(inputs.bias), gy = ptr(inputs.gy);
+    const out = rt.alloc(outSize * 4);
+    const byChannel = kernel === 'convBackwardWeight';
+    const units = byChannel ? cinG : p.batch;
+    const T = threadsFor(rt, 2 * p.batch * p.outChannels * rows * L, units);
+    const blocks: number[] = [];
+    for (let t = 0; t < T; t++) {
+      const [u0, u1] = part(units, T, t);
+      const pp = rt.alloc(convParams.bytes);
+      const colRows = byChannel ? (u1 - u0) * K : rows;
+      convParams.write(rt.i32, pp, {
+        x, w, bias, gy, out,
+        n0: byChannel ? 0 : u0, n1: byChannel ? p.batch : u1,
+        c0: byChannel ? u0 : 0, c1: byChannel ? u1 : cinG,
+        G, cinG, coutG, rows, L, plane, K,
+        cols: rt.alloc(colRows * L * 4), ...packs(rt),
+        ...geometry(p),
+      });
+      blocks.push(pp);
+    }
+    dispatch(rt, kernel, blocks);
+    return download(rt, out, outSize);
+  } finally {
+    rt.reset();
+  }
+}
+
+export function wasmConvForward(rt: WasmRuntime, x: Float32Array, w: Float32Array, bias: Float32Array | null, p: ConvParams): Float32Array {
+  return wasmConv(rt, 'convForward', p, { x, w, bias }, p.batch * p.outChannels * prod(p.outSize));
+}
+
+export function wasmConvBackwardInput(rt: WasmRuntime, gy: Float32Array, w: Float32Array, p: ConvParams): Float32Array {
+  return wasmConv(rt, 'convBackwardInput', p, { gy, w }, p.batch * p.inChannels * prod(p.inSize));
+}
+
+export function wasmConvBackwardWeight(rt: WasmRuntime, x: Float32Array, gy: Float32Array, p: ConvParams): Float32Array {
+  return wasmConv(rt, 'convBackwardWeight', p, { x, gy }, p.outChannels * (p.inChannels / p.groups) * prod(p.kernel));
+}

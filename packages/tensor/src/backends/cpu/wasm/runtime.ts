@@ -1,0 +1,192 @@
+/**
+ * The WASM kernels' runtime: one shared WebAssembly.Memory, the kernel module instantiated
+ * on it by this thread and by a pool of workers, and a scratch arena inside it.
+ *
+ * Dispatch: each worker owns a control slot in the first page (sequence number, done
+ * number, kernel, parameter pointer). The caller writes a slot and notifies; the worker
+ * runs the kernel and notifies back; the caller runs its own share meanwhile, then waits.
+ * Waiting blocks this thread, which Node allows on its main thread and a browser only in
+ * a worker: elsewhere the pool has no workers and every kernel runs here.
+ */
+import { kernelModule, simdSupport, MAX_PAGES, WASM_PAGE } from '@webgrad/kernels-wasm';
+import { availableCores, canRunThreads, enableRelaxedSimd, startWorker, threadsFromEnv, type WorkerHandle } from './platform';
+
+/** Exported kernels a job may name; each takes one parameter-block pointer. */
+export const KERNELS = ['gemm', 'convForward', 'convBackwardInput', 'convBackwardWeight'] as const;
+export type KernelName = (typeof KERNELS)[number];
+
+const SLOT_BYTES = 64;
+const CONTROL_BYTES = 4096; // slots for up to 64 workers
+const MAX_WORKERS = CONTROL_BYTES / SLOT_BYTES;
+// slot words
+const SEQ = 0, DONE = 1, FN = 2, PARAMS = 3, FAILED = 4;
+
+const WORKER_SOURCE = `
+function main({ module, memory, slot, kernels }) {
+  const ctl = new Int32Array(memory.buffer, slot, ${SLOT_BYTES / 4});
+  const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
+  const fns = kernels.map((k) => exports[k]);
+  let seen = 0;
+  for (;;) {
+    Atomics.wait(ctl, ${SEQ}, seen);
+    seen = Atomics.load(ctl, ${SEQ});
+    if (seen < 0) return;
+    try {
+      fns[ctl[${FN}]](ctl[${PARAMS}]);
+      ctl[${FAILED}] = 0;
+    } catch (e) {
+      ctl[${FAILED}] = 1;
+    }
+    Atomics.store(ctl, ${DONE}, seen);
+    Atomics.notify(ctl, ${DONE});
+  }
+}`;
+
+export interface Job {
+  kernel: KernelName;
+  /** Byte address of its parameter block. */
+  params: number;
+}
+
+export class WasmRuntime {
+  readonly memory: WebAssembly.Memory;
+  readonly relaxed: boolean;
+  private readonly module: WebAssembly.Module;
+  private readonly fns: Record<KernelName, (pp: number) => void>;
+  private workers: WorkerHandle[] = [];
+  private seq = 0;
+  private top = CONTROL_BYTES;
+  private views: { f32: Float32Array; i32: Int32Array } | null = null;
+  private threadCount = 1;
+
+  constructor(opts: { relaxed: boolean; shared: boolean }) {
+    this.relaxed = opts.relaxed;
+    this.memory = new WebAssembly.Memory({ initial: 256, maximum: MAX_PAGES, shared: opts.shared } as WebAssembly.MemoryDescriptor);
+    this.module = new WebAssembly.Module(kernelModule({ relaxed: opts.relaxed, shared: opts.shared }));
+    const inst = new WebAssembly.Instance(this.module, { env: { memory: this.memory } });
+    this.fns = Object.fromEntries(KERNELS.map((k) => [k, inst.exports[k]])) as Record<KernelName, (pp: number) => void>;
+    this.shared = opts.shared;
+  }
+  private readonly shared: boolean;
+
+  /** Threads a kernel may use: this one plus the workers. */
+  get threads(): number {
+    return this.threadCount;
+  }
+
+  /** Resizes the pool to n threads in all (1: no workers). Capped where threads are unavailable. */
+  setThreads(n: number): void {
+    if (!Number.isInteger(n) || n < 1) throw new Error(`threads must be a positive integer, got ${n}`);
+    const want = this.shared && canRunThreads() ? Math.min(n, MAX_WORKERS + 1) : 1;
+    this.shutdown();
+    for (let i = 1; i < want; i++) {
+      const slot = i * SLOT_BYTES;
+      new Int32Array(this.memory.buffer, slot, SLOT_BYTES / 4).fill(0);
+      this.workers.push(startWorker(WORKER_SOURCE, { module: this.module, memory: this.memory, slot, kernels: KERNELS }));
+    }
+    this.seq = 0;
+    this.threadCount = want;
+  }
+
+  /** Stops the workers (kernels then run on this thread until setThreads is called again). */
+  shutdown(): void {
+    for (let i = 0; i < this.workers.length; i++) {
+      const ctl = this.control(i + 1);
+      Atomics.store(ctl, SEQ, -1);
+      Atomics.notify(ctl, SEQ);
+      this.workers[i].terminate();
+    }
+    this.workers = [];
+    this.threadCount = 1;
+  }
+
+  private control(slot: number): Int32Array {
+    return new Int32Array(this.memory.buffer, slot * SLOT_BYTES, SLOT_BYTES / 4);
+  }
+
+  /** Runs jobs[0] here and jobs[i] on worker i, and returns when all are done. */
+  run(jobs: Job[]): void {
+    if (jobs.length > this.threadCount) throw new Error(`run: ${jobs.length} jobs for ${this.threadCount} threads`);
+    const seq = ++this.seq;
+    for (let i = 1; i < jobs.length; i++) {
+      const ctl = this.control(i);
+      ctl[FN] = KERNELS.indexOf(jobs[i].kernel);
+      ctl[PARAMS] = jobs[i].params;
+      Atomics.store(ctl, SEQ, seq);
+      Atomics.notify(ctl, SEQ);
+    }
+    let error: unknown = null;
+    try {
+      if (jobs.length > 0) this.fns[jobs[0].kernel](jobs[0].params);
+    } catch (e) {
+      error = e;
+    }
+    let failed = false;
+    for (let i = 1; i < jobs.length; i++) {
+      const ctl = this.control(i);
+      for (let d = Atomics.load(ctl, DONE); d !== seq; d = Atomics.load(ctl, DONE)) Atomics.wait(ctl, DONE, d);
+      failed ||= ctl[FAILED] !== 0;
+    }
+    if (error) throw error;
+    if (failed) throw new Error(`wasm kernel ${jobs[0].kernel} failed on a worker thread`);
+  }
+
+  // --- scratch arena ----------------------------------------------------------------------
+
+  /** Frees everything alloc() handed out. */
+  reset(): void {
+    this.top = CONTROL_BYTES;
+  }
+
+  /** Byte address of `bytes` of scratch (16-byte aligned), growing the memory as needed. */
+  alloc(bytes: number): number {
+    const at = this.top;
+    const end = at + Math.ceil(bytes / 16) * 16;
+    if (end > MAX_PAGES * WASM_PAGE) throw new RangeError(`wasm scratch: ${end} bytes do not fit in wasm32's 4 GiB`);
+    const have = this.memory.buffer.byteLength;
+    if (end > have) {
+      this.memory.grow(Math.ceil((end - have) / WASM_PAGE));
+      this.views = null;
+    }
+    this.top = end;
+    return at;
+  }
+
+  /** Views over the whole memory (new ones after a growth: a grown shared buffer is a new object). */
+  get f32(): Float32Array {
+    return this.refresh().f32;
+  }
+  get i32(): Int32Array {
+    return this.refresh().i32;
+  }
+  private refresh() {
+    const buf = this.memory.buffer;
+    if (!this.views || this.views.f32.buffer !== buf) this.views = { f32: new Float32Array(buf), i32: new Int32Array(buf) };
+    return this.views;
+  }
+}
+
+let runtime: WasmRuntime | null | undefined;
+
+/** The process's runtime, created on first use; null where WebAssembly SIMD is unavailable. */
+export function wasmRuntime(): WasmRuntime | null {
+  if (runtime !== undefined) return runtime;
+  enableRelaxedSimd();
+  const support = simdSupport();
+  if (!support.simd) return (runtime = null);
+  const shared = canRunThreads();
+  runtime = new WasmRuntime({ relaxed: support.relaxed, shared });
+  runtime.setThreads(defaultThreads());
+  return runtime;
+}
+
+/** Every available core, unless WEBGRAD_THREADS says otherwise. */
+export function defaultThreads(): number {
+  const env = threadsFromEnv();
+  if (env !== undefined && env !== '') {
+    const n = Number(env);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`WEBGRAD_THREADS must be a positive integer, got '${env}'`);
+    return n;
+  }
+  return availableCores();
+}
