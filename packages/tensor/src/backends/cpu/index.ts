@@ -9,6 +9,8 @@ import { pad } from './kernels/pad';
 import { softmax } from './kernels/softmax';
 import { batchNorm, batchNormBackward } from './kernels/batch-norm';
 import { gather, scatterAdd, strided, writeStrided } from './kernels/strided';
+import { wasmRuntime } from './wasm/runtime';
+import { wasmConvBackwardInput, wasmConvBackwardWeight, wasmConvForward, wasmMatmul } from './wasm/kernels';
 
 /** cpu storage: the typed array itself (bytes comes with it). */
 type CpuStorage = TypedArray & Storage;
@@ -29,6 +31,30 @@ function own<T extends TypedArray>(a: T): CpuStorage {
   return a as unknown as CpuStorage;
 }
 
+/** The WASM SIMD kernels for float32 where the runtime has them; float64 stays on the JS reference. */
+const fast = (dtype: DType) => (dtype === 'float32' ? wasmRuntime() : null);
+const f32 = (s: Storage) => s as unknown as Float32Array;
+
+/** Threads the cpu kernels use (this one included): 1 where the runtime cannot run workers. */
+export function cpuThreads(): number {
+  return wasmRuntime()?.threads ?? 1;
+}
+
+/** Sets the cpu kernels' thread count (useDevice('cpu', { threads }) and WEBGRAD_THREADS end here). */
+export function setCpuThreads(n: number): number {
+  const rt = wasmRuntime();
+  if (!Number.isInteger(n) || n < 1) throw new Error(`cpu threads must be a positive integer, got ${n}`);
+  rt?.setThreads(n);
+  return cpuThreads();
+}
+
+function describeCpu(): string {
+  const rt = wasmRuntime();
+  if (!rt) return 'cpu (JavaScript typed arrays; no WebAssembly SIMD here)';
+  const t = rt.threads;
+  return `cpu (WebAssembly SIMD${rt.relaxed ? ' + relaxed FMA' : ''}, ${t} thread${t === 1 ? '' : 's'})`;
+}
+
 function requireFloat(op: string, dtype: DType): void {
   if (dtype === 'int32') throw new Error(`${op}: int32 tensors are not supported by this op (it needs float32)`);
 }
@@ -36,7 +62,9 @@ function requireFloat(op: string, dtype: DType): void {
 /** The reference backend: typed arrays in this process, simple and exact. */
 export const cpuBackend: Backend = {
   name: 'cpu',
-  description: 'cpu (JavaScript typed arrays)',
+  get description() {
+    return describeCpu();
+  },
 
   upload(data, dtype) {
     const a = arrayFor(dtype, data.length);
@@ -109,17 +137,22 @@ export const cpuBackend: Backend = {
 
   matmul(a, b, p, dtype) {
     requireFloat('matmul', dtype);
-    return own(matmul(flt(a), flt(b), p));
+    const rt = fast(dtype);
+    return own(rt ? wasmMatmul(rt, f32(a), f32(b), p) : matmul(flt(a), flt(b), p));
   },
   conv(x, w, bias, p, dtype) {
     requireFloat('conv', dtype);
+    const rt = fast(dtype);
+    if (rt) return own(wasmConvForward(rt, f32(x), f32(w), bias ? f32(bias) : null, p));
     return own(convForward(flt(x), flt(w), bias ? flt(bias) : null, p));
   },
-  convBackwardInput(gy, w, p) {
-    return own(convBackwardInput(flt(gy), flt(w), p));
+  convBackwardInput(gy, w, p, dtype) {
+    const rt = fast(dtype);
+    return own(rt ? wasmConvBackwardInput(rt, f32(gy), f32(w), p) : convBackwardInput(flt(gy), flt(w), p));
   },
-  convBackwardWeight(x, gy, p) {
-    return own(convBackwardWeight(flt(x), flt(gy), p));
+  convBackwardWeight(x, gy, p, dtype) {
+    const rt = fast(dtype);
+    return own(rt ? wasmConvBackwardWeight(rt, f32(x), f32(gy), p) : convBackwardWeight(flt(x), flt(gy), p));
   },
   im2col(x, p) {
     return own(im2col(flt(x), p));

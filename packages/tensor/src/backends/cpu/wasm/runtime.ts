@@ -9,7 +9,7 @@
  * a worker: elsewhere the pool has no workers and every kernel runs here.
  */
 import { kernelModule, simdSupport, MAX_PAGES, WASM_PAGE } from '@webgrad/kernels-wasm';
-import { availableCores, canRunThreads, enableRelaxedSimd, startWorker, threadsFromEnv, type WorkerHandle } from './platform';
+import { availableCores, canRunThreads, tuneWasmEngine, startWorker, threadsFromEnv, type WorkerHandle } from './platform';
 
 /** Exported kernels a job may name; each takes one parameter-block pointer. */
 export const KERNELS = ['gemm', 'convForward', 'convBackwardInput', 'convBackwardWeight'] as const;
@@ -171,7 +171,7 @@ let runtime: WasmRuntime | null | undefined;
 /** The process's runtime, created on first use; null where WebAssembly SIMD is unavailable. */
 export function wasmRuntime(): WasmRuntime | null {
   if (runtime !== undefined) return runtime;
-  enableRelaxedSimd();
+  tuneWasmEngine();
   const support = simdSupport();
   if (!support.simd) return (runtime = null);
   const shared = canRunThreads();
