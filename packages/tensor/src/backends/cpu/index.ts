@@ -35,6 +35,11 @@ function own<T extends TypedArray>(a: T): CpuStorage {
 const fast = (dtype: DType) => (dtype === 'float32' ? wasmRuntime() : null);
 const f32 = (s: Storage) => s as unknown as Float32Array;
 
+/** Does the cpu backend run its float32 compute on WebAssembly SIMD here? */
+export function cpuHasWasm(): boolean {
+  return wasmRuntime() !== null;
+}
+
 /** Threads the cpu kernels use (this one included): 1 where the runtime cannot run workers. */
 export function cpuThreads(): number {
   return wasmRuntime()?.threads ?? 1;
