@@ -8,7 +8,7 @@ export type { Backend, DType, Shape, Storage, TypedArray, ConvParams, PoolParams
 export { Tensor, isTensor, type NestedArray } from './tensor';
 export { noGrad, withGrad, isGradEnabled, tidy, keep, memoryStats, getDefaultDevice, setDefaultDevice, getBackend, registerBackend, type MemoryStats } from './engine';
 export { useDevice, releaseWebGPU, type DeviceInfo, type DeviceRequest, type DeviceOptions } from './device';
-export { cpuThreads } from './backends/cpu/index';
+export { cpuThreads, cpuReferenceBackend } from './backends/cpu/index';
 export { manualSeed, getRngState, setRngState } from './random';
 export { gradcheck, type GradcheckOptions, type GradcheckResult } from './gradcheck';
 export { sizeOf, broadcastShapes } from './shape';

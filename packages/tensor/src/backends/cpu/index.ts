@@ -224,3 +224,26 @@ export const cpuBackend: Backend = {
     }
   },
 };
+
+/**
+ * The cpu backend with its compute on the plain-JavaScript reference kernels only (one
+ * thread): the oracle the WASM kernels are tested against, and a row of the benchmarks.
+ */
+export const cpuReferenceBackend: Backend = {
+  ...cpuBackend,
+  description: 'cpu (JavaScript reference kernels, one thread)',
+  matmul(a, b, p, dtype) {
+    requireFloat('matmul', dtype);
+    return own(matmul(flt(a), flt(b), p));
+  },
+  conv(x, w, bias, p, dtype) {
+    requireFloat('conv', dtype);
+    return own(convForward(flt(x), flt(w), bias ? flt(bias) : null, p));
+  },
+  convBackwardInput(gy, w, p) {
+    return own(convBackwardInput(flt(gy), flt(w), p));
+  },
+  convBackwardWeight(x, gy, p) {
+    return own(convBackwardWeight(flt(x), flt(gy), p));
+  },
+};
