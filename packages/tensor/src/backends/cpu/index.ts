@@ -16,7 +16,26 @@ import { wasmConvBackwardInput, wasmConvBackwardWeight, wasmConvForward, wasmMat
 type CpuStorage = TypedArray & Storage;
 type FloatArray = Float32Array | Float64Array;
 
-const arrayFor = (dtype: DType, n: number): CpuStorage =>
+/**
+ * A new zeroed storage: float32 and int32 live in the WASM kernels' shared memory (so those
+ * kernels read them in place), float64 and everything without WASM threads in the JS heap.
+ */
+function arrayFor(dtype: DType, n: number): CpuStorage {
+  if (dtype !== 'float64') {
+    const rt = wasmRuntime();
+    if (rt?.shared) {
+      try {
+        return rt.allocArray(dtype, n) as CpuStorage;
+      } catch (err) {
+        throw new RangeError(`cpu: a ${dtype} tensor of ${n.toLocaleString('en-US')} elements: ${(err as Error).message}`);
+      }
+    }
+  }
+  return heapArray(dtype, n);
+}
+
+/** A plain typed array (what read() hands to the caller, who may keep it for ever). */
+const heapArray = (dtype: DType, n: number): CpuStorage =>
   (dtype === 'float32' ? new Float32Array(n) : dtype === 'int32' ? new Int32Array(n) : new Float64Array(n)) as CpuStorage;
 
 const arr = (s: Storage) => s as CpuStorage;
@@ -83,13 +102,14 @@ export const cpuBackend: Backend = {
     return this.readSync!(s, size, dtype);
   },
   readSync(s, size, dtype) {
-    const out = arrayFor(dtype, size);
+    const out = heapArray(dtype, size);
     out.set(arr(s).subarray(0, size));
     return out;
   },
   dispose(s) {
     liveBuffers--;
     liveBytes -= arr(s).byteLength;
+    wasmRuntime()?.freeArray(s);
   },
   stats() {
     return { buffers: liveBuffers, bytes: liveBytes };

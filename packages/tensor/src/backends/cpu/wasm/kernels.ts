@@ -1,7 +1,8 @@
 /**
- * float32 matmul and convolution on the WASM kernels: inputs are copied into the shared
- * memory's scratch, the work is split over threads by outputs (batch items, rows or
- * columns of C, input channels of dW: never a sum), and the result is copied out.
+ * float32 matmul and convolution on the WASM kernels. Inputs that already live in the
+ * memory (arrays from allocArray: the cpu backend's storage) are read in place, others are
+ * copied into scratch; results are arrays in the memory. The work is split over threads by
+ * outputs (batch items, rows or columns of C, input channels of dW: never a sum).
  */
 import type { ConvParams } from '../../../backend';
 import type { MatmulParams } from '../kernels/matmul';
@@ -20,18 +21,35 @@ function threadsFor(rt: WasmRuntime, flops: number, units: number): number {
   return Math.max(1, Math.min(rt.threads, units, Math.floor(flops / MIN_FLOPS_PER_THREAD)));
 }
 
-function upload(rt: WasmRuntime, a: Float32Array): number {
-  const at = rt.alloc(a.length * 4);
-  rt.f32.set(a, at / 4);
-  return at;
+/** Scratch blocks of one kernel call, all released by done(). */
+class Scratch {
+  private blocks: [number, number][] = [];
+  constructor(readonly rt: WasmRuntime) {}
+  alloc(bytes: number): number {
+    const at = this.rt.alloc(bytes);
+    this.blocks.push([at, bytes]);
+    return at;
+  }
+  /** The address of `a` in the memory: in place when it lives there, else a copy. */
+  input(a: Float32Array): number {
+    const at = this.rt.addressOf(a);
+    if (at !== null) return at;
+    const copy = this.alloc(a.length * 4);
+    this.rt.f32.set(a, copy / 4);
+    return copy;
+  }
+  /** Per-thread packing scratch. */
+  packs() {
+    return { packA: this.alloc(PACK_A_BYTES), packB: this.alloc(PACK_B_BYTES), tile: this.alloc(TILE_BYTES) };
+  }
+  done(): void {
+    for (const [at, bytes] of this.blocks) this.rt.release(at, bytes);
+    this.blocks = [];
+  }
 }
 
-const download = (rt: WasmRuntime, at: number, n: number): Float32Array => rt.f32.slice(at / 4, at / 4 + n);
-
-/** Per-thread packing scratch. */
-function packs(rt: WasmRuntime) {
-  return { packA: rt.alloc(PACK_A_BYTES), packB: rt.alloc(PACK_B_BYTES), tile: rt.alloc(TILE_BYTES) };
-}
+/** A result array in the memory, every element of which the kernel writes. */
+const output = (rt: WasmRuntime, n: number) => rt.allocArray('float32', n, false) as Float32Array;
 
 function dispatch(rt: WasmRuntime, kernel: KernelName, blocks: number[]): void {
   rt.run(blocks.map((params) => ({ kernel, params })));
@@ -39,9 +57,11 @@ function dispatch(rt: WasmRuntime, kernel: KernelName, blocks: number[]): void {
 
 export function wasmMatmul(rt: WasmRuntime, a: Float32Array, b: Float32Array, p: MatmulParams): Float32Array {
   const { batch, m, n, k, transA, transB, aBatchStride, bBatchStride } = p;
-  rt.reset();
+  const out = output(rt, batch * m * n);
+  if (out.length === 0) return out;
+  const scratch = new Scratch(rt);
   try {
-    const A = upload(rt, a), B = upload(rt, b), C = rt.alloc(batch * m * n * 4);
+    const A = scratch.input(a), B = scratch.input(b), C = out.byteOffset;
     const flops = 2 * batch * m * n * k;
     const rowTiles = Math.ceil(m / MR), colTiles = Math.ceil(n / NR);
     // split the batch when it alone feeds every thread, else the longer side of C in whole tiles
@@ -52,7 +72,7 @@ export function wasmMatmul(rt: WasmRuntime, a: Float32Array, b: Float32Array, p:
     for (let t = 0; t < T; t++) {
       const [u0, u1] = part(units, T, t);
       const b0 = by === 'batch' ? u0 : 0;
-      const pp = rt.alloc(gemmParams.bytes);
+      const pp = scratch.alloc(gemmParams.bytes);
       gemmParams.write(rt.i32, pp, {
         A: A + b0 * aBatchStride * 4, rsA: transA ? 1 : k, csA: transA ? m : 1, aBatch: aBatchStride,
         B: B + b0 * bBatchStride * 4, rsB: transB ? 1 : n, csB: transB ? k : 1, bBatch: bBatchStride,
@@ -60,14 +80,17 @@ export function wasmMatmul(rt: WasmRuntime, a: Float32Array, b: Float32Array, p:
         batch: by === 'batch' ? u1 - u0 : batch,
         m0: by === 'rows' ? u0 * MR : 0, m1: by === 'rows' ? Math.min(m, u1 * MR) : m,
         n0: by === 'cols' ? u0 * NR : 0, n1: by === 'cols' ? Math.min(n, u1 * NR) : n,
-        k, accumulate: 0, ...packs(rt),
+        k, accumulate: 0, ...scratch.packs(),
       });
       blocks.push(pp);
     }
     dispatch(rt, 'gemm', blocks);
-    return download(rt, C, batch * m * n);
+    return out;
+  } catch (err) {
+    rt.freeArray(out);
+    throw err;
   } finally {
-    rt.reset();
+    scratch.done();
   }
 }
 
@@ -100,34 +123,38 @@ function wasmConv(
     throw new Error(`conv: groups ${G} must divide inChannels ${p.inChannels} and outChannels ${p.outChannels}`);
   }
   const K = prod(p.kernel), L = prod(p.outSize), plane = prod(p.inSize), rows = cinG * K;
-  if (outSize === 0 || p.batch === 0 || L === 0) return new Float32Array(outSize);
-  rt.reset();
+  if (outSize === 0 || p.batch === 0 || L === 0) return rt.allocArray('float32', outSize) as Float32Array;
+  const result = output(rt, outSize);
+  const scratch = new Scratch(rt);
   try {
-    const ptr = (a: Float32Array | null | undefined) => (a ? upload(rt, a) : 0);
+    const ptr = (a: Float32Array | null | undefined) => (a ? scratch.input(a) : 0);
     const x = ptr(inputs.x), w = ptr(inputs.w), bias = ptr(inputs.bias), gy = ptr(inputs.gy);
-    const out = rt.alloc(outSize * 4);
+    const out = result.byteOffset;
     const byChannel = kernel === 'convBackwardWeight';
     const units = byChannel ? cinG : p.batch;
     const T = threadsFor(rt, 2 * p.batch * p.outChannels * rows * L, units);
     const blocks: number[] = [];
     for (let t = 0; t < T; t++) {
       const [u0, u1] = part(units, T, t);
-      const pp = rt.alloc(convParams.bytes);
+      const pp = scratch.alloc(convParams.bytes);
       const colRows = byChannel ? (u1 - u0) * K : rows;
       convParams.write(rt.i32, pp, {
         x, w, bias, gy, out,
         n0: byChannel ? 0 : u0, n1: byChannel ? p.batch : u1,
         c0: byChannel ? u0 : 0, c1: byChannel ? u1 : cinG,
         G, cinG, coutG, rows, L, plane, K,
-        cols: rt.alloc(colRows * L * 4), ...packs(rt),
+        cols: scratch.alloc(colRows * L * 4), ...scratch.packs(),
         ...geometry(p),
       });
       blocks.push(pp);
     }
     dispatch(rt, kernel, blocks);
-    return download(rt, out, outSize);
+    return result;
+  } catch (err) {
+    rt.freeArray(result);
+    throw err;
   } finally {
-    rt.reset();
+    scratch.done();
   }
 }
 

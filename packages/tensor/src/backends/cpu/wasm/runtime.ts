@@ -55,7 +55,6 @@ export class WasmRuntime {
   private readonly fns: Record<KernelName, (pp: number) => void>;
   private workers: WorkerHandle[] = [];
   private seq = 0;
-  private top = CONTROL_BYTES;
   private views: { f32: Float32Array; i32: Int32Array } | null = null;
   private threadCount = 1;
 
@@ -67,7 +66,11 @@ export class WasmRuntime {
     this.fns = Object.fromEntries(KERNELS.map((k) => [k, inst.exports[k]])) as Record<KernelName, (pp: number) => void>;
     this.shared = opts.shared;
   }
-  private readonly shared: boolean;
+  /**
+   * Shared memories grow without detaching the arrays on them, so tensors can live there;
+   * a plain memory's growth would detach every array (then storage stays in the JS heap).
+   */
+  readonly shared: boolean;
 
   /** Threads a kernel may use: this one plus the workers. */
   get threads(): number {
@@ -131,26 +134,61 @@ export class WasmRuntime {
     if (failed) throw new Error(`wasm kernel ${jobs[0].kernel} failed on a worker thread`);
   }
 
-  // --- scratch arena ----------------------------------------------------------------------
+  // --- memory ----------------------------------------------------------------------------
 
-  /** Frees everything alloc() handed out. */
-  reset(): void {
-    this.top = CONTROL_BYTES;
-  }
-
-  /** Byte address of `bytes` of scratch (16-byte aligned), growing the memory as needed. */
+  /** Byte address of `bytes` (16-byte aligned) inside the memory, growing it as needed. */
   alloc(bytes: number): number {
-    const at = this.top;
-    const end = at + Math.ceil(bytes / 16) * 16;
-    if (end > MAX_PAGES * WASM_PAGE) throw new RangeError(`wasm scratch: ${end} bytes do not fit in wasm32's 4 GiB`);
-    const have = this.memory.buffer.byteLength;
-    if (end > have) {
-      this.memory.grow(Math.ceil((end - have) / WASM_PAGE));
-      this.views = null;
-    }
-    this.top = end;
-    return at;
+    return this.heap.alloc(bytes);
   }
+
+  release(at: number, bytes: number): void {
+    this.heap.release(at, bytes);
+  }
+
+  /**
+   * A zeroed array living in the memory (or, with `zero` false, with stale contents, for
+   * kernels that write every element). Free it with freeArray (or let it be collected).
+   */
+  allocArray(dtype: 'float32' | 'int32', n: number, zero = true): Float32Array | Int32Array {
+    const bytes = n * 4;
+    const at = this.heap.alloc(bytes);
+    const view = dtype === 'float32' ? new Float32Array(this.memory.buffer, at, n) : new Int32Array(this.memory.buffer, at, n);
+    if (zero) view.fill(0);
+    const block: Block = { at, bytes, live: true };
+    this.blocks.set(view, block);
+    this.collected.register(view, block, block);
+    return view;
+  }
+
+  /** Returns an array from allocArray to the free lists (anything else: no-op). */
+  freeArray(view: object): void {
+    const block = this.blocks.get(view);
+    if (!block || !block.live) return;
+    block.live = false;
+    this.collected.unregister(block);
+    this.blocks.delete(view);
+    this.heap.release(block.at, block.bytes);
+  }
+
+  /** The byte address of an array from allocArray (whole, not a subarray), else null. */
+  addressOf(view: object): number | null {
+    const block = this.blocks.get(view);
+    return block && block.live ? block.at : null;
+  }
+
+  /** Bytes of the memory in use by arrays and scratch, and its current size. */
+  memoryUse(): { used: number; size: number } {
+    return { used: this.heap.used, size: this.memory.buffer.byteLength };
+  }
+
+  private readonly heap = new Heap(() => this.memory, CONTROL_BYTES);
+  private readonly blocks = new WeakMap<object, Block>();
+  // Arrays dropped without freeArray (storage the engine never saw) go back when collected.
+  private readonly collected = new FinalizationRegistry<Block>((block) => {
+    if (!block.live) return;
+    block.live = false;
+    this.heap.release(block.at, block.bytes);
+  });
 
   /** Views over the whole memory (new ones after a growth: a grown shared buffer is a new object). */
   get f32(): Float32Array {
@@ -165,6 +203,79 @@ export class WasmRuntime {
     return this.views;
   }
 }
+
+interface Block {
+  at: number;
+  bytes: number;
+  live: boolean;
+}
+
+/**
+ * Blocks of the memory: freed blocks wait in lists by size class (4 per doubling, so at
+ * most 19 % is wasted) and are reused first; otherwise the top moves up and the memory
+ * grows. A training loop allocates the same sizes every step, so it settles on its lists.
+ */
+class Heap {
+  private top: number;
+  private readonly lists = new Map<number, number[]>();
+  used = 0;
+
+  constructor(private readonly memory: () => WebAssembly.Memory, base: number) {
+    this.top = base;
+  }
+
+  static sizeClass(bytes: number): number {
+    const b = Math.max(64, Math.ceil(bytes / 16) * 16);
+    if (b <= 1024) return b;
+    const step = 2 ** (Math.floor(Math.log2(b)) - 2);
+    return Math.ceil(b / step) * step;
+  }
+
+  alloc(bytes: number): number {
+    const size = Heap.sizeClass(bytes);
+    const list = this.lists.get(size);
+    if (list && list.length) {
+      this.used += size;
+      return list.pop()!;
+    }
+    const at = this.top;
+    const end = at + size;
+    const limit = MAX_PAGES * WASM_PAGE;
+    if (end > limit) {
+      throw new RangeError(
+        `${fmtBytes(bytes)} do not fit in the WebAssembly memory (wasm32 addresses 4 GiB; ${fmtBytes(this.used)} in use)`,
+      );
+    }
+    const mem = this.memory();
+    const have = mem.buffer.byteLength;
+    if (end > have) {
+      // grow by at least a quarter, so a growing workload grows the memory O(log) times
+      const want = Math.max(end - have, Math.min(limit - have, Math.floor(have / 4)));
+      try {
+        mem.grow(Math.ceil(want / WASM_PAGE));
+      } catch {
+        try {
+          mem.grow(Math.ceil((end - have) / WASM_PAGE));
+        } catch (err) {
+          throw new RangeError(`the WebAssembly memory cannot grow to hold ${fmtBytes(bytes)} more (${fmtBytes(have)} now): ${(err as Error).message}`);
+        }
+      }
+    }
+    this.top = end;
+    this.used += size;
+    return at;
+  }
+
+  release(at: number, bytes: number): void {
+    const size = Heap.sizeClass(bytes);
+    let list = this.lists.get(size);
+    if (!list) this.lists.set(size, (list = []));
+    list.push(at);
+    this.used -= size;
+  }
+}
+
+const fmtBytes = (b: number) => (b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(2)} GiB` : b >= 2 ** 20 ? `${(b / 2 ** 20).toFixed(1)} MiB` : `${b} bytes`);
 
 let runtime: WasmRuntime | null | undefined;
 
