@@ -84,6 +84,12 @@ export const f32 = {
   lt: bin(0x5d), gt: bin(0x5e),
 };
 
+export const f64 = {
+  const: (x: number): Code => [0x44, ...new Uint8Array(new Float64Array([x]).buffer)],
+  add: bin(0xa0), sub: bin(0xa1), mul: bin(0xa2), div: bin(0xa3), sqrt: un(0x9f),
+  fromF32: un(0xbb), toF32: un(0xb6), fromI32: un(0xb7),
+};
+
 export const v128 = {
   load: (addr: Code, offset = 0): Code => [addr, ...simd(0x00), ...memarg(4, offset)],
   store: (addr: Code, value: Code, offset = 0): Code => [addr, value, ...simd(0x0b), ...memarg(4, offset)],
@@ -94,6 +100,7 @@ export const v128 = {
 export const f32x4 = {
   splat: (x: Code): Code => [x, ...simd(0x13)],
   extractLane: (v: Code, lane: number): Code => [v, ...simd(0x1f), lane],
+  replaceLane: (v: Code, lane: number, x: Code): Code => [v, x, ...simd(0x20), lane],
   add: (a: Code, b: Code): Code => [a, b, ...simd(0xe4)],
   sub: (a: Code, b: Code): Code => [a, b, ...simd(0xe5)],
   mul: (a: Code, b: Code): Code => [a, b, ...simd(0xe6)],

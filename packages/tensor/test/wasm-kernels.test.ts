@@ -7,8 +7,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { ConvParams } from '../src/backend';
 import { matmul, type MatmulParams } from '../src/backends/cpu/kernels/matmul';
 import { convBackwardInput, convBackwardWeight, convForward } from '../src/backends/cpu/kernels/conv';
+import { batchNorm, batchNormBackward } from '../src/backends/cpu/kernels/batch-norm';
 import { wasmRuntime, defaultThreads } from '../src/backends/cpu/wasm/runtime';
-import { wasmConvBackwardInput, wasmConvBackwardWeight, wasmConvForward, wasmMatmul } from '../src/backends/cpu/wasm/kernels';
+import { wasmBatchNorm, wasmBatchNormBackward, wasmConvBackwardInput, wasmConvBackwardWeight, wasmConvForward, wasmMatmul } from '../src/backends/cpu/wasm/kernels';
 import { rng } from './helpers/rng';
 
 const rt = wasmRuntime();
@@ -122,8 +123,31 @@ describe.skipIf(!rt)('wasm convolution equals the JS reference', () => {
   }
 });
 
+describe.skipIf(!rt)('wasm batch norm equals the JS reference', () => {
+  let seed = 500;
+  for (const [n, c, s] of [[1, 1, 1], [2, 3, 5], [7, 17, 9], [64, 5, 64], [3, 130, 1], [1, 2, 1031]]) {
+    for (const affine of [true, false]) {
+      it(`n ${n} c ${c} s ${s}${affine ? ' with weight and bias' : ''}`, () => {
+        const p = { n, c, s, eps: 1e-5 };
+        const x = rand(n * c * s, seed++).map((v, i) => v * 3 + (i % 7));
+        const w = affine ? rand(c, seed++) : null, b = affine ? rand(c, seed++) : null;
+        const gy = rand(n * c * s, seed++);
+        const ref = batchNorm(x, w, b, p), got = wasmBatchNorm(rt!, x, w, b, p);
+        expectClose(got.mean, ref.mean, 1e-5, 'mean');
+        expectClose(got.invstd, ref.invstd, 1e-4, 'invstd');
+        expectClose(got.y, ref.y, 1e-4, 'y');
+        const refB = batchNormBackward(gy, x, ref.mean, ref.invstd, w, p);
+        const gotB = wasmBatchNormBackward(rt!, gy, x, ref.mean as Float32Array, ref.invstd as Float32Array, w, p);
+        expectClose(gotB.gbias, refB.gbias, 1e-5 * Math.sqrt(n * s), 'gbias');
+        expectClose(gotB.gweight, refB.gweight, 1e-5 * Math.sqrt(n * s), 'gweight');
+        expectClose(gotB.gx, refB.gx, 1e-4, 'gx');
+      });
+    }
+  }
+});
+
 describe.skipIf(!rt)('wasm kernels give the same bits on 1, 2 and 3 threads', () => {
-  it('matmul (split over columns, rows and the batch) and the three conv kernels', () => {
+  it('matmul (split over columns, rows and the batch), the three conv kernels and batch norm', () => {
     const runs = [1, 2, 3].map((threads) => {
       rt!.setThreads(threads);
       expect(rt!.threads).toBe(threads);
@@ -138,6 +162,11 @@ describe.skipIf(!rt)('wasm kernels give the same bits on 1, 2 and 3 threads', ()
       const p = conv([16, 16], { batch: 7, cin: 12, cout: 20, padding: [1, 1] });
       const x = rand(7 * 12 * 256, 5), w = rand(20 * 12 * 9, 6), gy = rand(7 * 20 * 256, 7);
       out.push(wasmConvForward(rt!, x, w, rand(20, 8), p), wasmConvBackwardInput(rt!, gy, w, p), wasmConvBackwardWeight(rt!, x, gy, p));
+      const bn = { n: 64, c: 20, s: 600, eps: 1e-5 }; // 8·n·c·s is past 3 threads' threshold
+      const bx = rand(64 * 20 * 600, 11), bgy = rand(64 * 20 * 600, 12);
+      const f = wasmBatchNorm(rt!, bx, rand(20, 9), rand(20, 10), bn);
+      const b = wasmBatchNormBackward(rt!, bgy, bx, f.mean, f.invstd, rand(20, 9), bn);
+      out.push(f.y, f.mean, f.invstd, b.gx, b.gweight, b.gbias);
       return out;
     });
     for (let t = 1; t < runs.length; t++) {

@@ -10,7 +10,7 @@ import { softmax } from './kernels/softmax';
 import { batchNorm, batchNormBackward } from './kernels/batch-norm';
 import { gather, scatterAdd, strided, writeStrided } from './kernels/strided';
 import { wasmRuntime } from './wasm/runtime';
-import { wasmConvBackwardInput, wasmConvBackwardWeight, wasmConvForward, wasmMatmul } from './wasm/kernels';
+import { wasmBatchNorm, wasmBatchNormBackward, wasmConvBackwardInput, wasmConvBackwardWeight, wasmConvForward, wasmMatmul } from './wasm/kernels';
 
 /** cpu storage: the typed array itself (bytes comes with it). */
 type CpuStorage = TypedArray & Storage;
@@ -204,11 +204,21 @@ export const cpuBackend: Backend = {
 
   batchNorm(x, weight, bias, p, dtype) {
     requireFloat('batchNorm', dtype);
+    const rt = fast(dtype);
+    if (rt) {
+      const r = wasmBatchNorm(rt, f32(x), weight ? f32(weight) : null, bias ? f32(bias) : null, p);
+      return { y: own(r.y), mean: own(r.mean), invstd: own(r.invstd) };
+    }
     const r = batchNorm(flt(x), weight ? flt(weight) : null, bias ? flt(bias) : null, p);
     return { y: own(r.y), mean: own(r.mean), invstd: own(r.invstd) };
   },
   batchNormBackward(gy, x, mean, invstd, weight, p, dtype) {
     requireFloat('batchNormBackward', dtype);
+    const rt = fast(dtype);
+    if (rt) {
+      const r = wasmBatchNormBackward(rt, f32(gy), f32(x), f32(mean), f32(invstd), weight ? f32(weight) : null, p);
+      return { gx: own(r.gx), gweight: own(r.gweight), gbias: own(r.gbias) };
+    }
     const r = batchNormBackward(flt(gy), flt(x), flt(mean), flt(invstd), weight ? flt(weight) : null, p);
     return { gx: own(r.gx), gweight: own(r.gweight), gbias: own(r.gbias) };
   },

@@ -4,9 +4,9 @@
  * copied into scratch; results are arrays in the memory. The work is split over threads by
  * outputs (batch items, rows or columns of C, input channels of dW: never a sum).
  */
-import type { ConvParams } from '../../../backend';
+import type { BatchNormParams, ConvParams } from '../../../backend';
 import type { MatmulParams } from '../kernels/matmul';
-import { convParams, gemmParams, CONV_GEO, MR, NR, PACK_A_BYTES, PACK_B_BYTES, TILE_BYTES } from '@webgrad/kernels-wasm';
+import { batchNormParams, convParams, gemmParams, CONV_GEO, MR, NR, PACK_A_BYTES, PACK_B_BYTES, TILE_BYTES } from '@webgrad/kernels-wasm';
 import type { KernelName, WasmRuntime } from './runtime';
 
 /** Below this many flops one thread is faster than waking the others (~20 µs per dispatch). */
@@ -168,4 +168,59 @@ export function wasmConvBackwardInput(rt: WasmRuntime, gy: Float32Array, w: Floa
 
 export function wasmConvBackwardWeight(rt: WasmRuntime, x: Float32Array, gy: Float32Array, p: ConvParams): Float32Array {
   return wasmConv(rt, 'convBackwardWeight', p, { x, gy }, p.outChannels * (p.inChannels / p.groups) * prod(p.kernel));
+}
+
+/** The f32 bits of x as an i32 (parameter blocks hold words). */
+const f32Bits = (x: number) => new Int32Array(new Float32Array([x]).buffer)[0];
+
+/** Channels [c0, c1) per thread: every channel's statistics come from one thread. */
+function batchNormRun(rt: WasmRuntime, kernel: 'batchNorm' | 'batchNormBackward', p: BatchNormParams, scratch: Scratch,
+  ptrs: Partial<Record<'x' | 'weight' | 'bias' | 'y' | 'mean' | 'invstd' | 'gy' | 'gx' | 'gweight' | 'gbias', number>>): void {
+  const T = threadsFor(rt, 8 * p.n * p.c * p.s, p.c);
+  const blocks: number[] = [];
+  for (let t = 0; t < T; t++) {
+    const [c0, c1] = part(p.c, T, t);
+    const pp = scratch.alloc(batchNormParams.bytes);
+    batchNormParams.write(rt.i32, pp, {
+      x: 0, weight: 0, bias: 0, y: 0, mean: 0, invstd: 0, gy: 0, gx: 0, gweight: 0, gbias: 0, ...ptrs,
+      n: p.n, c: p.c, s: p.s, c0, c1, eps: f32Bits(p.eps),
+    });
+    blocks.push(pp);
+  }
+  dispatch(rt, kernel, blocks);
+}
+
+export function wasmBatchNorm(rt: WasmRuntime, x: Float32Array, weight: Float32Array | null, bias: Float32Array | null, p: BatchNormParams) {
+  const y = output(rt, p.n * p.c * p.s), mean = output(rt, p.c), invstd = output(rt, p.c);
+  const scratch = new Scratch(rt);
+  try {
+    batchNormRun(rt, 'batchNorm', p, scratch, {
+      x: scratch.input(x), weight: weight ? scratch.input(weight) : 0, bias: bias ? scratch.input(bias) : 0,
+      y: y.byteOffset, mean: mean.byteOffset, invstd: invstd.byteOffset,
+    });
+    return { y, mean, invstd };
+  } catch (err) {
+    for (const a of [y, mean, invstd]) rt.freeArray(a);
+    throw err;
+  } finally {
+    scratch.done();
+  }
+}
+
+export function wasmBatchNormBackward(rt: WasmRuntime, gy: Float32Array, x: Float32Array, mean: Float32Array, invstd: Float32Array, weight: Float32Array | null, p: BatchNormParams) {
+  const gx = output(rt, p.n * p.c * p.s), gweight = output(rt, p.c), gbias = output(rt, p.c);
+  const scratch = new Scratch(rt);
+  try {
+    batchNormRun(rt, 'batchNormBackward', p, scratch, {
+      gy: scratch.input(gy), x: scratch.input(x), mean: scratch.input(mean), invstd: scratch.input(invstd),
+      weight: weight ? scratch.input(weight) : 0,
+      gx: gx.byteOffset, gweight: gweight.byteOffset, gbias: gbias.byteOffset,
+    });
+    return { gx, gweight, gbias };
+  } catch (err) {
+    for (const a of [gx, gweight, gbias]) rt.freeArray(a);
+    throw err;
+  } finally {
+    scratch.done();
+  }
 }
