@@ -8,7 +8,7 @@
  * group (its own columns of dW) and sums all items itself, in item order.
  */
 import {
-  call, f32, forRange, func, get, i32, if_, memory, set, type Code, type FuncDef, type Local,
+  call, f32, f32x4, forRange, func, get, i32, if_, memory, set, v128, type Code, type FuncDef, type Local,
 } from './emitter';
 import { layout } from './layout';
 
@@ -20,12 +20,14 @@ export const CONV_GEO = [
 
 /**
  * One block for the three conv kernels. Pointers in bytes; `x`, `w`, `gy` inputs, `out` the
- * result (y, gx or gw); `bias` 0 for none. `cols` holds [cinG·K, L] floats of scratch.
+ * result (y, gx or gw); `bias` 0 for none. Items go `nb` at a time, their columns side by
+ * side, so small outputs still make a wide product: `cols` holds [channels·K, nb·L] floats
+ * of scratch and `part` [coutG, nb·L].
  */
 export const convParams = layout([
-  'x', 'w', 'bias', 'gy', 'out', 'n0', 'n1', 'c0', 'c1',
+  'x', 'w', 'bias', 'gy', 'out', 'n0', 'n1', 'nb', 'c0', 'c1',
   'G', 'cinG', 'coutG', 'rows', 'L', 'plane', 'K',
-  'cols', 'packA', 'packB', 'tile',
+  'cols', 'part', 'packA', 'packB', 'tile',
   ...CONV_GEO,
 ] as const);
 
@@ -117,81 +119,154 @@ function col2im(): FuncDef {
 }
 
 const P = convParams;
-const entryLocals = { n: 'i32', gi: 'i32', co: 'i32', l: 'i32', Cin: 'i32', Cout: 'i32', geo: 'i32', dst: 'i32', bv: 'f32' } as const;
+const entryLocals = {
+  n: 'i32', cnt: 'i32', ldc: 'i32', b: 'i32', gi: 'i32', co: 'i32', Cin: 'i32', Cout: 'i32', L: 'i32', nb: 'i32',
+  geo: 'i32', target: 'i32', src: 'i32', bv: 'f32',
+} as const;
 type EntryVars = Record<keyof typeof entryLocals | 'pp', Local>;
 const ld = (v: EntryVars, f: (typeof P.fields)[number]) => P.load(v.pp, f);
 const prologue = (v: EntryVars): Code[] => [
   set(v.Cin, mul(ld(v, 'G'), ld(v, 'cinG'))),
   set(v.Cout, mul(ld(v, 'G'), ld(v, 'coutG'))),
+  set(v.L, ld(v, 'L')),
+  set(v.nb, ld(v, 'nb')),
   set(v.geo, add(get(v.pp), c(P.offset.ID))),
 ];
 /** gemmCore's packing arguments, from the block. */
 const packArgs = (v: EntryVars): Code[] => [ld(v, 'packA'), ld(v, 'packB'), ld(v, 'tile')];
 /** Byte address of element `idx` of the array whose pointer is field `f`. */
-const elem = (v: EntryVars, f: 'x' | 'w' | 'gy' | 'out' | 'bias', idx: Code): Code => add(ld(v, f), mul(idx, c(4)));
+const elem = (v: EntryVars, f: 'x' | 'w' | 'gy' | 'out' | 'bias' | 'cols' | 'part', idx: Code): Code => add(ld(v, f), mul(idx, c(4)));
+/** Channel row `ch` of item `item` in a [N, chans, L] array (L = plane for x-shaped arrays). */
+const rowOf = (v: EntryVars, f: 'x' | 'gy' | 'out', item: Code, chans: Code, ch: Code, len: Code) =>
+  elem(v, f, mul(add(mul(item, chans), ch), len));
+/** Each item group: items [n, n + cnt) with their columns side by side (ldc = cnt·L). */
+const itemGroups = (v: EntryVars, ...body: Code[]): Code =>
+  forRange(v.n, ld(v, 'n0'), ld(v, 'n1'), get(v.nb),
+    set(v.cnt, i32.min(get(v.nb), sub(ld(v, 'n1'), get(v.n)))),
+    set(v.ldc, mul(get(v.cnt), get(v.L))),
+    ...body);
+/** Columns of the group's items for input channels [ch0, ch0 + cs) of group gi. */
+const groupColumns = (v: EntryVars, ch0: Code, cs: Code): Code =>
+  forRange(v.b, c(0), get(v.cnt), c(1),
+    call('im2col', rowOf(v, 'x', add(get(v.n), get(v.b)), get(v.Cin), c(0), ld(v, 'plane')), ch0, cs,
+      elem(v, 'cols', mul(get(v.b), get(v.L))), get(v.ldc), get(v.geo)));
+/** src ← gy of the group's items, group gi, as [coutG, ldc]: in place for one item, else gathered into `part`. */
+const groupGy = (v: EntryVars): Code[] => [
+  if_(i32.eq(get(v.cnt), c(1)), [
+    set(v.src, rowOf(v, 'gy', get(v.n), get(v.Cout), mul(get(v.gi), ld(v, 'coutG')), get(v.L))),
+  ], [
+    set(v.src, ld(v, 'part')),
+    forRange(v.b, c(0), get(v.cnt), c(1),
+      forRange(v.co, c(0), ld(v, 'coutG'), c(1),
+        memory.copy(elem(v, 'part', add(mul(get(v.co), get(v.ldc)), mul(get(v.b), get(v.L)))),
+          rowOf(v, 'gy', add(get(v.n), get(v.b)), get(v.Cout), add(mul(get(v.gi), ld(v, 'coutG')), get(v.co)), get(v.L)),
+          mul(get(v.L), c(4))))),
+  ]),
+];
+const biasOf = (v: EntryVars): Code => f32.load(elem(v, 'bias', add(mul(get(v.gi), ld(v, 'coutG')), get(v.co))));
 
-/** y (items [n0, n1)) = conv(x, w) (+ bias): per item and group, W_g [coutG, rows] · cols_g [rows, L]. */
+/**
+ * y (items [n0, n1)) = conv(x, w) (+ bias): per item group and conv group, W_g [coutG, rows]
+ * · cols [rows, cnt·L]. One item writes y directly (bias first, then accumulate); several
+ * go through `part` and are spread to y with the bias added.
+ */
 function convForward(): FuncDef {
   return func('convForward', { pp: 'i32' }, entryLocals, (v) => [
     ...prologue(v),
-    forRange(v.n, ld(v, 'n0'), ld(v, 'n1'), c(1),
+    itemGroups(v,
       forRange(v.gi, c(0), ld(v, 'G'), c(1),
-        if_(ld(v, 'bias'), [
-          forRange(v.co, c(0), ld(v, 'coutG'), c(1),
-            set(v.bv, f32.load(elem(v, 'bias', add(mul(get(v.gi), ld(v, 'coutG')), get(v.co))))),
-            set(v.dst, elem(v, 'out', mul(add(mul(get(v.n), get(v.Cout)), add(mul(get(v.gi), ld(v, 'coutG')), get(v.co))), ld(v, 'L')))),
-            forRange(v.l, c(0), ld(v, 'L'), c(1), f32.store(add(get(v.dst), mul(get(v.l), c(4))), get(v.bv)))),
-        ]),
-        call('im2col', elem(v, 'x', mul(mul(get(v.n), get(v.Cin)), ld(v, 'plane'))),
-          mul(get(v.gi), ld(v, 'cinG')), ld(v, 'cinG'), ld(v, 'cols'), ld(v, 'L'), get(v.geo)),
+        groupColumns(v, mul(get(v.gi), ld(v, 'cinG')), ld(v, 'cinG')),
+        if_(i32.eq(get(v.cnt), c(1)), [
+          set(v.target, rowOf(v, 'out', get(v.n), get(v.Cout), mul(get(v.gi), ld(v, 'coutG')), get(v.L))),
+          if_(ld(v, 'bias'), [
+            forRange(v.co, c(0), ld(v, 'coutG'), c(1),
+              call('fillRow', add(get(v.target), mul(mul(get(v.co), get(v.L)), c(4))), get(v.L), biasOf(v))),
+          ]),
+        ], [set(v.target, ld(v, 'part'))]),
         call('gemmCore',
           elem(v, 'w', mul(mul(get(v.gi), ld(v, 'coutG')), ld(v, 'rows'))), ld(v, 'rows'), c(1),
-          ld(v, 'cols'), ld(v, 'L'), c(1),
-          elem(v, 'out', mul(add(mul(get(v.n), get(v.Cout)), mul(get(v.gi), ld(v, 'coutG'))), ld(v, 'L'))), ld(v, 'L'),
-          c(0), ld(v, 'coutG'), c(0), ld(v, 'L'), ld(v, 'rows'), i32.ne(ld(v, 'bias'), c(0)), ...packArgs(v)))),
+          ld(v, 'cols'), get(v.ldc), c(1),
+          get(v.target), get(v.ldc),
+          c(0), ld(v, 'coutG'), c(0), get(v.ldc), ld(v, 'rows'),
+          i32.and(i32.eq(get(v.cnt), c(1)), i32.ne(ld(v, 'bias'), c(0))), ...packArgs(v)),
+        if_(i32.gt(get(v.cnt), c(1)), [
+          forRange(v.b, c(0), get(v.cnt), c(1),
+            forRange(v.co, c(0), ld(v, 'coutG'), c(1),
+              set(v.bv, [if_f32(ld(v, 'bias'), biasOf(v), f32.const(0))]),
+              call('addRow',
+                rowOf(v, 'out', add(get(v.n), get(v.b)), get(v.Cout), add(mul(get(v.gi), ld(v, 'coutG')), get(v.co)), get(v.L)),
+                elem(v, 'part', add(mul(get(v.co), get(v.ldc)), mul(get(v.b), get(v.L)))), get(v.L), get(v.bv)))),
+        ]))),
   ]);
 }
 
-/** gx (items [n0, n1)) = col2im(W_g^T · gy_g) per item and group. */
+/** gx (items [n0, n1)) = col2im(W_g^T · gy_g) per item group and conv group. */
 function convBackwardInput(): FuncDef {
   return func('convBackwardInput', { pp: 'i32' }, entryLocals, (v) => [
     ...prologue(v),
-    forRange(v.n, ld(v, 'n0'), ld(v, 'n1'), c(1),
-      set(v.dst, elem(v, 'out', mul(mul(get(v.n), get(v.Cin)), ld(v, 'plane')))),
-      memory.fill(get(v.dst), c(0), mul(mul(get(v.Cin), ld(v, 'plane')), c(4))),
+    itemGroups(v,
+      memory.fill(rowOf(v, 'out', get(v.n), get(v.Cin), c(0), ld(v, 'plane')), c(0),
+        mul(mul(mul(get(v.cnt), get(v.Cin)), ld(v, 'plane')), c(4))),
       forRange(v.gi, c(0), ld(v, 'G'), c(1),
+        ...groupGy(v),
         // A = W_g^T: element (r, co) at w[(gi·coutG + co)·rows + r]
         call('gemmCore',
           elem(v, 'w', mul(mul(get(v.gi), ld(v, 'coutG')), ld(v, 'rows'))), c(1), ld(v, 'rows'),
-          elem(v, 'gy', mul(add(mul(get(v.n), get(v.Cout)), mul(get(v.gi), ld(v, 'coutG'))), ld(v, 'L'))), ld(v, 'L'), c(1),
-          ld(v, 'cols'), ld(v, 'L'),
-          c(0), ld(v, 'rows'), c(0), ld(v, 'L'), ld(v, 'coutG'), c(0), ...packArgs(v)),
-        call('col2im', get(v.dst), mul(get(v.gi), ld(v, 'cinG')), ld(v, 'cinG'), ld(v, 'cols'), ld(v, 'L'), get(v.geo)))),
+          get(v.src), get(v.ldc), c(1),
+          ld(v, 'cols'), get(v.ldc),
+          c(0), ld(v, 'rows'), c(0), get(v.ldc), ld(v, 'coutG'), c(0), ...packArgs(v)),
+        forRange(v.b, c(0), get(v.cnt), c(1),
+          call('col2im', rowOf(v, 'out', add(get(v.n), get(v.b)), get(v.Cin), c(0), ld(v, 'plane')),
+            mul(get(v.gi), ld(v, 'cinG')), ld(v, 'cinG'), elem(v, 'cols', mul(get(v.b), get(v.L))), get(v.ldc), get(v.geo))))),
   ]);
 }
 
 /**
- * gw rows of input channels [c0, c1) of every group = Σ over items n0..n1 (in order) of
- * gy_g [coutG, L] · cols_g^T, the columns built for those channels only.
+ * gw rows of input channels [c0, c1) of every group = Σ over item groups (in order) of
+ * gy_g [coutG, cnt·L] · cols^T, the columns built for those channels only.
  */
 function convBackwardWeight(): FuncDef {
   return func('convBackwardWeight', { pp: 'i32' }, { ...entryLocals, cs: 'i32' }, (v) => [
     ...prologue(v),
     set(v.cs, sub(ld(v, 'c1'), ld(v, 'c0'))),
-    forRange(v.n, ld(v, 'n0'), ld(v, 'n1'), c(1),
+    itemGroups(v,
       forRange(v.gi, c(0), ld(v, 'G'), c(1),
-        call('im2col', elem(v, 'x', mul(mul(get(v.n), get(v.Cin)), ld(v, 'plane'))),
-          add(mul(get(v.gi), ld(v, 'cinG')), ld(v, 'c0')), get(v.cs), ld(v, 'cols'), ld(v, 'L'), get(v.geo)),
-        // B = cols^T: element (l, r) at cols[r·L + l]
+        groupColumns(v, add(mul(get(v.gi), ld(v, 'cinG')), ld(v, 'c0')), get(v.cs)),
+        ...groupGy(v),
+        // B = cols^T: element (l, r) at cols[r·ldc + l]
         call('gemmCore',
-          elem(v, 'gy', mul(add(mul(get(v.n), get(v.Cout)), mul(get(v.gi), ld(v, 'coutG'))), ld(v, 'L'))), ld(v, 'L'), c(1),
-          ld(v, 'cols'), c(1), ld(v, 'L'),
+          get(v.src), get(v.ldc), c(1),
+          ld(v, 'cols'), c(1), get(v.ldc),
           elem(v, 'out', add(mul(mul(get(v.gi), ld(v, 'coutG')), ld(v, 'rows')), mul(ld(v, 'c0'), ld(v, 'K')))), ld(v, 'rows'),
-          c(0), ld(v, 'coutG'), c(0), mul(get(v.cs), ld(v, 'K')), ld(v, 'L'),
+          c(0), ld(v, 'coutG'), c(0), mul(get(v.cs), ld(v, 'K')), get(v.ldc),
           i32.gt(get(v.n), ld(v, 'n0')), ...packArgs(v)))),
   ]);
 }
 
+function if_f32(cond: Code, then: Code, otherwise: Code): Code {
+  return [cond, 0x04, 0x7d, then, 0x05, otherwise, 0x0b];
+}
+
+/** dst[i] = value for i < n. */
+function fillRow(): FuncDef {
+  return func('fillRow', { dst: 'i32', n: 'i32', value: 'f32' }, { i: 'i32', vv: 'v128' }, (v) => [
+    set(v.vv, f32x4.splat(get(v.value))),
+    forRange(v.i, c(0), i32.and(get(v.n), c(~3)), c(4), v128.store(add(get(v.dst), mul(get(v.i), c(4))), get(v.vv))),
+    forRange(v.i, i32.and(get(v.n), c(~3)), get(v.n), c(1), f32.store(add(get(v.dst), mul(get(v.i), c(4))), get(v.value))),
+  ], { exported: false });
+}
+
+/** dst[i] = src[i] + value for i < n. */
+function addRow(): FuncDef {
+  return func('addRow', { dst: 'i32', src: 'i32', n: 'i32', value: 'f32' }, { i: 'i32', vv: 'v128' }, (v) => [
+    set(v.vv, f32x4.splat(get(v.value))),
+    forRange(v.i, c(0), i32.and(get(v.n), c(~3)), c(4),
+      v128.store(add(get(v.dst), mul(get(v.i), c(4))), f32x4.add(v128.load(add(get(v.src), mul(get(v.i), c(4)))), get(v.vv)))),
+    forRange(v.i, i32.and(get(v.n), c(~3)), get(v.n), c(1),
+      f32.store(add(get(v.dst), mul(get(v.i), c(4))), f32.add(f32.load(add(get(v.src), mul(get(v.i), c(4)))), get(v.value)))),
+  ], { exported: false });
+}
+
 export function convFunctions(): FuncDef[] {
-  return [im2col(), col2im(), convForward(), convBackwardInput(), convBackwardWeight()];
+  return [im2col(), col2im(), fillRow(), addRow(), convForward(), convBackwardInput(), convBackwardWeight()];
 }

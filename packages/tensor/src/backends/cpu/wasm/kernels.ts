@@ -109,6 +109,9 @@ function geometry(p: ConvParams): Record<(typeof CONV_GEO)[number], number> {
 
 const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
 
+/** Columns wanted per conv product: items are grouped until nb·L reaches this. */
+const TARGET_COLS = 512;
+
 /**
  * Runs one of the three conv kernels. `inputs` are x / w / bias / gy as the kernel reads
  * them; the result has `outSize` elements.
@@ -130,20 +133,27 @@ function wasmConv(
     const ptr = (a: Float32Array | null | undefined) => (a ? scratch.input(a) : 0);
     const x = ptr(inputs.x), w = ptr(inputs.w), bias = ptr(inputs.bias), gy = ptr(inputs.gy);
     const out = result.byteOffset;
+    const flops = 2 * p.batch * p.outChannels * rows * L;
     const byChannel = kernel === 'convBackwardWeight';
-    const units = byChannel ? cinG : p.batch;
-    const T = threadsFor(rt, 2 * p.batch * p.outChannels * rows * L, units);
+    // Items per product: enough for a wide product when L is small. The weight gradient sums
+    // over items, so its nb must not depend on the thread count; the others may cap it so
+    // every thread gets a group.
+    const wide = Math.max(1, Math.min(p.batch, Math.floor(TARGET_COLS / L)));
+    const T0 = threadsFor(rt, flops, byChannel ? cinG : p.batch);
+    const nb = byChannel ? wide : Math.max(1, Math.min(wide, Math.ceil(p.batch / T0)));
+    const units = byChannel ? cinG : Math.ceil(p.batch / nb);
+    const T = Math.min(T0, units);
     const blocks: number[] = [];
     for (let t = 0; t < T; t++) {
       const [u0, u1] = part(units, T, t);
       const pp = scratch.alloc(convParams.bytes);
       const colRows = byChannel ? (u1 - u0) * K : rows;
       convParams.write(rt.i32, pp, {
-        x, w, bias, gy, out,
-        n0: byChannel ? 0 : u0, n1: byChannel ? p.batch : u1,
+        x, w, bias, gy, out, nb,
+        n0: byChannel ? 0 : u0 * nb, n1: byChannel ? p.batch : Math.min(p.batch, u1 * nb),
         c0: byChannel ? u0 : 0, c1: byChannel ? u1 : cinG,
         G, cinG, coutG, rows, L, plane, K,
-        cols: scratch.alloc(colRows * L * 4), ...scratch.packs(),
+        cols: scratch.alloc(colRows * nb * L * 4), part: nb > 1 ? scratch.alloc(coutG * nb * L * 4) : 0, ...scratch.packs(),
         ...geometry(p),
       });
       blocks.push(pp);
