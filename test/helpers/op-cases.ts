@@ -34,7 +34,7 @@ const distinct = (shape: number[]): InputSpec => ({ shape, kind: 'distinct' });
 const stats = (shape: number[]): InputSpec => ({ shape, kind: 'positive', noGrad: true });
 const ints = (shape: number[], high: number): InputSpec => ({ shape, kind: 'int', high, noGrad: true });
 
-export const opCases: OpCase[] = [
+const handWritten: OpCase[] = [
   c('add broadcast', [[3, 1, 5], [4, 1]], (a, b) => wg.add(a, b)),
   c('add scalar', [[2, 3]], (a) => wg.add(a, 2.5)),
   c('sub broadcast', [[1], [3, 17]], (a, b) => wg.sub(a, b)),
@@ -123,3 +123,20 @@ export const opCases: OpCase[] = [
     return wg.dropout(x, 0.5, true);
   }),
 ];
+
+/**
+ * One case per differentiable op of the elementwise table that no case above names first
+ * (so a new table op is gradchecked and compared across devices without an edit here).
+ */
+const covered = new Set(handWritten.map((k) => k.name.split(' ')[0]));
+const fromTable: OpCase[] = [...wg.elementwiseOps.values()]
+  .filter(({ op }) => !op.internal && op.grad && !covered.has(op.name))
+  .map(({ op }) => {
+    const kind = op.check?.input ?? 'normal';
+    const fn = wg.elementwiseOps.get(op.name) as unknown as (...args: (Tensor | number)[]) => Tensor;
+    const args = op.check?.args ?? [];
+    const shapes = op.arity === 1 ? [[3, 7]] : [[3, 1, 5], [4, 1]];
+    return c(op.name, shapes.map((shape) => ({ shape, kind })), (...xs) => fn(...xs, ...args), op.check?.atol);
+  });
+
+export const opCases: OpCase[] = [...handWritten, ...fromTable];

@@ -7,8 +7,38 @@ const pool: K.PoolShape = { planes: 3, inSize: [5, 7], kernel: [2, 2], outSize: 
 const bn: K.BatchNormShape = { n: 2, c: 3, s: 5 };
 const mm = (transA: boolean, transB: boolean, m = 5): K.MatmulShape => ({ batch: 2, m, n: 70, k: 3, transA, transB, aBatchStride: 15, bBatchStride: 0 });
 
-const UNARY: K.UnaryOp[] = ['neg', 'exp', 'log', 'sqrt', 'abs', 'sign', 'relu', 'sigmoid', 'tanh', 'step', 'leakyRelu', 'leakyReluGrad', 'powScalar', 'clamp', 'affine', 'cast'];
-const BINARY: K.BinaryOp[] = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge'];
+const E = K.expr;
+const op1 = (name: string, expr: K.Expr, ints: K.IntRule = 'float'): K.ElementwiseKernelOp => ({ name, arity: 1, expr, ints });
+const op2 = (name: string, expr: K.Expr, ints: K.IntRule = 'exact'): K.ElementwiseKernelOp => ({ name, arity: 2, expr, ints });
+
+/**
+ * The op table itself lives in @webgrad/tensor (its webgpu test compiles and runs every
+ * declared op); here, ops that together use every node kind, every math function and
+ * every composite builder of the expression language, on both int rules.
+ */
+const CALLS: Record<K.MathFunction, K.Expr> = {
+  exp: E.exp(E.x), log: E.log(E.x), sqrt: E.sqrt(E.x), abs: E.abs(E.x), sign: E.sign(E.x),
+  tanh: E.tanh(E.x), sin: E.sin(E.x), cos: E.cos(E.x), pow: E.pow(E.x, E.a),
+};
+export const ops = {
+  neg: op1('neg', E.neg(E.x), 'exact'),
+  exp: op1('exp', E.exp(E.x)),
+  clamp: op1('clamp', E.clampTo(E.x, E.a, E.b)),
+  add: op2('add', E.add(E.x, E.y)),
+  mul: op2('mul', E.mul(E.x, E.y)),
+};
+const UNARY: K.ElementwiseKernelOp[] = [
+  ...Object.values(ops).filter((o) => o.arity === 1),
+  ...Object.entries(CALLS).flatMap(([fn, e]) => [op1(`call-${fn}`, e), op1(`call-${fn}-exact`, e, 'exact')]),
+  op1('step', E.gt(E.x, 0), 'exact'), op1('leaky', E.select(E.gt(E.x, 0), E.x, E.mul(E.a, E.x))),
+  op1('constants', E.add(E.add(E.num(Infinity), E.num(-Infinity)), E.add(E.num(NaN), E.num(-0.25)))),
+  op1('sigmoid', E.sigmoid(E.x)), op1('erf', E.erf(E.x)), op1('log1p', E.log1p(E.x)), op1('expm1', E.expm1(E.x)),
+];
+const BINARY: K.ElementwiseKernelOp[] = [
+  ops.add, ops.mul, op2('sub', E.sub(E.x, E.y)), op2('div', E.div(E.x, E.y)), op2('pow', E.pow(E.x, E.y), 'float'),
+  op2('maximum', E.select(E.or(E.gt(E.x, E.y), E.isNaN(E.x)), E.x, E.y)), op2('both', E.and(E.lt(E.x, E.y), E.le(E.y, 3))),
+  op2('eq', E.eq(E.x, E.y)), op2('ne', E.ne(E.x, E.y)), op2('ge', E.ge(E.x, E.y)),
+];
 const REDUCE: K.ReduceOp[] = ['sum', 'max', 'min', 'argmax', 'argmin'];
 const PADS: K.PadMode[] = ['constant', 'reflect', 'replicate', 'circular'];
 const TYPES: [K.ScalarType, K.ScalarType][] = [['f32', 'f32'], ['i32', 'i32'], ['i32', 'f32'], ['f32', 'i32']];
@@ -19,7 +49,7 @@ export function allKernels(): K.Kernel[] {
   return [
     ...UNARY.flatMap((op) => TYPES.map(([i, o]) => K.unaryKernel(op, 10, i, o, 0.5, 2))),
     ...BINARY.flatMap((op) => TYPES.map(([i, o]) => K.binaryKernel(op, [2, 1, 3], [1, 4, 3], [2, 4, 3], i, o))),
-    K.binaryKernel('add', [], [], [], 'f32', 'f32'),
+    K.binaryKernel(ops.add, [], [], [], 'f32', 'f32'),
     K.whereKernel([2, 1], [1, 3], [2, 3], [2, 3], 'i32', 'f32'), K.whereKernel([3], [3], [3], [3], 'f32', 'i32'),
     K.fillKernel(5, 1.5, 'f32'), K.fillKernel(5, -3, 'i32'),
     ...REDUCE.flatMap((op) => (['f32', 'i32'] as K.ScalarType[]).flatMap((t) => [

@@ -1,6 +1,7 @@
 /** The pure parts of the generators: dispatch sizes, uniform packing, dim merging, plans. */
 import { describe, expect, it } from 'vitest';
 import * as K from '../src/index';
+import { ops } from './all-kernels';
 
 const f32At = (k: K.Kernel, i: number) => new DataView(k.params).getFloat32(i * 4, true);
 const i32At = (k: K.Kernel, i: number) => new DataView(k.params).getInt32(i * 4, true);
@@ -17,7 +18,7 @@ describe('kernel plumbing', () => {
   });
 
   it('packs uniform fields in declaration order, padded to 16 bytes', () => {
-    const k = K.unaryKernel('clamp', 17, 'f32', 'f32', -Infinity, 0.25);
+    const k = K.unaryKernel(ops.clamp, 17, 'f32', 'f32', -Infinity, 0.25);
     expect(k.params.byteLength).toBe(16);
     expect(i32At(k, 0)).toBe(5); // vec4 items: ceil(17 / 4)
     expect(f32At(k, 1)).toBe(-Infinity);
@@ -27,12 +28,12 @@ describe('kernel plumbing', () => {
   });
 
   it('code depends on the variant only, so sizes share one compiled pipeline', () => {
-    const a = K.binaryKernel('add', [3, 1, 17], [1, 5, 17], [3, 5, 17], 'f32', 'f32');
-    const b = K.binaryKernel('add', [9, 1, 4], [1, 2, 4], [9, 2, 4], 'f32', 'f32');
+    const a = K.binaryKernel(ops.add, [3, 1, 17], [1, 5, 17], [3, 5, 17], 'f32', 'f32');
+    const b = K.binaryKernel(ops.add, [9, 1, 4], [1, 2, 4], [9, 2, 4], 'f32', 'f32');
     expect(a.key).toBe(b.key);
     expect(a.code).toBe(b.code);
     expect(Array.from(new Int32Array(a.params))).not.toEqual(Array.from(new Int32Array(b.params)));
-    expect(K.binaryKernel('add', [3], [3], [3], 'f32', 'f32').key).not.toBe(a.key);
+    expect(K.binaryKernel(ops.add, [3], [3], [3], 'f32', 'f32').key).not.toBe(a.key);
   });
 
   it('merges dims every operand walks contiguously, and drops size-1 dims', () => {
@@ -59,13 +60,13 @@ describe('dispatch sizes', () => {
   });
 
   it('elementwise: one vec4 per invocation where contiguous, one element otherwise; grid-stride', () => {
-    const k = K.unaryKernel('exp', 10_000, 'f32', 'f32');
+    const k = K.unaryKernel(ops.exp, 10_000, 'f32', 'f32');
     expect(k.workgroupSize).toEqual([256, 1, 1]);
     expect(k.dispatch).toEqual([Math.ceil(2500 / 256), 1, 1]);
     expect(k.gridStride).toBe(true);
-    expect(K.unaryKernel('exp', 0, 'f32', 'f32').dispatch).toEqual([0, 0, 0]);
-    expect(K.binaryKernel('mul', [10_000], [10_000], [10_000], 'f32', 'f32').key).toContain('flat4');
-    const bcast = K.binaryKernel('mul', [100, 100], [1, 100], [100, 100], 'f32', 'f32');
+    expect(K.unaryKernel(ops.exp, 0, 'f32', 'f32').dispatch).toEqual([0, 0, 0]);
+    expect(K.binaryKernel(ops.mul, [10_000], [10_000], [10_000], 'f32', 'f32').key).toContain('flat4');
+    const bcast = K.binaryKernel(ops.mul, [100, 100], [1, 100], [100, 100], 'f32', 'f32');
     expect(bcast.key).toContain('/r2');
     expect(bcast.dispatch).toEqual([Math.ceil(10_000 / 256), 1, 1]);
     expect(K.reduceKernel('sum', [5, 5], [1], 'f32').gridStride).toBeUndefined();

@@ -10,7 +10,7 @@ export * as init from './init';
 
 export { Conv1d, Conv2d, Conv3d, ConvNd, type ConvLayerOptions } from './layers/conv';
 export { BatchNorm1d, BatchNorm2d, BatchNorm3d, BatchNormNd, type BatchNormOptions } from './layers/norm';
-export { ReLU, LeakyReLU, Sigmoid, Tanh, Softmax, LogSoftmax } from './layers/activation';
+export { ReLU, LeakyReLU, Sigmoid, Tanh, SiLU, GELU, Softplus, ELU, Hardtanh, Softmax, LogSoftmax } from './layers/activation';
 export {
   MaxPool1d, MaxPool2d, MaxPool3d, AvgPool1d, AvgPool2d, AvgPool3d, AdaptiveAvgPool2d, Pool2d,
   type MaxPoolOptions, type AvgPoolOptions,

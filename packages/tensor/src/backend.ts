@@ -18,19 +18,13 @@ export interface Storage {
   readonly bytes: number;
 }
 
-export type UnaryOp =
-  | 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'sign' | 'relu' | 'sigmoid' | 'tanh'
-  | 'step'          // x > 0 ? 1 : 0 (the derivative of relu)
-  | 'leakyRelu'     // x > 0 ? x : a * x
-  | 'leakyReluGrad' // x > 0 ? 1 : a
-  | 'powScalar'     // x ** a
-  | 'clamp'         // min(max(x, a), b); a = -Infinity / b = Infinity for one-sided
-  | 'affine'        // a * x + b
-  | 'cast';         // convert to the output dtype (float -> int truncates toward zero)
-
-export type BinaryOp =
-  | 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum'
-  | 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge'; // comparisons give 1 or 0 in the output dtype
+/**
+ * One elementwise op of the op table (src/ops/elementwise.ts): its name (a cache key), its
+ * arity, its expression tree and whether int32 stays exact. Backends get the declaration
+ * itself, not a name to look up, and render the tree into their own code once per op.
+ */
+export type { ElementwiseKernelOp as ElementwiseOp } from '@webgrad/kernels-wgsl';
+import type { ElementwiseKernelOp as ElementwiseOp } from '@webgrad/kernels-wgsl';
 
 export type ReduceOp = 'sum' | 'max' | 'min' | 'argmax' | 'argmin';
 
@@ -103,9 +97,10 @@ export interface Backend {
   sync(): Promise<void>;
 
   // --- elementwise -----------------------------------------------------------------
-  unary(op: UnaryOp, x: Storage, size: number, inDtype: DType, outDtype: DType, a?: number, b?: number): Storage;
+  /** out = op(x) with the op's scalar parameters a, b; outDtype differs from inDtype for casts. */
+  unary(op: ElementwiseOp, x: Storage, size: number, inDtype: DType, outDtype: DType, a?: number, b?: number): Storage;
   /** Broadcasting binary op; aShape/bShape are already right-aligned to outShape's rank. */
-  binary(op: BinaryOp, a: Storage, aShape: Shape, b: Storage, bShape: Shape, outShape: Shape, inDtype: DType, outDtype: DType): Storage;
+  binary(op: ElementwiseOp, a: Storage, aShape: Shape, b: Storage, bShape: Shape, outShape: Shape, inDtype: DType, outDtype: DType): Storage;
   /** cond != 0 ? a : b, all three broadcast to outShape (same rank). */
   where(cond: Storage, condShape: Shape, condDtype: DType, a: Storage, aShape: Shape, b: Storage, bShape: Shape, outShape: Shape, dtype: DType): Storage;
 

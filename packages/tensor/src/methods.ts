@@ -5,6 +5,7 @@
 import type { DType } from './backend';
 import { Tensor } from './tensor';
 import * as ew from './ops/elementwise';
+import { elementwiseOps } from './ops/elementwise-op';
 import * as red from './ops/reduce';
 import * as sh from './ops/shape';
 import { matmul } from './ops/linalg';
@@ -13,32 +14,19 @@ import { zerosLike, onesLike } from './ops/creation';
 
 type Operand = Tensor | number;
 
+/**
+ * A method per op the elementwise table exports: x.sigmoid(), x.add(y), x.softplus(beta)...
+ * (internal ops are not exported, and get no method at run time either).
+ */
+type TableMethods = {
+  [K in keyof typeof ew as (typeof ew)[K] extends { readonly op: object } ? K : never]:
+    (typeof ew)[K] extends (self: never, ...rest: infer R) => Tensor ? (...rest: R) => Tensor : never;
+};
+
 declare module './tensor' {
-  interface Tensor {
-    add(b: Operand): Tensor;
-    sub(b: Operand): Tensor;
-    mul(b: Operand): Tensor;
-    div(b: Operand): Tensor;
+  interface Tensor extends TableMethods {
     pow(b: Operand): Tensor;
-    maximum(b: Operand): Tensor;
-    minimum(b: Operand): Tensor;
-    eq(b: Operand): Tensor;
-    ne(b: Operand): Tensor;
-    lt(b: Operand): Tensor;
-    le(b: Operand): Tensor;
-    gt(b: Operand): Tensor;
-    ge(b: Operand): Tensor;
-    neg(): Tensor;
-    exp(): Tensor;
-    log(): Tensor;
-    sqrt(): Tensor;
-    abs(): Tensor;
-    sign(): Tensor;
     square(): Tensor;
-    relu(): Tensor;
-    leakyRelu(negativeSlope?: number): Tensor;
-    sigmoid(): Tensor;
-    tanh(): Tensor;
     clamp(min?: number, max?: number): Tensor;
     sum(dims?: number | number[], keepdim?: boolean): Tensor;
     mean(dims?: number | number[], keepdim?: boolean): Tensor;
@@ -74,30 +62,13 @@ declare module './tensor' {
 }
 
 const P = Tensor.prototype;
-P.add = function (b) { return ew.add(this, b); };
-P.sub = function (b) { return ew.sub(this, b); };
-P.mul = function (b) { return ew.mul(this, b); };
-P.div = function (b) { return ew.div(this, b); };
+for (const [name, fn] of elementwiseOps) {
+  if (fn.op.internal) continue;
+  const apply = fn as unknown as (self: Tensor, ...args: unknown[]) => Tensor;
+  (P as unknown as Record<string, unknown>)[name] = function (this: Tensor, ...args: unknown[]) { return apply(this, ...args); };
+}
 P.pow = function (b) { return ew.pow(this, b); };
-P.maximum = function (b) { return ew.maximum(this, b); };
-P.minimum = function (b) { return ew.minimum(this, b); };
-P.eq = function (b) { return ew.eq(this, b); };
-P.ne = function (b) { return ew.ne(this, b); };
-P.lt = function (b) { return ew.lt(this, b); };
-P.le = function (b) { return ew.le(this, b); };
-P.gt = function (b) { return ew.gt(this, b); };
-P.ge = function (b) { return ew.ge(this, b); };
-P.neg = function () { return ew.neg(this); };
-P.exp = function () { return ew.exp(this); };
-P.log = function () { return ew.log(this); };
-P.sqrt = function () { return ew.sqrt(this); };
-P.abs = function () { return ew.abs(this); };
-P.sign = function () { return ew.sign(this); };
 P.square = function () { return ew.square(this); };
-P.relu = function () { return ew.relu(this); };
-P.leakyRelu = function (s) { return ew.leakyRelu(this, s); };
-P.sigmoid = function () { return ew.sigmoid(this); };
-P.tanh = function () { return ew.tanh(this); };
 P.clamp = function (lo, hi) { return ew.clamp(this, lo, hi); };
 P.sum = function (d, k) { return red.sum(this, d, k); };
 P.mean = function (d, k) { return red.mean(this, d, k); };

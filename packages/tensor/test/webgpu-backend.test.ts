@@ -7,7 +7,8 @@
  * that is a failure.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Backend, BinaryOp, ConvParams, DType, PadMode, PoolParams, ReduceOp, Storage, TypedArray, UnaryOp } from '../src/backend';
+import type { Backend, ConvParams, DType, PadMode, PoolParams, ReduceOp, Storage, TypedArray } from '../src/backend';
+import { elementwiseOps } from '../src/ops/elementwise';
 import { cpuBackend } from '../src/backends/cpu/index';
 import { createWebGPUBackend, type WebGPUBackend } from '../src/backends/webgpu/index';
 import { rng } from './helpers/rng';
@@ -35,6 +36,10 @@ afterAll(async () => {
 
 // ---------------------------------------------------------------------------------------
 // helpers
+
+/** The op table's declarations (every elementwise op, internal ones included). */
+const table = [...elementwiseOps.values()].map((f) => f.op);
+const op = (name: string) => elementwiseOps.get(name)!.op;
 
 const r = rng(1234);
 
@@ -139,7 +144,7 @@ describe.skipIf(!main.gpu)(`webgpu backend equals cpu (${main.reason})`, () => {
   it('rejects float64 with an error naming the op and dtype', () => {
     expect(() => gpu.upload(new Float64Array(3), 'float64')).toThrow(/upload.*float64/);
     const x = gpu.upload(randF(4), 'float32');
-    expect(() => gpu.unary('exp', x, 4, 'float64', 'float64')).toThrow(/exp.*float64/);
+    expect(() => gpu.unary(op('exp'), x, 4, 'float64', 'float64')).toThrow(/exp.*float64/);
     expect(() => gpu.matmul(x, x, { batch: 1, m: 2, n: 2, k: 2, transA: false, transB: false, aBatchStride: 0, bBatchStride: 0 }, 'int32')).toThrow(/matmul.*int32/);
   });
 
@@ -147,7 +152,7 @@ describe.skipIf(!main.gpu)(`webgpu backend equals cpu (${main.reason})`, () => {
     const x = gpu.upload(Float32Array.from([1, 2, 3]), 'float32');
     const ys: Storage[] = [];
     for (let k = 0; k < 5; k++) {
-      ys.push(gpu.unary('neg', x, 3, 'float32', 'float32'));
+      ys.push(gpu.unary(op('neg'), x, 3, 'float32', 'float32'));
     }
     gpu.dispose(x);
     for (let k = 0; k < 5; k++) gpu.upload(Float32Array.from([7, 7, 7]), 'float32');
@@ -155,23 +160,28 @@ describe.skipIf(!main.gpu)(`webgpu backend equals cpu (${main.reason})`, () => {
   });
 
   it('unary ops, float32 and int32 (and casts)', async () => {
-    const ops: [UnaryOp, number?, number?][] = [
-      ['neg'], ['exp'], ['log'], ['sqrt'], ['abs'], ['sign'], ['relu'], ['sigmoid'], ['tanh'], ['step'],
-      ['leakyRelu', 0.1], ['leakyReluGrad', 0.1], ['powScalar', 3], ['powScalar', 0.5], ['clamp', -0.3, 0.4], ['clamp', -Infinity, 0.2], ['affine', 2, -1], ['cast'],
+    // Every unary op of the table with its test (or default) parameters, plus parameter edge cases.
+    const ops: [string, number?, number?][] = [
+      ...table.filter((o) => o.arity === 1).map((o): [string, number?, number?] => {
+        const args = 'params' in o ? o.check?.args ?? o.params.map(([, v]) => v) : [];
+        return [o.name, args[0], args[1]];
+      }),
+      ['leakyRelu', 0.1], ['leakyReluGrad', 0.1], ['powScalar', 3], ['powScalar', 0.5], ['clamp', -0.3, 0.4], ['clamp', -Infinity, 0.2], ['affine', 2, -1],
     ];
     const n = 1000;
     const x = P.up(Float32Array.from(randF(n, -30, 30), (v, i) => (i % 7 === 0 ? 0 : v)));
-    for (const [op, a, b] of ops) await P.same(P.both((be, k) => be.unary(op, x[k], n, 'float32', 'float32', a, b)), n, `unary ${op}(${a},${b})`);
+    for (const [name, a, b] of ops) await P.same(P.both((be, k) => be.unary(op(name), x[k], n, 'float32', 'float32', a, b)), n, `unary ${name}(${a},${b})`);
     const xi = P.up(randI(n, -50, 50));
-    for (const op of ['neg', 'abs', 'sign', 'relu', 'step', 'cast', 'affine'] as UnaryOp[]) {
-      await P.same(P.both((be, k) => be.unary(op, xi[k], n, 'int32', 'int32', 3, 1)), n, `unary ${op} int32`, 'int32');
+    const intOps = new Set(['neg', 'abs', 'sign', 'relu', 'step', 'cast', 'affine', ...table.filter((o) => o.arity === 1 && o.ints === 'exact').map((o) => o.name)]);
+    for (const name of intOps) {
+      await P.same(P.both((be, k) => be.unary(op(name), xi[k], n, 'int32', 'int32', 3, 1)), n, `unary ${name} int32`, 'int32');
     }
-    await P.same(P.both((be, k) => be.unary('cast', xi[k], n, 'int32', 'float32')), n, 'cast int32 -> float32');
-    await P.same(P.both((be, k) => be.unary('cast', x[k], n, 'float32', 'int32')), n, 'cast float32 -> int32', 'int32');
+    await P.same(P.both((be, k) => be.unary(op('cast'), xi[k], n, 'int32', 'float32')), n, 'cast int32 -> float32');
+    await P.same(P.both((be, k) => be.unary(op('cast'), x[k], n, 'float32', 'int32')), n, 'cast float32 -> int32', 'int32');
   });
 
   it('binary ops with broadcasting, float32 and int32', async () => {
-    const ops: BinaryOp[] = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge'];
+    const ops = table.filter((o) => o.arity === 2).map((o) => o.name);
     const shapes: [number[], number[], number[]][] = [
       [[3, 1, 17], [1, 5, 17], [3, 5, 17]],
       [[65], [1], [65]],
@@ -182,10 +192,10 @@ describe.skipIf(!main.gpu)(`webgpu backend equals cpu (${main.reason})`, () => {
     for (const [as, bs, os] of shapes) {
       const a = P.up(Float32Array.from(randF(prod(as), -2, 2), (v, i) => (i % 5 === 0 ? Math.round(v) : v)));
       const b = P.up(Float32Array.from(randF(prod(bs), -2, 2), (v, i) => (i % 3 === 0 ? Math.round(v) : v)));
-      for (const op of ops) await P.same(P.both((be, k) => be.binary(op, a[k], as, b[k], bs, os, 'float32', 'float32')), prod(os), `${op} [${as}] [${bs}]`);
+      for (const name of ops) await P.same(P.both((be, k) => be.binary(op(name), a[k], as, b[k], bs, os, 'float32', 'float32')), prod(os), `${name} [${as}] [${bs}]`);
       const ai = P.up(randI(prod(as), -9, 9)), bi = P.up(randI(prod(bs), -3, 3));
-      for (const op of ops.filter((o) => o !== 'pow')) await P.same(P.both((be, k) => be.binary(op, ai[k], as, bi[k], bs, os, 'int32', 'int32')), prod(os), `${op} int32 [${as}] [${bs}]`, 'int32');
-      await P.same(P.both((be, k) => be.binary('lt', a[k], as, b[k], bs, os, 'float32', 'int32')), prod(os), `lt -> int32 [${as}]`, 'int32');
+      for (const name of ops.filter((o) => o !== 'pow')) await P.same(P.both((be, k) => be.binary(op(name), ai[k], as, bi[k], bs, os, 'int32', 'int32')), prod(os), `${name} int32 [${as}] [${bs}]`, 'int32');
+      await P.same(P.both((be, k) => be.binary(op('lt'), a[k], as, b[k], bs, os, 'float32', 'int32')), prod(os), `lt -> int32 [${as}]`, 'int32');
     }
   });
 

@@ -1,130 +1,178 @@
-import type { BinaryOp, DType, UnaryOp } from '../backend';
+/**
+ * The elementwise op table. Each op is declared once, here: name, dtype rule, parameters,
+ * its expression (./elementwise-op renders nothing; each backend renders the tree: WGSL,
+ * JavaScript, ...) and its gradient, written with ops so it runs on any device and can be
+ * differentiated again. The backends' kernels, the Tensor methods and the shared test case
+ * lists all come from these declarations: adding an op is one entry here.
+ */
+import { expr as E } from '@webgrad/kernels-wgsl';
 import { record } from '../autograd';
 import { broadcastShapes, padRank } from '../shape';
-import { Tensor } from '../tensor';
+import type { Tensor } from '../tensor';
 import { commonBackend, requireFloat, wrap } from './util';
 import { full } from './creation';
 import { sumTo } from './reduce';
+import { binary, promote, toTensor, unary, type Operand } from './elementwise-op';
 
-export type Operand = Tensor | number;
+export { cast, elementwiseOps, type Operand } from './elementwise-op';
 
-function unaryRaw(op: UnaryOp, x: Tensor, a?: number, b?: number, outDtype: DType = x.dtype): Tensor {
-  return wrap(x.backend, x.backend.unary(op, x.storage, x.size, x.dtype, outDtype, a, b), x.shape, outDtype);
-}
+const { x, y, a, b } = E;
+const SQRT1_2 = Math.SQRT1_2;
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+const GELU_CUBIC = 0.044715;
 
-function floatUnary(name: string, op: UnaryOp, x: Tensor, backward: (g: Tensor, out: Tensor) => Tensor, a?: number, b?: number): Tensor {
-  requireFloat(name, x);
-  const out = unaryRaw(op, x, a, b);
-  return record(name, out, [x], (g) => [backward(g, out)]);
-}
+// --- unary ---------------------------------------------------------------------------
 
-export const neg = (x: Tensor): Tensor => record('neg', unaryRaw('neg', x), [x], (g) => [neg(g)]);
-export const exp = (x: Tensor) => floatUnary('exp', 'exp', x, (g, y) => mul(g, y));
-export const log = (x: Tensor) => floatUnary('log', 'log', x, (g) => div(g, x));
-export const sqrt = (x: Tensor) => floatUnary('sqrt', 'sqrt', x, (g, y) => div(g, mul(y, 2)));
-export const abs = (x: Tensor): Tensor => record('abs', unaryRaw('abs', x), [x], (g) => [mul(g, sign(x))]);
-export const sign = (x: Tensor): Tensor => unaryRaw('sign', x);
-export const relu = (x: Tensor) => floatUnary('relu', 'relu', x, (g) => mul(g, unaryRaw('step', x)));
-export const leakyRelu = (x: Tensor, negativeSlope = 0.01) =>
-  floatUnary('leakyRelu', 'leakyRelu', x, (g) => mul(g, unaryRaw('leakyReluGrad', x, negativeSlope)), negativeSlope);
-export const sigmoid = (x: Tensor) => floatUnary('sigmoid', 'sigmoid', x, (g, y) => mul(g, mul(y, rsub(1, y))));
-export const tanh = (x: Tensor) => floatUnary('tanh', 'tanh', x, (g, y) => mul(g, rsub(1, mul(y, y))));
-export const square = (x: Tensor): Tensor => mul(x, x);
-
+export const neg = unary('neg', { dtypes: 'any', expr: E.neg(x), grad: (g): Tensor => neg(g) });
+export const exp = unary('exp', { dtypes: 'float', expr: E.exp(x), grad: (g, _x, y): Tensor => mul(g, y) });
+export const log = unary('log', { dtypes: 'float', expr: E.log(x), grad: (g, x): Tensor => div(g, x), check: { input: 'positive' } });
+export const sqrt = unary('sqrt', { dtypes: 'float', expr: E.sqrt(x), grad: (g, _x, y): Tensor => div(g, mul(y, 2)), check: { input: 'positive' } });
+export const abs = unary('abs', { dtypes: 'any', expr: E.abs(x), grad: (g, x): Tensor => mul(g, sign(x)), check: { input: 'distinct' } });
+export const sign = unary('sign', { dtypes: 'any', expr: E.sign(x) });
+/** 1 where x > 0, else 0: the derivative of relu. */
+const step = unary('step', { dtypes: 'any', expr: E.gt(x, 0), internal: true });
+export const relu = unary('relu', { dtypes: 'float', expr: E.select(E.gt(x, 0), x, 0), grad: (g, x): Tensor => mul(g, step(x)), check: { input: 'distinct' } });
+const leakyReluGrad = unary('leakyReluGrad', { dtypes: 'float', expr: E.select(E.gt(x, 0), 1, a), params: [['negativeSlope', 0.01]], internal: true });
+export const leakyRelu = unary('leakyRelu', {
+  dtypes: 'float', expr: E.select(E.gt(x, 0), x, E.mul(a, x)), params: [['negativeSlope', 0.01]],
+  grad: (g, x, _y, slope): Tensor => mul(g, leakyReluGrad(x, slope)), check: { input: 'distinct', args: [0.2] },
+});
+export const sigmoid = unary('sigmoid', { dtypes: 'float', expr: E.sigmoid(x), grad: (g, _x, y): Tensor => mul(g, mul(y, rsub(1, y))) });
+export const tanh = unary('tanh', { dtypes: 'float', expr: E.tanh(x), grad: (g, _x, y): Tensor => mul(g, rsub(1, mul(y, y))) });
+/** x ** a for a number a (pow dispatches here). */
+const powScalar = unary('powScalar', {
+  dtypes: 'float', expr: E.pow(x, a), params: [['exponent', 1]], internal: true,
+  grad: (g, x, _y, e): Tensor => mul(g, mul(e, powScalar(x, e - 1))),
+});
 /** x * a + b with one kernel. */
-export const affine = (x: Tensor, a: number, b: number) => floatUnary('affine', 'affine', x, (g) => mul(g, a), a, b);
+export const affine = unary('affine', { dtypes: 'float', expr: E.add(E.mul(a, x), b), params: [['scale', 1], ['shift', 0]], grad: (g, _x, _y, s): Tensor => mul(g, s), check: { args: [1.5, -0.5] } });
+const clampOp = unary('clamp', {
+  dtypes: 'float', expr: E.clampTo(x, a, b), params: [['min', -Infinity], ['max', Infinity]], internal: true,
+  grad: (g, x, _y, min, max): Tensor => mul(g, mul(ge(x, min), le(x, max))),
+});
+
+/** x · sigmoid(x) (swish). */
+export const silu = unary('silu', {
+  dtypes: 'float', expr: E.mul(x, E.sigmoid(x)),
+  grad: (g, x): Tensor => {
+    const s = sigmoid(x);
+    return mul(g, mul(s, add(1, mul(x, rsub(1, s)))));
+  },
+});
+/** The error function, float32-accurate (the same tree on every device). */
+export const erf = unary('erf', { dtypes: 'float', expr: E.erf(x), grad: (g, x): Tensor => mul(g, mul(2 / Math.sqrt(Math.PI), exp(neg(mul(x, x))))) });
+/** x · Φ(x), Φ the standard normal CDF (PyTorch's gelu with approximate='none'). */
+export const gelu = unary('gelu', {
+  dtypes: 'float', expr: E.mul(E.mul(0.5, x), E.add(1, E.erf(E.mul(x, SQRT1_2)))),
+  grad: (g, x): Tensor => {
+    const cdf = mul(add(erf(mul(x, SQRT1_2)), 1), 0.5);
+    const pdf = mul(exp(mul(mul(x, x), -0.5)), INV_SQRT_2PI);
+    return mul(g, add(cdf, mul(x, pdf)));
+  },
+});
+/** gelu with the tanh approximation (PyTorch's approximate='tanh'). */
+export const geluTanh = unary('geluTanh', {
+  dtypes: 'float',
+  expr: E.mul(E.mul(0.5, x), E.add(1, E.tanh(E.mul(SQRT_2_OVER_PI, E.add(x, E.mul(GELU_CUBIC, E.mul(x, E.mul(x, x)))))))),
+  grad: (g, x): Tensor => {
+    const t = tanh(mul(add(x, mul(mul(x, mul(x, x)), GELU_CUBIC)), SQRT_2_OVER_PI));
+    const inner = mul(add(mul(mul(x, x), 3 * GELU_CUBIC), 1), SQRT_2_OVER_PI);
+    return mul(g, add(mul(add(t, 1), 0.5), mul(mul(mul(x, 0.5), rsub(1, mul(t, t))), inner)));
+  },
+});
+/**
+ * log(1 + e^(βx)) / β, and x itself where βx > threshold (PyTorch's softplus: the linear
+ * tail avoids overflow and is within float error of the curve there).
+ */
+export const softplus = unary('softplus', {
+  dtypes: 'float', params: [['beta', 1], ['threshold', 20]],
+  expr: E.select(E.gt(E.mul(x, a), b), x, E.div(E.log1p(E.exp(E.mul(x, a))), a)),
+  grad: (g, x, _y, beta, threshold): Tensor => {
+    const bx = mul(x, beta);
+    return where(gt(bx, threshold), g, mul(g, sigmoid(bx)));
+  },
+  check: { args: [1.5, 2] },
+});
+/** x where x > 0, else α(e^x − 1). */
+export const elu = unary('elu', {
+  dtypes: 'float', params: [['alpha', 1]],
+  expr: E.select(E.gt(x, 0), x, E.mul(a, E.expm1(x))),
+  grad: (g, x, _y, alpha): Tensor => where(gt(x, 0), g, mul(g, mul(exp(x), alpha))),
+  check: { input: 'distinct', args: [0.7] },
+});
+/** min(max(x, minVal), maxVal); the gradient flows strictly inside (as PyTorch). */
+export const hardtanh = unary('hardtanh', {
+  dtypes: 'float', params: [['minVal', -1], ['maxVal', 1]],
+  expr: E.clampTo(x, a, b),
+  grad: (g, x, _y, min, max): Tensor => mul(g, mul(gt(x, min), lt(x, max))),
+  check: { input: 'distinct', args: [-0.5, 0.6] },
+});
+export const reciprocal = unary('reciprocal', { dtypes: 'float', expr: E.div(1, x), grad: (g, _x, y): Tensor => neg(mul(g, mul(y, y))), check: { input: 'positive' } });
+export const rsqrt = unary('rsqrt', { dtypes: 'float', expr: E.div(1, E.sqrt(x)), grad: (g, x, y): Tensor => mul(g, div(mul(y, -0.5), x)), check: { input: 'positive' } });
+export const log1p = unary('log1p', { dtypes: 'float', expr: E.log1p(x), grad: (g, x): Tensor => div(g, add(x, 1)), check: { input: 'positive' } });
+export const expm1 = unary('expm1', { dtypes: 'float', expr: E.expm1(x), grad: (g, _x, y): Tensor => mul(g, add(y, 1)) });
+export const sin = unary('sin', { dtypes: 'float', expr: E.sin(x), grad: (g, x): Tensor => mul(g, cos(x)) });
+export const cos = unary('cos', { dtypes: 'float', expr: E.cos(x), grad: (g, x): Tensor => neg(mul(g, sin(x))) });
+
+export const square = (x: Tensor): Tensor => mul(x, x);
 
 /** Elementwise min(max(x, min), max); the gradient flows where min <= x <= max. */
 export function clamp(x: Tensor, min = -Infinity, max = Infinity): Tensor {
-  requireFloat('clamp', x);
   if (min > max) throw new Error(`clamp: min (${min}) is greater than max (${max})`);
-  const out = unaryRaw('clamp', x, min, max);
-  return record('clamp', out, [x], (g) => [mul(g, mul(ge(x, min), le(x, max)))]);
-}
-
-/** Converts to another dtype (no gradient into int tensors). */
-export function cast(x: Tensor, dtype: DType): Tensor {
-  if (x.dtype === dtype) return x.clone();
-  const out = unaryRaw('cast', x, undefined, undefined, dtype);
-  return dtype === 'int32' ? out : record('cast', out, [x], (g) => [cast(g, x.dtype)]);
+  return clampOp(x, min, max);
 }
 
 // --- binary --------------------------------------------------------------------------
 
-/** A number becomes a one-element tensor of the other operand's dtype (float if it is not an integer). */
-function toTensor(v: Operand, like: Tensor): Tensor {
-  if (typeof v !== 'number') return v;
-  const dtype = like.dtype === 'int32' && !Number.isInteger(v) ? 'float32' : like.dtype;
-  return full([], v, { dtype, device: like.device });
-}
+type Grads = [Tensor | null, Tensor | null];
 
-function promote(op: string, a: Tensor, b: Tensor): [Tensor, Tensor, DType] {
-  if (a.dtype === b.dtype) return [a, b, a.dtype];
-  if (a.dtype === 'int32') return [cast(a, b.dtype), b, b.dtype];
-  if (b.dtype === 'int32') return [a, cast(b, a.dtype), a.dtype];
-  throw new Error(`${op}: dtypes ${a.dtype} and ${b.dtype} do not mix; cast one first`);
-}
-
-function binaryRaw(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
-  const backend = commonBackend(op, a, b);
-  const outShape = broadcastShapes(op, a.shape, b.shape);
-  const r = outShape.length;
-  const s = backend.binary(op, a.storage, padRank(a.shape, r), b.storage, padRank(b.shape, r), outShape, a.dtype, a.dtype);
-  return wrap(backend, s, outShape, a.dtype);
-}
-
-function binary(op: BinaryOp, x: Operand, y: Operand, backward?: (g: Tensor, a: Tensor, b: Tensor, out: Tensor) => [Tensor | null, Tensor | null]): Tensor {
-  if (typeof x === 'number' && typeof y === 'number') throw new Error(`${op}: at least one operand must be a tensor`);
-  const ta = toTensor(x, y as Tensor);
-  const tb = toTensor(y, ta);
-  const [a, b] = promote(op, ta, tb);
-  const out = binaryRaw(op, a, b);
-  if (!backward) return out;
-  return record(op, out, [a, b], (g) => {
-    const [ga, gb] = backward(g, a, b, out);
-    return [a.requiresGrad && ga ? sumTo(ga, a.shape) : null, b.requiresGrad && gb ? sumTo(gb, b.shape) : null];
-  });
-}
-
-export const add = (a: Operand, b: Operand): Tensor => binary('add', a, b, (g) => [g, g]);
-export const sub = (a: Operand, b: Operand): Tensor => binary('sub', a, b, (g) => [g, neg(g)]);
+export const add = binary('add', { dtypes: 'any', expr: E.add(x, y), grad: (g): Grads => [g, g] });
+export const sub = binary('sub', { dtypes: 'any', expr: E.sub(x, y), grad: (g): Grads => [g, neg(g)] });
 export const rsub = (a: number, b: Tensor): Tensor => sub(a, b);
-export const mul = (a: Operand, b: Operand): Tensor => binary('mul', a, b, (g, x, y) => [mul(g, y), mul(g, x)]);
-export const div = (a: Operand, b: Operand): Tensor =>
-  binary('div', a, b, (g, x, y, out) => [div(g, y), neg(div(mul(g, out), y))]);
+export const mul = binary('mul', { dtypes: 'any', expr: E.mul(x, y), grad: (g, x, y): Grads => [mul(g, y), mul(g, x)] });
+export const div = binary('div', { dtypes: 'any', expr: E.div(x, y), grad: (g, _x, y, out): Grads => [div(g, y), neg(div(mul(g, out), y))] });
+const powTensor = binary('pow', {
+  dtypes: 'any', expr: E.pow(x, y), internal: true,
+  grad: (g, x, y, out): Grads => [mul(g, mul(y, pow(x, sub(y, 1)))), where(eq(x, 0), 0, mul(g, mul(out, log(x))))],
+});
 
 /** a ** b. The exponent's gradient is g * out * log(a), taken as 0 where a == 0. */
 export function pow(a: Operand, b: Operand): Tensor {
-  if (typeof b === 'number' && typeof a !== 'number') {
-    requireFloat('pow', a);
-    const out = unaryRaw('powScalar', a, b);
-    return record('pow', out, [a], (g) => [mul(g, mul(b, unaryRaw('powScalar', a, b - 1)))]);
-  }
-  return binary('pow', a, b, (g, x, y, out) => [
-    mul(g, mul(y, pow(x, sub(y, 1)))),
-    where(eq(x, 0), 0, mul(g, mul(out, log(x)))),
-  ]);
+  if (typeof b !== 'number' || typeof a === 'number') return powTensor(a, b);
+  requireFloat('pow', a);
+  return powScalar(a, b);
 }
 
-/** Elementwise maximum; at ties the gradient is split evenly (as PyTorch). */
-export const maximum = (a: Operand, b: Operand): Tensor =>
-  binary('maximum', a, b, (g, x, y) => {
-    const share = add(gt(x, y), mul(eq(x, y), 0.5));
-    return [mul(g, share), mul(g, rsub(1, share))];
-  });
-export const minimum = (a: Operand, b: Operand): Tensor =>
-  binary('minimum', a, b, (g, x, y) => {
-    const share = add(lt(x, y), mul(eq(x, y), 0.5));
-    return [mul(g, share), mul(g, rsub(1, share))];
-  });
+/** The gradient share of x at a max/min: 1 where it wins, 0.5 at ties (as PyTorch). */
+const share = (wins: Tensor, x: Tensor, y: Tensor) => add(wins, mul(eq(x, y), 0.5));
+/** Elementwise maximum (NaN wins); at ties the gradient is split evenly. */
+export const maximum = binary('maximum', {
+  dtypes: 'any', expr: E.select(E.or(E.gt(x, y), E.isNaN(x)), x, y),
+  grad: (g, x, y): Grads => {
+    const s = share(gt(x, y), x, y);
+    return [mul(g, s), mul(g, rsub(1, s))];
+  },
+  check: { input: 'distinct' },
+});
+export const minimum = binary('minimum', {
+  dtypes: 'any', expr: E.select(E.or(E.lt(x, y), E.isNaN(x)), x, y),
+  grad: (g, x, y): Grads => {
+    const s = share(lt(x, y), x, y);
+    return [mul(g, s), mul(g, rsub(1, s))];
+  },
+  check: { input: 'distinct' },
+});
 
 // Comparisons give 1 / 0 in the inputs' dtype; no gradient flows through them.
-export const eq = (a: Operand, b: Operand) => binary('eq', a, b);
-export const ne = (a: Operand, b: Operand) => binary('ne', a, b);
-export const lt = (a: Operand, b: Operand) => binary('lt', a, b);
-export const le = (a: Operand, b: Operand) => binary('le', a, b);
-export const gt = (a: Operand, b: Operand) => binary('gt', a, b);
-export const ge = (a: Operand, b: Operand) => binary('ge', a, b);
+export const eq = binary('eq', { dtypes: 'any', expr: E.eq(x, y) });
+export const ne = binary('ne', { dtypes: 'any', expr: E.ne(x, y) });
+export const lt = binary('lt', { dtypes: 'any', expr: E.lt(x, y) });
+export const le = binary('le', { dtypes: 'any', expr: E.le(x, y) });
+export const gt = binary('gt', { dtypes: 'any', expr: E.gt(x, y) });
+export const ge = binary('ge', { dtypes: 'any', expr: E.ge(x, y) });
+
+// --- where ---------------------------------------------------------------------------
 
 /** cond != 0 ? a : b, broadcasting all three. The gradient flows to a or b; none to cond. */
 export function where(cond: Tensor, a: Operand, b: Operand): Tensor {

@@ -1,50 +1,109 @@
-import type { BinaryOp, Shape, TypedArray, UnaryOp } from '../../backend';
+/**
+ * The cpu rendering of the elementwise op table: each op's expression tree becomes the body
+ * of a JavaScript loop, compiled once per op (and int/float variant) with `new Function`,
+ * so the inner loop runs the expression inline instead of calling a closure per element.
+ */
+import type { ElementwiseKernelOp, Expr } from '@webgrad/kernels-wgsl';
+import type { Shape, TypedArray } from '../../backend';
 import { sizeOf, stridesOf } from '../../shape';
 
-type Fn1 = (x: number) => number;
-type Fn2 = (x: number, y: number) => number;
+const ARITH = { add: '+', sub: '-', mul: '*', div: '/' } as const;
+const COMPARE = { lt: '<', le: '<=', gt: '>', ge: '>=', eq: '===', ne: '!==' } as const;
+const LOGIC = { and: '&&', or: '||' } as const;
+const MATH = { exp: 'Math.exp', log: 'Math.log', sqrt: 'Math.sqrt', abs: 'Math.abs', tanh: 'Math.tanh', sin: 'Math.sin', cos: 'Math.cos' } as const;
 
-export function unaryFn(op: UnaryOp, a = 0, b = 0): Fn1 {
-  switch (op) {
-    case 'neg': return (x) => -x;
-    case 'exp': return Math.exp;
-    case 'log': return Math.log;
-    case 'sqrt': return Math.sqrt;
-    case 'abs': return Math.abs;
-    case 'sign': return (x) => (x > 0 ? 1 : x < 0 ? -1 : 0);
-    case 'relu': return (x) => (x > 0 ? x : 0);
-    case 'step': return (x) => (x > 0 ? 1 : 0);
-    case 'sigmoid': return (x) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
-    case 'tanh': return Math.tanh;
-    case 'leakyRelu': return (x) => (x > 0 ? x : a * x);
-    case 'leakyReluGrad': return (x) => (x > 0 ? 1 : a);
-    case 'powScalar': return (x) => x ** a;
-    case 'clamp': return (x) => (x < a ? a : x > b ? b : x);
-    case 'affine': return (x) => a * x + b;
-    case 'cast': return (x) => x;
+function literal(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Infinity) return 'Infinity';
+  if (v === -Infinity) return '(-Infinity)';
+  if (Object.is(v, -0)) return '(-0)';
+  return v < 0 ? `(${v})` : `${v}`;
+}
+
+/**
+ * JavaScript for `e`. With `intMath` (an op that keeps int32 exact, on int32 inputs),
+ * mul wraps like i32 and div truncates; storing into an Int32Array does the rest.
+ */
+export function renderJs(e: Expr, intMath: boolean): string {
+  const r = (sub: Expr) => renderJs(sub, intMath);
+  switch (e.kind) {
+    case 'input': return e.name;
+    case 'param': return e.name;
+    case 'const': return literal(e.value);
+    case 'neg': return `(-${r(e.arg)})`;
+    case 'arith':
+      if (intMath && e.op === 'mul') return `Math.imul(${r(e.lhs)}, ${r(e.rhs)})`;
+      if (intMath && e.op === 'div') return `Math.trunc(${r(e.lhs)} / ${r(e.rhs)})`;
+      return `(${r(e.lhs)} ${ARITH[e.op]} ${r(e.rhs)})`;
+    case 'compare': return `(${r(e.lhs)} ${COMPARE[e.op]} ${r(e.rhs)})`;
+    case 'logic': return `(${r(e.lhs)} ${LOGIC[e.op]} ${r(e.rhs)})`;
+    case 'select': return `(${r(e.cond)} ? ${r(e.ifTrue)} : ${r(e.ifFalse)})`;
+    case 'call':
+      if (e.fn === 'pow') return `(${r(e.args[0])} ** ${r(e.args[1])})`;
+      if (e.fn === 'sign') return `sign(${r(e.args[0])})`;
+      return `${MATH[e.fn]}(${r(e.args[0])})`;
   }
 }
 
-export function binaryFn(op: BinaryOp, intMath: boolean): Fn2 {
-  switch (op) {
-    case 'add': return (x, y) => x + y;
-    case 'sub': return (x, y) => x - y;
-    case 'mul': return intMath ? Math.imul : (x, y) => x * y;
-    case 'div': return intMath ? (x, y) => Math.trunc(x / y) : (x, y) => x / y;
-    case 'pow': return (x, y) => x ** y;
-    case 'maximum': return (x, y) => (x > y || Number.isNaN(x) ? x : y);
-    case 'minimum': return (x, y) => (x < y || Number.isNaN(x) ? x : y);
-    case 'eq': return (x, y) => (x === y ? 1 : 0);
-    case 'ne': return (x, y) => (x !== y ? 1 : 0);
-    case 'lt': return (x, y) => (x < y ? 1 : 0);
-    case 'le': return (x, y) => (x <= y ? 1 : 0);
-    case 'gt': return (x, y) => (x > y ? 1 : 0);
-    case 'ge': return (x, y) => (x >= y ? 1 : 0);
-  }
+/** The value of one element: the tree, with a boolean root as 1 or 0. */
+function valueJs(op: ElementwiseKernelOp, intMath: boolean): string {
+  const body = renderJs(op.expr, intMath);
+  return op.expr.kind === 'compare' || op.expr.kind === 'logic' ? `(${body} ? 1 : 0)` : body;
 }
 
-export function mapUnary(x: TypedArray, out: TypedArray, fn: Fn1): void {
-  for (let i = 0; i < out.length; i++) out[i] = fn(x[i]);
+// sign(NaN) is 0 here, like the reference kernels before the op table.
+const HELPERS = 'const sign = (v) => (v > 0 ? 1 : v < 0 ? -1 : 0);\n';
+
+type UnaryLoop = (x: TypedArray, out: TypedArray, a: number, b: number) => void;
+type BinaryLoop = (a: TypedArray, aShape: Shape, b: TypedArray, bShape: Shape, outShape: Shape, out: TypedArray) => void;
+
+const unaryLoops = new Map<string, UnaryLoop>();
+const binaryLoops = new Map<string, BinaryLoop>();
+
+const usesIntMath = (op: ElementwiseKernelOp, int32: boolean) => int32 && op.ints === 'exact';
+
+/** out[i] = op(x[i]), compiled once per op. */
+export function unaryLoop(op: ElementwiseKernelOp, int32: boolean): UnaryLoop {
+  const intMath = usesIntMath(op, int32);
+  const key = `${op.name}/${intMath}`;
+  let loop = unaryLoops.get(key);
+  if (!loop) {
+    const src = `${HELPERS}return function unary_${op.name}(X, Y, a, b) {
+  for (let i = 0; i < Y.length; i++) { const x = X[i]; Y[i] = ${valueJs(op, intMath)}; }
+};`;
+    loop = new Function(src)() as UnaryLoop;
+    unaryLoops.set(key, loop);
+  }
+  return loop;
+}
+
+/** out = x op y with broadcasting, compiled once per op; equal shapes and a scalar y run flat. */
+export function binaryLoop(op: ElementwiseKernelOp, int32: boolean): BinaryLoop {
+  const intMath = usesIntMath(op, int32);
+  const key = `${op.name}/${intMath}`;
+  let loop = binaryLoops.get(key);
+  if (!loop) {
+    const value = valueJs(op, intMath);
+    const src = `${HELPERS}return function binary_${op.name}(A, aShape, B, bShape, outShape, Y) {
+  const n = Y.length;
+  if (A.length === n && B.length === n) {
+    for (let i = 0; i < n; i++) { const x = A[i], y = B[i]; Y[i] = ${value}; }
+    return;
+  }
+  if (B.length === 1 && A.length === n) {
+    const y = B[0];
+    for (let i = 0; i < n; i++) { const x = A[i]; Y[i] = ${value}; }
+    return;
+  }
+  broadcastLoop(outShape, [aShape, bShape], (o, offs, strides, len) => {
+    const oa = offs[0], ob = offs[1], sa = strides[0], sb = strides[1];
+    for (let i = 0; i < len; i++) { const x = A[oa + i * sa], y = B[ob + i * sb]; Y[o + i] = ${value}; }
+  });
+};`;
+    loop = new Function('broadcastLoop', src)(broadcastLoop) as BinaryLoop;
+    binaryLoops.set(key, loop);
+  }
+  return loop;
 }
 
 /** Strides of `shape` inside a tensor broadcast to outShape (0 where the dim is broadcast). */
@@ -80,19 +139,4 @@ export function broadcastLoop(outShape: Shape, shapes: Shape[], inner: (o: numbe
       idx[d] = 0;
     }
   }
-}
-
-export function mapBinary(a: TypedArray, aShape: Shape, b: TypedArray, bShape: Shape, outShape: Shape, out: TypedArray, fn: Fn2): void {
-  if (a.length === out.length && b.length === out.length) {
-    for (let i = 0; i < out.length; i++) out[i] = fn(a[i], b[i]);
-    return;
-  }
-  if (b.length === 1 && a.length === out.length) {
-    const y = b[0];
-    for (let i = 0; i < out.length; i++) out[i] = fn(a[i], y);
-    return;
-  }
-  broadcastLoop(outShape, [aShape, bShape], (o, [oa, ob], [sa, sb], n) => {
-    for (let i = 0; i < n; i++) out[o + i] = fn(a[oa + i * sa], b[ob + i * sb]);
-  });
 }

@@ -1,6 +1,6 @@
 import type { AdamParams, Backend, DType, SgdParams, Storage, TypedArray } from '../../backend';
 import { sizeOf } from '../../shape';
-import { binaryFn, broadcastLoop, mapBinary, mapUnary, unaryFn } from './elementwise';
+import { binaryLoop, broadcastLoop, unaryLoop } from './elementwise';
 import { reduce } from './reduce';
 import { matmul } from './kernels/matmul';
 import { col2im, convBackwardInput, convBackwardWeight, convForward, im2col } from './kernels/conv';
@@ -118,12 +118,12 @@ export const cpuBackend: Backend = {
 
   unary(op, x, size, inDtype, outDtype, a, b) {
     const out = arrayFor(outDtype, size);
-    mapUnary(arr(x), out, unaryFn(op, a, b));
+    unaryLoop(op, inDtype === 'int32')(arr(x), out, a ?? 0, b ?? 0);
     return own(out);
   },
   binary(op, a, aShape, b, bShape, outShape, inDtype, outDtype) {
     const out = arrayFor(outDtype, sizeOf(outShape));
-    mapBinary(arr(a), aShape, arr(b), bShape, outShape, out, binaryFn(op, inDtype === 'int32'));
+    binaryLoop(op, inDtype === 'int32')(arr(a), aShape, arr(b), bShape, outShape, out);
     return own(out);
   },
   where(cond, condShape, _condDtype, a, aShape, b, bShape, outShape, dtype) {

@@ -11,15 +11,15 @@ export function elementwiseMethods(ctx: Context): ElementwiseMethods {
   const q = ctx.queue;
   return {
     unary(op, x, size, inDtype, outDtype, a, b) {
-      const k = unaryKernel(op, size, scalarOf(op, inDtype), scalarOf(op, outDtype), a ?? 0, b ?? 0);
-      const out = ctx.alloc(size, op);
-      q.run(k, [ctx.buf(x, op), out.buffer]);
+      const k = unaryKernel(op, size, scalarOf(op.name, inDtype), scalarOf(op.name, outDtype), a ?? 0, b ?? 0);
+      const out = ctx.alloc(size, op.name);
+      q.run(k, [ctx.buf(x, op.name), out.buffer]);
       return out;
     },
     binary(op, a, aShape, b, bShape, outShape, inDtype, outDtype) {
-      const k = binaryKernel(op, aShape, bShape, outShape, scalarOf(op, inDtype), scalarOf(op, outDtype));
-      const out = ctx.alloc(prod(outShape), op);
-      q.run(k, [ctx.buf(a, op), ctx.buf(b, op), out.buffer]);
+      const k = binaryKernel(op, aShape, bShape, outShape, scalarOf(op.name, inDtype), scalarOf(op.name, outDtype));
+      const out = ctx.alloc(prod(outShape), op.name);
+      q.run(k, [ctx.buf(a, op.name), ctx.buf(b, op.name), out.buffer]);
       return out;
     },
     where(cond, condShape, condDtype, a, aShape, b, bShape, outShape, dtype) {

@@ -1,0 +1,92 @@
+/**
+ * Renders an elementwise expression tree (./expr) as a WGSL function `op`. The semantics
+ * follow the cpu backend (JavaScript number math): NaN wins max/min through the trees that
+ * ask for it, int division truncates and gives 0 for a zero divisor, pow handles negative
+ * bases like `**`.
+ */
+import type { ElementwiseKernelOp, Expr, MathFunction } from './expr';
+import { INT_EXACT_FUNCTIONS } from './expr';
+import type { ScalarType } from './kernel';
+
+/** pow with JavaScript's results for negative bases, zero and a zero exponent. */
+export const POW_F32 = `
+fn pow_f32(x: f32, y: f32) -> f32 {
+  if (y == 0.0) { return 1.0; }
+  let oddInt = floor(y) == y && fract(y * 0.5) != 0.0;
+  let negative = (bitcast<u32>(x) & 0x80000000u) != 0u;
+  if (x == 0.0) {
+    let r0 = select(inf_f32(), 0.0, y > 0.0);
+    return select(r0, -r0, negative && oddInt);
+  }
+  let r = pow(abs(x), y);
+  if (x > 0.0) { return r; }
+  if (x != x) { return x; }
+  if (floor(y) != y) { return nan_f32(); }
+  return select(r, -r, oddInt);
+}
+`;
+
+const isBoolean = (e: Expr) => e.kind === 'compare' || e.kind === 'logic';
+
+const ARITH = { add: '+', sub: '-', mul: '*', div: '/' } as const;
+const COMPARE = { lt: '<', le: '<=', gt: '>', ge: '>=', eq: '==', ne: '!=' } as const;
+const LOGIC = { and: '&&', or: '||' } as const;
+
+function literal(v: number, t: ScalarType): string {
+  if (t === 'i32') {
+    if (!Number.isInteger(v)) throw new Error(`elementwise: the constant ${v} has no exact i32 value`);
+    return `i32(${v})`;
+  }
+  if (Number.isNaN(v)) return 'nan_f32()';
+  if (v === Infinity) return 'inf_f32()';
+  if (v === -Infinity) return '(-inf_f32())';
+  const s = Number.isInteger(v) ? `${v}.0` : `${v}`;
+  return v < 0 ? `(${s})` : s;
+}
+
+function callF32(fn: MathFunction, args: string[]): string {
+  switch (fn) {
+    case 'pow': return `pow_f32(${args[0]}, ${args[1]})`;
+    // Some drivers compute tanh from exp and give NaN for large |x|.
+    case 'tanh': return `tanh(clamp(${args[0]}, -20.0, 20.0))`;
+    default: return `${fn}(${args.join(', ')})`;
+  }
+}
+
+/** The WGSL for `e` computed in type `t`. */
+export function renderWgsl(e: Expr, t: ScalarType): string {
+  const r = (sub: Expr) => renderWgsl(sub, t);
+  switch (e.kind) {
+    case 'input': return e.name;
+    case 'param': return t === 'f32' ? `p.${e.name}` : `i32(p.${e.name})`;
+    case 'const': return literal(e.value, t);
+    case 'neg': return `(-${r(e.arg)})`;
+    case 'arith':
+      if (t === 'i32' && e.op === 'div') return `select(${r(e.lhs)} / ${r(e.rhs)}, 0, ${r(e.rhs)} == 0)`;
+      return `(${r(e.lhs)} ${ARITH[e.op]} ${r(e.rhs)})`;
+    case 'compare': return `(${r(e.lhs)} ${COMPARE[e.op]} ${r(e.rhs)})`;
+    case 'logic': return `(${r(e.lhs)} ${LOGIC[e.op]} ${r(e.rhs)})`;
+    case 'select': return `select(${r(e.ifFalse)}, ${r(e.ifTrue)}, ${r(e.cond)})`;
+    case 'call': {
+      if (t === 'f32' || INT_EXACT_FUNCTIONS.includes(e.fn)) return t === 'f32' ? callF32(e.fn, e.args.map(r)) : `${e.fn}(${e.args.map(r).join(', ')})`;
+      return `i32(${callF32(e.fn, e.args.map((arg) => `f32(${r(arg)})`))})`;
+    }
+  }
+}
+
+/** The type an op computes in for inputs of type `inType`. */
+export const computeType = (op: ElementwiseKernelOp, inType: ScalarType): ScalarType => (op.ints === 'exact' ? inType : 'f32');
+
+/**
+ * `fn op(x: inType[, y: inType]) -> outType` evaluating the op's tree; a boolean tree
+ * gives 1 or 0.
+ */
+export function wgslOpFunction(op: ElementwiseKernelOp, inType: ScalarType, outType: ScalarType): string {
+  const t = computeType(op, inType);
+  const names = op.arity === 1 ? ['x'] : ['x', 'y'];
+  const params = names.map((n) => `${n}_in: ${inType}`).join(', ');
+  const lets = names.map((n) => `  let ${n} = ${t === inType ? `${n}_in` : `${t}(${n}_in)`};\n`).join('');
+  const body = renderWgsl(op.expr, t);
+  const result = isBoolean(op.expr) ? `select(${outType}(0), ${outType}(1), ${body})` : `${outType}(${body})`;
+  return `fn op(${params}) -> ${outType} {\n${lets}  return ${result};\n}\n`;
+}
