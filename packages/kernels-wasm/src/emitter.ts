@@ -81,7 +81,7 @@ export const f32 = {
   store: (addr: Code, value: Code, offset = 0): Code => [addr, value, 0x38, ...memarg(2, offset)],
   add: bin(0x92), sub: bin(0x93), mul: bin(0x94), div: bin(0x95), min: bin(0x96), max: bin(0x97),
   sqrt: un(0x91),
-  lt: bin(0x5d), gt: bin(0x5e),
+  ne: bin(0x5c), lt: bin(0x5d), gt: bin(0x5e),
 };
 
 export const f64 = {

@@ -4,3 +4,4 @@ export { gemmFunctions, gemmParams, MR, NR, KC, MC, NC, PACK_A_BYTES, PACK_B_BYT
 export { convFunctions, convParams, CONV_GEO } from './conv';
 export { kernelModule, kernelFunctions, relaxedProbe, simdSupport, WASM_PAGE, MAX_PAGES, type ModuleOptions } from './module';
 export { batchNormFunctions, batchNormParams } from './batch-norm';
+export { poolFunctions, maxPoolParams } from './pool';

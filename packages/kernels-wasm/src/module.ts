@@ -6,6 +6,7 @@ import { assemble, f32x4, func, v128, get, type FuncDef } from './emitter';
 import { gemmFunctions } from './gemm';
 import { convFunctions } from './conv';
 import { batchNormFunctions } from './batch-norm';
+import { poolFunctions } from './pool';
 
 export const WASM_PAGE = 65536;
 /** wasm32 addresses 4 GiB at most: 65536 pages. */
@@ -21,7 +22,7 @@ export interface ModuleOptions {
 }
 
 export function kernelFunctions(opts: ModuleOptions): FuncDef[] {
-  return [...gemmFunctions(opts), ...convFunctions(), ...batchNormFunctions()];
+  return [...gemmFunctions(opts), ...convFunctions(), ...batchNormFunctions(), ...poolFunctions()];
 }
 
 export function kernelModule(opts: ModuleOptions): Uint8Array<ArrayBuffer> {

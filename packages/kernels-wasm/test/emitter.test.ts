@@ -73,7 +73,7 @@ describe('kernel module', () => {
       expect(WebAssembly.validate(a)).toBe(true);
       expect(Buffer.from(a).equals(Buffer.from(b))).toBe(true);
       const exports = WebAssembly.Module.exports(new WebAssembly.Module(a)).map((e) => e.name).sort();
-      expect(exports).toEqual(['batchNorm', 'batchNormBackward', 'convBackwardInput', 'convBackwardWeight', 'convForward', 'gemm']);
+      expect(exports).toEqual(['batchNorm', 'batchNormBackward', 'convBackwardInput', 'convBackwardWeight', 'convForward', 'gemm', 'maxPool']);
     }
   });
 });

@@ -8,8 +8,10 @@ import type { ConvParams } from '../src/backend';
 import { matmul, type MatmulParams } from '../src/backends/cpu/kernels/matmul';
 import { convBackwardInput, convBackwardWeight, convForward } from '../src/backends/cpu/kernels/conv';
 import { batchNorm, batchNormBackward } from '../src/backends/cpu/kernels/batch-norm';
+import { maxPool } from '../src/backends/cpu/kernels/pool';
+import type { PoolParams } from '../src/backend';
 import { wasmRuntime, defaultThreads } from '../src/backends/cpu/wasm/runtime';
-import { wasmBatchNorm, wasmBatchNormBackward, wasmConvBackwardInput, wasmConvBackwardWeight, wasmConvForward, wasmMatmul } from '../src/backends/cpu/wasm/kernels';
+import { wasmBatchNorm, wasmBatchNormBackward, wasmMaxPool, wasmConvBackwardInput, wasmConvBackwardWeight, wasmConvForward, wasmMatmul } from '../src/backends/cpu/wasm/kernels';
 import { rng } from './helpers/rng';
 
 const rt = wasmRuntime();
@@ -146,8 +148,40 @@ describe.skipIf(!rt)('wasm batch norm equals the JS reference', () => {
   }
 });
 
+function pool(planes: number, inSize: number[], o: { kernel: number[]; stride?: number[]; padding?: number[]; dilation?: number[]; ceil?: boolean }): PoolParams {
+  const r = inSize.length;
+  const stride = o.stride ?? o.kernel, padding = o.padding ?? Array(r).fill(0), dilation = o.dilation ?? Array(r).fill(1);
+  const round = o.ceil ? Math.ceil : Math.floor;
+  const outSize = inSize.map((s, d) => round((s + 2 * padding[d] - dilation[d] * (o.kernel[d] - 1) - 1) / stride[d]) + 1);
+  return { planes, inSize, kernel: o.kernel, outSize, stride, padding, dilation, countIncludePad: false };
+}
+
+describe.skipIf(!rt)('wasm max pooling equals the JS reference', () => {
+  let seed = 700;
+  const cases: [string, PoolParams][] = [
+    ['2d 2x2', pool(6, [8, 8], { kernel: [2, 2] })],
+    ['2d 3x3 stride 2 pad 1 odd sizes', pool(5, [9, 7], { kernel: [3, 3], stride: [2, 2], padding: [1, 1] })],
+    ['2d dilation 2, ceil mode (clipped last windows)', pool(3, [7, 10], { kernel: [2, 3], stride: [3, 3], dilation: [2, 1], ceil: true })],
+    ['1d', pool(4, [13], { kernel: [3], stride: [2], padding: [1] })],
+    ['3d', pool(2, [4, 5, 6], { kernel: [2, 2, 3], stride: [1, 2, 2] })],
+    ['size-1 dims', pool(1, [1, 1], { kernel: [1, 1] })],
+    ['many planes (threads)', pool(64 * 32, [16, 16], { kernel: [2, 2] })],
+  ];
+  for (const [name, p] of cases) {
+    it(name, () => {
+      const plane = p.inSize.reduce((a, b) => a * b, 1);
+      const x = rand(p.planes * plane, seed++);
+      x[3] = NaN; // NaN wins its window, as in PyTorch
+      if (x.length > 10) x[10] = x[11]; // a tie keeps the first
+      const ref = maxPool(x, p), got = wasmMaxPool(rt!, x, p);
+      expect(Array.from(got.argmax)).toEqual(Array.from(ref.argmax));
+      expect(Array.from(got.out)).toEqual(Array.from(ref.out));
+    });
+  }
+});
+
 describe.skipIf(!rt)('wasm kernels give the same bits on 1, 2 and 3 threads', () => {
-  it('matmul (split over columns, rows and the batch), the three conv kernels and batch norm', () => {
+  it('matmul (split over columns, rows and the batch), the three conv kernels, batch norm and max pooling', () => {
     const runs = [1, 2, 3].map((threads) => {
       rt!.setThreads(threads);
       expect(rt!.threads).toBe(threads);
@@ -162,11 +196,12 @@ describe.skipIf(!rt)('wasm kernels give the same bits on 1, 2 and 3 threads', ()
       const p = conv([16, 16], { batch: 7, cin: 12, cout: 20, padding: [1, 1] });
       const x = rand(7 * 12 * 256, 5), w = rand(20 * 12 * 9, 6), gy = rand(7 * 20 * 256, 7);
       out.push(wasmConvForward(rt!, x, w, rand(20, 8), p), wasmConvBackwardInput(rt!, gy, w, p), wasmConvBackwardWeight(rt!, x, gy, p));
-      const bn = { n: 64, c: 20, s: 600, eps: 1e-5 }; // 8·n·c·s is past 3 threads' threshold
+      const bn = { n: 64, c: 20, s: 600, eps: 1e-5 };
       const bx = rand(64 * 20 * 600, 11), bgy = rand(64 * 20 * 600, 12);
       const f = wasmBatchNorm(rt!, bx, rand(20, 9), rand(20, 10), bn);
       const b = wasmBatchNormBackward(rt!, bgy, bx, f.mean, f.invstd, rand(20, 9), bn);
       out.push(f.y, f.mean, f.invstd, b.gx, b.gweight, b.gbias);
+      out.push(wasmMaxPool(rt!, bx, { planes: 64 * 20, inSize: [20, 30], kernel: [3, 3], outSize: [10, 15], stride: [2, 2], padding: [1, 1], dilation: [1, 1], countIncludePad: false }).out);
       return out;
     });
     for (let t = 1; t < runs.length; t++) {

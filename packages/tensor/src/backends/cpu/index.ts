@@ -10,7 +10,7 @@ import { softmax } from './kernels/softmax';
 import { batchNorm, batchNormBackward } from './kernels/batch-norm';
 import { gather, scatterAdd, strided, writeStrided } from './kernels/strided';
 import { wasmRuntime } from './wasm/runtime';
-import { wasmBatchNorm, wasmBatchNormBackward, wasmConvBackwardInput, wasmConvBackwardWeight, wasmConvForward, wasmMatmul } from './wasm/kernels';
+import { wasmBatchNorm, wasmBatchNormBackward, wasmMaxPool, wasmConvBackwardInput, wasmConvBackwardWeight, wasmConvForward, wasmMatmul } from './wasm/kernels';
 
 /** cpu storage: the typed array itself (bytes comes with it). */
 type CpuStorage = TypedArray & Storage;
@@ -188,7 +188,8 @@ export const cpuBackend: Backend = {
 
   maxPool(x, p, dtype) {
     requireFloat('maxPool', dtype);
-    const { out, argmax } = maxPool(flt(x), p);
+    const rt = fast(dtype);
+    const { out, argmax } = rt ? wasmMaxPool(rt, f32(x), p) : maxPool(flt(x), p);
     return { out: own(out), argmax: own(argmax) };
   },
   maxPoolBackward(gy, argmax, p) {

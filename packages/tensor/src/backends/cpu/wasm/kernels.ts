@@ -4,13 +4,19 @@
  * copied into scratch; results are arrays in the memory. The work is split over threads by
  * outputs (batch items, rows or columns of C, input channels of dW: never a sum).
  */
-import type { BatchNormParams, ConvParams } from '../../../backend';
+import type { BatchNormParams, ConvParams, PoolParams } from '../../../backend';
+import { dims } from '../kernels/pool';
 import type { MatmulParams } from '../kernels/matmul';
-import { batchNormParams, convParams, gemmParams, CONV_GEO, MR, NR, PACK_A_BYTES, PACK_B_BYTES, TILE_BYTES } from '@webgrad/kernels-wasm';
+import { batchNormParams, convParams, gemmParams, maxPoolParams, CONV_GEO, MR, NR, PACK_A_BYTES, PACK_B_BYTES, TILE_BYTES } from '@webgrad/kernels-wasm';
 import type { KernelName, WasmRuntime } from './runtime';
 
-/** Below this many flops one thread is faster than waking the others (~20 µs per dispatch). */
+/**
+ * Below this many flops one thread is faster than waking the others (~20 µs per dispatch,
+ * ≈ 2e6 GEMM flops). Memory-bound and scalar kernels weigh their elements by COST_PER_ELEMENT
+ * GEMM flops: each costs about as long as that many flops in the packed GEMM.
+ */
 const MIN_FLOPS_PER_THREAD = 2e6;
+const COST_PER_ELEMENT = 25;
 
 /** [start, end) of part i when `total` units are split into `parts` nearly equal runs. */
 function part(total: number, parts: number, i: number): [number, number] {
@@ -186,7 +192,7 @@ const f32Bits = (x: number) => new Int32Array(new Float32Array([x]).buffer)[0];
 /** Channels [c0, c1) per thread: every channel's statistics come from one thread. */
 function batchNormRun(rt: WasmRuntime, kernel: 'batchNorm' | 'batchNormBackward', p: BatchNormParams, scratch: Scratch,
   ptrs: Partial<Record<'x' | 'weight' | 'bias' | 'y' | 'mean' | 'invstd' | 'gy' | 'gx' | 'gweight' | 'gbias', number>>): void {
-  const T = threadsFor(rt, 8 * p.n * p.c * p.s, p.c);
+  const T = threadsFor(rt, 3 * COST_PER_ELEMENT * p.n * p.c * p.s, p.c);
   const blocks: number[] = [];
   for (let t = 0; t < T; t++) {
     const [c0, c1] = part(p.c, T, t);
@@ -229,6 +235,46 @@ export function wasmBatchNormBackward(rt: WasmRuntime, gy: Float32Array, x: Floa
     return { gx, gweight, gbias };
   } catch (err) {
     for (const a of [gx, gweight, gbias]) rt.freeArray(a);
+    throw err;
+  } finally {
+    scratch.done();
+  }
+}
+
+/** Max pooling (see the JS reference for the semantics); planes split over threads. */
+export function wasmMaxPool(rt: WasmRuntime, x: Float32Array, p: PoolParams): { out: Float32Array; argmax: Int32Array } {
+  const [D, H, W] = dims(p, 'maxPool', false);
+  const plane = prod(p.inSize), L = prod(p.outSize);
+  const out = output(rt, p.planes * L);
+  const argmax = rt.allocArray('int32', p.planes * L, false) as Int32Array;
+  if (p.planes * L === 0) return { out, argmax };
+  const scratch = new Scratch(rt);
+  try {
+    const table = (t: Int32Array) => {
+      const at = scratch.alloc(t.length * 4);
+      rt.i32.set(t, at / 4);
+      return at;
+    };
+    const common = {
+      x: scratch.input(x), out: out.byteOffset, argmax: argmax.byteOffset, plane, L, IH: H.inLen, IW: W.inLen,
+      outD: D.outLen, outH: H.outLen, outW: W.outLen,
+      firstD: table(D.first), countD: table(D.count), firstH: table(H.first), countH: table(H.count),
+      firstW: table(W.first), countW: table(W.count), stepD: D.step, stepH: H.step, stepW: W.step,
+    };
+    const window = prod(p.kernel);
+    const T = threadsFor(rt, COST_PER_ELEMENT * p.planes * L * window, p.planes);
+    const blocks: number[] = [];
+    for (let t = 0; t < T; t++) {
+      const [p0, p1] = part(p.planes, T, t);
+      const pp = scratch.alloc(maxPoolParams.bytes);
+      maxPoolParams.write(rt.i32, pp, { ...common, p0, p1 });
+      blocks.push(pp);
+    }
+    dispatch(rt, 'maxPool', blocks);
+    return { out, argmax };
+  } catch (err) {
+    rt.freeArray(out);
+    rt.freeArray(argmax);
     throw err;
   } finally {
     scratch.done();

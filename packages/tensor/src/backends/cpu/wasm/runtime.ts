@@ -12,7 +12,7 @@ import { kernelModule, simdSupport, MAX_PAGES, WASM_PAGE } from '@webgrad/kernel
 import { availableCores, canRunThreads, tuneWasmEngine, startWorker, threadsFromEnv, type WorkerHandle } from './platform';
 
 /** Exported kernels a job may name; each takes one parameter-block pointer. */
-export const KERNELS = ['gemm', 'convForward', 'convBackwardInput', 'convBackwardWeight', 'batchNorm', 'batchNormBackward'] as const;
+export const KERNELS = ['gemm', 'convForward', 'convBackwardInput', 'convBackwardWeight', 'batchNorm', 'batchNormBackward', 'maxPool'] as const;
 export type KernelName = (typeof KERNELS)[number];
 
 const SLOT_BYTES = 64;
