@@ -17,15 +17,16 @@ type CpuStorage = TypedArray & Storage;
 type FloatArray = Float32Array | Float64Array;
 
 /**
- * A new zeroed storage: float32 and int32 live in the WASM kernels' shared memory (so those
- * kernels read them in place), float64 and everything without WASM threads in the JS heap.
+ * A new storage, zeroed unless the caller writes every element (`written`): float32 and
+ * int32 live in the WASM kernels' shared memory (so those kernels read them in place),
+ * float64 and everything without WASM threads in the JS heap.
  */
-function arrayFor(dtype: DType, n: number): CpuStorage {
+function arrayFor(dtype: DType, n: number, written = false): CpuStorage {
   if (dtype !== 'float64') {
     const rt = wasmRuntime();
     if (rt?.shared) {
       try {
-        return rt.allocArray(dtype, n) as CpuStorage;
+        return rt.allocArray(dtype, n, !written) as CpuStorage;
       } catch (err) {
         throw new RangeError(`cpu: a ${dtype} tensor of ${n.toLocaleString('en-US')} elements: ${(err as Error).message}`);
       }
@@ -91,12 +92,12 @@ export const cpuBackend: Backend = {
   },
 
   upload(data, dtype) {
-    const a = arrayFor(dtype, data.length);
+    const a = arrayFor(dtype, data.length, true);
     a.set(data);
     return own(a);
   },
   fill(size, value, dtype) {
-    return own(arrayFor(dtype, size).fill(value));
+    return own(arrayFor(dtype, size, true).fill(value));
   },
   async read(s, size, dtype) {
     return this.readSync!(s, size, dtype);
@@ -117,17 +118,17 @@ export const cpuBackend: Backend = {
   async sync() {},
 
   unary(op, x, size, inDtype, outDtype, a, b) {
-    const out = arrayFor(outDtype, size);
+    const out = arrayFor(outDtype, size, true);
     unaryLoop(op, inDtype === 'int32')(arr(x), out, a ?? 0, b ?? 0);
     return own(out);
   },
   binary(op, a, aShape, b, bShape, outShape, inDtype, outDtype) {
-    const out = arrayFor(outDtype, sizeOf(outShape));
+    const out = arrayFor(outDtype, sizeOf(outShape), true);
     binaryLoop(op, inDtype === 'int32')(arr(a), aShape, arr(b), bShape, outShape, out);
     return own(out);
   },
   where(cond, condShape, _condDtype, a, aShape, b, bShape, outShape, dtype) {
-    const out = arrayFor(dtype, sizeOf(outShape));
+    const out = arrayFor(dtype, sizeOf(outShape), true);
     const c = arr(cond), x = arr(a), y = arr(b);
     broadcastLoop(outShape, [condShape, aShape, bShape], (o, [oc, oa, ob], [sc, sa, sb], n) => {
       for (let i = 0; i < n; i++) out[o + i] = c[oc + i * sc] !== 0 ? x[oa + i * sa] : y[ob + i * sb];
