@@ -10,7 +10,7 @@ import { convBackwardInput, convBackwardWeight, convForward } from '../src/backe
 import { batchNorm, batchNormBackward } from '../src/backends/cpu/kernels/batch-norm';
 import { maxPool } from '../src/backends/cpu/kernels/pool';
 import type { PoolParams } from '../src/backend';
-import { wasmRuntime, defaultThreads } from '../src/backends/cpu/wasm/runtime';
+import { wasmRuntime, defaultThreads, WasmRuntime } from '../src/backends/cpu/wasm/runtime';
 import { wasmBatchNorm, wasmBatchNormBackward, wasmMaxPool, wasmConvBackwardInput, wasmConvBackwardWeight, wasmConvForward, wasmMatmul } from '../src/backends/cpu/wasm/kernels';
 import { rng } from './helpers/rng';
 
@@ -207,5 +207,26 @@ describe.skipIf(!rt)('wasm kernels give the same bits on 1, 2 and 3 threads', ()
     for (let t = 1; t < runs.length; t++) {
       runs[t].forEach((r, i) => expect(bitsEqual(r, runs[0][i]), `result ${i} on ${t + 1} threads`).toBe(true));
     }
+  });
+});
+
+describe.skipIf(!rt)('a runtime on a plain (unshared) memory, as in a page without cross-origin isolation', () => {
+  it('runs one thread and hands out results that survive the memory growing', () => {
+    const plain = new WasmRuntime({ relaxed: rt!.relaxed, shared: false });
+    plain.setThreads(4);
+    expect(plain.threads).toBe(1);
+    const p = matmulCase(1, 65, 130, 17, false, true, 'none');
+    const a = rand(65 * 17, 1), b = rand(130 * 17, 2);
+    const first = wasmMatmul(plain, a, b, p);
+    expect(plain.addressOf(first)).toBeNull(); // a JS-heap copy
+    const before = plain.memoryUse().size;
+    const big = 4 * before; // forces a growth
+    const q = matmulCase(1, 1, big / 4, 1, false, false, 'none');
+    wasmMatmul(plain, rand(1, 3), rand(big / 4, 4), q);
+    expect(plain.memoryUse().size).toBeGreaterThan(before);
+    expectClose(first, matmul(a, b, p), 1e-5, 'C after growth');
+    const c = conv([9, 11], { stride: [2, 2], padding: [1, 1], cin: 5, cout: 7 });
+    const x = rand(2 * 5 * 99, 5), w = rand(7 * 5 * 9, 6);
+    expectClose(wasmConvForward(plain, x, w, null, c), convForward(x, w, null, c), 1e-4, 'y');
   });
 });

@@ -57,6 +57,20 @@ class Scratch {
 /** A result array in the memory, every element of which the kernel writes. */
 const output = (rt: WasmRuntime, n: number) => rt.allocArray('float32', n, false) as Float32Array;
 
+/**
+ * The result as handed out: in place on a shared memory; copied to the JS heap from a plain
+ * one, whose next growth would detach the view.
+ */
+function handOut<T extends Float32Array | Int32Array>(rt: WasmRuntime, a: T): T {
+  if (rt.shared) return a;
+  const copy = rt.currentView(a).slice() as T;
+  rt.freeArray(a);
+  return copy;
+}
+
+/** Byte address of an array from allocArray (its byteOffset reads 0 once a plain memory grows). */
+const at = (rt: WasmRuntime, a: Float32Array | Int32Array): number => rt.addressOf(a)!;
+
 function dispatch(rt: WasmRuntime, kernel: KernelName, blocks: number[]): void {
   rt.run(blocks.map((params) => ({ kernel, params })));
 }
@@ -64,10 +78,10 @@ function dispatch(rt: WasmRuntime, kernel: KernelName, blocks: number[]): void {
 export function wasmMatmul(rt: WasmRuntime, a: Float32Array, b: Float32Array, p: MatmulParams): Float32Array {
   const { batch, m, n, k, transA, transB, aBatchStride, bBatchStride } = p;
   const out = output(rt, batch * m * n);
-  if (out.length === 0) return out;
+  if (out.length === 0) return handOut(rt, out);
   const scratch = new Scratch(rt);
   try {
-    const A = scratch.input(a), B = scratch.input(b), C = out.byteOffset;
+    const A = scratch.input(a), B = scratch.input(b), C = at(rt, out);
     const flops = 2 * batch * m * n * k;
     const rowTiles = Math.ceil(m / MR), colTiles = Math.ceil(n / NR);
     // split the batch when it alone feeds every thread, else the longer side of C in whole tiles
@@ -91,7 +105,7 @@ export function wasmMatmul(rt: WasmRuntime, a: Float32Array, b: Float32Array, p:
       blocks.push(pp);
     }
     dispatch(rt, 'gemm', blocks);
-    return out;
+    return handOut(rt, out);
   } catch (err) {
     rt.freeArray(out);
     throw err;
@@ -132,13 +146,13 @@ function wasmConv(
     throw new Error(`conv: groups ${G} must divide inChannels ${p.inChannels} and outChannels ${p.outChannels}`);
   }
   const K = prod(p.kernel), L = prod(p.outSize), plane = prod(p.inSize), rows = cinG * K;
-  if (outSize === 0 || p.batch === 0 || L === 0) return rt.allocArray('float32', outSize) as Float32Array;
+  if (outSize === 0 || p.batch === 0 || L === 0) return handOut(rt, rt.allocArray('float32', outSize) as Float32Array);
   const result = output(rt, outSize);
   const scratch = new Scratch(rt);
   try {
     const ptr = (a: Float32Array | null | undefined) => (a ? scratch.input(a) : 0);
     const x = ptr(inputs.x), w = ptr(inputs.w), bias = ptr(inputs.bias), gy = ptr(inputs.gy);
-    const out = result.byteOffset;
+    const out = at(rt, result);
     const flops = 2 * p.batch * p.outChannels * rows * L;
     const byChannel = kernel === 'convBackwardWeight';
     // Items per product: enough for a wide product when L is small. The weight gradient sums
@@ -165,7 +179,7 @@ function wasmConv(
       blocks.push(pp);
     }
     dispatch(rt, kernel, blocks);
-    return result;
+    return handOut(rt, result);
   } catch (err) {
     rt.freeArray(result);
     throw err;
@@ -212,9 +226,9 @@ export function wasmBatchNorm(rt: WasmRuntime, x: Float32Array, weight: Float32A
   try {
     batchNormRun(rt, 'batchNorm', p, scratch, {
       x: scratch.input(x), weight: weight ? scratch.input(weight) : 0, bias: bias ? scratch.input(bias) : 0,
-      y: y.byteOffset, mean: mean.byteOffset, invstd: invstd.byteOffset,
+      y: at(rt, y), mean: at(rt, mean), invstd: at(rt, invstd),
     });
-    return { y, mean, invstd };
+    return { y: handOut(rt, y), mean: handOut(rt, mean), invstd: handOut(rt, invstd) };
   } catch (err) {
     for (const a of [y, mean, invstd]) rt.freeArray(a);
     throw err;
@@ -230,9 +244,9 @@ export function wasmBatchNormBackward(rt: WasmRuntime, gy: Float32Array, x: Floa
     batchNormRun(rt, 'batchNormBackward', p, scratch, {
       gy: scratch.input(gy), x: scratch.input(x), mean: scratch.input(mean), invstd: scratch.input(invstd),
       weight: weight ? scratch.input(weight) : 0,
-      gx: gx.byteOffset, gweight: gweight.byteOffset, gbias: gbias.byteOffset,
+      gx: at(rt, gx), gweight: at(rt, gweight), gbias: at(rt, gbias),
     });
-    return { gx, gweight, gbias };
+    return { gx: handOut(rt, gx), gweight: handOut(rt, gweight), gbias: handOut(rt, gbias) };
   } catch (err) {
     for (const a of [gx, gweight, gbias]) rt.freeArray(a);
     throw err;
@@ -247,7 +261,7 @@ export function wasmMaxPool(rt: WasmRuntime, x: Float32Array, p: PoolParams): { 
   const plane = prod(p.inSize), L = prod(p.outSize);
   const out = output(rt, p.planes * L);
   const argmax = rt.allocArray('int32', p.planes * L, false) as Int32Array;
-  if (p.planes * L === 0) return { out, argmax };
+  if (p.planes * L === 0) return { out: handOut(rt, out), argmax: handOut(rt, argmax) };
   const scratch = new Scratch(rt);
   try {
     const table = (t: Int32Array) => {
@@ -256,7 +270,7 @@ export function wasmMaxPool(rt: WasmRuntime, x: Float32Array, p: PoolParams): { 
       return at;
     };
     const common = {
-      x: scratch.input(x), out: out.byteOffset, argmax: argmax.byteOffset, plane, L, IH: H.inLen, IW: W.inLen,
+      x: scratch.input(x), out: at(rt, out), argmax: at(rt, argmax), plane, L, IH: H.inLen, IW: W.inLen,
       outD: D.outLen, outH: H.outLen, outW: W.outLen,
       firstD: table(D.first), countD: table(D.count), firstH: table(H.first), countH: table(H.count),
       firstW: table(W.first), countW: table(W.count), stepD: D.step, stepH: H.step, stepW: W.step,
@@ -271,7 +285,7 @@ export function wasmMaxPool(rt: WasmRuntime, x: Float32Array, p: PoolParams): { 
       blocks.push(pp);
     }
     dispatch(rt, 'maxPool', blocks);
-    return { out, argmax };
+    return { out: handOut(rt, out), argmax: handOut(rt, argmax) };
   } catch (err) {
     rt.freeArray(out);
     rt.freeArray(argmax);

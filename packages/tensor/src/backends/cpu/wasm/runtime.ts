@@ -176,6 +176,14 @@ export class WasmRuntime {
     return block && block.live ? block.at : null;
   }
 
+  /** A fresh view of an array from allocArray over the memory as it is now (a plain memory's growth detaches the old one). */
+  currentView<T extends Float32Array | Int32Array>(view: T): T {
+    const block = this.blocks.get(view);
+    if (!block || !block.live) throw new Error('currentView: not a live array of this runtime');
+    const ctor = view instanceof Float32Array ? Float32Array : Int32Array;
+    return new ctor(this.memory.buffer, block.at, block.bytes / 4) as T;
+  }
+
   /** Bytes of the memory in use by arrays and scratch, and its current size. */
   memoryUse(): { used: number; size: number } {
     return { used: this.heap.used, size: this.memory.buffer.byteLength };
