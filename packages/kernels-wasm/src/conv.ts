@@ -91,31 +91,69 @@ const windowVars = {
 } as const;
 const windowParams = { x: 'i32', c0: 'i32', cs: 'i32', cols: 'i32', ld: 'i32', geo: 'i32' } as const;
 
-/** cols[row · ld + l] ← x tap (zero in the padding), channels [c0, c0 + cs) of the item at x. */
+/**
+ * cols[row · ld + l] ← x tap (zero in the padding), channels [c0, c0 + cs) of the item at x.
+ * Rows are short (an output row), so the copies and fills are inline loops: a bulk-memory
+ * call per few floats costs more than the floats.
+ */
 function im2col(): FuncDef {
   return func('im2col', windowParams, windowVars, (v) => windowLoops(v, [
-    memory.fill(get(v.o), c(0), mul(get(v.lo), c(4))),
+    call('zeroRange', get(v.o), get(v.lo)),
     if_(i32.eq(get(v.sW), c(1)), [
-      memory.copy(add(get(v.o), mul(get(v.lo), c(4))), add(get(v.rb), mul(get(v.lo), c(4))), mul(sub(get(v.hi), get(v.lo)), c(4))),
+      call('copyRange', add(get(v.o), mul(get(v.lo), c(4))), add(get(v.rb), mul(get(v.lo), c(4))), sub(get(v.hi), get(v.lo))),
     ], [
       set(v.sw4, mul(get(v.sW), c(4))),
       forRange(v.ow, get(v.lo), get(v.hi), c(1),
         f32.store(add(get(v.o), mul(get(v.ow), c(4))), f32.load(add(get(v.rb), mul(get(v.ow), get(v.sw4)))))),
     ]),
-    memory.fill(add(get(v.o), mul(get(v.hi), c(4))), c(0), mul(sub(get(v.OW), get(v.hi)), c(4))),
+    call('zeroRange', add(get(v.o), mul(get(v.hi), c(4))), sub(get(v.OW), get(v.hi))),
   ], [
-    memory.fill(get(v.o), c(0), mul(get(v.OW), c(4))),
+    call('zeroRange', get(v.o), get(v.OW)),
   ]), { exported: false });
+}
+
+/** dst[0, n) ← 0, four lanes at a time. */
+function zeroRange(): FuncDef {
+  return func('zeroRange', { dst: 'i32', n: 'i32' }, { i: 'i32' }, (v) => [
+    forRange(v.i, c(0), i32.and(get(v.n), c(~3)), c(4), v128.store(add(get(v.dst), mul(get(v.i), c(4))), v128.zero())),
+    forRange(v.i, i32.and(get(v.n), c(~3)), get(v.n), c(1), f32.store(add(get(v.dst), mul(get(v.i), c(4))), f32.const(0))),
+  ], { exported: false });
+}
+
+/** dst[0, n) ← src[0, n) (no overlap), four lanes at a time. */
+function copyRange(): FuncDef {
+  return func('copyRange', { dst: 'i32', src: 'i32', n: 'i32' }, { i: 'i32' }, (v) => [
+    forRange(v.i, c(0), i32.and(get(v.n), c(~3)), c(4),
+      v128.store(add(get(v.dst), mul(get(v.i), c(4))), v128.load(add(get(v.src), mul(get(v.i), c(4)))))),
+    forRange(v.i, i32.and(get(v.n), c(~3)), get(v.n), c(1),
+      f32.store(add(get(v.dst), mul(get(v.i), c(4))), f32.load(add(get(v.src), mul(get(v.i), c(4)))))),
+  ], { exported: false });
 }
 
 /** The adjoint of im2col: x tap += cols[row · ld + l] (x is the gradient here). */
 function col2im(): FuncDef {
   return func('col2im', windowParams, { ...windowVars, t: 'i32' }, (v) => windowLoops(v, [
-    set(v.sw4, mul(get(v.sW), c(4))),
-    forRange(v.ow, get(v.lo), get(v.hi), c(1),
-      set(v.t, add(get(v.rb), mul(get(v.ow), get(v.sw4)))),
-      f32.store(get(v.t), f32.add(f32.load(get(v.t)), f32.load(add(get(v.o), mul(get(v.ow), c(4))))))),
+    if_(i32.eq(get(v.sW), c(1)), [
+      call('addRange', add(get(v.rb), mul(get(v.lo), c(4))), add(get(v.o), mul(get(v.lo), c(4))), sub(get(v.hi), get(v.lo))),
+    ], [
+      set(v.sw4, mul(get(v.sW), c(4))),
+      forRange(v.ow, get(v.lo), get(v.hi), c(1),
+        set(v.t, add(get(v.rb), mul(get(v.ow), get(v.sw4)))),
+        f32.store(get(v.t), f32.add(f32.load(get(v.t)), f32.load(add(get(v.o), mul(get(v.ow), c(4))))))),
+    ]),
   ], []), { exported: false });
+}
+
+/** dst[0, n) += src[0, n), four lanes at a time. */
+function addRange(): FuncDef {
+  return func('addRange', { dst: 'i32', src: 'i32', n: 'i32' }, { i: 'i32', p: 'i32' }, (v) => [
+    forRange(v.i, c(0), i32.and(get(v.n), c(~3)), c(4),
+      set(v.p, add(get(v.dst), mul(get(v.i), c(4)))),
+      v128.store(get(v.p), f32x4.add(v128.load(get(v.p)), v128.load(add(get(v.src), mul(get(v.i), c(4))))))),
+    forRange(v.i, i32.and(get(v.n), c(~3)), get(v.n), c(1),
+      set(v.p, add(get(v.dst), mul(get(v.i), c(4)))),
+      f32.store(get(v.p), f32.add(f32.load(get(v.p)), f32.load(add(get(v.src), mul(get(v.i), c(4))))))),
+  ], { exported: false });
 }
 
 const P = convParams;
@@ -268,5 +306,5 @@ function addRow(): FuncDef {
 }
 
 export function convFunctions(): FuncDef[] {
-  return [im2col(), col2im(), fillRow(), addRow(), convForward(), convBackwardInput(), convBackwardWeight()];
+  return [im2col(), col2im(), zeroRange(), copyRange(), addRange(), fillRow(), addRow(), convForward(), convBackwardInput(), convBackwardWeight()];
 }
