@@ -4,8 +4,9 @@
  * item and one group are [Cin/G · K, L] (K = prod(kernel), L = prod(out)), row c·K + tap.
  *
  * Threads split outputs, never a sum: forward and input gradient take a range of batch
- * items [n0, n1); the weight gradient takes a range of input channels [c0, c1) of every
- * group (its own columns of dW) and sums all items itself, in item order.
+ * items [n0, n1); the weight gradient takes a range of columns [r0, r1) of every group's
+ * dW (building the im2col rows of the input channels [c0, c1) that hold them) and sums all
+ * items itself, in item order.
  */
 import {
   call, f32, f32x4, forRange, func, get, i32, if_, memory, set, v128, type Code, type FuncDef, type Local,
@@ -25,7 +26,7 @@ export const CONV_GEO = [
  * of scratch and `part` [coutG, nb·L].
  */
 export const convParams = layout([
-  'x', 'w', 'bias', 'gy', 'out', 'n0', 'n1', 'nb', 'c0', 'c1',
+  'x', 'w', 'bias', 'gy', 'out', 'n0', 'n1', 'nb', 'c0', 'c1', 'r0', 'r1',
   'G', 'cinG', 'coutG', 'rows', 'L', 'plane', 'K',
   'cols', 'part', 'packA', 'packB', 'tile',
   ...CONV_GEO,
@@ -260,8 +261,9 @@ function convBackwardInput(): FuncDef {
 }
 
 /**
- * gw rows of input channels [c0, c1) of every group = Σ over item groups (in order) of
- * gy_g [coutG, cnt·L] · cols^T, the columns built for those channels only.
+ * gw columns [r0, r1) (of cinG·K) of every group = Σ over item groups (in order) of
+ * gy_g [coutG, cnt·L] · cols^T, the columns built only for the input channels [c0, c1)
+ * that hold those rows.
  */
 function convBackwardWeight(): FuncDef {
   return func('convBackwardWeight', { pp: 'i32' }, { ...entryLocals, cs: 'i32' }, (v) => [
@@ -271,12 +273,12 @@ function convBackwardWeight(): FuncDef {
       forRange(v.gi, c(0), ld(v, 'G'), c(1),
         groupColumns(v, add(mul(get(v.gi), ld(v, 'cinG')), ld(v, 'c0')), get(v.cs)),
         ...groupGy(v),
-        // B = cols^T: element (l, r) at cols[r·ldc + l]
+        // B = cols^T from row r0: element (l, r) at cols[(r0 − c0·K + r)·ldc + l]
         call('gemmCore',
           get(v.src), get(v.ldc), c(1),
-          ld(v, 'cols'), c(1), get(v.ldc),
-          elem(v, 'out', add(mul(mul(get(v.gi), ld(v, 'coutG')), ld(v, 'rows')), mul(ld(v, 'c0'), ld(v, 'K')))), ld(v, 'rows'),
-          c(0), ld(v, 'coutG'), c(0), mul(get(v.cs), ld(v, 'K')), get(v.ldc),
+          elem(v, 'cols', mul(sub(ld(v, 'r0'), mul(ld(v, 'c0'), ld(v, 'K'))), get(v.ldc))), c(1), get(v.ldc),
+          elem(v, 'out', add(mul(mul(get(v.gi), ld(v, 'coutG')), ld(v, 'rows')), ld(v, 'r0'))), ld(v, 'rows'),
+          c(0), ld(v, 'coutG'), c(0), sub(ld(v, 'r1'), ld(v, 'r0')), get(v.ldc),
           i32.gt(get(v.n), ld(v, 'n0')), ...packArgs(v)))),
   ]);
 }

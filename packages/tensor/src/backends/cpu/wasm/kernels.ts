@@ -154,26 +154,28 @@ function wasmConv(
     const x = ptr(inputs.x), w = ptr(inputs.w), bias = ptr(inputs.bias), gy = ptr(inputs.gy);
     const out = at(rt, result);
     const flops = 2 * p.batch * p.outChannels * rows * L;
-    const byChannel = kernel === 'convBackwardWeight';
+    const byRows = kernel === 'convBackwardWeight';
     // Items per product: enough for a wide product when L is small. The weight gradient sums
     // over items, so its nb must not depend on the thread count; the others may cap it so
-    // every thread gets a group.
+    // every thread gets a group. The weight gradient splits dW's columns in whole tiles.
     const wide = Math.max(1, Math.min(p.batch, Math.floor(TARGET_COLS / L)));
-    const T0 = threadsFor(rt, flops, byChannel ? cinG : p.batch);
-    const nb = byChannel ? wide : Math.max(1, Math.min(wide, Math.ceil(p.batch / T0)));
-    const units = byChannel ? cinG : Math.ceil(p.batch / nb);
+    const rowTiles = Math.ceil(rows / NR);
+    const T0 = threadsFor(rt, flops, byRows ? rowTiles : p.batch);
+    const nb = byRows ? wide : Math.max(1, Math.min(wide, Math.ceil(p.batch / T0)));
+    const units = byRows ? rowTiles : Math.ceil(p.batch / nb);
     const T = Math.min(T0, units);
     const blocks: number[] = [];
     for (let t = 0; t < T; t++) {
       const [u0, u1] = part(units, T, t);
       const pp = scratch.alloc(convParams.bytes);
-      const colRows = byChannel ? (u1 - u0) * K : rows;
+      const r0 = byRows ? u0 * NR : 0, r1 = byRows ? Math.min(rows, u1 * NR) : rows;
+      const c0 = Math.floor(r0 / K), c1 = Math.ceil(r1 / K);
       convParams.write(rt.i32, pp, {
         x, w, bias, gy, out, nb,
-        n0: byChannel ? 0 : u0 * nb, n1: byChannel ? p.batch : Math.min(p.batch, u1 * nb),
-        c0: byChannel ? u0 : 0, c1: byChannel ? u1 : cinG,
+        n0: byRows ? 0 : u0 * nb, n1: byRows ? p.batch : Math.min(p.batch, u1 * nb),
+        c0, c1, r0, r1,
         G, cinG, coutG, rows, L, plane, K,
-        cols: scratch.alloc(colRows * nb * L * 4), part: nb > 1 ? scratch.alloc(coutG * nb * L * 4) : 0, ...scratch.packs(),
+        cols: scratch.alloc((c1 - c0) * K * nb * L * 4), part: nb > 1 ? scratch.alloc(coutG * nb * L * 4) : 0, ...scratch.packs(),
         ...geometry(p),
       });
       blocks.push(pp);
