@@ -21,13 +21,11 @@ export { Dropout } from './layers/dropout';
 export { Sequential, ModuleList, Identity, Flatten } from './layers/container';
 export { CrossEntropyLoss, NLLLoss, MSELoss, L1Loss } from './layers/loss';
 
-export { corr2d, MyCorr2d, MyConv2d, type MyConv2dOptions } from './models/corr2d';
-export { simpleCnn, type SimpleCnnOptions } from './models/simple-cnn';
+export { simpleCnn, type SimpleCnnOptions, type ConvFactory } from './models/simple-cnn';
 export { dilatedCnn, dilatedCnnSizes, type DilatedCnnOptions } from './models/dilated-cnn';
 export { BasicBlock, ResNet, resnet18, plainNet18, dilatedResNet, type BasicBlockOptions, type ResNetOptions, type DilatedResNetOptions } from './models/resnet';
 export { alexnet, type AlexNetOptions } from './models/alexnet';
 export { mlp, type MlpOptions } from './models/mlp';
-export { DehazeNet, dehazeNet, type DehazeNetOptions } from './models/dehaze';
 export { checkHDC, receptiveField, convOutputSize, type HdcVerdict, type HdcRule, type ReceptiveField, type ReceptiveLayer } from './hdc';
 
 export * as optim from './optim/index';
@@ -44,7 +42,7 @@ export { evaluate, type EvaluateOptions, type EvaluateResult } from './train/eva
 export type { Batch, BatchLike, BatchSource } from './train/data';
 export type { History, EpochRecord } from './train/history';
 export type { ProgressMode } from './train/progress';
-export type { LossFn } from './train/step';
+export { trainStep, type LossFn, type TrainStepOptions } from './train/step';
 
 export { encodeSafetensors, decodeSafetensors, type RawTensor, type SafetensorsContent } from './checkpoint/safetensors';
 export {

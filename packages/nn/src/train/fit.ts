@@ -2,13 +2,17 @@ import { crossEntropy, tidy } from '@webgrad/tensor';
 import type { Module } from '../module';
 import type { Optimizer } from '../optim/optimizer';
 import type { LRScheduler } from '../optim/schedulers';
+<<<<<<< HEAD
 import { clipGradNorm } from '../optim/clip';
 import { nodeOnly } from '../platform';
+=======
+import { saveCheckpoint } from '../checkpoint/checkpoint';
+>>>>>>> op-table
 import { type BatchSource, batchesOf } from './data';
 import { type EvaluateResult, evaluate } from './evaluate';
 import { type EpochRecord, type History, addEpoch, emptyHistory } from './history';
 import { type ProgressMode, createProgress } from './progress';
-import { type LossFn, addBatch, lossAndCorrect, newTotals } from './step';
+import { type LossFn, addBatch, lossAndCorrect, newTotals, trainStep } from './step';
 
 export interface BatchInfo {
   epoch: number;
@@ -53,7 +57,7 @@ export interface FitOptions {
 const pct = (v: number | null) => (v === null ? '' : ` acc ${(100 * v).toFixed(1)}%`);
 
 /**
- * The lab's train function (LAB.md §2): epochs of forward, loss, backward and optimizer step,
+ * The training loop: epochs of forward, loss, backward and optimizer step,
  * each step inside tidy() so memory stays flat; per epoch the training loss and accuracy, the
  * test loss and accuracy, seconds and images per second, gathered in a history.
  */
@@ -79,13 +83,8 @@ export async function fit(model: Module, trainData: BatchSource, opts: FitOption
       const t0 = performance.now();
       for await (const { x, y } of batchesOf(trainData)) {
         const stats = tidy(() => {
-          optimizer.zeroGrad();
-          const out = model.forward(x);
-          const loss = lossFn(out, y);
-          loss.backward();
-          if (opts.clipGradNorm !== undefined) clipGradNorm(model.parameters(), opts.clipGradNorm);
-          optimizer.step();
-          return lossAndCorrect(loss, out, y);
+          const { loss, output } = trainStep(model, optimizer, x, y, { loss: lossFn, clipGradNorm: opts.clipGradNorm });
+          return lossAndCorrect(loss, output, y);
         });
         // Reading the loss waits for the device, so the timings count the real work.
         const values = await stats.data();

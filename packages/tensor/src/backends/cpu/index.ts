@@ -1,5 +1,6 @@
 import type { AdamParams, Backend, DType, SgdParams, Storage, TypedArray } from '../../backend';
 import { sizeOf } from '../../shape';
+import { requireFloatDtype } from '../../shape-rules';
 import { binaryLoop, broadcastLoop, unaryLoop } from './elementwise';
 import { reduce } from './reduce';
 import { matmul } from './kernels/matmul';
@@ -29,9 +30,7 @@ function own<T extends TypedArray>(a: T): CpuStorage {
   return a as unknown as CpuStorage;
 }
 
-function requireFloat(op: string, dtype: DType): void {
-  if (dtype === 'int32') throw new Error(`${op}: int32 tensors are not supported by this op (it needs float32)`);
-}
+const requireFloat = (op: string, dtype: DType) => requireFloatDtype(op, dtype);
 
 /** The reference backend: typed arrays in this process, simple and exact. */
 export const cpuBackend: Backend = {
