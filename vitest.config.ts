@@ -1,18 +1,20 @@
 import { defineConfig } from 'vitest/config';
 import { fileURLToPath } from 'node:url';
 
-const pkg = (name: string) => fileURLToPath(new URL(`./packages/${name}/src/index.ts`, import.meta.url));
+const src = (file: string) => fileURLToPath(new URL(`./packages/${file}`, import.meta.url));
+
+// The tests run in Node, so the packages resolve to their Node entry points (the "node"
+// condition of their package.json); the browser entries are bundled by test/browser-bundle.
+const alias = [
+  { find: /^@webgrad\/kernels-wgsl$/, replacement: src('kernels-wgsl/src/index.ts') },
+  { find: /^@webgrad\/kernels-wasm$/, replacement: src('kernels-wasm/src/index.ts') },
+  { find: /^@webgrad\/tensor(\/node)?$/, replacement: src('tensor/src/node.ts') },
+  { find: /^@webgrad\/nn(\/node)?$/, replacement: src('nn/src/node.ts') },
+  { find: /^@webgrad\/datasets$/, replacement: src('datasets/src/index.ts') },
+];
 
 export default defineConfig({
-  resolve: {
-    alias: {
-      '@webgrad/kernels-wgsl': pkg('kernels-wgsl'),
-      '@webgrad/kernels-wasm': pkg('kernels-wasm'),
-      '@webgrad/tensor': pkg('tensor'),
-      '@webgrad/nn': pkg('nn'),
-      '@webgrad/datasets': pkg('datasets'),
-    },
-  },
+  resolve: { alias },
   test: {
     include: ['test/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
     testTimeout: 120_000,

@@ -7,7 +7,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DataLoader, readCifar10Folders, sharedDataRoot, transforms, type ImageSet } from '@webgrad/datasets';
+import { DataLoader, readCifar10Folders, repoRoot, transforms, type ImageSet } from '@webgrad/datasets';
 import { printTable } from './util';
 
 const BATCH = 64;
@@ -44,7 +44,8 @@ async function epochRate(set: ImageSet, workers: number): Promise<{ batchesPerS:
 }
 
 export async function benchData(): Promise<Record<string, number | string>> {
-  const root = join(sharedDataRoot(), 'cifar10');
+  // The developers' shared data sets ($WEBGRAD_SHARED_DATA, else ../shared/data beside the repository).
+  const root = join(process.env.WEBGRAD_SHARED_DATA ?? join(repoRoot(), '..', 'shared', 'data'), 'cifar10');
   if (!existsSync(root)) {
     console.log(`\ndata: skipped, no CIFAR-10 folders at ${root} (set WEBGRAD_SHARED_DATA)`);
     return { skipped: `no CIFAR-10 folders at ${root}` };

@@ -29,6 +29,7 @@ import * as wg from '@webgrad/tensor';
 import * as nn from '@webgrad/nn';
 import type { Backend, ConvParams, Storage } from '@webgrad/tensor';
 import { convShapes } from './cpu';
+import { MyConv2d } from '../examples/lab/models';
 import { convFlops, gflops, printTable, time } from './util';
 import { benchGpu, gpuFailure, readBuffer, releaseBenchGpu, uploadBuffer, type BenchGpu } from './gpu-device';
 import {
@@ -135,7 +136,7 @@ const myConv2d: Impl = {
   unavailable: null,
   setup({ c, x, w, gy }, batch) {
     wg.setDefaultDevice('cpu');
-    const layer = new nn.MyConv2d(c.cin, c.cout, c.k, { padding: c.pad, bias: false });
+    const layer = new MyConv2d(c.cin, c.cout, c.k, { padding: c.pad, bias: false });
     layer.loadStateDict({ weight: wg.tensor(w, [c.cout, c.cin, c.k, c.k]) });
     const xt = wg.tensor(x.subarray(0, batch * imageSize(c)), [batch, c.cin, c.h, c.w], { requiresGrad: true });
     const g = wg.tensor(gy.subarray(0, batch * outSize(c)), [batch, c.cout, c.h, c.w]);

@@ -25,13 +25,7 @@ export function trainingStep(make: () => nn.Module, device: string, batch: numbe
   const x = wg.randn([batch, 3, 32, 32], { device });
   const y = wg.randint(0, 10, [batch], { device });
   const step = async () => {
-    const loss = wg.tidy(() => {
-      optimizer.zeroGrad();
-      const l = wg.crossEntropy(model.forward(x), y);
-      l.backward();
-      optimizer.step();
-      return l.detach();
-    });
+    const loss = wg.tidy(() => nn.trainStep(model, optimizer, x, y).loss.detach());
     await loss.item();
     loss.dispose();
   };

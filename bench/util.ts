@@ -23,7 +23,7 @@ export async function time(fn: () => unknown | Promise<unknown>, opts: { warmup?
 }
 
 /** FLOPs of one convolution forward: 2·N·Cout·Hout·Wout·Cin·kh·kw (backward is twice that). */
-export function convFlops(n: number, cin: number, cout: number, outHW: number[], kernel: number[]): number {
+export function convFlops(n: number, cin: number, cout: number, outHW: readonly number[], kernel: readonly number[]): number {
   return 2 * n * cout * outHW.reduce((a, b) => a * b, 1) * cin * kernel.reduce((a, b) => a * b, 1);
 }
 

@@ -11,6 +11,7 @@ import type { Experiment, ExperimentContext } from './lab/experiment';
 import { lineChart, matricesChart } from './lab/charts';
 import { isMain, runAlone } from './lab/main';
 import { textTable } from './lab/format';
+import { MyCorr2d, corr2d } from './lab/models';
 
 type Matrix = number[][];
 
@@ -28,12 +29,12 @@ const same = (a: readonly number[], b: readonly number[]) => a.length === b.leng
 async function crossCorrelation(ctx: ExperimentContext): Promise<void> {
   const X = wg.tensor([[0, 1, 2], [3, 4, 5], [6, 7, 8]]);
   const K = wg.tensor([[0, 1], [2, 3]]);
-  const Y = nn.corr2d(X, K);
+  const Y = corr2d(X, K);
   const y = await matrix(Y);
   ctx.block('1.1 corr2d: a 3×3 input and a 2×2 kernel give a 2×2 output', `X =\n${grid(await matrix(X))}\nK =\n${grid(await matrix(K))}\ncorr2d(X, K) =\n${grid(y)}   (expected 19 25 / 37 43)`);
   ctx.metric('corr2d', y);
 
-  const layer = new nn.MyCorr2d([2, 2]);
+  const layer = new MyCorr2d([2, 2]);
   const w = await matrix(layer.weight);
   ctx.block('1.2 a convolution layer around corr2d: random kernel and bias', `weight =\n${grid(rounded(w))}\nbias = ${(await layer.bias.item()).toFixed(3)}\nforward(X) has shape [${layer.forward(X).shape}]`);
 }
@@ -47,9 +48,9 @@ function edgeImage(shift = 0): wg.Tensor {
 async function edges(ctx: ExperimentContext): Promise<{ X: wg.Tensor; Y: wg.Tensor }> {
   const X = edgeImage();
   const K = wg.tensor([[1, -1]]);
-  const Y = nn.corr2d(X, K);
+  const Y = corr2d(X, K);
   const [x, k, y] = await Promise.all([matrix(X), matrix(K), matrix(Y)]);
-  const yt = await matrix(nn.corr2d(X.transpose(), K));
+  const yt = await matrix(corr2d(X.transpose(), K));
   ctx.block(
     '1.3 edge detection with K = [1, −1]',
     `X (6×8) =\n${grid(x)}\nK = ${JSON.stringify(k[0])}\nY = corr2d(X, K) (6×7): +1 where white turns black, −1 where black turns white\n${grid(y)}\n` +
@@ -62,7 +63,7 @@ async function edges(ctx: ExperimentContext): Promise<{ X: wg.Tensor; Y: wg.Tens
 /** LAB.md §1.4: learn K (1×2) and the bias from X and Y alone, starting from random values. */
 async function learnKernel(ctx: ExperimentContext, X: wg.Tensor, Y: wg.Tensor, steps: number, lr: number): Promise<void> {
   const t0 = performance.now();
-  const layer = new nn.MyCorr2d([1, 2]);
+  const layer = new MyCorr2d([1, 2]);
   const start = (await layer.weight.data()).slice();
   const startBias = await layer.bias.item();
   const optimizer = new nn.SGD(layer.parameters(), { lr });
@@ -140,7 +141,7 @@ async function channels(ctx: ExperimentContext): Promise<void> {
   const X = wg.tensor([[[0, 1, 2], [3, 4, 5], [6, 7, 8]], [[1, 2, 3], [4, 5, 6], [7, 8, 9]]]);
   const K = wg.tensor([[[0, 1], [2, 3]], [[1, 2], [3, 4]]]);
   // By hand: correlate each input channel with its kernel, then sum the channels.
-  const byHand = wg.tidy(() => nn.corr2d(X.narrow(0, 0, 1).squeeze(0), K.narrow(0, 0, 1).squeeze(0)).add(nn.corr2d(X.narrow(0, 1, 1).squeeze(0), K.narrow(0, 1, 1).squeeze(0))));
+  const byHand = wg.tidy(() => corr2d(X.narrow(0, 0, 1).squeeze(0), K.narrow(0, 0, 1).squeeze(0)).add(corr2d(X.narrow(0, 1, 1).squeeze(0), K.narrow(0, 1, 1).squeeze(0))));
   const library = wg.conv2d(X.unsqueeze(0), K.unsqueeze(0)).squeeze(0);
   const K3 = wg.stack([K, K.add(1), K.add(2)]);
   const multiOut = wg.conv2d(X.unsqueeze(0), K3).squeeze(0);
@@ -169,7 +170,7 @@ async function pooling(ctx: ExperimentContext): Promise<void> {
   const padded = wg.maxPool2d(X4, 3, { padding: 1, stride: 2 });
   const sq = async (t: wg.Tensor) => grid(rounded(((await t.array()) as Matrix[][])[0][0], 2));
   // Position: the edge map of the image shifted one pixel right, before and after 2×2 max pooling.
-  const edge = (shift: number) => nn.corr2d(edgeImage(shift), wg.tensor([[1, -1]])).abs().reshape([1, 1, 6, 7]);
+  const edge = (shift: number) => corr2d(edgeImage(shift), wg.tensor([[1, -1]])).abs().reshape([1, 1, 6, 7]);
   const [a, b] = [edge(0), edge(1)];
   const pa = wg.maxPool2d(a, 2, { stride: 1 });
   const pb = wg.maxPool2d(b, 2, { stride: 1 });

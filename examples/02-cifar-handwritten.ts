@@ -18,6 +18,7 @@ import { barChart, curvesChart } from './lab/charts';
 import { duration, int, pct } from './lab/format';
 import { finalOf } from './lab/train';
 import type { RunSummary } from './lab/types';
+import { MyConv2d } from './lab/models';
 
 const SIZES = {
   quick: { hand: { trainPerClass: 3, testPerClass: 2, epochs: 1 }, lib: { trainPerClass: 12, testPerClass: 5, epochs: 2 }, batchSize: 16, channels: [8, 16, 32] },
@@ -54,7 +55,7 @@ export const handwritten: Experiment = {
     const hand = await trainClassifier(ctx, small, {
       key: 'handwritten-n1',
       label: 'MyConv2d (hand-written), N = 1',
-      model: nn.simpleCnn({ ...common, blocks: 1, channels: s.channels[0], convolution: 'handwritten' }),
+      model: nn.simpleCnn({ ...common, blocks: 1, channels: s.channels[0], conv: (cin, cout, k, o) => new MyConv2d(cin, cout, k, o) }),
       epochs: s.hand.epochs,
       batchSize: s.batchSize,
       lr: LR,

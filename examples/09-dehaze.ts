@@ -10,6 +10,7 @@
 import * as wg from '@webgrad/tensor';
 import * as nn from '@webgrad/nn';
 import type { Experiment } from './lab/experiment';
+import { dehazeNet } from './lab/models';
 import { isMain, runAlone } from './lab/main';
 import { bySize } from './lab/presets';
 import type * as ds from '@webgrad/datasets';
@@ -77,7 +78,7 @@ export const dehaze: Experiment = {
     ctx.setting('learning rate', LR);
     ctx.setting('optimizer', 'Adam (β 0.9, 0.999)');
     ctx.setting('loss', 'mean squared error between the output and the clear image');
-    const model = nn.dehazeNet({ channels: s.channels, dilations: DILATIONS });
+    const model = dehazeNet({ channels: s.channels, dilations: DILATIONS });
     ctx.setting('model', `DehazeNet: 3×3 conv → ${DILATIONS.map((d) => `3×3 conv d${d}`).join(' → ')} (ReLU, ${s.channels} channels, reflect padding) → 3×3 conv to RGB, added to the input (predicts the haze residual); ${int(model.numParameters())} parameters`);
     ctx.setting('metrics', 'PSNR (dB, peak 1) and SSIM (11×11 Gaussian window, σ 1.5), per image, averaged over the test pairs; the output is clamped to [0, 1]');
 

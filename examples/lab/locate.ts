@@ -22,6 +22,11 @@ export interface Located {
 }
 
 
+/** The developers' and CI's shared data sets: $WEBGRAD_SHARED_DATA, else `../shared/data` beside the repository. */
+export function sharedDataRoot(env: NodeJS.ProcessEnv = process.env): string {
+  return env.WEBGRAD_SHARED_DATA ? resolve(env.WEBGRAD_SHARED_DATA) : join(ds.repoRoot(), '..', 'shared', 'data');
+}
+
 export function dataRoots(dataDir: string | undefined, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): DataRoot[] {
   const roots: DataRoot[] = [];
   const add = (path: string | undefined, source: string) => {
@@ -32,7 +37,7 @@ export function dataRoots(dataDir: string | undefined, env: NodeJS.ProcessEnv = 
   add(dataDir, '--data');
   add(env.WEBGRAD_DATA, 'WEBGRAD_DATA');
   add('data', './data');
-  add(ds.sharedDataRoot(env), env.WEBGRAD_SHARED_DATA ? 'WEBGRAD_SHARED_DATA' : '../shared/data beside the repository');
+  add(sharedDataRoot(env), env.WEBGRAD_SHARED_DATA ? 'WEBGRAD_SHARED_DATA' : '../shared/data beside the repository');
   return roots;
 }
 

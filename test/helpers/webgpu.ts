@@ -1,7 +1,8 @@
 import * as wg from '@webgrad/tensor';
 
 /**
- * Opens the WebGPU backend for a test file (any package's) and leaves cpu the default.
+ * Opens the WebGPU backend for a top-level test file and leaves cpu the default (each package's tests
+ * have their own copy in their test/helpers, so no package test reaches outside its package).
  * Without an adapter the suite is skipped with a reason, except under CI=true, where a
  * missing adapter is a failure.
  */

@@ -16,7 +16,7 @@ export { decodeFiles, type DecodeOptions } from './decode-files';
 export { imageCache, cacheKey, readCache, writeCache, clearCache, type CacheEntry } from './image-cache';
 export { naturalCompare } from './natural-order';
 export { type ImageSet, type PairSet, type Splits, type SkippedFile, subsetImages, classCounts } from './image-set';
-export { repoRoot, sharedDataRoot, defaultCacheDir, defaultDataDir } from './paths';
+export { repoRoot, defaultCacheDir, defaultDataDir } from './paths';
 // Loading
 export { DataLoader, type DataLoaderOptions, type Batch } from './data-loader';
 export { transforms, compileTransforms, type Transform, type TransformPlan } from './transforms';

@@ -27,11 +27,6 @@ export function repoRoot(cwd = process.cwd()): string {
   return findUp(dirname(fileURLToPath(import.meta.url))) ?? findUp(cwd) ?? resolve(cwd);
 }
 
-/** The developers' and CI's shared data sets: $WEBGRAD_SHARED_DATA, else `../shared/data` beside the repository. */
-export function sharedDataRoot(env: NodeJS.ProcessEnv = process.env): string {
-  return env.WEBGRAD_SHARED_DATA ? resolve(env.WEBGRAD_SHARED_DATA) : join(repoRoot(), '..', 'shared', 'data');
-}
-
 /** Where decoded images are cached: $WEBGRAD_CACHE, else `<repo>/.cache/webgrad`. */
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.WEBGRAD_CACHE ? resolve(env.WEBGRAD_CACHE) : join(repoRoot(), '.cache', 'webgrad');

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { DataLoader } from '../src/data-loader';
 import { sharedBytes, type ImageSet } from '../src/image-set';
 import { transforms } from '../src/transforms';
-import { openWebGPU } from '../../../test/helpers/webgpu';
+import { openWebGPU } from './helpers/webgpu';
 
 const webgpu = (await openWebGPU()).ok;
 afterAll(() => releaseWebGPU());

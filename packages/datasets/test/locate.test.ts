@@ -3,18 +3,16 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadCifar10 } from '../src/cifar10';
-import { defaultCacheDir, repoRoot, sharedDataRoot } from '../src/paths';
+import { defaultCacheDir, repoRoot } from '../src/paths';
 import { makeCifarBinary } from './helpers/cifar';
 import { tempDir } from './helpers/tmp';
 
 const root = tempDir();
 
 describe('data locations', () => {
-  it('finds the repository root and the shared data beside it, unless the environment says otherwise', () => {
+  it('finds the repository root and the cache folder in it, unless the environment says otherwise', () => {
     const repo = repoRoot();
     expect(resolve(repo, 'packages', 'datasets')).toBe(fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, ''));
-    expect(sharedDataRoot({})).toBe(join(repo, '..', 'shared', 'data'));
-    expect(sharedDataRoot({ WEBGRAD_SHARED_DATA: '/somewhere/data' })).toBe('/somewhere/data');
     expect(defaultCacheDir({})).toBe(join(repo, '.cache', 'webgrad'));
     expect(defaultCacheDir({ WEBGRAD_CACHE: '/tmp/c' })).toBe('/tmp/c');
   });

@@ -4,13 +4,13 @@
  * of its tile (depthwise and other thin groups), and the plainest statement of the maths.
  */
 import { linearDispatch, linearMain, makeKernel, type Kernel } from './kernel';
-import { conv3, geometryFields, split3, type ConvShape } from './conv-geometry';
+import { conv3, geometryFields, split3, type ConvParams } from './conv-geometry';
 import { GATHER_GY, GATHER_X } from './conv-tiled';
 
 const WG = 64;
 
 /** Bindings X, W, [BIAS], Y. */
-export function convForwardDirectKernel(p: ConvShape, bias: boolean): Kernel {
+export function convForwardDirectKernel(p: ConvParams, bias: boolean): Kernel {
   const g = conv3(p);
   const count = g.N * g.CO * g.L;
   const body = `  let l = i % p.L;
@@ -41,7 +41,7 @@ export function convForwardDirectKernel(p: ConvShape, bias: boolean): Kernel {
 }
 
 /** Bindings GY, W, GX. */
-export function convBackwardInputDirectKernel(p: ConvShape): Kernel {
+export function convBackwardInputDirectKernel(p: ConvParams): Kernel {
   const g = conv3(p);
   const count = g.N * g.C * g.plane;
   const body = `  let pos = i % p.plane;
@@ -74,7 +74,7 @@ export function convBackwardInputDirectKernel(p: ConvShape): Kernel {
 }
 
 /** Bindings X, GY, GW. */
-export function convBackwardWeightDirectKernel(p: ConvShape): Kernel {
+export function convBackwardWeightDirectKernel(p: ConvParams): Kernel {
   const g = conv3(p);
   const count = g.CO * g.Cg * g.KK;
   const body = `  let tap = i % p.KK;

@@ -4,17 +4,20 @@
  */
 import type { Field } from './kernel';
 
-/** The backend's ConvParams, NC(D)(H)W. */
-export interface ConvShape {
+/**
+ * One N-d convolution (N = inSize.length, 1 to 3), NC(D)(H)W layout: the one parameter type
+ * of the conv family, shared by the tensor package's Backend and these generators.
+ */
+export interface ConvParams {
   batch: number;
   inChannels: number;
   outChannels: number;
   groups: number;
-  inSize: readonly number[];
-  kernel: readonly number[];
-  outSize: readonly number[];
+  inSize: readonly number[];   // spatial input size
+  kernel: readonly number[];   // spatial kernel size
+  outSize: readonly number[];  // spatial output size (the op layer computes it)
   stride: readonly number[];
-  padding: readonly number[];
+  padding: readonly number[];  // zero padding BEFORE each spatial dim; reads past the end are zero too
   dilation: readonly number[];
 }
 
@@ -36,7 +39,7 @@ function to3(v: readonly number[], fill: number): V3 {
 
 const prod = (v: readonly number[]) => v.reduce((a, b) => a * b, 1);
 
-export function conv3(p: ConvShape): Conv3 {
+export function conv3(p: ConvParams): Conv3 {
   const k = to3(p.kernel, 1), o = to3(p.outSize, 1), i = to3(p.inSize, 1);
   return {
     N: p.batch, C: p.inChannels, CO: p.outChannels, G: p.groups,

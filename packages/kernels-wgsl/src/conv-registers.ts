@@ -13,7 +13,7 @@
  *   B = output gradient packed position-major [n][l][g][ceil4(COg)].
  */
 import { makeKernel, type Field, type Kernel } from './kernel';
-import { conv3, split3, v3Fields, type Conv3, type ConvShape, type V3 } from './conv-geometry';
+import { conv3, split3, v3Fields, type Conv3, type ConvParams, type V3 } from './conv-geometry';
 import { spreadPadKernel } from './conv-pad';
 import { registerDispatch, registerFields, registerGemmMain, registerTile, tileKey } from './gemm-registers';
 import { ceil4, packKernel } from './pack';
@@ -124,7 +124,7 @@ function forwardStaging(g: Conv3): { staged: Staged; pad: Kernel | null } {
 }
 
 /** Buffers: x, w, [bias] -> y. */
-export function convForwardRegistersPlan(p: ConvShape, bias: boolean): Plan {
+export function convForwardRegistersPlan(p: ConvParams, bias: boolean): Plan {
   const g = conv3(p);
   const { staged, pad } = forwardStaging(g);
   const coPad = ceil4(g.COg);
@@ -141,7 +141,7 @@ export function convForwardRegistersPlan(p: ConvShape, bias: boolean): Plan {
 }
 
 /** Buffers: gy, w -> gx. */
-export function convBackwardInputRegistersPlan(p: ConvShape): Plan {
+export function convBackwardInputRegistersPlan(p: ConvParams): Plan {
   const g = conv3(p);
   const before = [0, 1, 2].map((j) => (g.k[j] - 1) * g.d[j] - g.p[j]) as V3;
   const plane = [0, 1, 2].map((j) => g.i[j] + (g.k[j] - 1) * g.d[j]) as V3;
@@ -160,7 +160,7 @@ export function convBackwardInputRegistersPlan(p: ConvShape): Plan {
 }
 
 /** Buffers: x, gy -> gw. */
-export function convBackwardWeightRegistersPlan(p: ConvShape): Plan {
+export function convBackwardWeightRegistersPlan(p: ConvParams): Plan {
   const g = conv3(p);
   const { staged, pad } = forwardStaging(g);
   const coPad = ceil4(g.COg);

@@ -7,7 +7,7 @@
  * - weight gradient: C[co][ci*KK + tap] = sum_(n,l) gy[n][co][l] * x[n][ci][l*s - p + tap*d]
  */
 import { makeKernel, type Kernel } from './kernel';
-import { conv3, geometryFields, split3, type ConvShape } from './conv-geometry';
+import { conv3, geometryFields, split3, type ConvParams } from './conv-geometry';
 import { tiledDispatch, tiledGemmMain } from './gemm-tiled';
 
 /** WGSL: x at (n, channel c) for output coordinates q* and taps k*, 0 in the padding. */
@@ -39,7 +39,7 @@ fn gather_gy(n: i32, co: i32, x0: i32, x1: i32, x2: i32, k0: i32, k1: i32, k2: i
 const gemmFields = (M: number, N: number, K: number) => [['M', 'i32', M], ['N', 'i32', N], ['K', 'i32', K]] as [string, 'i32', number][];
 
 /** Bindings X, W, [BIAS], Y. */
-export function convForwardTiledKernel(p: ConvShape, bias: boolean): Kernel {
+export function convForwardTiledKernel(p: ConvParams, bias: boolean): Kernel {
   const g = conv3(p);
   const loadA = '  return W[(z * p.COg + row) * p.K + k];';
   const loadB = `  let ci = k / p.KK;
@@ -62,7 +62,7 @@ export function convForwardTiledKernel(p: ConvShape, bias: boolean): Kernel {
 }
 
 /** Bindings GY, W, GX. */
-export function convBackwardInputTiledKernel(p: ConvShape): Kernel {
+export function convBackwardInputTiledKernel(p: ConvParams): Kernel {
   const g = conv3(p);
   const loadA = `  let co = k / p.KK;
   return W[((z * p.COg + co) * p.Cg + row) * p.KK + k % p.KK];`;
@@ -85,7 +85,7 @@ export function convBackwardInputTiledKernel(p: ConvShape): Kernel {
 }
 
 /** Bindings X, GY, GW. */
-export function convBackwardWeightTiledKernel(p: ConvShape): Kernel {
+export function convBackwardWeightTiledKernel(p: ConvParams): Kernel {
   const g = conv3(p);
   const loadA = '  return GY[((k / p.L) * p.CO + z * p.COg + row) * p.L + k % p.L];';
   const loadB = `  let ci = col / p.KK;

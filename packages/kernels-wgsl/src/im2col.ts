@@ -4,13 +4,13 @@
  * sums the column entries that read it, so nothing is written twice (no atomics needed).
  */
 import { linearDispatch, linearMain, makeKernel, type Kernel } from './kernel';
-import { conv3, geometryFields, split3, type ConvShape } from './conv-geometry';
+import { conv3, geometryFields, split3, type ConvParams } from './conv-geometry';
 import { GATHER_X } from './conv-tiled';
 
 const WG = 256;
 
 /** Bindings X, cols. */
-export function im2colKernel(p: ConvShape): Kernel {
+export function im2colKernel(p: ConvParams): Kernel {
   const g = conv3(p);
   const count = g.N * g.C * g.KK * g.L;
   const body = `  let l = i % p.L;
@@ -31,7 +31,7 @@ export function im2colKernel(p: ConvShape): Kernel {
 }
 
 /** Bindings cols, X-shaped out. */
-export function col2imKernel(p: ConvShape): Kernel {
+export function col2imKernel(p: ConvParams): Kernel {
   const g = conv3(p);
   const count = g.N * g.C * g.plane;
   const body = `  let pos = i % p.plane;

@@ -12,30 +12,34 @@ import { tiledDispatch, tiledGemmMain } from './gemm-tiled';
 
 export type GemmVariant = 'registers' | 'tiled';
 
-export interface MatmulShape {
+/**
+ * Batched C[b] = op(A[b]) @ op(B[b]), C [batch, m, n] contiguous; A[b] starts at
+ * b * aBatchStride (0 broadcasts one matrix). Shared with the tensor package's Backend.
+ */
+export interface MatmulParams {
   batch: number; m: number; n: number; k: number;
   transA: boolean; transB: boolean;
   aBatchStride: number; bBatchStride: number;
 }
 
 /** Whether B can be read as vec4 rows in place (no pack needed). */
-export function matmulNeedsPack(p: MatmulShape): boolean {
+export function matmulNeedsPack(p: MatmulParams): boolean {
   return p.transB || p.n % 4 !== 0 || p.bBatchStride % 4 !== 0;
 }
 
 /** Packs B for the register variant: [bBatch, k, ceil4(n)]. Bindings B, packed. */
-export function matmulPackB(p: MatmulShape): Kernel {
+export function matmulPackB(p: MatmulParams): Kernel {
   const zb = p.bBatchStride === 0 ? 1 : p.batch;
   const [rs, cs] = p.transB ? [1, p.k] : [p.n, 1];
   return packKernel([zb, p.k, 1, p.n], [p.bBatchStride, rs, 0, cs], 0);
 }
 
-export function matmulPackedSize(p: MatmulShape): number {
+export function matmulPackedSize(p: MatmulParams): number {
   return (p.bBatchStride === 0 ? 1 : p.batch) * p.k * ceil4(p.n);
 }
 
 /** Register variant over packed B (or B itself, when matmulNeedsPack is false). Bindings A, B (vec4), C. */
-export function matmulRegistersKernel(p: MatmulShape): Kernel {
+export function matmulRegistersKernel(p: MatmulParams): Kernel {
   const cols4 = ceil4(p.n) / 4;
   const t = registerTile(p.m, cols4, p.k);
   const bz4 = !matmulNeedsPack(p) ? p.bBatchStride / 4 : p.bBatchStride === 0 ? 0 : p.k * cols4;
@@ -54,7 +58,7 @@ export function matmulRegistersKernel(p: MatmulShape): Kernel {
 }
 
 /** Tiled variant. Bindings A, B, C. */
-export function matmulTiledKernel(p: MatmulShape): Kernel {
+export function matmulTiledKernel(p: MatmulParams): Kernel {
   const loadA = p.transA ? '  return A[z * p.az + k * p.M + row];' : '  return A[z * p.az + row * p.K + k];';
   const loadB = p.transB ? '  return B[z * p.bz + col * p.K + k];' : '  return B[z * p.bz + k * p.N + col];';
   return makeKernel({

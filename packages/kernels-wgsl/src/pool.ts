@@ -9,22 +9,23 @@
 import { FLOAT_SPECIALS, linearDispatch, linearMain, makeKernel, type Field, type Kernel } from './kernel';
 import { split3, v3Fields, type V3 } from './conv-geometry';
 
-export interface PoolShape {
-  planes: number;
+/** Sliding windows over planes: x is [planes, ...inSize]. Shared with the tensor package's Backend. */
+export interface PoolParams {
+  planes: number;     // batch * channels
   inSize: readonly number[];
   kernel: readonly number[];
   outSize: readonly number[];
   stride: readonly number[];
-  padding: readonly number[];
+  padding: readonly number[];  // before each dim
   dilation: readonly number[];
-  countIncludePad: boolean;
+  countIncludePad: boolean;    // avg only (PyTorch's count_include_pad)
 }
 
 const WG = 128;
 const prod = (v: readonly number[]) => v.reduce((a, b) => a * b, 1);
 const to3 = (v: readonly number[], fill: number) => [...new Array<number>(3 - v.length).fill(fill), ...v] as V3;
 
-function poolFields(p: PoolShape, count: number): Field[] {
+function poolFields(p: PoolParams, count: number): Field[] {
   if (p.inSize.length < 1 || p.inSize.length > 3) throw new Error(`pool: ${p.inSize.length} spatial dims are not supported (1 to 3)`);
   return [
     ['count', 'i32', count], ['L', 'i32', prod(p.outSize)], ['plane', 'i32', prod(p.inSize)], ['includePad', 'i32', p.countIncludePad ? 1 : 0],
@@ -34,7 +35,7 @@ function poolFields(p: PoolShape, count: number): Field[] {
 }
 
 /** Bindings X, out, argmax (i32). */
-export function maxPoolKernel(p: PoolShape): Kernel {
+export function maxPoolKernel(p: PoolParams): Kernel {
   const count = p.planes * prod(p.outSize);
   const body = `  let l = i % p.L;
   let base = (i / p.L) * p.plane;
@@ -84,7 +85,7 @@ ${'  '.repeat(d + 2)}if (t${d} < 0 || q${d} * p.s${d} != t${d} || q${d} >= p.o${
 }
 
 /** Windows that never overlap (stride >= dilated kernel extent in every dim). */
-export function poolWindowsDisjoint(p: PoolShape): boolean {
+export function poolWindowsDisjoint(p: PoolParams): boolean {
   return p.kernel.every((k, d) => p.stride[d] >= (k - 1) * p.dilation[d] + 1);
 }
 
@@ -94,7 +95,7 @@ export function poolWindowsDisjoint(p: PoolShape): boolean {
  * (a quarter of the inputs for 2x2 pooling, and no per-tap divisions). GX must be zeroed
  * first. Bindings GY, argmax, GX.
  */
-export function maxPoolBackwardScatterKernel(p: PoolShape): Kernel {
+export function maxPoolBackwardScatterKernel(p: PoolParams): Kernel {
   if (!poolWindowsDisjoint(p)) throw new Error('maxPoolBackwardScatterKernel: windows overlap');
   const count = p.planes * prod(p.outSize);
   const body = `  let at = IDX[i];
@@ -110,7 +111,7 @@ export function maxPoolBackwardScatterKernel(p: PoolShape): Kernel {
 }
 
 /** Bindings GY, argmax, GX. */
-export function maxPoolBackwardKernel(p: PoolShape): Kernel {
+export function maxPoolBackwardKernel(p: PoolParams): Kernel {
   const count = p.planes * prod(p.inSize);
   const body = `  let pos = i % p.plane;
   let ob = (i / p.plane) * p.L;
@@ -144,7 +145,7 @@ fn divisor(q0: i32, q1: i32, q2: i32) -> f32 {
 `;
 
 /** Bindings X, out. Average pooling takes dilation 1. */
-export function avgPoolKernel(p: PoolShape): Kernel {
+export function avgPoolKernel(p: PoolParams): Kernel {
   const count = p.planes * prod(p.outSize);
   const body = `  let l = i % p.L;
   let base = (i / p.L) * p.plane;
@@ -171,7 +172,7 @@ export function avgPoolKernel(p: PoolShape): Kernel {
 }
 
 /** Bindings GY, GX. */
-export function avgPoolBackwardKernel(p: PoolShape): Kernel {
+export function avgPoolBackwardKernel(p: PoolParams): Kernel {
   const count = p.planes * prod(p.inSize);
   const body = `  let pos = i % p.plane;
   let ob = (i / p.plane) * p.L;

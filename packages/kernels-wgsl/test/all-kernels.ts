@@ -1,11 +1,11 @@
 /** One instance of every generator and variant, for the compile test. */
 import * as K from '../src/index';
 
-const conv: K.ConvShape = { batch: 2, inChannels: 4, outChannels: 6, groups: 2, inSize: [5, 7], kernel: [3, 2], outSize: [3, 6], stride: [1, 1], padding: [1, 0], dilation: [2, 1] };
-const conv3d: K.ConvShape = { batch: 1, inChannels: 3, outChannels: 5, groups: 1, inSize: [4, 5, 6], kernel: [2, 2, 3], outSize: [2, 4, 2], stride: [2, 1, 2], padding: [0, 0, 0], dilation: [1, 1, 1] };
-const pool: K.PoolShape = { planes: 3, inSize: [5, 7], kernel: [2, 2], outSize: [3, 4], stride: [2, 2], padding: [1, 1], dilation: [1, 1], countIncludePad: true };
+const conv: K.ConvParams = { batch: 2, inChannels: 4, outChannels: 6, groups: 2, inSize: [5, 7], kernel: [3, 2], outSize: [3, 6], stride: [1, 1], padding: [1, 0], dilation: [2, 1] };
+const conv3d: K.ConvParams = { batch: 1, inChannels: 3, outChannels: 5, groups: 1, inSize: [4, 5, 6], kernel: [2, 2, 3], outSize: [2, 4, 2], stride: [2, 1, 2], padding: [0, 0, 0], dilation: [1, 1, 1] };
+const pool: K.PoolParams = { planes: 3, inSize: [5, 7], kernel: [2, 2], outSize: [3, 4], stride: [2, 2], padding: [1, 1], dilation: [1, 1], countIncludePad: true };
 const bn: K.BatchNormShape = { n: 2, c: 3, s: 5 };
-const mm = (transA: boolean, transB: boolean, m = 5): K.MatmulShape => ({ batch: 2, m, n: 70, k: 3, transA, transB, aBatchStride: 15, bBatchStride: 0 });
+const mm = (transA: boolean, transB: boolean, m = 5): K.MatmulParams => ({ batch: 2, m, n: 70, k: 3, transA, transB, aBatchStride: 15, bBatchStride: 0 });
 
 const E = K.expr;
 const op1 = (name: string, expr: K.Expr, ints: K.IntRule = 'float'): K.ElementwiseKernelOp => ({ name, arity: 1, expr, ints });

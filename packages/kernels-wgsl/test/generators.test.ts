@@ -82,7 +82,7 @@ describe('dispatch sizes', () => {
   });
 
   it('register matmul: R rows per workgroup, WG x V vec4 columns, batch in z', () => {
-    const p: K.MatmulShape = { batch: 3, m: 130, n: 129, k: 67, transA: false, transB: true, aBatchStride: 130 * 67, bBatchStride: 129 * 67 };
+    const p: K.MatmulParams = { batch: 3, m: 130, n: 129, k: 67, transA: false, transB: true, aBatchStride: 130 * 67, bBatchStride: 129 * 67 };
     const k = K.matmulRegistersKernel(p);
     const t = K.registerTile(130, Math.ceil(129 / 4), 67);
     expect(k.workgroupSize).toEqual([t.WG, 1, 1]);
@@ -120,7 +120,7 @@ describe('dispatch sizes', () => {
   });
 
   it('convolution plans: staging, packing and the GEMM over named buffers', () => {
-    const c: K.ConvShape = { batch: 2, inChannels: 8, outChannels: 12, groups: 2, inSize: [9, 9], kernel: [3, 3], outSize: [9, 9], stride: [1, 1], padding: [1, 1], dilation: [1, 1] };
+    const c: K.ConvParams = { batch: 2, inChannels: 8, outChannels: 12, groups: 2, inSize: [9, 9], kernel: [3, 3], outSize: [9, 9], stride: [1, 1], padding: [1, 1], dilation: [1, 1] };
     const f = K.convForwardRegistersPlan(c, true);
     expect(f.steps.map((s) => s.buffers)).toEqual([['x', 'xs'], ['w', 'wp'], ['xs', 'wp', 'taps', 'bias', 'y']]);
     expect(f.temps).toEqual({ xs: 2 * 8 * 11 * 11, wp: 2 * 4 * 9 * 8 });
@@ -134,10 +134,10 @@ describe('dispatch sizes', () => {
   });
 
   it('pooling and im2col: one invocation per output (forward) or per input (backward)', () => {
-    const p: K.PoolShape = { planes: 3, inSize: [5, 7], kernel: [2, 2], outSize: [3, 4], stride: [2, 2], padding: [1, 1], dilation: [1, 1], countIncludePad: true };
+    const p: K.PoolParams = { planes: 3, inSize: [5, 7], kernel: [2, 2], outSize: [3, 4], stride: [2, 2], padding: [1, 1], dilation: [1, 1], countIncludePad: true };
     expect(K.maxPoolKernel(p).dispatch).toEqual([1, 1, 1]);
     expect(K.maxPoolBackwardKernel(p).params.byteLength % 16).toBe(0);
-    const c: K.ConvShape = { batch: 2, inChannels: 3, outChannels: 4, groups: 1, inSize: [10, 10], kernel: [3, 3], outSize: [8, 8], stride: [1, 1], padding: [0, 0], dilation: [1, 1] };
+    const c: K.ConvParams = { batch: 2, inChannels: 3, outChannels: 4, groups: 1, inSize: [10, 10], kernel: [3, 3], outSize: [8, 8], stride: [1, 1], padding: [0, 0], dilation: [1, 1] };
     expect(K.im2colKernel(c).dispatch).toEqual([Math.ceil((2 * 27 * 64) / 256), 1, 1]);
     expect(K.col2imKernel(c).dispatch).toEqual([Math.ceil((2 * 3 * 100) / 256), 1, 1]);
   });

@@ -1,11 +1,15 @@
 /**
- * LAB.md §1.5 and §3: output sizes, receptive fields and the Hybrid Dilated Convolution
- * rules of Wang et al. (WACV 2018), with the working shown as the lab does it.
+ * Output sizes, receptive fields and the Hybrid Dilated Convolution rules of Wang et al.
+ * (WACV 2018), with the working shown step by step.
  */
+import { convOutputLength } from '@webgrad/tensor';
 
-/** O = ⌊(I − k_eff + 2P) / S⌋ + 1 with the dilated extent k_eff = (k − 1)·d + 1. */
+/**
+ * O = ⌊(I − k_eff + 2P) / S⌋ + 1 with the dilated extent k_eff = (k − 1)·d + 1, in the
+ * textbook's argument order (the rule itself is the tensor package's convOutputLength).
+ */
 export function convOutputSize(I: number, k: number, P = 0, S = 1, d = 1): number {
-  return Math.floor((I - ((k - 1) * d + 1) + 2 * P) / S) + 1;
+  return convOutputLength(I, k, P, P, S, d);
 }
 
 export interface ReceptiveLayer {

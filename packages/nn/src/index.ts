@@ -2,6 +2,7 @@
  * @webgrad/nn: modules, layers, initialisation, optimizers, models and training for
  * @webgrad/tensor, in torch.nn's shape. `import * as nn from '@webgrad/nn'`, then
  * `new nn.Conv2d(3, 16, 3)`, `nn.F.conv2d(...)`, `new nn.optim.Adam(model.parameters())`.
+ * This entry is the browser's (and any platform's); Node resolves the package to ./node.ts.
  */
 export { Module, type StateDict, type LoadStateDictOptions, type LoadStateDictResult } from './module';
 export { Parameter, isParameter, zerosParameter } from './parameter';
@@ -20,13 +21,11 @@ export { Dropout } from './layers/dropout';
 export { Sequential, ModuleList, Identity, Flatten } from './layers/container';
 export { CrossEntropyLoss, NLLLoss, MSELoss, L1Loss } from './layers/loss';
 
-export { corr2d, MyCorr2d, MyConv2d, type MyConv2dOptions } from './models/corr2d';
-export { simpleCnn, type SimpleCnnOptions } from './models/simple-cnn';
+export { simpleCnn, type SimpleCnnOptions, type ConvFactory } from './models/simple-cnn';
 export { dilatedCnn, dilatedCnnSizes, type DilatedCnnOptions } from './models/dilated-cnn';
 export { BasicBlock, ResNet, resnet18, plainNet18, dilatedResNet, type BasicBlockOptions, type ResNetOptions, type DilatedResNetOptions } from './models/resnet';
 export { alexnet, type AlexNetOptions } from './models/alexnet';
 export { mlp, type MlpOptions } from './models/mlp';
-export { DehazeNet, dehazeNet, type DehazeNetOptions } from './models/dehaze';
 export { checkHDC, receptiveField, convOutputSize, type HdcVerdict, type HdcRule, type ReceptiveField, type ReceptiveLayer } from './hdc';
 
 export * as optim from './optim/index';
@@ -43,8 +42,10 @@ export { evaluate, type EvaluateOptions, type EvaluateResult } from './train/eva
 export type { Batch, BatchLike, BatchSource } from './train/data';
 export type { History, EpochRecord } from './train/history';
 export type { ProgressMode } from './train/progress';
-export type { LossFn } from './train/step';
+export { trainStep, type LossFn, type TrainStepOptions } from './train/step';
 
 export { encodeSafetensors, decodeSafetensors, type RawTensor, type SafetensorsContent } from './checkpoint/safetensors';
-export { saveSafetensors, loadSafetensors, writeFileAtomic, fromPyTorchNames, type LoadedSafetensors } from './checkpoint/file';
-export { saveCheckpoint, loadCheckpoint, type CheckpointContent, type LoadCheckpointOptions, type LoadedCheckpoint } from './checkpoint/checkpoint';
+export {
+  safetensorsBytes, tensorsFromSafetensors, downloadSafetensors, readSafetensorsFile, fromPyTorchNames, type LoadedSafetensors,
+} from './checkpoint/bytes';
+// Files, checkpoints on disk and the terminal progress bar are in the Node entry, ./node.ts.

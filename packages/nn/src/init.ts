@@ -42,7 +42,7 @@ function fill(t: Tensor, make: (opts: { device: string; dtype: Tensor['dtype'] }
   if (t.dtype === 'int32') throw new Error(`init: cannot initialise an int32 tensor [${t.shape.join(',')}] with random floats`);
   noGrad(() => {
     const values = make({ device: t.device, dtype: t.dtype });
-    t._assign(values);
+    t.set_(values);
     values.dispose();
   });
   return t;

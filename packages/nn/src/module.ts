@@ -164,7 +164,7 @@ export abstract class Module {
     noGrad(() => {
       for (const m of this.modules()) {
         m.replaceOwnTensors(device, moved, (t) => {
-          if (!t.backend.readSync) {
+          if (!t.canReadSync) {
             throw new Error(`Module.to('${device}'): ${t.toString()} is on '${t.device}', which can only be read asynchronously: use await model.toAsync('${device}')`);
           }
           return t.to(device);
@@ -260,12 +260,12 @@ export abstract class Module {
       for (const [k, t] of Object.entries(own)) {
         const src = state[k];
         if (!src) continue;
-        if (src.device !== t.device && !src.backend.readSync) {
+        if (src.device !== t.device && !src.canReadSync) {
           throw new Error(`loadStateDict: ${k} is on '${src.device}' and the model on '${t.device}': load the state on cpu or on the model's device`);
         }
         // A copy, so the module never shares storage with the caller's tensors.
         const copy = src.device === t.device ? src.clone() : src.to(t.device);
-        t._assign(copy);
+        t.set_(copy);
         copy.dispose();
       }
     });

@@ -7,8 +7,7 @@ import { Tensor, keep, tidy, zeros } from '@webgrad/tensor';
  */
 export class Parameter extends Tensor {
   constructor(data: Tensor, requiresGrad = true) {
-    // The same construction as Tensor.detach(): a new leaf over the same storage.
-    super(data._ref.retain(), data.shape, data.dtype);
+    super(data); // a new leaf over the same storage, as Tensor.detach()
     if (requiresGrad) this.requiresGrad_();
     keep(this);
   }

@@ -7,7 +7,7 @@ import * as wg from '@webgrad/tensor';
 import * as nn from '@webgrad/nn';
 import { existsSync } from 'node:fs';
 import { cifarRoot, dataRoot, hasCifar, readCifar } from './helpers/cifar';
-import { openWebGPU } from '../../../test/helpers/webgpu';
+import { openWebGPU } from './helpers/webgpu';
 
 const CLASSES = ['airplane', 'frog', 'truck'];
 const CHANCE = 1 / CLASSES.length;

@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import * as wg from '@webgrad/tensor';
 import * as nn from '@webgrad/nn';
-import { openWebGPU } from '../../../test/helpers/webgpu';
+import { openWebGPU } from './helpers/webgpu';
 import { smallNet as net } from './helpers/small-net';
 
 const gpu = await openWebGPU();
@@ -26,13 +26,7 @@ describe.skipIf(!gpu.ok)(`training memory on webgpu (${gpu.reason})`, () => {
     };
     let afterWarmup = snapshot();
     for (let i = 1; i <= 200; i++) {
-      const loss = wg.tidy(() => {
-        opt.zeroGrad();
-        const l = wg.crossEntropy(model.forward(x), y);
-        l.backward();
-        opt.step();
-        return l.detach();
-      });
+      const loss = wg.tidy(() => nn.trainStep(model, opt, x, y).loss.detach());
       await loss.item();
       loss.dispose();
       // The first steps create the optimizer's state and the gradients; from then on, flat.

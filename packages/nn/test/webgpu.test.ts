@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import * as wg from '@webgrad/tensor';
 import * as nn from '@webgrad/nn';
 import { expectClose } from './helpers/close';
-import { openWebGPU } from '../../../test/helpers/webgpu';
+import { openWebGPU } from './helpers/webgpu';
 import { smallNet as net } from './helpers/small-net';
 
 const gpu = await openWebGPU();
@@ -26,14 +26,7 @@ async function train(device: string, kind: 'sgd' | 'adam') {
   const y = wg.tensor([0, 1, 2, 0, 1, 2], [6], { dtype: 'int32', device });
   const losses: number[] = [];
   for (let i = 0; i < 4; i++) {
-    const l = wg.tidy(() => {
-      opt.zeroGrad();
-      const loss = wg.crossEntropy(model.forward(x), y);
-      loss.backward();
-      nn.clipGradNorm(model.parameters(), 5);
-      opt.step();
-      return loss.detach();
-    });
+    const l = wg.tidy(() => nn.trainStep(model, opt, x, y, { clipGradNorm: 5 }).loss.detach());
     losses.push(await l.item());
     l.dispose();
   }

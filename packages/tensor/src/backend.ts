@@ -30,40 +30,16 @@ export type ReduceOp = 'sum' | 'max' | 'min' | 'argmax' | 'argmin';
 
 export type PadMode = 'constant' | 'reflect' | 'replicate' | 'circular';
 
-/** One N-d convolution (N = inSize.length, 1 to 3), NC(D)(H)W layout. */
-export interface ConvParams {
-  batch: number;
-  inChannels: number;
-  outChannels: number;
-  groups: number;
-  inSize: number[];   // spatial input size
-  kernel: number[];   // spatial kernel size
-  outSize: number[];  // spatial output size (the op layer computes it)
-  stride: number[];
-  padding: number[];  // zero padding BEFORE each spatial dim; reads past the end are zero too
-  dilation: number[];
-}
-
-/** Sliding windows over planes: x is [planes, ...inSize]. */
-export interface PoolParams {
-  planes: number;     // batch * channels
-  inSize: number[];
-  kernel: number[];
-  outSize: number[];
-  stride: number[];
-  padding: number[];  // before each dim
-  dilation: number[];
-  countIncludePad: boolean; // avg only (PyTorch's count_include_pad)
-}
+// One parameter type per kernel family, shared with the WGSL generators (defined there,
+// the lowest layer): conv, pool, matmul; batch norm adds eps to the generators' shape.
+export type { ConvParams, PoolParams, MatmulParams } from '@webgrad/kernels-wgsl';
+import type { BatchNormShape, ConvParams, MatmulParams, PoolParams } from '@webgrad/kernels-wgsl';
 
 /**
  * Batch normalisation with batch statistics: x viewed as [n, c, s] (s = product of the
  * spatial dims, 1 when there are none); statistics per channel over its n·s values.
  */
-export interface BatchNormParams {
-  n: number;
-  c: number;
-  s: number;
+export interface BatchNormParams extends BatchNormShape {
   eps: number;
 }
 
@@ -131,7 +107,7 @@ export interface Backend {
    * A[b] starts at b * aBatchStride (0 broadcasts one matrix); op transposes when trans*.
    * A is [m, k] (or [k, m] when transA), B is [k, n] (or [n, k] when transB), row-major.
    */
-  matmul(a: Storage, b: Storage, p: { batch: number; m: number; n: number; k: number; transA: boolean; transB: boolean; aBatchStride: number; bBatchStride: number }, dtype: DType): Storage;
+  matmul(a: Storage, b: Storage, p: MatmulParams, dtype: DType): Storage;
 
   // --- convolution -----------------------------------------------------------------
   /** y = conv(x, w) (+ bias[cout] when given). x [N, Cin, ...in], w [Cout, Cin/g, ...k] -> [N, Cout, ...out]. */

@@ -1,6 +1,5 @@
 import { registerBackend } from './engine';
 import { cpuBackend } from './backends/cpu/index';
-import './methods';
 
 registerBackend(cpuBackend);
 
@@ -12,12 +11,15 @@ export { cpuThreads, cpuReferenceBackend } from './backends/cpu/index';
 export { manualSeed, getRngState, setRngState } from './random';
 export { gradcheck, type GradcheckOptions, type GradcheckResult } from './gradcheck';
 export { sizeOf, broadcastShapes } from './shape';
+export { convOutputLength, poolOutputLength, checkPads } from './shape-rules';
 export { cpuBackend };
 
 export * from './ops/creation';
 export * from './ops/elementwise';
 export { sum, mean, max, min, argmax, argmin, variance, sumTo, type Dims } from './ops/reduce';
 export * from './ops/shape';
+export { pad } from './ops/pad';
+export { expand } from './ops/broadcast';
 export * from './ops/linalg';
 export * from './ops/conv';
 export * from './ops/pool';

@@ -1,13 +1,16 @@
 /**
- * Tensor methods, PyTorch style: thin forwards to the op functions, attached here so that
- * tensor.ts does not import the ops (which import it).
+ * Tensor methods, PyTorch style: thin forwards to the op functions. tensor.ts attaches them
+ * right after defining the class (attachMethods), so a Tensor has its methods whichever
+ * module is imported first. Nothing here runs an op at load time, which keeps the import
+ * cycle tensor -> methods -> ops -> tensor harmless.
  */
 import type { DType } from './backend';
-import { Tensor } from './tensor';
+import type { Tensor } from './tensor';
 import * as ew from './ops/elementwise';
 import { elementwiseOps } from './ops/elementwise-op';
 import * as red from './ops/reduce';
 import * as sh from './ops/shape';
+import { expand } from './ops/broadcast';
 import { matmul } from './ops/linalg';
 import { softmax, logSoftmax } from './ops/softmax';
 import { zerosLike, onesLike } from './ops/creation';
@@ -61,42 +64,59 @@ declare module './tensor' {
   }
 }
 
-const P = Tensor.prototype;
-for (const [name, fn] of elementwiseOps) {
-  if (fn.op.internal) continue;
-  const apply = fn as unknown as (self: Tensor, ...args: unknown[]) => Tensor;
-  (P as unknown as Record<string, unknown>)[name] = function (this: Tensor, ...args: unknown[]) { return apply(this, ...args); };
+/** Attaches the methods to Tensor.prototype (tensor.ts calls it once). */
+export function attachMethods(P: Tensor): void {
+  P.pow = function (b) { return ew.pow(this, b); };
+  P.square = function () { return ew.square(this); };
+  P.clamp = function (lo, hi) { return ew.clamp(this, lo, hi); };
+  P.sum = function (d, k) { return red.sum(this, d, k); };
+  P.mean = function (d, k) { return red.mean(this, d, k); };
+  P.max = function (d, k) { return red.max(this, d, k); };
+  P.min = function (d, k) { return red.min(this, d, k); };
+  P.argmax = function (d, k) { return red.argmax(this, d, k); };
+  P.argmin = function (d, k) { return red.argmin(this, d, k); };
+  P.var = function (d, o) { return red.variance(this, d, o); };
+  P.reshape = function (s) { return sh.reshape(this, s); };
+  P.view = function (s) { return sh.reshape(this, s); };
+  P.flatten = function (s, e) { return sh.flatten(this, s, e); };
+  P.squeeze = function (d) { return sh.squeeze(this, d); };
+  P.unsqueeze = function (d) { return sh.unsqueeze(this, d); };
+  P.permute = function (d) { return sh.permute(this, d); };
+  P.transpose = function (a, b) { return sh.transpose(this, a, b); };
+  P.expand = function (s) { return expand(this, s); };
+  P.slice = function (b, s) { return sh.slice(this, b, s); };
+  P.narrow = function (d, s, l) { return sh.narrow(this, d, s, l); };
+  P.gather = function (d, i) { return sh.gather(this, d, i); };
+  P.indexSelect = function (d, i) { return sh.indexSelect(this, d, i); };
+  P.matmul = function (b) { return matmul(this, b); };
+  P.softmax = function (d) { return softmax(this, d); };
+  P.logSoftmax = function (d) { return logSoftmax(this, d); };
+  P.clone = function () { return sh.clone(this); };
+  P.to = function (d) { return sh.to(this, d); };
+  P.toAsync = function (d) { return sh.toAsync(this, d); };
+  P.cast = function (t) { return ew.cast(this, t); };
+  P.float = function () { return this.dtype === 'float32' ? this : ew.cast(this, 'float32'); };
+  P.int = function () { return this.dtype === 'int32' ? this : ew.cast(this, 'int32'); };
+  P.zerosLike = function () { return zerosLike(this); };
+  P.onesLike = function () { return onesLike(this); };
+  // The op table's methods resolve on first use: the table may still be loading when this
+  // runs (when an ops module was imported first), so they are looked up, then cached.
+  Object.setPrototypeOf(P, tableMethods(P));
 }
-P.pow = function (b) { return ew.pow(this, b); };
-P.square = function () { return ew.square(this); };
-P.clamp = function (lo, hi) { return ew.clamp(this, lo, hi); };
-P.sum = function (d, k) { return red.sum(this, d, k); };
-P.mean = function (d, k) { return red.mean(this, d, k); };
-P.max = function (d, k) { return red.max(this, d, k); };
-P.min = function (d, k) { return red.min(this, d, k); };
-P.argmax = function (d, k) { return red.argmax(this, d, k); };
-P.argmin = function (d, k) { return red.argmin(this, d, k); };
-P.var = function (d, o) { return red.variance(this, d, o); };
-P.reshape = function (s) { return sh.reshape(this, s); };
-P.view = function (s) { return sh.reshape(this, s); };
-P.flatten = function (s, e) { return sh.flatten(this, s, e); };
-P.squeeze = function (d) { return sh.squeeze(this, d); };
-P.unsqueeze = function (d) { return sh.unsqueeze(this, d); };
-P.permute = function (d) { return sh.permute(this, d); };
-P.transpose = function (a, b) { return sh.transpose(this, a, b); };
-P.expand = function (s) { return sh.expand(this, s); };
-P.slice = function (b, s) { return sh.slice(this, b, s); };
-P.narrow = function (d, s, l) { return sh.narrow(this, d, s, l); };
-P.gather = function (d, i) { return sh.gather(this, d, i); };
-P.indexSelect = function (d, i) { return sh.indexSelect(this, d, i); };
-P.matmul = function (b) { return matmul(this, b); };
-P.softmax = function (d) { return softmax(this, d); };
-P.logSoftmax = function (d) { return logSoftmax(this, d); };
-P.clone = function () { return sh.clone(this); };
-P.to = function (d) { return sh.to(this, d); };
-P.toAsync = function (d) { return sh.toAsync(this, d); };
-P.cast = function (t) { return ew.cast(this, t); };
-P.float = function () { return this.dtype === 'float32' ? this : ew.cast(this, 'float32'); };
-P.int = function () { return this.dtype === 'int32' ? this : ew.cast(this, 'int32'); };
-P.zerosLike = function () { return zerosLike(this); };
-P.onesLike = function () { return onesLike(this); };
+
+function tableMethods(P: Tensor): object {
+  const method = (name: string | symbol) => {
+    const fn = typeof name === 'string' ? elementwiseOps.get(name) : undefined;
+    return fn && !fn.op.internal ? (fn as unknown as (self: Tensor, ...args: unknown[]) => Tensor) : undefined;
+  };
+  return new Proxy({}, {
+    get(target, name, receiver) {
+      const fn = method(name);
+      if (!fn) return Reflect.get(target, name, receiver);
+      const m = function (this: Tensor, ...args: unknown[]) { return fn(this, ...args); };
+      Object.defineProperty(P, name, { value: m, writable: true, configurable: true });
+      return m;
+    },
+    has: (target, name) => method(name) !== undefined || Reflect.has(target, name),
+  });
+}

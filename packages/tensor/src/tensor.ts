@@ -2,12 +2,13 @@ import type { Backend, DType, Storage, TypedArray } from './backend';
 import { DataRef, getBackend, keep, trackTensor, untrackTensor } from './engine';
 import { fmt, sizeOf } from './shape';
 import { backward as runBackward, type GradNode } from './autograd';
+import { attachMethods } from './methods';
 
 let nextId = 0;
 
 /**
  * Safety net for tensors dropped without dispose(): their storage is released on GC.
- * The registry holds a box rather than the DataRef because _assign() swaps the storage a
+ * The registry holds a box rather than the DataRef because set_() swaps the storage a
  * tensor owns; the box always names the current one.
  */
 interface StorageBox {
@@ -37,11 +38,20 @@ export class Tensor {
   private readonly box: StorageBox;
   private disposed = false;
 
-  /** @internal use the creation functions (tensor, zeros, ...) instead */
-  constructor(ref: DataRef, shape: readonly number[], dtype: DType) {
+  /**
+   * `new Tensor(source)`: a new leaf sharing source's storage (as detach()), for subclasses
+   * such as nn.Parameter. To make tensors, use the creation functions (tensor, zeros, ...).
+   */
+  constructor(source: Tensor);
+  /** @internal wraps a storage reference the new tensor takes over */
+  constructor(ref: DataRef, shape: readonly number[], dtype: DType);
+  constructor(src: Tensor | DataRef, shape?: readonly number[], dtype?: DType) {
+    const fromTensor = src instanceof Tensor;
+    const ref = fromTensor ? src._ref.retain() : src;
+    if (fromTensor) [shape, dtype] = [src.shape, src.dtype];
     this.box = { ref };
-    this.shape = [...shape];
-    this.dtype = dtype;
+    this.shape = [...shape!];
+    this.dtype = dtype!;
     trackTensor(this);
     collected.register(this, this.box, this);
   }
@@ -145,18 +155,30 @@ export class Tensor {
   }
 
   /**
-   * @internal Replaces this tensor's storage with src's (same shape and device), in place:
-   * how optimizers and running statistics update tensors that modules hold. It rebinds
-   * rather than copies, so a view taken earlier (detach, reshape) keeps the old values,
-   * as a tensor captured before an optimizer step would in a functional framework.
+   * Takes src's values in place (same size, dtype and device; PyTorch's set_): how
+   * optimizers, initialisers, gradient clipping and running statistics update the tensors
+   * that modules hold. It rebinds this tensor to src's storage rather than copying, so a
+   * view taken earlier (detach, reshape) keeps the old values, as a tensor captured before
+   * an optimizer step would in a functional framework. src stays usable; dispose it as usual.
    */
-  _assign(src: Tensor): void {
+  set_(src: Tensor): this {
     if (src.device !== this.device || src.size !== this.size || src.dtype !== this.dtype) {
       throw new Error(`assign: cannot assign ${fmt(src.shape)} ${src.dtype} on ${src.device} to ${fmt(this.shape)} ${this.dtype} on ${this.device}`);
     }
     const ref = src._ref.retain();
     this.box.ref.release();
     this.box.ref = ref;
+    return this;
+  }
+
+  /** @deprecated the internal name of set_() */
+  _assign(src: Tensor): void {
+    this.set_(src);
+  }
+
+  /** Whether dataSync() / arraySync() work here (cpu); otherwise read with await data(). */
+  get canReadSync(): boolean {
+    return this.backend.readSync !== undefined;
   }
 
   toString(): string {
@@ -164,6 +186,8 @@ export class Tensor {
     return `Tensor(${fmt(this.shape)}, ${this.dtype}, ${this.device}${grad})`;
   }
 }
+
+attachMethods(Tensor.prototype);
 
 function nest(data: TypedArray, shape: readonly number[]): NestedArray {
   if (shape.length === 0) return data[0];

@@ -10,6 +10,7 @@ import { avgPool, avgPoolBackward, maxPool, maxPoolBackward } from '../src/backe
 import { pad } from '../src/backends/cpu/kernels/pad';
 import { softmax } from '../src/backends/cpu/kernels/softmax';
 import { gather, scatterAdd, strided, writeStrided } from '../src/backends/cpu/kernels/strided';
+import { convOutputLength, poolOutputLength } from '../src/shape-rules';
 import { rng } from './helpers/rng';
 
 // ---------------------------------------------------------------------------------------
@@ -125,8 +126,7 @@ describe('matmul', () => {
 interface ConvCase extends ConvParams {}
 
 /** Output size for padding before = pad and `after` extra zero padding after. */
-const convOut = (inLen: number, k: number, s: number, pad: number, d: number, after: number) =>
-  Math.floor((inLen + pad + after - d * (k - 1) - 1) / s) + 1;
+const convOut = (inLen: number, k: number, s: number, pad: number, d: number, after: number) => convOutputLength(inLen, k, pad, after, s, d);
 
 function randomConv(r: Rng, dims: number, big = false): ConvCase {
   for (;;) {
@@ -291,12 +291,7 @@ describe('convolution', () => {
 // pooling
 
 /** PyTorch's pooling output size (with ceil mode's "last window starts inside" rule). */
-function poolOut(inLen: number, k: number, s: number, pad: number, dil: number, ceil: boolean): number {
-  const num = inLen + 2 * pad - dil * (k - 1) - 1;
-  let o = (ceil ? Math.ceil(num / s) : Math.floor(num / s)) + 1;
-  if (ceil && (o - 1) * s >= inLen + pad) o--;
-  return o;
-}
+const poolOut = (inLen: number, k: number, s: number, pad: number, dil: number, ceil: boolean) => poolOutputLength(inLen, k, pad, s, dil, ceil);
 
 function randomPool(r: Rng, dims: number, withDilation: boolean): PoolParams & { ceil: boolean } {
   for (;;) {

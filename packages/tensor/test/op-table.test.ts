@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import * as wg from '../src/index';
 import * as ew from '../src/ops/elementwise';
 
-const exported = Object.entries(ew).filter((e): e is [string, { op: { name: string; internal?: boolean } }] => typeof e[1] === 'function' && 'op' in e[1]);
+type Declared = [string, { op: { name: string; internal?: boolean } }];
+const exported = Object.entries(ew as Record<string, unknown>).filter((e): e is Declared => typeof e[1] === 'function' && 'op' in e[1]);
 
 describe('the elementwise op table', () => {
   it('exports each public op under its declared name, with a Tensor method of that name', () => {

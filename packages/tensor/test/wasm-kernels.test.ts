@@ -12,8 +12,10 @@ import { maxPool } from '../src/backends/cpu/kernels/pool';
 import type { PoolParams } from '../src/backend';
 import { wasmRuntime, defaultThreads, WasmRuntime } from '../src/backends/cpu/wasm/runtime';
 import { wasmBatchNorm, wasmBatchNormBackward, wasmMaxPool, wasmConvBackwardInput, wasmConvBackwardWeight, wasmConvForward, wasmMatmul } from '../src/backends/cpu/wasm/kernels';
+import { installWasmNodeHost } from '../src/backends/cpu/wasm/node-host';
 import { rng } from './helpers/rng';
 
+installWasmNodeHost();
 const rt = wasmRuntime();
 afterAll(() => rt?.setThreads(defaultThreads()));
 

@@ -11,10 +11,15 @@ import type { Backend, ConvParams, DType, PadMode, PoolParams, ReduceOp, Storage
 import { elementwiseOps } from '../src/ops/elementwise';
 import { cpuBackend } from '../src/backends/cpu/index';
 import { createWebGPUBackend, type WebGPUBackend } from '../src/backends/webgpu/index';
+import { installDawn } from '../src/backends/webgpu/dawn';
+import { convOutputLength } from '../src/shape-rules';
 import { rng } from './helpers/rng';
 
 // ---------------------------------------------------------------------------------------
 // device
+
+// The backend is built directly, not through the package's Node entry, so Dawn is installed here.
+installDawn();
 
 async function open(variant?: 'registers' | 'tiled'): Promise<{ gpu: WebGPUBackend | null; reason: string }> {
   try {
@@ -76,7 +81,7 @@ class Pair {
   }
 }
 
-const convOut = (inLen: number, k: number, s: number, p: number, d: number) => Math.floor((inLen + 2 * p - d * (k - 1) - 1) / s) + 1;
+const convOut = (inLen: number, k: number, s: number, p: number, d: number) => convOutputLength(inLen, k, p, p, s, d);
 
 function convParams(batch: number, inC: number, outC: number, groups: number, inSize: number[], kernel: number[], o: { stride?: number[]; padding?: number[]; dilation?: number[] } = {}): ConvParams {
   const n = inSize.length;

@@ -1,5 +1,6 @@
-import { type Tensor, tensor } from '@webgrad/tensor';
-import { decodeSafetensors, encodeSafetensors, type RawTensor } from './safetensors';
+/** Safetensors files in Node (the browser saves and loads through ./bytes.ts). */
+import type { Tensor } from '@webgrad/tensor';
+import { type LoadedSafetensors, safetensorsBytes, tensorsFromSafetensors } from './bytes';
 
 /**
  * Writes bytes so that a crash never leaves a half-written file under `path`: a temporary
@@ -37,26 +38,11 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
 
 /** Reads every tensor (from any device) and writes a safetensors file atomically. */
 export async function saveSafetensors(path: string, tensors: Record<string, Tensor>, metadata: Record<string, string> = {}): Promise<void> {
-  const raw: Record<string, RawTensor> = {};
-  for (const [name, t] of Object.entries(tensors)) raw[name] = { dtype: t.dtype, shape: [...t.shape], data: await t.data() };
-  await writeFileAtomic(path, encodeSafetensors(raw, metadata));
-}
-
-export interface LoadedSafetensors {
-  tensors: Record<string, Tensor>;
-  metadata: Record<string, string>;
+  await writeFileAtomic(path, await safetensorsBytes(tensors, metadata));
 }
 
 /** Reads a safetensors file into tensors on `device` (cpu by default); the caller owns them. */
 export async function loadSafetensors(path: string, opts: { device?: string } = {}): Promise<LoadedSafetensors> {
   const { readFile } = await import('node:fs/promises');
-  const { tensors, metadata } = decodeSafetensors(new Uint8Array(await readFile(path)));
-  const out: Record<string, Tensor> = {};
-  for (const [name, t] of tensors) out[name] = tensor(t.data, t.shape, { dtype: t.dtype, device: opts.device ?? 'cpu' });
-  return { tensors: out, metadata };
-}
-
-/** PyTorch's snake_case state-dict names in webgrad's camelCase (running_mean → runningMean). */
-export function fromPyTorchNames<T>(state: Record<string, T>): Record<string, T> {
-  return Object.fromEntries(Object.entries(state).map(([k, v]) => [k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()), v]));
+  return tensorsFromSafetensors(new Uint8Array(await readFile(path)), opts);
 }

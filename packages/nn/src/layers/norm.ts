@@ -62,7 +62,7 @@ export abstract class BatchNormNd extends Module {
     this._batches = n;
     if (!this.numBatchesTracked) return;
     const t = full([], n, { dtype: 'int32', device: this.numBatchesTracked.device });
-    this.numBatchesTracked._assign(t);
+    this.numBatchesTracked.set_(t);
     t.dispose();
   }
 
@@ -88,7 +88,7 @@ export abstract class BatchNormNd extends Module {
 
   protected override afterLoadStateDict(get: (name: string) => Tensor | undefined): void {
     const n = get('numBatchesTracked');
-    if (n?.backend.readSync) this._batches = n.dataSync()[0];
+    if (n?.canReadSync) this._batches = n.dataSync()[0];
   }
 
   override extraRepr(): string {

@@ -69,7 +69,7 @@ export class AdaptiveAvgPool2d extends Module {
 }
 
 /**
- * A user-defined pooling (LAB.md §1.7): `reduce` gets every window as [N, C, kh·kw, L] and
+ * A user-defined pooling: `reduce` gets every window as [N, C, kh·kw, L] and
  * reduces dim 2, e.g. `new Pool2d(2, (w) => w.max(2))`, or a mean of the two largest values.
  */
 export class Pool2d extends Module {

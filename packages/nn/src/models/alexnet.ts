@@ -24,7 +24,7 @@ export interface AlexNetOptions {
 }
 
 /**
- * AlexNet as LAB.md §6.4 describes it, without the two-GPU grouping: 62,378,344
+ * AlexNet as Krizhevsky et al. (2012) describe it, without the two-GPU grouping: 62,378,344
  * parameters at 227×227 and 1000 classes (the usual "≈ 60 M").
  */
 export function alexnet(opts: AlexNetOptions = {}): Sequential {

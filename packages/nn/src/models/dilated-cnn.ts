@@ -28,7 +28,7 @@ export function dilatedCnnSizes(inputSize: number, dilations: readonly number[],
   return sizes;
 }
 
-/** LAB.md §3: [Conv(dilation d, no padding) → BatchNorm → ReLU] per rate → pool to 1×1 → Linear. */
+/** A dilated CNN: [Conv(dilation d, no padding) → BatchNorm → ReLU] per rate → pool to 1×1 → Linear. */
 export function dilatedCnn(opts: DilatedCnnOptions = {}): Sequential {
   const dilations = opts.dilations ?? [1, 2, 5];
   const k = opts.kernelSize ?? 3;

@@ -12,7 +12,7 @@ export interface MlpOptions {
   dropout?: number;
 }
 
-/** The feed-forward comparison model (LAB.md §6.5): Flatten, then Linear → activation per hidden layer. */
+/** The feed-forward comparison model: Flatten, then Linear → activation per hidden layer. */
 export function mlp(opts: MlpOptions): Sequential {
   const { sizes } = opts;
   if (sizes.length < 2) throw new Error(`mlp: sizes needs at least an input and an output size, got [${sizes}]`);

@@ -18,7 +18,7 @@ const conv3x3 = (cin: number, cout: number, stride: number, dilation: number) =>
   new Conv2d(cin, cout, 3, { stride, padding: dilation, dilation, bias: false });
 
 /**
- * LAB.md §4's residual block: conv → BN → ReLU → conv → BN, plus the input, then ReLU (the
+ * The residual block of He et al. (2016): conv → BN → ReLU → conv → BN, plus the input, then ReLU (the
  * addition comes before the final activation). When the stride or the channel count
  * changes, a 1×1 convolution with that stride (and BatchNorm) reshapes the input.
  */
@@ -116,7 +116,7 @@ function build(opts: ResNetOptions, residual: boolean): ResNet {
 }
 
 /**
- * ResNet-18 for 32×32 inputs (LAB.md §4): 3×3 conv w, then 2 blocks each of w (32×32),
+ * ResNet-18 for 32×32 inputs: 3×3 conv w, then 2 blocks each of w (32×32),
  * 2w /2 (16×16), 4w /2 (8×8), 8w /2 (4×4), average pool, fc. 11,173,962 parameters at
  * w = 64 and 10 classes.
  */
@@ -131,7 +131,7 @@ export interface DilatedResNetOptions extends Omit<ResNetOptions, 'blocks'> {
 }
 
 /**
- * Residual + dilated (LAB.md §6.7): stem, a w stage at full size, a 2w stage /2, then
+ * Residual + dilated: stem, a w stage at full size, a 2w stage /2, then
  * residual blocks at 2w whose convolutions follow the dilation rates (padding = rate keeps
  * the size), so the receptive field grows without further downsampling.
  */

@@ -5,7 +5,6 @@ import { ReLU } from '../layers/activation';
 import { AvgPool2d, MaxPool2d } from '../layers/pooling';
 import { Flatten, Sequential } from '../layers/container';
 import { Linear } from '../layers/linear';
-import { MyConv2d } from './corr2d';
 import { channelList, spatialPair } from './util';
 
 export interface SimpleCnnOptions {
@@ -18,11 +17,14 @@ export interface SimpleCnnOptions {
   inChannels?: number;
   inputSize?: number | [number, number];
   pool?: 'max' | 'avg';
-  /** 'handwritten' builds the blocks with MyConv2d, the lab's N = 1 model (slow on purpose). */
-  convolution?: 'library' | 'handwritten';
+  /** Makes each block's convolution (default nn.Conv2d): e.g. a hand-written one to compare. */
+  conv?: ConvFactory;
 }
 
-/** LAB.md §2: blocks × [Conv → BatchNorm → ReLU → 2×2 Pool] → Flatten → Linear. */
+/** A convolution layer for simpleCnn's blocks: same padding (k − 1)/2, stride 1. */
+export type ConvFactory = (inChannels: number, outChannels: number, kernelSize: number, opts: { padding: number }) => Module;
+
+/** A simple CNN: blocks × [Conv → BatchNorm → ReLU → 2×2 Pool] → Flatten → Linear. */
 export function simpleCnn(opts: SimpleCnnOptions = {}): Sequential {
   const blocks = opts.blocks ?? 3;
   const channels = channelList('simpleCnn', opts.channels, blocks, (i) => 32 * 2 ** i);
@@ -35,7 +37,7 @@ export function simpleCnn(opts: SimpleCnnOptions = {}): Sequential {
     const c = channels[i];
     // Odd kernels keep the size with padding (k − 1)/2; the pooling then halves it.
     const padding = Math.floor(k / 2);
-    const conv = opts.convolution === 'handwritten' ? new MyConv2d(cin, c, k, { padding }) : new Conv2d(cin, c, k, { padding });
+    const conv = opts.conv ? opts.conv(cin, c, k, { padding }) : new Conv2d(cin, c, k, { padding });
     h = h + 2 * padding - k + 1;
     w = w + 2 * padding - k + 1;
     const pool = opts.pool === 'avg' ? new AvgPool2d(2) : new MaxPool2d(2);

@@ -19,7 +19,7 @@ export function clipGradNorm(parameters: Iterable<Tensor>, maxNorm: number, norm
             : stack(grads.map((g) => g.abs().pow(normType).sum())).sum().pow(1 / normType);
       // min(maxNorm / (norm + 1e-6), 1): a factor of 1 leaves small gradients as they are.
       const coef = minimum(full([], maxNorm, { device: total.device }).div(total.add(1e-6)), 1);
-      for (const g of grads) g._assign(g.mul(coef));
+      for (const g of grads) g.set_(g.mul(coef));
       return total;
     }),
   );

@@ -2,13 +2,12 @@ import { crossEntropy, tidy } from '@webgrad/tensor';
 import type { Module } from '../module';
 import type { Optimizer } from '../optim/optimizer';
 import type { LRScheduler } from '../optim/schedulers';
-import { clipGradNorm } from '../optim/clip';
-import { saveCheckpoint } from '../checkpoint/checkpoint';
+import { nodeOnly } from '../platform';
 import { type BatchSource, batchesOf } from './data';
 import { type EvaluateResult, evaluate } from './evaluate';
 import { type EpochRecord, type History, addEpoch, emptyHistory } from './history';
 import { type ProgressMode, createProgress } from './progress';
-import { type LossFn, addBatch, lossAndCorrect, newTotals } from './step';
+import { type LossFn, addBatch, lossAndCorrect, newTotals, trainStep } from './step';
 
 export interface BatchInfo {
   epoch: number;
@@ -44,7 +43,7 @@ export interface FitOptions {
   /** Resume: the first epoch to run (0-based; the epochs already done) and their history. */
   startEpoch?: number;
   history?: History;
-  /** Save a checkpoint here after every `every` epochs (default 1), atomically. */
+  /** Save a checkpoint here after every `every` epochs (default 1), atomically (Node only). */
   checkpoint?: { path: string; every?: number };
   /** Dispose each batch after its step (default: yes, unless the source is an array, which is reused). */
   disposeBatches?: boolean;
@@ -53,7 +52,7 @@ export interface FitOptions {
 const pct = (v: number | null) => (v === null ? '' : ` acc ${(100 * v).toFixed(1)}%`);
 
 /**
- * The lab's train function (LAB.md §2): epochs of forward, loss, backward and optimizer step,
+ * The training loop: epochs of forward, loss, backward and optimizer step,
  * each step inside tidy() so memory stays flat; per epoch the training loss and accuracy, the
  * test loss and accuracy, seconds and images per second, gathered in a history.
  */
@@ -63,6 +62,8 @@ export async function fit(model: Module, trainData: BatchSource, opts: FitOption
   const dispose = opts.disposeBatches ?? !Array.isArray(trainData);
   const history = opts.history ?? emptyHistory();
   const log = opts.log ?? ((line: string) => console.log(line));
+  const saveCheckpoint = opts.checkpoint && nodeOnly.saveCheckpoint;
+  if (opts.checkpoint && !saveCheckpoint) throw new Error(`fit: checkpoint files (${opts.checkpoint.path}) need @webgrad/nn's Node entry; in a browser, save with downloadSafetensors`);
   const progress = await createProgress(opts.progress ?? 'auto', log);
   const { optimizer, epochs } = opts;
   let knownBatches = trainData.length;
@@ -77,13 +78,8 @@ export async function fit(model: Module, trainData: BatchSource, opts: FitOption
       const t0 = performance.now();
       for await (const { x, y } of batchesOf(trainData)) {
         const stats = tidy(() => {
-          optimizer.zeroGrad();
-          const out = model.forward(x);
-          const loss = lossFn(out, y);
-          loss.backward();
-          if (opts.clipGradNorm !== undefined) clipGradNorm(model.parameters(), opts.clipGradNorm);
-          optimizer.step();
-          return lossAndCorrect(loss, out, y);
+          const { loss, output } = trainStep(model, optimizer, x, y, { loss: lossFn, clipGradNorm: opts.clipGradNorm });
+          return lossAndCorrect(loss, output, y);
         });
         // Reading the loss waits for the device, so the timings count the real work.
         const values = await stats.data();
@@ -123,7 +119,7 @@ export async function fit(model: Module, trainData: BatchSource, opts: FitOption
           `  ${seconds.toFixed(1)} s  ${record.imagesPerSecond.toFixed(0)} img/s  lr ${lr}`,
       );
       const every = opts.checkpoint?.every ?? 1;
-      if (opts.checkpoint && (epoch + 1) % every === 0) {
+      if (opts.checkpoint && saveCheckpoint && (epoch + 1) % every === 0) {
         await saveCheckpoint(opts.checkpoint.path, { model, optimizer, scheduler: opts.scheduler, epoch: epoch + 1, history });
       }
       let stop = false;

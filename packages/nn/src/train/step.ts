@@ -1,6 +1,31 @@
-import { type Tensor, cat, tidy } from '@webgrad/tensor';
+import { type Tensor, cat, crossEntropy, tidy } from '@webgrad/tensor';
+import type { Module } from '../module';
+import type { Optimizer } from '../optim/optimizer';
+import { clipGradNorm } from '../optim/clip';
 
 export type LossFn = (output: Tensor, target: Tensor) => Tensor;
+
+export interface TrainStepOptions {
+  /** Cross-entropy by default. */
+  loss?: LossFn;
+  /** Clip the gradients' global L2 norm to this before the step. */
+  clipGradNorm?: number;
+}
+
+/**
+ * The training step, written once (fit, the benchmarks and the tests call it): zero the
+ * gradients, forward, loss, backward, optional clipping, optimizer step. Returns the loss
+ * and the model's output; call it inside tidy() and keep what you read.
+ */
+export function trainStep(model: Module, optimizer: Optimizer, x: Tensor, y: Tensor, opts: TrainStepOptions = {}): { loss: Tensor; output: Tensor } {
+  optimizer.zeroGrad();
+  const output = model.forward(x);
+  const loss = (opts.loss ?? crossEntropy)(output, y);
+  loss.backward();
+  if (opts.clipGradNorm !== undefined) clipGradNorm(model.parameters(), opts.clipGradNorm);
+  optimizer.step();
+  return { loss, output };
+}
 
 /**
  * [loss, correct] of a batch as one tensor, so that a single read brings both back from the

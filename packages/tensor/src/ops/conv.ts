@@ -1,9 +1,11 @@
 import type { ConvParams, PadMode } from '../backend';
 import { record } from '../autograd';
 import { expandArg, fmt } from '../shape';
+import { convOutputLength } from '../shape-rules';
 import { Tensor } from '../tensor';
 import { commonBackend, requireFloat, wrap } from './util';
-import { pad, reshape } from './shape';
+import { reshape } from './shape';
+import { pad } from './pad';
 import { sum } from './reduce';
 
 export type PaddingMode = 'zeros' | 'reflect' | 'replicate' | 'circular';
@@ -16,11 +18,6 @@ export interface ConvOptions {
   groups?: number;
   /** How padded positions are filled (nn.Conv2d's padding_mode); zeros by default. */
   paddingMode?: PaddingMode;
-}
-
-/** Output size of one convolution dim: ⌊(I + before + after − d·(k−1) − 1) / s⌋ + 1. */
-export function convOutputLength(input: number, kernel: number, padBefore: number, padAfter: number, stride: number, dilation: number): number {
-  return Math.floor((input + padBefore + padAfter - dilation * (kernel - 1) - 1) / stride) + 1;
 }
 
 function convNd(nd: number, x: Tensor, w: Tensor, bias: Tensor | null | undefined, opts: ConvOptions): Tensor {

@@ -11,7 +11,8 @@ import { broadcastShapes, padRank } from '../shape';
 import type { Tensor } from '../tensor';
 import { commonBackend, requireFloat, wrap } from './util';
 import { full } from './creation';
-import { sumTo } from './reduce';
+import { sumTo } from './broadcast';
+import { clone } from './shape';
 
 export type Operand = Tensor | number;
 
@@ -81,7 +82,7 @@ const castOp: UnaryOpDef = { name: 'cast', arity: 1, expr: E.x, ints: 'exact', d
 
 /** Converts to another dtype (float -> int truncates toward zero); no gradient into int tensors. */
 export function cast(x: Tensor, dtype: DType): Tensor {
-  if (x.dtype === dtype) return x.clone();
+  if (x.dtype === dtype) return clone(x);
   const out = unaryRaw(castOp, x, 0, 0, dtype);
   return dtype === 'int32' ? out : record('cast', out, [x], (g) => [cast(g, x.dtype)]);
 }

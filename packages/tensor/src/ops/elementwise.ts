@@ -11,7 +11,7 @@ import { broadcastShapes, padRank } from '../shape';
 import type { Tensor } from '../tensor';
 import { commonBackend, requireFloat, wrap } from './util';
 import { full } from './creation';
-import { sumTo } from './reduce';
+import { sumTo } from './broadcast';
 import { binary, promote, toTensor, unary, type Operand } from './elementwise-op';
 
 export { cast, elementwiseOps, type Operand } from './elementwise-op';

@@ -2,8 +2,9 @@ import { record } from '../autograd';
 import { broadcastShapes, fmt, sizeOf } from '../shape';
 import { Tensor } from '../tensor';
 import { commonBackend, requireFloat, wrap } from './util';
-import { expand, reshape } from './shape';
-import { sumTo } from './reduce';
+import { reshape } from './shape';
+import { expand, sumTo } from './broadcast';
+import { add } from './elementwise';
 
 /**
  * op(a) @ op(b) for 3-D operands [batchA|1, rows, cols] where a batch of 1 broadcasts.
@@ -82,5 +83,5 @@ export function linear(x: Tensor, w: Tensor, b?: Tensor | null): Tensor {
     throw new Error(`linear: input has ${x.shape[x.rank - 1]} features but weight expects ${w.shape[1]} (input ${fmt(x.shape)}, weight ${fmt(w.shape)})`);
   }
   const y = matmul(x, w, { transB: true });
-  return b ? y.add(b) : y;
+  return b ? add(y, b) : y;
 }

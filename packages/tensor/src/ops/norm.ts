@@ -74,8 +74,8 @@ function batchNormTrain(
   if (runningMean && runningVar) {
     noGrad(() => {
       const variance = affine(div(1, mul(invstd, invstd)), 1, -eps);
-      runningMean._assign(affine(runningMean, 1 - momentum, 0).add(mul(mu, momentum)));
-      runningVar._assign(affine(runningVar, 1 - momentum, 0).add(mul(variance, (momentum * count) / (count - 1))));
+      runningMean.set_(add(affine(runningMean, 1 - momentum, 0), mul(mu, momentum)));
+      runningVar.set_(add(affine(runningVar, 1 - momentum, 0), mul(variance, (momentum * count) / (count - 1))));
     });
   }
   record('batchNorm', y, [x, ...params], (g) => {

@@ -1,6 +1,7 @@
 import type { PoolParams } from '../backend';
 import { record } from '../autograd';
 import { expandArg, fmt, sizeOf } from '../shape';
+import { poolOutputLength } from '../shape-rules';
 import { Tensor } from '../tensor';
 import { requireFloat, wrap } from './util';
 import { reshape } from './shape';
@@ -17,14 +18,6 @@ export interface PoolOptions {
   ceilMode?: boolean;
   /** avg only: count padded zeros in the divisor (PyTorch's default true). */
   countIncludePad?: boolean;
-}
-
-/** PyTorch's pooling_output_shape. */
-export function poolOutputLength(input: number, kernel: number, pad: number, stride: number, dilation: number, ceilMode: boolean): number {
-  const span = input + 2 * pad - dilation * (kernel - 1) - 1;
-  let out = Math.floor((span + (ceilMode ? stride - 1 : 0)) / stride) + 1;
-  if (ceilMode && (out - 1) * stride >= input + pad) out--;
-  return out;
 }
 
 function poolParams(op: string, nd: number, x: Tensor, kernelSize: number | number[], opts: PoolOptions): { p: PoolParams; lead: number[] } {

@@ -4,28 +4,12 @@ import { normalizeDim, normalizeDims, shapesEqual, sizeOf } from '../shape';
 import { Tensor } from '../tensor';
 import { wrap } from './util';
 import { div, eq, mul, sub } from './elementwise';
-import { expand, reshape } from './shape';
+import { reshape } from './shape';
+import { keptShape, reduceRaw, sum, type Dims } from './broadcast';
 import { requireFloat } from './util';
 
-export type Dims = number | number[];
-
-function keptShape(shape: readonly number[], dims: number[]): number[] {
-  return shape.map((d, i) => (dims.includes(i) ? 1 : d));
-}
-
-function reduceRaw(op: ReduceOp, x: Tensor, dims: number[], keepdim: boolean): Tensor {
-  const s = x.backend.reduce(op, x.storage, x.shape, dims, x.dtype);
-  const shape = keepdim ? keptShape(x.shape, dims) : x.shape.filter((_, i) => !dims.includes(i));
-  const dtype = op === 'argmax' || op === 'argmin' ? 'int32' : x.dtype;
-  return wrap(x.backend, s, shape, dtype);
-}
-
-/** Sum over dims (all when omitted). */
-export function sum(x: Tensor, dims?: Dims, keepdim = false): Tensor {
-  const ds = normalizeDims('sum', dims, x.rank);
-  const out = reduceRaw('sum', x, ds, keepdim);
-  return record('sum', out, [x], (g) => [expand(reshape(g, keptShape(x.shape, ds)), x.shape)]);
-}
+export { sum, sumTo } from './broadcast';
+export type { Dims } from './broadcast';
 
 export function mean(x: Tensor, dims?: Dims, keepdim = false): Tensor {
   requireFloat('mean', x);
@@ -68,15 +52,4 @@ export function variance(x: Tensor, dims?: Dims, opts: { keepdim?: boolean; corr
   const n = sizeOf(ds.map((d) => x.shape[d]));
   const centred = sub(x, mean(x, ds, true));
   return div(sum(mul(centred, centred), ds, opts.keepdim ?? false), Math.max(0, n - (opts.correction ?? 1)));
-}
-
-/** Sums a broadcast gradient back down to `shape` (the adjoint of broadcasting). */
-export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
-  if (shapesEqual(g.shape, shape)) return g;
-  const lead = g.rank - shape.length;
-  const dims: number[] = [];
-  for (let i = 0; i < g.rank; i++) {
-    if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) dims.push(i);
-  }
-  return reshape(sum(g, dims, false), shape);
 }

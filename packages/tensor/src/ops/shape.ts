@@ -1,10 +1,8 @@
-import type { PadMode } from '../backend';
 import { record } from '../autograd';
 import { getBackend, isGradEnabled } from '../engine';
 import { fmt, normalizeDim, shapesEqual, sizeOf, stridesOf } from '../shape';
 import { Tensor } from '../tensor';
-import { commonBackend, requireInt, wrap } from './util';
-import { sumTo } from './reduce';
+import { commonBackend, padRaw, requireInt, stridedCopy, wrap } from './util';
 
 /** Same values, new shape (one dim may be -1). Shares storage with x. */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
@@ -44,11 +42,6 @@ export function unsqueeze(x: Tensor, dim: number): Tensor {
   return reshape(x, [...x.shape.slice(0, d), 1, ...x.shape.slice(d)]);
 }
 
-/** A strided gather copy: the one primitive behind permute, expand and slices. */
-function stridedCopy(x: Tensor, shape: number[], strides: number[], offset: number): Tensor {
-  return wrap(x.backend, x.backend.strided(x.storage, shape, strides, offset, x.dtype), shape, x.dtype);
-}
-
 export function permute(x: Tensor, dims: readonly number[]): Tensor {
   if (dims.length !== x.rank) throw new Error(`permute: got ${dims.length} dims [${dims}] for a tensor of rank ${x.rank} ${fmt(x.shape)}`);
   const ds = dims.map((d) => normalizeDim('permute', d, x.rank));
@@ -67,24 +60,6 @@ export function transpose(x: Tensor, dim0 = -2, dim1 = -1): Tensor {
   const dims = [...x.shape.keys()];
   [dims[a], dims[b]] = [dims[b], dims[a]];
   return permute(x, dims);
-}
-
-/** Broadcasts size-1 dims to `shape` (-1 keeps a dim); materialised as a copy. */
-export function expand(x: Tensor, shape: readonly number[]): Tensor {
-  if (shape.length < x.rank) throw new Error(`expand: target ${fmt(shape)} has fewer dims than ${fmt(x.shape)}`);
-  const lead = shape.length - x.rank;
-  const src = stridesOf(x.shape);
-  const target = shape.map((d, i) => (i >= lead && d === -1 ? x.shape[i - lead] : d));
-  const strides = target.map((d, i) => {
-    if (i < lead) return 0;
-    const own = x.shape[i - lead];
-    if (own === d) return src[i - lead];
-    if (own === 1) return 0;
-    throw new Error(`expand: cannot expand ${fmt(x.shape)} to ${fmt(shape)}: dim ${i} is ${own}, not 1 or ${d}`);
-  });
-  if (shapesEqual(target, x.shape)) return reshape(x, x.shape);
-  const out = stridedCopy(x, target, strides, 0);
-  return record('expand', out, [x], (g) => [sumTo(g, x.shape)]);
 }
 
 /** The part of x from `begin` with `size` elements per dim (size -1: to the end). tfjs's slice. */
@@ -117,104 +92,6 @@ export function narrow(x: Tensor, dim: number, start: number, length: number): T
   begin[d] = start < 0 ? start + x.shape[d] : start;
   size[d] = length;
   return slice(x, begin, size);
-}
-
-// --- padding ---------------------------------------------------------------------------
-
-function padRaw(x: Tensor, pads: [number, number][], mode: PadMode, value: number): Tensor {
-  const shape = x.shape.map((d, i) => d + pads[i][0] + pads[i][1]);
-  return wrap(x.backend, x.backend.pad(x.storage, x.shape, pads, mode, value, x.dtype), shape, x.dtype);
-}
-
-/**
- * Pads x. `pads` follows PyTorch's F.pad: pairs (before, after) starting from the LAST dim.
- * Modes: constant (value), reflect (mirror without the edge), replicate, circular.
- */
-export function pad(x: Tensor, pads: readonly number[], mode: PadMode = 'constant', value = 0): Tensor {
-  if (pads.length % 2 !== 0 || pads.length / 2 > x.rank) {
-    throw new Error(`pad: pads [${pads}] must hold (before, after) pairs for at most ${x.rank} dims of ${fmt(x.shape)}`);
-  }
-  const perDim: [number, number][] = x.shape.map(() => [0, 0]);
-  for (let k = 0; k < pads.length / 2; k++) perDim[x.rank - 1 - k] = [pads[2 * k], pads[2 * k + 1]];
-  perDim.forEach(([b, a], i) => {
-    const n = x.shape[i];
-    if (n + b + a < 0) throw new Error(`pad: pads (${b}, ${a}) crop dim ${i} of size ${n} below zero`);
-    if (mode === 'reflect' && (b >= n || a >= n) && (b > 0 || a > 0)) {
-      throw new Error(`pad: reflect padding (${b}, ${a}) must be smaller than dim ${i} of size ${n} in ${fmt(x.shape)}`);
-    }
-    if ((mode === 'circular' && (b > n || a > n)) || ((mode === 'replicate' || mode === 'circular') && n === 0 && (b > 0 || a > 0))) {
-      throw new Error(`pad: ${mode} padding (${b}, ${a}) is too large for dim ${i} of size ${n} in ${fmt(x.shape)}`);
-    }
-  });
-  if (mode !== 'constant' && perDim.some(([b, a]) => b < 0 || a < 0)) {
-    throw new Error(`pad: ${mode} padding needs non-negative pads, got [${pads}] (crop with narrow or constant padding)`);
-  }
-  const out = padRaw(x, perDim, mode, value);
-  return record('pad', out, [x], (g) => {
-    if (mode === 'constant') return [padRaw(g, perDim.map(([b, a]) => [-b, -a] as [number, number]), 'constant', 0)];
-    // Every mode but constant is separable: the padding of each dim is a 1-D map applied
-    // in turn, so the adjoint undoes one dim at a time with whole-slab ops, O(size).
-    let grad = g;
-    perDim.forEach(([b, a], d) => {
-      if (b === 0 && a === 0) return;
-      const next = padAdjointAlong(grad, d, b, a, x.shape[d], mode);
-      if (grad !== g) grad.dispose();
-      grad = next;
-    });
-    return [grad === g ? clone(g) : grad];
-  });
-}
-
-/**
- * The gradient of a 1-D pad along dim d: the centre of g plus each padded slab folded back
- * onto the inputs it copied (reflect mirrors it, replicate sums it into the edge, circular
- * shifts it to the far end).
- */
-function padAdjointAlong(g: Tensor, d: number, b: number, a: number, n: number, mode: PadMode): Tensor {
-  let acc = narrow(g, d, b, n);
-  const fold = (slab: Tensor, start: number): void => {
-    const placed = padAlong(slab, d, start, n - start - slab.shape[d]);
-    const sum = acc.add(placed);
-    for (const t of [acc, slab, placed]) t.dispose();
-    acc = sum;
-  };
-  const reversed = (t: Tensor): Tensor => {
-    const idx = arangeInt(t.backend, t.shape[d], true);
-    const out = indexSelect(t, d, idx);
-    idx.dispose();
-    return out;
-  };
-  if (b > 0) {
-    const before = narrow(g, d, 0, b);
-    if (mode === 'reflect') fold(swap(before, reversed(before)), 1);
-    else if (mode === 'replicate') fold(swap(before, before.sum(d, true)), 0);
-    else fold(before, n - b);
-  }
-  if (a > 0) {
-    const after = narrow(g, d, b + n, a);
-    if (mode === 'reflect') fold(swap(after, reversed(after)), n - 1 - a);
-    else if (mode === 'replicate') fold(swap(after, after.sum(d, true)), n - 1);
-    else fold(after, 0);
-  }
-  return acc;
-}
-
-/** Zero-pads dim d only. */
-function padAlong(t: Tensor, d: number, before: number, after: number): Tensor {
-  const pads: [number, number][] = t.shape.map(() => [0, 0]);
-  pads[d] = [before, after];
-  return padRaw(t, pads, 'constant', 0);
-}
-
-function swap(old: Tensor, replacement: Tensor): Tensor {
-  old.dispose();
-  return replacement;
-}
-
-function arangeInt(backend: Tensor['backend'], n: number, descending: boolean): Tensor {
-  const values = new Int32Array(n);
-  for (let i = 0; i < n; i++) values[i] = descending ? n - 1 - i : i;
-  return wrap(backend, backend.upload(values, 'int32'), [n], 'int32');
 }
 
 // --- joining and indexing -----------------------------------------------------------------
@@ -280,8 +157,10 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   const shape = [...x.shape];
   shape[d] = index.size;
   const viewShape = shape.map((s, i) => (i === d ? s : 1));
-  // The expanded index stays alive with the graph: gather's backward scatters through it.
-  return gather(x, d, expand(reshape(index, viewShape), shape));
+  // The index broadcast along the other dims (a plain copy: int32 takes no gradient); it
+  // stays alive with the graph, as gather's backward scatters through it.
+  const expanded = stridedCopy(index, shape, shape.map((_, i) => (i === d ? 1 : 0)), 0);
+  return gather(x, d, expanded);
 }
 
 export function clone(x: Tensor): Tensor {

@@ -4,7 +4,7 @@ import { Tensor } from '../tensor';
 import { requireFloat, wrap } from './util';
 import { exp, mul, sub } from './elementwise';
 import { sum } from './reduce';
-import { transpose } from './shape';
+import { reshape, transpose } from './shape';
 
 function softmaxLast(x: Tensor, log: boolean): Tensor {
   const cols = x.shape[x.rank - 1] ?? 1;
@@ -17,7 +17,7 @@ function softmaxLast(x: Tensor, log: boolean): Tensor {
 
 function alongDim(op: string, x: Tensor, dim: number, log: boolean): Tensor {
   requireFloat(op, x);
-  if (x.rank === 0) return softmaxLast(x.reshape([1]), log).reshape([]);
+  if (x.rank === 0) return reshape(softmaxLast(reshape(x, [1]), log), []);
   const d = normalizeDim(op, dim, x.rank);
   if (d === x.rank - 1) return softmaxLast(x, log);
   return transpose(softmaxLast(transpose(x, d, -1), log), d, -1);

@@ -1,6 +1,7 @@
-import type { Backend, DType, Storage } from '../backend';
+import type { Backend, DType, PadMode, Storage } from '../backend';
 import { Tensor } from '../tensor';
 import { fmt } from '../shape';
+import { requireFloatDtype } from '../shape-rules';
 
 /** A new tensor owning a storage the backend just made. */
 export function wrap(backend: Backend, storage: Storage, shape: readonly number[], dtype: DType): Tensor {
@@ -19,13 +20,20 @@ export function commonBackend(op: string, ...ts: Tensor[]): Backend {
 }
 
 export function requireFloat(op: string, ...ts: Tensor[]): void {
-  for (const t of ts) {
-    if (t.dtype === 'int32') {
-      throw new Error(`${op}: expected a float tensor but got int32 ${fmt(t.shape)}; convert it with .float() first`);
-    }
-  }
+  for (const t of ts) requireFloatDtype(op, t.dtype, t.shape);
 }
 
 export function requireInt(op: string, what: string, t: Tensor): void {
   if (t.dtype !== 'int32') throw new Error(`${op}: ${what} must be an int32 tensor, got ${t.dtype} ${fmt(t.shape)}`);
+}
+
+/** A strided gather copy: the one primitive behind permute, expand and slices. */
+export function stridedCopy(x: Tensor, shape: number[], strides: number[], offset: number): Tensor {
+  return wrap(x.backend, x.backend.strided(x.storage, shape, strides, offset, x.dtype), shape, x.dtype);
+}
+
+/** Pads every dim by [before, after] (negative crops), without recording a gradient. */
+export function padRaw(x: Tensor, pads: [number, number][], mode: PadMode, value: number): Tensor {
+  const shape = x.shape.map((d, i) => d + pads[i][0] + pads[i][1]);
+  return wrap(x.backend, x.backend.pad(x.storage, x.shape, pads, mode, value, x.dtype), shape, x.dtype);
 }

@@ -1,5 +1,6 @@
 import type { AdamParams, Backend, DType, SgdParams, Storage, TypedArray } from '../../backend';
 import { sizeOf } from '../../shape';
+import { requireFloatDtype } from '../../shape-rules';
 import { binaryLoop, broadcastLoop, unaryLoop } from './elementwise';
 import { reduce } from './reduce';
 import { matmul } from './kernels/matmul';
@@ -80,9 +81,7 @@ function describeCpu(): string {
   return `cpu (WebAssembly SIMD${rt.relaxed ? ' + relaxed FMA' : ''}, ${t} thread${t === 1 ? '' : 's'})`;
 }
 
-function requireFloat(op: string, dtype: DType): void {
-  if (dtype === 'int32') throw new Error(`${op}: int32 tensors are not supported by this op (it needs float32)`);
-}
+const requireFloat = (op: string, dtype: DType) => requireFloatDtype(op, dtype);
 
 /** The reference backend: typed arrays in this process, simple and exact. */
 export const cpuBackend: Backend = {

@@ -2,6 +2,7 @@
  * State one webgpu backend shares across its ops: the queue, live-storage accounting for
  * stats(), the kernel variant for this adapter, and cached offset tables for plans.
  */
+import { requireFloatDtype } from '../../shape-rules';
 import type { GemmVariant, Plan, ScalarType } from '@webgrad/kernels-wgsl';
 import type { DType, Storage } from '../../backend';
 import { GpuStorage } from './buffers';
@@ -90,8 +91,6 @@ export function scalarOf(op: string, dtype: DType): ScalarType {
 
 /** Ops that compute in floating point only. */
 export function requireFloat32(op: string, dtype: DType): void {
-  if (dtype !== 'float32') {
-    if (dtype === 'float64') scalarOf(op, dtype);
-    throw new Error(`webgpu: ${op} does not support ${dtype} tensors (it needs float32)`);
-  }
+  if (dtype === 'float64') scalarOf(op, dtype);
+  requireFloatDtype(op, dtype);
 }

@@ -1,43 +1,39 @@
 /**
- * Acquiring a GPUDevice: navigator.gpu in a browser, Dawn (the `webgpu` package) in Node.
- *
- * dawn.node frees its native instance when the object returned by `create()` is garbage-
- * collected, even while adapters and devices still poll it, and then crashes at random
- * (shared/notes/webgpu-on-lavapipe.md). So that object lives in a module-level variable
- * that the functions below read, for as long as any device from it is open.
- *
- * A Node program must also exit cleanly without the user closing anything: devices still
- * open when the event loop drains are destroyed on 'beforeExit' (and, as a last resort,
- * synchronously on 'exit').
+ * Acquiring a GPUDevice: navigator.gpu in a browser; in Node, whatever GPU object the Node
+ * entry point installed with setGpuProvider (Dawn, through the `webgpu` package: ./dawn.ts).
+ * This module imports nothing from Node, so that bundling the package for a browser needs
+ * no flags.
  */
 
-type DawnModule = { create(flags: string[]): GPU; globals: object };
+/** Supplies the GPU object where navigator.gpu is absent, and learns of each device opened. */
+export interface GpuProvider {
+  gpu(): Promise<GPU>;
+  deviceOpened?(device: GPUDevice): void;
+}
 
-let dawnGpu: GPU | null = null;
+let provider: GpuProvider | null = null;
 const openDevices = new Set<GPUDevice>();
-let exitHooksInstalled = false;
 
-const isNode = typeof process !== 'undefined' && !!process.versions?.node;
+/** Installed by the Node entry point (`@webgrad/tensor` under the "node" condition). */
+export function setGpuProvider(p: GpuProvider | null): void {
+  provider = p;
+}
 
 const NO_ADAPTER_HELP =
   'WebGPU: no adapter found. Install a GPU driver (Vulkan, Metal or D3D12); on Linux without a GPU, ' +
   "install Mesa's lavapipe software Vulkan driver (Debian bookworm-backports: `apt-get install -t bookworm-backports mesa-vulkan-drivers`; " +
   "plain bookworm's Mesa 22 is too old for Dawn). In a browser, use one with WebGPU enabled.";
 
+const isNode = typeof process !== 'undefined' && !!process.versions?.node;
+
 async function gpuObject(): Promise<GPU> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (nav?.gpu) return nav.gpu;
-  if (!isNode) throw new Error(`${NO_ADAPTER_HELP} (navigator.gpu is undefined)`);
-  if (dawnGpu) return dawnGpu;
-  let dawn: DawnModule;
-  try {
-    dawn = (await import('webgpu')) as unknown as DawnModule;
-  } catch (err) {
-    throw new Error(`WebGPU: the 'webgpu' package (Dawn for Node) did not load: ${(err as Error).message}`);
-  }
-  Object.assign(globalThis, dawn.globals);
-  dawnGpu = dawn.create([]);
-  return dawnGpu;
+  if (provider) return provider.gpu();
+  const why = isNode
+    ? "this Node program loaded @webgrad/tensor's browser entry, which cannot load Dawn: import '@webgrad/tensor/node' (or let Node resolve the package's \"node\" condition)"
+    : 'navigator.gpu is undefined';
+  throw new Error(`${NO_ADAPTER_HELP} (${why})`);
 }
 
 /** True for CPU-emulated adapters (lavapipe/llvmpipe, SwiftShader, WARP), which want different kernels. */
@@ -69,7 +65,7 @@ export async function openDevice(powerPreference?: GPUPowerPreference): Promise<
   const fallback = (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter ?? (info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false;
   const description = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'WebGPU adapter';
   openDevices.add(device);
-  installExitHooks();
+  provider?.deviceOpened?.(device);
   return { device, gpu, info, software: isSoftwareAdapter(info, fallback), description };
 }
 
@@ -80,15 +76,13 @@ export async function closeDevice(device: GPUDevice): Promise<void> {
   await lost;
 }
 
-function installExitHooks(): void {
-  if (exitHooksInstalled || !isNode) return;
-  exitHooksInstalled = true;
-  // The loop has drained: close what is still open, which lets Dawn's poller stop.
-  process.on('beforeExit', () => {
-    for (const d of [...openDevices]) void closeDevice(d);
-  });
-  process.on('exit', () => {
-    for (const d of openDevices) d.destroy();
-    openDevices.clear();
-  });
+/** The devices opened and not yet closed (for a host's shutdown hooks). */
+export function stillOpenDevices(): GPUDevice[] {
+  return [...openDevices];
+}
+
+/** Destroys every open device without waiting (for a process 'exit' hook, which cannot wait). */
+export function destroyOpenDevicesNow(): void {
+  for (const d of openDevices) d.destroy();
+  openDevices.clear();
 }

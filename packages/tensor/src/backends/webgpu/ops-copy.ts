@@ -1,24 +1,12 @@
 /** strided / writeStrided / pad / gather / scatterAdd. */
 import { gatherKernel, padKernel, scatterAddKernel, stridedKernel, writeStridedKernel } from '@webgrad/kernels-wgsl';
 import type { Backend } from '../../backend';
+import { checkPads } from '../../shape-rules';
 import { scalarOf, type Context } from './context';
 
 type CopyMethods = Pick<Backend, 'strided' | 'writeStrided' | 'pad' | 'gather' | 'scatterAdd'>;
 
 const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
-
-function checkPads(shape: readonly number[], pads: readonly [number, number][], mode: string): void {
-  if (pads.length !== shape.length) throw new Error(`pad: ${pads.length} pad pairs for a rank-${shape.length} tensor of shape [${shape}]`);
-  shape.forEach((n, d) => {
-    const [b, a] = pads[d];
-    if (n + b + a < 0) throw new Error(`pad: pads [${pads.map((q) => `[${q}]`)}] crop more than the shape [${shape}]`);
-    if (mode === 'constant') return;
-    if (n === 0 && n + b + a > 0) throw new Error(`pad: '${mode}' padding of an empty dim ${d} (shape [${shape}])`);
-    const most = Math.max(b, a);
-    if (mode === 'reflect' && most >= n && most > 0) throw new Error(`pad: reflect padding ${most} of dim ${d} must be less than its size ${n} (shape [${shape}])`);
-    if (mode === 'circular' && most > n) throw new Error(`pad: circular padding ${most} of dim ${d} must be at most its size ${n} (shape [${shape}])`);
-  });
-}
 
 function checkIndexShape(op: string, target: readonly number[], indexShape: readonly number[], axis: number): void {
   if (indexShape.length !== target.length) throw new Error(`${op}: index has rank ${indexShape.length} but the tensor has rank ${target.length} (index [${indexShape}], tensor [${target}])`);

@@ -30,7 +30,7 @@ function geometry(p: ConvParams): Geo {
   for (const [name, v] of [['kernel', p.kernel], ['outSize', p.outSize], ['stride', p.stride], ['padding', p.padding], ['dilation', p.dilation]] as const) {
     if (v.length !== r) throw new Error(`conv: ${name} has ${v.length} entries, expected ${r} (inSize [${p.inSize}])`);
   }
-  const at = (v: number[], d: number, fill: number) => (d < 3 - r ? fill : v[d - (3 - r)]);
+  const at = (v: readonly number[], d: number, fill: number) => (d < 3 - r ? fill : v[d - (3 - r)]);
   const g: Geo = {
     ID: at(p.inSize, 0, 1), IH: at(p.inSize, 1, 1), IW: at(p.inSize, 2, 1),
     KD: at(p.kernel, 0, 1), KH: at(p.kernel, 1, 1), KW: at(p.kernel, 2, 1),

@@ -3,6 +3,7 @@
  * replicate (repeat the edge), circular (wrap). Negative amounts crop.
  */
 import type { PadMode, TypedArray } from '../../../backend';
+import { checkPads } from '../../../shape-rules';
 
 const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
 
@@ -31,26 +32,13 @@ function sourceIndex(o: number, before: number, n: number, mode: PadMode): numbe
 /** Pads (or, with negative amounts, crops) every dim of x (shape `shape`) by pads[d] = [before, after]. */
 export function pad<T extends TypedArray>(x: T, shape: number[], pads: [number, number][], mode: PadMode, value: number): T {
   const rank = shape.length;
-  if (pads.length !== rank) throw new Error(`pad: ${pads.length} pad pairs for a rank-${rank} tensor of shape [${shape}]`);
+  checkPads(shape, pads, mode);
   const outShape = shape.map((d, i) => d + pads[i][0] + pads[i][1]);
-  if (outShape.some((d) => d < 0)) throw new Error(`pad: pads [${pads.map((q) => `[${q}]`)}] crop more than the shape [${shape}]`);
   const out = new (x.constructor as new (n: number) => T)(prod(outShape));
   if (out.length === 0) return out;
   if (rank === 0) {
     out[0] = x[0];
     return out;
-  }
-  if (mode !== 'constant') {
-    for (let d = 0; d < rank; d++) {
-      if (shape[d] === 0 && outShape[d] > 0) throw new Error(`pad: '${mode}' padding of an empty dim ${d} (shape [${shape}])`);
-      const most = Math.max(pads[d][0], pads[d][1]);
-      if (mode === 'reflect' && most >= shape[d] && most > 0) {
-        throw new Error(`pad: reflect padding ${most} of dim ${d} must be less than its size ${shape[d]} (shape [${shape}])`);
-      }
-      if (mode === 'circular' && most > shape[d]) {
-        throw new Error(`pad: circular padding ${most} of dim ${d} must be at most its size ${shape[d]} (shape [${shape}])`);
-      }
-    }
   }
   // Per dim, the source index of every output position (-1: constant).
   const maps = outShape.map((len, d) => {

@@ -120,8 +120,8 @@ type Conv = 'convForward' | 'convBackwardInput' | 'convBackwardWeight';
 function geometry(p: ConvParams): Record<(typeof CONV_GEO)[number], number> {
   const r = p.inSize.length;
   if (r < 1 || r > 3) throw new Error(`conv: ${r} spatial dims are not supported (1 to 3)`);
-  const at = (v: number[], d: number, fill: number) => (d < 3 - r ? fill : v[d - (3 - r)]);
-  const dims = (v: number[], fill: number) => [0, 1, 2].map((d) => at(v, d, fill));
+  const pick = (v: readonly number[], d: number, fill: number) => (d < 3 - r ? fill : v[d - (3 - r)]);
+  const dims = (v: readonly number[], fill: number) => [0, 1, 2].map((d) => pick(v, d, fill));
   const [ID, IH, IW] = dims(p.inSize, 1), [KD, KH, KW] = dims(p.kernel, 1), [OD, OH, OW] = dims(p.outSize, 1);
   const [sD, sH, sW] = dims(p.stride, 1), [pD, pH, pW] = dims(p.padding, 0), [dD, dH, dW] = dims(p.dilation, 1);
   return { ID, IH, IW, KD, KH, KW, OD, OH, OW, sD, sH, sW, pD, pH, pW, dD, dH, dW };

@@ -9,7 +9,7 @@
  * a worker: elsewhere the pool has no workers and every kernel runs here.
  */
 import { kernelModule, simdSupport, MAX_PAGES, WASM_PAGE } from '@webgrad/kernels-wasm';
-import { availableCores, canRunThreads, tuneWasmEngine, startWorker, threadsFromEnv, type WorkerHandle } from './platform';
+import { onWasmHostChange, wasmHost, type WorkerHandle } from './platform';
 
 /** Exported kernels a job may name; each takes one parameter-block pointer. */
 export const KERNELS = ['gemm', 'convForward', 'convBackwardInput', 'convBackwardWeight', 'batchNorm', 'batchNormBackward', 'maxPool'] as const;
@@ -80,12 +80,12 @@ export class WasmRuntime {
   /** Resizes the pool to n threads in all (1: no workers). Capped where threads are unavailable. */
   setThreads(n: number): void {
     if (!Number.isInteger(n) || n < 1) throw new Error(`threads must be a positive integer, got ${n}`);
-    const want = this.shared && canRunThreads() ? Math.min(n, MAX_WORKERS + 1) : 1;
+    const want = this.shared && wasmHost().canRunThreads() ? Math.min(n, MAX_WORKERS + 1) : 1;
     this.shutdown();
     for (let i = 1; i < want; i++) {
       const slot = i * SLOT_BYTES;
       new Int32Array(this.memory.buffer, slot, SLOT_BYTES / 4).fill(0);
-      this.workers.push(startWorker(WORKER_SOURCE, { module: this.module, memory: this.memory, slot, kernels: KERNELS }));
+      this.workers.push(wasmHost().startWorker(WORKER_SOURCE, { module: this.module, memory: this.memory, slot, kernels: KERNELS }));
     }
     this.seq = 0;
     this.threadCount = want;
@@ -290,22 +290,29 @@ let runtime: WasmRuntime | null | undefined;
 /** The process's runtime, created on first use; null where WebAssembly SIMD is unavailable. */
 export function wasmRuntime(): WasmRuntime | null {
   if (runtime !== undefined) return runtime;
-  tuneWasmEngine();
+  wasmHost().tuneEngine();
   const support = simdSupport();
   if (!support.simd) return (runtime = null);
-  const shared = canRunThreads();
+  const shared = wasmHost().canRunThreads();
   runtime = new WasmRuntime({ relaxed: support.relaxed, shared });
   runtime.setThreads(defaultThreads());
   return runtime;
 }
 
+// A new host (Node's entry installing its own) means a new runtime on next use; arrays on
+// the old memory stay valid and are simply collected.
+onWasmHostChange(() => {
+  runtime?.shutdown();
+  runtime = undefined;
+});
+
 /** Every available core, unless WEBGRAD_THREADS says otherwise. */
 export function defaultThreads(): number {
-  const env = threadsFromEnv();
+  const env = wasmHost().threadsFromEnv();
   if (env !== undefined && env !== '') {
     const n = Number(env);
     if (!Number.isInteger(n) || n < 1) throw new Error(`WEBGRAD_THREADS must be a positive integer, got '${env}'`);
     return n;
   }
-  return availableCores();
+  return wasmHost().availableCores();
 }

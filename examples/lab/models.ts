@@ -1,12 +1,13 @@
 /**
- * LAB.md §1: convolution written by hand, as a student would: a loop over output positions,
- * each a small tensor product. Deliberately naive (hundreds of tiny ops per image, each with
- * its autograd node) so that the lab and `npm run bench` can set loops against kernels.
+ * The lab's own teaching models (they belong to the lab, not to the library):
+ * - LAB.md §1: convolution written by hand, as a student would: a loop over output
+ *   positions, each a small tensor product. Deliberately naive (hundreds of tiny ops per
+ *   image, each with its autograd node) so that the lab and `npm run bench` can set loops
+ *   against kernels.
+ * - LAB.md §5: the dehazing network.
  */
-import { type Tensor, pad, stack } from '@webgrad/tensor';
-import { Module } from '../module';
-import { type Parameter, zerosParameter } from '../parameter';
-import { defaultLayerInit_, uniform_ } from '../init';
+import { type Tensor, convOutputLength, pad, relu, stack } from '@webgrad/tensor';
+import * as nn from '@webgrad/nn';
 
 /** 2-D cross-correlation of X [H, W] with K [kh, kw], stride 1, no padding: [H − kh + 1, W − kw + 1]. */
 export function corr2d(X: Tensor, K: Tensor): Tensor {
@@ -24,17 +25,17 @@ export function corr2d(X: Tensor, K: Tensor): Tensor {
 }
 
 /** LAB.md §1.2: a layer around corr2d for one channel in and out: a kernel and a scalar bias. */
-export class MyCorr2d extends Module {
-  weight: Parameter;
-  bias: Parameter;
+export class MyCorr2d extends nn.Module {
+  weight: nn.Parameter;
+  bias: nn.Parameter;
   constructor(readonly kernelSize: [number, number]) {
     super();
-    this.weight = zerosParameter(kernelSize);
-    this.bias = zerosParameter([1]);
+    this.weight = nn.zerosParameter(kernelSize);
+    this.bias = nn.zerosParameter([1]);
     // PyTorch's default for a 1-in, 1-out convolution: U(±1/√fanIn) for both.
     const bound = 1 / Math.sqrt(kernelSize[0] * kernelSize[1]);
-    uniform_(this.weight, -bound, bound);
-    uniform_(this.bias, -bound, bound);
+    nn.init.uniform_(this.weight, -bound, bound);
+    nn.init.uniform_(this.bias, -bound, bound);
   }
   forward(x: Tensor): Tensor {
     return corr2d(x, this.weight).add(this.bias);
@@ -51,9 +52,9 @@ export interface MyConv2dOptions {
  * LAB.md §1.6: multi-channel convolution by hand. Input [N, Cin, H, W], weight
  * [Cout, Cin, kh, kw]: for every output position, the window times every kernel, summed.
  */
-export class MyConv2d extends Module {
-  weight: Parameter;
-  bias: Parameter | null;
+export class MyConv2d extends nn.Module {
+  weight: nn.Parameter;
+  bias: nn.Parameter | null;
   readonly kernelSize: [number, number];
   readonly stride: number;
   readonly padding: number;
@@ -68,9 +69,9 @@ export class MyConv2d extends Module {
     this.kernelSize = typeof kernelSize === 'number' ? [kernelSize, kernelSize] : kernelSize;
     this.stride = opts.stride ?? 1;
     this.padding = opts.padding ?? 0;
-    this.weight = zerosParameter([outChannels, inChannels, ...this.kernelSize]);
-    this.bias = opts.bias === false ? null : zerosParameter([outChannels]);
-    defaultLayerInit_(this.weight, this.bias);
+    this.weight = nn.zerosParameter([outChannels, inChannels, ...this.kernelSize]);
+    this.bias = opts.bias === false ? null : nn.zerosParameter([outChannels]);
+    nn.init.defaultLayerInit_(this.weight, this.bias);
   }
 
   forward(x: Tensor): Tensor {
@@ -82,8 +83,8 @@ export class MyConv2d extends Module {
     const p = this.padding;
     const input = p > 0 ? pad(x, [p, p, p, p]) : x;
     const [n, cin, h, w] = input.shape;
-    const oh = Math.floor((h - kh) / s) + 1;
-    const ow = Math.floor((w - kw) / s) + 1;
+    const oh = convOutputLength(h, kh, 0, 0, s, 1);
+    const ow = convOutputLength(w, kw, 0, 0, s, 1);
     const kernels = this.weight.reshape([1, this.outChannels, cin * kh * kw]);
     const columns: Tensor[] = [];
     for (let i = 0; i < oh; i++) {
@@ -100,3 +101,44 @@ export class MyConv2d extends Module {
     return `${this.inChannels}, ${this.outChannels}, kernelSize=[${this.kernelSize}], stride=${this.stride}, padding=${this.padding}`;
   }
 }
+
+export interface DehazeNetOptions {
+  /** Feature channels inside the network (default 24). */
+  channels?: number;
+  /** One 3×3 convolution + ReLU per rate; dilation widens the context cheaply (default [1, 2, 5, 1]). */
+  dilations?: number[];
+  inChannels?: number;
+  /** 'residual': predict the haze residual and add it to the input (default); 'image': predict the clear image. */
+  predict?: 'residual' | 'image';
+}
+
+/**
+ * A small fully convolutional image-to-image network for LAB.md §5's dehazing: any input
+ * size, output the same size as the input. Reflect padding keeps borders free of the dark
+ * frame that zero padding would teach.
+ */
+export class DehazeNet extends nn.Module {
+  head: nn.Conv2d;
+  body: nn.Sequential;
+  tail: nn.Conv2d;
+  readonly predict: 'residual' | 'image';
+
+  constructor(opts: DehazeNetOptions = {}) {
+    super();
+    const c = opts.channels ?? 24;
+    const cin = opts.inChannels ?? 3;
+    this.predict = opts.predict ?? 'residual';
+    this.head = new nn.Conv2d(cin, c, 3, { padding: 1, paddingMode: 'reflect' });
+    this.body = new nn.Sequential(
+      ...(opts.dilations ?? [1, 2, 5, 1]).flatMap((d) => [new nn.Conv2d(c, c, 3, { padding: d, dilation: d, paddingMode: 'reflect' }), new nn.ReLU()]),
+    );
+    this.tail = new nn.Conv2d(c, cin, 3, { padding: 1, paddingMode: 'reflect' });
+  }
+
+  forward(x: Tensor): Tensor {
+    const r = this.tail.forward(this.body.forward(relu(this.head.forward(x))));
+    return this.predict === 'residual' ? x.add(r) : r;
+  }
+}
+
+export const dehazeNet = (opts: DehazeNetOptions = {}) => new DehazeNet(opts);

@@ -1,0 +1,124 @@
+/** Canvas drawing for the playground: maps, images, line charts. */
+
+export const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`playground: no element #${id}`);
+  return el as T;
+};
+
+/** Paints RGBA pixels h×w onto the whole canvas, blocky (nearest neighbour). */
+function paint(canvas: HTMLCanvasElement, rgba: Uint8ClampedArray<ArrayBuffer>, h: number, w: number): void {
+  const off = document.createElement('canvas');
+  off.width = w;
+  off.height = h;
+  off.getContext('2d')!.putImageData(new ImageData(rgba, w, h), 0, 0);
+  const ctx = canvas.getContext('2d')!;
+  ctx.imageSmoothingEnabled = false;
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  const scale = Math.min(canvas.width / w, canvas.height / h);
+  ctx.drawImage(off, 0, 0, w * scale, h * scale);
+}
+
+/** A single-channel map: grey from min to max, or diverging (blue −, white 0, red +) scaled by max |v|. */
+export function drawMap(canvas: HTMLCanvasElement, v: ArrayLike<number>, h: number, w: number, mode: 'grey' | 'diverging' | 'heat'): void {
+  const rgba = new Uint8ClampedArray(h * w * 4);
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < h * w; i++) {
+    lo = Math.min(lo, v[i]);
+    hi = Math.max(hi, v[i]);
+  }
+  const absMax = Math.max(Math.abs(lo), Math.abs(hi)) || 1;
+  for (let i = 0; i < h * w; i++) {
+    let rgb: [number, number, number];
+    if (mode === 'grey') {
+      const g = hi > lo ? (255 * (v[i] - lo)) / (hi - lo) : 128;
+      rgb = [g, g, g];
+    } else if (mode === 'heat') {
+      const t = hi > 0 ? v[i] / hi : 0;
+      rgb = v[i] === 0 ? [20, 22, 30] : [255 * Math.min(1, 0.3 + t), 200 * t + 40, 60 * (1 - t)];
+    } else {
+      const t = v[i] / absMax;
+      rgb = t >= 0 ? [255, 255 * (1 - t), 255 * (1 - t)] : [255 * (1 + t), 255 * (1 + t), 255];
+    }
+    rgba.set([...rgb, 255], i * 4);
+  }
+  paint(canvas, rgba, h, w);
+}
+
+/** Planar bytes [c, h, w] (c = 1 or 3) as an image. */
+export function drawPlanar(canvas: HTMLCanvasElement, bytes: Uint8Array, c: number, h: number, w: number): void {
+  const rgba = new Uint8ClampedArray(h * w * 4);
+  for (let i = 0; i < h * w; i++) {
+    for (let k = 0; k < 3; k++) rgba[i * 4 + k] = bytes[(c === 3 ? k : 0) * h * w + i];
+    rgba[i * 4 + 3] = 255;
+  }
+  paint(canvas, rgba, h, w);
+}
+
+/** An image file (or any Blob) resized to h×w, as planar bytes [c, h, w] (c = 1 takes the luminance). */
+export async function fileToPlanar(file: Blob, c: number, h: number, w: number): Promise<Uint8Array> {
+  const bitmap = await createImageBitmap(file);
+  const off = document.createElement('canvas');
+  off.width = w;
+  off.height = h;
+  const ctx = off.getContext('2d')!;
+  ctx.drawImage(bitmap, 0, 0, w, h);
+  const { data } = ctx.getImageData(0, 0, w, h);
+  const out = new Uint8Array(c * h * w);
+  for (let i = 0; i < h * w; i++) {
+    if (c === 1) out[i] = Math.round(0.299 * data[i * 4] + 0.587 * data[i * 4 + 1] + 0.114 * data[i * 4 + 2]);
+    else for (let k = 0; k < c; k++) out[k * h * w + i] = data[i * 4 + k];
+  }
+  return out;
+}
+
+export interface Series {
+  label: string;
+  colour: string;
+  /** [x, y] points. */
+  points: [number, number][];
+}
+
+/** A line chart with axes, a title and a legend; y from the data unless fixed. */
+export function lineChart(canvas: HTMLCanvasElement, title: string, series: Series[], y?: { min: number; max: number }): void {
+  const ctx = canvas.getContext('2d')!;
+  const W = canvas.width;
+  const H = canvas.height;
+  const pad = { l: 40, r: 8, t: 18, b: 18 };
+  ctx.clearRect(0, 0, W, H);
+  ctx.fillStyle = '#fff';
+  ctx.fillRect(0, 0, W, H);
+  ctx.font = '11px system-ui, sans-serif';
+  ctx.fillStyle = '#222';
+  ctx.fillText(title, pad.l, 12);
+  const all = series.flatMap((s) => s.points);
+  if (!all.length) return;
+  const xMax = Math.max(1, ...all.map((p) => p[0]));
+  let yMin = y?.min ?? Math.min(...all.map((p) => p[1]));
+  let yMax = y?.max ?? Math.max(...all.map((p) => p[1]));
+  if (yMax - yMin < 1e-6) [yMin, yMax] = [yMin - 0.5, yMax + 0.5];
+  const X = (x: number) => pad.l + ((W - pad.l - pad.r) * x) / xMax;
+  const Y = (v: number) => H - pad.b - ((H - pad.t - pad.b) * (v - yMin)) / (yMax - yMin);
+  ctx.strokeStyle = '#bbb';
+  ctx.beginPath();
+  ctx.moveTo(pad.l, pad.t);
+  ctx.lineTo(pad.l, H - pad.b);
+  ctx.lineTo(W - pad.r, H - pad.b);
+  ctx.stroke();
+  ctx.fillStyle = '#555';
+  for (const v of [yMin, (yMin + yMax) / 2, yMax]) ctx.fillText(v.toPrecision(3), 2, Y(v) + 4);
+  ctx.fillText(String(Math.round(xMax)), W - pad.r - 24, H - 4);
+  let legendX = pad.l + ctx.measureText(title).width + 12;
+  for (const s of series) {
+    ctx.strokeStyle = s.colour;
+    ctx.lineWidth = 1.5;
+    ctx.beginPath();
+    s.points.forEach(([x, v], i) => (i ? ctx.lineTo(X(x), Y(v)) : ctx.moveTo(X(x), Y(v))));
+    ctx.stroke();
+    ctx.fillStyle = s.colour;
+    ctx.fillText(s.label, legendX, 12);
+    legendX += ctx.measureText(s.label).width + 10;
+  }
+  ctx.lineWidth = 1;
+}

@@ -1,0 +1,121 @@
+/**
+ * The playground in real Chromium (headless, driven by playwright-core, no browser
+ * download): the page loads with no console error, finds a WebGPU adapter (SwiftShader),
+ * trains the lab's CNN 30 steps on WebGPU and on cpu with the loss falling, the first
+ * step's loss equals Node's for the same seed, and each panel is photographed.
+ * Chromium missing: skipped with the reason, except under CI=true, where that and a
+ * missing adapter are failures. The model is small: SwiftShader runs the kernels on the CPU.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import * as wg from '@webgrad/tensor';
+import * as nn from '@webgrad/nn';
+import { type TrainConfig, batchOf, buildModel, epochOrder, trainStep } from '../examples/playground/core';
+import { type Playground, startPlayground } from '../examples/playground/server';
+import type { RunReport } from '../examples/playground/train-panel';
+
+const CI = process.env.CI === 'true';
+const CHROMIUM = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p): p is string => !!p && existsSync(p));
+const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+const STEPS = 30;
+const SETTINGS = { channels: '4,8,8', batch: 8, lr: 0.01, seed: 7 };
+// SwiftShader compiles each kernel on the CPU, slower still when the rest of the suite runs beside it.
+const SLOW = { timeout: 300_000 };
+const outDir = process.env.WEBGRAD_TEST_OUTPUT ?? join(tmpdir(), `webgrad-playground-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+
+if (!CHROMIUM && CI) throw new Error('CI=true but Chromium is not installed (bash .ci/setup-system installs Debian\'s chromium)');
+
+/** The first step's loss in Node, on cpu, from the same data, seed and settings as the page. */
+async function nodeFirstLoss(pg: Playground): Promise<number> {
+  const cfg: TrainConfig = { channels: SETTINGS.channels.split(',').map(Number), batchSize: SETTINGS.batch, lr: SETTINGS.lr, seed: SETTINGS.seed };
+  await wg.useDevice('cpu');
+  const model = buildModel(pg.data.meta, cfg);
+  const optimizer = new nn.Adam(model.parameters(), { lr: cfg.lr });
+  const { x, y } = batchOf(pg.data, epochOrder(pg.data.meta.trainCount, cfg.seed, 0).slice(0, cfg.batchSize), 'cpu');
+  const { loss } = await trainStep(model, optimizer, x, y);
+  return loss;
+}
+
+const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+
+describe.skipIf(!CHROMIUM)(`playground in Chromium${CHROMIUM ? '' : ' (skipped: no chromium at /usr/bin/chromium or $CHROMIUM_PATH)'}`, () => {
+  let pg: Playground;
+  let browser: Browser;
+  let page: Page;
+  let adapter = '';
+  const consoleErrors: string[] = [];
+  const reports: RunReport[] = [];
+
+  beforeAll(async () => {
+    const { chromium } = await import('playwright-core');
+    [pg, browser] = await Promise.all([
+      startPlayground({ trainPerClass: 20, testPerClass: 5 }),
+      chromium.launch({
+        executablePath: CHROMIUM,
+        args: ['--no-sandbox', '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=vulkan', '--use-vulkan=swiftshader', '--disable-background-networking'],
+        env: { ...process.env, VK_ICD_FILENAMES: process.env.VK_ICD_FILENAMES ?? SWIFTSHADER_ICD },
+      }),
+    ]);
+    page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    page.on('console', (m) => void (m.type() === 'error' && consoleErrors.push(m.text())));
+    page.on('pageerror', (e) => consoleErrors.push(e.message));
+    await page.goto(pg.url);
+    await page.waitForFunction(() => (globalThis as { playground?: { loaded?: boolean } }).playground?.loaded === true, null, { timeout: 240_000 });
+    adapter = await page.evaluate(async () => {
+      const a = await (navigator as Navigator & { gpu?: GPU }).gpu?.requestAdapter();
+      return a ? [a.info.vendor, a.info.architecture, a.info.device, a.info.description].filter(Boolean).join(' ') || 'unnamed adapter' : '';
+    });
+  }, SLOW.timeout);
+
+  afterAll(async () => {
+    await browser?.close();
+    await pg?.close();
+    for (const r of reports) {
+      const rest = r.stepSeconds.slice(1);
+      console.log(
+        `page ${r.device} (batch ${SETTINGS.batch}, channels ${SETTINGS.channels}): first step ${r.stepSeconds[0].toFixed(1)} s${r.device === 'webgpu' ? ' (compiles the kernels)' : ''}, ` +
+          `then ${(rest.length / rest.reduce((a, b) => a + b, 0)).toFixed(1)} steps/s; ${r.stepsPerSecond.toFixed(2)} steps/s over all ${r.steps}`,
+      );
+    }
+  });
+
+  it('loads cross-origin isolated, with no console error, and finds a WebGPU adapter', async () => {
+    expect(consoleErrors).toEqual([]);
+    expect(await page.evaluate(() => globalThis.crossOriginIsolated)).toBe(true);
+    if (!adapter && CI) throw new Error('CI=true but the page found no WebGPU adapter (SwiftShader: --enable-unsafe-webgpu --enable-features=Vulkan)');
+    console.log(`page adapter: ${adapter || 'none'}; data: ${pg.data.meta.name}${pg.data.meta.fallback ? ` (${pg.data.meta.fallback})` : ''}`);
+  });
+
+  for (const device of ['webgpu', 'cpu'] as const) {
+    it(`trains ${STEPS} steps on ${device}: the loss falls, and the first step's loss is Node's for the same seed`, async (ctx) => {
+      if (device === 'webgpu' && !adapter) ctx.skip();
+      const report = await page.evaluate(
+        ([d, steps, settings]) => (globalThis as unknown as { playground: { train: { runFresh(d: string, n: number, s: object): Promise<RunReport> } } }).playground.train.runFresh(d, steps, settings),
+        [device, STEPS, SETTINGS] as const,
+      );
+      reports.push(report);
+      expect(report.device).toBe(device);
+      expect(report.steps).toBe(STEPS);
+      expect(report.losses.every(Number.isFinite)).toBe(true);
+      expect(mean(report.losses.slice(-10))).toBeLessThan(mean(report.losses.slice(0, 10)));
+      expect(Math.abs(report.firstLoss - (await nodeFirstLoss(pg)))).toBeLessThan(1e-5);
+    }, SLOW.timeout);
+  }
+
+  it('learns the edge kernel back, judges dilations, and photographs each panel', async () => {
+    const learnt = await page.evaluate(() => (globalThis as unknown as { playground: { conv: { learn(): Promise<{ learned: number[][] }> } } }).playground.conv.learn());
+    expect(learnt.learned[0][0]).toBeCloseTo(1, 2);
+    expect(learnt.learned[0][1]).toBeCloseTo(-1, 2);
+    const verdict = await page.evaluate(() => (globalThis as unknown as { playground: { dilation: { show(r: string, k: number): { ok: boolean; rules: { ok: boolean }[] } } } }).playground.dilation.show('2,2,2', 3));
+    expect(verdict.ok).toBe(false);
+    expect(verdict.rules[0].ok).toBe(false);
+    expect(await page.locator('#dil-verdict').textContent()).toMatch(/breaks HDC rule 1/);
+    mkdirSync(outDir, { recursive: true });
+    for (const panel of ['conv', 'train', 'dilation']) await page.locator(`#${panel}-panel`).screenshot({ path: join(outDir, `${panel}-panel.png`) });
+    console.log(`screenshots: ${outDir}/{conv,train,dilation}-panel.png`);
+    expect(consoleErrors).toEqual([]);
+  }, SLOW.timeout);
+});
