@@ -230,5 +230,10 @@ describe.skipIf(!rt)('a runtime on a plain (unshared) memory, as in a page witho
     const c = conv([9, 11], { stride: [2, 2], padding: [1, 1], cin: 5, cout: 7 });
     const x = rand(2 * 5 * 99, 5), w = rand(7 * 5 * 9, 6);
     expectClose(wasmConvForward(plain, x, w, null, c), convForward(x, w, null, c), 1e-4, 'y');
+    // the parameter blocks are written after the scratch that grows the memory is allocated
+    const fresh = new WasmRuntime({ relaxed: rt!.relaxed, shared: false });
+    const long = conv([300_000], { batch: 1, cin: 2, cout: 16, kernel: [3], padding: [1] });
+    const lx = rand(2 * 300_000, 7), lw = rand(16 * 2 * 3, 8);
+    expectClose(wasmConvForward(fresh, lx, lw, null, long), convForward(lx, lw, null, long), 1e-4, 'y of a conv that grows the memory');
   });
 });

@@ -7,7 +7,7 @@
 import type { BatchNormParams, ConvParams, PoolParams } from '../../../backend';
 import { dims } from '../kernels/pool';
 import type { MatmulParams } from '../kernels/matmul';
-import { batchNormParams, convParams, gemmParams, maxPoolParams, CONV_GEO, MR, NR, PACK_A_BYTES, PACK_B_BYTES, TILE_BYTES } from '@webgrad/kernels-wasm';
+import { batchNormParams, convParams, gemmParams, maxPoolParams, type Layout, CONV_GEO, MR, NR, PACK_A_BYTES, PACK_B_BYTES, TILE_BYTES } from '@webgrad/kernels-wasm';
 import type { KernelName, WasmRuntime } from './runtime';
 
 /**
@@ -71,6 +71,17 @@ function handOut<T extends Float32Array | Int32Array>(rt: WasmRuntime, a: T): T 
 /** Byte address of an array from allocArray (its byteOffset reads 0 once a plain memory grows). */
 const at = (rt: WasmRuntime, a: Float32Array | Int32Array): number => rt.addressOf(a)!;
 
+/**
+ * Writes a parameter block and returns its address. The values are evaluated (and their
+ * scratch allocated) before the memory is viewed: an allocation may grow a plain memory,
+ * which detaches earlier views.
+ */
+function params<F extends string>(scratch: Scratch, l: Layout<F>, values: Record<F, number>): number {
+  const pp = scratch.alloc(l.bytes);
+  l.write(scratch.rt.i32, pp, values);
+  return pp;
+}
+
 function dispatch(rt: WasmRuntime, kernel: KernelName, blocks: number[]): void {
   rt.run(blocks.map((params) => ({ kernel, params })));
 }
@@ -92,8 +103,7 @@ export function wasmMatmul(rt: WasmRuntime, a: Float32Array, b: Float32Array, p:
     for (let t = 0; t < T; t++) {
       const [u0, u1] = part(units, T, t);
       const b0 = by === 'batch' ? u0 : 0;
-      const pp = scratch.alloc(gemmParams.bytes);
-      gemmParams.write(rt.i32, pp, {
+      blocks.push(params(scratch, gemmParams, {
         A: A + b0 * aBatchStride * 4, rsA: transA ? 1 : k, csA: transA ? m : 1, aBatch: aBatchStride,
         B: B + b0 * bBatchStride * 4, rsB: transB ? 1 : n, csB: transB ? k : 1, bBatch: bBatchStride,
         C: C + b0 * m * n * 4, ldc: n, cBatch: m * n,
@@ -101,8 +111,7 @@ export function wasmMatmul(rt: WasmRuntime, a: Float32Array, b: Float32Array, p:
         m0: by === 'rows' ? u0 * MR : 0, m1: by === 'rows' ? Math.min(m, u1 * MR) : m,
         n0: by === 'cols' ? u0 * NR : 0, n1: by === 'cols' ? Math.min(n, u1 * NR) : n,
         k, accumulate: 0, ...scratch.packs(),
-      });
-      blocks.push(pp);
+      }));
     }
     dispatch(rt, 'gemm', blocks);
     return handOut(rt, out);
@@ -167,18 +176,16 @@ function wasmConv(
     const blocks: number[] = [];
     for (let t = 0; t < T; t++) {
       const [u0, u1] = part(units, T, t);
-      const pp = scratch.alloc(convParams.bytes);
       const r0 = byRows ? u0 * NR : 0, r1 = byRows ? Math.min(rows, u1 * NR) : rows;
       const c0 = Math.floor(r0 / K), c1 = Math.ceil(r1 / K);
-      convParams.write(rt.i32, pp, {
+      blocks.push(params(scratch, convParams, {
         x, w, bias, gy, out, nb,
         n0: byRows ? 0 : u0 * nb, n1: byRows ? p.batch : Math.min(p.batch, u1 * nb),
         c0, c1, r0, r1,
         G, cinG, coutG, rows, L, plane, K,
         cols: scratch.alloc((c1 - c0) * K * nb * L * 4), part: nb > 1 ? scratch.alloc(coutG * nb * L * 4) : 0, ...scratch.packs(),
         ...geometry(p),
-      });
-      blocks.push(pp);
+      }));
     }
     dispatch(rt, kernel, blocks);
     return handOut(rt, result);
@@ -212,12 +219,10 @@ function batchNormRun(rt: WasmRuntime, kernel: 'batchNorm' | 'batchNormBackward'
   const blocks: number[] = [];
   for (let t = 0; t < T; t++) {
     const [c0, c1] = part(p.c, T, t);
-    const pp = scratch.alloc(batchNormParams.bytes);
-    batchNormParams.write(rt.i32, pp, {
+    blocks.push(params(scratch, batchNormParams, {
       x: 0, weight: 0, bias: 0, y: 0, mean: 0, invstd: 0, gy: 0, gx: 0, gweight: 0, gbias: 0, ...ptrs,
       n: p.n, c: p.c, s: p.s, c0, c1, eps: f32Bits(p.eps),
-    });
-    blocks.push(pp);
+    }));
   }
   dispatch(rt, kernel, blocks);
 }
@@ -282,9 +287,7 @@ export function wasmMaxPool(rt: WasmRuntime, x: Float32Array, p: PoolParams): { 
     const blocks: number[] = [];
     for (let t = 0; t < T; t++) {
       const [p0, p1] = part(p.planes, T, t);
-      const pp = scratch.alloc(maxPoolParams.bytes);
-      maxPoolParams.write(rt.i32, pp, { ...common, p0, p1 });
-      blocks.push(pp);
+      blocks.push(params(scratch, maxPoolParams, { ...common, p0, p1 }));
     }
     dispatch(rt, 'maxPool', blocks);
     return { out: handOut(rt, out), argmax: handOut(rt, argmax) };
