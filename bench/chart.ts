@@ -1,7 +1,8 @@
 /**
  * PNG charts for the bench, rendered as the lab's report renders its charts (Vega-Lite ->
  * SVG -> PNG, examples/lab/render.ts). `writeLoopsChart` draws the loop-versus-kernel rows
- * of `npm run bench -- loops` on log scales into bench/results/<date-time>-loops.png.
+ * of `npm run bench -- loops` on log scales into bench/results/<date-time>-loops.png;
+ * `writePeersChart` the webgrad/peer ratios of `npm run bench -- peers` into <date-time>-peers.png.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -92,6 +93,46 @@ export async function writeLoopsChart(cells: LoopCell[], epochs: Record<string, 
   };
   const png = await svgToPng(await specToSvg(spec));
   const out = opts.file ?? join(resultsDir(), `${stamp()}-loops.png`);
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, png);
+  return out;
+}
+
+/** One bar of the peers chart: webgrad's speed over a peer's on a workload (log scale; 1 = as fast). */
+export interface PeerRatio {
+  workload: string;
+  peer: string;
+  ratio: number;
+}
+
+/** The peers chart: webgrad/peer per workload and peer, log scale, with a rule at 1 (as fast). */
+export async function writePeersChart(ratios: PeerRatio[], opts: { file?: string; subtitle?: string } = {}): Promise<string> {
+  if (ratios.length === 0) throw new Error('no measured ratios to chart');
+  const workloads = [...new Set(ratios.map((r) => r.workload))];
+  const peers = [...new Set(ratios.map((r) => r.peer))];
+  const spec: Spec = {
+    title: { text: 'webgrad against its peers (webgrad / peer; right of 1: webgrad is faster)', fontSize: 16, ...(opts.subtitle ? { subtitle: opts.subtitle, subtitleFontSize: 12 } : {}) },
+    config: { font: 'DejaVu Sans', view: { stroke: null }, axis: { labelFontSize: 11, titleFontSize: 12 }, legend: { labelFontSize: 11, titleFontSize: 12 } },
+    data: { values: ratios },
+    width: 640,
+    height: workloads.length * peers.length * 9,
+    layer: [
+      {
+        // Bars grow from 1 (as fast): rightwards where webgrad is faster, leftwards where slower.
+        mark: { type: 'bar' },
+        encoding: {
+          y: { field: 'workload', type: 'nominal', sort: workloads, title: null, axis: { labelLimit: 520 } },
+          yOffset: { field: 'peer', type: 'nominal', sort: peers },
+          x: { field: 'ratio', type: 'quantitative', scale: { type: 'log' }, title: 'webgrad / peer, log scale' },
+          x2: { datum: 1 },
+          color: { field: 'peer', type: 'nominal', sort: peers, title: 'peer' },
+        },
+      },
+      { mark: { type: 'rule', color: 'black' }, encoding: { x: { datum: 1 } } },
+    ],
+  };
+  const png = await svgToPng(await specToSvg(spec));
+  const out = opts.file ?? join(resultsDir(), `${stamp()}-peers.png`);
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, png);
   return out;

@@ -15,7 +15,7 @@ const descriptions: Record<string, string> = {
   train: 'images/s of one training step (batch 64) for simpleCnn, dilatedCnn, resnet18',
   data: 'CIFAR-10 decode, cache load and DataLoader batches/s',
   loops: 'the hand-written loop convolution against the kernels (table + log-scale PNG chart)',
-  peers: 'webgrad against TensorFlow.js (cpu and webgpu) on the same workloads',
+  peers: 'webgrad against TensorFlow.js (cpu, wasm, webgpu) and PyTorch (cpu, when installed): one table of ratios',
 };
 
 const groups: Record<string, () => Promise<Group>> = {

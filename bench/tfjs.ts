@@ -1,5 +1,5 @@
 /**
- * Loads TensorFlow.js 4.22 (core + gradients + cpu + webgpu backends) for `npm run bench -- peers`.
+ * Loads TensorFlow.js 4.22 (core + gradients + cpu, wasm and webgpu backends) for `npm run bench -- peers`.
  *
  * tfjs-core's Node entry (a CommonJS bundle) carries no gradient functions; they live only in
  * its ES-module files, which import directories without extensions and so cannot be loaded
@@ -9,14 +9,19 @@
  *
  * tfjs-backend-webgpu registers itself at import time only if `navigator.gpu` exists, so
  * call installNavigatorGpu() (bench/gpu-device.ts) before loadTfjs() to get it.
+ *
+ * tfjs-backend-wasm ships its .wasm binaries inside the npm package; loadTfjs() points it at
+ * that folder (setWasmPaths), so nothing is fetched. The bundle re-exports setWasmPaths and
+ * getThreadsCount under `wasm`.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const packages = ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-cpu', '@tensorflow/tfjs-backend-webgpu'];
+const packages = ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-cpu', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-backend-webgpu'];
 
 // A loose type: the bench uses a small, stable part of the tfjs API.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -33,19 +38,31 @@ export function loadTfjs(): Promise<Tfjs> {
   loaded ??= (async () => {
     const req = createRequire(join(root, 'package.json'));
     const pkgFiles = packages.map((p) => req.resolve(`${p}/package.json`));
-    const out = join(root, 'node_modules', '.cache', 'webgrad-bench', 'tfjs.mjs');
+    const contents = [
+      "export * from '@tensorflow/tfjs-core';",
+      "export * as wasm from '@tensorflow/tfjs-backend-wasm';",
+      "import '@tensorflow/tfjs-core/dist/register_all_gradients';",
+      "import '@tensorflow/tfjs-backend-cpu';",
+      "import '@tensorflow/tfjs-backend-webgpu';",
+    ].join('\n');
+    // CommonJS names the bundled code expects (emscripten's loader in tfjs-backend-wasm reads __dirname).
+    const banner = [
+      "import { createRequire as __wgCreateRequire } from 'node:module';",
+      "import { fileURLToPath as __wgFileURLToPath } from 'node:url';",
+      'const require = __wgCreateRequire(import.meta.url);',
+      'const __filename = __wgFileURLToPath(import.meta.url);',
+      "const __dirname = __filename.slice(0, __filename.lastIndexOf('/'));",
+    ].join(' ');
+    // The file name carries a hash of the entry and banner, so changing either rebuilds the bundle.
+    const hash = createHash('sha256').update(contents).update(banner).digest('hex').slice(0, 12);
+    const out = join(root, 'node_modules', '.cache', 'webgrad-bench', `tfjs-${hash}.mjs`);
     const stale = !existsSync(out) || pkgFiles.some((f) => statSync(f).mtimeMs > statSync(out).mtimeMs);
     if (stale) {
       const { build } = await import('esbuild');
       mkdirSync(dirname(out), { recursive: true });
       await build({
         stdin: {
-          contents: [
-            "export * from '@tensorflow/tfjs-core';",
-            "import '@tensorflow/tfjs-core/dist/register_all_gradients';",
-            "import '@tensorflow/tfjs-backend-cpu';",
-            "import '@tensorflow/tfjs-backend-webgpu';",
-          ].join('\n'),
+          contents,
           resolveDir: root,
           loader: 'js',
         },
@@ -55,11 +72,13 @@ export function loadTfjs(): Promise<Tfjs> {
         mainFields: ['module', 'main'],
         outfile: out,
         logLevel: 'error',
-        banner: { js: "import { createRequire as __wgCreateRequire } from 'node:module'; const require = __wgCreateRequire(import.meta.url);" },
+        banner: { js: banner },
       });
     }
     const tf: Tfjs = await import(pathToFileURL(out).href);
     tf.enableProdMode(); // no per-op NaN checks, and no "install tfjs-node" banner
+    // The .wasm binaries from the installed package (a folder prefix, so each variant is found).
+    tf.wasm.setWasmPaths(dirname(req.resolve('@tensorflow/tfjs-backend-wasm/package.json')) + '/dist/');
     return tf;
   })();
   return loaded;

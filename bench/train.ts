@@ -9,8 +9,8 @@ import { printTable } from './util';
 
 const BATCH = 64;
 
-/** PyTorch 1.13 CPU (2 threads) on the project's reference machine, images/s. */
-const models = [
+/** The lab's models, by the names bench/gpu_torch.py and bench/peers_torch.py know them; pytorchCpu: PyTorch 1.13 CPU (2 threads) on the project's reference machine, images/s. */
+export const models = [
   { name: 'simpleCnn 3 blocks 32/64/128', make: () => nn.simpleCnn({ blocks: 3, channels: [32, 64, 128] }), pytorchCpu: 1080 },
   { name: 'dilatedCnn [1,2,5]', make: () => nn.dilatedCnn({ dilations: [1, 2, 5] }), pytorchCpu: 735 },
   { name: 'resnet18', make: () => nn.resnet18({ numClasses: 10 }), pytorchCpu: 55 },

@@ -88,7 +88,7 @@ async function learnKernel(ctx: ExperimentContext, X: wg.Tensor, Y: wg.Tensor, s
     `start: K = [${Array.from(start, (v) => v.toFixed(3)).join(', ')}], b = ${startBias.toFixed(3)}; loss = Σ (corr2d(X, K) + b − Y)², SGD lr ${lr}\n${shown.join('\n')}\n` +
       `learned: K = [${kernel.map((v) => v.toFixed(4)).join(', ')}], b = ${bias.toFixed(4)} (target [1, −1], 0)`,
   );
-  await ctx.chart('learn-kernel-loss', 'Learning K by back-propagation: loss per step', lineChart(losses.map((y, i) => ({ x: i + 1, y: Math.max(y, 1e-12), series: 'squared error' })), { title: 'Learning K = [1, −1] from X and Y: loss per step (log scale)', x: 'step', y: 'loss', logY: true }));
+  await ctx.chart('learn-kernel-loss', 'Learning K by back-propagation: loss per step', lineChart(losses.map((y, i) => ({ x: i + 1, y: Math.max(y, 1e-12), series: 'squared error' })), { title: 'Learning K = [1, −1] from X and Y: loss per step (log scale)', x: 'step', y: 'loss', logY: true, counts: true }));
   ctx.metric('learnedKernel', { kernel, bias, finalLoss: losses[losses.length - 1], steps, lr });
   ctx.setting('kernel learning', `${steps} steps of SGD, lr ${lr}, loss: sum of squared errors, from a random start (PyTorch's default init)`);
   ctx.headline({ model: 'corr2d kernel learning (1×2 + bias)', data: 'synthetic 6×8 image', epochs: steps, seconds, trainLoss: losses[losses.length - 1], testLoss: null, trainAccuracy: null, testAccuracy: null });
@@ -218,7 +218,7 @@ async function convolutions1d3d(ctx: ExperimentContext): Promise<void> {
     ...Array.from(s, (y, t) => ({ x: t, y, series: 'moving average (k = 7)' })),
     ...Array.from(d, (y, t) => ({ x: t, y: 4 * y, series: '4 × difference of the average (k = 3)' })),
   ];
-  await ctx.chart('conv1d', 'conv1d on a time series', lineChart(points, { title: 'conv1d on a time series: smoothing and step detection', x: 't', y: 'value' }));
+  await ctx.chart('conv1d', 'conv1d on a time series', lineChart(points, { title: 'conv1d on a time series: smoothing and step detection', x: 't', y: 'value', counts: true }));
 
   // 3-D: a 2×2 square moving one pixel right per frame; a [−1, +1] kernel along time shows the motion.
   const T = 5;

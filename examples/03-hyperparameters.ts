@@ -9,8 +9,9 @@ import type { Experiment } from './lab/experiment';
 import { isMain, runAlone } from './lab/main';
 import { bySize } from './lab/presets';
 import { loadImages } from './lab/sets';
-import { classificationSettings, headlineOf, trainClassifier } from './lab/classify';
-import { curvesChart, groupedBars } from './lab/charts';
+import { classificationSettings, headlineOf, named, testCell, testProportion, trainClassifier } from './lab/classify';
+import { compareProportions, compareText, wilson } from './lab/stats';
+import { type GroupedRow, curvesChart, groupedBars } from './lab/charts';
 import { pct } from './lab/format';
 import { finalOf } from './lab/train';
 import type { RunSummary } from './lab/types';
@@ -43,6 +44,16 @@ function speedup(reference: number, time: number): string {
   const r = reference / time;
   if (Math.abs(r - 1) < 0.1) return 'about as fast';
   return r > 1 ? `${r.toFixed(1)}× faster` : `${(1 / r).toFixed(1)}× slower`;
+}
+
+/** The smallest difference from `accuracy` that the two-proportion test calls real on n test images each. */
+function detectable(n: number, accuracy: number): number {
+  const base = Math.round(accuracy * n);
+  for (let k = 1; k <= n; k++) {
+    const up = Math.min(n, base + k);
+    if (compareProportions({ correct: up, n }, { correct: base, n }).verdict === 'a' || up === n) return (up - base) / n;
+  }
+  return 1;
 }
 
 const keyOf = (c: Config) => `lr${c.lr}-b${c.batchSize}-k${c.kernelSize}-n${c.blocks}`;
@@ -78,7 +89,7 @@ export const hyperparameters: Experiment = {
       return r;
     };
 
-    const accuracy: { facet: string; x: string; series: string; value: number }[] = [];
+    const accuracy: GroupedRow[] = [];
     const time: { facet: string; x: string; series: string; value: number }[] = [];
     const rows: (string | number)[][] = [];
     const findings: string[] = [];
@@ -88,26 +99,34 @@ export const hyperparameters: Experiment = {
       for (const { value, run: r } of results) {
         const f = finalOf(r);
         const x = String(value);
-        accuracy.push({ facet: sweep.name, x, series: 'train', value: 100 * (f.trainAccuracy ?? 0) }, { facet: sweep.name, x, series: 'test', value: 100 * (f.testAccuracy ?? 0) });
+        const p = testProportion(r);
+        const ci = p ? wilson(p) : null;
+        accuracy.push(
+          { facet: sweep.name, x, series: 'train', value: 100 * (f.trainAccuracy ?? 0) },
+          { facet: sweep.name, x, series: 'test', value: 100 * (f.testAccuracy ?? 0), ...(ci ? { low: 100 * ci.low, high: 100 * ci.high } : {}) },
+        );
         time.push({ facet: sweep.name, x, series: 'seconds per epoch', value: r.trainSeconds / r.epochs.length });
-        rows.push([sweep.name, x, r.parameters, f.trainLoss.toFixed(4), (f.testLoss ?? Number.NaN).toFixed(4), pct(f.trainAccuracy), pct(f.testAccuracy), (r.trainSeconds / r.epochs.length).toFixed(2)]);
+        rows.push([sweep.name, x, r.parameters, f.trainLoss.toFixed(4), (f.testLoss ?? Number.NaN).toFixed(4), pct(f.trainAccuracy), testCell(r), (r.trainSeconds / r.epochs.length).toFixed(2)]);
       }
       const ranked = [...results].sort((a, b) => (finalOf(b.run).testAccuracy ?? 0) - (finalOf(a.run).testAccuracy ?? 0));
       const best = ranked[0];
       const worst = ranked[ranked.length - 1];
       const fastest = [...results].sort((a, b) => a.run.trainSeconds - b.run.trainSeconds)[0];
       const slowest = [...results].sort((a, b) => b.run.trainSeconds - a.run.trainSeconds)[0];
+      const label = (r: { value: number; run: RunSummary }) => ({ ...named(r.run), label: `${sweep.name} ${r.value}` });
       findings.push(
-        `${sweep.name}: ${best.value} did best (${pct(finalOf(best.run).testAccuracy)} test accuracy), ${worst.value} worst (${pct(finalOf(worst.run).testAccuracy)}); ` +
-          `an epoch took ${(fastest.run.trainSeconds / fastest.run.epochs.length).toFixed(1)} s at ${fastest.value} and ${(slowest.run.trainSeconds / slowest.run.epochs.length).toFixed(1)} s at ${slowest.value}.`,
+        `${sweep.name}, best against worst: ${compareText(label(best), label(worst))} ` +
+          `An epoch took ${(fastest.run.trainSeconds / fastest.run.epochs.length).toFixed(1)} s at ${fastest.value} and ${(slowest.run.trainSeconds / slowest.run.epochs.length).toFixed(1)} s at ${slowest.value}.`,
       );
     }
-    ctx.table({ title: 'Final epoch of every configuration', columns: ['swept', 'value', 'parameters', 'train loss', 'test loss', 'train acc.', 'test acc.', 's / epoch'], rows, note: `Everything else at the base: ${labelOf(BASE)}.` });
-    await ctx.chart('accuracy', 'Final accuracy per hyper-parameter value', groupedBars(accuracy, { title: `Final train and test accuracy, one setting changed at a time (${set.name})`, axis: 'accuracy (%)', columns: 4 }));
+    ctx.table({ title: 'Final epoch of every configuration', columns: ['swept', 'value', 'parameters', 'train loss', 'test loss', 'train acc.', 'test acc. [95 % CI]', 's / epoch'], rows, note: `Everything else at the base: ${labelOf(BASE)}.` });
+    await ctx.chart('accuracy', 'Final accuracy per hyper-parameter value', groupedBars(accuracy, { title: `Final train and test accuracy, one setting changed at a time (${set.name})`, axis: 'accuracy (%)', columns: 4 }),
+      `Whiskers: 95 % Wilson intervals of the test accuracy (${set.test.count} test images); chance is ${(100 / set.classes.length).toFixed(0)} %.`);
     await ctx.chart('time', 'Seconds per epoch per hyper-parameter value', groupedBars(time, { title: 'Training seconds per epoch', axis: 'seconds', columns: 4 }));
     const lrRuns = SWEEPS[0].values.map((v) => runs.get(keyOf({ ...BASE, lr: v })) as RunSummary);
     await ctx.chart('curves-learning-rate', 'Learning-rate sweep: curves', curvesChart(lrRuns.map((r) => ({ label: r.label, epochs: r.epochs })), 'Learning rate: loss and accuracy per epoch'));
 
+    ctx.metric('sweeps', SWEEPS.map((w) => ({ name: w.name, values: w.values, keys: w.values.map((v) => keyOf({ ...BASE, [w.key]: v })) })));
     const base = runs.get(keyOf(BASE)) as RunSummary;
     headlineOf(ctx, base, set.name);
     const best = [...runs.values()].sort((a, b) => (finalOf(b).testAccuracy ?? 0) - (finalOf(a).testAccuracy ?? 0))[0];
@@ -123,7 +142,7 @@ export const hyperparameters: Experiment = {
         `${finalOf(lo).trainLoss > finalOf(base).trainLoss ? ': too small a rate learns slowly in so few epochs' : ''}. ` +
         `Batch 128 ran an epoch in ${perEpoch(large).toFixed(1)} s against ${perEpoch(small).toFixed(1)} s at batch 16 (${speedup(perEpoch(small), perEpoch(large))}), ` +
         `but made ${Math.ceil(set.train.count / 128)} optimizer steps per epoch instead of ${Math.ceil(set.train.count / 16)}, ending at ${pct(finalOf(large).testAccuracy)} against ${pct(finalOf(small).testAccuracy)} test accuracy. ` +
-        `With ${s.epochs} epoch(s) on ${set.train.count} training and ${set.test.count} test images, differences of a few points are within the noise of one run.`,
+        `With ${s.epochs} epoch(s) on ${set.train.count} training and ${set.test.count} test images, the smallest accuracy difference this run can tell from noise is about ${(100 * detectable(set.test.count, finalOf(base).testAccuracy ?? 0.5)).toFixed(0)} points (two-proportion z-test at 5 %).`,
     );
   },
 };

@@ -12,10 +12,10 @@ import type { Experiment } from './lab/experiment';
 import { isMain, runAlone } from './lab/main';
 import { bySize } from './lab/presets';
 import { loadVehicles } from './lab/sets';
-import { classificationSettings, confusion, headlineOf, layerShapes, overfitText, perClassAccuracy, trainClassifier } from './lab/classify';
+import { PER_CLASS_COLUMNS, classificationSettings, confusion, headlineOf, layerShapes, overfitText, perClassAccuracy, testProportion, trainClassifier } from './lab/classify';
+import { accuracyText, chanceText } from './lab/stats';
 import { confusionChart, curvesChart } from './lab/charts';
 import { duration, int, pct } from './lab/format';
-import { finalOf } from './lab/train';
 
 const SIZES = {
   quick: { trainPerClass: 8, testPerClass: 4, epochs: 2, width: 1 / 16, batchSize: 16, lr: 1e-3 },
@@ -44,16 +44,16 @@ export const alexnetExperiment: Experiment = {
     const matrix = await confusion(model, set);
     await ctx.chart('curves', 'AlexNet: loss and accuracy per epoch', curvesChart([{ label: run.label, epochs: run.epochs }], `${run.label} on ${set.name}`));
     await ctx.chart('confusion', 'AlexNet: confusion matrix on the test set', confusionChart(matrix, classes, `AlexNet: test confusion matrix (${set.test.count} photos)`));
-    ctx.table({ title: 'Per-class test accuracy', columns: ['class', 'test photos', 'correct', 'accuracy'], rows: perClassAccuracy(matrix, classes) });
+    ctx.table({ title: 'Per-class test accuracy', columns: PER_CLASS_COLUMNS, rows: perClassAccuracy(matrix, classes) });
     ctx.table({ title: 'Split per class (last 25 % of each class is the test set)', columns: ['class', 'files', 'train used', 'test used', 'first test file'], rows: set.perClass.map((c) => [c.name, c.files, c.train, c.test, c.firstTest]) });
     ctx.metric('confusion', { classes, matrix });
     headlineOf(ctx, run, set.name);
 
-    const f = finalOf(run);
-    const recall = matrix.map((row, i) => ({ c: classes[i], r: row[i] / Math.max(1, row.reduce((a, b) => a + b, 0)) })).sort((a, b) => b.r - a.r);
+    const acc = testProportion(run) ?? { correct: 0, n: 0 };
+    const recall = matrix.map((row, i) => ({ c: classes[i], p: { correct: row[i], n: row.reduce((a, b) => a + b, 0) } })).sort((a, b) => b.p.correct / Math.max(1, b.p.n) - a.p.correct / Math.max(1, a.p.n));
     ctx.analysis(
-      `AlexNet reached ${pct(f.testAccuracy)} test accuracy on ${classes.length} classes (chance ${pct(1 / classes.length)}) after ${run.epochs.length} epochs of ${int(set.train.count)} photos, in ${duration(run.wallSeconds)}. ` +
-        `Best recognised: ${recall[0].c} (${pct(recall[0].r)}); worst: ${recall[recall.length - 1].c} (${pct(recall[recall.length - 1].r)}). ${overfitText(run)}.`,
+      `AlexNet reached ${accuracyText(acc)} test accuracy, ${chanceText(acc, classes.length)}, after ${run.epochs.length} epochs of ${int(set.train.count)} photos, in ${duration(run.wallSeconds)}. ` +
+        `Best recognised: ${recall[0].c}, ${accuracyText(recall[0].p)} of its ${recall[0].p.n} test photos; worst: ${recall[recall.length - 1].c}, ${accuracyText(recall[recall.length - 1].p)} of ${recall[recall.length - 1].p.n}. ${overfitText(run)}.`,
     );
     const fc = model.modules().filter((m) => m instanceof nn.Linear).reduce((n, m) => n + m.numParameters(), 0);
     const shapes = layerShapes(model, [3, INPUT, INPUT]);

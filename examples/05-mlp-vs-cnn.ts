@@ -9,7 +9,8 @@ import type { Experiment } from './lab/experiment';
 import { isMain, runAlone } from './lab/main';
 import { bySize } from './lab/presets';
 import { loadImages } from './lab/sets';
-import { classificationSettings, headlineOf, overfitText, trainClassifier, winner } from './lab/classify';
+import { classificationSettings, headlineOf, named, overfitText, testCell, trainClassifier } from './lab/classify';
+import { compareText } from './lab/stats';
 import { barChart, curvesChart } from './lab/charts';
 import { int, pct } from './lab/format';
 import { finalOf } from './lab/train';
@@ -53,14 +54,14 @@ export const mlpVsCnn: Experiment = {
     ]), { title: 'Model size and training time', axis: 'thousands of parameters / seconds' }));
     ctx.table({
       title: 'Final figures',
-      columns: ['model', 'parameters', 's / epoch', 'train loss', 'test loss', 'train acc.', 'test acc.'],
+      columns: ['model', 'parameters', 's / epoch', 'train loss', 'test loss', 'train acc.', 'test acc. [95 % CI]'],
       rows: runs.map((r) => {
         const f = finalOf(r);
-        return [r.label, int(r.parameters), (r.trainSeconds / r.epochs.length).toFixed(2), f.trainLoss.toFixed(4), (f.testLoss ?? Number.NaN).toFixed(4), pct(f.trainAccuracy), pct(f.testAccuracy)];
+        return [r.label, int(r.parameters), (r.trainSeconds / r.epochs.length).toFixed(2), f.trainLoss.toFixed(4), (f.testLoss ?? Number.NaN).toFixed(4), pct(f.trainAccuracy), testCell(r)];
       }),
     });
     for (const r of runs) headlineOf(ctx, r, set.name);
-    ctx.analysis(`${winner(runs).text}, with ${(Math.max(mlp.parameters, cnn.parameters) / Math.min(mlp.parameters, cnn.parameters)).toFixed(1)}× ${mlp.parameters > cnn.parameters ? 'fewer' : 'more'} parameters in the CNN (${int(cnn.parameters)} against ${int(mlp.parameters)}). The CNN shares each 3×3 kernel over every position and keeps the image's neighbourhoods, where the MLP must learn every pixel position separately.`);
+    ctx.analysis(`${compareText(named(cnn), named(mlp))} The CNN has ${(Math.max(mlp.parameters, cnn.parameters) / Math.min(mlp.parameters, cnn.parameters)).toFixed(1)}× ${mlp.parameters > cnn.parameters ? 'fewer' : 'more'} parameters than the MLP (${int(cnn.parameters)} against ${int(mlp.parameters)}). The CNN shares each 3×3 kernel over every position and keeps the image's neighbourhoods, where the MLP must learn every pixel position separately.`);
     ctx.analysis(`${overfitText(mlp)}. ${overfitText(cnn)}.`);
   },
 };

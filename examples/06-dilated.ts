@@ -13,7 +13,8 @@ import type { Experiment, ExperimentContext } from './lab/experiment';
 import { isMain, runAlone } from './lab/main';
 import { bySize } from './lab/presets';
 import { loadImages } from './lab/sets';
-import { classificationSettings, headlineOf, overfitText, trainClassifier, winner } from './lab/classify';
+import { classificationSettings, headlineOf, named, overfitText, testCell, trainClassifier } from './lab/classify';
+import { compareText } from './lab/stats';
 import { barChart, curvesChart, matricesChart } from './lab/charts';
 import { pct } from './lab/format';
 import { finalOf } from './lab/train';
@@ -115,24 +116,23 @@ export const dilated: Experiment = {
     await ctx.chart('time', 'Seconds per epoch', barChart(runs.map((r) => ({ label: r.label, value: r.trainSeconds / r.epochs.length })), { title: 'Training seconds per epoch', axis: 'seconds' }));
     ctx.table({
       title: 'Final figures',
-      columns: ['model', 'receptive field', 'HDC', 'parameters', 's / epoch', 'train loss', 'test loss', 'train acc.', 'test acc.'],
+      columns: ['model', 'receptive field', 'HDC', 'parameters', 's / epoch', 'train loss', 'test loss', 'train acc.', 'test acc. [95 % CI]'],
       rows: runs.map((r) => {
         const f = finalOf(r);
-        return [r.label, `${r.extra.receptiveField}×${r.extra.receptiveField}`, r.extra.hdc, r.parameters, (r.trainSeconds / r.epochs.length).toFixed(2), f.trainLoss.toFixed(4), (f.testLoss ?? Number.NaN).toFixed(4), pct(f.trainAccuracy), pct(f.testAccuracy)];
+        return [r.label, `${r.extra.receptiveField}×${r.extra.receptiveField}`, r.extra.hdc, r.parameters, (r.trainSeconds / r.epochs.length).toFixed(2), f.trainLoss.toFixed(4), (f.testLoss ?? Number.NaN).toFixed(4), pct(f.trainAccuracy), testCell(r)];
       }),
     });
     for (const r of runs) headlineOf(ctx, r, set.name);
 
     const [hdc, ordinary, grid] = runs;
-    const acc = (r: RunSummary) => finalOf(r).testAccuracy ?? 0;
     const perEpoch = (r: RunSummary) => r.trainSeconds / r.epochs.length;
     ctx.analysis(
-      `${winner(runs).text}. HDC [1, 2, 5] ${acc(hdc) >= acc(ordinary) ? 'matched or beat' : 'trailed'} the ordinary stack (${pct(acc(hdc))} against ${pct(acc(ordinary))}) with the same parameters and a 17×17 receptive field instead of 7×7, ` +
-        `and ran an epoch in ${perEpoch(hdc).toFixed(1)} s against ${perEpoch(ordinary).toFixed(1)} s (its unpadded feature maps shrink faster: 32 → 30 → 26 → 16 against 32 → 30 → 28 → 26).`,
+      `Against the ordinary stack (same parameters, a 17×17 receptive field instead of 7×7): ${compareText(named(hdc), named(ordinary))} ` +
+        `HDC ran an epoch in ${perEpoch(hdc).toFixed(1)} s against ${perEpoch(ordinary).toFixed(1)} s (its unpadded feature maps shrink faster: 32 → 30 → 26 → 16 against 32 → 30 → 28 → 26).`,
     );
     ctx.metric('unreachedInWindow', Object.fromEntries(STACKS.map((st, i) => [st.label, holes[i]])));
     ctx.analysis(
-      `Gridding: the [2, 2, 2] stack fails HDC rule 1 (gcd 2): ${holes[2].zero} of the ${holes[2].window} pixels inside its ${holes[2].side}×${holes[2].side} field are reached by no path, against ${holes[0].zero} of ${holes[0].window} for [1, 2, 5]; it ended at ${pct(acc(grid))} test accuracy. ` +
+      `Gridding: the [2, 2, 2] stack fails HDC rule 1 (gcd 2): ${holes[2].zero} of the ${holes[2].window} pixels inside its ${holes[2].side}×${holes[2].side} field are reached by no path, against ${holes[0].zero} of ${holes[0].window} for [1, 2, 5]; on the test set: ${compareText(named(hdc), named(grid))} ` +
         `checkHDC accepts [1, 2, 5] (M₂ = 2 ≤ 3) and the sawtooth [1, 2, 5, 1, 2, 5], and rejects [2, 4, 6] (common factor 2). ${overfitText(hdc)}.`,
     );
   },

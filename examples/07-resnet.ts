@@ -11,7 +11,8 @@ import type { Experiment } from './lab/experiment';
 import { isMain, runAlone } from './lab/main';
 import { bySize } from './lab/presets';
 import { loadImages } from './lab/sets';
-import { classificationSettings, headlineOf, overfitText, trainClassifier, winner } from './lab/classify';
+import { classificationSettings, headlineOf, named, overfitText, testCell, trainClassifier, winner } from './lab/classify';
+import { compareText } from './lab/stats';
 import { curvesChart } from './lab/charts';
 import { int, num, pct } from './lab/format';
 import { finalOf } from './lab/train';
@@ -60,10 +61,10 @@ export const resnet: Experiment = {
     await ctx.chart('curves-all', 'All three networks', curvesChart(runs.map((r) => ({ label: r.label, epochs: r.epochs })), `ResNet-18, plain-18 and residual + dilated, ${set.name}`));
     ctx.table({
       title: 'Final figures',
-      columns: ['model', 'parameters', 's / epoch', 'train loss', 'test loss', 'train acc.', 'test acc.', 'test-loss jitter'],
+      columns: ['model', 'parameters', 's / epoch', 'train loss', 'test loss', 'train acc.', 'test acc. [95 % CI]', 'test-loss jitter'],
       rows: runs.map((r) => {
         const f = finalOf(r);
-        return [r.label, int(r.parameters), (r.trainSeconds / r.epochs.length).toFixed(2), f.trainLoss.toFixed(4), num(f.testLoss), pct(f.trainAccuracy), pct(f.testAccuracy), num(jitter(r), 3)];
+        return [r.label, int(r.parameters), (r.trainSeconds / r.epochs.length).toFixed(2), f.trainLoss.toFixed(4), num(f.testLoss), pct(f.trainAccuracy), testCell(r), num(jitter(r), 3)];
       }),
       note: 'Test-loss jitter: mean absolute change of the test loss from one epoch to the next (lower is steadier).',
     });
@@ -73,11 +74,11 @@ export const resnet: Experiment = {
     const fr = finalOf(res);
     const fp = finalOf(plain);
     ctx.analysis(
-      `Residual against plain at equal depth: ResNet-18 ended at train loss ${fr.trainLoss.toFixed(3)} and ${pct(fr.testAccuracy)} test accuracy, the plain twin at ${fp.trainLoss.toFixed(3)} and ${pct(fp.testAccuracy)}. ` +
+      `Residual against plain at equal depth: ResNet-18 ended at train loss ${fr.trainLoss.toFixed(3)}, the plain twin at ${fp.trainLoss.toFixed(3)}; on the test set ${compareText(named(res), named(plain))} ` +
         `${fr.trainLoss < fp.trainLoss ? 'The residual network fits the training set better, the effect He et al. describe (plain deep networks train worse, on the training set too, so it is not over-fitting).' : 'Here the plain network fits the training set as well or better: at this width and with so few epochs the degradation problem of deep plain networks does not show yet.'} ` +
         `Test-loss jitter: ${num(jitter(res), 3)} residual against ${num(jitter(plain), 3)} plain.`,
     );
-    ctx.analysis(`${winner(runs).text}. Residual + dilated has ${int(dil.parameters)} parameters against ${int(res.parameters)} for ResNet-18, keeping 16×16 feature maps in its last stage where ResNet-18 goes down to 4×4. ${overfitText(res)}.`);
+    ctx.analysis(`${winner(runs).text} Residual + dilated has ${int(dil.parameters)} parameters against ${int(res.parameters)} for ResNet-18, keeping 16×16 feature maps in its last stage where ResNet-18 goes down to 4×4. ${overfitText(res)}.`);
   },
 };
 

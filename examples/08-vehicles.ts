@@ -10,11 +10,11 @@ import type { Experiment } from './lab/experiment';
 import { isMain, runAlone } from './lab/main';
 import { bySize } from './lab/presets';
 import { loadVehicles } from './lab/sets';
-import { classificationSettings, confusion, headlineOf, overfitText, perClassAccuracy, trainClassifier } from './lab/classify';
+import { PER_CLASS_COLUMNS, classificationSettings, confusion, headlineOf, overfitText, perClassAccuracy, testProportion, trainClassifier } from './lab/classify';
+import { accuracyText, chanceText } from './lab/stats';
 import { confusionChart, curvesChart } from './lab/charts';
 import { classCounts } from './lab/images';
-import { duration, int, pct } from './lab/format';
-import { finalOf } from './lab/train';
+import { duration, int } from './lab/format';
 
 const SIZES = {
   quick: { trainPerClass: 12, testPerClass: 6, epochs: 2, size: 32, channels: [8, 16, 32], batchSize: 16 },
@@ -42,15 +42,15 @@ export const vehicles: Experiment = {
 
     await ctx.chart('curves', 'Loss and accuracy per epoch', curvesChart([{ label: run.label, epochs: run.epochs }], `Vehicles (car / minibus / truck), ${set.name}`));
     await ctx.chart('confusion', 'Confusion matrix on the test set', confusionChart(matrix, set.classes, `Test confusion matrix (${set.test.count} photos, last 25 % of each class)`));
-    ctx.table({ title: 'Per-class test accuracy', columns: ['class', 'test photos', 'correct', 'accuracy'], rows: perClassAccuracy(matrix, set.classes) });
+    ctx.table({ title: 'Per-class test accuracy', columns: PER_CLASS_COLUMNS, rows: perClassAccuracy(matrix, set.classes) });
     ctx.table({ title: 'Split per class', columns: ['class', 'files', 'train used', 'test used', 'first test file'], rows: set.perClass.map((c) => [c.name, c.files, c.train, c.test, c.firstTest]) });
     ctx.metric('confusion', { classes: set.classes, matrix });
     headlineOf(ctx, run, set.name);
 
-    const f = finalOf(run);
+    const acc = testProportion(run) ?? { correct: 0, n: 0 };
     const off = matrix.flatMap((row, t) => row.map((v, p) => ({ t, p, v }))).filter((c) => c.t !== c.p).sort((a, b) => b.v - a.v)[0];
     ctx.analysis(
-      `The CNN classified ${pct(f.testAccuracy)} of the ${set.test.count} test photos correctly (chance ${pct(1 / set.classes.length)}) after ${run.epochs.length} epochs (${duration(run.wallSeconds)}). ` +
+      `The CNN classified ${accuracyText(acc)} of the ${set.test.count} test photos correctly, ${chanceText(acc, set.classes.length)}, after ${run.epochs.length} epochs (${duration(run.wallSeconds)}). ` +
         (off && off.v > 0 ? `The most frequent confusion: ${set.classes[off.t]} taken for ${set.classes[off.p]} (${off.v} photos). ` : 'No test photo was confused. ') +
         `${overfitText(run)}.`,
     );

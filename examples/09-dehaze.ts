@@ -18,7 +18,8 @@ import { loadDehaze } from './lab/sets';
 import { batches, planarFloats } from './lab/images';
 import { trainRun } from './lab/train';
 import { curvesChart, groupedBars } from './lab/charts';
-import { imageGrid } from './lab/grid';
+import { titledImageGrid } from './lab/grid';
+import { type MeanInterval, meanInterval, side } from './lab/stats';
 import { duration, int, num } from './lab/format';
 
 const SIZES = {
@@ -35,30 +36,48 @@ interface Quality {
   ssim: number;
 }
 
-/** Mean PSNR and SSIM over a split of the model's output (clamped to [0, 1]) and of the hazy input itself. */
-async function quality(model: nn.Module, split: ds.PairSet): Promise<{ output: Quality; hazy: Quality; outputs: Float32Array }> {
-  const sums = [0, 0, 0, 0];
+/** Per test image: PSNR and SSIM of the model's output and of the hazy input, against the clear image. */
+interface PerImage {
+  output: Quality[];
+  hazy: Quality[];
+}
+
+const mean = (qs: Quality[]): Quality => ({ psnr: qs.reduce((s, q) => s + q.psnr, 0) / Math.max(1, qs.length), ssim: qs.reduce((s, q) => s + q.ssim, 0) / Math.max(1, qs.length) });
+
+/** PSNR and SSIM per image of a split, for the model's output (clamped to [0, 1]) and for the hazy input itself. */
+async function quality(model: nn.Module, split: ds.PairSet): Promise<{ output: Quality; hazy: Quality; perImage: PerImage; outputs: Float32Array }> {
+  const perImage: PerImage = { output: [], hazy: [] };
   const outputs = new Float32Array(split.count * split.channels * split.height * split.width);
   const window = Math.min(11, split.height, split.width);
   let offset = 0;
   model.eval();
   for await (const { x, y } of batches({ train: split, test: split }, 'test', 8)) {
     const n = x.shape[0];
+    // One image at a time: the gain over the hazy input is a paired difference per image.
     const [out, stats] = wg.tidy(() =>
       wg.noGrad(() => {
         const o = model.forward(x).clamp(0, 1);
-        return [o, wg.stack([nn.psnr(o, y), nn.ssim(o, y, { windowSize: window }), nn.psnr(x, y), nn.ssim(x, y, { windowSize: window })])];
+        const one = (t: wg.Tensor, i: number) => t.narrow(0, i, 1);
+        const rows = Array.from({ length: n }, (_, i) => wg.stack([nn.psnr(one(o, i), one(y, i)), nn.ssim(one(o, i), one(y, i), { windowSize: window }), nn.psnr(one(x, i), one(y, i)), nn.ssim(one(x, i), one(y, i), { windowSize: window })]));
+        return [o, wg.stack(rows)];
       }),
     );
     const v = await stats.data();
     outputs.set(await out.data(), offset);
     offset += out.size;
-    v.forEach((value, i) => (sums[i] += value * n));
+    for (let i = 0; i < n; i++) {
+      perImage.output.push({ psnr: v[4 * i], ssim: v[4 * i + 1] });
+      perImage.hazy.push({ psnr: v[4 * i + 2], ssim: v[4 * i + 3] });
+    }
     for (const t of [out, stats, x, y]) t.dispose();
   }
   model.train();
-  const c = Math.max(1, split.count);
-  return { output: { psnr: sums[0] / c, ssim: sums[1] / c }, hazy: { psnr: sums[2] / c, ssim: sums[3] / c }, outputs };
+  return { output: mean(perImage.output), hazy: mean(perImage.hazy), perImage, outputs };
+}
+
+/** The output's gain over the hazy input, per image, with its 95 % t interval. */
+function gains(p: PerImage): { psnr: MeanInterval; ssim: MeanInterval } {
+  return { psnr: meanInterval(p.output.map((o, i) => o.psnr - p.hazy[i].psnr)), ssim: meanInterval(p.output.map((o, i) => o.ssim - p.hazy[i].ssim)) };
 }
 
 export const dehaze: Experiment = {
@@ -96,16 +115,23 @@ export const dehaze: Experiment = {
       testCount: set.test.count,
     });
     const q = await quality(model, set.test);
+    const gain = gains(q.perImage);
     run.extra = { psnr: q.output.psnr, ssim: q.output.ssim, hazyPsnr: q.hazy.psnr, hazySsim: q.hazy.ssim };
-    ctx.metric('quality', { output: q.output, hazyInput: q.hazy, testPairs: set.test.count });
+    ctx.metric('quality', { output: q.output, hazyInput: q.hazy, testPairs: set.test.count, gain });
 
     await ctx.chart('curves', 'Loss per epoch', curvesChart([{ label: run.label, epochs: run.epochs }], `DehazeNet: MSE per epoch (${w}×${h})`));
-    await ctx.chart('quality', 'PSNR and SSIM', groupedBars([
-      { facet: 'PSNR (dB)', x: 'test scenes', series: 'hazy input', value: q.hazy.psnr },
-      { facet: 'PSNR (dB)', x: 'test scenes', series: 'model output', value: q.output.psnr },
-      { facet: 'SSIM', x: 'test scenes', series: 'hazy input', value: q.hazy.ssim },
-      { facet: 'SSIM', x: 'test scenes', series: 'model output', value: q.output.ssim },
-    ], { title: 'Against the clear image: the hazy input (baseline) and the model output', axis: 'value' }));
+    const spread = (qs: Quality[], key: keyof Quality) => meanInterval(qs.map((v) => v[key]));
+    const bar = (facet: string, key: keyof Quality) =>
+      (['hazy input', 'model output'] as const).map((series) => {
+        const m = spread(series === 'hazy input' ? q.perImage.hazy : q.perImage.output, key);
+        return { facet, x: series, series, value: m.mean, low: m.low, high: m.high };
+      });
+    await ctx.chart('quality', 'PSNR and SSIM', groupedBars([...bar('PSNR (dB)', 'psnr'), ...bar('SSIM', 'ssim')], {
+      title: 'Against the clear image: the hazy input (baseline) and the model output',
+      axis: 'mean over the test pairs',
+      columns: 2,
+      width: 300,
+    }), `Means over the ${set.test.count} test pairs; whiskers: 95 % t intervals of the mean over images.`);
 
     // One photo per test scene (the first ones), so the grid shows different rooms.
     const t = set.test;
@@ -116,21 +142,24 @@ export const dehaze: Experiment = {
     const planar = (data: Float32Array) => ({ data, width: w, height: h });
     const scale = Math.max(1, Math.round(240 / w));
     const name = (i: number) => (t.files?.[i] ?? `pair ${i}`).split('/').pop();
-    ctx.image('grid', 'Hazy | output | clear', imageGrid(picks.map((i) => [
+    ctx.image('grid', 'Hazy | output | clear', await titledImageGrid(picks.map((i) => [
       planar(planarFloats(t.inputs, i, 3, h, w)),
       planar(q.outputs.subarray(i * per, (i + 1) * per)),
       planar(planarFloats(t.targets, t.targetOf[i], 3, h, w)),
-    ]), { scale }),
+    ]), ['hazy input', 'model output', 'clear ground truth'], { scale }),
       `Test photos ${picks.map(name).join(', ')}; columns: hazy input | model output | clear ground truth, at the ${w}×${h} the model works at, enlarged ${scale}×.`);
 
     const e = run.epochs[run.epochs.length - 1];
     ctx.headline({ model: 'hazy input (baseline)', data: `SOTS test scenes (${set.test.count} pairs)`, epochs: 0, seconds: 0, trainLoss: null, testLoss: null, trainAccuracy: null, testAccuracy: null, psnr: q.hazy.psnr, ssim: q.hazy.ssim });
     ctx.headline({ model: run.label, data: `SOTS ${set.train.count} / ${set.test.count} pairs`, epochs: run.epochs.length, seconds: run.wallSeconds, trainLoss: e.trainLoss, testLoss: e.testLoss, trainAccuracy: null, testAccuracy: null, psnr: q.output.psnr, ssim: q.output.ssim });
-    const dp = q.output.psnr - q.hazy.psnr;
-    const ds = q.output.ssim - q.hazy.ssim;
+    const db = (v: number) => `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(2)} dB`;
+    const ss = (v: number) => `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(3)}`;
+    const verdict = (m: MeanInterval, fmt: (v: number) => string) =>
+      `${fmt(m.mean)} (95 % CI ${fmt(m.low)} to ${fmt(m.high)}), ${{ above: 'better than the hazy input beyond the noise', below: 'worse than the hazy input beyond the noise', across: 'which this run cannot tell from no change' }[side(m, 0)]}`;
     ctx.analysis(
-      `On the ${set.test.count} test pairs (scenes never seen in training) the model's output scores PSNR ${num(q.output.psnr, 2)} dB and SSIM ${num(q.output.ssim, 3)}, against ${num(q.hazy.psnr, 2)} dB and ${num(q.hazy.ssim, 3)} for the hazy input itself: ` +
-        `${dp >= 0 ? `${dp.toFixed(2)} dB better` : `${(-dp).toFixed(2)} dB worse`} in PSNR and ${ds >= 0 ? `${ds.toFixed(3)} better` : `${(-ds).toFixed(3)} worse`} in SSIM, after ${run.epochs.length} epochs (${duration(run.wallSeconds)}).`,
+      `On the ${set.test.count} test pairs (scenes never seen in training) the model's output scores PSNR ${num(q.output.psnr, 2)} dB and SSIM ${num(q.output.ssim, 3)}, against ${num(q.hazy.psnr, 2)} dB and ${num(q.hazy.ssim, 3)} for the hazy input itself, after ${run.epochs.length} epochs (${duration(run.wallSeconds)}). ` +
+        `Per image, the gain over the hazy input is PSNR ${verdict(gain.psnr, db)}, and SSIM ${verdict(gain.ssim, ss)}` +
+        `${set.test.count > set.test.scenes.length ? ` (the ${set.test.count} hazy images come from ${set.test.scenes.length} scenes and are not fully independent, so the intervals are somewhat optimistic)` : ''}.`,
     );
     ctx.analysis(
       e.testLoss !== null && e.testLoss > e.trainLoss * 1.5

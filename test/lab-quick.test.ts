@@ -52,6 +52,14 @@ describe('npm run lab -- --quick', () => {
         expect(pngs.length, e.id).toBeGreaterThan(0);
         for (const p of pngs) expect(readFileSync(p).subarray(0, 8).equals(PNG_SIGNATURE), p).toBe(true);
       }
+      // The closing section answers every lab question; beside the shared data none goes unanswered.
+      expect(html).toContain('<section id="conclusions">');
+      expect(readFileSync(join(dir, 'report.md'), 'utf8')).toContain('## Conclusions');
+      expect(report.conclusions?.length).toBeGreaterThan(10);
+      for (const c of report.conclusions ?? []) {
+        expect(['supported', 'not supported', 'undecided', 'not run'], c.question).toContain(c.verdict);
+        if (existsSync(sharedData)) expect(c.verdict, `${c.question}: ${c.evidence}`).not.toBe('not run');
+      }
       // Every figure is inside the self-contained page, not only linked from it.
       const figures = report.experiments.reduce((n, x) => n + x.figures.length, 0);
       expect(html.split('<img src="data:image/').length - 1).toBe(figures);

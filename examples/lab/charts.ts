@@ -37,7 +37,7 @@ export function curvesChart(runs: CurveRun[], title: string): Spec {
       width: 300,
       height: 200,
       encoding: {
-        x: { field: 'epoch', type: 'quantitative', title: 'epoch', scale: { domain: [1, maxEpoch] }, axis: { tickMinStep: 1, format: 'd' } },
+        x: { field: 'epoch', type: 'quantitative', title: 'epoch', scale: { domain: [1, maxEpoch] }, axis: countAxis(1, maxEpoch) },
         y: { field: 'value', type: 'quantitative', title: null, scale: { zero: false } },
         color: { field: 'model', type: 'nominal', title: 'model', sort: runs.map((r) => r.label) },
         tooltip: [{ field: 'model' }, { field: 'split' }, { field: 'epoch' }, { field: 'value', format: '.4f' }],
@@ -49,6 +49,19 @@ export function curvesChart(runs: CurveRun[], title: string): Spec {
       ],
     },
   };
+}
+
+/**
+ * An axis of counts (epochs, steps) with whole-number ticks only. Vega's tickMinStep still
+ * places 1.5 on a 1..3 axis and format 'd' then prints "1, 2, 2, 3"; short axes get their
+ * ticks listed instead, and long ones (nice ticks are integers there) a thinned list.
+ */
+export function countAxis(min: number, max: number): Record<string, unknown> {
+  const span = Math.max(0, Math.round(max) - Math.round(min));
+  const step = span <= 12 ? 1 : [2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000].find((s) => span / s <= 10) ?? Math.ceil(span / 10);
+  const first = Math.ceil(min / step) * step;
+  const values = [Math.round(min), ...Array.from({ length: Math.floor((max - first) / step) + 1 }, (_, i) => first + i * step).filter((v) => v > min && v <= max)];
+  return { values, format: 'd' };
 }
 
 export interface BarRow {
@@ -88,11 +101,27 @@ export interface GroupedRow {
   /** Side-by-side bars at one x (e.g. train / test). */
   series: string;
   value: number;
+  /** A 95 % interval drawn as an error bar (and written beside the value). */
+  low?: number;
+  high?: number;
 }
 
-/** Panels of grouped bars sharing nothing but the colours: hyper-parameter sweeps, PSNR and SSIM. */
-export function groupedBars(rows: GroupedRow[], opts: { title: string; axis: string; columns?: number; seriesTitle?: string }): Spec {
+/**
+ * Panels of grouped bars sharing nothing but the colours: hyper-parameter sweeps, PSNR and
+ * SSIM. `width` fixes each panel's width (else a step per bar), so that a few panels can
+ * fill a chart as wide as its title.
+ */
+export function groupedBars(rows: GroupedRow[], opts: { title: string; axis: string; columns?: number; seriesTitle?: string; width?: number }): Spec {
   const series = [...new Set(rows.map((r) => r.series))];
+  const intervals = rows.some((r) => r.low !== undefined && r.high !== undefined);
+  const grouped = rows.some((r) => rows.some((o) => o.facet === r.facet && o.x === r.x && o.series !== r.series));
+  // Without grouping the x labels already name each bar: no legend.
+  const bars = { mark: 'bar', encoding: { color: { field: 'series', type: 'nominal', title: opts.seriesTitle ?? null, sort: series, ...(grouped ? {} : { legend: null }) } } };
+  // With error bars the value is written inside the bar's foot, where no whisker can cover it.
+  const label = intervals
+    ? { mark: { type: 'text', baseline: 'bottom', dy: -3, fontSize: 9, color: 'white' }, encoding: { y: { datum: 0 }, text: { field: 'text' } } }
+    : { mark: { type: 'text', dy: -5, fontSize: 9 }, encoding: { text: { field: 'text' } } };
+  const whiskers = { mark: { type: 'errorbar', ticks: { size: 16 }, color: '#333' }, encoding: { y: { field: 'low', type: 'quantitative', title: opts.axis }, y2: { field: 'high' } } };
   return {
     title: opts.title,
     data: { values: rows.map((r) => ({ ...r, text: formatNumber(r.value) })) },
@@ -100,17 +129,15 @@ export function groupedBars(rows: GroupedRow[], opts: { title: string; axis: str
     columns: opts.columns ?? 4,
     resolve: { scale: { x: 'independent', y: 'independent' } },
     spec: {
-      width: { step: 22 * Math.max(1, series.length) },
+      width: opts.width ?? { step: 22 * Math.max(1, series.length) },
       height: 170,
       encoding: {
-        x: { field: 'x', type: 'nominal', title: null, sort: null, axis: { labelAngle: 0, labelLimit: 120 } },
-        xOffset: { field: 'series', type: 'nominal', sort: series },
+        x: { field: 'x', type: 'nominal', title: null, sort: null, axis: { labelAngle: 0, labelLimit: 160 } },
+        // Side by side only where an x holds several series; one series per x fills its band.
+        ...(grouped ? { xOffset: { field: 'series', type: 'nominal', sort: series } } : {}),
         y: { field: 'value', type: 'quantitative', title: opts.axis },
       },
-      layer: [
-        { mark: 'bar', encoding: { color: { field: 'series', type: 'nominal', title: opts.seriesTitle ?? null, sort: series } } },
-        { mark: { type: 'text', dy: -5, fontSize: 9 }, encoding: { text: { field: 'text' } } },
-      ],
+      layer: intervals ? [bars, label, whiskers] : [bars, label],
     },
   };
 }
@@ -147,7 +174,8 @@ export interface Point {
 }
 
 /** A plain line chart (loss per step, values along a time axis...). */
-export function lineChart(points: Point[], opts: { title: string; x: string; y: string; logY?: boolean }): Spec {
+/** `counts`: the x values are counts (steps, samples), ticked at whole numbers only. */
+export function lineChart(points: Point[], opts: { title: string; x: string; y: string; logY?: boolean; counts?: boolean }): Spec {
   return {
     title: opts.title,
     data: { values: points },
@@ -155,7 +183,7 @@ export function lineChart(points: Point[], opts: { title: string; x: string; y: 
     height: 220,
     mark: { type: 'line', point: points.length <= 60 },
     encoding: {
-      x: { field: 'x', type: 'quantitative', title: opts.x },
+      x: { field: 'x', type: 'quantitative', title: opts.x, ...(opts.counts ? { axis: countAxis(Math.min(...points.map((p) => p.x)), Math.max(...points.map((p) => p.x))) } : {}) },
       y: { field: 'y', type: 'quantitative', title: opts.y, ...(opts.logY ? { scale: { type: 'log' } } : { scale: { zero: false } }) },
       color: { field: 'series', type: 'nominal', title: null, sort: [...new Set(points.map((p) => p.series))] },
     },

@@ -7,7 +7,8 @@ import * as nn from '@webgrad/nn';
 import type { ExperimentContext } from './experiment';
 import { type LabImageSet, batches, normaliseText } from './images';
 import { type TrainSpec, finalOf, overfitting, trainRun } from './train';
-import { int, pct, points } from './format';
+import { int, pct } from './format';
+import { type Named, type Proportion, accuracyCell, accuracyText, atChance, chanceText, compareText, proportionOf } from './stats';
 import type { RunSummary } from './types';
 
 export interface ClassifierRun {
@@ -39,6 +40,7 @@ export async function trainClassifier(ctx: ExperimentContext, set: LabImageSet, 
     batchSize: r.batchSize,
     trainCount: set.train.count,
     testCount: set.test.count,
+    classes: set.classes.length,
     extra: r.extra,
   });
 }
@@ -56,22 +58,41 @@ export function classificationSettings(ctx: ExperimentContext, set: LabImageSet,
 }
 
 export function headlineOf(ctx: ExperimentContext, run: RunSummary, data: string): void {
-  ctx.headline({ model: run.label, data, epochs: run.epochs.length, seconds: run.wallSeconds, ...finalOf(run) });
+  ctx.headline({ model: run.label, data, epochs: run.epochs.length, seconds: run.wallSeconds, ...finalOf(run), ...(testProportion(run) ? { testCount: run.testCount } : {}) });
 }
 
-/** "A won with 41.2 % test accuracy, 6.3 points above B (34.9 %)", from the final epochs. */
+/** The final epoch's test accuracy as correct-of-n, or null when the run has none. */
+export function testProportion(run: RunSummary): Proportion | null {
+  const a = finalOf(run).testAccuracy;
+  return a === null || !run.testCount ? null : proportionOf(a, run.testCount);
+}
+
+/** A classification run as the statistics module names it. */
+export function named(run: RunSummary): Named {
+  const accuracy = testProportion(run);
+  if (!accuracy || !run.classes) throw new Error(`${run.label}: no test accuracy or class count to compare`);
+  return { label: run.label, accuracy, classes: run.classes };
+}
+
+/** A table cell: "61.2 % [58.1, 64.2]" (95 % interval), or '–'. */
+export function testCell(run: RunSummary): string {
+  const p = testProportion(run);
+  return p ? accuracyCell(p) : '–';
+}
+
+/** The most accurate run, compared with the runner-up by the report's one rule (stats.ts). */
 export function winner(runs: RunSummary[]): { best: RunSummary; text: string } {
   const acc = (r: RunSummary) => finalOf(r).testAccuracy ?? -1;
-  const sorted = [...runs].sort((a, b) => acc(b) - acc(a));
-  const [best, second] = sorted;
-  const text = second
-    ? `${best.label} reached the best test accuracy, ${pct(acc(best))}, ${points(acc(best), acc(second))} above ${second.label} (${pct(acc(second))})`
-    : `${best.label} reached ${pct(acc(best))} test accuracy`;
-  return { best, text };
+  const [best, second] = [...runs].sort((a, b) => acc(b) - acc(a));
+  if (!second) return { best, text: `${best.label}: ${accuracyText(named(best).accuracy)} test accuracy, ${chanceText(named(best).accuracy, named(best).classes)}` };
+  return { best, text: `Most accurate against the runner-up: ${compareText(named(best), named(second))}` };
 }
 
 /** Where over-fitting shows in a run's curves, in one sentence. */
 export function overfitText(run: RunSummary): string {
+  const p = testProportion(run);
+  if (p && run.classes && atChance(p, run.classes))
+    return `${run.label} is at chance level on the test set (${pct(1 / run.classes)} for ${run.classes} classes): it has not learned enough yet to judge over-fitting`;
   const o = overfitting(run);
   const gap =
     o.gap === null
@@ -104,13 +125,15 @@ export async function confusion(model: nn.Module, set: LabImageSet, split: 'trai
   return total;
 }
 
-/** Per-class recall (share of each class's test images classified correctly). */
+/** Per-class recall (share of each class's test images classified correctly), with its 95 % interval. */
 export function perClassAccuracy(matrix: number[][], classes: string[]): (string | number)[][] {
   return matrix.map((row, i) => {
     const n = row.reduce((a, b) => a + b, 0);
-    return [classes[i], n, row[i], pct(n ? row[i] / n : null)];
+    return [classes[i], n, row[i], n ? accuracyCell({ correct: row[i], n }) : '–'];
   });
 }
+
+export const PER_CLASS_COLUMNS = ['class', 'test photos', 'correct', 'accuracy [95 % CI]'];
 
 /** The output shape after each top-level layer of a Sequential, for the report's architecture table. */
 export function layerShapes(model: nn.Module, input: number[]): (string | number)[][] {

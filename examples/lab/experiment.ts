@@ -116,7 +116,7 @@ export class ExperimentContext {
   }
 
   table(t: Table): void {
-    this.result.tables.push(t);
+    this.result.tables.push({ ...t, afterBlock: this.result.blocks.length });
   }
 
   analysis(paragraph: string): void {

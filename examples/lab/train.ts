@@ -22,6 +22,8 @@ export interface TrainSpec {
   batchSize: number;
   trainCount: number;
   testCount: number;
+  /** Classification: the number of classes. */
+  classes?: number;
   /** Extra figures stored with the run. */
   extra?: RunSummary['extra'];
 }
@@ -76,6 +78,7 @@ export async function trainRun(ctx: ExperimentContext, spec: TrainSpec): Promise
     trainCount: spec.trainCount,
     testCount: spec.testCount,
     batchSize: spec.batchSize,
+    ...(spec.classes ? { classes: spec.classes } : {}),
     extra: spec.extra ?? {},
   };
   store.saveFinished(summary);

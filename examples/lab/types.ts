@@ -12,6 +12,8 @@ export interface Table {
   columns: string[];
   rows: Cell[][];
   note?: string;
+  /** How many text blocks were recorded before it: the report keeps blocks and tables in recorded order. */
+  afterBlock?: number;
 }
 
 export interface Figure {
@@ -42,6 +44,8 @@ export interface RunSummary {
   trainCount: number;
   testCount: number;
   batchSize: number;
+  /** Classification runs: the number of classes (chance level is 1 / classes). */
+  classes?: number;
   /** Anything else the experiment measured on this run (PSNR, extrapolated epoch time...). */
   extra: Record<string, Cell>;
 }
@@ -58,6 +62,8 @@ export interface HeadlineRow {
   testLoss: number | null;
   trainAccuracy: number | null;
   testAccuracy: number | null;
+  /** Test images behind testAccuracy: its 95 % interval comes from this. */
+  testCount?: number;
   psnr?: number | null;
   ssim?: number | null;
 }
@@ -104,6 +110,16 @@ export interface LabRunOptions {
   download: boolean;
 }
 
+/** How this run's numbers bear on one of the lab's claims (the report's closing section). */
+export type Verdict = 'supported' | 'not supported' | 'undecided' | 'not run';
+
+export interface Conclusion {
+  experiment: number;
+  question: string;
+  verdict: Verdict;
+  evidence: string;
+}
+
 export interface LabReport {
   title: string;
   preset: string;
@@ -121,4 +137,6 @@ export interface LabReport {
   /** Data sets looked for and not found, with how to get them. */
   missing: { name: string; enable: string }[];
   experiments: ExperimentResult[];
+  /** Written with the report, from the experiments (conclusions.ts); absent while none has run. */
+  conclusions?: Conclusion[];
 }

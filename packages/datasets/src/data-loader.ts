@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
-import { tensor, type Tensor } from '@webgrad/tensor';
+import { type Dataset, type DType, TensorDataset, collate, isDataset, sharedValues, tensor, tidy, type Tensor } from '@webgrad/tensor';
 import { runBatchTask, type BatchResult, type BatchTask } from './batch-task';
+import { runGatherTask, type GatherResult, type GatherTask } from './gather-task';
 import { toShared, type ImageSet, type PairSet } from './image-set';
 import { mix, permutation } from './rng';
 import { compileTransforms, type Transform, type TransformPlan } from './transforms';
@@ -18,7 +19,11 @@ export interface DataLoaderOptions {
   transforms?: Transform[];
   /** Where the batch tensors are made. Default: the tensor package's default device. */
   device?: string;
-  /** Worker threads that build batches; 0 builds them on this thread. Default: 1 when there are two cores or more. */
+  /**
+   * Worker threads that build batches; 0 builds them on this thread. Default: 1 when there
+   * are two cores or more. Image sets and cpu TensorDatasets use them; another Dataset's
+   * get() runs on this thread.
+   */
   workers?: number;
   /** Batches built ahead of the one being used. Default 2. */
   prefetch?: number;
@@ -37,20 +42,45 @@ export interface Batch {
 
 const isPairSet = (d: ImageSet | PairSet): d is PairSet => 'targetOf' in d;
 
+/** A cpu TensorDataset's values in shared memory, gathered into batches on workers. */
+interface SharedRows {
+  task: Omit<GatherTask, 'indices'>;
+  xShape: number[];
+  yShape: number[];
+  xDtype: DType;
+  yDtype: DType;
+}
+
+function sharedRows(d: TensorDataset): SharedRows {
+  const row = (t: Tensor) => t.size / t.shape[0];
+  return {
+    task: { kind: 'gather', x: sharedValues(d.x), y: sharedValues(d.y), xRow: row(d.x), yRow: row(d.y) },
+    xShape: d.x.shape.slice(1),
+    yShape: d.y.shape.slice(1),
+    xDtype: d.x.dtype,
+    yDtype: d.y.dtype,
+  };
+}
+
 /**
  * Batches of a data set as tensors, shuffled and augmented the same way for a given seed
  * whether built here or on worker threads (which keep the GPU fed while this thread trains).
  */
 export class DataLoader implements AsyncIterable<Batch> {
-  private readonly plan: TransformPlan;
-  private readonly images: Uint8Array;
+  private readonly plan: TransformPlan | null = null;
+  private readonly images: Uint8Array = new Uint8Array(0);
   private readonly targets?: BatchTask['targets'];
+  private readonly rows: SharedRows | null = null;
   private readonly opts: Required<Omit<DataLoaderOptions, 'device' | 'transforms'>> & { device?: string };
   private pool: WorkerPool | null = null;
   private nextEpoch = 0;
 
+  /**
+   * `dataset`: an image set (ImageSet, PairSet) or any map-style Dataset (length + get(i)),
+   * such as a TensorDataset.
+   */
   constructor(
-    readonly dataset: ImageSet | PairSet,
+    readonly dataset: ImageSet | PairSet | Dataset,
     options: DataLoaderOptions,
   ) {
     if (!Number.isInteger(options.batchSize) || options.batchSize < 1) throw new Error(`DataLoader: batchSize must be a positive integer, got ${options.batchSize}`);
@@ -63,6 +93,12 @@ export class DataLoader implements AsyncIterable<Batch> {
       prefetch: Math.max(1, options.prefetch ?? 2),
       device: options.device,
     };
+    if (isDataset(dataset)) {
+      if (options.transforms?.length) throw new Error("DataLoader: transforms apply to image sets; a Dataset's get(i) returns its samples already transformed");
+      // A cpu TensorDataset is plain numbers, so worker threads can gather its rows.
+      if (dataset instanceof TensorDataset && dataset.x.backend.readSync) this.rows = sharedRows(dataset);
+      return;
+    }
     this.plan = compileTransforms(options.transforms ?? [], dataset.channels, dataset.height, dataset.width);
     // Shared memory lets worker threads read the images without a copy per batch.
     if (isPairSet(dataset)) {
@@ -73,28 +109,61 @@ export class DataLoader implements AsyncIterable<Batch> {
     }
   }
 
+  /** Samples in the data set. */
+  private get count(): number {
+    return isDataset(this.dataset) ? this.dataset.length : this.dataset.count;
+  }
+
   /** Batches per epoch. */
   get length(): number {
-    const n = this.dataset.count / this.opts.batchSize;
+    const n = this.count / this.opts.batchSize;
     return this.opts.dropLast ? Math.floor(n) : Math.ceil(n);
   }
 
   /** The dataset indices of each batch of `epoch`, in order. */
   order(epoch: number): Int32Array[] {
     const { batchSize, shuffle, seed } = this.opts;
-    const all = shuffle ? permutation(this.dataset.count, mix(seed, epoch)) : Int32Array.from({ length: this.dataset.count }, (_, i) => i);
+    const all = shuffle ? permutation(this.count, mix(seed, epoch)) : Int32Array.from({ length: this.count }, (_, i) => i);
     return Array.from({ length: this.length }, (_, b) => all.slice(b * batchSize, Math.min((b + 1) * batchSize, all.length)));
   }
 
-  private build(indices: Int32Array, epoch: number): Promise<BatchResult> {
-    const task: BatchTask = { kind: 'batch', images: this.images, indices, plan: this.plan, seed: this.opts.seed, epoch, targets: this.targets };
-    if (this.opts.workers < 1) return Promise.resolve(runBatchTask(task));
+  private run<R>(task: BatchTask | GatherTask, here: () => R): Promise<R> {
+    if (this.opts.workers < 1) return Promise.resolve(here());
     this.pool ??= new WorkerPool(this.opts.workers);
-    return this.pool.run<BatchResult>(task);
+    return this.pool.run<R>(task);
+  }
+
+  /**
+   * Starts building a batch (on a worker when possible); the tensors are made only when the
+   * batch is used, so batches built ahead for a loop that stops early leak nothing.
+   */
+  private build(indices: Int32Array, epoch: number): Promise<() => Batch> {
+    const device = this.opts.device;
+    if (this.rows) {
+      const rows = this.rows;
+      const task: GatherTask = { ...rows.task, indices };
+      return this.run<GatherResult>(task, () => runGatherTask(task)).then((r) => () => ({
+        x: tensor(r.x, { shape: [indices.length, ...rows.xShape], dtype: rows.xDtype, device }),
+        y: tensor(r.y, { shape: [indices.length, ...rows.yShape], dtype: rows.yDtype, device }),
+        indices,
+      }));
+    }
+    if (isDataset(this.dataset)) {
+      const dataset = this.dataset;
+      return Promise.resolve(() => {
+        const { x, y } = tidy(() => {
+          const b = collate(Array.from(indices, (i) => dataset.get(i)), 'DataLoader');
+          return device && b.x.device !== device ? { x: b.x.to(device), y: b.y.to(device) } : b;
+        });
+        return { x, y, indices };
+      });
+    }
+    const task: BatchTask = { kind: 'batch', images: this.images, indices, plan: this.plan!, seed: this.opts.seed, epoch, targets: this.targets };
+    return this.run<BatchResult>(task, () => runBatchTask(task)).then((built) => () => this.toBatch(indices, built));
   }
 
   private toBatch(indices: Int32Array, built: BatchResult): Batch {
-    const { channels, outHeight, outWidth } = this.plan;
+    const { channels, outHeight, outWidth } = this.plan!;
     const shape = [indices.length, channels, outHeight, outWidth];
     const device = this.opts.device;
     const x = tensor(built.x, shape, { dtype: 'float32', device });
@@ -107,7 +176,7 @@ export class DataLoader implements AsyncIterable<Batch> {
   /** The batches of one epoch (its number fixes the shuffle and augmentation). */
   async *epoch(epoch: number): AsyncGenerator<Batch> {
     const order = this.order(epoch);
-    const ahead: Promise<BatchResult>[] = [];
+    const ahead: Promise<() => Batch>[] = [];
     let next = 0;
     const fill = () => {
       while (next < order.length && ahead.length < this.opts.prefetch) ahead.push(this.build(order[next++], epoch));
@@ -115,9 +184,9 @@ export class DataLoader implements AsyncIterable<Batch> {
     try {
       for (let b = 0; b < order.length; b++) {
         fill();
-        const built = await ahead.shift()!;
+        const make = await ahead.shift()!;
         fill();
-        yield this.toBatch(order[b], built);
+        yield make();
       }
     } finally {
       // Batches built ahead for a loop that stopped early are dropped.

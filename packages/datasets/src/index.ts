@@ -11,7 +11,7 @@ export { listImageFolder, type ClassSelection, type ImageFolderListing } from '.
 export { imagePairs, type ImagePairsOptions } from './image-pairs';
 export { decodeImage, type Colour, type Pixels } from './decode-image';
 export { resizeToPlanar } from './resize';
-export { loadImage, type ImageShape } from './load-image';
+export { loadImage, readImage, imageSize, type ImageShape } from './load-image';
 export { decodeFiles, type DecodeOptions } from './decode-files';
 export { imageCache, cacheKey, readCache, writeCache, clearCache, type CacheEntry } from './image-cache';
 export { naturalCompare } from './natural-order';
@@ -19,5 +19,11 @@ export { type ImageSet, type PairSet, type Splits, type SkippedFile, subsetImage
 export { repoRoot, defaultCacheDir, defaultDataDir } from './paths';
 // Loading
 export { DataLoader, type DataLoaderOptions, type Batch } from './data-loader';
-export { transforms, compileTransforms, type Transform, type TransformPlan } from './transforms';
+export { TensorDataset, isDataset, collate, type Dataset, type Sample } from '@webgrad/tensor';
+import { transforms as transformList } from './transforms';
+import { compose } from './compose';
+export { compileTransforms, type Transform, type TransformPlan } from './transforms';
+export { Compose, type ComposeApplyOptions, type ImageSource } from './compose';
+/** torchvision's transforms: the list a DataLoader applies, and compose() for single images and batches. */
+export const transforms = { ...transformList, compose };
 export { permutation } from './rng';

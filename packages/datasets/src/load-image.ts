@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { decodeImage, type Colour } from './decode-image';
+import { decodeImage, type Colour, type Pixels } from './decode-image';
 import { resizeToPlanar } from './resize';
 
 /** The one size and colour every image of a set is brought to. */
@@ -19,17 +19,34 @@ export function loadImageInto(path: string, shape: ImageShape, out: Uint8Array):
   resizeToPlanar(decodeImage(bytes, shape.colour), shape.height, shape.width, out);
 }
 
-/** An image file decoded and resized to `shape`. */
+/** An image file decoded and resized to `shape`; an error names the file. */
 export function loadImage(path: string, shape: ImageShape): Uint8Array {
   const out = new Uint8Array(channelsOf(shape.colour) * shape.height * shape.width);
-  loadImageInto(path, shape, out);
+  naming('loadImage', path, () => loadImageInto(path, shape, out));
   return out;
 }
 
-/** The width and height of an image file as stored. */
+/** The width and height of an image file as stored; an error names the file. */
 export function imageSize(path: string): { height: number; width: number } {
-  const px = decodeImage(readFileSync(path));
+  const px = naming('imageSize', path, () => {
+    const bytes = readFileSync(path);
+    if (bytes.length === 0) throw new Error('empty file');
+    return decodeImage(bytes);
+  });
   return { height: px.height, width: px.width };
+}
+
+/**
+ * Runs fn and puts the file's path into its error: a decoder only sees bytes, so its
+ * "truncated JPEG" would otherwise not say which of a thousand files is broken.
+ */
+export function naming<T>(op: string, path: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new Error(reason.includes(path) ? `${op}: ${reason}` : `${op}: ${path}: ${reason}`, { cause: err });
+  }
 }
 
 /** `size` as [height, width]: a number means a square. */
@@ -52,4 +69,20 @@ export function resolveShape(size: number | readonly [number, number] | undefine
     }
   }
   throw new Error(`no readable image among ${files.length} files (first: ${files[0]})`);
+}
+
+/** An image file (path) or its bytes, decoded at its own size; an error names the file. */
+export function readImage(source: string | Uint8Array, colour: Colour = 'rgb'): Pixels {
+  if (typeof source !== 'string') {
+    if (!(source instanceof Uint8Array)) throw new Error(`readImage: expected a file path or the file's bytes (Uint8Array), got ${Object.prototype.toString.call(source)}`);
+    return naming('readImage', '<bytes>', () => {
+      if (source.length === 0) throw new Error('empty file');
+      return decodeImage(source, colour);
+    });
+  }
+  return naming('readImage', source, () => {
+    const bytes = readFileSync(source);
+    if (bytes.length === 0) throw new Error('empty file');
+    return decodeImage(bytes, colour);
+  });
 }

@@ -1,6 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { homedir } from 'node:os';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+/** Environment variables (process.env's shape, without needing Node's types in the published ones). */
+export type Environment = Record<string, string | undefined>;
 
 function isWorkspaceRoot(dir: string): boolean {
   const file = join(dir, 'package.json');
@@ -27,9 +31,14 @@ export function repoRoot(cwd = process.cwd()): string {
   return findUp(dirname(fileURLToPath(import.meta.url))) ?? findUp(cwd) ?? resolve(cwd);
 }
 
-/** Where decoded images are cached: $WEBGRAD_CACHE, else `<repo>/.cache/webgrad`. */
-export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.WEBGRAD_CACHE ? resolve(env.WEBGRAD_CACHE) : join(repoRoot(), '.cache', 'webgrad');
+/**
+ * Where decoded images are cached: $WEBGRAD_CACHE, else the user's cache folder
+ * ($XDG_CACHE_HOME/webgrad, else ~/.cache/webgrad), never the directory a program runs from.
+ */
+export function defaultCacheDir(env: Environment = process.env, home = homedir()): string {
+  if (env.WEBGRAD_CACHE) return resolve(env.WEBGRAD_CACHE);
+  const base = env.XDG_CACHE_HOME && isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : join(home, '.cache');
+  return join(base, 'webgrad');
 }
 
 /** Where downloads go when no folder is given: `<repo>/data` (git-ignored). */

@@ -3,13 +3,27 @@
  * `compileTransforms` turns a list into one fused pass per image.
  */
 export type Transform =
+  | { kind: 'resize'; height: number; width: number }
+  | { kind: 'grayscale' }
   | { kind: 'randomCrop'; height: number; width: number; padding: number }
   | { kind: 'horizontalFlip'; p: number }
   | { kind: 'toTensor' }
   | { kind: 'normalize'; mean: number[]; std: number[] };
 
-/** The transforms a DataLoader applies, as torchvision names them. */
+/** The transforms a DataLoader or compose() applies, as torchvision names them (compose is in compose.ts). */
 export const transforms = {
+  /**
+   * Every image to height×width (bilinear, as imageFolder's `size`). A loader's images are
+   * resized when loaded, so there it only checks the size; compose() resizes.
+   */
+  resize(size: number | [number, number]): Transform {
+    const [height, width] = typeof size === 'number' ? [size, size] : size;
+    return { kind: 'resize', height, width };
+  },
+  /** One grey channel (compose() decodes as grey; a loader's set must already be grey). */
+  grayscale(): Transform {
+    return { kind: 'grayscale' };
+  },
   /** A random size×size window of the image zero-padded by `padding` on every side. */
   randomCrop(size: number | [number, number], opts: { padding?: number } = {}): Transform {
     const [height, width] = typeof size === 'number' ? [size, size] : size;
@@ -59,7 +73,14 @@ export function compileTransforms(list: readonly Transform[], channels: number, 
   const plan: TransformPlan = { channels, inHeight: height, inWidth: width, outHeight: height, outWidth: width, padding: 0, randomCrop: false, flipP: 0, scale: new Array<number>(channels).fill(1 / 255), shift: new Array<number>(channels).fill(0) };
   let seen = { crop: false, flip: false, tensor: false, normalize: false };
   for (const t of list) {
-    if (t.kind === 'randomCrop') {
+    if (t.kind === 'resize') {
+      if (seen.crop || seen.flip || seen.tensor || seen.normalize) fail('resize must come first');
+      if (t.height !== height || t.width !== width) {
+        fail(`resize to ${t.height}×${t.width} does not match the set's ${height}×${width} images; a set is resized when it is loaded (imageFolder's size option)`);
+      }
+    } else if (t.kind === 'grayscale') {
+      if (channels !== 1) fail(`grayscale: the set has ${channels} channels; load it as grey (colour: 'grey') instead`);
+    } else if (t.kind === 'randomCrop') {
       if (seen.tensor || seen.normalize) fail('randomCrop must come before toTensor and normalize');
       if (seen.crop) fail('only one randomCrop is supported');
       if (t.padding < 0 || !Number.isInteger(t.padding)) fail(`randomCrop padding must be a non-negative integer, got ${t.padding}`);

@@ -10,11 +10,16 @@ import { tempDir } from './helpers/tmp';
 const root = tempDir();
 
 describe('data locations', () => {
-  it('finds the repository root and the cache folder in it, unless the environment says otherwise', () => {
+  it('finds the repository root; $WEBGRAD_CACHE names the cache folder', () => {
     const repo = repoRoot();
     expect(resolve(repo, 'packages', 'datasets')).toBe(fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, ''));
-    expect(defaultCacheDir({})).toBe(join(repo, '.cache', 'webgrad'));
     expect(defaultCacheDir({ WEBGRAD_CACHE: '/tmp/c' })).toBe('/tmp/c');
+  });
+  it("caches in the user's cache folder, not in the directory a program runs from", () => {
+    expect(defaultCacheDir({}, '/home/ann')).toBe('/home/ann/.cache/webgrad');
+    expect(defaultCacheDir({ XDG_CACHE_HOME: '/var/cache/ann' }, '/home/ann')).toBe('/var/cache/ann/webgrad');
+    expect(defaultCacheDir({ XDG_CACHE_HOME: 'relative' }, '/home/ann')).toBe('/home/ann/.cache/webgrad');
+    expect(defaultCacheDir({ WEBGRAD_CACHE: '/tmp/c', XDG_CACHE_HOME: '/var/cache/ann' })).toBe('/tmp/c');
   });
 });
 

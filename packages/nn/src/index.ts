@@ -6,6 +6,7 @@
  */
 export { Module, type StateDict, type LoadStateDictOptions, type LoadStateDictResult } from './module';
 export { Parameter, isParameter, zerosParameter } from './parameter';
+export { type ModelSummary, type SummaryRow, type SummaryOptions } from './summary';
 export * as F from './functional';
 export * as init from './init';
 
@@ -32,14 +33,16 @@ export * as optim from './optim/index';
 export { Optimizer, type OptimizerStateDict, type ParamState } from './optim/optimizer';
 export { SGD, type SgdOptions } from './optim/sgd';
 export { Adam, AdamW, type AdamOptions } from './optim/adam';
-export { LRScheduler, StepLR, CosineAnnealingLR, type SchedulerState } from './optim/schedulers';
+export { LRScheduler, StepLR, CosineAnnealingLR, type SchedulerState, type StepLROptions, type CosineAnnealingLROptions } from './optim/schedulers';
 export { clipGradNorm } from './optim/clip';
 
+export { classify, classifyBatch, type Prediction, type ClassifyOptions, type Preprocess, type ImageInput } from './predict';
 export { accuracy, confusionMatrix, psnr, ssim, type SsimOptions } from './metrics';
 
 export { fit, type FitOptions, type Callbacks, type BatchInfo } from './train/fit';
 export { evaluate, type EvaluateOptions, type EvaluateResult } from './train/evaluate';
-export type { Batch, BatchLike, BatchSource } from './train/data';
+export type { Batch, BatchLike, BatchSource, TrainingData } from './train/data';
+export { TensorDataset, type Dataset, type Sample } from '@webgrad/tensor';
 export type { History, EpochRecord } from './train/history';
 export type { ProgressMode } from './train/progress';
 export { trainStep, type LossFn, type TrainStepOptions } from './train/step';

@@ -1,5 +1,6 @@
 import { Tensor, isTensor, keep, noGrad } from '@webgrad/tensor';
 import { Parameter } from './parameter';
+import { type ModelSummary, type SummaryOptions, summarize } from './summary';
 
 export type StateDict = Record<string, Tensor>;
 
@@ -165,7 +166,7 @@ export abstract class Module {
       for (const m of this.modules()) {
         m.replaceOwnTensors(device, moved, (t) => {
           if (!t.canReadSync) {
-            throw new Error(`Module.to('${device}'): ${t.toString()} is on '${t.device}', which can only be read asynchronously: use await model.toAsync('${device}')`);
+            throw new Error(`Module.to('${device}'): a tensor ${fmtShape(t.shape)} is on '${t.device}', which can only be read asynchronously: use await model.toAsync('${device}')`);
           }
           return t.to(device);
         });
@@ -281,6 +282,14 @@ export abstract class Module {
   /** The constructor arguments that describe this module, for toString(). */
   extraRepr(): string {
     return '';
+  }
+
+  /**
+   * torchinfo's summary: one forward pass on zeros of `inputShape` (batch dim first) lists
+   * every module call with its output shape and parameter count. `console.log(String(s))`.
+   */
+  summary(inputShape: readonly number[], opts: SummaryOptions = {}): ModelSummary {
+    return summarize(this, inputShape, opts);
   }
 
   /** PyTorch's repr with parameter counts, e.g. `(0): Conv2d(3, 16, kernelSize=[3,3])  # 448`. */

@@ -1,4 +1,4 @@
-import { Tensor, keep, tidy, zeros } from '@webgrad/tensor';
+import { type PrintOptions, Tensor, keep, tidy, zeros } from '@webgrad/tensor';
 
 /**
  * A tensor that a Module owns and trains: a leaf that requires grad and outlives tidy()
@@ -12,8 +12,9 @@ export class Parameter extends Tensor {
     keep(this);
   }
 
-  override toString(): string {
-    return `Parameter([${this.shape.join(',')}], ${this.dtype}, ${this.device}${this.requiresGrad ? '' : ', frozen'})`;
+  /** PyTorch's `Parameter containing:` followed by the tensor's repr. */
+  override toString(opts?: PrintOptions): string {
+    return `Parameter containing:\n${super.toString(opts)}`;
   }
 }
 

@@ -1,7 +1,8 @@
 import { getBackend, hasBackend, registerBackend, setDefaultDevice, unregisterBackend } from './engine';
 import { cpuHasWasm, setCpuThreads } from './backends/cpu/index';
 
-export type DeviceRequest = 'cpu' | 'webgpu' | 'auto';
+export const DEVICE_REQUESTS = ['cpu', 'webgpu', 'auto'] as const;
+export type DeviceRequest = (typeof DEVICE_REQUESTS)[number];
 
 export interface DeviceInfo {
   device: 'cpu' | 'webgpu';
@@ -38,6 +39,9 @@ async function initWebGPU(): Promise<void> {
  * (llvmpipe, SwiftShader) the cpu backend's WASM kernels are faster.
  */
 export async function useDevice(request: DeviceRequest = 'auto', opts: DeviceOptions = {}): Promise<DeviceInfo> {
+  if (!DEVICE_REQUESTS.includes(request)) {
+    throw new Error(`useDevice: unknown device ${JSON.stringify(request)}; expected one of ${DEVICE_REQUESTS.map((d) => `'${d}'`).join(', ')}`);
+  }
   if (opts.threads !== undefined) setCpuThreads(opts.threads);
   if (request === 'cpu') {
     setDefaultDevice('cpu');

@@ -59,11 +59,18 @@ export function isGradEnabled(): boolean {
 export function noGrad<T>(fn: () => T): T {
   const prev = gradEnabled;
   gradEnabled = false;
+  let result: T;
   try {
-    return fn();
+    result = fn();
   } finally {
     gradEnabled = prev;
   }
+  // Grad mode is restored when fn returns, so the awaited part of an async fn would run
+  // with gradients on: refuse it rather than record a graph the caller thinks is off.
+  if (result instanceof Promise) {
+    throw new Error('noGrad: fn returned a Promise; noGrad must wrap synchronous code (await outside, e.g. `const y = noGrad(() => model.forward(x)); await y.data()`)');
+  }
+  return result;
 }
 
 export function withGrad<T>(enabled: boolean, fn: () => T): T {

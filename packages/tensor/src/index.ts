@@ -11,6 +11,8 @@ export { cpuThreads, cpuReferenceBackend } from './backends/cpu/index';
 export { manualSeed, getRngState, setRngState } from './random';
 export { gradcheck, type GradcheckOptions, type GradcheckResult } from './gradcheck';
 export { sizeOf, broadcastShapes } from './shape';
+export { TensorDataset, isDataset, collate, sharedValues, type Dataset, type Sample } from './data';
+export { setPrintOptions, type PrintOptions } from './format';
 export { convOutputLength, poolOutputLength, checkPads } from './shape-rules';
 export { cpuBackend };
 

@@ -26,42 +26,44 @@ type TableMethods = {
     (typeof ew)[K] extends (self: never, ...rest: infer R) => Tensor ? (...rest: R) => Tensor : never;
 };
 
-declare module './tensor' {
-  interface Tensor extends TableMethods {
-    pow(b: Operand): Tensor;
-    square(): Tensor;
-    clamp(min?: number, max?: number): Tensor;
-    sum(dims?: number | number[], keepdim?: boolean): Tensor;
-    mean(dims?: number | number[], keepdim?: boolean): Tensor;
-    max(dims?: number | number[], keepdim?: boolean): Tensor;
-    min(dims?: number | number[], keepdim?: boolean): Tensor;
-    argmax(dim?: number, keepdim?: boolean): Tensor;
-    argmin(dim?: number, keepdim?: boolean): Tensor;
-    var(dims?: number | number[], opts?: { keepdim?: boolean; correction?: number }): Tensor;
-    reshape(shape: readonly number[]): Tensor;
-    view(shape: readonly number[]): Tensor;
-    flatten(startDim?: number, endDim?: number): Tensor;
-    squeeze(dim?: number | number[]): Tensor;
-    unsqueeze(dim: number): Tensor;
-    permute(dims: readonly number[]): Tensor;
-    transpose(dim0?: number, dim1?: number): Tensor;
-    expand(shape: readonly number[]): Tensor;
-    slice(begin: readonly number[], size?: readonly number[]): Tensor;
-    narrow(dim: number, start: number, length: number): Tensor;
-    gather(dim: number, index: Tensor): Tensor;
-    indexSelect(dim: number, index: Tensor): Tensor;
-    matmul(b: Tensor): Tensor;
-    softmax(dim?: number): Tensor;
-    logSoftmax(dim?: number): Tensor;
-    clone(): Tensor;
-    to(device: string): Tensor;
-    toAsync(device: string): Promise<Tensor>;
-    cast(dtype: DType): Tensor;
-    float(): Tensor;
-    int(): Tensor;
-    zerosLike(): Tensor;
-    onesLike(): Tensor;
-  }
+/**
+ * The method signatures; tensor.ts merges them into Tensor's type. (A `declare module`
+ * augmentation here would be lost from the published, bundled .d.ts.)
+ */
+export interface TensorMethods extends TableMethods {
+  pow(b: Operand): Tensor;
+  square(): Tensor;
+  clamp(min?: number, max?: number): Tensor;
+  sum(dims?: number | number[], keepdim?: boolean): Tensor;
+  mean(dims?: number | number[], keepdim?: boolean): Tensor;
+  max(dims?: number | number[], keepdim?: boolean): Tensor;
+  min(dims?: number | number[], keepdim?: boolean): Tensor;
+  argmax(dim?: number, keepdim?: boolean): Tensor;
+  argmin(dim?: number, keepdim?: boolean): Tensor;
+  var(dims?: number | number[], opts?: { keepdim?: boolean; correction?: number }): Tensor;
+  reshape(shape: readonly number[]): Tensor;
+  view(shape: readonly number[]): Tensor;
+  flatten(startDim?: number, endDim?: number): Tensor;
+  squeeze(dim?: number | number[]): Tensor;
+  unsqueeze(dim: number): Tensor;
+  permute(dims: readonly number[]): Tensor;
+  transpose(dim0?: number, dim1?: number): Tensor;
+  expand(shape: readonly number[]): Tensor;
+  slice(begin: readonly number[], size?: readonly number[]): Tensor;
+  narrow(dim: number, start: number, length: number): Tensor;
+  gather(dim: number, index: Tensor): Tensor;
+  indexSelect(dim: number, index: Tensor): Tensor;
+  matmul(b: Tensor): Tensor;
+  softmax(dim?: number): Tensor;
+  logSoftmax(dim?: number): Tensor;
+  clone(): Tensor;
+  to(device: string): Tensor;
+  toAsync(device: string): Promise<Tensor>;
+  cast(dtype: DType): Tensor;
+  float(): Tensor;
+  int(): Tensor;
+  zerosLike(): Tensor;
+  onesLike(): Tensor;
 }
 
 /** Attaches the methods to Tensor.prototype (tensor.ts calls it once). */

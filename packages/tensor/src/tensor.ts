@@ -2,7 +2,8 @@ import type { Backend, DType, Storage, TypedArray } from './backend';
 import { DataRef, getBackend, keep, trackTensor, untrackTensor } from './engine';
 import { fmt, sizeOf } from './shape';
 import { backward as runBackward, type GradNode } from './autograd';
-import { attachMethods } from './methods';
+import { formatTensor, formatWithoutValues, type PrintOptions, type TensorTraits } from './format';
+import { attachMethods, type TensorMethods } from './methods';
 
 let nextId = 0;
 
@@ -20,6 +21,10 @@ const collected = new FinalizationRegistry<StorageBox>((box) => {
 });
 
 export type NestedArray = number | NestedArray[];
+
+// The op methods (x.add(y), x.reshape(s), ...) are attached in methods.ts; this merges their types.
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-unsafe-declaration-merging
+export interface Tensor extends TensorMethods {}
 
 /**
  * An n-dimensional array on one device, with reverse-mode autograd.
@@ -181,9 +186,37 @@ export class Tensor {
     return this.backend.readSync !== undefined;
   }
 
-  toString(): string {
-    const grad = this.requiresGrad ? ', requiresGrad' : '';
-    return `Tensor(${fmt(this.shape)}, ${this.dtype}, ${this.device}${grad})`;
+  // --- printing ------------------------------------------------------------------------
+
+  private traits(): TensorTraits {
+    return { shape: this.shape, dtype: this.dtype, device: this.device, requiresGrad: this.requiresGrad, gradFn: this._node?.op };
+  }
+
+  /**
+   * PyTorch's repr with the values: `tensor([[0.1234, 1.0000]], requiresGrad=true)`.
+   * Synchronous, so a tensor on a GPU prints its shape and device only: use
+   * `await t.format()` or `await t.print()` to see its values.
+   */
+  toString(opts?: PrintOptions): string {
+    if (this.disposed) return formatWithoutValues(this.traits(), 'disposed');
+    if (!this.backend.readSync) return formatWithoutValues(this.traits(), 'on a GPU: await t.format() or t.print() to read the values');
+    return formatTensor(this.dataSync(), this.traits(), opts);
+  }
+
+  /** The repr with the values read from any device (waits for it). */
+  async format(opts?: PrintOptions): Promise<string> {
+    if (this.disposed) return formatWithoutValues(this.traits(), 'disposed');
+    return formatTensor(await this.data(), this.traits(), opts);
+  }
+
+  /** Prints the values to the console, from any device: `await t.print()`. */
+  async print(opts?: PrintOptions): Promise<void> {
+    console.log(await this.format(opts));
+  }
+
+  /** What console.log and util.inspect show in Node (instead of the fields). */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
   }
 }
 

@@ -53,15 +53,54 @@ export abstract class LRScheduler {
   }
 }
 
+export interface StepLROptions {
+  /** Epochs between two decays (a positive integer). */
+  stepSize: number;
+  /** The factor applied every stepSize epochs (default 0.1). */
+  gamma?: number;
+}
+
+export interface CosineAnnealingLROptions {
+  /** Epochs from the base rate down to etaMin. */
+  tMax: number;
+  /** The lowest rate (default 0). */
+  etaMin?: number;
+}
+
+/**
+ * A scheduler's settings from either form, `(opt, { stepSize: 10, gamma })` or PyTorch's
+ * positional `(opt, 10, gamma)`; anything else gets an error that shows both.
+ */
+function schedulerOptions<T extends object>(name: string, required: keyof T & string, keys: readonly (keyof T & string)[], args: unknown[]): T {
+  const form = `new ${name}(optimizer, { ${keys.join(', ')} })`;
+  const [first, ...rest] = args;
+  if (typeof first === 'number') {
+    if (rest.some((x) => x !== undefined && typeof x !== 'number')) throw new Error(`${name}: expected ${form} or ${name}(optimizer, ${keys.join(', ')}) with numbers`);
+    return Object.fromEntries(keys.map((k, i) => [k, args[i]]).filter(([, v]) => v !== undefined)) as T;
+  }
+  if (typeof first !== 'object' || first === null || Array.isArray(first) || rest.some((x) => x !== undefined)) {
+    throw new Error(`${name}: expected ${form}, got ${args.filter((x) => x !== undefined).map((x) => JSON.stringify(x)).join(', ') || 'no settings'}`);
+  }
+  const unknown = Object.keys(first).filter((k) => !(keys as readonly string[]).includes(k));
+  if (unknown.length) throw new Error(`${name}: unknown option ${unknown.map((k) => `'${k}'`).join(', ')}; expected ${form}`);
+  if (!(required in first)) throw new Error(`${name}: ${required} is required: ${form}`);
+  return first as T;
+}
+
 /** Multiplies the learning rate by gamma every stepSize epochs. */
 export class StepLR extends LRScheduler {
-  constructor(
-    optimizer: Optimizer,
-    readonly stepSize: number,
-    readonly gamma = 0.1,
-  ) {
+  readonly stepSize: number;
+  readonly gamma: number;
+
+  constructor(optimizer: Optimizer, opts: StepLROptions);
+  constructor(optimizer: Optimizer, stepSize: number, gamma?: number);
+  constructor(optimizer: Optimizer, ...args: unknown[]) {
     super(optimizer);
-    if (!Number.isInteger(stepSize) || stepSize < 1) throw new Error(`StepLR: stepSize must be a positive integer, got ${stepSize}`);
+    const o = schedulerOptions<StepLROptions>('StepLR', 'stepSize', ['stepSize', 'gamma'], args);
+    this.stepSize = o.stepSize;
+    this.gamma = o.gamma ?? 0.1;
+    if (!Number.isInteger(this.stepSize) || this.stepSize < 1) throw new Error(`StepLR: stepSize must be a positive integer, got ${this.stepSize}`);
+    if (typeof this.gamma !== 'number' || !Number.isFinite(this.gamma)) throw new Error(`StepLR: gamma must be a number, got ${this.gamma}`);
     this.start();
   }
 
@@ -74,13 +113,17 @@ export class StepLR extends LRScheduler {
 
 /** Cosine from the base rate down to etaMin over tMax epochs, then back up (SGDR without restarts). */
 export class CosineAnnealingLR extends LRScheduler {
-  constructor(
-    optimizer: Optimizer,
-    readonly tMax: number,
-    readonly etaMin = 0,
-  ) {
+  readonly tMax: number;
+  readonly etaMin: number;
+
+  constructor(optimizer: Optimizer, opts: CosineAnnealingLROptions);
+  constructor(optimizer: Optimizer, tMax: number, etaMin?: number);
+  constructor(optimizer: Optimizer, ...args: unknown[]) {
     super(optimizer);
-    if (!(tMax > 0)) throw new Error(`CosineAnnealingLR: tMax must be positive, got ${tMax}`);
+    const o = schedulerOptions<CosineAnnealingLROptions>('CosineAnnealingLR', 'tMax', ['tMax', 'etaMin'], args);
+    this.tMax = o.tMax;
+    this.etaMin = o.etaMin ?? 0;
+    if (!(this.tMax > 0)) throw new Error(`CosineAnnealingLR: tMax must be positive, got ${this.tMax}`);
     this.start();
   }
 

@@ -1,6 +1,6 @@
 import { crossEntropy, noGrad, tidy } from '@webgrad/tensor';
 import type { Module } from '../module';
-import { type BatchSource, batchesOf } from './data';
+import { type TrainingData, asBatchSource, batchesOf } from './data';
 import { type LossFn, addBatch, lossAndCorrect, newTotals } from './step';
 
 export interface EvaluateOptions {
@@ -8,6 +8,8 @@ export interface EvaluateOptions {
   loss?: LossFn;
   /** Dispose each batch after use (default: yes, unless the source is an array, which is reused). */
   disposeBatches?: boolean;
+  /** Samples per batch when the data is a Dataset rather than batches (default 32). */
+  batchSize?: number;
 }
 
 export interface EvaluateResult {
@@ -20,7 +22,8 @@ export interface EvaluateResult {
 }
 
 /** The lab's test function: mean loss and accuracy over a data set, in eval mode, without gradients. */
-export async function evaluate(model: Module, data: BatchSource, opts: EvaluateOptions = {}): Promise<EvaluateResult> {
+export async function evaluate(model: Module, dataset: TrainingData, opts: EvaluateOptions = {}): Promise<EvaluateResult> {
+  const data = asBatchSource(dataset, opts.batchSize, 'evaluate');
   const lossFn = opts.loss ?? ((o, t) => crossEntropy(o, t));
   const dispose = opts.disposeBatches ?? !Array.isArray(data);
   const wasTraining = model.training;

@@ -3,7 +3,7 @@ import type { Module } from '../module';
 import type { Optimizer } from '../optim/optimizer';
 import type { LRScheduler } from '../optim/schedulers';
 import { nodeOnly } from '../platform';
-import { type BatchSource, batchesOf } from './data';
+import { type TrainingData, asBatchSource, batchesOf } from './data';
 import { type EvaluateResult, evaluate } from './evaluate';
 import { type EpochRecord, type History, addEpoch, emptyHistory } from './history';
 import { type ProgressMode, createProgress } from './progress';
@@ -30,7 +30,9 @@ export interface FitOptions {
   /** Default cross-entropy (logits and int32 class indices). */
   loss?: LossFn;
   /** Evaluated after every epoch. */
-  testData?: BatchSource;
+  testData?: TrainingData;
+  /** Samples per batch when the data is a Dataset rather than batches (default 32). */
+  batchSize?: number;
   /** Stepped once per epoch. */
   scheduler?: LRScheduler;
   callbacks?: Callbacks | Callbacks[];
@@ -56,7 +58,8 @@ const pct = (v: number | null) => (v === null ? '' : ` acc ${(100 * v).toFixed(1
  * each step inside tidy() so memory stays flat; per epoch the training loss and accuracy, the
  * test loss and accuracy, seconds and images per second, gathered in a history.
  */
-export async function fit(model: Module, trainData: BatchSource, opts: FitOptions): Promise<History> {
+export async function fit(model: Module, data: TrainingData, opts: FitOptions): Promise<History> {
+  const trainData = asBatchSource(data, opts.batchSize, 'fit');
   const lossFn = opts.loss ?? ((o, t) => crossEntropy(o, t));
   const callbacks = opts.callbacks ? (Array.isArray(opts.callbacks) ? opts.callbacks : [opts.callbacks]) : [];
   const dispose = opts.disposeBatches ?? !Array.isArray(trainData);
@@ -100,7 +103,7 @@ export async function fit(model: Module, trainData: BatchSource, opts: FitOption
       const seconds = (performance.now() - t0) / 1000;
       opts.scheduler?.step();
       let test: EvaluateResult | null = null;
-      if (opts.testData) test = await evaluate(model, opts.testData, { loss: lossFn, disposeBatches: opts.disposeBatches });
+      if (opts.testData) test = await evaluate(model, opts.testData, { loss: lossFn, disposeBatches: opts.disposeBatches, batchSize: opts.batchSize });
       const n = Math.max(totals.count, 1);
       const record: EpochRecord = {
         epoch: epoch + 1,

@@ -23,6 +23,8 @@ export interface ConvOptions {
 function convNd(nd: number, x: Tensor, w: Tensor, bias: Tensor | null | undefined, opts: ConvOptions): Tensor {
   const op = `conv${nd}d`;
   requireFloat(op, x, w, ...(bias ? [bias] : []));
+  // On the caller's shapes, before an unbatched input becomes [1, ...].
+  commonBackend(op, x, w, ...(bias ? [bias] : []));
   const batched = x.rank === nd + 2;
   if (!batched && x.rank !== nd + 1) {
     throw new Error(`${op}: input must be ${nd + 2}-D [N, C, ${spatialNames(nd)}] (or ${nd + 1}-D unbatched), got ${fmt(x.shape)}`);

@@ -50,11 +50,55 @@ function flatten(data: NestedArray, shape: number[], out: number[], dim = 0): vo
   for (const x of data) flatten(x, shape, out, dim + 1);
 }
 
+/** tensor()'s options: the creation options plus, for flat data, the shape to fill. */
+export interface TensorOptions extends CreateOptions {
+  shape?: readonly number[];
+}
+
+const TENSOR_OPTION_KEYS = ['dtype', 'device', 'requiresGrad', 'shape'] as const;
+const DTYPES: readonly DType[] = ['float32', 'int32', 'float64'];
+const TENSOR_FORM = "tensor(data, { dtype, device, requiresGrad, shape })";
+
+/** Splits tensor()'s second and third arguments into a shape and options, or says the right form. */
+function tensorArgs(second: unknown, third: unknown): { shape?: readonly number[]; opts: CreateOptions } {
+  const isPlainObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x) && !ArrayBuffer.isView(x);
+  let shape: readonly number[] | undefined;
+  let opts: Record<string, unknown> = {};
+  if (Array.isArray(second) || second === undefined) {
+    // The positional form tensor(flatData, shape, opts), kept for flat and typed data.
+    shape = second;
+    if (third !== undefined && !isPlainObject(third)) throw new Error(`tensor: the options must be an object like ${TENSOR_FORM}, got ${describe(third)}`);
+    opts = third ?? {};
+  } else if (isPlainObject(second)) {
+    if (third !== undefined) throw new Error(`tensor: unexpected third argument ${describe(third)}; pass everything in one options object: ${TENSOR_FORM}`);
+    opts = second;
+    shape = opts.shape as readonly number[] | undefined;
+    if (shape !== undefined && !Array.isArray(shape)) throw new Error(`tensor: shape must be an array of dims, got ${describe(shape)}`);
+  } else {
+    throw new Error(`tensor: the second argument must be an options object, ${TENSOR_FORM}, got ${describe(second)}`);
+  }
+  const unknown = Object.keys(opts).filter((k) => !(TENSOR_OPTION_KEYS as readonly string[]).includes(k));
+  if (unknown.length) throw new Error(`tensor: unknown option ${unknown.map((k) => `'${k}'`).join(', ')}; the options are ${TENSOR_FORM}`);
+  if (opts.dtype !== undefined && !DTYPES.includes(opts.dtype as DType)) {
+    throw new Error(`tensor: unknown dtype ${describe(opts.dtype)}; expected one of ${DTYPES.map((d) => `'${d}'`).join(', ')}`);
+  }
+  return { shape, opts: opts as CreateOptions };
+}
+
+function describe(x: unknown): string {
+  return typeof x === 'string' ? `'${x}'` : Array.isArray(x) ? `[${x.join(',')}]` : String(x);
+}
+
 /**
- * A tensor from nested arrays, a flat array or a typed array (with a shape).
- * dtype defaults to the typed array's, else float32.
+ * A tensor from nested arrays, a flat array or a typed array, PyTorch's torch.tensor:
+ * `tensor([[1, 2], [3, 4]], { dtype: 'int32', device: 'webgpu', requiresGrad: false })`.
+ * The shape comes from the nesting; flat data takes `{ shape }` (or the older positional
+ * `tensor(flat, shape, opts)`). dtype defaults to the typed array's, else float32.
  */
-export function tensor(data: NestedArray | TypedArray | number[], shape?: readonly number[], opts: CreateOptions = {}): Tensor {
+export function tensor(data: NestedArray | TypedArray | number[], opts?: TensorOptions): Tensor;
+export function tensor(data: NestedArray | TypedArray | number[], shape: readonly number[] | undefined, opts?: CreateOptions): Tensor;
+export function tensor(data: NestedArray | TypedArray | number[], second?: unknown, third?: unknown): Tensor {
+  const { shape, opts } = tensorArgs(second, third);
   let flat: ArrayLike<number>;
   let inferred: number[];
   let dtype: DType = opts.dtype ?? 'float32';

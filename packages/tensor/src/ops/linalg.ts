@@ -48,6 +48,8 @@ function matmul3(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor
  */
 export function matmul(a: Tensor, b: Tensor, opts: { transA?: boolean; transB?: boolean } = {}): Tensor {
   requireFloat('matmul', a, b);
+  // Checked here, on the caller's shapes, before the operands become internal 3-D views.
+  commonBackend('matmul', a, b);
   if (a.rank === 0 || b.rank === 0) throw new Error(`matmul: both operands need at least 1 dim, got ${fmt(a.shape)} and ${fmt(b.shape)}`);
   const transA = !!opts.transA && a.rank > 1;
   const transB = !!opts.transB && b.rank > 1;
@@ -79,6 +81,7 @@ export function matmul(a: Tensor, b: Tensor, opts: { transA?: boolean; transB?: 
 /** x @ wᵀ + b, PyTorch's F.linear (w is [out, in]). */
 export function linear(x: Tensor, w: Tensor, b?: Tensor | null): Tensor {
   if (w.rank !== 2) throw new Error(`linear: weight must be 2-D [out, in], got ${fmt(w.shape)}`);
+  commonBackend('linear', ...(b ? [x, w, b] : [x, w]));
   if (x.shape[x.rank - 1] !== w.shape[1]) {
     throw new Error(`linear: input has ${x.shape[x.rank - 1]} features but weight expects ${w.shape[1]} (input ${fmt(x.shape)}, weight ${fmt(w.shape)})`);
   }

@@ -177,7 +177,7 @@ export function to(x: Tensor, device: string): Tensor {
   }
   // The gradient would have to come back from the target synchronously, which a GPU cannot do.
   if (!target.readSync && x.requiresGrad && isGradEnabled()) {
-    throw new Error(`to: ${x.toString()} requires a gradient, which cannot flow back from '${device}' (read only asynchronously): detach() it first, or create it on '${device}'`);
+    throw new Error(`to: tensor ${fmt(x.shape)} on '${x.device}' requires a gradient, which cannot flow back from '${device}' (read only asynchronously): detach() it first, or create it on '${device}'`);
   }
   const data = x.backend.readSync(x.storage, x.size, x.dtype);
   const out = wrap(target, target.upload(data, x.dtype), x.shape, x.dtype);

@@ -12,6 +12,7 @@
  * synchronously on 'exit').
  */
 import { closeDevice, destroyOpenDevicesNow, setGpuProvider, stillOpenDevices } from './gpu';
+import { filterNativeStderr } from './dawn-stderr';
 
 type DawnModule = { create(flags: string[]): GPU; globals: object };
 
@@ -43,5 +44,11 @@ function installExitHooks(): void {
 
 /** Makes useDevice('webgpu') open Dawn's adapters when there is no navigator.gpu. */
 export function installDawn(): void {
-  setGpuProvider({ gpu: loadDawn, deviceOpened: installExitHooks });
+  setGpuProvider({
+    gpu: loadDawn,
+    // Dawn enumerates adapters synchronously inside requestAdapter() and prints two
+    // warnings there on lavapipe; filter just that call's native stderr.
+    requestAdapter: (gpu, options) => filterNativeStderr(() => gpu.requestAdapter(options)),
+    deviceOpened: installExitHooks,
+  });
 }

@@ -8,6 +8,8 @@
 /** Supplies the GPU object where navigator.gpu is absent, and learns of each device opened. */
 export interface GpuProvider {
   gpu(): Promise<GPU>;
+  /** Asks `gpu` for an adapter (the Node entry filters what Dawn prints meanwhile). */
+  requestAdapter?(gpu: GPU, options?: GPURequestAdapterOptions): Promise<GPUAdapter | null>;
   deviceOpened?(device: GPUDevice): void;
 }
 
@@ -52,7 +54,8 @@ export interface OpenedDevice {
 
 export async function openDevice(powerPreference?: GPUPowerPreference): Promise<OpenedDevice> {
   const gpu = await gpuObject();
-  const adapter = await gpu.requestAdapter(powerPreference ? { powerPreference } : undefined);
+  const options = powerPreference ? { powerPreference } : undefined;
+  const adapter = await (provider?.requestAdapter ? provider.requestAdapter(gpu, options) : gpu.requestAdapter(options));
   if (!adapter) throw new Error(NO_ADAPTER_HELP);
   const lim = adapter.limits;
   const device = await adapter.requestDevice({

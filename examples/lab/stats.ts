@@ -1,0 +1,192 @@
+/**
+ * How sure the report is of a number: the one rule every experiment's analysis and the
+ * closing conclusions use, so that "A beats B" means the same thing everywhere.
+ *
+ * - An accuracy measured on n test images is a binomial proportion: its 95 % interval is
+ *   Wilson's score interval (good at small n and near 0 or 1, where the normal one is not).
+ * - Two accuracies differ when a two-sided pooled two-proportion z-test rejects equality at
+ *   α = 0.05. Runs usually share one test set; their errors are then positively correlated and
+ *   this unpaired test is conservative (it says "cannot tell" more often than a paired one).
+ * - An accuracy is at chance level when its interval contains 1 / classes.
+ * - A mean over paired per-image differences (dehazing's gain over the hazy input) gets a
+ *   Student t interval; it is an improvement when the interval lies above zero.
+ * - Timings (a few epochs each) differ when their ranges do not overlap.
+ */
+
+export const ALPHA = 0.05;
+/** The two-sided 95 % quantile of the standard normal. */
+export const Z95 = 1.959963984540054;
+
+export interface Interval {
+  low: number;
+  high: number;
+}
+
+/** `correct` of `n` test images. */
+export interface Proportion {
+  correct: number;
+  n: number;
+}
+
+/** Wilson's 95 % score interval of a proportion. */
+export function wilson(p: Proportion, z = Z95): Interval {
+  checkProportion(p);
+  if (p.n === 0) return { low: 0, high: 1 };
+  const phat = p.correct / p.n;
+  const z2 = z * z;
+  const centre = (phat + z2 / (2 * p.n)) / (1 + z2 / p.n);
+  const half = (z / (1 + z2 / p.n)) * Math.sqrt((phat * (1 - phat)) / p.n + z2 / (4 * p.n * p.n));
+  // At 0 or n correct the bound is exactly 0 or 1; rounding would leave 1e-16 off.
+  return { low: p.correct === 0 ? 0 : Math.max(0, centre - half), high: p.correct === p.n ? 1 : Math.min(1, centre + half) };
+}
+
+/** An accuracy (0..1) measured on n images back to a count of correct images. */
+export function proportionOf(accuracy: number, n: number): Proportion {
+  if (!Number.isFinite(accuracy) || accuracy < 0 || accuracy > 1) throw new Error(`accuracy must lie in [0, 1], got ${accuracy}`);
+  return { correct: Math.round(accuracy * n), n };
+}
+
+/** Standard normal cumulative distribution (Abramowitz & Stegun 7.1.26 for erf, error < 1.5e-7). */
+export function normalCdf(x: number): number {
+  const t = 1 / (1 + (0.3275911 * Math.abs(x)) / Math.SQRT2);
+  const poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+  const erf = 1 - poly * Math.exp(-(x * x) / 2);
+  return x >= 0 ? (1 + erf) / 2 : (1 - erf) / 2;
+}
+
+export interface Difference {
+  /** a − b, as proportions. */
+  difference: number;
+  z: number;
+  /** Two-sided p-value. */
+  p: number;
+  /** Which one is higher beyond the noise, or 'tie' when the test cannot tell them apart. */
+  verdict: 'a' | 'b' | 'tie';
+}
+
+/** The decision rule: pooled two-proportion z-test, two-sided, at α = 0.05. */
+export function compareProportions(a: Proportion, b: Proportion, alpha = ALPHA): Difference {
+  checkProportion(a);
+  checkProportion(b);
+  const pa = a.n ? a.correct / a.n : 0;
+  const pb = b.n ? b.correct / b.n : 0;
+  const difference = pa - pb;
+  if (a.n === 0 || b.n === 0) return { difference, z: 0, p: 1, verdict: 'tie' };
+  const pooled = (a.correct + b.correct) / (a.n + b.n);
+  const se = Math.sqrt(pooled * (1 - pooled) * (1 / a.n + 1 / b.n));
+  // Both perfect or both zero: no variance, and no evidence of a difference either.
+  const z = se === 0 ? 0 : difference / se;
+  const p = z === 0 ? 1 : 2 * (1 - normalCdf(Math.abs(z)));
+  return { difference, z, p, verdict: p < alpha ? (difference > 0 ? 'a' : 'b') : 'tie' };
+}
+
+/** Chance level: the accuracy's 95 % interval contains 1 / classes. */
+export function atChance(p: Proportion, classes: number): boolean {
+  if (!Number.isInteger(classes) || classes < 2) throw new Error(`chance level needs at least 2 classes, got ${classes}`);
+  const ci = wilson(p);
+  return ci.low <= 1 / classes && 1 / classes <= ci.high;
+}
+
+/** Two-sided 95 % quantiles of Student's t for 1..30 degrees of freedom. */
+const T95 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042];
+
+export function t95(df: number): number {
+  if (!Number.isInteger(df) || df < 1) throw new Error(`degrees of freedom must be a positive integer, got ${df}`);
+  if (df <= T95.length) return T95[df - 1];
+  // Cornish-Fisher expansion around the normal quantile: error below 1e-3 beyond 30.
+  const z = Z95;
+  return z + (z ** 3 + z) / (4 * df) + (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * df ** 2);
+}
+
+export interface MeanInterval extends Interval {
+  mean: number;
+  n: number;
+}
+
+/** Mean of a sample with its 95 % Student t interval (one value: no interval, low = high = mean). */
+export function meanInterval(values: readonly number[]): MeanInterval {
+  const n = values.length;
+  if (n === 0) throw new Error('meanInterval: no values');
+  if (values.some((v) => !Number.isFinite(v))) throw new Error('meanInterval: values must be finite numbers');
+  const mean = values.reduce((s, v) => s + v, 0) / n;
+  if (n === 1) return { mean, low: mean, high: mean, n };
+  const variance = values.reduce((s, v) => s + (v - mean) ** 2, 0) / (n - 1);
+  const half = t95(n - 1) * Math.sqrt(variance / n);
+  return { mean, low: mean - half, high: mean + half, n };
+}
+
+/** Where an interval lies against a threshold: above it, below it, or across it. */
+export function side(ci: Interval, threshold: number): 'above' | 'below' | 'across' {
+  if (ci.low > threshold) return 'above';
+  if (ci.high < threshold) return 'below';
+  return 'across';
+}
+
+/** Timings differ when their ranges do not overlap: 'a' when every a is faster than every b. */
+export function fasterByRange(a: readonly number[], b: readonly number[]): 'a' | 'b' | 'tie' {
+  if (!a.length || !b.length) return 'tie';
+  if (Math.max(...a) < Math.min(...b)) return 'a';
+  if (Math.max(...b) < Math.min(...a)) return 'b';
+  return 'tie';
+}
+
+function checkProportion(p: Proportion): void {
+  if (!Number.isInteger(p.n) || p.n < 0 || !Number.isInteger(p.correct) || p.correct < 0 || p.correct > p.n)
+    throw new Error(`a proportion needs integers 0 ≤ correct ≤ n, got ${p.correct} of ${p.n}`);
+}
+
+// ------------------------------------------------------------------------------------ words
+
+const pc = (v: number) => `${(100 * v).toFixed(1)} %`;
+
+/** "61.2 % (95 % CI 58.1–64.2 %)", the way every test accuracy reads in the report. */
+export function accuracyText(p: Proportion): string {
+  const ci = wilson(p);
+  return `${pc(p.n ? p.correct / p.n : 0)} (95 % CI ${(100 * ci.low).toFixed(1)}–${pc(ci.high)})`;
+}
+
+/** "61.2 % [58.1, 64.2]", for table cells. */
+export function accuracyCell(p: Proportion): string {
+  const ci = wilson(p);
+  return `${pc(p.n ? p.correct / p.n : 0)} [${(100 * ci.low).toFixed(1)}, ${(100 * ci.high).toFixed(1)}]`;
+}
+
+export const pValue = (p: number) => (p < 0.001 ? 'p < 0.001' : `p = ${p.toFixed(p < 0.01 ? 3 : 2)}`);
+
+export interface Named {
+  label: string;
+  accuracy: Proportion;
+  classes: number;
+}
+
+/** What would make an undecided comparison decide, said the same way everywhere. */
+export const MORE_EVIDENCE = 'more test images, more training data or epochs (`--full`) would';
+
+/**
+ * One sentence comparing two runs by the rule: "A is above B", "cannot tell apart", and
+ * chance level said as such.
+ */
+export function compareText(a: Named, b: Named): string {
+  const d = compareProportions(a.accuracy, b.accuracy);
+  const pts = `${Math.abs(100 * d.difference).toFixed(1)} points`;
+  const both = `${a.label} ${accuracyText(a.accuracy)} against ${b.label} ${accuracyText(b.accuracy)}`;
+  const chanceA = atChance(a.accuracy, a.classes);
+  const chanceB = atChance(b.accuracy, b.classes);
+  if (chanceA && chanceB) return `${both}: both are at chance level (${pc(1 / a.classes)} for ${a.classes} classes), so this run cannot tell them apart; ${MORE_EVIDENCE}.`;
+  if (d.verdict === 'tie')
+    return `${both}: a difference of ${pts} is within the noise of ${a.accuracy.n === b.accuracy.n ? `${a.accuracy.n} test images` : `${a.accuracy.n} and ${b.accuracy.n} test images`} (two-proportion z-test, ${pValue(d.p)}), so this run cannot tell them apart; ${MORE_EVIDENCE}.`;
+  const [hi, lo] = d.verdict === 'a' ? [a, b] : [b, a];
+  const chance = atChance(lo.accuracy, lo.classes) ? ` (${lo.label} is at chance level, ${pc(1 / lo.classes)})` : '';
+  return `${both}: ${hi.label} is ${pts} above ${lo.label}${chance}, more than the noise (two-proportion z-test, ${pValue(d.p)}).`;
+}
+
+/** "at chance level (10.0 % for 10 classes)" or "above chance (10.0 % for 10 classes)". */
+export function chanceText(p: Proportion, classes: number): string {
+  const where = atChance(p, classes) ? 'at chance level' : wilson(p).high < 1 / classes ? 'below chance' : 'above chance';
+  return `${where} (${pc(1 / classes)} for ${classes} classes)`;
+}
+
+export const RULE_TEXT =
+  'Test accuracies carry 95 % Wilson intervals from the test-set size. Two accuracies are called different only when a two-sided two-proportion z-test rejects equality at α = 0.05 ' +
+  '(the runs share a test set, which makes this unpaired test conservative); otherwise the run cannot tell them apart. An accuracy whose interval contains 1 / classes is at chance level. ' +
+  'Dehazing gains are means of per-image differences with a Student t interval; timings differ when their per-epoch ranges do not overlap.';
