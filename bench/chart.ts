@@ -1,6 +1,6 @@
 /**
- * PNG charts for the bench, rendered as the lab's report renders its charts (Vega-Lite ->
- * SVG -> PNG, examples/lab/render.ts). `writeLoopsChart` draws the loop-versus-kernel rows
+ * PNG charts for the bench, rendered like the lab's report charts (Vega-Lite -> SVG -> PNG,
+ * tools/vega-render.ts). `writeLoopsChart` draws the loop-versus-kernel rows
  * of `npm run bench -- loops` on log scales into bench/results/<date-time>-loops.png;
  * `writePeersChart` the webgrad/peer ratios of `npm run bench -- peers` into <date-time>-peers.png.
  */
@@ -8,11 +8,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LoopCell } from './loops';
-import { specToSvg, svgToPng, type Spec } from '../examples/lab/render';
+import { specToSvg, svgToPng, type Spec } from '../tools/vega-render';
 
 /** Short axis labels of the six loop-versus-kernel rows. */
 const SHORT: Record<number, string> = {
-  1: 'MyConv2d (patch loop)',
+  1: 'patch loop (op per patch)',
   2: 'scalar loops',
   3: 'cpu im2col + GEMM',
   4: 'naive WGSL',

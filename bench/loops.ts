@@ -6,7 +6,8 @@
  * three 3×3 convolutions of the lab's simpleCnn (3→32 at 32×32, 32→64 at 16×16, 64→128 at
  * 8×8, padding 1, CIFAR batch 64), seven ways:
  *
- *  1. MyConv2d: the student's loop over output positions with tensor ops (an autograd node per patch), cpu;
+ *  1. patch loop: a loop over output positions with one tensor op per patch (an autograd node per patch), cpu
+ *     (the algorithm of the lab's hand-written MyConv2d, written here as `patchLoopConv2d`);
  *  2. plain scalar loops over Float32Array (forward, dX and dW each a 7-deep loop), cpu;
  *  3. the cpu backend's JavaScript reference convolution (im2col + blocked matrix multiply, one thread);
  *  4. a naive WGSL kernel: one invocation per output element, looping over Cin·k·k (bench/naive-conv.wgsl.ts);
@@ -29,7 +30,6 @@ import * as wg from '@webgrad/tensor';
 import * as nn from '@webgrad/nn';
 import type { Backend, ConvParams, Storage } from '@webgrad/tensor';
 import { convShapes } from './cpu';
-import { MyConv2d } from '../examples/lab/models';
 import { convFlops, gflops, printTable, time } from './util';
 import { benchGpu, gpuFailure, readBuffer, releaseBenchGpu, uploadBuffer, type BenchGpu } from './gpu-device';
 import {
@@ -127,38 +127,94 @@ interface Impl {
   setup(d: CaseData, batch: number): Runner | Promise<Runner>;
 }
 
-// --- row 1: MyConv2d -------------------------------------------------------------------
-const myConv2d: Impl = {
+// --- row 1: patch loop ------------------------------------------------------------------
+/**
+ * y = conv(x, w), stride 1, zero padding, as a loop over output positions with one tensor
+ * product per patch, so autograd records a node per patch. This is the algorithm of the lab's
+ * hand-written convolution (MyConv2d in examples/lab/models.ts), written here so that the
+ * bench does not depend on the lab program. x [N, Cin, H, W], w [Cout, Cin, kh, kw].
+ */
+export function patchLoopConv2d(x: wg.Tensor, w: wg.Tensor, padding: number): wg.Tensor {
+  const input = padding > 0 ? wg.pad(x, [padding, padding, padding, padding]) : x;
+  const [n, cin, h, width] = input.shape;
+  const [cout, , kh, kw] = w.shape;
+  const oh = h - kh + 1;
+  const ow = width - kw + 1;
+  const kernels = w.reshape([1, cout, cin * kh * kw]);
+  const columns: wg.Tensor[] = [];
+  for (let i = 0; i < oh; i++)
+    for (let j = 0; j < ow; j++) {
+      const patch = input.slice([0, 0, i, j], [n, cin, kh, kw]).reshape([n, 1, cin * kh * kw]);
+      columns.push(patch.mul(kernels).sum(2)); // [N, Cout]
+    }
+  return wg.stack(columns, 2).reshape([n, cout, oh, ow]);
+}
+
+/**
+ * Throws unless patchLoopConv2d equals conv2d (output, dX and dW) on a tiny padded input,
+ * so row 1 never times a wrong convolution. Milliseconds; runs before the group.
+ */
+export async function checkPatchLoopConv2d(): Promise<void> {
+  const prev = wg.getDefaultDevice();
+  wg.setDefaultDevice('cpu');
+  try {
+    const shape = { x: [2, 3, 5, 4], w: [4, 3, 3, 3] };
+    const run = async (conv: (x: wg.Tensor, w: wg.Tensor) => wg.Tensor) => {
+      const x = wg.tensor(randomData(2 * 3 * 5 * 4, 5), shape.x, { requiresGrad: true });
+      const w = wg.tensor(randomData(4 * 3 * 3 * 3, 6), shape.w, { requiresGrad: true });
+      const out = wg.tidy(() => {
+        const y = conv(x, w);
+        y.backward(wg.tensor(randomData(y.size, 7), y.shape));
+        return [y, x.grad!, w.grad!];
+      });
+      const data = await Promise.all(out.map(async (t) => (await t.data()) as Float32Array));
+      for (const t of [x, w, ...out]) t.dispose();
+      return data;
+    };
+    const mine = await run((x, w) => patchLoopConv2d(x, w, 1));
+    const ref = await run((x, w) => wg.conv2d(x, w, null, { padding: 1 }));
+    ['output', 'dX', 'dW'].forEach((what, k) => {
+      const err = maxAbsDiff(mine[k], ref[k]);
+      if (!(err <= 1e-4)) throw new Error(`patchLoopConv2d: ${what} differs from conv2d by ${err} on x [${shape.x}], w [${shape.w}], padding 1`);
+    });
+  } finally {
+    wg.setDefaultDevice(prev);
+  }
+}
+
+const patchLoop: Impl = {
   row: 1,
-  name: 'MyConv2d (tensor op per patch)',
+  name: 'patch loop (tensor op per patch)',
   device: 'cpu',
   startBatch: 2,
   unavailable: null,
   setup({ c, x, w, gy }, batch) {
     wg.setDefaultDevice('cpu');
-    const layer = new MyConv2d(c.cin, c.cout, c.k, { padding: c.pad, bias: false });
-    layer.loadStateDict({ weight: wg.tensor(w, [c.cout, c.cin, c.k, c.k]) });
+    const wt = wg.tensor(w, [c.cout, c.cin, c.k, c.k], { requiresGrad: true });
     const xt = wg.tensor(x.subarray(0, batch * imageSize(c)), [batch, c.cin, c.h, c.w], { requiresGrad: true });
     const g = wg.tensor(gy.subarray(0, batch * outSize(c)), [batch, c.cout, c.h, c.w]);
+    const clearGrads = () => {
+      for (const t of [xt, wt]) {
+        t.grad?.dispose();
+        t.grad = null;
+      }
+    };
     return {
-      forward: async () => wg.tidy(() => void wg.noGrad(() => layer.forward(xt))),
+      forward: async () => wg.tidy(() => void wg.noGrad(() => patchLoopConv2d(xt, wt, c.pad))),
       both: async () =>
         wg.tidy(() => {
-          layer.forward(xt).backward(g);
-          xt.grad?.dispose();
-          xt.grad = null;
-          layer.zeroGrad();
+          patchLoopConv2d(xt, wt, c.pad).backward(g);
+          clearGrads();
         }),
       output: async () => {
-        const y = wg.tidy(() => wg.noGrad(() => layer.forward(xt)));
+        const y = wg.tidy(() => wg.noGrad(() => patchLoopConv2d(xt, wt, c.pad)));
         const out = (await y.data()) as Float32Array;
         y.dispose();
         return out;
       },
       dispose: () => {
-        xt.dispose();
-        g.dispose();
-        layer.dispose?.();
+        clearGrads();
+        for (const t of [xt, wt, g]) t.dispose();
       },
     };
   },
@@ -431,6 +487,7 @@ export async function benchLoops(opts: LoopsOptions = {}): Promise<object> {
   const repeats = opts.repeats ?? 3;
   const wanted = new Set(opts.rows ?? [1, 2, 3, 4, 5, 6, 7]);
   const prevDevice = wg.getDefaultDevice();
+  if (wanted.has(1)) await checkPatchLoopConv2d();
 
   const gpu: BenchGpu | null = wanted.has(4) || wanted.has(5) || wanted.has(6) ? await benchGpu() : null;
   const gpuWhy = gpu ? '' : gpuFailure() || 'no WebGPU adapter';
@@ -449,7 +506,7 @@ export async function benchLoops(opts: LoopsOptions = {}): Promise<object> {
   const variant = String((backend as { variant?: string } | null)?.variant ?? 'tiled');
   const backendWhy = backend ? null : gpu?.backendError ?? gpuWhy;
   const impls: Impl[] = ([
-    myConv2d,
+    patchLoop,
     scalarLoops,
     cpuBackendRow,
     cpuWasmRow,

@@ -4,7 +4,7 @@
  * what the report shows is exactly what the model saw and produced.
  */
 import { PNG } from 'pngjs';
-import { svgToPng } from './render';
+import { svgToPng } from '../../tools/vega-render';
 
 /** Planar [3, height, width] floats in [0, 1]. */
 export interface Planar {
