@@ -7,6 +7,7 @@ const src = (file: string) => fileURLToPath(new URL(`./packages/${file}`, import
 // condition of their package.json); the browser entries are bundled by test/browser-bundle.
 const alias = [
   { find: /^@webgrad\/kernels-wgsl$/, replacement: src('kernels-wgsl/src/index.ts') },
+  { find: /^@webgrad\/kernels-wasm$/, replacement: src('kernels-wasm/src/index.ts') },
   { find: /^@webgrad\/tensor(\/node)?$/, replacement: src('tensor/src/node.ts') },
   { find: /^@webgrad\/nn(\/node)?$/, replacement: src('nn/src/node.ts') },
   { find: /^@webgrad\/datasets$/, replacement: src('datasets/src/index.ts') },

@@ -71,7 +71,8 @@ async function benchBackend(b: Backend, repeats: number): Promise<Record<string,
 
 export async function benchKernels(): Promise<object> {
   const results: Record<string, Record<string, number>> = {};
-  const devices: [string, Backend][] = [['cpu', wg.getBackend('cpu')]];
+  // cpu: the backend as it runs (WASM SIMD on every thread); cpu-js: its JavaScript reference kernels
+  const devices: [string, Backend][] = [['cpu', wg.getBackend('cpu')], ['cpu-js', wg.cpuReferenceBackend]];
   const prev = wg.getDefaultDevice();
   try {
     const info = await wg.useDevice('webgpu');
@@ -81,13 +82,13 @@ export async function benchKernels(): Promise<object> {
   } finally {
     wg.setDefaultDevice(prev);
   }
-  for (const [name, b] of devices) results[name] = await benchBackend(b, name === 'cpu' ? 3 : 5);
+  for (const [name, b] of devices) results[name] = await benchBackend(b, name.startsWith('cpu') ? 3 : 5);
   const names = Object.keys(results);
   const rows = Object.keys(results[names[0]]).map((kernel) => {
     const row: Record<string, string | number> = { kernel };
     for (const n of names) row[`${n.split(' ')[0]} GFLOP/s`] = results[n][kernel];
     return row;
   });
-  printTable(`kernels (GFLOP/s; forward+backward counts 3x the forward FLOPs)${names[0].startsWith('webgpu') ? `; ${names[0]}` : ''}`, rows);
+  printTable(`kernels (GFLOP/s; forward+backward counts 3x the forward FLOPs)${names[0].startsWith('webgpu') ? `; ${names[0]}` : ''}; ${wg.getBackend('cpu').description}`, rows);
   return results;
 }

@@ -4,23 +4,24 @@
  * The lab (LAB.md §2) found a hand-written loop convolution took more than 5 hours per
  * CIFAR-10 epoch where the library's took 36 seconds. This group measures that gap on the
  * three 3×3 convolutions of the lab's simpleCnn (3→32 at 32×32, 32→64 at 16×16, 64→128 at
- * 8×8, padding 1, CIFAR batch 64), six ways:
+ * 8×8, padding 1, CIFAR batch 64), seven ways:
  *
  *  1. patch loop: a loop over output positions with one tensor op per patch (an autograd node per patch), cpu
  *     (the algorithm of the lab's hand-written MyConv2d, written here as `patchLoopConv2d`);
  *  2. plain scalar loops over Float32Array (forward, dX and dW each a 7-deep loop), cpu;
- *  3. the cpu backend's convolution (im2col + blocked matrix multiply);
+ *  3. the cpu backend's JavaScript reference convolution (im2col + blocked matrix multiply, one thread);
  *  4. a naive WGSL kernel: one invocation per output element, looping over Cin·k·k (bench/naive-conv.wgsl.ts);
  *  5. WGSL im2col + matrix multiply (the webgpu backend's im2col, matmul, reduce, col2im);
  *  6. WGSL implicit-GEMM convolution: the webgpu backend's conv / convBackwardInput /
  *     convBackwardWeight (no im2col matrix; the backend's GEMM variant is named in the row:
  *     'registers' on CPU-emulated adapters such as lavapipe, 'tiled' workgroup-memory tiles on
- *     GPUs; a layer with fewer channels than a GEMM tile wants goes to its direct kernel).
+ *     GPUs; a layer with fewer channels than a GEMM tile wants goes to its direct kernel);
+ *  7. the cpu backend's convolution: WebAssembly SIMD im2col + packed GEMM on every thread.
  *
  * Forward and forward+backward (dX and dW), median of repeated runs after warm-up, GFLOP/s,
  * the speed-up over row 1 per image, and the estimated seconds per CIFAR-10 epoch (50,000
  * images, forward+backward of the model's convolutions only) of the lab's N = 1 model (one
- * block, 3→32) and N = 3 model (all three). The library rows (3, 5, 6) always run batch 64;
+ * block, 3→32) and N = 3 model (all three). The library rows (3, 5, 6, 7) always run batch 64;
  * the slow rows (1, 2, 4) run on a reduced batch, chosen so one forward+backward takes about
  * `targetMs`, and the table says which batch each row used.
  * A row whose device is missing is listed with the reason, never dropped.
@@ -344,11 +345,21 @@ function backendRunner(b: Backend, d: CaseData, batch: number, path: 'conv' | 'i
 
 const cpuBackendRow: Impl = {
   row: 3,
-  name: 'cpu backend (im2col + blocked matmul)',
+  name: 'cpu JS reference (im2col + blocked matmul)',
   device: 'cpu',
   startBatch: FULL_BATCH,
   fixedBatch: true,
   unavailable: null,
+  setup: (d, batch) => backendRunner(wg.cpuReferenceBackend, d, batch, 'conv'),
+};
+
+const cpuWasmRow: Impl = {
+  row: 7,
+  name: 'cpu WASM SIMD (im2col + packed GEMM, threads)',
+  device: 'cpu',
+  startBatch: FULL_BATCH,
+  fixedBatch: true,
+  unavailable: wg.cpuBackend.description.includes('WebAssembly') ? null : wg.cpuBackend.description,
   setup: (d, batch) => backendRunner(wg.cpuBackend, d, batch, 'conv'),
 };
 
@@ -474,7 +485,7 @@ export interface LoopsOptions {
 export async function benchLoops(opts: LoopsOptions = {}): Promise<object> {
   const targetMs = opts.targetMs ?? Number(process.env.BENCH_LOOPS_TARGET_MS ?? DEFAULT_TARGET_MS);
   const repeats = opts.repeats ?? 3;
-  const wanted = new Set(opts.rows ?? [1, 2, 3, 4, 5, 6]);
+  const wanted = new Set(opts.rows ?? [1, 2, 3, 4, 5, 6, 7]);
   const prevDevice = wg.getDefaultDevice();
   if (wanted.has(1)) await checkPatchLoopConv2d();
 
@@ -498,6 +509,7 @@ export async function benchLoops(opts: LoopsOptions = {}): Promise<object> {
     patchLoop,
     scalarLoops,
     cpuBackendRow,
+    cpuWasmRow,
     { row: 4, name: 'naive WGSL (1 invocation per output)', device: gpuName, startBatch: FULL_BATCH, unavailable: naive ? null : naiveWhy, setup: (d, b) => naive!.runner(d, b) },
     { row: 5, name: `WGSL im2col + matmul (${variant} GEMM)`, device: gpuName, startBatch: FULL_BATCH, fixedBatch: true, unavailable: backendWhy, setup: (d, b) => backendRunner(backend!, d, b, 'im2col+matmul') },
     { row: 6, name: `WGSL implicit-GEMM conv (${variant})`, device: gpuName, startBatch: FULL_BATCH, fixedBatch: true, unavailable: backendWhy, setup: (d, b) => backendRunner(backend!, d, b, 'conv') },
@@ -601,7 +613,7 @@ export async function benchLoops(opts: LoopsOptions = {}): Promise<object> {
       const { writeLoopsChart } = await import('./chart');
       const notRun = impls.filter((i) => !cells.some((c) => c.row === i.row && c.bothGflops !== undefined)).map((i) => i.row);
       const subtitle = [
-        `cpu rows: JavaScript, one thread${gpu ? `; webgpu rows: ${gpu.description.length > 70 ? `${gpu.description.slice(0, 67)}...` : gpu.description}` : ''}`,
+        `cpu rows 1-3: JavaScript, one thread; row 7: ${wg.cpuBackend.description}${gpu ? `; webgpu rows: ${gpu.description.length > 70 ? `${gpu.description.slice(0, 67)}...` : gpu.description}` : ''}`,
         notRun.length ? `row${notRun.length > 1 ? 's' : ''} ${notRun.join(', ')} not run (see the table)` : '',
       ].filter(Boolean).join(' · ');
       chart = await writeLoopsChart(cells, epochs, { subtitle });

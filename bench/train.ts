@@ -58,7 +58,7 @@ export async function benchTrain(opts: { devices?: string[]; budgetMs?: number }
   const rows: Record<string, string | number>[] = [];
   const notes: string[] = [];
   for (const device of devices) {
-    let description = 'cpu (JavaScript)';
+    let description = wg.getBackend('cpu').description;
     if (device !== 'cpu') {
       try {
         description = (await wg.useDevice(device as wg.DeviceRequest)).description;

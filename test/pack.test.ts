@@ -15,7 +15,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
 const repo = fileURLToPath(new URL('..', import.meta.url));
-const PACKAGES = ['kernels-wgsl', 'tensor', 'nn', 'datasets'];
+const PACKAGES = ['kernels-wgsl', 'kernels-wasm', 'tensor', 'nn', 'datasets'];
 const work = mkdtempSync(join(tmpdir(), 'webgrad-pack-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 

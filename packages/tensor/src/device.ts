@@ -1,4 +1,5 @@
 import { getBackend, hasBackend, registerBackend, setDefaultDevice, unregisterBackend } from './engine';
+import { cpuHasWasm, setCpuThreads } from './backends/cpu/index';
 
 export const DEVICE_REQUESTS = ['cpu', 'webgpu', 'auto'] as const;
 export type DeviceRequest = (typeof DEVICE_REQUESTS)[number];
@@ -9,6 +10,14 @@ export interface DeviceInfo {
   description: string;
   /** Why 'auto' fell back to cpu, when it did. */
   fallbackReason?: string;
+}
+
+export interface DeviceOptions {
+  /**
+   * Threads for the cpu backend's kernels, this one included (default: every available
+   * core, or WEBGRAD_THREADS). Applies whichever device is chosen.
+   */
+  threads?: number;
 }
 
 let webgpuInit: Promise<void> | null = null;
@@ -25,13 +34,15 @@ async function initWebGPU(): Promise<void> {
 }
 
 /**
- * Chooses the default device. 'auto' takes WebGPU when an adapter exists, else cpu, and
- * says which it chose (and why, when it fell back).
+ * Chooses the default device. 'auto' takes a hardware WebGPU adapter when one exists, else
+ * cpu, and says which it chose (and why, when it fell back): on a software adapter
+ * (llvmpipe, SwiftShader) the cpu backend's WASM kernels are faster.
  */
-export async function useDevice(request: DeviceRequest = 'auto'): Promise<DeviceInfo> {
+export async function useDevice(request: DeviceRequest = 'auto', opts: DeviceOptions = {}): Promise<DeviceInfo> {
   if (!DEVICE_REQUESTS.includes(request)) {
     throw new Error(`useDevice: unknown device ${JSON.stringify(request)}; expected one of ${DEVICE_REQUESTS.map((d) => `'${d}'`).join(', ')}`);
   }
+  if (opts.threads !== undefined) setCpuThreads(opts.threads);
   if (request === 'cpu') {
     setDefaultDevice('cpu');
     return { device: 'cpu', description: getBackend('cpu').description };
@@ -43,8 +54,17 @@ export async function useDevice(request: DeviceRequest = 'auto'): Promise<Device
     setDefaultDevice('cpu');
     return { device: 'cpu', description: getBackend('cpu').description, fallbackReason: (err as Error).message };
   }
+  const gpu = getBackend('webgpu') as { software?: boolean; description: string };
+  if (request === 'auto' && gpu.software && cpuHasWasm()) {
+    setDefaultDevice('cpu');
+    return {
+      device: 'cpu',
+      description: getBackend('cpu').description,
+      fallbackReason: `the only WebGPU adapter is a software one (${gpu.description}); the cpu backend's WebAssembly SIMD kernels are faster`,
+    };
+  }
   setDefaultDevice('webgpu');
-  return { device: 'webgpu', description: getBackend('webgpu').description };
+  return { device: 'webgpu', description: gpu.description };
 }
 
 /** Destroys the WebGPU device (if any); tensors on it become unusable. */

@@ -10,12 +10,34 @@ import { pad } from './kernels/pad';
 import { softmax } from './kernels/softmax';
 import { batchNorm, batchNormBackward } from './kernels/batch-norm';
 import { gather, scatterAdd, strided, writeStrided } from './kernels/strided';
+import { wasmRuntime } from './wasm/runtime';
+import { wasmBatchNorm, wasmBatchNormBackward, wasmMaxPool, wasmConvBackwardInput, wasmConvBackwardWeight, wasmConvForward, wasmMatmul } from './wasm/kernels';
 
 /** cpu storage: the typed array itself (bytes comes with it). */
 type CpuStorage = TypedArray & Storage;
 type FloatArray = Float32Array | Float64Array;
 
-const arrayFor = (dtype: DType, n: number): CpuStorage =>
+/**
+ * A new storage, zeroed unless the caller writes every element (`written`): float32 and
+ * int32 live in the WASM kernels' shared memory (so those kernels read them in place),
+ * float64 and everything without WASM threads in the JS heap.
+ */
+function arrayFor(dtype: DType, n: number, written = false): CpuStorage {
+  if (dtype !== 'float64') {
+    const rt = wasmRuntime();
+    if (rt?.shared) {
+      try {
+        return rt.allocArray(dtype, n, !written) as CpuStorage;
+      } catch (err) {
+        throw new RangeError(`cpu: a ${dtype} tensor of ${n.toLocaleString('en-US')} elements: ${(err as Error).message}`);
+      }
+    }
+  }
+  return heapArray(dtype, n);
+}
+
+/** A plain typed array (what read() hands to the caller, who may keep it for ever). */
+const heapArray = (dtype: DType, n: number): CpuStorage =>
   (dtype === 'float32' ? new Float32Array(n) : dtype === 'int32' ? new Int32Array(n) : new Float64Array(n)) as CpuStorage;
 
 const arr = (s: Storage) => s as CpuStorage;
@@ -30,32 +52,64 @@ function own<T extends TypedArray>(a: T): CpuStorage {
   return a as unknown as CpuStorage;
 }
 
+/** The WASM SIMD kernels for float32 where the runtime has them; float64 stays on the JS reference. */
+const fast = (dtype: DType) => (dtype === 'float32' ? wasmRuntime() : null);
+const f32 = (s: Storage) => s as unknown as Float32Array;
+
+/** Does the cpu backend run its float32 compute on WebAssembly SIMD here? */
+export function cpuHasWasm(): boolean {
+  return wasmRuntime() !== null;
+}
+
+/** Threads the cpu kernels use (this one included): 1 where the runtime cannot run workers. */
+export function cpuThreads(): number {
+  return wasmRuntime()?.threads ?? 1;
+}
+
+/** Sets the cpu kernels' thread count (useDevice('cpu', { threads }) and WEBGRAD_THREADS end here). */
+export function setCpuThreads(n: number): number {
+  const rt = wasmRuntime();
+  if (!Number.isInteger(n) || n < 1) throw new Error(`cpu threads must be a positive integer, got ${n}`);
+  rt?.setThreads(n);
+  return cpuThreads();
+}
+
+function describeCpu(): string {
+  const rt = wasmRuntime();
+  if (!rt) return 'cpu (JavaScript typed arrays; no WebAssembly SIMD here)';
+  const t = rt.threads;
+  return `cpu (WebAssembly SIMD${rt.relaxed ? ' + relaxed FMA' : ''}, ${t} thread${t === 1 ? '' : 's'})`;
+}
+
 const requireFloat = (op: string, dtype: DType) => requireFloatDtype(op, dtype);
 
 /** The reference backend: typed arrays in this process, simple and exact. */
 export const cpuBackend: Backend = {
   name: 'cpu',
-  description: 'cpu (JavaScript typed arrays)',
+  get description() {
+    return describeCpu();
+  },
 
   upload(data, dtype) {
-    const a = arrayFor(dtype, data.length);
+    const a = arrayFor(dtype, data.length, true);
     a.set(data);
     return own(a);
   },
   fill(size, value, dtype) {
-    return own(arrayFor(dtype, size).fill(value));
+    return own(arrayFor(dtype, size, true).fill(value));
   },
   async read(s, size, dtype) {
     return this.readSync!(s, size, dtype);
   },
   readSync(s, size, dtype) {
-    const out = arrayFor(dtype, size);
+    const out = heapArray(dtype, size);
     out.set(arr(s).subarray(0, size));
     return out;
   },
   dispose(s) {
     liveBuffers--;
     liveBytes -= arr(s).byteLength;
+    wasmRuntime()?.freeArray(s);
   },
   stats() {
     return { buffers: liveBuffers, bytes: liveBytes };
@@ -63,17 +117,17 @@ export const cpuBackend: Backend = {
   async sync() {},
 
   unary(op, x, size, inDtype, outDtype, a, b) {
-    const out = arrayFor(outDtype, size);
+    const out = arrayFor(outDtype, size, true);
     unaryLoop(op, inDtype === 'int32')(arr(x), out, a ?? 0, b ?? 0);
     return own(out);
   },
   binary(op, a, aShape, b, bShape, outShape, inDtype, outDtype) {
-    const out = arrayFor(outDtype, sizeOf(outShape));
+    const out = arrayFor(outDtype, sizeOf(outShape), true);
     binaryLoop(op, inDtype === 'int32')(arr(a), aShape, arr(b), bShape, outShape, out);
     return own(out);
   },
   where(cond, condShape, _condDtype, a, aShape, b, bShape, outShape, dtype) {
-    const out = arrayFor(dtype, sizeOf(outShape));
+    const out = arrayFor(dtype, sizeOf(outShape), true);
     const c = arr(cond), x = arr(a), y = arr(b);
     broadcastLoop(outShape, [condShape, aShape, bShape], (o, [oc, oa, ob], [sc, sa, sb], n) => {
       for (let i = 0; i < n; i++) out[o + i] = c[oc + i * sc] !== 0 ? x[oa + i * sa] : y[ob + i * sb];
@@ -108,17 +162,22 @@ export const cpuBackend: Backend = {
 
   matmul(a, b, p, dtype) {
     requireFloat('matmul', dtype);
-    return own(matmul(flt(a), flt(b), p));
+    const rt = fast(dtype);
+    return own(rt ? wasmMatmul(rt, f32(a), f32(b), p) : matmul(flt(a), flt(b), p));
   },
   conv(x, w, bias, p, dtype) {
     requireFloat('conv', dtype);
+    const rt = fast(dtype);
+    if (rt) return own(wasmConvForward(rt, f32(x), f32(w), bias ? f32(bias) : null, p));
     return own(convForward(flt(x), flt(w), bias ? flt(bias) : null, p));
   },
-  convBackwardInput(gy, w, p) {
-    return own(convBackwardInput(flt(gy), flt(w), p));
+  convBackwardInput(gy, w, p, dtype) {
+    const rt = fast(dtype);
+    return own(rt ? wasmConvBackwardInput(rt, f32(gy), f32(w), p) : convBackwardInput(flt(gy), flt(w), p));
   },
-  convBackwardWeight(x, gy, p) {
-    return own(convBackwardWeight(flt(x), flt(gy), p));
+  convBackwardWeight(x, gy, p, dtype) {
+    const rt = fast(dtype);
+    return own(rt ? wasmConvBackwardWeight(rt, f32(x), f32(gy), p) : convBackwardWeight(flt(x), flt(gy), p));
   },
   im2col(x, p) {
     return own(im2col(flt(x), p));
@@ -129,7 +188,8 @@ export const cpuBackend: Backend = {
 
   maxPool(x, p, dtype) {
     requireFloat('maxPool', dtype);
-    const { out, argmax } = maxPool(flt(x), p);
+    const rt = fast(dtype);
+    const { out, argmax } = rt ? wasmMaxPool(rt, f32(x), p) : maxPool(flt(x), p);
     return { out: own(out), argmax: own(argmax) };
   },
   maxPoolBackward(gy, argmax, p) {
@@ -145,11 +205,21 @@ export const cpuBackend: Backend = {
 
   batchNorm(x, weight, bias, p, dtype) {
     requireFloat('batchNorm', dtype);
+    const rt = fast(dtype);
+    if (rt) {
+      const r = wasmBatchNorm(rt, f32(x), weight ? f32(weight) : null, bias ? f32(bias) : null, p);
+      return { y: own(r.y), mean: own(r.mean), invstd: own(r.invstd) };
+    }
     const r = batchNorm(flt(x), weight ? flt(weight) : null, bias ? flt(bias) : null, p);
     return { y: own(r.y), mean: own(r.mean), invstd: own(r.invstd) };
   },
   batchNormBackward(gy, x, mean, invstd, weight, p, dtype) {
     requireFloat('batchNormBackward', dtype);
+    const rt = fast(dtype);
+    if (rt) {
+      const r = wasmBatchNormBackward(rt, f32(gy), f32(x), f32(mean), f32(invstd), weight ? f32(weight) : null, p);
+      return { gx: own(r.gx), gweight: own(r.gweight), gbias: own(r.gbias) };
+    }
     const r = batchNormBackward(flt(gy), flt(x), flt(mean), flt(invstd), weight ? flt(weight) : null, p);
     return { gx: own(r.gx), gweight: own(r.gweight), gbias: own(r.gbias) };
   },
@@ -183,5 +253,28 @@ export const cpuBackend: Backend = {
       vv[i] = p.beta2 * vv[i] + (1 - p.beta2) * gi * gi;
       w[i] -= (stepSize * mm[i]) / (Math.sqrt(vv[i]) / sqrtBc2 + p.eps);
     }
+  },
+};
+
+/**
+ * The cpu backend with its compute on the plain-JavaScript reference kernels only (one
+ * thread): the oracle the WASM kernels are tested against, and a row of the benchmarks.
+ */
+export const cpuReferenceBackend: Backend = {
+  ...cpuBackend,
+  description: 'cpu (JavaScript reference kernels, one thread)',
+  matmul(a, b, p, dtype) {
+    requireFloat('matmul', dtype);
+    return own(matmul(flt(a), flt(b), p));
+  },
+  conv(x, w, bias, p, dtype) {
+    requireFloat('conv', dtype);
+    return own(convForward(flt(x), flt(w), bias ? flt(bias) : null, p));
+  },
+  convBackwardInput(gy, w, p) {
+    return own(convBackwardInput(flt(gy), flt(w), p));
+  },
+  convBackwardWeight(x, gy, p) {
+    return own(convBackwardWeight(flt(x), flt(gy), p));
   },
 };

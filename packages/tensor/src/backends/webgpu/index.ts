@@ -28,6 +28,8 @@ export interface WebGPUBackendOptions {
 
 export type WebGPUBackend = Backend & {
   adapterInfo: string;
+  /** A CPU-emulated adapter (lavapipe/llvmpipe, SwiftShader, WARP). */
+  readonly software: boolean;
   /** The device and GPU object, for tools that share them (benchmarks, peers). */
   readonly device: GPUDevice;
   readonly gpu: GPU;
@@ -46,6 +48,7 @@ export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Prom
     name: 'webgpu',
     description: opened.description,
     adapterInfo: opened.description,
+    software: opened.software,
     device: opened.device,
     gpu: opened.gpu,
     variant,

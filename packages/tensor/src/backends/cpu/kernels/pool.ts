@@ -11,7 +11,7 @@ import type { FloatArray } from './matmul';
 const newLike = (x: FloatArray, n: number): FloatArray => new (x.constructor as { new (n: number): FloatArray })(n);
 const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
 
-interface Dim {
+export interface Dim {
   inLen: number;
   outLen: number;
   /** for output o: first input index of the window's first valid tap */
@@ -63,7 +63,8 @@ function avgDim(inLen: number, k: number, s: number, pad: number, outLen: number
   return { inLen, outLen, first, count, step: 1, span };
 }
 
-function dims(p: PoolParams, op: string, avg: boolean): [Dim, Dim, Dim] {
+/** Per spatial dim (left-padded to 3) the valid taps of each output position; exported for the WASM kernels. */
+export function dims(p: PoolParams, op: string, avg: boolean): [Dim, Dim, Dim] {
   const r = checkParams(p, op);
   if (avg && p.dilation.some((d) => d !== 1)) throw new Error(`${op}: dilation [${p.dilation}] is not supported (average pooling takes dilation 1)`);
   const out: Dim[] = [];

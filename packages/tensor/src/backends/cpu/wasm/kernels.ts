@@ -1,0 +1,301 @@
+/**
+ * float32 matmul and convolution on the WASM kernels. Inputs that already live in the
+ * memory (arrays from allocArray: the cpu backend's storage) are read in place, others are
+ * copied into scratch; results are arrays in the memory. The work is split over threads by
+ * outputs (batch items, rows or columns of C, input channels of dW: never a sum).
+ */
+import type { BatchNormParams, ConvParams, PoolParams } from '../../../backend';
+import { dims } from '../kernels/pool';
+import type { MatmulParams } from '../kernels/matmul';
+import { batchNormParams, convParams, gemmParams, maxPoolParams, type Layout, CONV_GEO, MR, NR, PACK_A_BYTES, PACK_B_BYTES, TILE_BYTES } from '@webgrad/kernels-wasm';
+import type { KernelName, WasmRuntime } from './runtime';
+
+/**
+ * Below this many flops one thread is faster than waking the others (~20 µs per dispatch,
+ * ≈ 2e6 GEMM flops). Memory-bound and scalar kernels weigh their elements by COST_PER_ELEMENT
+ * GEMM flops: each costs about as long as that many flops in the packed GEMM.
+ */
+const MIN_FLOPS_PER_THREAD = 2e6;
+const COST_PER_ELEMENT = 25;
+
+/** [start, end) of part i when `total` units are split into `parts` nearly equal runs. */
+function part(total: number, parts: number, i: number): [number, number] {
+  return [Math.floor((total * i) / parts), Math.floor((total * (i + 1)) / parts)];
+}
+
+function threadsFor(rt: WasmRuntime, flops: number, units: number): number {
+  return Math.max(1, Math.min(rt.threads, units, Math.floor(flops / MIN_FLOPS_PER_THREAD)));
+}
+
+/** Scratch blocks of one kernel call, all released by done(). */
+class Scratch {
+  private blocks: [number, number][] = [];
+  constructor(readonly rt: WasmRuntime) {}
+  alloc(bytes: number): number {
+    const at = this.rt.alloc(bytes);
+    this.blocks.push([at, bytes]);
+    return at;
+  }
+  /** The address of `a` in the memory: in place when it lives there, else a copy. */
+  input(a: Float32Array): number {
+    const at = this.rt.addressOf(a);
+    if (at !== null) return at;
+    const copy = this.alloc(a.length * 4);
+    this.rt.f32.set(a, copy / 4);
+    return copy;
+  }
+  /** Per-thread packing scratch. */
+  packs() {
+    return { packA: this.alloc(PACK_A_BYTES), packB: this.alloc(PACK_B_BYTES), tile: this.alloc(TILE_BYTES) };
+  }
+  done(): void {
+    for (const [at, bytes] of this.blocks) this.rt.release(at, bytes);
+    this.blocks = [];
+  }
+}
+
+/** A result array in the memory, every element of which the kernel writes. */
+const output = (rt: WasmRuntime, n: number) => rt.allocArray('float32', n, false) as Float32Array;
+
+/**
+ * The result as handed out: in place on a shared memory; copied to the JS heap from a plain
+ * one, whose next growth would detach the view.
+ */
+function handOut<T extends Float32Array | Int32Array>(rt: WasmRuntime, a: T): T {
+  if (rt.shared) return a;
+  const copy = rt.currentView(a).slice() as T;
+  rt.freeArray(a);
+  return copy;
+}
+
+/** Byte address of an array from allocArray (its byteOffset reads 0 once a plain memory grows). */
+const at = (rt: WasmRuntime, a: Float32Array | Int32Array): number => rt.addressOf(a)!;
+
+/**
+ * Writes a parameter block and returns its address. The values are evaluated (and their
+ * scratch allocated) before the memory is viewed: an allocation may grow a plain memory,
+ * which detaches earlier views.
+ */
+function params<F extends string>(scratch: Scratch, l: Layout<F>, values: Record<F, number>): number {
+  const pp = scratch.alloc(l.bytes);
+  l.write(scratch.rt.i32, pp, values);
+  return pp;
+}
+
+function dispatch(rt: WasmRuntime, kernel: KernelName, blocks: number[]): void {
+  rt.run(blocks.map((params) => ({ kernel, params })));
+}
+
+export function wasmMatmul(rt: WasmRuntime, a: Float32Array, b: Float32Array, p: MatmulParams): Float32Array {
+  const { batch, m, n, k, transA, transB, aBatchStride, bBatchStride } = p;
+  const out = output(rt, batch * m * n);
+  if (out.length === 0) return handOut(rt, out);
+  const scratch = new Scratch(rt);
+  try {
+    const A = scratch.input(a), B = scratch.input(b), C = at(rt, out);
+    const flops = 2 * batch * m * n * k;
+    const rowTiles = Math.ceil(m / MR), colTiles = Math.ceil(n / NR);
+    // split the batch when it alone feeds every thread, else the longer side of C in whole tiles
+    const by = batch >= rt.threads ? 'batch' : colTiles >= rowTiles ? 'cols' : 'rows';
+    const units = by === 'batch' ? batch : by === 'cols' ? colTiles : rowTiles;
+    const T = threadsFor(rt, flops, units);
+    const blocks: number[] = [];
+    for (let t = 0; t < T; t++) {
+      const [u0, u1] = part(units, T, t);
+      const b0 = by === 'batch' ? u0 : 0;
+      blocks.push(params(scratch, gemmParams, {
+        A: A + b0 * aBatchStride * 4, rsA: transA ? 1 : k, csA: transA ? m : 1, aBatch: aBatchStride,
+        B: B + b0 * bBatchStride * 4, rsB: transB ? 1 : n, csB: transB ? k : 1, bBatch: bBatchStride,
+        C: C + b0 * m * n * 4, ldc: n, cBatch: m * n,
+        batch: by === 'batch' ? u1 - u0 : batch,
+        m0: by === 'rows' ? u0 * MR : 0, m1: by === 'rows' ? Math.min(m, u1 * MR) : m,
+        n0: by === 'cols' ? u0 * NR : 0, n1: by === 'cols' ? Math.min(n, u1 * NR) : n,
+        k, accumulate: 0, ...scratch.packs(),
+      }));
+    }
+    dispatch(rt, 'gemm', blocks);
+    return handOut(rt, out);
+  } catch (err) {
+    rt.freeArray(out);
+    throw err;
+  } finally {
+    scratch.done();
+  }
+}
+
+type Conv = 'convForward' | 'convBackwardInput' | 'convBackwardWeight';
+
+/** The spatial dims left-padded to 3 (size 1, stride 1, no padding), as CONV_GEO orders them. */
+function geometry(p: ConvParams): Record<(typeof CONV_GEO)[number], number> {
+  const r = p.inSize.length;
+  if (r < 1 || r > 3) throw new Error(`conv: ${r} spatial dims are not supported (1 to 3)`);
+  const pick = (v: readonly number[], d: number, fill: number) => (d < 3 - r ? fill : v[d - (3 - r)]);
+  const dims = (v: readonly number[], fill: number) => [0, 1, 2].map((d) => pick(v, d, fill));
+  const [ID, IH, IW] = dims(p.inSize, 1), [KD, KH, KW] = dims(p.kernel, 1), [OD, OH, OW] = dims(p.outSize, 1);
+  const [sD, sH, sW] = dims(p.stride, 1), [pD, pH, pW] = dims(p.padding, 0), [dD, dH, dW] = dims(p.dilation, 1);
+  return { ID, IH, IW, KD, KH, KW, OD, OH, OW, sD, sH, sW, pD, pH, pW, dD, dH, dW };
+}
+
+const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
+
+/** Columns wanted per conv product: items are grouped until nb·L reaches this. */
+const TARGET_COLS = 512;
+
+/**
+ * Runs one of the three conv kernels. `inputs` are x / w / bias / gy as the kernel reads
+ * them; the result has `outSize` elements.
+ */
+function wasmConv(
+  rt: WasmRuntime, kernel: Conv, p: ConvParams,
+  inputs: { x?: Float32Array; w?: Float32Array; bias?: Float32Array | null; gy?: Float32Array },
+  outSize: number,
+): Float32Array {
+  const G = p.groups, cinG = p.inChannels / G, coutG = p.outChannels / G;
+  if (!Number.isInteger(cinG) || !Number.isInteger(coutG) || G < 1) {
+    throw new Error(`conv: groups ${G} must divide inChannels ${p.inChannels} and outChannels ${p.outChannels}`);
+  }
+  const K = prod(p.kernel), L = prod(p.outSize), plane = prod(p.inSize), rows = cinG * K;
+  if (outSize === 0 || p.batch === 0 || L === 0) return handOut(rt, rt.allocArray('float32', outSize) as Float32Array);
+  const result = output(rt, outSize);
+  const scratch = new Scratch(rt);
+  try {
+    const ptr = (a: Float32Array | null | undefined) => (a ? scratch.input(a) : 0);
+    const x = ptr(inputs.x), w = ptr(inputs.w), bias = ptr(inputs.bias), gy = ptr(inputs.gy);
+    const out = at(rt, result);
+    const flops = 2 * p.batch * p.outChannels * rows * L;
+    const byRows = kernel === 'convBackwardWeight';
+    // Items per product: enough for a wide product when L is small. The weight gradient sums
+    // over items, so its nb must not depend on the thread count; the others may cap it so
+    // every thread gets a group. The weight gradient splits dW's columns in whole tiles.
+    const wide = Math.max(1, Math.min(p.batch, Math.floor(TARGET_COLS / L)));
+    const rowTiles = Math.ceil(rows / NR);
+    const T0 = threadsFor(rt, flops, byRows ? rowTiles : p.batch);
+    const nb = byRows ? wide : Math.max(1, Math.min(wide, Math.ceil(p.batch / T0)));
+    const units = byRows ? rowTiles : Math.ceil(p.batch / nb);
+    const T = Math.min(T0, units);
+    const blocks: number[] = [];
+    for (let t = 0; t < T; t++) {
+      const [u0, u1] = part(units, T, t);
+      const r0 = byRows ? u0 * NR : 0, r1 = byRows ? Math.min(rows, u1 * NR) : rows;
+      const c0 = Math.floor(r0 / K), c1 = Math.ceil(r1 / K);
+      blocks.push(params(scratch, convParams, {
+        x, w, bias, gy, out, nb,
+        n0: byRows ? 0 : u0 * nb, n1: byRows ? p.batch : Math.min(p.batch, u1 * nb),
+        c0, c1, r0, r1,
+        G, cinG, coutG, rows, L, plane, K,
+        cols: scratch.alloc((c1 - c0) * K * nb * L * 4), part: nb > 1 ? scratch.alloc(coutG * nb * L * 4) : 0, ...scratch.packs(),
+        ...geometry(p),
+      }));
+    }
+    dispatch(rt, kernel, blocks);
+    return handOut(rt, result);
+  } catch (err) {
+    rt.freeArray(result);
+    throw err;
+  } finally {
+    scratch.done();
+  }
+}
+
+export function wasmConvForward(rt: WasmRuntime, x: Float32Array, w: Float32Array, bias: Float32Array | null, p: ConvParams): Float32Array {
+  return wasmConv(rt, 'convForward', p, { x, w, bias }, p.batch * p.outChannels * prod(p.outSize));
+}
+
+export function wasmConvBackwardInput(rt: WasmRuntime, gy: Float32Array, w: Float32Array, p: ConvParams): Float32Array {
+  return wasmConv(rt, 'convBackwardInput', p, { gy, w }, p.batch * p.inChannels * prod(p.inSize));
+}
+
+export function wasmConvBackwardWeight(rt: WasmRuntime, x: Float32Array, gy: Float32Array, p: ConvParams): Float32Array {
+  return wasmConv(rt, 'convBackwardWeight', p, { x, gy }, p.outChannels * (p.inChannels / p.groups) * prod(p.kernel));
+}
+
+/** The f32 bits of x as an i32 (parameter blocks hold words). */
+const f32Bits = (x: number) => new Int32Array(new Float32Array([x]).buffer)[0];
+
+/** Channels [c0, c1) per thread: every channel's statistics come from one thread. */
+function batchNormRun(rt: WasmRuntime, kernel: 'batchNorm' | 'batchNormBackward', p: BatchNormParams, scratch: Scratch,
+  ptrs: Partial<Record<'x' | 'weight' | 'bias' | 'y' | 'mean' | 'invstd' | 'gy' | 'gx' | 'gweight' | 'gbias', number>>): void {
+  const T = threadsFor(rt, 3 * COST_PER_ELEMENT * p.n * p.c * p.s, p.c);
+  const blocks: number[] = [];
+  for (let t = 0; t < T; t++) {
+    const [c0, c1] = part(p.c, T, t);
+    blocks.push(params(scratch, batchNormParams, {
+      x: 0, weight: 0, bias: 0, y: 0, mean: 0, invstd: 0, gy: 0, gx: 0, gweight: 0, gbias: 0, ...ptrs,
+      n: p.n, c: p.c, s: p.s, c0, c1, eps: f32Bits(p.eps),
+    }));
+  }
+  dispatch(rt, kernel, blocks);
+}
+
+export function wasmBatchNorm(rt: WasmRuntime, x: Float32Array, weight: Float32Array | null, bias: Float32Array | null, p: BatchNormParams) {
+  const y = output(rt, p.n * p.c * p.s), mean = output(rt, p.c), invstd = output(rt, p.c);
+  const scratch = new Scratch(rt);
+  try {
+    batchNormRun(rt, 'batchNorm', p, scratch, {
+      x: scratch.input(x), weight: weight ? scratch.input(weight) : 0, bias: bias ? scratch.input(bias) : 0,
+      y: at(rt, y), mean: at(rt, mean), invstd: at(rt, invstd),
+    });
+    return { y: handOut(rt, y), mean: handOut(rt, mean), invstd: handOut(rt, invstd) };
+  } catch (err) {
+    for (const a of [y, mean, invstd]) rt.freeArray(a);
+    throw err;
+  } finally {
+    scratch.done();
+  }
+}
+
+export function wasmBatchNormBackward(rt: WasmRuntime, gy: Float32Array, x: Float32Array, mean: Float32Array, invstd: Float32Array, weight: Float32Array | null, p: BatchNormParams) {
+  const gx = output(rt, p.n * p.c * p.s), gweight = output(rt, p.c), gbias = output(rt, p.c);
+  const scratch = new Scratch(rt);
+  try {
+    batchNormRun(rt, 'batchNormBackward', p, scratch, {
+      gy: scratch.input(gy), x: scratch.input(x), mean: scratch.input(mean), invstd: scratch.input(invstd),
+      weight: weight ? scratch.input(weight) : 0,
+      gx: at(rt, gx), gweight: at(rt, gweight), gbias: at(rt, gbias),
+    });
+    return { gx: handOut(rt, gx), gweight: handOut(rt, gweight), gbias: handOut(rt, gbias) };
+  } catch (err) {
+    for (const a of [gx, gweight, gbias]) rt.freeArray(a);
+    throw err;
+  } finally {
+    scratch.done();
+  }
+}
+
+/** Max pooling (see the JS reference for the semantics); planes split over threads. */
+export function wasmMaxPool(rt: WasmRuntime, x: Float32Array, p: PoolParams): { out: Float32Array; argmax: Int32Array } {
+  const [D, H, W] = dims(p, 'maxPool', false);
+  const plane = prod(p.inSize), L = prod(p.outSize);
+  const out = output(rt, p.planes * L);
+  const argmax = rt.allocArray('int32', p.planes * L, false) as Int32Array;
+  if (p.planes * L === 0) return { out: handOut(rt, out), argmax: handOut(rt, argmax) };
+  const scratch = new Scratch(rt);
+  try {
+    const table = (t: Int32Array) => {
+      const at = scratch.alloc(t.length * 4);
+      rt.i32.set(t, at / 4);
+      return at;
+    };
+    const common = {
+      x: scratch.input(x), out: at(rt, out), argmax: at(rt, argmax), plane, L, IH: H.inLen, IW: W.inLen,
+      outD: D.outLen, outH: H.outLen, outW: W.outLen,
+      firstD: table(D.first), countD: table(D.count), firstH: table(H.first), countH: table(H.count),
+      firstW: table(W.first), countW: table(W.count), stepD: D.step, stepH: H.step, stepW: W.step,
+    };
+    const window = prod(p.kernel);
+    const T = threadsFor(rt, COST_PER_ELEMENT * p.planes * L * window, p.planes);
+    const blocks: number[] = [];
+    for (let t = 0; t < T; t++) {
+      const [p0, p1] = part(p.planes, T, t);
+      blocks.push(params(scratch, maxPoolParams, { ...common, p0, p1 }));
+    }
+    dispatch(rt, 'maxPool', blocks);
+    return { out: handOut(rt, out), argmax: handOut(rt, argmax) };
+  } catch (err) {
+    rt.freeArray(out);
+    rt.freeArray(argmax);
+    throw err;
+  } finally {
+    scratch.done();
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * The WASM runtime's host in Node: worker_threads, the core count, WEBGRAD_THREADS and V8
+ * flags. Node-only; installed by the package's Node entry (../../../node.ts).
+ */
+import { setFlagsFromString } from 'node:v8';
+import { Worker } from 'node:worker_threads';
+import os from 'node:os';
+import { setWasmHost, type WasmHost } from './platform';
+
+export const nodeWasmHost: WasmHost = {
+  canRunThreads: () => typeof SharedArrayBuffer !== 'undefined' && typeof Atomics !== 'undefined',
+  availableCores: () => (typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length),
+  threadsFromEnv: () => process.env.WEBGRAD_THREADS,
+  /**
+   * Process-wide (workers included), before the module is compiled: relaxed SIMD where it
+   * sits behind a flag (Node 20), and the optimising tier at once. V8 has no on-stack
+   * replacement for wasm, so a kernel's first long call would otherwise run to its end in
+   * the baseline tier (3x slower, measured on 512^3).
+   */
+  tuneEngine() {
+    for (const flag of ['--experimental-wasm-relaxed-simd', '--no-liftoff']) {
+      try {
+        setFlagsFromString(flag);
+      } catch {
+        // a runtime that refuses a flag keeps its defaults (mul + add kernels, tiering)
+      }
+    }
+  },
+  startWorker(source, data) {
+    const w = new Worker(`const { workerData } = require('node:worker_threads');\n${source}\nmain(workerData);`, { eval: true, workerData: data });
+    w.unref();
+    return { terminate: () => void w.terminate() };
+  },
+};
+
+export function installWasmNodeHost(): void {
+  setWasmHost(nodeWasmHost);
+}

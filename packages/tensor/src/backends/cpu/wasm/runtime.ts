@@ -1,0 +1,318 @@
+/**
+ * The WASM kernels' runtime: one shared WebAssembly.Memory, the kernel module instantiated
+ * on it by this thread and by a pool of workers, and a scratch arena inside it.
+ *
+ * Dispatch: each worker owns a control slot in the first page (sequence number, done
+ * number, kernel, parameter pointer). The caller writes a slot and notifies; the worker
+ * runs the kernel and notifies back; the caller runs its own share meanwhile, then waits.
+ * Waiting blocks this thread, which Node allows on its main thread and a browser only in
+ * a worker: elsewhere the pool has no workers and every kernel runs here.
+ */
+import { kernelModule, simdSupport, MAX_PAGES, WASM_PAGE } from '@webgrad/kernels-wasm';
+import { onWasmHostChange, wasmHost, type WorkerHandle } from './platform';
+
+/** Exported kernels a job may name; each takes one parameter-block pointer. */
+export const KERNELS = ['gemm', 'convForward', 'convBackwardInput', 'convBackwardWeight', 'batchNorm', 'batchNormBackward', 'maxPool'] as const;
+export type KernelName = (typeof KERNELS)[number];
+
+const SLOT_BYTES = 64;
+const CONTROL_BYTES = 4096; // slots for up to 64 workers
+const MAX_WORKERS = CONTROL_BYTES / SLOT_BYTES;
+// slot words
+const SEQ = 0, DONE = 1, FN = 2, PARAMS = 3, FAILED = 4;
+
+const WORKER_SOURCE = `
+function main({ module, memory, slot, kernels }) {
+  const ctl = new Int32Array(memory.buffer, slot, ${SLOT_BYTES / 4});
+  const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
+  const fns = kernels.map((k) => exports[k]);
+  let seen = 0;
+  for (;;) {
+    Atomics.wait(ctl, ${SEQ}, seen);
+    seen = Atomics.load(ctl, ${SEQ});
+    if (seen < 0) return;
+    try {
+      fns[ctl[${FN}]](ctl[${PARAMS}]);
+      ctl[${FAILED}] = 0;
+    } catch (e) {
+      ctl[${FAILED}] = 1;
+    }
+    Atomics.store(ctl, ${DONE}, seen);
+    Atomics.notify(ctl, ${DONE});
+  }
+}`;
+
+export interface Job {
+  kernel: KernelName;
+  /** Byte address of its parameter block. */
+  params: number;
+}
+
+export class WasmRuntime {
+  readonly memory: WebAssembly.Memory;
+  readonly relaxed: boolean;
+  private readonly module: WebAssembly.Module;
+  private readonly fns: Record<KernelName, (pp: number) => void>;
+  private workers: WorkerHandle[] = [];
+  private seq = 0;
+  private views: { f32: Float32Array; i32: Int32Array } | null = null;
+  private threadCount = 1;
+
+  constructor(opts: { relaxed: boolean; shared: boolean }) {
+    this.relaxed = opts.relaxed;
+    this.memory = new WebAssembly.Memory({ initial: 256, maximum: MAX_PAGES, shared: opts.shared } as WebAssembly.MemoryDescriptor);
+    this.module = new WebAssembly.Module(kernelModule({ relaxed: opts.relaxed, shared: opts.shared }));
+    const inst = new WebAssembly.Instance(this.module, { env: { memory: this.memory } });
+    this.fns = Object.fromEntries(KERNELS.map((k) => [k, inst.exports[k]])) as Record<KernelName, (pp: number) => void>;
+    this.shared = opts.shared;
+  }
+  /**
+   * Shared memories grow without detaching the arrays on them, so tensors can live there;
+   * a plain memory's growth would detach every array (then storage stays in the JS heap).
+   */
+  readonly shared: boolean;
+
+  /** Threads a kernel may use: this one plus the workers. */
+  get threads(): number {
+    return this.threadCount;
+  }
+
+  /** Resizes the pool to n threads in all (1: no workers). Capped where threads are unavailable. */
+  setThreads(n: number): void {
+    if (!Number.isInteger(n) || n < 1) throw new Error(`threads must be a positive integer, got ${n}`);
+    const want = this.shared && wasmHost().canRunThreads() ? Math.min(n, MAX_WORKERS + 1) : 1;
+    this.shutdown();
+    for (let i = 1; i < want; i++) {
+      const slot = i * SLOT_BYTES;
+      new Int32Array(this.memory.buffer, slot, SLOT_BYTES / 4).fill(0);
+      this.workers.push(wasmHost().startWorker(WORKER_SOURCE, { module: this.module, memory: this.memory, slot, kernels: KERNELS }));
+    }
+    this.seq = 0;
+    this.threadCount = want;
+  }
+
+  /** Stops the workers (kernels then run on this thread until setThreads is called again). */
+  shutdown(): void {
+    for (let i = 0; i < this.workers.length; i++) {
+      const ctl = this.control(i + 1);
+      Atomics.store(ctl, SEQ, -1);
+      Atomics.notify(ctl, SEQ);
+      this.workers[i].terminate();
+    }
+    this.workers = [];
+    this.threadCount = 1;
+  }
+
+  private control(slot: number): Int32Array {
+    return new Int32Array(this.memory.buffer, slot * SLOT_BYTES, SLOT_BYTES / 4);
+  }
+
+  /** Runs jobs[0] here and jobs[i] on worker i, and returns when all are done. */
+  run(jobs: Job[]): void {
+    if (jobs.length > this.threadCount) throw new Error(`run: ${jobs.length} jobs for ${this.threadCount} threads`);
+    const seq = ++this.seq;
+    for (let i = 1; i < jobs.length; i++) {
+      const ctl = this.control(i);
+      ctl[FN] = KERNELS.indexOf(jobs[i].kernel);
+      ctl[PARAMS] = jobs[i].params;
+      Atomics.store(ctl, SEQ, seq);
+      Atomics.notify(ctl, SEQ);
+    }
+    let error: unknown = null;
+    try {
+      if (jobs.length > 0) this.fns[jobs[0].kernel](jobs[0].params);
+    } catch (e) {
+      error = e;
+    }
+    let failed = false;
+    for (let i = 1; i < jobs.length; i++) {
+      const ctl = this.control(i);
+      for (let d = Atomics.load(ctl, DONE); d !== seq; d = Atomics.load(ctl, DONE)) Atomics.wait(ctl, DONE, d);
+      failed ||= ctl[FAILED] !== 0;
+    }
+    if (error) throw error;
+    if (failed) throw new Error(`wasm kernel ${jobs[0].kernel} failed on a worker thread`);
+  }
+
+  // --- memory ----------------------------------------------------------------------------
+
+  /** Byte address of `bytes` (16-byte aligned) inside the memory, growing it as needed. */
+  alloc(bytes: number): number {
+    return this.heap.alloc(bytes);
+  }
+
+  release(at: number, bytes: number): void {
+    this.heap.release(at, bytes);
+  }
+
+  /**
+   * A zeroed array living in the memory (or, with `zero` false, with stale contents, for
+   * kernels that write every element). Free it with freeArray (or let it be collected).
+   */
+  allocArray(dtype: 'float32' | 'int32', n: number, zero = true): Float32Array | Int32Array {
+    const bytes = n * 4;
+    const at = this.heap.alloc(bytes);
+    const view = dtype === 'float32' ? new Float32Array(this.memory.buffer, at, n) : new Int32Array(this.memory.buffer, at, n);
+    if (zero) view.fill(0);
+    const block: Block = { at, bytes, live: true };
+    this.blocks.set(view, block);
+    this.collected.register(view, block, block);
+    return view;
+  }
+
+  /** Returns an array from allocArray to the free lists (anything else: no-op). */
+  freeArray(view: object): void {
+    const block = this.blocks.get(view);
+    if (!block || !block.live) return;
+    block.live = false;
+    this.collected.unregister(block);
+    this.blocks.delete(view);
+    this.heap.release(block.at, block.bytes);
+  }
+
+  /** The byte address of an array from allocArray (whole, not a subarray), else null. */
+  addressOf(view: object): number | null {
+    const block = this.blocks.get(view);
+    return block && block.live ? block.at : null;
+  }
+
+  /** A fresh view of an array from allocArray over the memory as it is now (a plain memory's growth detaches the old one). */
+  currentView<T extends Float32Array | Int32Array>(view: T): T {
+    const block = this.blocks.get(view);
+    if (!block || !block.live) throw new Error('currentView: not a live array of this runtime');
+    const ctor = view instanceof Float32Array ? Float32Array : Int32Array;
+    return new ctor(this.memory.buffer, block.at, block.bytes / 4) as T;
+  }
+
+  /** Bytes of the memory in use by arrays and scratch, and its current size. */
+  memoryUse(): { used: number; size: number } {
+    return { used: this.heap.used, size: this.memory.buffer.byteLength };
+  }
+
+  private readonly heap = new Heap(() => this.memory, CONTROL_BYTES);
+  private readonly blocks = new WeakMap<object, Block>();
+  // Arrays dropped without freeArray (storage the engine never saw) go back when collected.
+  private readonly collected = new FinalizationRegistry<Block>((block) => {
+    if (!block.live) return;
+    block.live = false;
+    this.heap.release(block.at, block.bytes);
+  });
+
+  /** Views over the whole memory (new ones after a growth: a grown shared buffer is a new object). */
+  get f32(): Float32Array {
+    return this.refresh().f32;
+  }
+  get i32(): Int32Array {
+    return this.refresh().i32;
+  }
+  private refresh() {
+    const buf = this.memory.buffer;
+    if (!this.views || this.views.f32.buffer !== buf) this.views = { f32: new Float32Array(buf), i32: new Int32Array(buf) };
+    return this.views;
+  }
+}
+
+interface Block {
+  at: number;
+  bytes: number;
+  live: boolean;
+}
+
+/**
+ * Blocks of the memory: freed blocks wait in lists by size class (4 per doubling, so at
+ * most 19 % is wasted) and are reused first; otherwise the top moves up and the memory
+ * grows. A training loop allocates the same sizes every step, so it settles on its lists.
+ */
+class Heap {
+  private top: number;
+  private readonly lists = new Map<number, number[]>();
+  used = 0;
+
+  constructor(private readonly memory: () => WebAssembly.Memory, base: number) {
+    this.top = base;
+  }
+
+  static sizeClass(bytes: number): number {
+    const b = Math.max(64, Math.ceil(bytes / 16) * 16);
+    if (b <= 1024) return b;
+    const step = 2 ** (Math.floor(Math.log2(b)) - 2);
+    return Math.ceil(b / step) * step;
+  }
+
+  alloc(bytes: number): number {
+    const size = Heap.sizeClass(bytes);
+    const list = this.lists.get(size);
+    if (list && list.length) {
+      this.used += size;
+      return list.pop()!;
+    }
+    const at = this.top;
+    const end = at + size;
+    const limit = MAX_PAGES * WASM_PAGE;
+    if (end > limit) {
+      throw new RangeError(
+        `${fmtBytes(bytes)} do not fit in the WebAssembly memory (wasm32 addresses 4 GiB; ${fmtBytes(this.used)} in use)`,
+      );
+    }
+    const mem = this.memory();
+    const have = mem.buffer.byteLength;
+    if (end > have) {
+      // grow by at least a quarter, so a growing workload grows the memory O(log) times
+      const want = Math.max(end - have, Math.min(limit - have, Math.floor(have / 4)));
+      try {
+        mem.grow(Math.ceil(want / WASM_PAGE));
+      } catch {
+        try {
+          mem.grow(Math.ceil((end - have) / WASM_PAGE));
+        } catch (err) {
+          throw new RangeError(`the WebAssembly memory cannot grow to hold ${fmtBytes(bytes)} more (${fmtBytes(have)} now): ${(err as Error).message}`);
+        }
+      }
+    }
+    this.top = end;
+    this.used += size;
+    return at;
+  }
+
+  release(at: number, bytes: number): void {
+    const size = Heap.sizeClass(bytes);
+    let list = this.lists.get(size);
+    if (!list) this.lists.set(size, (list = []));
+    list.push(at);
+    this.used -= size;
+  }
+}
+
+const fmtBytes = (b: number) => (b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(2)} GiB` : b >= 2 ** 20 ? `${(b / 2 ** 20).toFixed(1)} MiB` : `${b} bytes`);
+
+let runtime: WasmRuntime | null | undefined;
+
+/** The process's runtime, created on first use; null where WebAssembly SIMD is unavailable. */
+export function wasmRuntime(): WasmRuntime | null {
+  if (runtime !== undefined) return runtime;
+  wasmHost().tuneEngine();
+  const support = simdSupport();
+  if (!support.simd) return (runtime = null);
+  const shared = wasmHost().canRunThreads();
+  runtime = new WasmRuntime({ relaxed: support.relaxed, shared });
+  runtime.setThreads(defaultThreads());
+  return runtime;
+}
+
+// A new host (Node's entry installing its own) means a new runtime on next use; arrays on
+// the old memory stay valid and are simply collected.
+onWasmHostChange(() => {
+  runtime?.shutdown();
+  runtime = undefined;
+});
+
+/** Every available core, unless WEBGRAD_THREADS says otherwise. */
+export function defaultThreads(): number {
+  const env = wasmHost().threadsFromEnv();
+  if (env !== undefined && env !== '') {
+    const n = Number(env);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`WEBGRAD_THREADS must be a positive integer, got '${env}'`);
+    return n;
+  }
+  return wasmHost().availableCores();
+}
