@@ -68,6 +68,24 @@ function handOut<T extends Float32Array | Int32Array>(rt: WasmRuntime, a: T): T 
   return copy;
 }
 
+/**
+ * One kernel call: `fill` writes the outputs, using a fresh scratch for its inputs and
+ * parameters. On success the outputs are handed out; on any error they are freed. The
+ * scratch is released either way.
+ */
+function withOutputs<T extends Record<string, Float32Array | Int32Array>>(rt: WasmRuntime, outputs: T, fill: (scratch: Scratch) => void): T {
+  const scratch = new Scratch(rt);
+  try {
+    fill(scratch);
+  } catch (err) {
+    for (const a of Object.values(outputs)) rt.freeArray(a);
+    throw err;
+  } finally {
+    scratch.done();
+  }
+  return Object.fromEntries(Object.entries(outputs).map(([name, a]) => [name, handOut(rt, a)])) as T;
+}
+
 /** Byte address of an array from allocArray (its byteOffset reads 0 once a plain memory grows). */
 const at = (rt: WasmRuntime, a: Float32Array | Int32Array): number => rt.addressOf(a)!;
 
@@ -90,8 +108,7 @@ export function wasmMatmul(rt: WasmRuntime, a: Float32Array, b: Float32Array, p:
   const { batch, m, n, k, transA, transB, aBatchStride, bBatchStride } = p;
   const out = output(rt, batch * m * n);
   if (out.length === 0) return handOut(rt, out);
-  const scratch = new Scratch(rt);
-  try {
+  return withOutputs(rt, { out }, (scratch) => {
     const A = scratch.input(a), B = scratch.input(b), C = at(rt, out);
     const flops = 2 * batch * m * n * k;
     const rowTiles = Math.ceil(m / MR), colTiles = Math.ceil(n / NR);
@@ -114,13 +131,7 @@ export function wasmMatmul(rt: WasmRuntime, a: Float32Array, b: Float32Array, p:
       }));
     }
     dispatch(rt, 'gemm', blocks);
-    return handOut(rt, out);
-  } catch (err) {
-    rt.freeArray(out);
-    throw err;
-  } finally {
-    scratch.done();
-  }
+  }).out;
 }
 
 type Conv = 'convForward' | 'convBackwardInput' | 'convBackwardWeight';
@@ -157,8 +168,7 @@ function wasmConv(
   const K = prod(p.kernel), L = prod(p.outSize), plane = prod(p.inSize), rows = cinG * K;
   if (outSize === 0 || p.batch === 0 || L === 0) return handOut(rt, rt.allocArray('float32', outSize) as Float32Array);
   const result = output(rt, outSize);
-  const scratch = new Scratch(rt);
-  try {
+  return withOutputs(rt, { result }, (scratch) => {
     const ptr = (a: Float32Array | null | undefined) => (a ? scratch.input(a) : 0);
     const x = ptr(inputs.x), w = ptr(inputs.w), bias = ptr(inputs.bias), gy = ptr(inputs.gy);
     const out = at(rt, result);
@@ -188,13 +198,7 @@ function wasmConv(
       }));
     }
     dispatch(rt, kernel, blocks);
-    return handOut(rt, result);
-  } catch (err) {
-    rt.freeArray(result);
-    throw err;
-  } finally {
-    scratch.done();
-  }
+  }).result;
 }
 
 export function wasmConvForward(rt: WasmRuntime, x: Float32Array, w: Float32Array, bias: Float32Array | null, p: ConvParams): Float32Array {
@@ -228,38 +232,20 @@ function batchNormRun(rt: WasmRuntime, kernel: 'batchNorm' | 'batchNormBackward'
 }
 
 export function wasmBatchNorm(rt: WasmRuntime, x: Float32Array, weight: Float32Array | null, bias: Float32Array | null, p: BatchNormParams) {
-  const y = output(rt, p.n * p.c * p.s), mean = output(rt, p.c), invstd = output(rt, p.c);
-  const scratch = new Scratch(rt);
-  try {
-    batchNormRun(rt, 'batchNorm', p, scratch, {
-      x: scratch.input(x), weight: weight ? scratch.input(weight) : 0, bias: bias ? scratch.input(bias) : 0,
-      y: at(rt, y), mean: at(rt, mean), invstd: at(rt, invstd),
-    });
-    return { y: handOut(rt, y), mean: handOut(rt, mean), invstd: handOut(rt, invstd) };
-  } catch (err) {
-    for (const a of [y, mean, invstd]) rt.freeArray(a);
-    throw err;
-  } finally {
-    scratch.done();
-  }
+  const outputs = { y: output(rt, p.n * p.c * p.s), mean: output(rt, p.c), invstd: output(rt, p.c) };
+  return withOutputs(rt, outputs, (scratch) => batchNormRun(rt, 'batchNorm', p, scratch, {
+    x: scratch.input(x), weight: weight ? scratch.input(weight) : 0, bias: bias ? scratch.input(bias) : 0,
+    y: at(rt, outputs.y), mean: at(rt, outputs.mean), invstd: at(rt, outputs.invstd),
+  }));
 }
 
 export function wasmBatchNormBackward(rt: WasmRuntime, gy: Float32Array, x: Float32Array, mean: Float32Array, invstd: Float32Array, weight: Float32Array | null, p: BatchNormParams) {
-  const gx = output(rt, p.n * p.c * p.s), gweight = output(rt, p.c), gbias = output(rt, p.c);
-  const scratch = new Scratch(rt);
-  try {
-    batchNormRun(rt, 'batchNormBackward', p, scratch, {
-      gy: scratch.input(gy), x: scratch.input(x), mean: scratch.input(mean), invstd: scratch.input(invstd),
-      weight: weight ? scratch.input(weight) : 0,
-      gx: at(rt, gx), gweight: at(rt, gweight), gbias: at(rt, gbias),
-    });
-    return { gx: handOut(rt, gx), gweight: handOut(rt, gweight), gbias: handOut(rt, gbias) };
-  } catch (err) {
-    for (const a of [gx, gweight, gbias]) rt.freeArray(a);
-    throw err;
-  } finally {
-    scratch.done();
-  }
+  const outputs = { gx: output(rt, p.n * p.c * p.s), gweight: output(rt, p.c), gbias: output(rt, p.c) };
+  return withOutputs(rt, outputs, (scratch) => batchNormRun(rt, 'batchNormBackward', p, scratch, {
+    gy: scratch.input(gy), x: scratch.input(x), mean: scratch.input(mean), invstd: scratch.input(invstd),
+    weight: weight ? scratch.input(weight) : 0,
+    gx: at(rt, outputs.gx), gweight: at(rt, outputs.gweight), gbias: at(rt, outputs.gbias),
+  }));
 }
 
 /** Max pooling (see the JS reference for the semantics); planes split over threads. */
@@ -269,8 +255,7 @@ export function wasmMaxPool(rt: WasmRuntime, x: Float32Array, p: PoolParams): { 
   const out = output(rt, p.planes * L);
   const argmax = rt.allocArray('int32', p.planes * L, false) as Int32Array;
   if (p.planes * L === 0) return { out: handOut(rt, out), argmax: handOut(rt, argmax) };
-  const scratch = new Scratch(rt);
-  try {
+  return withOutputs(rt, { out, argmax }, (scratch) => {
     const table = (t: Int32Array) => {
       const at = scratch.alloc(t.length * 4);
       rt.i32.set(t, at / 4);
@@ -290,12 +275,5 @@ export function wasmMaxPool(rt: WasmRuntime, x: Float32Array, p: PoolParams): { 
       blocks.push(params(scratch, maxPoolParams, { ...common, p0, p1 }));
     }
     dispatch(rt, 'maxPool', blocks);
-    return { out: handOut(rt, out), argmax: handOut(rt, argmax) };
-  } catch (err) {
-    rt.freeArray(out);
-    rt.freeArray(argmax);
-    throw err;
-  } finally {
-    scratch.done();
-  }
+  });
 }
