@@ -40,27 +40,30 @@ const c = i32.const;
 const add = i32.add, mul = i32.mul;
 const inc = (v: Local, by: Code): Code => set(v, add(get(v), by));
 
-/** dst ← the [kc × nc] block of B at src (byte strides rs, cs) as NR-wide panels, zero padded. */
-function packB(): FuncDef {
-  return func('gemmPackB', { src: 'i32', rs: 'i32', cs: 'i32', kc: 'i32', nc: 'i32', dst: 'i32' },
-    { j: 'i32', nr: 'i32', col: 'i32', p: 'i32', jj: 'i32', s: 'i32' }, (v) => [
-      forRange(v.j, c(0), get(v.nc), c(NR),
-        set(v.nr, i32.min(c(NR), i32.sub(get(v.nc), get(v.j)))),
-        set(v.col, add(get(v.src), mul(get(v.j), get(v.cs)))),
-        if_(i32.and(i32.eq(get(v.nr), c(NR)), i32.eq(get(v.cs), c(4))), [
-          // contiguous rows: two vectors per k
+/**
+ * dst ← the [kc × n] block at src as T-wide panels along n, zero padded to whole panels;
+ * element (p, t) sits at src + p·ks + t·ts (byte strides). B packs into NR-wide panels along
+ * its columns, A into MR-tall panels along its rows.
+ */
+function packPanels(name: string, T: number): FuncDef {
+  return func(name, { src: 'i32', ts: 'i32', ks: 'i32', n: 'i32', kc: 'i32', dst: 'i32' },
+    { t0: 'i32', w: 'i32', base: 'i32', p: 'i32', t: 'i32', s: 'i32' }, (v) => [
+      forRange(v.t0, c(0), get(v.n), c(T),
+        set(v.w, i32.min(c(T), i32.sub(get(v.n), get(v.t0)))),
+        set(v.base, add(get(v.src), mul(get(v.t0), get(v.ts)))),
+        if_(i32.and(i32.eq(get(v.w), c(T)), i32.eq(get(v.ts), c(4))), [
+          // a whole panel whose T elements of one k are contiguous: T/4 vectors per k
           forRange(v.p, c(0), get(v.kc), c(1),
-            set(v.s, add(get(v.col), mul(get(v.p), get(v.rs)))),
-            v128.store(get(v.dst), v128.load(get(v.s))),
-            v128.store(get(v.dst), v128.load(get(v.s), 16), 16),
-            inc(v.dst, c(NR * 4))),
+            set(v.s, add(get(v.base), mul(get(v.p), get(v.ks)))),
+            ...Array.from({ length: T / 4 }, (_, q) => v128.store(get(v.dst), v128.load(get(v.s), 16 * q), 16 * q)),
+            inc(v.dst, c(T * 4))),
         ], [
           forRange(v.p, c(0), get(v.kc), c(1),
-            set(v.s, add(get(v.col), mul(get(v.p), get(v.rs)))),
-            forRange(v.jj, c(0), c(NR), c(1),
-              f32.store(add(get(v.dst), mul(get(v.jj), c(4))),
-                if_f32(i32.lt(get(v.jj), get(v.nr)), f32.load(add(get(v.s), mul(get(v.jj), get(v.cs)))), f32.const(0)))),
-            inc(v.dst, c(NR * 4))),
+            set(v.s, add(get(v.base), mul(get(v.p), get(v.ks)))),
+            forRange(v.t, c(0), c(T), c(1),
+              f32.store(add(get(v.dst), mul(get(v.t), c(4))),
+                if_f32(i32.lt(get(v.t), get(v.w)), f32.load(add(get(v.s), mul(get(v.t), get(v.ts)))), f32.const(0)))),
+            inc(v.dst, c(T * 4))),
         ])),
     ], { exported: false });
 }
@@ -68,29 +71,6 @@ function packB(): FuncDef {
 /** A typed `if` expression producing an f32 (only the taken branch is evaluated). */
 function if_f32(cond: Code, then: Code, otherwise: Code): Code {
   return [cond, 0x04, 0x7d, then, 0x05, otherwise, 0x0b];
-}
-
-/** dst ← the [mc × kc] block of A at src (byte strides rs, cs) as MR-tall panels, zero padded. */
-function packA(): FuncDef {
-  return func('gemmPackA', { src: 'i32', rs: 'i32', cs: 'i32', mc: 'i32', kc: 'i32', dst: 'i32' },
-    { i: 'i32', mr: 'i32', row: 'i32', p: 'i32', ii: 'i32', s: 'i32' }, (v) => [
-      forRange(v.i, c(0), get(v.mc), c(MR),
-        set(v.mr, i32.min(c(MR), i32.sub(get(v.mc), get(v.i)))),
-        set(v.row, add(get(v.src), mul(get(v.i), get(v.rs)))),
-        if_(i32.and(i32.eq(get(v.mr), c(MR)), i32.eq(get(v.rs), c(4))), [
-          // transposed A: the MR rows of one k are contiguous
-          forRange(v.p, c(0), get(v.kc), c(1),
-            v128.store(get(v.dst), v128.load(add(get(v.row), mul(get(v.p), get(v.cs))))),
-            inc(v.dst, c(MR * 4))),
-        ], [
-          forRange(v.p, c(0), get(v.kc), c(1),
-            set(v.s, add(get(v.row), mul(get(v.p), get(v.cs)))),
-            forRange(v.ii, c(0), c(MR), c(1),
-              f32.store(add(get(v.dst), mul(get(v.ii), c(4))),
-                if_f32(i32.lt(get(v.ii), get(v.mr)), f32.load(add(get(v.s), mul(get(v.ii), get(v.rs)))), f32.const(0)))),
-            inc(v.dst, c(MR * 4))),
-        ])),
-    ], { exported: false });
 }
 
 /**
@@ -174,7 +154,7 @@ function gemmCore(): FuncDef {
           set(v.kc, i32.min(c(KC), i32.sub(get(v.k), get(v.pc)))),
           [
             add(get(v.B), add(mul(get(v.pc), get(v.rsB)), mul(get(v.jc), get(v.csB)))),
-            get(v.rsB), get(v.csB), get(v.kc), get(v.nc), get(v.packB), { call: 'gemmPackB' },
+            get(v.csB), get(v.rsB), get(v.nc), get(v.kc), get(v.packB), { call: 'gemmPackB' },
           ],
           forRange(v.ic, get(v.m0), get(v.m1), c(MC),
             set(v.mc, i32.min(c(MC), i32.sub(get(v.m1), get(v.ic)))),
@@ -213,5 +193,5 @@ function gemmEntry(): FuncDef {
 
 /** The GEMM's functions: `gemm` is exported, `gemmCore` is for other kernels to call. */
 export function gemmFunctions(opts: { relaxed: boolean }): FuncDef[] {
-  return [packB(), packA(), macroKernel(opts.relaxed), gemmCore(), gemmEntry()];
+  return [packPanels('gemmPackB', NR), packPanels('gemmPackA', MR), macroKernel(opts.relaxed), gemmCore(), gemmEntry()];
 }
