@@ -58,4 +58,10 @@ describe.skipIf(!rt?.shared)('cpu storage in the WebAssembly memory', () => {
   it('a tensor that cannot fit in 4 GiB is an error naming its size', () => {
     expect(() => wg.zeros([40000, 30000])).toThrow(/cpu: a float32 tensor of 1,200,000,000 elements: 4.47 GiB do not fit in the WebAssembly memory \(wasm32 addresses 4 GiB/);
   });
+
+  it('the error names the shape being made, and nothing is allocated', () => {
+    const used = rt!.memoryUse();
+    expect(() => wg.zeros([70000, 70000])).toThrow(/^full \[70000,70000\]: cpu: a float32 tensor of 4,900,000,000 elements: 18.25 GiB do not fit in the WebAssembly memory/);
+    expect(rt!.memoryUse()).toEqual(used);
+  });
 });

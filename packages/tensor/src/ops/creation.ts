@@ -3,7 +3,7 @@ import { getBackend, getDefaultDevice } from '../engine';
 import { nextFloat, nextNormal, nextUint32 } from '../random';
 import { fmt, sizeOf } from '../shape';
 import { Tensor, type NestedArray } from '../tensor';
-import { wrap } from './util';
+import { allocate, wrap } from './util';
 import { checkTensorFits } from '../limits';
 
 export interface CreateOptions {
@@ -15,7 +15,7 @@ export interface CreateOptions {
 function finish(data: TypedArray, shape: readonly number[], opts: CreateOptions, dtype: DType): Tensor {
   const backend = getBackend(opts.device ?? getDefaultDevice());
   checkTensorFits('tensor', backend.name, backend.limits, shape, dtype);
-  const t = wrap(backend, backend.upload(data, dtype), shape, dtype);
+  const t = wrap(backend, allocate('tensor', shape, () => backend.upload(data, dtype)), shape, dtype);
   if (opts.requiresGrad) t.requiresGrad_();
   return t;
 }
@@ -129,7 +129,7 @@ export function full(shape: readonly number[], value: number, opts: CreateOption
   const dtype = opts.dtype ?? 'float32';
   const backend = getBackend(opts.device ?? getDefaultDevice());
   checkTensorFits('full', backend.name, backend.limits, shape, dtype);
-  const t = wrap(backend, backend.fill(sizeOf(shape), value, dtype), shape, dtype);
+  const t = wrap(backend, allocate('full', shape, () => backend.fill(sizeOf(shape), value, dtype)), shape, dtype);
   if (opts.requiresGrad) t.requiresGrad_();
   return t;
 }

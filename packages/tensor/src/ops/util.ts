@@ -8,6 +8,19 @@ export function wrap(backend: Backend, storage: Storage, shape: readonly number[
   return Tensor.fromStorage(backend, storage, shape, dtype);
 }
 
+/**
+ * `make()`'s storage, or the backend's out-of-memory error prefixed with the op and the
+ * shape it was making (a backend sees only the element count).
+ */
+export function allocate(op: string, shape: readonly number[], make: () => Storage): Storage {
+  try {
+    return make();
+  } catch (err) {
+    if (err instanceof RangeError) throw new RangeError(`${op} ${fmt(shape)}: ${err.message}`, { cause: err });
+    throw err;
+  }
+}
+
 /** The backend all inputs share; a clear error when they sit on different devices. */
 export function commonBackend(op: string, ...ts: Tensor[]): Backend {
   const b = ts[0].backend;
