@@ -5,3 +5,4 @@ export { convFunctions, convParams, CONV_GEO } from './conv';
 export { kernelModule, kernelFunctions, relaxedProbe, simdSupport, WASM_PAGE, MAX_PAGES, type ModuleOptions } from './module';
 export { batchNormFunctions, batchNormParams } from './batch-norm';
 export { poolFunctions, maxPoolParams } from './pool';
+export { poolBackwardFunctions, maxPoolBackwardParams, avgPoolParams } from './pool-backward';

@@ -7,6 +7,7 @@ import { gemmFunctions } from './gemm';
 import { convFunctions } from './conv';
 import { batchNormFunctions } from './batch-norm';
 import { poolFunctions } from './pool';
+import { poolBackwardFunctions } from './pool-backward';
 
 export const WASM_PAGE = 65536;
 /** wasm32 addresses 4 GiB at most: 65536 pages. */
@@ -22,7 +23,10 @@ export interface ModuleOptions {
 }
 
 export function kernelFunctions(opts: ModuleOptions): FuncDef[] {
-  return [...gemmFunctions(opts), ...convFunctions(), ...batchNormFunctions(), ...poolFunctions()];
+  return [
+    ...gemmFunctions(opts), ...convFunctions(), ...batchNormFunctions(), ...poolFunctions(),
+    ...poolBackwardFunctions(),
+  ];
 }
 
 export function kernelModule(opts: ModuleOptions): Uint8Array<ArrayBuffer> {

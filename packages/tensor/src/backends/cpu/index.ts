@@ -11,6 +11,7 @@ import { softmax } from './kernels/softmax';
 import { batchNorm, batchNormBackward } from './kernels/batch-norm';
 import { gather, scatterAdd, strided, writeStrided } from './kernels/strided';
 import { wasmRuntime } from './wasm/runtime';
+import { wasmAvgPool, wasmAvgPoolBackward, wasmMaxPoolBackward } from './wasm/memops';
 import { wasmBatchNorm, wasmBatchNormBackward, wasmMaxPool, wasmConvBackwardInput, wasmConvBackwardWeight, wasmConvForward, wasmMatmul } from './wasm/kernels';
 
 /** cpu storage: the typed array itself (bytes comes with it). */
@@ -192,15 +193,18 @@ export const cpuBackend: Backend = {
     const { out, argmax } = rt ? wasmMaxPool(rt, f32(x), p) : maxPool(flt(x), p);
     return { out: own(out), argmax: own(argmax) };
   },
-  maxPoolBackward(gy, argmax, p) {
-    return own(maxPoolBackward(flt(gy), arr(argmax) as Int32Array, p));
+  maxPoolBackward(gy, argmax, p, dtype) {
+    const rt = fast(dtype);
+    return own(rt ? wasmMaxPoolBackward(rt, f32(gy), arr(argmax) as Int32Array, p) : maxPoolBackward(flt(gy), arr(argmax) as Int32Array, p));
   },
   avgPool(x, p, dtype) {
     requireFloat('avgPool', dtype);
-    return own(avgPool(flt(x), p));
+    const rt = fast(dtype);
+    return own(rt ? wasmAvgPool(rt, f32(x), p) : avgPool(flt(x), p));
   },
-  avgPoolBackward(gy, p) {
-    return own(avgPoolBackward(flt(gy), p));
+  avgPoolBackward(gy, p, dtype) {
+    const rt = fast(dtype);
+    return own(rt ? wasmAvgPoolBackward(rt, f32(gy), p) : avgPoolBackward(flt(gy), p));
   },
 
   batchNorm(x, weight, bias, p, dtype) {

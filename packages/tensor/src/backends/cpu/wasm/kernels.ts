@@ -15,20 +15,20 @@ import type { KernelName, WasmRuntime } from './runtime';
  * ≈ 2e6 GEMM flops). Memory-bound and scalar kernels weigh their elements by COST_PER_ELEMENT
  * GEMM flops: each costs about as long as that many flops in the packed GEMM.
  */
-const MIN_FLOPS_PER_THREAD = 2e6;
-const COST_PER_ELEMENT = 25;
+export const MIN_FLOPS_PER_THREAD = 2e6;
+export const COST_PER_ELEMENT = 25;
 
 /** [start, end) of part i when `total` units are split into `parts` nearly equal runs. */
-function part(total: number, parts: number, i: number): [number, number] {
+export function part(total: number, parts: number, i: number): [number, number] {
   return [Math.floor((total * i) / parts), Math.floor((total * (i + 1)) / parts)];
 }
 
-function threadsFor(rt: WasmRuntime, flops: number, units: number): number {
+export function threadsFor(rt: WasmRuntime, flops: number, units: number): number {
   return Math.max(1, Math.min(rt.threads, units, Math.floor(flops / MIN_FLOPS_PER_THREAD)));
 }
 
 /** Scratch blocks of one kernel call, all released by done(). */
-class Scratch {
+export class Scratch {
   private blocks: [number, number][] = [];
   constructor(readonly rt: WasmRuntime) {}
   alloc(bytes: number): number {
@@ -55,13 +55,13 @@ class Scratch {
 }
 
 /** A result array in the memory, every element of which the kernel writes. */
-const output = (rt: WasmRuntime, n: number) => rt.allocArray('float32', n, false) as Float32Array;
+export const output = (rt: WasmRuntime, n: number) => rt.allocArray('float32', n, false) as Float32Array;
 
 /**
  * The result as handed out: in place on a shared memory; copied to the JS heap from a plain
  * one, whose next growth would detach the view.
  */
-function handOut<T extends Float32Array | Int32Array>(rt: WasmRuntime, a: T): T {
+export function handOut<T extends Float32Array | Int32Array>(rt: WasmRuntime, a: T): T {
   if (rt.shared) return a;
   const copy = rt.currentView(a).slice() as T;
   rt.freeArray(a);
@@ -73,7 +73,7 @@ function handOut<T extends Float32Array | Int32Array>(rt: WasmRuntime, a: T): T 
  * parameters. On success the outputs are handed out; on any error they are freed. The
  * scratch is released either way.
  */
-function withOutputs<T extends Record<string, Float32Array | Int32Array>>(rt: WasmRuntime, outputs: T, fill: (scratch: Scratch) => void): T {
+export function withOutputs<T extends Record<string, Float32Array | Int32Array>>(rt: WasmRuntime, outputs: T, fill: (scratch: Scratch) => void): T {
   const scratch = new Scratch(rt);
   try {
     fill(scratch);
@@ -87,20 +87,20 @@ function withOutputs<T extends Record<string, Float32Array | Int32Array>>(rt: Wa
 }
 
 /** Byte address of an array from allocArray (its byteOffset reads 0 once a plain memory grows). */
-const at = (rt: WasmRuntime, a: Float32Array | Int32Array): number => rt.addressOf(a)!;
+export const at = (rt: WasmRuntime, a: Float32Array | Int32Array): number => rt.addressOf(a)!;
 
 /**
  * Writes a parameter block and returns its address. The values are evaluated (and their
  * scratch allocated) before the memory is viewed: an allocation may grow a plain memory,
  * which detaches earlier views.
  */
-function params<F extends string>(scratch: Scratch, l: Layout<F>, values: Record<F, number>): number {
+export function params<F extends string>(scratch: Scratch, l: Layout<F>, values: Record<F, number>): number {
   const pp = scratch.alloc(l.bytes);
   l.write(scratch.rt.i32, pp, values);
   return pp;
 }
 
-function dispatch(rt: WasmRuntime, kernel: KernelName, blocks: number[]): void {
+export function dispatch(rt: WasmRuntime, kernel: KernelName, blocks: number[]): void {
   rt.run(blocks.map((params) => ({ kernel, params })));
 }
 

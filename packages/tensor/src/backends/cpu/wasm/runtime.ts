@@ -12,7 +12,12 @@ import { kernelModule, simdSupport, MAX_PAGES, WASM_PAGE } from '@webgrad/kernel
 import { onWasmHostChange, wasmHost, type WorkerHandle } from './platform';
 
 /** Exported kernels a job may name; each takes one parameter-block pointer. */
-export const KERNELS = ['gemm', 'convForward', 'convBackwardInput', 'convBackwardWeight', 'batchNorm', 'batchNormBackward', 'maxPool'] as const;
+export const KERNELS = [
+  'gemm', 'convForward', 'convBackwardInput', 'convBackwardWeight', 'batchNorm', 'batchNormBackward', 'maxPool',
+  'maxPoolBackward',
+  'avgPool',
+  'avgPoolBackward',
+] as const;
 export type KernelName = (typeof KERNELS)[number];
 
 const SLOT_BYTES = 64;

@@ -1,0 +1,100 @@
+/**
+ * The memory-bound WASM kernels (pooling backward, average pooling, reductions, optimizer
+ * steps) against the plain-JavaScript reference on seeded random float32 inputs with odd
+ * shapes, every option and size-1 dims; and the same bits on 1, 2 and 3 threads.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import type { PoolParams } from '../src/backend';
+import { avgPool, avgPoolBackward, maxPool, maxPoolBackward } from '../src/backends/cpu/kernels/pool';
+import { defaultThreads, wasmRuntime } from '../src/backends/cpu/wasm/runtime';
+import { wasmAvgPool, wasmAvgPoolBackward, wasmMaxPoolBackward } from '../src/backends/cpu/wasm/memops';
+import { installWasmNodeHost } from '../src/backends/cpu/wasm/node-host';
+import { rng } from './helpers/rng';
+
+installWasmNodeHost();
+const rt = wasmRuntime();
+afterAll(() => rt?.setThreads(defaultThreads()));
+
+function rand(n: number, seed: number): Float32Array {
+  const r = rng(seed);
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = r.next() * 2 - 1;
+  return a;
+}
+
+const bits = (a: Float32Array | Int32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
+/** Bit-for-bit equality (NaNs and signed zeros included), reporting the first difference. */
+function expectBits(actual: Float32Array, expected: Float32Array, what: string): void {
+  expect(actual.length, `${what}: length`).toBe(expected.length);
+  const a = bits(actual), e = bits(expected);
+  const i = a.findIndex((v, k) => v !== e[k]);
+  if (i >= 0) expect.fail(`${what}[${i}]: got ${actual[i]}, expected ${expected[i]}`);
+}
+
+function pool(planes: number, inSize: number[], o: { kernel: number[]; stride?: number[]; padding?: number[]; dilation?: number[]; ceil?: boolean; includePad?: boolean }): PoolParams {
+  const r = inSize.length;
+  const stride = o.stride ?? o.kernel, padding = o.padding ?? Array(r).fill(0), dilation = o.dilation ?? Array(r).fill(1);
+  const outSize = inSize.map((s, d) => {
+    const span = s + 2 * padding[d] - dilation[d] * (o.kernel[d] - 1) - 1;
+    let out = (o.ceil ? Math.ceil(span / stride[d]) : Math.floor(span / stride[d])) + 1;
+    // PyTorch's rule: the last window must start inside the input or its left padding
+    if (o.ceil && (out - 1) * stride[d] >= s + padding[d]) out--;
+    return out;
+  });
+  return { planes, inSize, kernel: o.kernel, outSize, stride, padding, dilation, countIncludePad: o.includePad ?? false };
+}
+
+const maxCases: [string, PoolParams][] = [
+  ['2d 2x2', pool(6, [8, 8], { kernel: [2, 2] })],
+  ['2d 3x3 stride 2 pad 1 odd sizes', pool(5, [9, 7], { kernel: [3, 3], stride: [2, 2], padding: [1, 1] })],
+  ['2d overlapping windows (stride 1)', pool(3, [6, 5], { kernel: [3, 2], stride: [1, 1] })],
+  ['2d dilation 2, ceil mode', pool(3, [7, 10], { kernel: [2, 3], stride: [3, 3], dilation: [2, 1], ceil: true })],
+  ['1d', pool(4, [13], { kernel: [3], stride: [2], padding: [1] })],
+  ['3d dilation', pool(2, [5, 6, 7], { kernel: [2, 2, 3], stride: [1, 2, 2], dilation: [2, 1, 2], padding: [1, 0, 1] })],
+  ['size-1 dims', pool(1, [1, 1], { kernel: [1, 1] })],
+  ['many planes (threads)', pool(64 * 32, [16, 16], { kernel: [2, 2] })],
+];
+
+describe.skipIf(!rt)('wasm max pooling backward equals the JS reference', () => {
+  let seed = 900;
+  for (const [name, p] of maxCases) {
+    it(name, () => {
+      const plane = p.inSize.reduce((a, b) => a * b, 1), L = p.outSize.reduce((a, b) => a * b, 1);
+      const x = rand(p.planes * plane, seed++);
+      const gy = rand(p.planes * L, seed++);
+      const { argmax } = maxPool(x, p);
+      expectBits(wasmMaxPoolBackward(rt!, gy, argmax, p), maxPoolBackward(gy, argmax, p) as Float32Array, 'gx');
+    });
+  }
+  it('an empty window (argmax -1) routes nothing', () => {
+    const p = pool(2, [3], { kernel: [2], stride: [2], padding: [1] });
+    const argmax = new Int32Array([-1, 1, 0, -1]);
+    const gy = new Float32Array([5, 7, 11, 13]);
+    expect(Array.from(wasmMaxPoolBackward(rt!, gy, argmax, p))).toEqual([0, 7, 0, 11, 0, 0]);
+  });
+});
+
+const avgCases: [string, PoolParams][] = [
+  ['2d 2x2', pool(6, [8, 8], { kernel: [2, 2] })],
+  ['2d 3x3 stride 2 pad 1, count_include_pad', pool(5, [9, 7], { kernel: [3, 3], stride: [2, 2], padding: [1, 1], includePad: true })],
+  ['2d 3x3 stride 2 pad 1, padding not counted', pool(5, [9, 7], { kernel: [3, 3], stride: [2, 2], padding: [1, 1] })],
+  ['2d ceil mode, clipped last windows, count_include_pad', pool(3, [7, 10], { kernel: [3, 4], stride: [2, 3], padding: [1, 2], ceil: true, includePad: true })],
+  ['2d ceil mode, padding not counted', pool(3, [7, 10], { kernel: [3, 4], stride: [2, 3], padding: [1, 2], ceil: true })],
+  ['2d overlapping windows', pool(2, [6, 5], { kernel: [3, 2], stride: [1, 1] })],
+  ['1d', pool(4, [13], { kernel: [3], stride: [2], padding: [1], includePad: true })],
+  ['3d', pool(2, [4, 5, 6], { kernel: [2, 2, 3], stride: [1, 2, 2], padding: [1, 1, 1] })],
+  ['size-1 dims', pool(1, [1, 1], { kernel: [1, 1] })],
+  ['global average (resnet head)', pool(64 * 17, [4, 4], { kernel: [4, 4] })],
+];
+
+describe.skipIf(!rt)('wasm average pooling equals the JS reference', () => {
+  let seed = 1000;
+  for (const [name, p] of avgCases) {
+    it(name, () => {
+      const plane = p.inSize.reduce((a, b) => a * b, 1), L = p.outSize.reduce((a, b) => a * b, 1);
+      const x = rand(p.planes * plane, seed++), gy = rand(p.planes * L, seed++);
+      expectBits(wasmAvgPool(rt!, x, p), avgPool(x, p) as Float32Array, 'out');
+      expectBits(wasmAvgPoolBackward(rt!, gy, p), avgPoolBackward(gy, p) as Float32Array, 'gx');
+    });
+  }
+});
