@@ -88,6 +88,7 @@ export const f64 = {
   const: (x: number): Code => [0x44, ...new Uint8Array(new Float64Array([x]).buffer)],
   add: bin(0xa0), sub: bin(0xa1), mul: bin(0xa2), div: bin(0xa3), sqrt: un(0x9f),
   fromF32: un(0xbb), toF32: un(0xb6), fromI32: un(0xb7),
+  load: (addr: Code, offset = 0): Code => [addr, 0x2b, ...memarg(3, offset)],
 };
 
 export const v128 = {
@@ -95,6 +96,8 @@ export const v128 = {
   store: (addr: Code, value: Code, offset = 0): Code => [addr, value, ...simd(0x0b), ...memarg(4, offset)],
   load32Splat: (addr: Code, offset = 0): Code => [addr, ...simd(0x09), ...memarg(2, offset)],
   zero: (): Code => [...simd(0x0c), ...new Array(16).fill(0)],
+  /** 8 bytes into the low half, the high half zero. */
+  load64Zero: (addr: Code, offset = 0): Code => [addr, ...simd(0x5d), ...memarg(3, offset)],
 };
 
 export const f32x4 = {
@@ -105,8 +108,16 @@ export const f32x4 = {
   sub: (a: Code, b: Code): Code => [a, b, ...simd(0xe5)],
   mul: (a: Code, b: Code): Code => [a, b, ...simd(0xe6)],
   max: (a: Code, b: Code): Code => [a, b, ...simd(0xe9)],
+  min: (a: Code, b: Code): Code => [a, b, ...simd(0xe8)],
   /** a * b + c in one rounding or two, as the machine prefers (relaxed SIMD). */
   relaxedMadd: (a: Code, b: Code, c: Code): Code => [a, b, c, ...simd(0x105)],
+};
+
+export const f64x2 = {
+  add: (a: Code, b: Code): Code => [a, b, ...simd(0xf0)],
+  extractLane: (v: Code, lane: number): Code => [v, ...simd(0x21), lane],
+  /** The low two f32 lanes, widened. */
+  promoteLow: (v: Code): Code => [v, ...simd(0x5f)],
 };
 
 /** memory.fill(dst, byte, n) and memory.copy(dst, src, n) on memory 0 (bulk memory). */

@@ -6,3 +6,4 @@ export { kernelModule, kernelFunctions, relaxedProbe, simdSupport, WASM_PAGE, MA
 export { batchNormFunctions, batchNormParams } from './batch-norm';
 export { poolFunctions, maxPoolParams } from './pool';
 export { poolBackwardFunctions, maxPoolBackwardParams, avgPoolParams } from './pool-backward';
+export { reduceFunctions, reduceParams, reduceKernel, REDUCE_OPS, type WasmReduceOp } from './reduce';

@@ -8,6 +8,7 @@ import { convFunctions } from './conv';
 import { batchNormFunctions } from './batch-norm';
 import { poolFunctions } from './pool';
 import { poolBackwardFunctions } from './pool-backward';
+import { reduceFunctions } from './reduce';
 
 export const WASM_PAGE = 65536;
 /** wasm32 addresses 4 GiB at most: 65536 pages. */
@@ -26,6 +27,7 @@ export function kernelFunctions(opts: ModuleOptions): FuncDef[] {
   return [
     ...gemmFunctions(opts), ...convFunctions(), ...batchNormFunctions(), ...poolFunctions(),
     ...poolBackwardFunctions(),
+    ...reduceFunctions(),
   ];
 }
 

@@ -7,7 +7,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { PoolParams } from '../src/backend';
 import { avgPool, avgPoolBackward, maxPool, maxPoolBackward } from '../src/backends/cpu/kernels/pool';
 import { defaultThreads, wasmRuntime } from '../src/backends/cpu/wasm/runtime';
-import { wasmAvgPool, wasmAvgPoolBackward, wasmMaxPoolBackward } from '../src/backends/cpu/wasm/memops';
+import { reduceView, wasmAvgPool, wasmAvgPoolBackward, wasmMaxPoolBackward, wasmReduce } from '../src/backends/cpu/wasm/memops';
+import { reduce } from '../src/backends/cpu/reduce';
+import { cpuBackend } from '../src/backends/cpu';
 import { installWasmNodeHost } from '../src/backends/cpu/wasm/node-host';
 import { rng } from './helpers/rng';
 
@@ -97,4 +99,72 @@ describe.skipIf(!rt)('wasm average pooling equals the JS reference', () => {
       expectBits(wasmAvgPoolBackward(rt!, gy, p), avgPoolBackward(gy, p) as Float32Array, 'gx');
     });
   }
+});
+
+/** [shape, axes]: the patterns training hits and odd ones; every reduced-dims pattern the kernel takes. */
+const reduceCases: [number[], number[]][] = [
+  [[7, 13], [1]], // last axis (loss rows)
+  [[64, 10], [0]], // linear bias grad
+  [[5, 3, 9, 7], [0, 2, 3]], // conv bias grad
+  [[64, 32, 8, 8], [0, 2, 3]],
+  [[3, 5, 6], [1]], // middle axis, D > 1 with a tail
+  [[2, 3, 4, 5, 3], [0, 2, 3]], // R K R K
+  [[1031], [0]], // everything, odd length
+  [[6, 1, 7], [0, 1, 2]],
+  [[4, 1, 9], [1]], // a size-1 reduced dim only: a copy
+  [[1, 1], [0]],
+  [[5, 6], []],
+  [[9, 1, 3, 1, 7], [0, 1, 3]], // size-1 dims merge away
+  [[3, 17, 2], [0, 2]],
+  [[130, 3], [1]],
+  [[2, 0, 3], [1]], // an empty reduced dim
+  [[0, 4], [1]], // no outputs
+];
+
+describe.skipIf(!rt)('wasm reductions equal the JS reference', () => {
+  let seed = 1200;
+  for (const [shape, axes] of reduceCases) {
+    for (const op of ['sum', 'max', 'min'] as const) {
+      it(`${op} of [${shape}] over [${axes}]`, () => {
+        const n = shape.reduce((a, b) => a * b, 1);
+        const x = rand(n, seed++).map((v, i) => v * 3 + (i % 5));
+        if (n > 20) x[17] = op === 'sum' ? 1e7 : x[17]; // a large value: sums stay exact to f32 rounding
+        const outN = shape.filter((_, d) => !axes.includes(d)).reduce((a, b) => a * b, 1);
+        const ref = new Float32Array(outN);
+        reduce(op, x, shape, axes, ref);
+        const got = wasmReduce(rt!, op, x, shape, axes)!;
+        expect(got).not.toBeNull();
+        if (op !== 'sum') return expectBits(got, ref, op);
+        // sums accumulate in f64 (as the reference), in another order only where the run is contiguous
+        for (let i = 0; i < outN; i++) expect(Math.abs(got[i] - ref[i]), `sum[${i}]`).toBeLessThanOrEqual(Math.abs(ref[i]) * 2 ** -23);
+      });
+    }
+  }
+  it('sums of strided (D > 1) outputs equal the reference bit for bit', () => {
+    const shape = [33, 7, 5, 13], x = rand(33 * 7 * 5 * 13, 77), ref = new Float32Array(7 * 13);
+    reduce('sum', x, shape, [0, 2], ref);
+    expectBits(wasmReduce(rt!, 'sum', x, shape, [0, 2])!, ref, 'sum');
+  });
+  it('max and min propagate NaN', () => {
+    const x = rand(4 * 9, 5);
+    x[9 + 2] = NaN; // row 1, and column 2
+    for (const op of ['max', 'min'] as const) {
+      expect(Array.from(wasmReduce(rt!, op, x, [4, 9], [1])!).map(Number.isNaN)).toEqual([false, true, false, false]);
+      expect(Array.from(wasmReduce(rt!, op, x, [4, 9], [0])!).map(Number.isNaN)).toEqual([false, false, true, false, false, false, false, false, false]);
+    }
+  });
+  it('views each pattern as [A, B, C, D] and leaves the rest (and arg ops) to the reference', () => {
+    expect(reduceView([7, 13], [1])).toEqual([1, 7, 13, 1]);
+    expect(reduceView([64, 10], [0])).toEqual([64, 1, 1, 10]);
+    expect(reduceView([64, 32, 8, 8], [0, 2, 3])).toEqual([64, 32, 64, 1]);
+    expect(reduceView([1031], [0])).toEqual([1, 1, 1031, 1]);
+    expect(reduceView([2, 3, 4, 5], [1, 3])).toBeNull();
+    expect(wasmReduce(rt!, 'argmax', rand(6, 1), [2, 3], [1])).toBeNull();
+    // the backend falls back to the reference for those
+    const x = rand(2 * 3 * 4 * 5, 3);
+    const s = cpuBackend.reduce('sum', cpuBackend.upload(x, 'float32'), [2, 3, 4, 5], [1, 3], 'float32') as unknown as Float32Array;
+    const ref = new Float32Array(8);
+    reduce('sum', x, [2, 3, 4, 5], [1, 3], ref);
+    expectBits(s.subarray(0, 8), ref, 'K R K R sum');
+  });
 });

@@ -11,7 +11,7 @@ import { softmax } from './kernels/softmax';
 import { batchNorm, batchNormBackward } from './kernels/batch-norm';
 import { gather, scatterAdd, strided, writeStrided } from './kernels/strided';
 import { wasmRuntime } from './wasm/runtime';
-import { wasmAvgPool, wasmAvgPoolBackward, wasmMaxPoolBackward } from './wasm/memops';
+import { wasmAvgPool, wasmAvgPoolBackward, wasmMaxPoolBackward, wasmReduce } from './wasm/memops';
 import { wasmBatchNorm, wasmBatchNormBackward, wasmMaxPool, wasmConvBackwardInput, wasmConvBackwardWeight, wasmConvForward, wasmMatmul } from './wasm/kernels';
 
 /** cpu storage: the typed array itself (bytes comes with it). */
@@ -136,6 +136,8 @@ export const cpuBackend: Backend = {
     return own(out);
   },
   reduce(op, x, shape, axes, dtype) {
+    const rt = fast(dtype), viaWasm = rt && wasmReduce(rt, op, f32(x), shape, axes);
+    if (viaWasm) return own(viaWasm);
     const outDtype = op === 'argmax' || op === 'argmin' ? 'int32' : dtype;
     const out = arrayFor(outDtype, sizeOf(shape.filter((_, d) => !axes.includes(d))));
     reduce(op, arr(x), shape, axes, out);

@@ -3,9 +3,9 @@
  * and the optimizer steps. Same conventions as kernels.ts: inputs read in place when they
  * live in the memory, results arrays in the memory, work split over threads by outputs.
  */
-import type { PoolParams } from '../../../backend';
+import type { PoolParams, ReduceOp, Shape } from '../../../backend';
 import { dims, type Dim } from '../kernels/pool';
-import { avgPoolParams, maxPoolBackwardParams } from '@webgrad/kernels-wasm';
+import { avgPoolParams, maxPoolBackwardParams, reduceKernel, reduceParams, REDUCE_OPS, type WasmReduceOp } from '@webgrad/kernels-wasm';
 import { COST_PER_ELEMENT, at, dispatch, handOut, output, params, part, threadsFor, withOutputs, type Scratch } from './kernels';
 import type { WasmRuntime } from './runtime';
 
@@ -62,4 +62,50 @@ function int32Input(scratch: Scratch, a: Int32Array): number {
   const copy = scratch.alloc(Math.max(4, a.length * 4));
   scratch.rt.i32.set(a, copy / 4);
   return copy;
+}
+
+/**
+ * Reducing `axes` of `shape` as the kernel's [A, B, C, D] over A and C (size-1 dims dropped,
+ * neighbours of one kind merged), or null when the reduced dims form another pattern.
+ */
+export function reduceView(shape: Shape, axes: readonly number[]): [number, number, number, number] | null {
+  const runs: { reduced: boolean; n: number }[] = [];
+  shape.forEach((n, d) => {
+    if (n === 1) return;
+    const reduced = axes.includes(d), last = runs[runs.length - 1];
+    if (last && last.reduced === reduced) last.n *= n;
+    else runs.push({ reduced, n });
+  });
+  let i = 0;
+  const take = (reduced: boolean) => (runs[i]?.reduced === reduced ? runs[i++].n : 1);
+  let A = take(true), B = take(false), C = take(true), D = take(false);
+  if (i !== runs.length) return null;
+  // [A, B] (leading axes): the kept dims are contiguous, four outputs at a time; [A] alone: one contiguous run
+  if (C === 1 && D === 1) [B, D] = [1, B];
+  if (B === 1 && C === 1 && D === 1) [A, C] = [1, A];
+  return [A, B, C, D];
+}
+
+/** sum / max / min over `axes` on WASM, or null where the JS reference should do it (arg ops, other patterns). */
+export function wasmReduce(rt: WasmRuntime, op: ReduceOp, x: Float32Array, shape: Shape, axes: readonly number[]): Float32Array | null {
+  const view = (REDUCE_OPS as readonly string[]).includes(op) ? reduceView(shape, axes) : null;
+  if (!view) return null;
+  const [A, B, C, D] = view;
+  const out = output(rt, B * D);
+  if (out.length === 0) return handOut(rt, out);
+  return withOutputs(rt, { out }, (scratch) => {
+    const common = { x: scratch.input(x), out: at(rt, out), A, B, C, D };
+    // by b when there are enough, else by d in runs of four (the kernel's vector width)
+    const byB = B >= rt.threads || D === 1;
+    const units = byB ? B : Math.ceil(D / 4);
+    const T = threadsFor(rt, COST_PER_ELEMENT * x.length, units);
+    const blocks: number[] = [];
+    for (let t = 0; t < T; t++) {
+      const [u0, u1] = part(units, T, t);
+      blocks.push(params(scratch, reduceParams, byB
+        ? { ...common, b0: u0, b1: u1, d0: 0, d1: D }
+        : { ...common, b0: 0, b1: B, d0: u0 * 4, d1: Math.min(D, u1 * 4) }));
+    }
+    dispatch(rt, reduceKernel(op as WasmReduceOp), blocks);
+  }).out;
 }

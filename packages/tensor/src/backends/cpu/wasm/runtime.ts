@@ -17,6 +17,7 @@ export const KERNELS = [
   'maxPoolBackward',
   'avgPool',
   'avgPoolBackward',
+  'reduceSum', 'reduceMax', 'reduceMin',
 ] as const;
 export type KernelName = (typeof KERNELS)[number];
 
