@@ -7,3 +7,4 @@ export { batchNormFunctions, batchNormParams } from './batch-norm';
 export { poolFunctions, maxPoolParams } from './pool';
 export { poolBackwardFunctions, maxPoolBackwardParams, avgPoolParams } from './pool-backward';
 export { reduceFunctions, reduceParams, reduceKernel, REDUCE_OPS, type WasmReduceOp } from './reduce';
+export { optimizerFunctions, sgdParams, adamParams, SGD_CONSTS, ADAM_CONSTS } from './optimizer';

@@ -9,6 +9,7 @@ import { batchNormFunctions } from './batch-norm';
 import { poolFunctions } from './pool';
 import { poolBackwardFunctions } from './pool-backward';
 import { reduceFunctions } from './reduce';
+import { optimizerFunctions } from './optimizer';
 
 export const WASM_PAGE = 65536;
 /** wasm32 addresses 4 GiB at most: 65536 pages. */
@@ -28,6 +29,7 @@ export function kernelFunctions(opts: ModuleOptions): FuncDef[] {
     ...gemmFunctions(opts), ...convFunctions(), ...batchNormFunctions(), ...poolFunctions(),
     ...poolBackwardFunctions(),
     ...reduceFunctions(),
+    ...optimizerFunctions(),
   ];
 }
 

@@ -7,7 +7,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { PoolParams } from '../src/backend';
 import { avgPool, avgPoolBackward, maxPool, maxPoolBackward } from '../src/backends/cpu/kernels/pool';
 import { defaultThreads, wasmRuntime } from '../src/backends/cpu/wasm/runtime';
-import { reduceView, wasmAvgPool, wasmAvgPoolBackward, wasmMaxPoolBackward, wasmReduce } from '../src/backends/cpu/wasm/memops';
+import { reduceView, wasmAdamStep, wasmAvgPool, wasmAvgPoolBackward, wasmMaxPoolBackward, wasmReduce, wasmSgdStep } from '../src/backends/cpu/wasm/memops';
+import { adamStep, sgdStep } from '../src/backends/cpu/kernels/optimizer';
+import type { AdamParams, SgdParams } from '../src/backend';
 import { reduce } from '../src/backends/cpu/reduce';
 import { cpuBackend } from '../src/backends/cpu';
 import { installWasmNodeHost } from '../src/backends/cpu/wasm/node-host';
@@ -166,5 +168,64 @@ describe.skipIf(!rt)('wasm reductions equal the JS reference', () => {
     const ref = new Float32Array(8);
     reduce('sum', x, [2, 3, 4, 5], [1, 3], ref);
     expectBits(s.subarray(0, 8), ref, 'K R K R sum');
+  });
+});
+
+/** A copy of `a` living in the WASM memory, as the cpu backend's float32 storage does. */
+function inMemory(a: Float32Array): Float32Array {
+  const m = rt!.allocArray('float32', a.length) as Float32Array;
+  m.set(a);
+  return m;
+}
+
+/**
+ * The steps do the reference's f64 arithmetic in its order, rounding each stored state to
+ * f32 and reading it back as the reference does, so the results are its results bit for bit
+ * (within float32 rounding of the exact f64 math, as the reference is).
+ */
+describe.skipIf(!rt)('wasm optimizer steps equal the JS reference bit for bit', () => {
+  const n = 1037; // odd, so thread parts and any lane tail are uneven
+  let seed = 1500;
+  const sgdCases: [string, Omit<SgdParams, 'firstStep'>][] = [
+    ['plain', { lr: 0.1, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false }],
+    ['momentum, dampening, weight decay', { lr: 0.05, momentum: 0.9, dampening: 0.1, weightDecay: 1e-4, nesterov: false }],
+    ['nesterov', { lr: 0.01, momentum: 0.8, dampening: 0, weightDecay: 5e-4, nesterov: true }],
+  ];
+  for (const [name, p] of sgdCases) {
+    it(`SGD ${name}, three steps`, () => {
+      const w = rand(n, seed++), wRef = w.slice(), wGot = inMemory(w);
+      const buf = p.momentum > 0, bRef = new Float32Array(n), bGot = inMemory(bRef);
+      for (let step = 0; step < 3; step++) {
+        const g = rand(n, seed++), q = { ...p, firstStep: step === 0 };
+        sgdStep(wRef, g, buf ? bRef : null, n, q);
+        expect(wasmSgdStep(rt!, wGot, inMemory(g), buf ? bGot : null, n, q)).toBe(true);
+        expectBits(wGot, wRef, `w after step ${step + 1}`);
+        if (buf) expectBits(bGot, bRef, `momentum after step ${step + 1}`);
+      }
+    });
+  }
+  for (const [name, p] of [
+    ['Adam', { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, decoupled: false }],
+    ['Adam with L2 weight decay', { lr: 3e-3, beta1: 0.8, beta2: 0.99, eps: 1e-6, weightDecay: 0.01, decoupled: false }],
+    ['AdamW', { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.05, decoupled: true }],
+  ] as [string, Omit<AdamParams, 'step'>][]) {
+    it(`${name}, three steps`, () => {
+      const w = rand(n, seed++), wRef = w.slice(), wGot = inMemory(w);
+      const mRef = new Float32Array(n), vRef = new Float32Array(n), mGot = inMemory(mRef), vGot = inMemory(vRef);
+      for (let step = 1; step <= 3; step++) {
+        const g = rand(n, seed++), q = { ...p, step };
+        adamStep(wRef, g, mRef, vRef, n, q);
+        expect(wasmAdamStep(rt!, wGot, inMemory(g), mGot, vGot, n, q)).toBe(true);
+        expectBits(wGot, wRef, `w after step ${step}`);
+        expectBits(mGot, mRef, `m after step ${step}`);
+        expectBits(vGot, vRef, `v after step ${step}`);
+      }
+    });
+  }
+  it('declines (and leaves the arrays alone) when an array is not in the memory', () => {
+    const w = rand(8, 1), g = rand(8, 2), before = w.slice();
+    expect(wasmSgdStep(rt!, inMemory(w), g, null, 8, { lr: 1, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, firstStep: true })).toBe(false);
+    expect(wasmAdamStep(rt!, w, inMemory(g), inMemory(g), inMemory(g), 8, { lr: 1, beta1: 0.9, beta2: 0.9, eps: 1e-8, weightDecay: 0, decoupled: false, step: 1 })).toBe(false);
+    expectBits(w, before, 'w');
   });
 });

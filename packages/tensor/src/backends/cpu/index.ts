@@ -8,10 +8,11 @@ import { col2im, convBackwardInput, convBackwardWeight, convForward, im2col } fr
 import { avgPool, avgPoolBackward, maxPool, maxPoolBackward } from './kernels/pool';
 import { pad } from './kernels/pad';
 import { softmax } from './kernels/softmax';
+import { adamStep, sgdStep } from './kernels/optimizer';
 import { batchNorm, batchNormBackward } from './kernels/batch-norm';
 import { gather, scatterAdd, strided, writeStrided } from './kernels/strided';
 import { wasmRuntime } from './wasm/runtime';
-import { wasmAvgPool, wasmAvgPoolBackward, wasmMaxPoolBackward, wasmReduce } from './wasm/memops';
+import { wasmAdamStep, wasmAvgPool, wasmAvgPoolBackward, wasmMaxPoolBackward, wasmReduce, wasmSgdStep } from './wasm/memops';
 import { wasmBatchNorm, wasmBatchNormBackward, wasmMaxPool, wasmConvBackwardInput, wasmConvBackwardWeight, wasmConvForward, wasmMatmul } from './wasm/kernels';
 
 /** cpu storage: the typed array itself (bytes comes with it). */
@@ -235,30 +236,14 @@ export const cpuBackend: Backend = {
     return own(softmax(flt(x), rows, cols, log));
   },
   sgdStep(param, grad, momentumBuf, size, p: SgdParams) {
-    const w = flt(param), g = flt(grad), buf = momentumBuf ? flt(momentumBuf) : null;
-    for (let i = 0; i < size; i++) {
-      let d = g[i] + p.weightDecay * w[i];
-      if (buf) {
-        buf[i] = p.firstStep ? d : p.momentum * buf[i] + (1 - p.dampening) * d;
-        d = p.nesterov ? d + p.momentum * buf[i] : buf[i];
-      }
-      w[i] -= p.lr * d;
-    }
+    const rt = fast(param instanceof Float32Array ? 'float32' : 'float64');
+    if (rt && wasmSgdStep(rt, f32(param), f32(grad), momentumBuf ? f32(momentumBuf) : null, size, p)) return;
+    sgdStep(flt(param), flt(grad), momentumBuf ? flt(momentumBuf) : null, size, p);
   },
   adamStep(param, grad, m, v, size, p: AdamParams) {
-    const w = flt(param), g = flt(grad), mm = flt(m), vv = flt(v);
-    const bc1 = 1 - p.beta1 ** p.step;
-    const bc2 = 1 - p.beta2 ** p.step;
-    const stepSize = p.lr / bc1;
-    const sqrtBc2 = Math.sqrt(bc2);
-    for (let i = 0; i < size; i++) {
-      let gi = g[i];
-      if (p.decoupled) w[i] *= 1 - p.lr * p.weightDecay;
-      else gi += p.weightDecay * w[i];
-      mm[i] = p.beta1 * mm[i] + (1 - p.beta1) * gi;
-      vv[i] = p.beta2 * vv[i] + (1 - p.beta2) * gi * gi;
-      w[i] -= (stepSize * mm[i]) / (Math.sqrt(vv[i]) / sqrtBc2 + p.eps);
-    }
+    const rt = fast(param instanceof Float32Array ? 'float32' : 'float64');
+    if (rt && wasmAdamStep(rt, f32(param), f32(grad), f32(m), f32(v), size, p)) return;
+    adamStep(flt(param), flt(grad), flt(m), flt(v), size, p);
   },
 };
 

@@ -3,10 +3,13 @@
  * and the optimizer steps. Same conventions as kernels.ts: inputs read in place when they
  * live in the memory, results arrays in the memory, work split over threads by outputs.
  */
-import type { PoolParams, ReduceOp, Shape } from '../../../backend';
+import type { AdamParams, PoolParams, ReduceOp, SgdParams, Shape } from '../../../backend';
 import { dims, type Dim } from '../kernels/pool';
-import { avgPoolParams, maxPoolBackwardParams, reduceKernel, reduceParams, REDUCE_OPS, type WasmReduceOp } from '@webgrad/kernels-wasm';
-import { COST_PER_ELEMENT, at, dispatch, handOut, output, params, part, threadsFor, withOutputs, type Scratch } from './kernels';
+import {
+  avgPoolParams, maxPoolBackwardParams, reduceKernel, reduceParams, REDUCE_OPS, type WasmReduceOp,
+  adamParams, sgdParams, ADAM_CONSTS, SGD_CONSTS, type Layout,
+} from '@webgrad/kernels-wasm';
+import { COST_PER_ELEMENT, Scratch, at, dispatch, handOut, output, params, part, threadsFor, withOutputs } from './kernels';
 import type { WasmRuntime } from './runtime';
 
 const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
@@ -108,4 +111,50 @@ export function wasmReduce(rt: WasmRuntime, op: ReduceOp, x: Float32Array, shape
     }
     dispatch(rt, reduceKernel(op as WasmReduceOp), blocks);
   }).out;
+}
+
+/**
+ * One in-place optimizer step over `size` elements, split over threads by element ranges.
+ * False (nothing done) unless every array lives in the memory: the caller then runs the JS
+ * reference, which updates the arrays where they are.
+ */
+function inPlaceStep<F extends string, K extends string>(
+  rt: WasmRuntime, kernel: 'sgdStep' | 'adamStep', arrays: (Float32Array | null)[], size: number,
+  l: Layout<F | 'i0' | 'i1' | 'consts'>, names: readonly K[], consts: Record<K, number>, fields: Record<F, number>,
+): boolean {
+  if (arrays.some((a) => a && rt.addressOf(a) === null)) return false;
+  if (size === 0) return true;
+  const scratch = new Scratch(rt);
+  try {
+    const k = scratch.alloc(8 * names.length);
+    new Float64Array(rt.memory.buffer, k, names.length).set(names.map((n) => consts[n]));
+    const T = threadsFor(rt, COST_PER_ELEMENT * size, size);
+    const blocks: number[] = [];
+    for (let t = 0; t < T; t++) {
+      const [i0, i1] = part(size, T, t);
+      blocks.push(params(scratch, l, { ...fields, i0, i1, consts: k } as Record<F | 'i0' | 'i1' | 'consts', number>));
+    }
+    dispatch(rt, kernel, blocks);
+  } finally {
+    scratch.done();
+  }
+  return true;
+}
+
+/** SGD in place, exactly the reference's f64 arithmetic (cpu/index.ts sgdStep). */
+export function wasmSgdStep(rt: WasmRuntime, w: Float32Array, g: Float32Array, buf: Float32Array | null, size: number, p: SgdParams): boolean {
+  const addr = (a: Float32Array | null) => (a ? rt.addressOf(a) ?? 0 : 0);
+  return inPlaceStep(rt, 'sgdStep', [w, g, buf], size, sgdParams, SGD_CONSTS,
+    { lr: p.lr, momentum: p.momentum, oneMinusDampening: 1 - p.dampening, weightDecay: p.weightDecay },
+    { w: addr(w), g: addr(g), buf: addr(buf), firstStep: p.firstStep ? 1 : 0, nesterov: p.nesterov ? 1 : 0 });
+}
+
+/** Adam / AdamW in place, exactly the reference's f64 arithmetic (cpu/index.ts adamStep). */
+export function wasmAdamStep(rt: WasmRuntime, w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, size: number, p: AdamParams): boolean {
+  const addr = (a: Float32Array) => rt.addressOf(a) ?? 0;
+  const bc1 = 1 - p.beta1 ** p.step, bc2 = 1 - p.beta2 ** p.step;
+  return inPlaceStep(rt, 'adamStep', [w, g, m, v], size, adamParams, ADAM_CONSTS, {
+    beta1: p.beta1, oneMinusBeta1: 1 - p.beta1, beta2: p.beta2, oneMinusBeta2: 1 - p.beta2,
+    stepSize: p.lr / bc1, sqrtBc2: Math.sqrt(bc2), eps: p.eps, weightDecay: p.weightDecay, decay: 1 - p.lr * p.weightDecay,
+  }, { w: addr(w), g: addr(g), m: addr(m), v: addr(v), decoupled: p.decoupled ? 1 : 0 });
 }

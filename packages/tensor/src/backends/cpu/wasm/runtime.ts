@@ -18,6 +18,7 @@ export const KERNELS = [
   'avgPool',
   'avgPoolBackward',
   'reduceSum', 'reduceMax', 'reduceMin',
+  'sgdStep', 'adamStep',
 ] as const;
 export type KernelName = (typeof KERNELS)[number];
 
