@@ -229,3 +229,33 @@ describe.skipIf(!rt)('wasm optimizer steps equal the JS reference bit for bit', 
     expectBits(w, before, 'w');
   });
 });
+
+describe.skipIf(!rt)('the memory-bound wasm kernels give the same bits on 1, 2 and 3 threads', () => {
+  it('pooling backward, average pooling, every reduction path and the optimizer steps', () => {
+    const p: PoolParams = { planes: 64 * 20, inSize: [20, 30], kernel: [3, 3], outSize: [10, 15], stride: [2, 2], padding: [1, 1], dilation: [1, 1], countIncludePad: false };
+    const x = rand(64 * 20 * 600, 11), gy = rand(64 * 20 * 150, 12);
+    const { argmax } = maxPool(x, p);
+    const runs = [1, 2, 3].map((threads) => {
+      rt!.setThreads(threads);
+      expect(rt!.threads).toBe(threads);
+      const out: Float32Array[] = [
+        wasmMaxPoolBackward(rt!, gy, argmax, p),
+        wasmAvgPool(rt!, x, { ...p, countIncludePad: true }),
+        wasmAvgPoolBackward(rt!, gy, p),
+      ];
+      // split by b (D = 1 and D > 1), by d (few b), whole-tensor
+      for (const [shape, axes] of [[[64, 20, 600], [0, 2]], [[64, 20, 600], [2]], [[64, 12000], [0]], [[3, 256, 1000], [1]], [[768000], [0]]] as [number[], number[]][]) {
+        for (const op of ['sum', 'max', 'min'] as const) out.push(wasmReduce(rt!, op, x, shape, axes)!);
+      }
+      const w = inMemory(x.subarray(0, 300_001)), buf = inMemory(new Float32Array(300_001)), g = inMemory(rand(300_001, 13));
+      wasmSgdStep(rt!, w, g, buf, w.length, { lr: 0.1, momentum: 0.9, dampening: 0, weightDecay: 1e-4, nesterov: true, firstStep: true });
+      const m = inMemory(new Float32Array(w.length)), v = inMemory(new Float32Array(w.length));
+      wasmAdamStep(rt!, w, g, m, v, w.length, { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, decoupled: true, step: 1 });
+      out.push(w.slice(), buf.slice(), m.slice(), v.slice());
+      return out;
+    });
+    for (let t = 1; t < runs.length; t++) {
+      runs[t].forEach((r, i) => expectBits(r, runs[0][i], `result ${i} on ${t + 1} threads`));
+    }
+  });
+});

@@ -94,6 +94,7 @@ export function wasmReduce(rt: WasmRuntime, op: ReduceOp, x: Float32Array, shape
   const view = (REDUCE_OPS as readonly string[]).includes(op) ? reduceView(shape, axes) : null;
   if (!view) return null;
   const [A, B, C, D] = view;
+  if (x.length < A * B * C * D) throw new RangeError(`reduce: ${x.length} elements cannot have shape [${shape}]`);
   const out = output(rt, B * D);
   if (out.length === 0) return handOut(rt, out);
   return withOutputs(rt, { out }, (scratch) => {
