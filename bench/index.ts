@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- group ...]`: groups cpu, kernels, train, data, loops, peers.
+ * `npm run bench [-- group ...]`: groups cpu, kernels, train, data, loops, memops, peers.
  * No group runs them all. Results go to bench/results/<date-time>.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -15,6 +15,7 @@ const descriptions: Record<string, string> = {
   train: 'images/s of one training step (batch 64) for simpleCnn, dilatedCnn, resnet18',
   data: 'CIFAR-10 decode, cache load and DataLoader batches/s',
   loops: 'the hand-written loop convolution against the kernels (table + log-scale PNG chart)',
+  memops: 'the cpu backend\'s pooling backward, reductions and optimizer steps: JS reference against WASM',
   peers: 'webgrad against TensorFlow.js (cpu, wasm, webgpu) and PyTorch (cpu, when installed): one table of ratios',
 };
 
@@ -24,6 +25,7 @@ const groups: Record<string, () => Promise<Group>> = {
   train: async () => (await import('./train')).benchTrain,
   data: async () => (await import('./data')).benchData,
   loops: async () => (await import('./loops')).benchLoops,
+  memops: async () => (await import('./memops')).benchMemops,
   peers: async () => (await import('./peers')).benchPeers,
 };
 

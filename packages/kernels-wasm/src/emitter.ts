@@ -98,6 +98,8 @@ export const v128 = {
   zero: (): Code => [...simd(0x0c), ...new Array(16).fill(0)],
   /** 8 bytes into the low half, the high half zero. */
   load64Zero: (addr: Code, offset = 0): Code => [addr, ...simd(0x5d), ...memarg(3, offset)],
+  /** The 8 bytes of 64-bit lane `lane`. */
+  store64Lane: (addr: Code, value: Code, lane: number, offset = 0): Code => [addr, value, ...simd(0x5b), ...memarg(3, offset), lane],
 };
 
 export const f32x4 = {
@@ -114,7 +116,14 @@ export const f32x4 = {
 };
 
 export const f64x2 = {
+  splat: (x: Code): Code => [x, ...simd(0x14)],
   add: (a: Code, b: Code): Code => [a, b, ...simd(0xf0)],
+  sub: (a: Code, b: Code): Code => [a, b, ...simd(0xf1)],
+  mul: (a: Code, b: Code): Code => [a, b, ...simd(0xf2)],
+  div: (a: Code, b: Code): Code => [a, b, ...simd(0xf3)],
+  sqrt: (a: Code): Code => [a, ...simd(0xef)],
+  /** Both lanes narrowed into the low two f32 lanes, the high two zero. */
+  demoteZero: (v: Code): Code => [v, ...simd(0x5e)],
   extractLane: (v: Code, lane: number): Code => [v, ...simd(0x21), lane],
   /** The low two f32 lanes, widened. */
   promoteLow: (v: Code): Code => [v, ...simd(0x5f)],

@@ -1,9 +1,12 @@
 /**
  * SGD and Adam/AdamW steps in place, element by element in f64 with the JS reference's
  * operations in its order (each stored state rounded to f32 and read back as it is there),
- * so the results equal the reference's bit for bit. A thread takes elements [i0, i1).
+ * so the results equal the reference's bit for bit. Two elements at a time in f64x2 lanes,
+ * a last odd one alone. A thread takes elements [i0, i1).
  */
-import { f32, f64, forRange, func, get, i32, if_, set, type Code, type FuncDef, type Local } from './emitter';
+import {
+  block, br, brIf, f32, f64, f64x2, forRange, func, get, i32, if_, loop, set, v128, type Code, type FuncDef, type Local, type ValType,
+} from './emitter';
 import { layout } from './layout';
 
 /** Pointers in bytes (buf 0 without momentum); `consts` points at f64s in SGD_CONSTS order; flags are 0 / 1. */
@@ -15,60 +18,102 @@ export const adamParams = layout(['w', 'g', 'm', 'v', 'i0', 'i1', 'consts', 'dec
 export const ADAM_CONSTS = ['beta1', 'oneMinusBeta1', 'beta2', 'oneMinusBeta2', 'stepSize', 'sqrtBc2', 'eps', 'weightDecay', 'decay'] as const;
 
 const c = i32.const;
-const at4 = (base: Code, i: Local): Code => i32.add(base, i32.mul(get(i), c(4)));
-/** The f64 constant `k` of a consts block at the address in local `at`. */
-const constant = <K extends string>(names: readonly K[], at: Local) => (k: K): Code => f64.load(get(at), 8 * names.indexOf(k));
 
-/** The f32 at a byte address, widened. */
-const ld64 = (addr: Code): Code => f64.fromF32(f32.load(addr));
-const st32 = (addr: Code, x: Code): Code => f32.store(addr, f64.toF32(x));
+/** f64 arithmetic on one element (f64) or two (f64x2), loading and storing f32. */
+interface Lanes {
+  width: number;
+  load(addr: Code): Code;
+  store(addr: Code, x: Code): Code;
+  add(a: Code, b: Code): Code;
+  sub(a: Code, b: Code): Code;
+  mul(a: Code, b: Code): Code;
+  div(a: Code, b: Code): Code;
+  sqrt(a: Code): Code;
+}
+const one: Lanes = {
+  width: 1,
+  load: (addr) => f64.fromF32(f32.load(addr)),
+  store: (addr, x) => f32.store(addr, f64.toF32(x)),
+  add: f64.add, sub: f64.sub, mul: f64.mul, div: f64.div, sqrt: f64.sqrt,
+};
+const two: Lanes = {
+  width: 2,
+  load: (addr) => f64x2.promoteLow(v128.load64Zero(addr)),
+  store: (addr, x) => v128.store64Lane(addr, f64x2.demoteZero(x), 0),
+  add: f64x2.add, sub: f64x2.sub, mul: f64x2.mul, div: f64x2.div, sqrt: f64x2.sqrt,
+};
 
-function sgd(): FuncDef {
-  const P = sgdParams;
-  return func('sgdStep', { pp: 'i32' }, { i: 'i32', d: 'f64', w: 'i32', b: 'i32', k0: 'i32' }, (v) => {
-    const k = constant(SGD_CONSTS, v.k0);
+/**
+ * An in-place step: pointers and constants are read once into locals (each constant as f64
+ * and splat); `step` updates the element(s) at index local `i`: addr(a) is their byte
+ * address in array a, base(a) the array's pointer, tmp a scratch local of the lanes' type.
+ */
+function stepKernel<A extends string, K extends string, F extends string>(
+  name: string, arrays: readonly A[], consts: readonly K[], flags: readonly F[],
+  P: { load(base: Local, field: A | K | F | 'i0' | 'i1' | 'consts'): Code },
+  step: (n: Lanes, k: (name: K) => Code, addr: (a: A) => Code, flag: (f: F) => Code, tmp: Local, base: (a: A) => Code) => Code[],
+): FuncDef {
+  const locals: Record<string, ValType> = { i: 'i32', end: 'i32', kp: 'i32', t1: 'f64', v1: 'v128' };
+  for (const a of arrays) locals[`p_${a}`] = 'i32';
+  for (const f of flags) locals[`f_${f}`] = 'i32';
+  for (const k of consts) { locals[`s_${k}`] = 'f64'; locals[`v_${k}`] = 'v128'; }
+  return func(name, { pp: 'i32' }, locals, (v) => {
+    const L = v as Record<string, Local>;
+    const body = (n: Lanes) => step(
+      n,
+      (k) => get(L[`${n.width === 1 ? 's' : 'v'}_${k}`]),
+      (a) => i32.add(get(L[`p_${a}`]), i32.mul(get(L.i), c(4))),
+      (f) => get(L[`f_${f}`]),
+      n.width === 1 ? L.t1 : L.v1,
+      (a) => get(L[`p_${a}`]),
+    );
     return [
-      set(v.k0, P.load(v.pp, 'consts')),
-      forRange(v.i, P.load(v.pp, 'i0'), P.load(v.pp, 'i1'), c(1),
-        set(v.w, at4(P.load(v.pp, 'w'), v.i)),
-        // d = g + wd·w
-        set(v.d, f64.add(ld64(at4(P.load(v.pp, 'g'), v.i)), f64.mul(k('weightDecay'), ld64(get(v.w))))),
-        if_(P.load(v.pp, 'buf'), [
-          set(v.b, at4(P.load(v.pp, 'buf'), v.i)),
-          // buf = first ? d : momentum·buf + (1 − dampening)·d
-          if_(P.load(v.pp, 'firstStep'),
-            [st32(get(v.b), get(v.d))],
-            [st32(get(v.b), f64.add(f64.mul(k('momentum'), ld64(get(v.b))), f64.mul(k('oneMinusDampening'), get(v.d))))]),
-          // d = nesterov ? d + momentum·buf : buf
-          if_(P.load(v.pp, 'nesterov'),
-            [set(v.d, f64.add(get(v.d), f64.mul(k('momentum'), ld64(get(v.b)))))],
-            [set(v.d, ld64(get(v.b)))]),
-        ]),
-        st32(get(v.w), f64.sub(ld64(get(v.w)), f64.mul(k('lr'), get(v.d))))),
+      ...arrays.map((a) => set(L[`p_${a}`], P.load(L.pp, a as A))),
+      ...flags.map((f) => set(L[`f_${f}`], P.load(L.pp, f as F))),
+      set(L.kp, P.load(L.pp, 'consts')),
+      ...consts.flatMap((k, j) => [set(L[`s_${k}`], f64.load(get(L.kp), 8 * j)), set(L[`v_${k}`], f64x2.splat(get(L[`s_${k}`])))]),
+      set(L.i, P.load(L.pp, 'i0')), set(L.end, P.load(L.pp, 'i1')),
+      block(loop(
+        brIf(1, i32.gt(i32.add(get(L.i), c(2)), get(L.end))),
+        ...body(two),
+        set(L.i, i32.add(get(L.i), c(2))),
+        br(0))),
+      forRange(L.i, get(L.i), get(L.end), c(1), ...body(one)),
     ];
   });
 }
 
+function sgd(): FuncDef {
+  return stepKernel('sgdStep', ['w', 'g', 'buf'] as const, SGD_CONSTS, ['firstStep', 'nesterov'] as const, sgdParams, (n, k, addr, flag, d, base) => [
+    // d = g + wd·w
+    set(d, n.add(n.load(addr('g')), n.mul(k('weightDecay'), n.load(addr('w'))))),
+    if_(base('buf'), [ // momentum
+      // buf = first ? d : momentum·buf + (1 − dampening)·d
+      if_(flag('firstStep'),
+        [n.store(addr('buf'), get(d))],
+        [n.store(addr('buf'), n.add(n.mul(k('momentum'), n.load(addr('buf'))), n.mul(k('oneMinusDampening'), get(d))))]),
+      // d = nesterov ? d + momentum·buf : buf
+      if_(flag('nesterov'),
+        [set(d, n.add(get(d), n.mul(k('momentum'), n.load(addr('buf')))))],
+        [set(d, n.load(addr('buf')))]),
+    ]),
+    n.store(addr('w'), n.sub(n.load(addr('w')), n.mul(k('lr'), get(d)))),
+  ]);
+}
+
 function adam(): FuncDef {
-  const P = adamParams;
-  return func('adamStep', { pp: 'i32' }, { i: 'i32', gi: 'f64', w: 'i32', m: 'i32', v: 'i32', k0: 'i32' }, (l) => {
-    const k = constant(ADAM_CONSTS, l.k0);
-    return [
-      set(l.k0, P.load(l.pp, 'consts')),
-      forRange(l.i, P.load(l.pp, 'i0'), P.load(l.pp, 'i1'), c(1),
-        set(l.w, at4(P.load(l.pp, 'w'), l.i)), set(l.m, at4(P.load(l.pp, 'm'), l.i)), set(l.v, at4(P.load(l.pp, 'v'), l.i)),
-        set(l.gi, ld64(at4(P.load(l.pp, 'g'), l.i))),
-        if_(P.load(l.pp, 'decoupled'),
-          [st32(get(l.w), f64.mul(ld64(get(l.w)), k('decay')))],
-          [set(l.gi, f64.add(get(l.gi), f64.mul(k('weightDecay'), ld64(get(l.w)))))]),
-        st32(get(l.m), f64.add(f64.mul(k('beta1'), ld64(get(l.m))), f64.mul(k('oneMinusBeta1'), get(l.gi)))),
-        st32(get(l.v), f64.add(f64.mul(k('beta2'), ld64(get(l.v))), f64.mul(f64.mul(k('oneMinusBeta2'), get(l.gi)), get(l.gi)))),
-        // w −= stepSize·m / (√v / √bc2 + eps)
-        st32(get(l.w), f64.sub(ld64(get(l.w)), f64.div(
-          f64.mul(k('stepSize'), ld64(get(l.m))),
-          f64.add(f64.div(f64.sqrt(ld64(get(l.v))), k('sqrtBc2')), k('eps')))))),
-    ];
-  });
+  return stepKernel('adamStep', ['w', 'g', 'm', 'v'] as const, ADAM_CONSTS, ['decoupled'] as const, adamParams, (n, k, addr, flag, gi) => [
+    set(gi, n.load(addr('g'))),
+    if_(flag('decoupled'),
+      [n.store(addr('w'), n.mul(n.load(addr('w')), k('decay')))],
+      [set(gi, n.add(get(gi), n.mul(k('weightDecay'), n.load(addr('w')))))]),
+    n.store(addr('m'), n.add(n.mul(k('beta1'), n.load(addr('m'))), n.mul(k('oneMinusBeta1'), get(gi)))),
+    n.store(addr('v'), n.add(n.mul(k('beta2'), n.load(addr('v'))), n.mul(n.mul(k('oneMinusBeta2'), get(gi)), get(gi)))),
+    // w −= stepSize·m / (√v / √bc2 + eps)
+    n.store(addr('w'), n.sub(n.load(addr('w')), n.div(
+      n.mul(k('stepSize'), n.load(addr('m'))),
+      n.add(n.div(n.sqrt(n.load(addr('v'))), k('sqrtBc2')), k('eps'))))),
+  ]);
 }
 
 export function optimizerFunctions(): FuncDef[] {

@@ -1,4 +1,4 @@
-import type { AdamParams, Backend, DType, SgdParams, Storage, TypedArray } from '../../backend';
+import type { AdamParams, Backend, DType, ReduceOp, SgdParams, Shape, Storage, TypedArray } from '../../backend';
 import { sizeOf } from '../../shape';
 import { requireFloatDtype } from '../../shape-rules';
 import { binaryLoop, broadcastLoop, unaryLoop } from './elementwise';
@@ -85,6 +85,13 @@ function describeCpu(): string {
 
 const requireFloat = (op: string, dtype: DType) => requireFloatDtype(op, dtype);
 
+/** The JS reference reduction (and the path for int32, float64, arg ops and patterns the WASM kernel does not take). */
+function jsReduce(op: ReduceOp, x: Storage, shape: Shape, axes: number[], dtype: DType): CpuStorage {
+  const out = arrayFor(op === 'argmax' || op === 'argmin' ? 'int32' : dtype, sizeOf(shape.filter((_, d) => !axes.includes(d))));
+  reduce(op, arr(x), shape, axes, out);
+  return out;
+}
+
 /** The reference backend: typed arrays in this process, simple and exact. */
 export const cpuBackend: Backend = {
   name: 'cpu',
@@ -138,11 +145,7 @@ export const cpuBackend: Backend = {
   },
   reduce(op, x, shape, axes, dtype) {
     const rt = fast(dtype), viaWasm = rt && wasmReduce(rt, op, f32(x), shape, axes);
-    if (viaWasm) return own(viaWasm);
-    const outDtype = op === 'argmax' || op === 'argmin' ? 'int32' : dtype;
-    const out = arrayFor(outDtype, sizeOf(shape.filter((_, d) => !axes.includes(d))));
-    reduce(op, arr(x), shape, axes, out);
-    return own(out);
+    return own(viaWasm || jsReduce(op, x, shape, axes, dtype));
   },
 
   strided(x, outShape, strides, offset) {
@@ -268,4 +271,10 @@ export const cpuReferenceBackend: Backend = {
   convBackwardWeight(x, gy, p) {
     return own(convBackwardWeight(flt(x), flt(gy), p));
   },
+  reduce: (op, x, shape, axes, dtype) => own(jsReduce(op, x, shape, axes, dtype)),
+  maxPoolBackward: (gy, argmax, p) => own(maxPoolBackward(flt(gy), arr(argmax) as Int32Array, p)),
+  avgPool: (x, p, dtype) => (requireFloat('avgPool', dtype), own(avgPool(flt(x), p))),
+  avgPoolBackward: (gy, p) => own(avgPoolBackward(flt(gy), p)),
+  sgdStep: (param, grad, buf, size, p) => sgdStep(flt(param), flt(grad), buf ? flt(buf) : null, size, p),
+  adamStep: (param, grad, m, v, size, p) => adamStep(flt(param), flt(grad), flt(m), flt(v), size, p),
 };
