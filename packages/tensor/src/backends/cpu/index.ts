@@ -239,12 +239,13 @@ export const cpuBackend: Backend = {
     return own(softmax(flt(x), rows, cols, log));
   },
   sgdStep(param, grad, momentumBuf, size, p: SgdParams) {
-    const rt = fast(param instanceof Float32Array ? 'float32' : 'float64');
+    // in place on WASM when every array is float32 storage in its memory, else the JS reference
+    const rt = wasmRuntime();
     if (rt && wasmSgdStep(rt, f32(param), f32(grad), momentumBuf ? f32(momentumBuf) : null, size, p)) return;
     sgdStep(flt(param), flt(grad), momentumBuf ? flt(momentumBuf) : null, size, p);
   },
   adamStep(param, grad, m, v, size, p: AdamParams) {
-    const rt = fast(param instanceof Float32Array ? 'float32' : 'float64');
+    const rt = wasmRuntime();
     if (rt && wasmAdamStep(rt, f32(param), f32(grad), f32(m), f32(v), size, p)) return;
     adamStep(flt(param), flt(grad), flt(m), flt(v), size, p);
   },

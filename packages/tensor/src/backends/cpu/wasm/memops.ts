@@ -123,7 +123,7 @@ function inPlaceStep<F extends string, K extends string>(
   rt: WasmRuntime, kernel: 'sgdStep' | 'adamStep', arrays: (Float32Array | null)[], size: number,
   l: Layout<F | 'i0' | 'i1' | 'consts'>, names: readonly K[], consts: Record<K, number>, fields: Record<F, number>,
 ): boolean {
-  if (arrays.some((a) => a && rt.addressOf(a) === null)) return false;
+  if (arrays.some((a) => a && (!(a instanceof Float32Array) || rt.addressOf(a) === null))) return false;
   if (size === 0) return true;
   const scratch = new Scratch(rt);
   try {
