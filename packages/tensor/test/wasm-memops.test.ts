@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { PoolParams } from '../src/backend';
 import { avgPool, avgPoolBackward, maxPool, maxPoolBackward } from '../src/backends/cpu/kernels/pool';
-import { defaultThreads, wasmRuntime } from '../src/backends/cpu/wasm/runtime';
+import { defaultThreads, wasmRuntime, WasmRuntime } from '../src/backends/cpu/wasm/runtime';
 import { reduceView, wasmAdamStep, wasmAvgPool, wasmAvgPoolBackward, wasmMaxPoolBackward, wasmReduce, wasmSgdStep } from '../src/backends/cpu/wasm/memops';
 import { adamStep, sgdStep } from '../src/backends/cpu/kernels/optimizer';
 import type { AdamParams, SgdParams } from '../src/backend';
@@ -257,5 +257,21 @@ describe.skipIf(!rt)('the memory-bound wasm kernels give the same bits on 1, 2 a
     for (let t = 1; t < runs.length; t++) {
       runs[t].forEach((r, i) => expectBits(r, runs[0][i], `result ${i} on ${t + 1} threads`));
     }
+  });
+});
+
+describe.skipIf(!rt)('the memory-bound kernels on a plain (unshared) memory, as in a page without cross-origin isolation', () => {
+  it('copy their inputs in, hand out JS-heap results, and leave in-place steps to the reference', () => {
+    const plain = new WasmRuntime({ relaxed: rt!.relaxed, shared: false });
+    const x = rand(5 * 3 * 9 * 7, 3), ref = new Float32Array(3);
+    reduce('sum', x, [5, 3, 9, 7], [0, 2, 3], ref);
+    const got = wasmReduce(plain, 'sum', x, [5, 3, 9, 7], [0, 2, 3])!;
+    expect(plain.addressOf(got)).toBeNull();
+    for (let i = 0; i < 3; i++) expect(Math.abs(got[i] - ref[i])).toBeLessThanOrEqual(Math.abs(ref[i]) * 2 ** -23);
+    const p = maxCases[1][1], plane = 9 * 7, L = p.outSize[0] * p.outSize[1];
+    const px = rand(p.planes * plane, 4), gy = rand(p.planes * L, 5), { argmax } = maxPool(px, p);
+    expectBits(wasmMaxPoolBackward(plain, gy, argmax, p), maxPoolBackward(gy, argmax, p) as Float32Array, 'gx');
+    expectBits(wasmAvgPool(plain, px, p), avgPool(px, p) as Float32Array, 'avg');
+    expect(wasmSgdStep(plain, x, x, null, x.length, { lr: 1, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, firstStep: true })).toBe(false);
   });
 });
