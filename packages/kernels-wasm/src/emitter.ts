@@ -89,6 +89,7 @@ export const f64 = {
   add: bin(0xa0), sub: bin(0xa1), mul: bin(0xa2), div: bin(0xa3), sqrt: un(0x9f),
   fromF32: un(0xbb), toF32: un(0xb6), fromI32: un(0xb7),
   load: (addr: Code, offset = 0): Code => [addr, 0x2b, ...memarg(3, offset)],
+  store: (addr: Code, value: Code, offset = 0): Code => [addr, value, 0x39, ...memarg(3, offset)],
 };
 
 export const v128 = {
@@ -96,6 +97,8 @@ export const v128 = {
   store: (addr: Code, value: Code, offset = 0): Code => [addr, value, ...simd(0x0b), ...memarg(4, offset)],
   load32Splat: (addr: Code, offset = 0): Code => [addr, ...simd(0x09), ...memarg(2, offset)],
   zero: (): Code => [...simd(0x0c), ...new Array(16).fill(0)],
+  /** 4 bytes into lane 0, the rest zero. */
+  load32Zero: (addr: Code, offset = 0): Code => [addr, ...simd(0x5c), ...memarg(2, offset)],
   /** 8 bytes into the low half, the high half zero. */
   load64Zero: (addr: Code, offset = 0): Code => [addr, ...simd(0x5d), ...memarg(3, offset)],
   /** The 8 bytes of 64-bit lane `lane`. */
@@ -122,12 +125,30 @@ export const f64x2 = {
   mul: (a: Code, b: Code): Code => [a, b, ...simd(0xf2)],
   div: (a: Code, b: Code): Code => [a, b, ...simd(0xf3)],
   sqrt: (a: Code): Code => [a, ...simd(0xef)],
+  max: (a: Code, b: Code): Code => [a, b, ...simd(0xf5)],
+  nearest: (a: Code): Code => [a, ...simd(0x94)],
+  trunc: (a: Code): Code => [a, ...simd(0x7a)],
   /** Both lanes narrowed into the low two f32 lanes, the high two zero. */
   demoteZero: (v: Code): Code => [v, ...simd(0x5e)],
   extractLane: (v: Code, lane: number): Code => [v, ...simd(0x21), lane],
   /** The low two f32 lanes, widened. */
   promoteLow: (v: Code): Code => [v, ...simd(0x5f)],
 };
+
+export const i64 = {
+  const: (n: number): Code => [0x42, ...sleb(n)],
+};
+
+/** The integer lanes exp's scaling by 2^k needs. */
+export const i64x2 = {
+  splat: (x: Code): Code => [x, ...simd(0x12)],
+  add: (a: Code, b: Code): Code => [a, b, ...simd(0xce)],
+  shl: (a: Code, n: Code): Code => [a, n, ...simd(0xcb)],
+  /** i32 lanes 0, 1 sign-extended. */
+  extendLowI32x4: (a: Code): Code => [a, ...simd(0xc7)],
+};
+/** f64 lanes to i32 lanes 0, 1 (saturating), lanes 2, 3 zero. */
+export const i32x4TruncSatF64x2Zero = (a: Code): Code => [a, ...simd(0xfc)];
 
 /** memory.fill(dst, byte, n) and memory.copy(dst, src, n) on memory 0 (bulk memory). */
 export const memory = {

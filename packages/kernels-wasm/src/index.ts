@@ -8,3 +8,4 @@ export { poolFunctions, maxPoolParams } from './pool';
 export { poolBackwardFunctions, maxPoolBackwardParams, avgPoolParams } from './pool-backward';
 export { reduceFunctions, reduceParams, reduceKernel, REDUCE_OPS, type WasmReduceOp } from './reduce';
 export { optimizerFunctions, sgdParams, adamParams, SGD_CONSTS, ADAM_CONSTS } from './optimizer';
+export { softmaxFunctions, softmaxParams, expF64x2 } from './softmax';

@@ -10,6 +10,7 @@ import { poolFunctions } from './pool';
 import { poolBackwardFunctions } from './pool-backward';
 import { reduceFunctions } from './reduce';
 import { optimizerFunctions } from './optimizer';
+import { softmaxFunctions } from './softmax';
 
 export const WASM_PAGE = 65536;
 /** wasm32 addresses 4 GiB at most: 65536 pages. */
@@ -30,6 +31,7 @@ export function kernelFunctions(opts: ModuleOptions): FuncDef[] {
     ...poolBackwardFunctions(),
     ...reduceFunctions(),
     ...optimizerFunctions(),
+    ...softmaxFunctions(),
   ];
 }
 

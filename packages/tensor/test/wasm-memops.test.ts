@@ -7,7 +7,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { PoolParams } from '../src/backend';
 import { avgPool, avgPoolBackward, maxPool, maxPoolBackward } from '../src/backends/cpu/kernels/pool';
 import { defaultThreads, wasmRuntime, WasmRuntime } from '../src/backends/cpu/wasm/runtime';
-import { reduceView, wasmAdamStep, wasmAvgPool, wasmAvgPoolBackward, wasmMaxPoolBackward, wasmReduce, wasmSgdStep } from '../src/backends/cpu/wasm/memops';
+import { reduceView, wasmAdamStep, wasmAvgPool, wasmAvgPoolBackward, wasmMaxPoolBackward, wasmReduce, wasmSgdStep, wasmSoftmax } from '../src/backends/cpu/wasm/memops';
+import { softmax } from '../src/backends/cpu/kernels/softmax';
 import { adamStep, sgdStep } from '../src/backends/cpu/kernels/optimizer';
 import type { AdamParams, SgdParams } from '../src/backend';
 import { reduce } from '../src/backends/cpu/reduce';
@@ -231,7 +232,7 @@ describe.skipIf(!rt)('wasm optimizer steps equal the JS reference bit for bit', 
 });
 
 describe.skipIf(!rt)('the memory-bound wasm kernels give the same bits on 1, 2 and 3 threads', () => {
-  it('pooling backward, average pooling, every reduction path and the optimizer steps', () => {
+  it('pooling backward, average pooling, every reduction path, the optimizer steps and softmax', () => {
     const p: PoolParams = { planes: 64 * 20, inSize: [20, 30], kernel: [3, 3], outSize: [10, 15], stride: [2, 2], padding: [1, 1], dilation: [1, 1], countIncludePad: false };
     const x = rand(64 * 20 * 600, 11), gy = rand(64 * 20 * 150, 12);
     const { argmax } = maxPool(x, p);
@@ -252,6 +253,7 @@ describe.skipIf(!rt)('the memory-bound wasm kernels give the same bits on 1, 2 a
       const m = inMemory(new Float32Array(w.length)), v = inMemory(new Float32Array(w.length));
       wasmAdamStep(rt!, w, g, m, v, w.length, { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, decoupled: true, step: 1 });
       out.push(w.slice(), buf.slice(), m.slice(), v.slice());
+      out.push(wasmSoftmax(rt!, x, 3000, 256, false), wasmSoftmax(rt!, x, 768, 1000, true));
       return out;
     });
     for (let t = 1; t < runs.length; t++) {
@@ -273,5 +275,32 @@ describe.skipIf(!rt)('the memory-bound kernels on a plain (unshared) memory, as 
     expectBits(wasmMaxPoolBackward(plain, gy, argmax, p), maxPoolBackward(gy, argmax, p) as Float32Array, 'gx');
     expectBits(wasmAvgPool(plain, px, p), avgPool(px, p) as Float32Array, 'avg');
     expect(wasmSgdStep(plain, x, x, null, x.length, { lr: 1, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, firstStep: true })).toBe(false);
+  });
+});
+
+/**
+ * Softmax rows against the JS reference: the kernel's exp is within 2 ulp of Math.exp (see
+ * kernels-wasm's softmax-exp test) and both sum in f64, so results agree to float32 rounding.
+ */
+describe.skipIf(!rt)('wasm softmax and log-softmax equal the JS reference to float32 rounding', () => {
+  let seed = 1700;
+  for (const [rows, cols] of [[1, 1], [7, 10], [64, 10], [3, 1031], [130, 2], [5, 3], [1, 4]]) {
+    for (const log of [false, true]) {
+      it(`${log ? 'log-softmax' : 'softmax'} of [${rows}, ${cols}]`, () => {
+        const x = rand(rows * cols, seed++).map((v) => v * 30);
+        const ref = softmax(x, rows, cols, log), got = wasmSoftmax(rt!, x, rows, cols, log);
+        for (let i = 0; i < ref.length; i++) {
+          const tol = 2 ** -23 * Math.max(Math.abs(ref[i]), log ? 1 : 0) + (log ? 0 : 2 ** -30);
+          if (!(Math.abs(got[i] - ref[i]) <= tol)) expect.fail(`[${i}]: got ${got[i]}, expected ${ref[i]}`);
+        }
+      });
+    }
+  }
+  it('rows with NaN, -Infinity or +Infinity behave as in the reference', () => {
+    const x = new Float32Array([1, NaN, 2, -Infinity, -Infinity, -Infinity, 0, -Infinity, 3, 5, Infinity, 1]);
+    for (const log of [false, true]) {
+      const ref = Array.from(softmax(x, 4, 3, log)), got = Array.from(wasmSoftmax(rt!, x, 4, 3, log));
+      expect(got).toEqual(ref);
+    }
   });
 });

@@ -12,7 +12,7 @@ import { adamStep, sgdStep } from './kernels/optimizer';
 import { batchNorm, batchNormBackward } from './kernels/batch-norm';
 import { gather, scatterAdd, strided, writeStrided } from './kernels/strided';
 import { wasmRuntime } from './wasm/runtime';
-import { wasmAdamStep, wasmAvgPool, wasmAvgPoolBackward, wasmMaxPoolBackward, wasmReduce, wasmSgdStep } from './wasm/memops';
+import { wasmAdamStep, wasmAvgPool, wasmAvgPoolBackward, wasmMaxPoolBackward, wasmReduce, wasmSgdStep, wasmSoftmax } from './wasm/memops';
 import { wasmBatchNorm, wasmBatchNormBackward, wasmMaxPool, wasmConvBackwardInput, wasmConvBackwardWeight, wasmConvForward, wasmMatmul } from './wasm/kernels';
 
 /** cpu storage: the typed array itself (bytes comes with it). */
@@ -236,7 +236,8 @@ export const cpuBackend: Backend = {
 
   softmax(x, rows, cols, log, dtype) {
     requireFloat('softmax', dtype);
-    return own(softmax(flt(x), rows, cols, log));
+    const rt = fast(dtype);
+    return own(rt ? wasmSoftmax(rt, f32(x), rows, cols, log) : softmax(flt(x), rows, cols, log));
   },
   sgdStep(param, grad, momentumBuf, size, p: SgdParams) {
     // in place on WASM when every array is float32 storage in its memory, else the JS reference
@@ -278,4 +279,5 @@ export const cpuReferenceBackend: Backend = {
   avgPoolBackward: (gy, p) => own(avgPoolBackward(flt(gy), p)),
   sgdStep: (param, grad, buf, size, p) => sgdStep(flt(param), flt(grad), buf ? flt(buf) : null, size, p),
   adamStep: (param, grad, m, v, size, p) => adamStep(flt(param), flt(grad), flt(m), flt(v), size, p),
+  softmax: (x, rows, cols, log, dtype) => (requireFloat('softmax', dtype), own(softmax(flt(x), rows, cols, log))),
 };

@@ -7,7 +7,7 @@ import type { AdamParams, PoolParams, ReduceOp, SgdParams, Shape } from '../../.
 import { dims, type Dim } from '../kernels/pool';
 import {
   avgPoolParams, maxPoolBackwardParams, reduceKernel, reduceParams, REDUCE_OPS, type WasmReduceOp,
-  adamParams, sgdParams, ADAM_CONSTS, SGD_CONSTS, type Layout,
+  adamParams, sgdParams, softmaxParams, ADAM_CONSTS, SGD_CONSTS, type Layout,
 } from '@webgrad/kernels-wasm';
 import { COST_PER_ELEMENT, Scratch, at, dispatch, handOut, output, params, part, threadsFor, withOutputs } from './kernels';
 import type { WasmRuntime } from './runtime';
@@ -158,4 +158,30 @@ export function wasmAdamStep(rt: WasmRuntime, w: Float32Array, g: Float32Array, 
     beta1: p.beta1, oneMinusBeta1: 1 - p.beta1, beta2: p.beta2, oneMinusBeta2: 1 - p.beta2,
     stepSize: p.lr / bc1, sqrtBc2: Math.sqrt(bc2), eps: p.eps, weightDecay: p.weightDecay, decay: 1 - p.lr * p.weightDecay,
   }, { w: addr(w), g: addr(g), m: addr(m), v: addr(v), decoupled: p.decoupled ? 1 : 0 });
+}
+
+/**
+ * Row-wise softmax / log-softmax on WASM, rows split over threads. The kernel's exp is
+ * within 2 ulp of Math.exp (kernels-wasm softmax.ts), so results match the JS reference to
+ * float32 rounding; log-softmax takes each row's log here (wasm has none) between two passes.
+ */
+export function wasmSoftmax(rt: WasmRuntime, x: Float32Array, rows: number, cols: number, log: boolean): Float32Array {
+  const out = output(rt, rows * cols);
+  if (out.length === 0) return handOut(rt, out);
+  return withOutputs(rt, { out }, (scratch) => {
+    const stats = log ? scratch.alloc(16 * rows) : 0;
+    const common = { x: scratch.input(x), out: at(rt, out), stats, cols, log: log ? 1 : 0 };
+    // an exp costs about as much as a few elements of the memory-bound kernels
+    const T = threadsFor(rt, 4 * COST_PER_ELEMENT * rows * cols, rows);
+    const blocks: number[] = [];
+    for (let t = 0; t < T; t++) {
+      const [r0, r1] = part(rows, T, t);
+      blocks.push(params(scratch, softmaxParams, { ...common, r0, r1 }));
+    }
+    dispatch(rt, 'softmaxRows', blocks);
+    if (!log) return;
+    const maxAndSum = new Float64Array(rt.memory.buffer, stats, 2 * rows);
+    for (let r = 0; r < rows; r++) maxAndSum[2 * r] += Math.log(maxAndSum[2 * r + 1]); // lse = max + log(sum), as the reference
+    dispatch(rt, 'logSoftmaxRows', blocks);
+  }).out;
 }

@@ -19,6 +19,7 @@ export const KERNELS = [
   'avgPoolBackward',
   'reduceSum', 'reduceMax', 'reduceMin',
   'sgdStep', 'adamStep',
+  'softmaxRows', 'logSoftmaxRows',
 ] as const;
 export type KernelName = (typeof KERNELS)[number];
 
