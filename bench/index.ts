@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- group ...]`: groups cpu, kernels, train, data, loops, memops, peers.
+ * `npm run bench [-- group ...]`: groups cpu, peak, kernels, train, data, loops, memops, peers.
  * No group runs them all. Results go to bench/results/<date-time>.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -11,16 +11,18 @@ type Group = () => Promise<object>;
 
 const descriptions: Record<string, string> = {
   cpu: 'conv2d and matmul GFLOP/s on the cpu backend',
+  peak: "the machine's WebAssembly SIMD peak against the GEMM micro-kernel and matmul (what bounds the cpu backend)",
   kernels: 'matmul, conv2d and dilated conv GFLOP/s on webgpu and cpu',
   train: 'images/s of one training step (batch 64) for simpleCnn, dilatedCnn, resnet18',
   data: 'CIFAR-10 decode, cache load and DataLoader batches/s',
   loops: 'the hand-written loop convolution against the kernels (table + log-scale PNG chart)',
-  memops: 'the cpu backend\'s pooling backward, reductions and optimizer steps: JS reference against WASM',
+  memops: "the cpu backend's pooling backward, reductions, softmax and optimizer steps: JS reference against WASM",
   peers: 'webgrad against TensorFlow.js (cpu, wasm, webgpu) and PyTorch (cpu, when installed): one table of ratios',
 };
 
 const groups: Record<string, () => Promise<Group>> = {
   cpu: async () => (await import('./cpu')).benchCpu,
+  peak: async () => (await import('./peak')).benchPeak,
   kernels: async () => (await import('./kernels')).benchKernels,
   train: async () => (await import('./train')).benchTrain,
   data: async () => (await import('./data')).benchData,
