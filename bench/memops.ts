@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- memops`: the cpu backend's memory-bound kernels at the sizes one
+ * `npm run bench -- memops`: the cpu backend's memory-bound kernels (and softmax) at the sizes one
  * training step (batch 64) hits: the JS reference against the WASM kernels on one thread
  * and on every thread, in ms per call (median).
  */
@@ -54,6 +54,11 @@ function workloads(b: Backend): { name: string; run: () => void; done: () => voi
   {
     const x = rand(64 * 1000);
     list.push({ name: 'max [64,1000] over [1]', run: () => once(b.reduce('max', x, [64, 1000], [1], 'float32')) });
+  }
+  for (const [rows, cols] of [[64, 10], [64, 1000]]) {
+    const x = rand(rows * cols);
+    list.push({ name: `logSoftmax [${rows},${cols}] (cross-entropy)`, run: () => once(b.softmax(x, rows, cols, true, 'float32')) });
+    list.push({ name: `softmax [${rows},${cols}]`, run: () => once(b.softmax(x, rows, cols, false, 'float32')) });
   }
   for (const n of [1e6, 11e6]) {
     const w = rand(n), g = rand(n), m = rand(n), v = b.fill(n, 0.01, 'float32');
