@@ -98,16 +98,21 @@ export const sigmoid = (v: Expr): Expr => select(ge(v, 0), div(1, add(1, exp(neg
 /**
  * log(1 + v), accurate for small v: u = 1 + v carries the rounding error of the sum, and
  * log(u) · v / (u − 1) cancels it (Goldberg, "What every computer scientist should know").
+ * The ratio v / (u − 1) is near 1, so float32 does not overflow for huge v; u = +Infinity
+ * gives itself.
  */
 export function log1p(v: Expr): Expr {
   const u = add(1, v);
-  return select(eq(u, 1), v, div(mul(log(u), v), sub(u, 1)));
+  return select(eq(u, 1), v, select(eq(u, Infinity), u, mul(log(u), div(v, sub(u, 1)))));
 }
 
-/** e^v − 1, accurate for small v (Kahan's correction with the same idea as log1p). */
+/**
+ * e^v − 1, accurate for small v (Kahan's correction with the same idea as log1p), the
+ * ratio taken first as there; e^v that overflows (float32 before float64) gives +Infinity.
+ */
 export function expm1(v: Expr): Expr {
   const u = exp(v);
-  return select(eq(u, 1), v, select(eq(sub(u, 1), -1), -1, div(mul(sub(u, 1), v), log(u))));
+  return select(eq(u, 1), v, select(eq(sub(u, 1), -1), -1, select(eq(u, Infinity), u, mul(sub(u, 1), div(v, log(u))))));
 }
 
 /**
