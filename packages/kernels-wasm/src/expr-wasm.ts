@@ -46,6 +46,19 @@ export function renderSimd(e: Expr, inputs: { x: Local; y?: Local }, params: { a
   const prelude: Code[] = [];
   const body: Code[] = [];
   const memo = new Map<string, { local: Local; invariant: boolean }>();
+  const constants = new Map<string, Local>();
+  /** A v128 constant in a local set once in the prelude (V8 rebuilds an inline v128.const at every use). */
+  const constant = (c: Code): Local => {
+    const key = JSON.stringify(c);
+    let l = constants.get(key);
+    if (!l) {
+      l = temp('v128');
+      prelude.push(set(l, c));
+      constants.set(key, l);
+    }
+    return l;
+  };
+  const k: Lanes = { f32: (v) => get(constant(v128.f32Const(v))), i32: (v) => get(constant(v128.i32Const(v))) };
 
   /** A new local holding `code`; in the prelude when it depends on no input. */
   const bind = (code: Code, invariant: boolean) => {
@@ -71,7 +84,7 @@ export function renderSimd(e: Expr, inputs: { x: Local; y?: Local }, params: { a
         return { local: l, invariant: false };
       }
       case 'param': return bind(f32x4.splat(get(params[n.name])), true);
-      case 'const': return bind(v128.f32Const(n.value), true);
+      case 'const': return { local: constant(v128.f32Const(n.value)), invariant: true };
       case 'neg': {
         const a = visit(n.arg);
         return bind(f32x4.neg(get(a.local)), a.invariant);
@@ -93,9 +106,9 @@ export function renderSimd(e: Expr, inputs: { x: Local; y?: Local }, params: { a
           case 'sqrt': return out(f32x4.sqrt(x));
           case 'abs': return out(f32x4.abs(x));
           // 1, -1, or 0 (also for NaN, as the JavaScript rendering)
-          case 'sign': return out(v128.or(v128.and(f32x4.gt(x, v128.f32Const(0)), v128.f32Const(1)), v128.and(f32x4.lt(x, v128.f32Const(0)), v128.f32Const(-1))));
-          case 'exp': return { local: expSimd(a.local, (c) => bind(c, a.invariant).local), invariant: a.invariant };
-          case 'log': return { local: logSimd(a.local, (c) => bind(c, a.invariant).local), invariant: a.invariant };
+          case 'sign': return out(v128.or(v128.and(f32x4.gt(x, k.f32(0)), k.f32(1)), v128.and(f32x4.lt(x, k.f32(0)), k.f32(-1))));
+          case 'exp': return { local: expSimd(a.local, (c) => bind(c, a.invariant).local, k), invariant: a.invariant };
+          case 'log': return { local: logSimd(a.local, (c) => bind(c, a.invariant).local, k), invariant: a.invariant };
           default: throw new Error(`renderSimd: ${n.fn} has no SIMD rendering (check simdRenderable first)`);
         }
       }
@@ -103,7 +116,7 @@ export function renderSimd(e: Expr, inputs: { x: Local; y?: Local }, params: { a
   };
 
   let root = visit(e);
-  if (isBoolean(e)) root = bind(v128.and(get(root.local), v128.f32Const(1)), root.invariant);
+  if (isBoolean(e)) root = bind(v128.and(get(root.local), k.f32(1)), root.invariant);
   return { prelude, body, result: root.local };
 }
 
@@ -111,13 +124,18 @@ export function renderSimd(e: Expr, inputs: { x: Local; y?: Local }, params: { a
 
 /** `let`: a new local holding the code (the caller decides where it runs). */
 type Let = (code: Code) => Local;
+/** Constants with the same value in every lane (the caller decides where they are made). */
+export interface Lanes {
+  f32(v: number): Code;
+  i32(v: number): Code;
+}
+/** Inline v128.const: for use outside a loop. */
+export const inlineLanes: Lanes = { f32: v128.f32Const, i32: v128.i32Const };
 
-const k = v128.f32Const;
-const ki = v128.i32Const;
 /** c0 + x·(c1 + x·(c2 + ...)), Horner's scheme, coefficients from the constant term up. */
-function horner(x: Local, coefficients: number[], let_: Let): Local {
-  let acc = let_(k(coefficients[coefficients.length - 1]));
-  for (let i = coefficients.length - 2; i >= 0; i--) acc = let_(f32x4.add(f32x4.mul(get(acc), get(x)), k(coefficients[i])));
+function horner(x: Local, coefficients: number[], let_: Let, k: Lanes): Local {
+  let acc = let_(k.f32(coefficients[coefficients.length - 1]));
+  for (let i = coefficients.length - 2; i >= 0; i--) acc = let_(f32x4.add(f32x4.mul(get(acc), get(x)), k.f32(coefficients[i])));
   return acc;
 }
 
@@ -127,13 +145,14 @@ function horner(x: Local, coefficients: number[], let_: Let): Local {
  * that overflow or become denormal round once, as they should. x is clamped to [-104, 89]
  * first, where e^x is already 0 or +Infinity in float32; NaN passes through the clamp.
  */
-export function expSimd(x: Local, let_: Let): Local {
+export function expSimd(x: Local, let_: Let, lanes: Lanes = inlineLanes): Local {
+  const k = lanes.f32, ki = lanes.i32;
   const xc = let_(f32x4.min(f32x4.max(get(x), k(-104)), k(89)));
   const fx = let_(f32x4.floor(f32x4.add(f32x4.mul(get(xc), k(Math.LOG2E)), k(0.5))));
   const r1 = let_(f32x4.sub(get(xc), f32x4.mul(get(fx), k(0.693359375))));
   const r = let_(f32x4.sub(get(r1), f32x4.mul(get(fx), k(-2.12194440e-4))));
   const z = let_(f32x4.mul(get(r), get(r)));
-  const p = horner(r, [5.0000001201e-1, 1.6666665459e-1, 4.1665795894e-2, 8.3334519073e-3, 1.3981999507e-3, 1.9875691500e-4], let_);
+  const p = horner(r, [5.0000001201e-1, 1.6666665459e-1, 4.1665795894e-2, 8.3334519073e-3, 1.3981999507e-3, 1.9875691500e-4], let_, lanes);
   const y = let_(f32x4.add(f32x4.add(f32x4.mul(get(p), get(z)), get(r)), k(1)));
   const n = let_(i32x4.truncSatF32x4(get(fx)));
   const n1 = let_(i32x4.shrS(get(n), i32.const(1)));
@@ -146,7 +165,8 @@ export function expSimd(x: Local, let_: Let): Local {
  * log(m) by a degree-9 polynomial in m − 1, plus e·ln 2 in two parts. Negative x and NaN
  * give NaN, ±0 gives −Infinity, +Infinity gives itself.
  */
-export function logSimd(x: Local, let_: Let): Local {
+export function logSimd(x: Local, let_: Let, lanes: Lanes = inlineLanes): Local {
+  const k = lanes.f32, ki = lanes.i32;
   const tiny = let_(f32x4.lt(get(x), k(1.1754943508222875e-38)));
   const xs = let_(v128.bitselect(f32x4.mul(get(x), k(8388608)), get(x), get(tiny)));
   // exponent: (bits >> 23) − 126, 23 less for a scaled denormal; mantissa into [0.5, 1)
@@ -157,7 +177,7 @@ export function logSimd(x: Local, let_: Let): Local {
   const xm = let_(f32x4.add(f32x4.sub(get(m), k(1)), v128.and(get(small), get(m))));
   const fe = let_(f32x4.convertI32x4(get(e)));
   const z = let_(f32x4.mul(get(xm), get(xm)));
-  const p = horner(xm, [3.3333331174e-1, -2.4999993993e-1, 2.0000714765e-1, -1.6668057665e-1, 1.4249322787e-1, -1.2420140846e-1, 1.1676998740e-1, -1.1514610310e-1, 7.0376836292e-2], let_);
+  const p = horner(xm, [3.3333331174e-1, -2.4999993993e-1, 2.0000714765e-1, -1.6668057665e-1, 1.4249322787e-1, -1.2420140846e-1, 1.1676998740e-1, -1.1514610310e-1, 7.0376836292e-2], let_, lanes);
   const y0 = let_(f32x4.mul(f32x4.mul(get(p), get(xm)), get(z)));
   const y1 = let_(f32x4.add(get(y0), f32x4.mul(get(fe), k(-2.12194440e-4))));
   const y2 = let_(f32x4.sub(get(y1), f32x4.mul(get(z), k(0.5))));
