@@ -6,7 +6,8 @@
  * number, kernel, parameter pointer). The caller writes a slot and notifies; the worker
  * runs the kernel and notifies back; the caller runs its own share meanwhile, then waits.
  * Waiting blocks this thread, which Node allows on its main thread and a browser only in
- * a worker: elsewhere the pool has no workers and every kernel runs here.
+ * a worker: elsewhere the pool has no workers and every kernel runs here. More kernel
+ * modules (the elementwise ops, built on first use) join later through addKernels.
  */
 import { kernelModule, simdSupport, MAX_PAGES, WASM_PAGE } from '@webgrad/kernels-wasm';
 import { onWasmHostChange, wasmHost, type WorkerHandle } from './platform';
