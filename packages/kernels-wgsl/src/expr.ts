@@ -92,8 +92,14 @@ export const pow = call('pow');
 export const isNaN = (v: Expr): Expr => ne(v, v);
 /** min(max(v, lo), hi) with the bounds winning over NaN-free comparisons, as the cpu reference. */
 export const clampTo = (v: Expr, lo: Operand, hi: Operand): Expr => select(lt(v, lo), lo, select(gt(v, hi), hi, v));
-/** 1 / (1 + e^-v), written so that exp never overflows in either tail. */
-export const sigmoid = (v: Expr): Expr => select(ge(v, 0), div(1, add(1, exp(neg(v)))), div(exp(v), add(1, exp(v))));
+/**
+ * 1 / (1 + e^-v), written so that exp never overflows in either tail: with e = e^-|v|,
+ * 1 / (1 + e) for v >= 0 and e / (1 + e) below (one exp, also where both sides are computed).
+ */
+export function sigmoid(v: Expr): Expr {
+  const e = exp(neg(abs(v)));
+  return select(ge(v, 0), div(1, add(1, e)), div(e, add(1, e)));
+}
 
 /**
  * log(1 + v), accurate for small v: u = 1 + v carries the rounding error of the sum, and
