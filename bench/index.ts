@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- group ...]`: groups cpu, kernels, train, data, loops, peers.
+ * `npm run bench [-- group ...]`: groups cpu, kernels, elementwise, train, data, loops, peers.
  * No group runs them all. Results go to bench/results/<date-time>.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -12,6 +12,7 @@ type Group = () => Promise<object>;
 const descriptions: Record<string, string> = {
   cpu: 'conv2d and matmul GFLOP/s on the cpu backend',
   kernels: 'matmul, conv2d and dilated conv GFLOP/s on webgpu and cpu',
+  elementwise: 'elementwise ops at 1M elements: the JS loops against the WASM SIMD kernels on 1 and every thread',
   train: 'images/s of one training step (batch 64) for simpleCnn, dilatedCnn, resnet18',
   data: 'CIFAR-10 decode, cache load and DataLoader batches/s',
   loops: 'the hand-written loop convolution against the kernels (table + log-scale PNG chart)',
@@ -21,6 +22,7 @@ const descriptions: Record<string, string> = {
 const groups: Record<string, () => Promise<Group>> = {
   cpu: async () => (await import('./cpu')).benchCpu,
   kernels: async () => (await import('./kernels')).benchKernels,
+  elementwise: async () => (await import('./elementwise')).benchElementwise,
   train: async () => (await import('./train')).benchTrain,
   data: async () => (await import('./data')).benchData,
   loops: async () => (await import('./loops')).benchLoops,
