@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- group ...]`: groups cpu, kernels, elementwise, train, data, loops, peers.
+ * `npm run bench [-- group ...]`: groups cpu, peak, kernels, elementwise, train, data, loops, peers.
  * No group runs them all. Results go to bench/results/<date-time>.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -11,6 +11,7 @@ type Group = () => Promise<object>;
 
 const descriptions: Record<string, string> = {
   cpu: 'conv2d and matmul GFLOP/s on the cpu backend',
+  peak: "the machine's WebAssembly SIMD peak against the GEMM micro-kernel and matmul (what bounds the cpu backend)",
   kernels: 'matmul, conv2d and dilated conv GFLOP/s on webgpu and cpu',
   elementwise: 'elementwise ops at 1M elements: the JS loops against the WASM SIMD kernels on 1 and every thread',
   train: 'images/s of one training step (batch 64) for simpleCnn, dilatedCnn, resnet18',
@@ -21,6 +22,7 @@ const descriptions: Record<string, string> = {
 
 const groups: Record<string, () => Promise<Group>> = {
   cpu: async () => (await import('./cpu')).benchCpu,
+  peak: async () => (await import('./peak')).benchPeak,
   kernels: async () => (await import('./kernels')).benchKernels,
   elementwise: async () => (await import('./elementwise')).benchElementwise,
   train: async () => (await import('./train')).benchTrain,
