@@ -27,6 +27,8 @@ export interface TrainSpec {
   classes?: number;
   /** Extra figures stored with the run. */
   extra?: RunSummary['extra'];
+  /** Runs once on the trained model; what it returns is stored in the run's summary. */
+  finish?: (model: nn.Module) => Promise<Partial<RunSummary>>;
 }
 
 export async function trainRun(ctx: ExperimentContext, spec: TrainSpec): Promise<RunSummary> {
@@ -85,6 +87,7 @@ export async function trainRun(ctx: ExperimentContext, spec: TrainSpec): Promise
     batchSize: spec.batchSize,
     ...(spec.classes ? { classes: spec.classes } : {}),
     extra: spec.extra ?? {},
+    ...(spec.finish ? await spec.finish(spec.model) : {}),
   };
   store.saveFinished(summary);
   ctx.addRun(summary);
