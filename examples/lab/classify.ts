@@ -20,6 +20,8 @@ export interface ClassifierRun {
   batchSize: number;
   lr: number;
   optimizer?: 'adam' | 'sgd';
+  /** 'cosine': the learning rate falls from lr to 0 over the epochs (a steadier last epoch); default constant. */
+  schedule?: 'constant' | 'cosine';
   /** The shuffle's seed (default: the lab's --seed). */
   seed?: number;
   extra?: TrainSpec['extra'];
@@ -33,11 +35,13 @@ export const optimizerText = (kind: 'adam' | 'sgd' = 'adam') => (kind === 'sgd' 
 
 export async function trainClassifier(ctx: ExperimentContext, set: LabImageSet, r: ClassifierRun): Promise<RunSummary> {
   const testBatch = Math.max(r.batchSize, 64);
+  const optimizer = optimizerFor(r.model, r.optimizer ?? 'adam', r.lr);
   return trainRun(ctx, {
     key: r.key,
     label: r.label,
     model: r.model,
-    optimizer: optimizerFor(r.model, r.optimizer ?? 'adam', r.lr),
+    optimizer,
+    ...(r.schedule === 'cosine' ? { scheduler: new nn.CosineAnnealingLR(optimizer, { tMax: r.epochs }) } : {}),
     train: batches(set, 'train', r.batchSize, { seed: r.seed ?? ctx.seed, normalise: true }),
     test: batches(set, 'test', testBatch, { normalise: true }),
     epochs: r.epochs,

@@ -16,6 +16,8 @@ export interface TrainSpec {
   label: string;
   model: nn.Module;
   optimizer: nn.Optimizer;
+  /** Stepped after every epoch; saved in the checkpoints with the optimizer. */
+  scheduler?: nn.LRScheduler;
   train: nn.BatchSource;
   test?: nn.BatchSource;
   epochs: number;
@@ -47,7 +49,7 @@ export async function trainRun(ctx: ExperimentContext, spec: TrainSpec): Promise
   let startEpoch = 0;
   let history: nn.History | undefined;
   if (existsSync(ckpt)) {
-    const loaded = await nn.loadCheckpoint(ckpt, { model: spec.model, optimizer: spec.optimizer, identity, remedy });
+    const loaded = await nn.loadCheckpoint(ckpt, { model: spec.model, optimizer: spec.optimizer, scheduler: spec.scheduler, identity, remedy });
     startEpoch = loaded.epoch;
     history = loaded.history;
     ctx.log(`${spec.label}: resuming after epoch ${startEpoch}`);
@@ -57,6 +59,7 @@ export async function trainRun(ctx: ExperimentContext, spec: TrainSpec): Promise
   const t0 = performance.now();
   const result = await nn.fit(spec.model, spec.train, {
     optimizer: spec.optimizer,
+    scheduler: spec.scheduler,
     epochs: spec.epochs,
     loss: spec.loss,
     testData: spec.test,
