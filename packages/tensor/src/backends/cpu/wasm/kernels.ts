@@ -37,11 +37,11 @@ export class Scratch {
     return at;
   }
   /** The address of `a` in the memory: in place when it lives there, else a copy. */
-  input(a: Float32Array): number {
+  input(a: Float32Array | Int32Array): number {
     const at = this.rt.addressOf(a);
     if (at !== null) return at;
     const copy = this.alloc(a.length * 4);
-    this.rt.f32.set(a, copy / 4);
+    (a instanceof Int32Array ? this.rt.i32 : this.rt.f32).set(a, copy / 4);
     return copy;
   }
   /** Per-thread packing scratch. */
@@ -214,7 +214,7 @@ export function wasmConvBackwardWeight(rt: WasmRuntime, x: Float32Array, gy: Flo
 }
 
 /** The f32 bits of x as an i32 (parameter blocks hold words). */
-const f32Bits = (x: number) => new Int32Array(new Float32Array([x]).buffer)[0];
+export const f32Bits = (x: number) => new Int32Array(new Float32Array([x]).buffer)[0];
 
 /** Channels [c0, c1) per thread: every channel's statistics come from one thread. */
 function batchNormRun(rt: WasmRuntime, kernel: 'batchNorm' | 'batchNormBackward', p: BatchNormParams, scratch: Scratch,
