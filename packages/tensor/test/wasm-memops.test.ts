@@ -223,11 +223,16 @@ describe.skipIf(!rt)('wasm optimizer steps equal the JS reference bit for bit', 
       }
     });
   }
-  it('declines (and leaves the arrays alone) when an array is not in the memory', () => {
+  it('declines (and leaves the arrays alone) when an updated array is not in the memory; copies in a gradient that is not', () => {
     const w = rand(8, 1), g = rand(8, 2), before = w.slice();
-    expect(wasmSgdStep(rt!, inMemory(w), g, null, 8, { lr: 1, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, firstStep: true })).toBe(false);
     expect(wasmAdamStep(rt!, w, inMemory(g), inMemory(g), inMemory(g), 8, { lr: 1, beta1: 0.9, beta2: 0.9, eps: 1e-8, weightDecay: 0, decoupled: false, step: 1 })).toBe(false);
+    expect(wasmSgdStep(rt!, inMemory(w), inMemory(g), w, 8, { lr: 1, momentum: 0.9, dampening: 0, weightDecay: 0, nesterov: false, firstStep: true })).toBe(false);
     expectBits(w, before, 'w');
+    const p = { lr: 0.5, momentum: 0, dampening: 0, weightDecay: 0.1, nesterov: false, firstStep: true };
+    const wGot = inMemory(w), wRef = w.slice();
+    expect(wasmSgdStep(rt!, wGot, g, null, 8, p)).toBe(true);
+    sgdStep(wRef, g, null, 8, p);
+    expectBits(wGot, wRef, 'w after a step with a JS-heap gradient');
   });
 });
 

@@ -116,24 +116,26 @@ export function wasmReduce(rt: WasmRuntime, op: ReduceOp, x: Float32Array, shape
 
 /**
  * One in-place optimizer step over `size` elements, split over threads by element ranges.
- * False (nothing done) unless every array lives in the memory: the caller then runs the JS
- * reference, which updates the arrays where they are.
+ * The updated arrays must live in the memory (false, nothing done, otherwise: the caller then
+ * runs the JS reference, which updates them where they are); the gradient, only read, is
+ * copied in when it does not. `fields(g)` gives the block's pointers, g the gradient's address.
  */
 function inPlaceStep<F extends string, K extends string>(
-  rt: WasmRuntime, kernel: 'sgdStep' | 'adamStep', arrays: (Float32Array | null)[], size: number,
-  l: Layout<F | 'i0' | 'i1' | 'consts'>, names: readonly K[], consts: Record<K, number>, fields: Record<F, number>,
+  rt: WasmRuntime, kernel: 'sgdStep' | 'adamStep', updated: (Float32Array | null)[], grad: Float32Array, size: number,
+  l: Layout<F | 'i0' | 'i1' | 'consts'>, names: readonly K[], consts: Record<K, number>, fields: (g: number) => Record<F, number>,
 ): boolean {
-  if (arrays.some((a) => a && (!(a instanceof Float32Array) || rt.addressOf(a) === null))) return false;
+  if (updated.some((a) => a && (!(a instanceof Float32Array) || rt.addressOf(a) === null)) || !(grad instanceof Float32Array)) return false;
   if (size === 0) return true;
   const scratch = new Scratch(rt);
   try {
+    const g = scratch.input(grad.length === size ? grad : grad.subarray(0, size));
     const k = scratch.alloc(8 * names.length);
     new Float64Array(rt.memory.buffer, k, names.length).set(names.map((n) => consts[n]));
     const T = threadsFor(rt, COST_PER_ELEMENT * size, size);
     const blocks: number[] = [];
     for (let t = 0; t < T; t++) {
       const [i0, i1] = part(size, T, t);
-      blocks.push(params(scratch, l, { ...fields, i0, i1, consts: k } as Record<F | 'i0' | 'i1' | 'consts', number>));
+      blocks.push(params(scratch, l, { ...fields(g), i0, i1, consts: k } as Record<F | 'i0' | 'i1' | 'consts', number>));
     }
     dispatch(rt, kernel, blocks);
   } finally {
@@ -145,19 +147,19 @@ function inPlaceStep<F extends string, K extends string>(
 /** SGD in place, exactly the reference's f64 arithmetic (cpu/index.ts sgdStep). */
 export function wasmSgdStep(rt: WasmRuntime, w: Float32Array, g: Float32Array, buf: Float32Array | null, size: number, p: SgdParams): boolean {
   const addr = (a: Float32Array | null) => (a ? rt.addressOf(a) ?? 0 : 0);
-  return inPlaceStep(rt, 'sgdStep', [w, g, buf], size, sgdParams, SGD_CONSTS,
+  return inPlaceStep(rt, 'sgdStep', [w, buf], g, size, sgdParams, SGD_CONSTS,
     { lr: p.lr, momentum: p.momentum, oneMinusDampening: 1 - p.dampening, weightDecay: p.weightDecay },
-    { w: addr(w), g: addr(g), buf: addr(buf), firstStep: p.firstStep ? 1 : 0, nesterov: p.nesterov ? 1 : 0 });
+    (gAt) => ({ w: addr(w), g: gAt, buf: addr(buf), firstStep: p.firstStep ? 1 : 0, nesterov: p.nesterov ? 1 : 0 }));
 }
 
 /** Adam / AdamW in place, exactly the reference's f64 arithmetic (cpu/index.ts adamStep). */
 export function wasmAdamStep(rt: WasmRuntime, w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, size: number, p: AdamParams): boolean {
   const addr = (a: Float32Array) => rt.addressOf(a) ?? 0;
   const bc1 = 1 - p.beta1 ** p.step, bc2 = 1 - p.beta2 ** p.step;
-  return inPlaceStep(rt, 'adamStep', [w, g, m, v], size, adamParams, ADAM_CONSTS, {
+  return inPlaceStep(rt, 'adamStep', [w, m, v], g, size, adamParams, ADAM_CONSTS, {
     beta1: p.beta1, oneMinusBeta1: 1 - p.beta1, beta2: p.beta2, oneMinusBeta2: 1 - p.beta2,
     stepSize: p.lr / bc1, sqrtBc2: Math.sqrt(bc2), eps: p.eps, weightDecay: p.weightDecay, decay: 1 - p.lr * p.weightDecay,
-  }, { w: addr(w), g: addr(g), m: addr(m), v: addr(v), decoupled: p.decoupled ? 1 : 0 });
+  }, (gAt) => ({ w: addr(w), g: gAt, m: addr(m), v: addr(v), decoupled: p.decoupled ? 1 : 0 }));
 }
 
 /**
