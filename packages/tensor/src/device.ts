@@ -1,5 +1,5 @@
 import { getBackend, hasBackend, registerBackend, setDefaultDevice, unregisterBackend } from './engine';
-import { cpuHasWasm, setCpuThreads } from './backends/cpu/index';
+import { cpuHasWasm, cpuThreadsStarted, setCpuThreads } from './backends/cpu/index';
 
 export const DEVICE_REQUESTS = ['cpu', 'webgpu', 'auto'] as const;
 export type DeviceRequest = (typeof DEVICE_REQUESTS)[number];
@@ -43,6 +43,7 @@ export async function useDevice(request: DeviceRequest = 'auto', opts: DeviceOpt
     throw new Error(`useDevice: unknown device ${JSON.stringify(request)}; expected one of ${DEVICE_REQUESTS.map((d) => `'${d}'`).join(', ')}`);
   }
   if (opts.threads !== undefined) setCpuThreads(opts.threads);
+  await cpuThreadsStarted();
   if (request === 'cpu') {
     setDefaultDevice('cpu');
     return { device: 'cpu', description: getBackend('cpu').description };
