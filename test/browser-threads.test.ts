@@ -1,8 +1,9 @@
 /**
  * The cpu backend's threads in a page's main thread, in real Chromium: cross-origin
  * isolated (COOP + COEP headers), a matmul and a conv (forward and both gradients) run with
- * Web Workers taking jobs and give the 1-thread bits; not isolated, the same bits on one
- * thread, and the description says why. Prints matmul 512^3 on 1 and 2 threads (noisy).
+ * Web Workers taking jobs and give the 1-thread bits, also before the workers have started
+ * (the main thread runs their jobs); not isolated, the same bits on one thread, and the
+ * description says why. Prints matmul 512^3 on 1 and 2 threads (noisy).
  */
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -58,8 +59,11 @@ describe.skipIf(!CHROMIUM)(`cpu threads in a page's main thread, in Chromium${CH
     await page.waitForFunction(() => 'threadsPage' in globalThis);
     return page;
   }
-  const run = (page: Page, threads: number) =>
-    page.evaluate((t) => (globalThis as unknown as { threadsPage: { run(t: number): Promise<ThreadsRun> } }).threadsPage.run(t), threads);
+  const run = (page: Page, threads: number, settle = true) =>
+    page.evaluate(
+      ([t, s]) => (globalThis as unknown as { threadsPage: { run(t: number, o: { settle: boolean }): Promise<ThreadsRun> } }).threadsPage.run(t, { settle: s }),
+      [threads, settle] as const,
+    );
 
   let oneThread: ThreadsRun;
 
@@ -92,6 +96,13 @@ describe.skipIf(!CHROMIUM)(`cpu threads in a page's main thread, in Chromium${CH
           `worker jobs run by workers ${r.byWorkers}, by the main thread in their place ${r.byCaller}`);
       }
     }
+    // a pool resized and used in one task: the workers cannot have started, and the main
+    // thread, which cannot sleep, runs their jobs instead of spinning for them for ever
+    const unstarted = await run(page, 3, false);
+    expect(unstarted.threads).toBe(3);
+    expect(unstarted.byWorkers).toBe(0);
+    expect(unstarted.byCaller).toBeGreaterThan(0);
+    expect(unstarted.hashes).toEqual(oneThread.hashes);
     await page.close();
     expect(errors).toEqual([]);
   }, SLOW.timeout);

@@ -23,9 +23,16 @@ export interface ThreadsRun {
   matmulMs: number;
 }
 
-async function run(threads: number, size = 512, reps = 8): Promise<ThreadsRun> {
-  const info = await wg.useDevice('cpu', { threads });
+/**
+ * Sets `threads` and runs matmul and conv. `settle`: through `await useDevice`, which lets
+ * the new workers start; otherwise the pool is resized and used at once, in one task, so
+ * no worker can have started (the caller must not wait for them).
+ */
+async function run(threads: number, { settle = true, size = 512, reps = 8 } = {}): Promise<ThreadsRun> {
   const rt = wasmRuntime();
+  if (settle) await wg.useDevice('cpu', { threads });
+  else rt?.setThreads(threads);
+  const description = wg.getBackend('cpu').description;
   const before = { ...(rt?.jobs ?? { byWorkers: 0, byCaller: 0 }) };
   wg.manualSeed(11);
   const a = wg.randn([size, size]), b = wg.randn([size, size]);
@@ -39,13 +46,13 @@ async function run(threads: number, size = 512, reps = 8): Promise<ThreadsRun> {
   const x = wg.randn([8, 16, 24, 24], { requiresGrad: true }), w = wg.randn([32, 16, 3, 3], { requiresGrad: true });
   const y = wg.conv2d(x, w, null, { padding: 1 });
   y.mul(y).sum().backward();
+  const jobs = { byWorkers: (rt?.jobs.byWorkers ?? 0) - before.byWorkers, byCaller: (rt?.jobs.byCaller ?? 0) - before.byCaller };
   const hashes = await Promise.all([c, y, x.grad!, w.grad!].map(async (t) => bitsHash((await t.data()) as Float32Array)));
   return {
     isolated: globalThis.crossOriginIsolated === true,
-    description: info.description,
+    description,
     threads: wg.cpuThreads(),
-    byWorkers: (rt?.jobs.byWorkers ?? 0) - before.byWorkers,
-    byCaller: (rt?.jobs.byCaller ?? 0) - before.byCaller,
+    ...jobs,
     hashes,
     matmulMs,
   };
