@@ -4,7 +4,7 @@
  * at start, or gone while idle. The caller runs those jobs itself, so nothing hangs and the
  * bits are those of one thread; workers that run do take their jobs.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { MatmulParams } from '../src/backends/cpu/kernels/matmul';
 import { WasmRuntime, wasmRuntime } from '../src/backends/cpu/wasm/runtime';
 import { wasmConvForward, wasmMatmul } from '../src/backends/cpu/wasm/kernels';
@@ -72,6 +72,7 @@ describe.skipIf(relaxed === undefined)('the pool when workers cannot help', () =
     expect(results(rt)).toEqual(reference);
     expect(await rt.started()).toBe(false);
     expect(rt.jobs.byWorkers).toBe(0);
+    await vi.waitFor(() => expect(rt.workerFailure).toMatch(/WebAssembly\.Instance|exited/)); // heard on the event loop
   });
 
   it('a worker ended while idle does not hang the caller, before or after its end is heard', async () => {

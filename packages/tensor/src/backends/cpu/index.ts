@@ -87,7 +87,7 @@ function describeCpu(): string {
   const rt = wasmRuntime();
   if (!rt) return 'cpu (JavaScript typed arrays; no WebAssembly SIMD here)';
   const t = rt.threads;
-  const why = t === 1 ? rt.whyOneThread : null;
+  const why = t === 1 ? rt.whyOneThread : rt.workerFailure && `a worker failed, the caller runs its share: ${rt.workerFailure}`;
   return `cpu (WebAssembly SIMD${rt.relaxed ? ' + relaxed FMA' : ''}, ${t} thread${t === 1 ? '' : 's'}${why ? `: ${why}` : ''})`;
 }
 

@@ -83,6 +83,8 @@ export class WasmRuntime {
   private threadCount = 1;
   /** Workers' jobs since the pool started, by who ran them (the worker, or the caller in its place). */
   readonly jobs = { byWorkers: 0, byCaller: 0 };
+  /** Why the first of this pool's workers to fail failed (its share then runs on the caller). */
+  workerFailure: string | null = null;
 
   constructor(opts: { relaxed: boolean; shared: boolean; host?: WasmHost }) {
     this.relaxed = opts.relaxed;
@@ -114,13 +116,15 @@ export class WasmRuntime {
     if (!Number.isInteger(n) || n < 1) throw new Error(`threads must be a positive integer, got ${n}`);
     const want = this.whyOneThread === null ? Math.min(n, MAX_WORKERS + 1) : 1;
     this.shutdown();
+    this.workerFailure = null;
     for (let i = 1; i < want; i++) {
       const slot = i * SLOT_BYTES;
       new Int32Array(this.memory.buffer, slot, SLOT_BYTES / 4).fill(0);
       const data = { module: this.module, memory: this.memory, slot, kernels: KERNELS };
-      const worker: WorkerHandle = this.host.startWorker(WORKER_SOURCE, data, () => {
+      const worker: WorkerHandle = this.host.startWorker(WORKER_SOURCE, data, (why) => {
         // a worker of an earlier pool may report its end after this slot was reused
         if (this.workers[i - 1] !== worker) return;
+        this.workerFailure ??= why;
         const ctl = this.control(i);
         Atomics.store(ctl, STATE, DEAD);
         Atomics.notify(ctl, DONE);
