@@ -96,11 +96,11 @@ describe.skipIf(!CHROMIUM)(`cpu threads in a page's main thread, in Chromium${CH
           `worker jobs run by workers ${r.byWorkers}, by the main thread in their place ${r.byCaller}`);
       }
     }
-    // a pool resized and used in one task: the workers cannot have started, and the main
-    // thread, which cannot sleep, runs their jobs instead of spinning for them for ever
+    // a pool resized and used in one task: its workers are not running at the first kernel
+    // (Chromium may start them later in the task, or only after it), and the main thread,
+    // which cannot sleep, runs their jobs instead of spinning for them for ever
     const unstarted = await run(page, 3, false);
     expect(unstarted.threads).toBe(3);
-    expect(unstarted.byWorkers).toBe(0);
     expect(unstarted.byCaller).toBeGreaterThan(0);
     expect(unstarted.hashes).toEqual(oneThread.hashes);
     await page.close();

@@ -26,7 +26,7 @@ export interface ThreadsRun {
 /**
  * Sets `threads` and runs matmul and conv. `settle`: through `await useDevice`, which lets
  * the new workers start; otherwise the pool is resized and used at once, in one task, so
- * no worker can have started (the caller must not wait for them).
+ * no worker is running at the first kernel (the caller must not wait for them).
  */
 async function run(threads: number, { settle = true, size = 512, reps = 8 } = {}): Promise<ThreadsRun> {
   const rt = wasmRuntime();

@@ -1,6 +1,6 @@
 /**
  * The pool when a worker cannot help: not started yet (a page's main thread, whose workers
- * start only once it returns to the event loop, and which spins instead of sleeping), dead
+ * may start only once it returns to the event loop, and which spins instead of sleeping), dead
  * at start, or gone while idle. The caller runs those jobs itself, so nothing hangs and the
  * bits are those of one thread; workers that run do take their jobs.
  */

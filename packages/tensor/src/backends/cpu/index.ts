@@ -68,7 +68,7 @@ export function cpuThreads(): number {
 
 /**
  * Resolves once the cpu kernels' worker threads are running (or after `ms`): a page's
- * workers start only when its main thread returns to the event loop, and until they do
+ * workers may not start until its main thread returns to the event loop, and until they do
  * their share of each kernel runs on the caller.
  */
 export async function cpuThreadsStarted(ms?: number): Promise<boolean> {

@@ -14,8 +14,8 @@ export interface WasmHost {
   whyNoThreads(): string | null;
   /**
    * Whether this thread may sleep in Atomics.wait. Node and a browser worker may; a page's
-   * main thread may not (it spins instead), and the workers it starts begin running only
-   * once it returns to the event loop.
+   * main thread may not (it spins instead), and the workers it starts may not run until
+   * it returns to the event loop.
    */
   canBlock(): boolean;
   /** Returns once view[index] may no longer be `value`, or after about `ms` milliseconds. */

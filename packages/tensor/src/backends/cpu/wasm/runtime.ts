@@ -7,7 +7,7 @@
  * the worker claims the job, runs the kernel and notifies back; the caller runs its own
  * share meanwhile, then waits: asleep in Atomics.wait where this thread may block (Node, a
  * browser worker), spinning on a page's main thread. A job whose worker is not running yet
- * (a page's workers start only once its main thread returns to the event loop), has died,
+ * (a page's workers may not start until its main thread returns to the event loop), has died,
  * or leaves it unclaimed too long is claimed and run by the caller instead: work is split
  * over outputs, so the bits are the same whoever computes them.
  */
@@ -198,7 +198,7 @@ export class WasmRuntime {
   /**
    * Waits for worker `slot` to finish job `seq`, or runs the job here when the worker cannot:
    * it is dead; it is still starting (at once on a thread that may not block, whose workers
-   * cannot start meanwhile; elsewhere after waiting for it once); or, running, it has left
+   * may not start meanwhile; elsewhere after waiting for it once); or, running, it has left
    * the job unclaimed for UNCLAIMED_MS.
    */
   private finish(slot: number, job: Job, seq: number): 'ok' | 'failed' | { error: unknown } {
