@@ -9,7 +9,8 @@
  * browser worker), spinning on a page's main thread. A job whose worker is not running yet
  * (a page's workers may not start until its main thread returns to the event loop), has died,
  * or leaves it unclaimed too long is claimed and run by the caller instead: work is split
- * over outputs, so the bits are the same whoever computes them.
+ * over outputs, so the bits are the same whoever computes them. More kernel modules (the
+ * elementwise ops, built on first use) join later through addKernels.
  */
 import { kernelModule, simdSupport, MAX_PAGES, WASM_PAGE } from '@webgrad/kernels-wasm';
 import { onWasmHostChange, wasmHost, type WasmHost, type WorkerHandle } from './platform';
@@ -22,7 +23,9 @@ const SLOT_BYTES = 64;
 const CONTROL_BYTES = 4096; // slots for up to 64 workers
 const MAX_WORKERS = CONTROL_BYTES / SLOT_BYTES;
 // slot words; CLAIM holds the last sequence number taken, by the worker or by the caller
-const SEQ = 0, DONE = 1, FN = 2, PARAMS = 3, FAILED = 4, STATE = 5, CLAIM = 6;
+const SEQ = 0, DONE = 1, FN = 2, PARAMS = 3, FAILED = 4, STATE = 5, CLAIM = 6, LENGTH = 7;
+/** FN of a job that compiles a module of more kernels (bytes at PARAMS, LENGTH long); only its worker can run it. */
+const LOAD_MODULE = -1;
 // STATE values
 const STARTING = 0, READY = 1, DEAD = 2;
 
@@ -34,11 +37,16 @@ const START_MS = 2000;
 const SLICE_MS = 5;
 
 const WORKER_SOURCE = `
-function main({ module, memory, slot, kernels }) {
+function main({ module, memory, slot, kernels, extra }) {
   const ctl = new Int32Array(memory.buffer, slot, ${SLOT_BYTES / 4});
   try {
     const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
     const fns = kernels.map((k) => exports[k]);
+    const load = (m) => {
+      const ex = new WebAssembly.Instance(m, { env: { memory } }).exports;
+      for (const e of WebAssembly.Module.exports(m)) fns.push(ex[e.name]);
+    };
+    extra.forEach(load);
     Atomics.store(ctl, ${STATE}, ${READY});
     let seen = 0;
     for (;;) {
@@ -48,7 +56,9 @@ function main({ module, memory, slot, kernels }) {
       const claim = Atomics.load(ctl, ${CLAIM});
       if (claim === seen || Atomics.compareExchange(ctl, ${CLAIM}, claim, seen) !== claim) continue; // the caller ran it
       try {
-        fns[ctl[${FN}]](ctl[${PARAMS}]);
+        const fn = ctl[${FN}];
+        if (fn === ${LOAD_MODULE}) load(new WebAssembly.Module(new Uint8Array(memory.buffer, ctl[${PARAMS}], ctl[${LENGTH}]).slice()));
+        else fns[fn](ctl[${PARAMS}]);
         ctl[${FAILED}] = 0;
       } catch (e) {
         ctl[${FAILED}] = 1;
@@ -63,8 +73,19 @@ function main({ module, memory, slot, kernels }) {
   }
 }`;
 
+/** A kernel of a module added with addKernels: its index among all kernels. */
+export type KernelId = number;
+
+/** What a worker is handed: a kernel (or LOAD_MODULE) and its parameters. */
+interface Task {
+  fn: number;
+  params: number;
+  length: number;
+  worker: number;
+}
+
 export interface Job {
-  kernel: KernelName;
+  kernel: KernelName | KernelId;
   /** Byte address of its parameter block. */
   params: number;
 }
@@ -73,7 +94,10 @@ export class WasmRuntime {
   readonly memory: WebAssembly.Memory;
   readonly relaxed: boolean;
   private readonly module: WebAssembly.Module;
-  private readonly fns: Record<KernelName, (pp: number) => void>;
+  /** Every kernel this thread can run, by id: KERNELS, then those of added modules. */
+  private readonly fns: ((pp: number) => void)[];
+  private readonly names: string[] = [...KERNELS];
+  private readonly extraModules: WebAssembly.Module[] = [];
   private readonly host: WasmHost;
   private workers: WorkerHandle[] = [];
   /** Per worker: how long a run may still wait for it to start (START_MS once, where the caller may block). */
@@ -92,7 +116,7 @@ export class WasmRuntime {
     this.memory = new WebAssembly.Memory({ initial: 256, maximum: MAX_PAGES, shared: opts.shared } as WebAssembly.MemoryDescriptor);
     this.module = new WebAssembly.Module(kernelModule({ relaxed: opts.relaxed, shared: opts.shared }));
     const inst = new WebAssembly.Instance(this.module, { env: { memory: this.memory } });
-    this.fns = Object.fromEntries(KERNELS.map((k) => [k, inst.exports[k]])) as Record<KernelName, (pp: number) => void>;
+    this.fns = KERNELS.map((k) => inst.exports[k] as (pp: number) => void);
     this.shared = opts.shared;
   }
   /**
@@ -120,7 +144,7 @@ export class WasmRuntime {
     for (let i = 1; i < want; i++) {
       const slot = i * SLOT_BYTES;
       new Int32Array(this.memory.buffer, slot, SLOT_BYTES / 4).fill(0);
-      const data = { module: this.module, memory: this.memory, slot, kernels: KERNELS };
+      const data = { module: this.module, memory: this.memory, slot, kernels: KERNELS, extra: this.extraModules };
       const worker: WorkerHandle = this.host.startWorker(WORKER_SOURCE, data, (why) => {
         // a worker of an earlier pool may report its end after this slot was reused
         if (this.workers[i - 1] !== worker) return;
@@ -168,56 +192,103 @@ export class WasmRuntime {
     return new Int32Array(this.memory.buffer, slot * SLOT_BYTES, SLOT_BYTES / 4);
   }
 
+  /**
+   * Compiles a module of more kernels (importing this memory as env.memory, as the kernel
+   * module does) on this thread and every worker, now and in workers started later; returns
+   * the id of each of its exports, for jobs to name.
+   */
+  addKernels(bytes: Uint8Array<ArrayBuffer>): Record<string, KernelId> {
+    const module = new WebAssembly.Module(bytes);
+    const exports = new WebAssembly.Instance(module, { env: { memory: this.memory } }).exports;
+    const ids: Record<string, KernelId> = {};
+    for (const e of WebAssembly.Module.exports(module)) {
+      ids[e.name] = this.fns.length;
+      this.fns.push(exports[e.name] as (pp: number) => void);
+      this.names.push(e.name);
+    }
+    this.extraModules.push(module);
+    const states = this.workers.map((_, i) => Atomics.load(this.control(i + 1), STATE));
+    if (states.includes(STARTING)) {
+      // a starting worker got the modules as they were, and may not run until this thread
+      // returns to the event loop: new workers get them all
+      this.setThreads(this.threadCount);
+    } else if (states.includes(READY)) {
+      // the workers compile it from bytes in the memory: a blocked worker receives no messages
+      const at = this.alloc(bytes.length);
+      try {
+        new Uint8Array(this.memory.buffer, at, bytes.length).set(bytes);
+        const tasks = states.flatMap((s, i) => (s === READY ? [{ fn: LOAD_MODULE, params: at, length: bytes.length, worker: i + 1 }] : []));
+        this.post(tasks, 'loading a kernel module');
+      } finally {
+        this.release(at, bytes.length);
+      }
+    }
+    return ids;
+  }
+
   /** Runs jobs[0] here and jobs[i] on worker i (or here, see finish), and returns when all are done. */
   run(jobs: Job[]): void {
     if (jobs.length > this.threadCount) throw new Error(`run: ${jobs.length} jobs for ${this.threadCount} threads`);
+    const id = (k: KernelName | KernelId) => (typeof k === 'number' ? k : KERNELS.indexOf(k));
+    const first = jobs[0];
+    if (!first) return;
+    const tasks = jobs.slice(1).map((j, i) => ({ fn: id(j.kernel), params: j.params, length: 0, worker: i + 1 }));
+    this.post(tasks, `wasm kernel ${this.names[id(first.kernel)]}`, () => this.fns[id(first.kernel)](first.params));
+  }
+
+  /** Hands each worker its task, runs `here` meanwhile, waits for all (see finish), then throws the first failure. */
+  private post(tasks: Task[], what: string, here = () => {}): void {
     const seq = ++this.seq;
-    for (let i = 1; i < jobs.length; i++) {
-      const ctl = this.control(i);
-      ctl[FN] = KERNELS.indexOf(jobs[i].kernel);
-      ctl[PARAMS] = jobs[i].params;
+    for (const t of tasks) {
+      const ctl = this.control(t.worker);
+      ctl[FN] = t.fn;
+      ctl[PARAMS] = t.params;
+      ctl[LENGTH] = t.length;
       Atomics.store(ctl, SEQ, seq);
       Atomics.notify(ctl, SEQ);
     }
     let error: unknown = null;
     try {
-      if (jobs.length > 0) this.fns[jobs[0].kernel](jobs[0].params);
+      here();
     } catch (e) {
       error = e;
     }
     let failed = false;
-    for (let i = 1; i < jobs.length; i++) {
-      const outcome = this.finish(i, jobs[i], seq);
+    for (const t of tasks) {
+      const outcome = this.finish(t, seq);
       if (outcome === 'failed') failed = true;
       else if (outcome !== 'ok') error ??= outcome.error;
     }
     if (error) throw error;
-    if (failed) throw new Error(`wasm kernel ${jobs[0].kernel} failed on a worker thread`);
+    if (failed) throw new Error(`${what} failed on a worker thread`);
   }
 
   /**
-   * Waits for worker `slot` to finish job `seq`, or runs the job here when the worker cannot:
-   * it is dead; it is still starting (at once on a thread that may not block, whose workers
-   * may not start meanwhile; elsewhere after waiting for it once); or, running, it has left
-   * the job unclaimed for UNCLAIMED_MS.
+   * Waits for the worker to finish task `seq`, or runs a kernel task here when the worker
+   * cannot: it is dead; it is still starting (at once on a thread that may not block, whose
+   * workers may not start meanwhile; elsewhere after waiting for it once); or, running, it
+   * has left the task unclaimed for UNCLAIMED_MS. A module load is the worker's own: a dead
+   * worker needs none.
    */
-  private finish(slot: number, job: Job, seq: number): 'ok' | 'failed' | { error: unknown } {
-    const ctl = this.control(slot);
+  private finish(task: Task, seq: number): 'ok' | 'failed' | { error: unknown } {
+    const ctl = this.control(task.worker);
+    const local = task.fn !== LOAD_MODULE;
     const start = performance.now();
     for (;;) {
       const done = Atomics.load(ctl, DONE);
       if (done === seq) {
-        this.jobs.byWorkers++;
+        if (local) this.jobs.byWorkers++;
         return ctl[FAILED] !== 0 ? 'failed' : 'ok';
       }
       const state = Atomics.load(ctl, STATE);
+      if (!local && state === DEAD) return 'ok';
       const waited = performance.now() - start;
-      const patience = state === READY ? UNCLAIMED_MS : this.startPatience[slot - 1];
-      if (state === DEAD || (waited >= patience && this.claim(ctl, seq))) {
-        if (state === STARTING) this.startPatience[slot - 1] = 0;
+      const patience = state === READY ? UNCLAIMED_MS : this.startPatience[task.worker - 1];
+      if (local && (state === DEAD || (waited >= patience && this.claim(ctl, seq)))) {
+        if (state === STARTING) this.startPatience[task.worker - 1] = 0;
         this.jobs.byCaller++;
         try {
-          this.fns[job.kernel](job.params);
+          this.fns[task.fn](task.params);
           return 'ok';
         } catch (e) {
           return { error: e };
