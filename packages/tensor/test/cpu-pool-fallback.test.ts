@@ -11,6 +11,7 @@ import { wasmConvForward, wasmMatmul } from '../src/backends/cpu/wasm/kernels';
 import { spinWhile, type WasmHost } from '../src/backends/cpu/wasm/platform';
 import { installWasmNodeHost, nodeWasmHost } from '../src/backends/cpu/wasm/node-host';
 import type { ConvParams } from '../src/backend';
+import { kernelModule } from '@webgrad/kernels-wasm';
 import { rng } from './helpers/rng';
 
 installWasmNodeHost();
@@ -49,6 +50,19 @@ describe.skipIf(relaxed === undefined)('the pool when workers cannot help', () =
     expect(results(rt)).toEqual(reference); // no event-loop turn yet: workers not running
     expect(rt.jobs.byCaller).toBeGreaterThan(0);
     expect(await rt.started()).toBe(true);
+    const before = rt.jobs.byWorkers;
+    expect(results(rt)).toEqual(reference);
+    expect(rt.jobs.byWorkers).toBeGreaterThan(before);
+    rt.shutdown();
+  });
+
+  it('a module of kernels added while workers start (restarted with it) or run (each loads it) leaves them working', async () => {
+    const rt = new WasmRuntime({ relaxed: relaxed!, shared: true, host: pageLike() });
+    const extra = () => kernelModule({ relaxed: relaxed!, shared: true }) as Uint8Array<ArrayBuffer>;
+    rt.setThreads(3);
+    expect(Object.keys(rt.addKernels(extra()))).toContain('gemm'); // workers starting: a spinning caller must not wait for them
+    expect(await rt.started()).toBe(true);
+    rt.addKernels(extra()); // workers running: each compiles it
     const before = rt.jobs.byWorkers;
     expect(results(rt)).toEqual(reference);
     expect(rt.jobs.byWorkers).toBeGreaterThan(before);
