@@ -113,3 +113,119 @@ describe.skipIf(!main.gpu)(`webgpu ops split under a ${LIMIT}-byte binding limit
     }
   });
 });
+
+const VARIANTS = [['', main], [' (other kernel variant)', other]] as const;
+
+function convParams(batch: number, inC: number, outC: number, groups: number, inSize: number[], kernel: number[], o: { stride?: number[]; padding?: number[] } = {}): ConvParams {
+  const n = inSize.length;
+  const stride = o.stride ?? new Array(n).fill(1), padding = o.padding ?? new Array(n).fill(0), dilation = new Array(n).fill(1);
+  const outSize = inSize.map((l, i) => convOut(l, kernel[i], stride[i], padding[i], 1));
+  return { batch, inChannels: inC, outChannels: outC, groups, inSize, kernel, outSize, stride, padding, dilation };
+}
+
+function poolParams(planes: number, inSize: number[], kernel: number[], o: { stride?: number[]; padding?: number[] } = {}): PoolParams {
+  const n = inSize.length;
+  const stride = o.stride ?? kernel, padding = o.padding ?? new Array(n).fill(0), dilation = new Array(n).fill(1);
+  const outSize = inSize.map((l, i) => convOut(l, kernel[i], stride[i], padding[i], 1));
+  return { planes, inSize, kernel, outSize, stride, padding, dilation, countIncludePad: true };
+}
+
+describe.skipIf(!main.gpu)(`webgpu products, convolutions and nn ops split (${main.reason})`, () => {
+  for (const [label, which] of VARIANTS) {
+    it(`matmul by rows, by batch items and by k (summed)${label}`, async () => {
+      const Q = new Pair(which.gpu!);
+      const cases: [number, number, number, number, boolean, boolean, 'ab' | 'a' | 'b'][] = [
+        [1, 3001, 37, 29, false, false, 'ab'], [1, 3001, 37, 29, false, true, 'ab'],
+        [7, 61, 45, 53, false, false, 'ab'], [7, 61, 45, 53, true, true, 'ab'], [9, 300, 20, 31, false, false, 'a'],
+        [3, 700, 19, 30, false, false, 'a'], [1, 37, 29, 5001, true, false, 'ab'],
+      ];
+      for (const [batch, m, n, k, transA, transB, strided] of cases) {
+        const aB = strided.includes('a') && batch > 1 ? m * k : 0, bB = strided.includes('b') && batch > 1 ? k * n : 0;
+        const A = Q.up(randF(aB === 0 ? m * k : batch * m * k)), B = Q.up(randF(bB === 0 ? k * n : batch * k * n));
+        const p = { batch, m, n, k, transA, transB, aBatchStride: aB, bBatchStride: bB };
+        await Q.same(Q.both((be, i) => be.matmul(A[i], B[i], p, 'float32')), batch * m * n, `matmul ${JSON.stringify(p)}`, 'float32', 2e-4 * Math.sqrt(k / 30));
+      }
+    });
+
+    it(`convolution forward, input and weight gradients by batch items${label}`, async () => {
+      const Q = new Pair(which.gpu!);
+      const cases: [string, ConvParams][] = [
+        ['3x3 pad 1, 3 -> 8 channels', convParams(23, 3, 8, 1, [31, 29], [3, 3], { padding: [1, 1] })],
+        ['stride 2, 6 -> 17 channels, odd item size', convParams(13, 6, 17, 1, [23, 21], [3, 3], { stride: [2, 2], padding: [1, 1] })],
+        ['depthwise', convParams(11, 8, 8, 8, [27, 25], [3, 3], { padding: [1, 1] })],
+        ['1-D', convParams(17, 5, 20, 1, [301], [5], { padding: [2] })],
+      ];
+      for (const [name, p] of cases) {
+        const K = prod(p.kernel), L = prod(p.outSize);
+        const x = Q.up(randF(p.batch * p.inChannels * prod(p.inSize)));
+        const w = Q.up(randF(p.outChannels * (p.inChannels / p.groups) * K));
+        const bias = Q.up(randF(p.outChannels));
+        const gy = Q.up(randF(p.batch * p.outChannels * L));
+        await Q.same(Q.both((be, i) => be.conv(x[i], w[i], bias[i], p, 'float32')), p.batch * p.outChannels * L, `conv ${name}`);
+        await Q.same(Q.both((be, i) => be.convBackwardInput(gy[i], w[i], p, 'float32')), p.batch * p.inChannels * prod(p.inSize), `convBackwardInput ${name}`);
+        await Q.same(Q.both((be, i) => be.convBackwardWeight(x[i], gy[i], p, 'float32')), p.outChannels * (p.inChannels / p.groups) * K, `convBackwardWeight ${name}`, 'float32', 1e-3);
+      }
+    });
+  }
+
+  it('pooling by planes, forward and backward', async () => {
+    const P = new Pair(main.gpu!);
+    for (const [name, p] of [
+      ['2x2', poolParams(130, [13, 17], [2, 2])],
+      ['3x3 stride 1 pad 1 (overlapping)', poolParams(97, [15, 13], [3, 3], { stride: [1, 1], padding: [1, 1] })],
+    ] as [string, PoolParams][]) {
+      const inN = p.planes * prod(p.inSize), outN = p.planes * prod(p.outSize);
+      const x = P.up(randF(inN)), gy = P.up(randF(outN));
+      const [g, c] = P.both((be, i) => be.maxPool(x[i], p, 'float32'));
+      await P.same(P.both((be, i) => be.maxPoolBackward(gy[i], [g.argmax, c.argmax][i], p, 'float32')), inN, `maxPoolBackward ${name}`);
+      await P.same([g.out, c.out], outN, `maxPool ${name}`);
+      await P.same([g.argmax, c.argmax], outN, `maxPool argmax ${name}`, 'int32');
+      await P.same(P.both((be, i) => be.avgPool(x[i], p, 'float32')), outN, `avgPool ${name}`);
+      await P.same(P.both((be, i) => be.avgPoolBackward(gy[i], p, 'float32')), inN, `avgPoolBackward ${name}`);
+    }
+  });
+
+  it('batch norm: statistics of the parts combined, gradient sums added up', async () => {
+    const P = new Pair(main.gpu!);
+    for (const [n, c, s] of [[37, 5, 111], [300, 3, 97], [9, 17, 149]]) {
+      const p = { n, c, s, eps: 1e-5 };
+      const size = n * c * s;
+      const x = P.up(randF(size, -3, 5)), gy = P.up(randF(size)), w = P.up(randF(c, 0.5, 2)), b = P.up(randF(c));
+      for (const affine of [true, false]) {
+        const name = `batchNorm [${n}, ${c}, ${s}] affine=${affine}`;
+        const [g, cp] = P.both((be, i) => be.batchNorm(x[i], affine ? w[i] : null, affine ? b[i] : null, p, 'float32'));
+        const [gb, cb] = P.both((be, i) => be.batchNormBackward(gy[i], x[i], [g.mean, cp.mean][i], [g.invstd, cp.invstd][i], affine ? w[i] : null, p, 'float32'));
+        await P.same([g.y, cp.y], size, `${name} y`);
+        await P.same([g.mean, cp.mean], c, `${name} mean`);
+        await P.same([g.invstd, cp.invstd], c, `${name} invstd`);
+        await P.same([gb.gx, cb.gx], size, `${name} gx`, 'float32', 1e-3);
+        await P.same([gb.gweight, cb.gweight], c, `${name} gweight`, 'float32', 1e-3);
+        await P.same([gb.gbias, cb.gbias], c, `${name} gbias`, 'float32', 1e-3);
+      }
+    }
+  });
+
+  it('softmax by rows, optimizer steps and fill by element ranges', async () => {
+    const P = new Pair(main.gpu!);
+    for (const [rows, cols] of [[3001, 17], [70, 1001]]) {
+      const x = P.up(randF(rows * cols, -20, 20));
+      for (const log of [false, true]) await P.same(P.both((be, i) => be.softmax(x[i], rows, cols, log, 'float32')), rows * cols, `softmax ${rows}x${cols} log=${log}`);
+    }
+    const n = 40_001;
+    const sgd = { lr: 0.05, momentum: 0.9, dampening: 0.1, weightDecay: 1e-2, nesterov: true, firstStep: false };
+    const w = P.up(randF(n)), g = P.up(randF(n)), m = P.up(randF(n)), v = P.up(randF(n, 0, 1));
+    P.both((be, i) => be.sgdStep(w[i], g[i], m[i], n, sgd));
+    P.both((be, i) => be.adamStep(w[i], g[i], m[i], v[i], n, { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.05, decoupled: true, step: 3 }));
+    await P.same(w, n, 'param after sgd and adam');
+    await P.same(m, n, 'first moment');
+    await P.same(v, n, 'second moment');
+    await P.same(P.both((be) => be.fill(50_001, 2.5, 'float32')), 50_001, 'fill');
+  });
+
+  it('an op that cannot be split this finely is a DeviceLimitError naming the kernel and the limit', () => {
+    const gpu = main.gpu!;
+    const x = gpu.upload(randF(20_000), 'float32');
+    expect(() => gpu.gather(x, [20_000], gpu.upload(randI(20_000, 0, 9), 'int32'), [20_000], 0, 'float32')).toThrow(DeviceLimitError);
+    expect(() => gpu.gather(x, [20_000], gpu.upload(randI(20_000, 0, 9), 'int32'), [20_000], 0, 'float32')).toThrow(`maxStorageBufferBindingSize (${LIMIT} bytes)`);
+  });
+});
