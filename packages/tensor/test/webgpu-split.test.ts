@@ -229,3 +229,38 @@ describe.skipIf(!main.gpu)(`webgpu products, convolutions and nn ops split (${ma
     expect(() => gpu.gather(x, [20_000], gpu.upload(randI(20_000, 0, 9), 'int32'), [20_000], 0, 'float32')).toThrow(`maxStorageBufferBindingSize (${LIMIT} bytes)`);
   });
 });
+
+describe.skipIf(!main.gpu)(`webgpu copies split (${main.reason})`, () => {
+  it('strided copies (slice, expand, permute within rows, a scalar) read windows of a large buffer', async () => {
+    const P = new Pair(main.gpu!);
+    const x = P.up(randF(41 * 17 * 53)), xi = P.up(randI(41 * 17 * 53, -99, 99));
+    const cases: [number[], number[], number][] = [
+      [[39, 17, 50], [901, 53, 1], 3 * 53 + 1],   // slice
+      [[41, 53, 17], [901, 1, 53], 0],            // permute the inner dims
+      [[41, 3, 17, 53], [901, 0, 53, 1], 0],      // expand
+      [[1, 1, 30_000], [0, 0, 1], 7_001],         // leading ones
+      [[], [], 30_011],                           // one element of a large tensor
+    ];
+    for (const [shape, strides, off] of cases) {
+      await P.same(P.both((be, k) => be.strided(x[k], shape, strides, off, 'float32')), prod(shape), `strided [${shape}] [${strides}] +${off}`);
+      await P.same(P.both((be, k) => be.strided(xi[k], shape, strides, off, 'int32')), prod(shape), `strided int32 [${shape}]`, 'int32');
+    }
+    const dst = P.up(randF(41 * 30 * 53));
+    const src = P.up(randF(41 * 13 * 53));
+    P.both((be, k) => be.writeStrided(dst[k], src[k], [41, 13, 53], [30 * 53, 53, 1], 17 * 53, 'float32')); // cat along dim 1
+    const row = P.up(randF(3 * 30 * 53));
+    P.both((be, k) => be.writeStrided(dst[k], row[k], [3, 30, 53], [30 * 53, 53, 1], 38 * 30 * 53, 'float32')); // along dim 0
+    await P.same(dst, 41 * 30 * 53, 'writeStrided');
+  });
+
+  it('pad along unpadded leading dims (NCHW padding), every mode', async () => {
+    const P = new Pair(main.gpu!);
+    const shape = [13, 3, 27, 25];
+    const pads: [number, number][] = [[0, 0], [0, 0], [1, 2], [3, 1]];
+    const x = P.up(randF(prod(shape)));
+    const out = prod(shape.map((n, d) => n + pads[d][0] + pads[d][1]));
+    for (const mode of ['constant', 'reflect', 'replicate', 'circular'] as const) {
+      await P.same(P.both((be, k) => be.pad(x[k], shape, pads, mode, 0.5, 'float32')), out, `pad ${mode}`);
+    }
+  });
+});

@@ -48,7 +48,7 @@ export function linalgMethods(ctx: Context): LinalgMethods {
       if (usePlan) ctx.runPlan(planFor(n), bound, what);
       else q.run(useGemm ? tiled(pp) : direct(pp), order.map((name) => bound[name]));
     };
-    const fits = usePlan ? (n: number) => Object.values(planFor(n).temps).every((e) => e * 4 <= limit) : undefined;
+    const scratchBytes = usePlan ? (n: number) => Math.max(0, ...Object.values(planFor(n).temps)) * 4 : undefined;
     const operands: Operand[] = names.map((name) => ({ buffer: inputs[name][0], rowElems: inputs[name][1] }));
     const acc = outRow === null ? new Accumulator(ctx, out.buffer, outElements) : null;
     operands.push({ buffer: out.buffer, rowElems: outRow, written: 'out' });
@@ -57,7 +57,7 @@ export function linalgMethods(ctx: Context): LinalgMethods {
       bound[outName] = acc ? acc.target() : bind[names.length];
       runPart(n, bound);
       acc?.add();
-    }, fits);
+    }, scratchBytes);
     acc?.done();
     return out;
   }
@@ -81,8 +81,8 @@ export function linalgMethods(ctx: Context): LinalgMethods {
       requireFloat32('matmul', dtype);
       const out = ctx.alloc(p.batch * p.m * p.n, 'matmul');
       const A = ctx.buf(a, 'matmul'), B = ctx.buf(b, 'matmul'), C = out.buffer;
-      const packFits = (pp: MatmulParams) => !registers || !matmulNeedsPack(pp) || matmulPackedSize(pp) * 4 <= limit;
-      if (bindsWhole(ctx, [A, B, C]) && packFits(p)) {
+      const packBytes = (pp: MatmulParams) => (registers && matmulNeedsPack(pp) ? matmulPackedSize(pp) * 4 : 0);
+      if (bindsWhole(ctx, [A, B, C]) && packBytes(p) <= limit) {
         product(p, A, B, C);
         return out;
       }
@@ -93,7 +93,7 @@ export function linalgMethods(ctx: Context): LinalgMethods {
         // By batch items.
         forParts(ctx, 'matmul', batch, [
           { buffer: A, rowElems: p.aBatchStride || null }, { buffer: B, rowElems: p.bBatchStride || null }, { buffer: C, rowElems: m * n, written: 'out' },
-        ], (_, cnt, [pa, pb, pc]) => product({ ...p, batch: cnt }, pa, pb, pc), (cnt) => packFits({ ...p, batch: cnt }));
+        ], (_, cnt, [pa, pb, pc]) => product({ ...p, batch: cnt }, pa, pb, pc), (cnt) => packBytes({ ...p, batch: cnt }));
       } else if (!p.transA && (batch === 1 || (p.aBatchStride === m * k && p.bBatchStride === 0))) {
         // By rows of A and C (a batch over one B is one taller matrix), B bound whole.
         const one = { ...p, batch: 1, aBatchStride: 0, bBatchStride: 0 };
@@ -106,7 +106,7 @@ export function linalgMethods(ctx: Context): LinalgMethods {
           (_, rows, [pa, pb]) => {
             product({ ...p, k: rows }, pa, pb, acc.target());
             acc.add();
-          }, (rows) => packFits({ ...p, k: rows }));
+          }, (rows) => packBytes({ ...p, k: rows }));
         acc.done();
       } else {
         product(p, A, B, C); // throws a DeviceLimitError naming the binding

@@ -25,17 +25,18 @@ const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 
 /**
  * Runs `part(lo, count, bindings)` for consecutive row ranges covering [0, rows), each as
- * large as the binding limit allows; `fits(count)`, when given, must also hold for a part
- * (scratch buffers of multi-pass plans grow with it). Throws a DeviceLimitError naming
- * `what` when even one row is too large.
+ * large as the binding limit allows; `otherBytes(count)`, when given, is the largest other
+ * binding a part of `count` rows needs (scratch of a multi-pass plan, a strided window),
+ * which must fit too. Throws a DeviceLimitError naming `what` when even one row is too large.
  *
  * Parts start on rows whose byte offsets are multiples of minStorageBufferOffsetAlignment
  * in every split buffer when such parts fit; otherwise (long rows of odd length) a part
  * whose offset is not aligned goes through a scratch buffer: copied in before, out after.
  */
 export function forParts(ctx: Context, what: string, rows: number, operands: Operand[],
-  part: (lo: number, count: number, bindings: Binding[]) => void, fits?: (count: number) => boolean): void {
+  part: (lo: number, count: number, bindings: Binding[]) => void, otherBytes?: (count: number) => number): void {
   const limit = ctx.limits.maxBindingBytes;
+  const fits = otherBytes && ((n: number) => otherBytes(n) <= limit);
   if (operands.every((o) => o.buffer.size <= limit) && (fits?.(rows) ?? true)) {
     part(0, rows, operands.map((o) => o.buffer));
     return;
@@ -53,9 +54,7 @@ export function forParts(ctx: Context, what: string, rows: number, operands: Ope
   let count = Math.floor(Math.floor(limit / widest) / step) * step;
   while (count > step && fits && !fits(count)) count = Math.max(step, Math.floor(count / 2 / step) * step);
   if (count < 1) checkBindingFits(`${what}, split into parts of one row,`, 'webgpu', ctx.limits, widest);
-  if (fits && !fits(Math.min(count, rows))) {
-    throw new Error(`webgpu: ${what}: even a part of ${count} rows needs scratch beyond the binding limit (${limit} bytes); use a smaller batch or the cpu device`);
-  }
+  if (fits && !fits(Math.min(count, rows))) checkBindingFits(`${what}, split into parts of ${count} rows,`, 'webgpu', ctx.limits, otherBytes(Math.min(count, rows)));
   const q = ctx.queue;
   const staging = new Map<Operand, GPUBuffer>();
   try {
