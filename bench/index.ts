@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- group ...]`: groups cpu, kernels, train, data, loops, peers.
+ * `npm run bench [-- group ...]`: groups cpu, peak, kernels, train, data, loops, peers.
  * No group runs them all. Results go to bench/results/<date-time>.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -11,6 +11,7 @@ type Group = () => Promise<object>;
 
 const descriptions: Record<string, string> = {
   cpu: 'conv2d and matmul GFLOP/s on the cpu backend',
+  peak: "the machine's WebAssembly SIMD peak against the GEMM micro-kernel and matmul (what bounds the cpu backend)",
   kernels: 'matmul, conv2d and dilated conv GFLOP/s on webgpu and cpu',
   train: 'images/s of one training step (batch 64) for simpleCnn, dilatedCnn, resnet18',
   data: 'CIFAR-10 decode, cache load and DataLoader batches/s',
@@ -20,6 +21,7 @@ const descriptions: Record<string, string> = {
 
 const groups: Record<string, () => Promise<Group>> = {
   cpu: async () => (await import('./cpu')).benchCpu,
+  peak: async () => (await import('./peak')).benchPeak,
   kernels: async () => (await import('./kernels')).benchKernels,
   train: async () => (await import('./train')).benchTrain,
   data: async () => (await import('./data')).benchData,

@@ -4,6 +4,7 @@
  *
  *   npx tsx examples/03-hyperparameters.ts [--quick | --full] [--help]
  */
+import * as wg from '@webgrad/tensor';
 import * as nn from '@webgrad/nn';
 import type { Experiment } from './lab/experiment';
 import { isMain, runAlone } from './lab/main';
@@ -56,6 +57,12 @@ function detectable(n: number, accuracy: number): number {
   return 1;
 }
 
+/**
+ * The base configuration is trained this many more times with other seeds (initialisation
+ * and shuffle): the run-to-run spread a single comparison has to beat.
+ */
+const SEED_REPEATS = 2;
+
 const keyOf = (c: Config) => `lr${c.lr}-b${c.batchSize}-k${c.kernelSize}-n${c.blocks}`;
 const labelOf = (c: Config) => `lr ${c.lr}, batch ${c.batchSize}, kernel ${c.kernelSize}, ${c.blocks} block${c.blocks === 1 ? '' : 's'}`;
 
@@ -73,18 +80,13 @@ export const hyperparameters: Experiment = {
     ctx.setting('sweeps', SWEEPS.map((w) => `${w.name}: ${w.values.join(', ')}`).join('; '));
 
     const runs = new Map<string, RunSummary>();
+    const model = (c: Config) =>
+      nn.simpleCnn({ inChannels: set.channels, inputSize: set.height, numClasses: set.classes.length, blocks: c.blocks, channels: s.channels.slice(0, c.blocks), kernelSize: c.kernelSize });
     const run = async (c: Config) => {
       const key = keyOf(c);
       const done = runs.get(key);
       if (done) return done;
-      const r = await trainClassifier(ctx, set, {
-        key,
-        label: labelOf(c),
-        model: nn.simpleCnn({ inChannels: set.channels, inputSize: set.height, numClasses: set.classes.length, blocks: c.blocks, channels: s.channels.slice(0, c.blocks), kernelSize: c.kernelSize }),
-        epochs: s.epochs,
-        batchSize: c.batchSize,
-        lr: c.lr,
-      });
+      const r = await trainClassifier(ctx, set, { key, label: labelOf(c), model: model(c), epochs: s.epochs, batchSize: c.batchSize, lr: c.lr });
       runs.set(key, r);
       return r;
     };
@@ -119,6 +121,20 @@ export const hyperparameters: Experiment = {
           `An epoch took ${(fastest.run.trainSeconds / fastest.run.epochs.length).toFixed(1)} s at ${fastest.value} and ${(slowest.run.trainSeconds / slowest.run.epochs.length).toFixed(1)} s at ${slowest.value}.`,
       );
     }
+    // Last, so the sweeps draw the same random numbers whether or not the replicas run.
+    const replicas = [runs.get(keyOf(BASE)) as RunSummary];
+    for (let k = 1; k <= SEED_REPEATS; k++) {
+      const seed = ctx.seed + k;
+      wg.manualSeed(seed + 1000 * hyperparameters.number);
+      replicas.push(await trainClassifier(ctx, set, { key: `${keyOf(BASE)}-seed${k}`, label: `${labelOf(BASE)}, seed ${seed}`, model: model(BASE), epochs: s.epochs, batchSize: BASE.batchSize, lr: BASE.lr, seed }));
+    }
+    const seedAccuracies = replicas.map((r) => finalOf(r).testAccuracy ?? 0);
+    const seedSpread = Math.max(...seedAccuracies) - Math.min(...seedAccuracies);
+    for (const r of replicas.slice(1)) {
+      const f = finalOf(r);
+      rows.push(['seed (base)', r.label.split(', ').pop() as string, r.parameters, f.trainLoss.toFixed(4), (f.testLoss ?? Number.NaN).toFixed(4), pct(f.trainAccuracy), testCell(r), (r.trainSeconds / r.epochs.length).toFixed(2)]);
+    }
+    ctx.metric('seedSpread', { keys: replicas.map((r) => r.key), testAccuracy: seedAccuracies, spread: seedSpread });
     ctx.table({ title: 'Final epoch of every configuration', columns: ['swept', 'value', 'parameters', 'train loss', 'test loss', 'train acc.', 'test acc. [95 % CI]', 's / epoch'], rows, note: `Everything else at the base: ${labelOf(BASE)}.` });
     await ctx.chart('accuracy', 'Final accuracy per hyper-parameter value', groupedBars(accuracy, { title: `Final train and test accuracy, one setting changed at a time (${set.name})`, axis: 'accuracy (%)', columns: 4 }),
       `Whiskers: 95 % Wilson intervals of the test accuracy (${set.test.count} test images); chance is ${(100 / set.classes.length).toFixed(0)} %.`);
@@ -132,6 +148,10 @@ export const hyperparameters: Experiment = {
     const best = [...runs.values()].sort((a, b) => (finalOf(b).testAccuracy ?? 0) - (finalOf(a).testAccuracy ?? 0))[0];
     if (best !== base) headlineOf(ctx, best, set.name);
     for (const f of findings) ctx.analysis(f);
+    ctx.analysis(
+      `Seed to seed: the base configuration trained ${replicas.length} times (seeds ${ctx.seed}–${ctx.seed + SEED_REPEATS}) ended at ${seedAccuracies.map((a) => pct(a)).join(', ')} test accuracy, ` +
+        `a spread of ${(100 * seedSpread).toFixed(1)} points: a single run's difference smaller than that is initialisation and shuffle, not the hyper-parameter.`,
+    );
     const get = (c: Partial<Config>) => runs.get(keyOf({ ...BASE, ...c })) as RunSummary;
     const [lo, hi] = [get({ lr: 1e-4 }), get({ lr: 1e-2 })];
     const [small, large] = [get({ batchSize: 16 }), get({ batchSize: 128 })];

@@ -22,7 +22,7 @@ const SIZES = {
   quick: { trainPerClass: 6, testPerClass: 4, epochs: 2, width: 2, batchSize: 16, lr: 1e-3 },
   // Batch 16 for more steps: with ~30 steps in all, BatchNorm's running statistics lag the
   // weights and every model scores chance on the test set.
-  default: { trainPerClass: 50, testPerClass: 20, epochs: 3, width: 4, batchSize: 16, lr: 1e-3 },
+  default: { trainPerClass: 400, testPerClass: 100, epochs: 4, width: 4, batchSize: 32, lr: 1e-3 },
   // LAB.md §4's reference: batch 512, lr 0.001 (200 epochs for ResNet-18; 100 for plain against residual).
   full: { trainPerClass: Infinity, testPerClass: Infinity, epochs: 100, width: 64, batchSize: 512, lr: 1e-3 },
 };

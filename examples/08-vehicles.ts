@@ -18,7 +18,7 @@ import { duration, int } from './lab/format';
 
 const SIZES = {
   quick: { trainPerClass: 12, testPerClass: 6, epochs: 2, size: 32, channels: [8, 16, 32], batchSize: 16 },
-  default: { trainPerClass: 150, testPerClass: 60, epochs: 4, size: 48, channels: [16, 32, 64], batchSize: 32 },
+  default: { trainPerClass: Infinity, testPerClass: Infinity, epochs: 6, size: 48, channels: [16, 32, 64], batchSize: 32 },
   full: { trainPerClass: Infinity, testPerClass: Infinity, epochs: 60, size: 96, channels: [32, 64, 128], batchSize: 64 },
 };
 const LR = 1e-3;

@@ -19,6 +19,8 @@ export interface ClassifierRun {
   batchSize: number;
   lr: number;
   optimizer?: 'adam' | 'sgd';
+  /** The shuffle's seed (default: the lab's --seed). */
+  seed?: number;
   extra?: TrainSpec['extra'];
 }
 
@@ -34,7 +36,7 @@ export async function trainClassifier(ctx: ExperimentContext, set: LabImageSet, 
     label: r.label,
     model: r.model,
     optimizer: optimizerFor(r.model, r.optimizer ?? 'adam', r.lr),
-    train: batches(set, 'train', r.batchSize, { seed: ctx.seed, normalise: true }),
+    train: batches(set, 'train', r.batchSize, { seed: r.seed ?? ctx.seed, normalise: true }),
     test: batches(set, 'test', Math.max(r.batchSize, 64), { normalise: true }),
     epochs: r.epochs,
     batchSize: r.batchSize,

@@ -106,6 +106,11 @@ export const QUESTIONS: Question[] = [
     },
   },
   {
+    experiment: '02-cifar-handwritten',
+    question: 'The library CNN with N = 3 conv blocks is more accurate than N = 1 on the same data',
+    answer: (e) => moreAccurate(named(run(e, 'library-n3')), named(run(e, 'library-n1-set'))),
+  },
+  {
     experiment: '03-hyperparameters',
     question: 'Three conv blocks are more accurate than one (layer count)',
     answer(e) {
@@ -127,9 +132,11 @@ export const QUESTIONS: Question[] = [
         return { changed: d.verdict === 'a', text: `${s.name}: ${d.verdict === 'a' ? 'changed it' : 'no difference beyond the noise'} (best ${sorted[0].label.replace(`${s.name} `, '')} ${accuracyText(sorted[0].accuracy)}, worst ${sorted[sorted.length - 1].label.replace(`${s.name} `, '')} ${accuracyText(sorted[sorted.length - 1].accuracy)})` };
       });
       const changed = parts.filter((p) => p.changed).length;
+      const seeds = e.metrics.seedSpread as { testAccuracy: number[]; spread: number } | undefined;
+      const seedText = seeds ? ` The base configuration over ${seeds.testAccuracy.length} seeds spread ${(100 * seeds.spread).toFixed(1)} points.` : '';
       return {
         verdict: changed > 0 ? 'supported' : 'undecided',
-        evidence: `${parts.map((p) => p.text).join('; ')}.${changed < parts.length ? ' Where no difference shows, more test images or epochs (`--full`) would tell.' : ''}`,
+        evidence: `${parts.map((p) => p.text).join('; ')}.${seedText}${changed < parts.length ? ' Where no difference shows, more test images or epochs (`--full`) would tell.' : ''}`,
       };
     },
   },
