@@ -238,7 +238,7 @@ describe.skipIf(!main.gpu)(`webgpu copies split (${main.reason})`, () => {
       [[39, 17, 50], [901, 53, 1], 3 * 53 + 1],   // slice
       [[41, 53, 17], [901, 1, 53], 0],            // permute the inner dims
       [[41, 3, 17, 53], [901, 0, 53, 1], 0],      // expand
-      [[1, 1, 30_000], [0, 0, 1], 7_001],         // leading ones
+      [[1, 1, 30_000], [0, 0, 1], 6_001],         // leading ones
       [[], [], 30_011],                           // one element of a large tensor
     ];
     for (const [shape, strides, off] of cases) {
