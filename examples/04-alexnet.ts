@@ -19,7 +19,7 @@ import { duration, int, pct } from './lab/format';
 
 const SIZES = {
   quick: { trainPerClass: 8, testPerClass: 4, epochs: 2, width: 1 / 16, batchSize: 16, lr: 1e-3 },
-  default: { trainPerClass: 100, testPerClass: 40, epochs: 5, width: 1 / 8, batchSize: 32, lr: 1e-3 },
+  default: { trainPerClass: 300, testPerClass: 100, epochs: 5, width: 1 / 8, batchSize: 32, lr: 1e-3 },
   full: { trainPerClass: Infinity, testPerClass: Infinity, epochs: 60, width: 1, batchSize: 128, lr: 1e-4 },
 };
 const INPUT = 100;

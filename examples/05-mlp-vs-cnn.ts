@@ -17,7 +17,7 @@ import { finalOf } from './lab/train';
 
 const SIZES = {
   quick: { trainPerClass: 10, testPerClass: 5, epochs: 2, channels: [8, 16, 32], hidden: [64] },
-  default: { trainPerClass: 100, testPerClass: 30, epochs: 4, channels: [16, 32, 64], hidden: [256, 128] },
+  default: { trainPerClass: 500, testPerClass: 100, epochs: 4, channels: [16, 32, 64], hidden: [256, 128] },
   full: { trainPerClass: Infinity, testPerClass: Infinity, epochs: 50, channels: [32, 64, 128], hidden: [1024, 512] },
 };
 const BATCH = 32;

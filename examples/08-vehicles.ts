@@ -33,11 +33,11 @@ export const vehicles: Experiment = {
   async run(ctx) {
     const s = bySize(ctx.preset, SIZES);
     const set = await loadVehicles(ctx, { ...s, testPercent: TEST_PERCENT });
-    classificationSettings(ctx, set, { epochs: s.epochs, batchSize: s.batchSize, lr: LR });
+    classificationSettings(ctx, set, { epochs: s.epochs, batchSize: s.batchSize, lr: `${LR}, cosine to 0 over the epochs (a steady last epoch: at a constant rate its test accuracy swings by several points)` });
     ctx.setting('per class (train / test)', `${classCounts(set, 'train')} / ${classCounts(set, 'test')}`);
     const model = nn.simpleCnn({ inputSize: s.size, numClasses: set.classes.length, channels: s.channels });
     ctx.setting('model', `3 × [Conv 3×3 → BatchNorm → ReLU → MaxPool 2] → Linear, channels ${s.channels.join(' / ')}, input ${s.size}×${s.size} (${int(model.numParameters())} parameters)`);
-    const run = await trainClassifier(ctx, set, { key: 'cnn', label: 'CNN, 3 conv blocks', model, epochs: s.epochs, batchSize: s.batchSize, lr: LR });
+    const run = await trainClassifier(ctx, set, { key: 'cnn', label: 'CNN, 3 conv blocks', model, epochs: s.epochs, batchSize: s.batchSize, lr: LR, schedule: 'cosine' });
     const matrix = await confusion(model, set);
 
     await ctx.chart('curves', 'Loss and accuracy per epoch', curvesChart([{ label: run.label, epochs: run.epochs }], `Vehicles (car / minibus / truck), ${set.name}`));

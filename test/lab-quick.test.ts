@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { LabReport } from '../examples/lab/types';
+import { named } from '../examples/lab/classify';
+import { compareRuns } from '../examples/lab/stats';
 
 const root = resolve(__dirname, '..');
 const EXPERIMENTS = ['01-basics', '02-cifar-handwritten', '03-hyperparameters', '04-alexnet', '05-mlp-vs-cnn', '06-dilated', '07-resnet', '08-vehicles', '09-dehaze'];
@@ -59,6 +61,13 @@ describe('npm run lab -- --quick', () => {
       for (const c of report.conclusions ?? []) {
         expect(['supported', 'not supported', 'undecided', 'not run'], c.question).toContain(c.verdict);
         if (existsSync(sharedData)) expect(c.verdict, `${c.question}: ${c.evidence}`).not.toBe('not run');
+      }
+      // Classification runs carry their per-image results, so runs on the same test images compare paired.
+      const mlpVsCnn = report.experiments.find((x) => x.id === '05-mlp-vs-cnn');
+      if (mlpVsCnn?.status === 'done') {
+        for (const r of mlpVsCnn.runs) expect(r.testImages?.correct.length, r.key).toBeGreaterThan(0);
+        const [mlp, cnn] = ['mlp', 'cnn'].map((k) => named(mlpVsCnn.runs.find((r) => r.key === k)!));
+        expect(compareRuns(cnn, mlp).paired).not.toBeNull();
       }
       // Every figure is inside the self-contained page, not only linked from it.
       const figures = report.experiments.reduce((n, x) => n + x.figures.length, 0);

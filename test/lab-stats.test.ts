@@ -9,12 +9,15 @@ import {
   accuracyCell,
   atChance,
   chanceText,
+  compareOnSameImages,
   compareProportions,
   compareText,
   fasterByRange,
   meanInterval,
   normalCdf,
+  packResults,
   proportionOf,
+  unpackResults,
   side,
   t95,
   wilson,
@@ -127,5 +130,62 @@ describe('sentences', () => {
 
   it('table cells carry the interval', () => {
     expect(accuracyCell({ correct: 50, n: 100 })).toBe('50.0 % [40.4, 59.6]');
+  });
+});
+
+/** Per-image results with `both` images right for both, `onlyA` / `onlyB` for one, the rest for neither. */
+function pairs(both: number, onlyA: number, onlyB: number, neither: number): [Uint8Array, Uint8Array] {
+  const a: number[] = [], b: number[] = [];
+  const push = (n: number, x: number, y: number) => { for (let i = 0; i < n; i++) { a.push(x); b.push(y); } };
+  push(both, 1, 1); push(onlyA, 1, 0); push(onlyB, 0, 1); push(neither, 0, 0);
+  return [Uint8Array.from(a), Uint8Array.from(b)];
+}
+
+describe("McNemar's exact test (runs on the same test images)", () => {
+  // p-values: 2 · P(X ≤ min(b, c)) for X ~ Binomial(b + c, ½), from Python's math.comb.
+  it.each([
+    [10, 2, 0.03857421875],
+    [25, 10, 0.01667384780012071],
+    [60, 40, 0.05688793364098079],
+    [120, 80, 0.0056851559967503055],
+    [7, 7, 1],
+    [0, 5, 0.0625],
+    [1300, 1200, 0.047681865221043604],
+  ])('%i right only for a, %i only for b: p = %f', (onlyA, onlyB, p) => {
+    const [a, b] = pairs(500, onlyA, onlyB, 300);
+    const d = compareOnSameImages(a, b);
+    expect(d.p).toBeCloseTo(p, 10);
+    expect(d.onlyA).toBe(onlyA);
+    expect(d.onlyB).toBe(onlyB);
+    expect(d.difference).toBeCloseTo((onlyA - onlyB) / a.length, 12);
+    expect(d.verdict).toBe(p < 0.05 ? (onlyA > onlyB ? 'a' : 'b') : 'tie');
+  });
+
+  it('decides a difference the unpaired test cannot, when the runs agree on most images', () => {
+    // 2,000 images, 46.5 % against 44.0 %: 50 more right for a, 60 images disagree.
+    const [a, b] = pairs(875, 55, 5, 1065);
+    const sum = (v: Uint8Array) => v.reduce((s, x) => s + x, 0);
+    expect(compareProportions({ correct: sum(a), n: a.length }, { correct: sum(b), n: b.length }).verdict).toBe('tie');
+    expect(compareOnSameImages(a, b).verdict).toBe('a');
+  });
+
+  it('refuses results of different lengths', () => {
+    expect(() => compareOnSameImages(new Uint8Array(3), new Uint8Array(4))).toThrow(/same test images: 3 against 4/);
+  });
+
+  it('says which test it used', () => {
+    const [a, b] = pairs(875, 55, 5, 1065);
+    const named = (label: string, correct: Uint8Array, set = 'cifar') => ({ label, accuracy: { correct: correct.reduce((s, x) => s + x, 0), n: correct.length }, classes: 10, perImage: { set, correct } });
+    expect(compareText(named('HDC', a), named('gridding', b))).toMatch(/HDC is 2\.5 points above gridding, more than the noise \(McNemar's exact test on the same 2000 test images: 55 right only for HDC, 5 only for gridding; p < 0\.001\)/);
+    // different test sets: the unpaired rule, which cannot tell these apart
+    expect(compareText(named('HDC', a), named('gridding', b, 'other'))).toMatch(/within the noise of 2000 test images \(two-proportion z-test/);
+  });
+});
+
+describe('per-image results in a report', () => {
+  it('round-trip through one bit per image', () => {
+    const v = Uint8Array.from({ length: 1003 }, (_, i) => (i * 7919) % 3 === 0 ? 1 : 0);
+    expect(unpackResults(packResults(v), v.length)).toEqual(v);
+    expect(() => unpackResults(packResults(v), 2000)).toThrow(/hold 1008 bits, not the 2000 test images/);
   });
 });

@@ -2,13 +2,14 @@
  * The classification runs most experiments share: Adam (or SGD) on cross-entropy over an
  * ImageSet's mini-batches, with the settings, headline rows and comparisons the report needs.
  */
+import { createHash } from 'node:crypto';
 import * as wg from '@webgrad/tensor';
 import * as nn from '@webgrad/nn';
 import type { ExperimentContext } from './experiment';
 import { type LabImageSet, batches, normaliseText } from './images';
 import { type TrainSpec, finalOf, overfitting, trainRun } from './train';
 import { int, pct } from './format';
-import { type Named, type Proportion, accuracyCell, accuracyText, atChance, chanceText, compareText, proportionOf } from './stats';
+import { type Named, type Proportion, accuracyCell, accuracyText, atChance, chanceText, compareText, packResults, perImageOf, proportionOf } from './stats';
 import type { RunSummary } from './types';
 
 export interface ClassifierRun {
@@ -19,6 +20,8 @@ export interface ClassifierRun {
   batchSize: number;
   lr: number;
   optimizer?: 'adam' | 'sgd';
+  /** 'cosine': the learning rate falls from lr to 0 over the epochs (a steadier last epoch); default constant. */
+  schedule?: 'constant' | 'cosine';
   /** The shuffle's seed (default: the lab's --seed). */
   seed?: number;
   extra?: TrainSpec['extra'];
@@ -31,20 +34,49 @@ export function optimizerFor(model: nn.Module, kind: 'adam' | 'sgd', lr: number)
 export const optimizerText = (kind: 'adam' | 'sgd' = 'adam') => (kind === 'sgd' ? 'SGD, momentum 0.9' : 'Adam (β 0.9, 0.999)');
 
 export async function trainClassifier(ctx: ExperimentContext, set: LabImageSet, r: ClassifierRun): Promise<RunSummary> {
+  const testBatch = Math.max(r.batchSize, 64);
+  const optimizer = optimizerFor(r.model, r.optimizer ?? 'adam', r.lr);
   return trainRun(ctx, {
     key: r.key,
     label: r.label,
     model: r.model,
-    optimizer: optimizerFor(r.model, r.optimizer ?? 'adam', r.lr),
+    optimizer,
+    ...(r.schedule === 'cosine' ? { scheduler: new nn.CosineAnnealingLR(optimizer, { tMax: r.epochs }) } : {}),
     train: batches(set, 'train', r.batchSize, { seed: r.seed ?? ctx.seed, normalise: true }),
-    test: batches(set, 'test', Math.max(r.batchSize, 64), { normalise: true }),
+    test: batches(set, 'test', testBatch, { normalise: true }),
     epochs: r.epochs,
     batchSize: r.batchSize,
     trainCount: set.train.count,
     testCount: set.test.count,
     classes: set.classes.length,
     extra: r.extra,
+    // per-image results of the final model, so runs on the same test images compare paired
+    finish: async (model) => ({ testImages: { set: testSetId(set), correct: packResults(await correctOnTest(model, set, testBatch)) } }),
   });
+}
+
+/** Names a test set by its name, size and labels: runs with the same id were scored on the same images. */
+export function testSetId(set: LabImageSet): string {
+  return createHash('sha256').update(set.name).update(Uint8Array.from(set.test.labels)).digest('hex').slice(0, 16);
+}
+
+/** 1 for each test image (in the set's order) whose most likely class is its label. */
+export async function correctOnTest(model: nn.Module, set: LabImageSet, batchSize = 128): Promise<Uint8Array> {
+  const correct = new Uint8Array(set.test.count);
+  let at = 0;
+  const wasTraining = model.training;
+  model.eval();
+  try {
+    for await (const { x, y } of batches(set, 'test', batchSize, { shuffle: false, normalise: true })) {
+      const hit = wg.tidy(() => wg.noGrad(() => model.forward(x).argmax(1).eq(y)));
+      correct.set(await hit.data(), at);
+      at += x.shape[0];
+      for (const t of [hit, x, y]) t.dispose();
+    }
+  } finally {
+    model.train(wasTraining);
+  }
+  return correct;
 }
 
 /** The settings every classification experiment states. */
@@ -73,7 +105,7 @@ export function testProportion(run: RunSummary): Proportion | null {
 export function named(run: RunSummary): Named {
   const accuracy = testProportion(run);
   if (!accuracy || !run.classes) throw new Error(`${run.label}: no test accuracy or class count to compare`);
-  return { label: run.label, accuracy, classes: run.classes };
+  return { label: run.label, accuracy, classes: run.classes, perImage: perImageOf(run) };
 }
 
 /** A table cell: "61.2 % [58.1, 64.2]" (95 % interval), or '–'. */

@@ -13,9 +13,10 @@ import {
   accuracyText,
   atChance,
   chanceText,
-  compareProportions,
+  compareRuns,
   compareText,
   fasterByRange,
+  perImageOf,
   proportionOf,
   side,
   wilson,
@@ -42,7 +43,7 @@ function run(e: ExperimentResult, key: string): RunSummary {
 function named(r: RunSummary, label = r.label): Named {
   const acc = r.epochs[r.epochs.length - 1]?.testAccuracy ?? null;
   if (acc === null || !r.testCount || !r.classes) throw new Missing(`${r.label} has no test accuracy and class count`);
-  return { label, accuracy: proportionOf(acc, r.testCount), classes: r.classes };
+  return { label, accuracy: proportionOf(acc, r.testCount), classes: r.classes, perImage: perImageOf(r) };
 }
 
 function metric<T>(e: ExperimentResult, name: string): T {
@@ -50,9 +51,9 @@ function metric<T>(e: ExperimentResult, name: string): T {
   return e.metrics[name] as T;
 }
 
-/** The lab's claim "A is more accurate than B", by the two-proportion rule. */
+/** The lab's claim "A is more accurate than B", by the report's rule (paired where it can be). */
 function moreAccurate(a: Named, b: Named): Answer {
-  const d = compareProportions(a.accuracy, b.accuracy);
+  const d = compareRuns(a, b);
   const both = atChance(a.accuracy, a.classes) && atChance(b.accuracy, b.classes);
   const verdict: Verdict = both || d.verdict === 'tie' ? 'undecided' : d.verdict === 'a' ? 'supported' : 'not supported';
   return { verdict, evidence: compareText(a, b) };
@@ -128,7 +129,7 @@ export const QUESTIONS: Question[] = [
       const parts = sweeps.map((s) => {
         const rs = s.keys.map((k, i) => named(run(e, k), `${s.name} ${s.values[i]}`));
         const sorted = [...rs].sort((a, b) => b.accuracy.correct / b.accuracy.n - a.accuracy.correct / a.accuracy.n);
-        const d = compareProportions(sorted[0].accuracy, sorted[sorted.length - 1].accuracy);
+        const d = compareRuns(sorted[0], sorted[sorted.length - 1]);
         return { changed: d.verdict === 'a', text: `${s.name}: ${d.verdict === 'a' ? 'changed it' : 'no difference beyond the noise'} (best ${sorted[0].label.replace(`${s.name} `, '')} ${accuracyText(sorted[0].accuracy)}, worst ${sorted[sorted.length - 1].label.replace(`${s.name} `, '')} ${accuracyText(sorted[sorted.length - 1].accuracy)})` };
       });
       const changed = parts.filter((p) => p.changed).length;

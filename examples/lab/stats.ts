@@ -4,9 +4,11 @@
  *
  * - An accuracy measured on n test images is a binomial proportion: its 95 % interval is
  *   Wilson's score interval (good at small n and near 0 or 1, where the normal one is not).
- * - Two accuracies differ when a two-sided pooled two-proportion z-test rejects equality at
- *   α = 0.05. Runs usually share one test set; their errors are then positively correlated and
- *   this unpaired test is conservative (it says "cannot tell" more often than a paired one).
+ * - Two accuracies differ when a two-sided test rejects equality at α = 0.05. Runs scored on
+ *   the same test images (their per-image results are stored) are compared paired, with
+ *   McNemar's exact test on the images only one of them got right: their errors are
+ *   correlated, and pairing removes what they share. Otherwise a pooled two-proportion z-test
+ *   (unpaired, and conservative for a shared test set).
  * - An accuracy is at chance level when its interval contains 1 / classes.
  * - A mean over paired per-image differences (dehazing's gain over the hazy input) gets a
  *   Student t interval; it is an improvement when the interval lies above zero.
@@ -78,6 +80,52 @@ export function compareProportions(a: Proportion, b: Proportion, alpha = ALPHA):
   const z = se === 0 ? 0 : difference / se;
   const p = z === 0 ? 1 : 2 * (1 - normalCdf(Math.abs(z)));
   return { difference, z, p, verdict: p < alpha ? (difference > 0 ? 'a' : 'b') : 'tie' };
+}
+
+/** ln C(n, k), by summing logs (n is a test-set size: thousands at most). */
+function logChoose(n: number, k: number): number {
+  let s = 0;
+  for (let i = 1; i <= k; i++) s += Math.log(n - k + i) - Math.log(i);
+  return s;
+}
+
+/** P(X ≤ k) for X ~ Binomial(n, ½), summed in log space so large n does not underflow. */
+function binomialHalfCdf(k: number, n: number): number {
+  let total = 0;
+  let logTerm = -n * Math.LN2; // C(n, 0) / 2^n
+  for (let i = 0; i <= k; i++) {
+    total += Math.exp(logTerm);
+    logTerm += Math.log(n - i) - Math.log(i + 1);
+  }
+  return Math.min(1, total);
+}
+
+export interface PairedDifference extends Difference {
+  /** Images only a got right, and only b. */
+  onlyA: number;
+  onlyB: number;
+}
+
+/**
+ * McNemar's exact test for two classifiers scored on the same images (`a[i]`, `b[i]`: 1 when
+ * image i was right): under equal accuracy the images only one got right split ½ / ½, so the
+ * two-sided p-value is twice the binomial tail of the smaller count.
+ */
+export function compareOnSameImages(a: ArrayLike<number>, b: ArrayLike<number>, alpha = ALPHA): PairedDifference {
+  if (a.length !== b.length) throw new Error(`paired comparison needs the same test images: ${a.length} against ${b.length} results`);
+  let onlyA = 0, onlyB = 0, correctA = 0, correctB = 0;
+  for (let i = 0; i < a.length; i++) {
+    correctA += a[i] ? 1 : 0;
+    correctB += b[i] ? 1 : 0;
+    if (a[i] && !b[i]) onlyA++;
+    else if (b[i] && !a[i]) onlyB++;
+  }
+  const n = a.length;
+  const difference = n ? (correctA - correctB) / n : 0;
+  const discordant = onlyA + onlyB;
+  const p = discordant === 0 ? 1 : Math.min(1, 2 * binomialHalfCdf(Math.min(onlyA, onlyB), discordant));
+  const z = discordant === 0 ? 0 : (onlyA - onlyB) / Math.sqrt(discordant);
+  return { difference, z, p, onlyA, onlyB, verdict: p < alpha ? (onlyA > onlyB ? 'a' : 'b') : 'tie' };
 }
 
 /** Chance level: the accuracy's 95 % interval contains 1 / classes. */
@@ -157,6 +205,42 @@ export interface Named {
   label: string;
   accuracy: Proportion;
   classes: number;
+  /** Per test image, 1 when this run got it right, and the id of those test images, when stored. */
+  perImage?: { set: string; correct: Uint8Array };
+}
+
+/** A run's stored per-image results, unpacked (undefined when it has none). */
+export function perImageOf(run: { testImages?: { set: string; correct: string }; testCount: number }): Named['perImage'] {
+  return run.testImages ? { set: run.testImages.set, correct: unpackResults(run.testImages.correct, run.testCount) } : undefined;
+}
+
+/** Per-image results as stored in a report: one bit per image, base64. */
+export function packResults(correct: ArrayLike<number>): string {
+  const bytes = new Uint8Array(Math.ceil(correct.length / 8));
+  for (let i = 0; i < correct.length; i++) if (correct[i]) bytes[i >> 3] |= 1 << (i & 7);
+  return Buffer.from(bytes).toString('base64');
+}
+
+export function unpackResults(packed: string, n: number): Uint8Array {
+  const bytes = Buffer.from(packed, 'base64');
+  if (bytes.length !== Math.ceil(n / 8)) throw new Error(`per-image results hold ${bytes.length * 8} bits, not the ${n} test images`);
+  return Uint8Array.from({ length: n }, (_, i) => (bytes[i >> 3] >> (i & 7)) & 1);
+}
+
+/** Two runs by the rule: paired when both carry per-image results on the same test images. */
+export function compareRuns(a: Named, b: Named): Difference & { paired: PairedDifference | null } {
+  const [pa, pb] = [a.perImage, b.perImage];
+  if (pa && pb && pa.set === pb.set && pa.correct.length === a.accuracy.n && pb.correct.length === b.accuracy.n) {
+    const paired = compareOnSameImages(pa.correct, pb.correct);
+    return { ...paired, paired };
+  }
+  return { ...compareProportions(a.accuracy, b.accuracy), paired: null };
+}
+
+/** How the comparison was tested, for the sentence's parenthesis. */
+function testName(d: ReturnType<typeof compareRuns>, a: Named, b: Named): string {
+  if (d.paired) return `McNemar's exact test on the same ${a.accuracy.n} test images: ${d.paired.onlyA} right only for ${a.label}, ${d.paired.onlyB} only for ${b.label}; ${pValue(d.p)}`;
+  return `two-proportion z-test, ${pValue(d.p)}`;
 }
 
 /** What would make an undecided comparison decide, said the same way everywhere. */
@@ -167,17 +251,17 @@ export const MORE_EVIDENCE = 'more test images, more training data or epochs (`-
  * chance level said as such.
  */
 export function compareText(a: Named, b: Named): string {
-  const d = compareProportions(a.accuracy, b.accuracy);
+  const d = compareRuns(a, b);
   const pts = `${Math.abs(100 * d.difference).toFixed(1)} points`;
   const both = `${a.label} ${accuracyText(a.accuracy)} against ${b.label} ${accuracyText(b.accuracy)}`;
   const chanceA = atChance(a.accuracy, a.classes);
   const chanceB = atChance(b.accuracy, b.classes);
   if (chanceA && chanceB) return `${both}: both are at chance level (${pc(1 / a.classes)} for ${a.classes} classes), so this run cannot tell them apart; ${MORE_EVIDENCE}.`;
-  if (d.verdict === 'tie')
-    return `${both}: a difference of ${pts} is within the noise of ${a.accuracy.n === b.accuracy.n ? `${a.accuracy.n} test images` : `${a.accuracy.n} and ${b.accuracy.n} test images`} (two-proportion z-test, ${pValue(d.p)}), so this run cannot tell them apart; ${MORE_EVIDENCE}.`;
+  const images = a.accuracy.n === b.accuracy.n ? `${a.accuracy.n} test images` : `${a.accuracy.n} and ${b.accuracy.n} test images`;
+  if (d.verdict === 'tie') return `${both}: a difference of ${pts} is within the noise of ${images} (${testName(d, a, b)}), so this run cannot tell them apart; ${MORE_EVIDENCE}.`;
   const [hi, lo] = d.verdict === 'a' ? [a, b] : [b, a];
   const chance = atChance(lo.accuracy, lo.classes) ? ` (${lo.label} is at chance level, ${pc(1 / lo.classes)})` : '';
-  return `${both}: ${hi.label} is ${pts} above ${lo.label}${chance}, more than the noise (two-proportion z-test, ${pValue(d.p)}).`;
+  return `${both}: ${hi.label} is ${pts} above ${lo.label}${chance}, more than the noise (${testName(d, a, b)}).`;
 }
 
 /** "at chance level (10.0 % for 10 classes)" or "above chance (10.0 % for 10 classes)". */
@@ -187,6 +271,7 @@ export function chanceText(p: Proportion, classes: number): string {
 }
 
 export const RULE_TEXT =
-  'Test accuracies carry 95 % Wilson intervals from the test-set size. Two accuracies are called different only when a two-sided two-proportion z-test rejects equality at α = 0.05 ' +
-  '(the runs share a test set, which makes this unpaired test conservative); otherwise the run cannot tell them apart. An accuracy whose interval contains 1 / classes is at chance level. ' +
+  'Test accuracies carry 95 % Wilson intervals from the test-set size. Two accuracies are called different only when a two-sided test rejects equality at α = 0.05: ' +
+  "McNemar's exact test on the images only one of the two runs got right, when both were scored on the same test images (paired), else a two-proportion z-test; otherwise the run cannot tell them apart. " +
+  'An accuracy whose interval contains 1 / classes is at chance level. ' +
   'Dehazing gains are means of per-image differences with a Student t interval; timings differ when their per-epoch ranges do not overlap.';

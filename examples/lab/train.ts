@@ -16,6 +16,8 @@ export interface TrainSpec {
   label: string;
   model: nn.Module;
   optimizer: nn.Optimizer;
+  /** Stepped after every epoch; saved in the checkpoints with the optimizer. */
+  scheduler?: nn.LRScheduler;
   train: nn.BatchSource;
   test?: nn.BatchSource;
   epochs: number;
@@ -27,6 +29,8 @@ export interface TrainSpec {
   classes?: number;
   /** Extra figures stored with the run. */
   extra?: RunSummary['extra'];
+  /** Runs once on the trained model; what it returns is stored in the run's summary. */
+  finish?: (model: nn.Module) => Promise<Partial<RunSummary>>;
 }
 
 export async function trainRun(ctx: ExperimentContext, spec: TrainSpec): Promise<RunSummary> {
@@ -45,7 +49,7 @@ export async function trainRun(ctx: ExperimentContext, spec: TrainSpec): Promise
   let startEpoch = 0;
   let history: nn.History | undefined;
   if (existsSync(ckpt)) {
-    const loaded = await nn.loadCheckpoint(ckpt, { model: spec.model, optimizer: spec.optimizer, identity, remedy });
+    const loaded = await nn.loadCheckpoint(ckpt, { model: spec.model, optimizer: spec.optimizer, scheduler: spec.scheduler, identity, remedy });
     startEpoch = loaded.epoch;
     history = loaded.history;
     ctx.log(`${spec.label}: resuming after epoch ${startEpoch}`);
@@ -55,6 +59,7 @@ export async function trainRun(ctx: ExperimentContext, spec: TrainSpec): Promise
   const t0 = performance.now();
   const result = await nn.fit(spec.model, spec.train, {
     optimizer: spec.optimizer,
+    scheduler: spec.scheduler,
     epochs: spec.epochs,
     loss: spec.loss,
     testData: spec.test,
@@ -85,6 +90,7 @@ export async function trainRun(ctx: ExperimentContext, spec: TrainSpec): Promise
     batchSize: spec.batchSize,
     ...(spec.classes ? { classes: spec.classes } : {}),
     extra: spec.extra ?? {},
+    ...(spec.finish ? await spec.finish(spec.model) : {}),
   };
   store.saveFinished(summary);
   ctx.addRun(summary);

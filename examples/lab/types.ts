@@ -46,6 +46,12 @@ export interface RunSummary {
   batchSize: number;
   /** Classification runs: the number of classes (chance level is 1 / classes). */
   classes?: number;
+  /**
+   * Classification runs: which test images the final model got right (bit i of the base64
+   * `correct` for image i, in the test set's order) and an id of that test set, so two runs
+   * on the same images are compared paired.
+   */
+  testImages?: { set: string; correct: string };
   /** Anything else the experiment measured on this run (PSNR, extrapolated epoch time...). */
   extra: Record<string, Cell>;
 }

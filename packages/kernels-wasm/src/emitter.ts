@@ -95,6 +95,34 @@ export const v128 = {
   store: (addr: Code, value: Code, offset = 0): Code => [addr, value, ...simd(0x0b), ...memarg(4, offset)],
   load32Splat: (addr: Code, offset = 0): Code => [addr, ...simd(0x09), ...memarg(2, offset)],
   zero: (): Code => [...simd(0x0c), ...new Array(16).fill(0)],
+  /** Four f32 lanes of x (the bytes of v128.const). */
+  f32Const: (x: number): Code => [...simd(0x0c), ...[0, 1, 2, 3].flatMap(() => [...new Uint8Array(new Float32Array([x]).buffer)])],
+  /** Four i32 lanes of n. */
+  i32Const: (n: number): Code => [...simd(0x0c), ...[0, 1, 2, 3].flatMap(() => [...new Uint8Array(new Int32Array([n]).buffer)])],
+  not: (a: Code): Code => [a, ...simd(0x4d)],
+  and: (a: Code, b: Code): Code => [a, b, ...simd(0x4e)],
+  /** a & ~b */
+  andNot: (a: Code, b: Code): Code => [a, b, ...simd(0x4f)],
+  or: (a: Code, b: Code): Code => [a, b, ...simd(0x50)],
+  xor: (a: Code, b: Code): Code => [a, b, ...simd(0x51)],
+  /** Bits of a where mask is 1, of b where it is 0. */
+  bitselect: (a: Code, b: Code, mask: Code): Code => [a, b, mask, ...simd(0x52)],
+};
+
+export const i32x4 = {
+  splat: (x: Code): Code => [x, ...simd(0x11)],
+  extractLane: (v: Code, lane: number): Code => [v, ...simd(0x1b), lane],
+  replaceLane: (v: Code, lane: number, x: Code): Code => [v, x, ...simd(0x1c), lane],
+  eq: (a: Code, b: Code): Code => [a, b, ...simd(0x37)],
+  ne: (a: Code, b: Code): Code => [a, b, ...simd(0x38)],
+  ltS: (a: Code, b: Code): Code => [a, b, ...simd(0x39)],
+  gtS: (a: Code, b: Code): Code => [a, b, ...simd(0x3b)],
+  shl: (a: Code, n: Code): Code => [a, n, ...simd(0xab)],
+  shrS: (a: Code, n: Code): Code => [a, n, ...simd(0xac)],
+  add: (a: Code, b: Code): Code => [a, b, ...simd(0xae)],
+  sub: (a: Code, b: Code): Code => [a, b, ...simd(0xb1)],
+  /** Saturating f32 -> i32 toward zero (NaN gives 0). */
+  truncSatF32x4: (a: Code): Code => [a, ...simd(0xf8)],
 };
 
 export const f32x4 = {
@@ -105,6 +133,22 @@ export const f32x4 = {
   sub: (a: Code, b: Code): Code => [a, b, ...simd(0xe5)],
   mul: (a: Code, b: Code): Code => [a, b, ...simd(0xe6)],
   max: (a: Code, b: Code): Code => [a, b, ...simd(0xe9)],
+  /** NaN-propagating lanewise min (max above likewise). */
+  min: (a: Code, b: Code): Code => [a, b, ...simd(0xe8)],
+  div: (a: Code, b: Code): Code => [a, b, ...simd(0xe7)],
+  abs: (a: Code): Code => [a, ...simd(0xe0)],
+  neg: (a: Code): Code => [a, ...simd(0xe1)],
+  sqrt: (a: Code): Code => [a, ...simd(0xe3)],
+  floor: (a: Code): Code => [a, ...simd(0x68)],
+  // comparisons give all-ones lanes where true (NaN compares false except ne)
+  eq: (a: Code, b: Code): Code => [a, b, ...simd(0x41)],
+  ne: (a: Code, b: Code): Code => [a, b, ...simd(0x42)],
+  lt: (a: Code, b: Code): Code => [a, b, ...simd(0x43)],
+  gt: (a: Code, b: Code): Code => [a, b, ...simd(0x44)],
+  le: (a: Code, b: Code): Code => [a, b, ...simd(0x45)],
+  ge: (a: Code, b: Code): Code => [a, b, ...simd(0x46)],
+  /** i32 lanes to f32 (signed). */
+  convertI32x4: (a: Code): Code => [a, ...simd(0xfa)],
   /** a * b + c in one rounding or two, as the machine prefers (relaxed SIMD). */
   relaxedMadd: (a: Code, b: Code, c: Code): Code => [a, b, c, ...simd(0x105)],
 };
@@ -149,13 +193,13 @@ export interface FuncDef {
 
 /**
  * Declares a function: `params` and `locals` map names to types; `body` receives the
- * `Local`s by name. Exported under its name unless `exported` is false.
+ * `Local`s by name, and `temp(type)` for more locals as it needs them. Exported under its name unless `exported` is false.
  */
 export function func<P extends Record<string, ValType>, L extends Record<string, ValType>>(
   fnName: string,
   params: P,
   locals: L,
-  body: (v: { [K in keyof P | keyof L]: Local }) => Code[],
+  body: (v: { [K in keyof P | keyof L]: Local }, temp: (type: ValType) => Local) => Code[],
   opts: { results?: ValType[]; exported?: boolean } = {},
 ): FuncDef {
   const vars: Record<string, Local> = {};
@@ -165,12 +209,19 @@ export function func<P extends Record<string, ValType>, L extends Record<string,
     if (k in vars) throw new Error(`func ${fnName}: local ${k} shadows a parameter`);
     vars[k] = { index: index++, type };
   }
+  // more locals, made while the body is generated (a renderer's temporaries)
+  const temps: ValType[] = [];
+  const temp = (type: ValType): Local => {
+    temps.push(type);
+    return { index: index++, type };
+  };
+  const code = body(vars as { [K in keyof P | keyof L]: Local }, temp);
   return {
     name: fnName,
     params: Object.values(params),
     results: opts.results ?? [],
-    locals: Object.values(locals),
-    body: body(vars as { [K in keyof P | keyof L]: Local }),
+    locals: [...Object.values(locals), ...temps],
+    body: code,
     exported: opts.exported ?? true,
   };
 }

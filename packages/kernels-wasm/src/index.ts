@@ -5,3 +5,5 @@ export { convFunctions, convParams, CONV_GEO } from './conv';
 export { kernelModule, kernelFunctions, relaxedProbe, simdSupport, WASM_PAGE, MAX_PAGES, type ModuleOptions } from './module';
 export { batchNormFunctions, batchNormParams } from './batch-norm';
 export { poolFunctions, maxPoolParams } from './pool';
+export { renderSimd, simdRenderable, expSimd, logSimd, type SimdCode } from './expr-wasm';
+export { elementwiseModule, whereModule, elementwiseParams, DIM_RECORD, type ElementwiseModuleOptions } from './elementwise';

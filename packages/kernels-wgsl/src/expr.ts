@@ -92,22 +92,33 @@ export const pow = call('pow');
 export const isNaN = (v: Expr): Expr => ne(v, v);
 /** min(max(v, lo), hi) with the bounds winning over NaN-free comparisons, as the cpu reference. */
 export const clampTo = (v: Expr, lo: Operand, hi: Operand): Expr => select(lt(v, lo), lo, select(gt(v, hi), hi, v));
-/** 1 / (1 + e^-v), written so that exp never overflows in either tail. */
-export const sigmoid = (v: Expr): Expr => select(ge(v, 0), div(1, add(1, exp(neg(v)))), div(exp(v), add(1, exp(v))));
+/**
+ * 1 / (1 + e^-v), written so that exp never overflows in either tail: with e = e^-|v|,
+ * 1 / (1 + e) for v >= 0 and e / (1 + e) below (one exp, also where both sides are computed).
+ */
+export function sigmoid(v: Expr): Expr {
+  const e = exp(neg(abs(v)));
+  return select(ge(v, 0), div(1, add(1, e)), div(e, add(1, e)));
+}
 
 /**
  * log(1 + v), accurate for small v: u = 1 + v carries the rounding error of the sum, and
  * log(u) · v / (u − 1) cancels it (Goldberg, "What every computer scientist should know").
+ * The ratio v / (u − 1) is near 1, so float32 does not overflow for huge v; u = +Infinity
+ * gives itself.
  */
 export function log1p(v: Expr): Expr {
   const u = add(1, v);
-  return select(eq(u, 1), v, div(mul(log(u), v), sub(u, 1)));
+  return select(eq(u, 1), v, select(eq(u, Infinity), u, mul(log(u), div(v, sub(u, 1)))));
 }
 
-/** e^v − 1, accurate for small v (Kahan's correction with the same idea as log1p). */
+/**
+ * e^v − 1, accurate for small v (Kahan's correction with the same idea as log1p), the
+ * ratio taken first as there; e^v that overflows (float32 before float64) gives +Infinity.
+ */
 export function expm1(v: Expr): Expr {
   const u = exp(v);
-  return select(eq(u, 1), v, select(eq(sub(u, 1), -1), -1, div(mul(sub(u, 1), v), log(u))));
+  return select(eq(u, 1), v, select(eq(sub(u, 1), -1), -1, select(eq(u, Infinity), u, mul(sub(u, 1), div(v, log(u))))));
 }
 
 /**

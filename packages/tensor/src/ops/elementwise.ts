@@ -32,13 +32,13 @@ export const abs = unary('abs', { dtypes: 'any', expr: E.abs(x), grad: (g, x): T
 export const sign = unary('sign', { dtypes: 'any', expr: E.sign(x) });
 /** 1 where x > 0, else 0: the derivative of relu. */
 const step = unary('step', { dtypes: 'any', expr: E.gt(x, 0), internal: true });
-export const relu = unary('relu', { dtypes: 'float', expr: E.select(E.gt(x, 0), x, 0), grad: (g, x): Tensor => mul(g, step(x)), check: { input: 'distinct' } });
+export const relu = unary('relu', { dtypes: 'float', expr: E.select(E.gt(x, 0), x, 0), grad: (g, x): Tensor => reluGrad(g, x), check: { input: 'distinct' } });
 const leakyReluGrad = unary('leakyReluGrad', { dtypes: 'float', expr: E.select(E.gt(x, 0), 1, a), params: [['negativeSlope', 0.01]], internal: true });
 export const leakyRelu = unary('leakyRelu', {
   dtypes: 'float', expr: E.select(E.gt(x, 0), x, E.mul(a, x)), params: [['negativeSlope', 0.01]],
   grad: (g, x, _y, slope): Tensor => mul(g, leakyReluGrad(x, slope)), check: { input: 'distinct', args: [0.2] },
 });
-export const sigmoid = unary('sigmoid', { dtypes: 'float', expr: E.sigmoid(x), grad: (g, _x, y): Tensor => mul(g, mul(y, rsub(1, y))) });
+export const sigmoid = unary('sigmoid', { dtypes: 'float', expr: E.sigmoid(x), grad: (g, _x, y): Tensor => sigmoidGrad(g, y) });
 export const tanh = unary('tanh', { dtypes: 'float', expr: E.tanh(x), grad: (g, _x, y): Tensor => mul(g, rsub(1, mul(y, y))) });
 /** x ** a for a number a (pow dispatches here). */
 const powScalar = unary('powScalar', {
@@ -132,6 +132,19 @@ export const sub = binary('sub', { dtypes: 'any', expr: E.sub(x, y), grad: (g): 
 export const rsub = (a: number, b: Tensor): Tensor => sub(a, b);
 export const mul = binary('mul', { dtypes: 'any', expr: E.mul(x, y), grad: (g, x, y): Grads => [mul(g, y), mul(g, x)] });
 export const div = binary('div', { dtypes: 'any', expr: E.div(x, y), grad: (g, _x, y, out): Grads => [div(g, y), neg(div(mul(g, out), y))] });
+
+// Backward passes of hot activations as one kernel each (g is x, the forward's input or
+// output is y): one pass over memory instead of two or three.
+/** g where x > 0, else 0 (relu's backward; also where g is not finite, as PyTorch). */
+const reluGrad = binary('reluGrad', {
+  dtypes: 'float', expr: E.select(E.gt(y, 0), x, 0), internal: true,
+  grad: (gg, _g, x): Grads => [reluGrad(gg, x), null],
+});
+/** g · s · (1 − s) for s = sigmoid(x) (sigmoid's backward). */
+const sigmoidGrad = binary('sigmoidGrad', {
+  dtypes: 'float', expr: E.mul(x, E.mul(y, E.sub(1, y))), internal: true,
+  grad: (gg, g, s): Grads => [sigmoidGrad(gg, s), mul(mul(gg, g), rsub(1, mul(s, 2)))],
+});
 const powTensor = binary('pow', {
   dtypes: 'any', expr: E.pow(x, y), internal: true,
   grad: (g, x, y, out): Grads => [mul(g, mul(y, pow(x, sub(y, 1)))), where(eq(x, 0), 0, mul(g, mul(out, log(x))))],

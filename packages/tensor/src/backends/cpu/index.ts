@@ -11,6 +11,7 @@ import { softmax } from './kernels/softmax';
 import { batchNorm, batchNormBackward } from './kernels/batch-norm';
 import { gather, scatterAdd, strided, writeStrided } from './kernels/strided';
 import { wasmRuntime } from './wasm/runtime';
+import { elementwiseRuntime, wasmBinary, wasmUnary, wasmWhere } from './wasm/elementwise';
 import { wasmBatchNorm, wasmBatchNormBackward, wasmMaxPool, wasmConvBackwardInput, wasmConvBackwardWeight, wasmConvForward, wasmMatmul } from './wasm/kernels';
 
 /** cpu storage: the typed array itself (bytes comes with it). */
@@ -83,6 +84,28 @@ function describeCpu(): string {
 
 const requireFloat = (op: string, dtype: DType) => requireFloatDtype(op, dtype);
 
+/** The JavaScript loops rendered from the op table: the reference, and every dtype the WASM kernels leave. */
+const jsElementwise: Pick<Backend, 'unary' | 'binary' | 'where'> = {
+  unary(op, x, size, inDtype, outDtype, a, b) {
+    const out = arrayFor(outDtype, size, true);
+    unaryLoop(op, inDtype === 'int32')(arr(x), out, a ?? 0, b ?? 0);
+    return own(out);
+  },
+  binary(op, a, aShape, b, bShape, outShape, inDtype, outDtype) {
+    const out = arrayFor(outDtype, sizeOf(outShape), true);
+    binaryLoop(op, inDtype === 'int32')(arr(a), aShape, arr(b), bShape, outShape, out);
+    return own(out);
+  },
+  where(cond, condShape, _condDtype, a, aShape, b, bShape, outShape, dtype) {
+    const out = arrayFor(dtype, sizeOf(outShape), true);
+    const c = arr(cond), x = arr(a), y = arr(b);
+    broadcastLoop(outShape, [condShape, aShape, bShape], (o, [oc, oa, ob], [sc, sa, sb], n) => {
+      for (let i = 0; i < n; i++) out[o + i] = c[oc + i * sc] !== 0 ? x[oa + i * sa] : y[ob + i * sb];
+    });
+    return own(out);
+  },
+};
+
 /** The reference backend: typed arrays in this process, simple and exact. */
 export const cpuBackend: Backend = {
   name: 'cpu',
@@ -117,22 +140,19 @@ export const cpuBackend: Backend = {
   async sync() {},
 
   unary(op, x, size, inDtype, outDtype, a, b) {
-    const out = arrayFor(outDtype, size, true);
-    unaryLoop(op, inDtype === 'int32')(arr(x), out, a ?? 0, b ?? 0);
-    return own(out);
+    const rt = elementwiseRuntime(inDtype, outDtype);
+    const out = rt && wasmUnary(rt, op, f32(x), size, a ?? 0, b ?? 0);
+    return out ? own(out) : jsElementwise.unary(op, x, size, inDtype, outDtype, a, b);
   },
   binary(op, a, aShape, b, bShape, outShape, inDtype, outDtype) {
-    const out = arrayFor(outDtype, sizeOf(outShape), true);
-    binaryLoop(op, inDtype === 'int32')(arr(a), aShape, arr(b), bShape, outShape, out);
-    return own(out);
+    const rt = elementwiseRuntime(inDtype, outDtype);
+    const out = rt && wasmBinary(rt, op, f32(a), aShape, f32(b), bShape, outShape);
+    return out ? own(out) : jsElementwise.binary(op, a, aShape, b, bShape, outShape, inDtype, outDtype);
   },
-  where(cond, condShape, _condDtype, a, aShape, b, bShape, outShape, dtype) {
-    const out = arrayFor(dtype, sizeOf(outShape), true);
-    const c = arr(cond), x = arr(a), y = arr(b);
-    broadcastLoop(outShape, [condShape, aShape, bShape], (o, [oc, oa, ob], [sc, sa, sb], n) => {
-      for (let i = 0; i < n; i++) out[o + i] = c[oc + i * sc] !== 0 ? x[oa + i * sa] : y[ob + i * sb];
-    });
-    return own(out);
+  where(cond, condShape, condDtype, a, aShape, b, bShape, outShape, dtype) {
+    const rt = condDtype !== 'float64' ? elementwiseRuntime(dtype, dtype) : null;
+    if (rt) return own(wasmWhere(rt, arr(cond) as Float32Array | Int32Array, condShape, f32(a), aShape, f32(b), bShape, outShape));
+    return jsElementwise.where(cond, condShape, condDtype, a, aShape, b, bShape, outShape, dtype);
   },
   reduce(op, x, shape, axes, dtype) {
     const outDtype = op === 'argmax' || op === 'argmin' ? 'int32' : dtype;
@@ -263,6 +283,7 @@ export const cpuBackend: Backend = {
 export const cpuReferenceBackend: Backend = {
   ...cpuBackend,
   description: 'cpu (JavaScript reference kernels, one thread)',
+  ...jsElementwise,
   matmul(a, b, p, dtype) {
     requireFloat('matmul', dtype);
     return own(matmul(flt(a), flt(b), p));

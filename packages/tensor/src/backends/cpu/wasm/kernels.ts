@@ -19,7 +19,7 @@ const MIN_FLOPS_PER_THREAD = 2e6;
 const COST_PER_ELEMENT = 25;
 
 /** [start, end) of part i when `total` units are split into `parts` nearly equal runs. */
-function part(total: number, parts: number, i: number): [number, number] {
+export function part(total: number, parts: number, i: number): [number, number] {
   return [Math.floor((total * i) / parts), Math.floor((total * (i + 1)) / parts)];
 }
 
@@ -28,7 +28,7 @@ function threadsFor(rt: WasmRuntime, flops: number, units: number): number {
 }
 
 /** Scratch blocks of one kernel call, all released by done(). */
-class Scratch {
+export class Scratch {
   private blocks: [number, number][] = [];
   constructor(readonly rt: WasmRuntime) {}
   alloc(bytes: number): number {
@@ -37,11 +37,11 @@ class Scratch {
     return at;
   }
   /** The address of `a` in the memory: in place when it lives there, else a copy. */
-  input(a: Float32Array): number {
+  input(a: Float32Array | Int32Array): number {
     const at = this.rt.addressOf(a);
     if (at !== null) return at;
     const copy = this.alloc(a.length * 4);
-    this.rt.f32.set(a, copy / 4);
+    (a instanceof Int32Array ? this.rt.i32 : this.rt.f32).set(a, copy / 4);
     return copy;
   }
   /** Per-thread packing scratch. */
@@ -73,7 +73,7 @@ function handOut<T extends Float32Array | Int32Array>(rt: WasmRuntime, a: T): T 
  * parameters. On success the outputs are handed out; on any error they are freed. The
  * scratch is released either way.
  */
-function withOutputs<T extends Record<string, Float32Array | Int32Array>>(rt: WasmRuntime, outputs: T, fill: (scratch: Scratch) => void): T {
+export function withOutputs<T extends Record<string, Float32Array | Int32Array>>(rt: WasmRuntime, outputs: T, fill: (scratch: Scratch) => void): T {
   const scratch = new Scratch(rt);
   try {
     fill(scratch);
@@ -94,7 +94,7 @@ const at = (rt: WasmRuntime, a: Float32Array | Int32Array): number => rt.address
  * scratch allocated) before the memory is viewed: an allocation may grow a plain memory,
  * which detaches earlier views.
  */
-function params<F extends string>(scratch: Scratch, l: Layout<F>, values: Record<F, number>): number {
+export function params<F extends string>(scratch: Scratch, l: Layout<F>, values: Record<F, number>): number {
   const pp = scratch.alloc(l.bytes);
   l.write(scratch.rt.i32, pp, values);
   return pp;
@@ -214,7 +214,7 @@ export function wasmConvBackwardWeight(rt: WasmRuntime, x: Float32Array, gy: Flo
 }
 
 /** The f32 bits of x as an i32 (parameter blocks hold words). */
-const f32Bits = (x: number) => new Int32Array(new Float32Array([x]).buffer)[0];
+export const f32Bits = (x: number) => new Int32Array(new Float32Array([x]).buffer)[0];
 
 /** Channels [c0, c1) per thread: every channel's statistics come from one thread. */
 function batchNormRun(rt: WasmRuntime, kernel: 'batchNorm' | 'batchNormBackward', p: BatchNormParams, scratch: Scratch,

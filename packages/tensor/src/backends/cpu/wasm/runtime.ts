@@ -6,7 +6,8 @@
  * number, kernel, parameter pointer). The caller writes a slot and notifies; the worker
  * runs the kernel and notifies back; the caller runs its own share meanwhile, then waits.
  * Waiting blocks this thread, which Node allows on its main thread and a browser only in
- * a worker: elsewhere the pool has no workers and every kernel runs here.
+ * a worker: elsewhere the pool has no workers and every kernel runs here. More kernel
+ * modules (the elementwise ops, built on first use) join later through addKernels.
  */
 import { kernelModule, simdSupport, MAX_PAGES, WASM_PAGE } from '@webgrad/kernels-wasm';
 import { onWasmHostChange, wasmHost, type WorkerHandle } from './platform';
@@ -19,20 +20,29 @@ const SLOT_BYTES = 64;
 const CONTROL_BYTES = 4096; // slots for up to 64 workers
 const MAX_WORKERS = CONTROL_BYTES / SLOT_BYTES;
 // slot words
-const SEQ = 0, DONE = 1, FN = 2, PARAMS = 3, FAILED = 4;
+const SEQ = 0, DONE = 1, FN = 2, PARAMS = 3, FAILED = 4, LENGTH = 5;
+/** FN of a job that compiles a module of more kernels (bytes at PARAMS, LENGTH long). */
+const LOAD_MODULE = -1;
 
 const WORKER_SOURCE = `
-function main({ module, memory, slot, kernels }) {
+function main({ module, memory, slot, kernels, extra }) {
   const ctl = new Int32Array(memory.buffer, slot, ${SLOT_BYTES / 4});
   const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
   const fns = kernels.map((k) => exports[k]);
+  const load = (m) => {
+    const ex = new WebAssembly.Instance(m, { env: { memory } }).exports;
+    for (const e of WebAssembly.Module.exports(m)) fns.push(ex[e.name]);
+  };
+  extra.forEach(load);
   let seen = 0;
   for (;;) {
     Atomics.wait(ctl, ${SEQ}, seen);
     seen = Atomics.load(ctl, ${SEQ});
     if (seen < 0) return;
     try {
-      fns[ctl[${FN}]](ctl[${PARAMS}]);
+      const fn = ctl[${FN}];
+      if (fn === ${LOAD_MODULE}) load(new WebAssembly.Module(new Uint8Array(memory.buffer, ctl[${PARAMS}], ctl[${LENGTH}]).slice()));
+      else fns[fn](ctl[${PARAMS}]);
       ctl[${FAILED}] = 0;
     } catch (e) {
       ctl[${FAILED}] = 1;
@@ -42,8 +52,11 @@ function main({ module, memory, slot, kernels }) {
   }
 }`;
 
+/** A kernel of a module added with addKernels: its index among all kernels. */
+export type KernelId = number;
+
 export interface Job {
-  kernel: KernelName;
+  kernel: KernelName | KernelId;
   /** Byte address of its parameter block. */
   params: number;
 }
@@ -52,7 +65,10 @@ export class WasmRuntime {
   readonly memory: WebAssembly.Memory;
   readonly relaxed: boolean;
   private readonly module: WebAssembly.Module;
-  private readonly fns: Record<KernelName, (pp: number) => void>;
+  /** Every kernel this thread can run, by id: KERNELS, then those of added modules. */
+  private readonly fns: ((pp: number) => void)[];
+  private readonly names: string[] = [...KERNELS];
+  private readonly extraModules: WebAssembly.Module[] = [];
   private workers: WorkerHandle[] = [];
   private seq = 0;
   private views: { f32: Float32Array; i32: Int32Array } | null = null;
@@ -63,7 +79,7 @@ export class WasmRuntime {
     this.memory = new WebAssembly.Memory({ initial: 256, maximum: MAX_PAGES, shared: opts.shared } as WebAssembly.MemoryDescriptor);
     this.module = new WebAssembly.Module(kernelModule({ relaxed: opts.relaxed, shared: opts.shared }));
     const inst = new WebAssembly.Instance(this.module, { env: { memory: this.memory } });
-    this.fns = Object.fromEntries(KERNELS.map((k) => [k, inst.exports[k]])) as Record<KernelName, (pp: number) => void>;
+    this.fns = KERNELS.map((k) => inst.exports[k] as (pp: number) => void);
     this.shared = opts.shared;
   }
   /**
@@ -85,7 +101,7 @@ export class WasmRuntime {
     for (let i = 1; i < want; i++) {
       const slot = i * SLOT_BYTES;
       new Int32Array(this.memory.buffer, slot, SLOT_BYTES / 4).fill(0);
-      this.workers.push(wasmHost().startWorker(WORKER_SOURCE, { module: this.module, memory: this.memory, slot, kernels: KERNELS }));
+      this.workers.push(wasmHost().startWorker(WORKER_SOURCE, { module: this.module, memory: this.memory, slot, kernels: KERNELS, extra: this.extraModules }));
     }
     this.seq = 0;
     this.threadCount = want;
@@ -107,31 +123,69 @@ export class WasmRuntime {
     return new Int32Array(this.memory.buffer, slot * SLOT_BYTES, SLOT_BYTES / 4);
   }
 
+  /**
+   * Compiles a module of more kernels (importing this memory as env.memory, as the kernel
+   * module does) on this thread and every worker, now and in workers started later; returns
+   * the id of each of its exports, for jobs to name.
+   */
+  addKernels(bytes: Uint8Array<ArrayBuffer>): Record<string, KernelId> {
+    const module = new WebAssembly.Module(bytes);
+    const exports = new WebAssembly.Instance(module, { env: { memory: this.memory } }).exports;
+    const ids: Record<string, KernelId> = {};
+    for (const e of WebAssembly.Module.exports(module)) {
+      ids[e.name] = this.fns.length;
+      this.fns.push(exports[e.name] as (pp: number) => void);
+      this.names.push(e.name);
+    }
+    this.extraModules.push(module);
+    if (this.workers.length > 0) {
+      // the workers compile it from bytes in the memory: a blocked worker receives no messages
+      const at = this.alloc(bytes.length);
+      try {
+        new Uint8Array(this.memory.buffer, at, bytes.length).set(bytes);
+        this.post(this.workers.map((_, i) => ({ fn: LOAD_MODULE, params: at, length: bytes.length, worker: i + 1 })), 'loading a kernel module');
+      } finally {
+        this.release(at, bytes.length);
+      }
+    }
+    return ids;
+  }
+
   /** Runs jobs[0] here and jobs[i] on worker i, and returns when all are done. */
   run(jobs: Job[]): void {
     if (jobs.length > this.threadCount) throw new Error(`run: ${jobs.length} jobs for ${this.threadCount} threads`);
+    const id = (k: KernelName | KernelId) => (typeof k === 'number' ? k : KERNELS.indexOf(k));
+    const first = jobs[0];
+    if (!first) return;
+    const tasks = jobs.slice(1).map((j, i) => ({ fn: id(j.kernel), params: j.params, length: 0, worker: i + 1 }));
+    this.post(tasks, `wasm kernel ${this.names[id(first.kernel)]}`, () => this.fns[id(first.kernel)](first.params));
+  }
+
+  /** Hands each worker its task, runs `here` meanwhile, waits for all, then throws the first failure. */
+  private post(tasks: { fn: number; params: number; length: number; worker: number }[], what: string, here = () => {}): void {
     const seq = ++this.seq;
-    for (let i = 1; i < jobs.length; i++) {
-      const ctl = this.control(i);
-      ctl[FN] = KERNELS.indexOf(jobs[i].kernel);
-      ctl[PARAMS] = jobs[i].params;
+    for (const t of tasks) {
+      const ctl = this.control(t.worker);
+      ctl[FN] = t.fn;
+      ctl[PARAMS] = t.params;
+      ctl[LENGTH] = t.length;
       Atomics.store(ctl, SEQ, seq);
       Atomics.notify(ctl, SEQ);
     }
     let error: unknown = null;
     try {
-      if (jobs.length > 0) this.fns[jobs[0].kernel](jobs[0].params);
+      here();
     } catch (e) {
       error = e;
     }
     let failed = false;
-    for (let i = 1; i < jobs.length; i++) {
-      const ctl = this.control(i);
+    for (const t of tasks) {
+      const ctl = this.control(t.worker);
       for (let d = Atomics.load(ctl, DONE); d !== seq; d = Atomics.load(ctl, DONE)) Atomics.wait(ctl, DONE, d);
       failed ||= ctl[FAILED] !== 0;
     }
     if (error) throw error;
-    if (failed) throw new Error(`wasm kernel ${jobs[0].kernel} failed on a worker thread`);
+    if (failed) throw new Error(`${what} failed on a worker thread`);
   }
 
   // --- memory ----------------------------------------------------------------------------
