@@ -124,8 +124,11 @@ ${treeReduce(['gb', 'gw'])}
   });
 }
 
-/** Bindings GY, X, mean, invstd, gbias, gweight, [weight], GX. */
-export function batchNormBackwardApplyKernel(p: BatchNormShape, hasWeight: boolean): Kernel {
+/**
+ * Bindings GY, X, mean, invstd, gbias, gweight, [weight], GX. `m`: the values per channel
+ * of the whole batch, when this dispatch covers part of it.
+ */
+export function batchNormBackwardApplyKernel(p: BatchNormShape, hasWeight: boolean, m = p.n * p.s): Kernel {
   const count = p.n * p.c * p.s;
   const storage: [string, Access, string][] = [
     ['GY', 'read', 'f32'], ['X', 'read', 'f32'], ['MEAN', 'read', 'f32'], ['INVSTD', 'read', 'f32'], ['GB', 'read', 'f32'], ['GW', 'read', 'f32'],
@@ -140,8 +143,39 @@ export function batchNormBackwardApplyKernel(p: BatchNormShape, hasWeight: boole
   return makeKernel({
     key: `batchNorm/backwardApply/${hasWeight}`,
     storage,
-    fields: [['count', 'i32', count], ['c', 'i32', p.c], ['s', 'i32', p.s], ['m', 'f32', p.n * p.s]],
+    fields: [['count', 'i32', count], ['c', 'i32', p.c], ['s', 'i32', p.s], ['m', 'f32', m]],
     build: () => linearMain(WG, body),
     workgroupSize: WG, dispatch: linearDispatch(count, WG),
+  });
+}
+
+/**
+ * Statistics of a batch from those of its parts (a batch too large to bind whole): part j
+ * covers `count` values per channel (the last one `lastCount`), with its mean and invstd
+ * (from batchNormStatsKernel, same eps) at [j * c + ch]. Chan's pairwise update; the part
+ * variance is recovered as 1 / invstd² − eps. Bindings partMean, partInvstd, mean, invstd.
+ */
+export function batchNormCombineKernel(c: number, parts: number, count: number, lastCount: number, eps: number): Kernel {
+  const body = `    var total = 0.0;
+    var mean = 0.0;
+    var m2 = 0.0;
+    for (var j = 0; j < p.parts; j++) {
+      let cnt = select(p.full, p.last, j == p.parts - 1);
+      let inv = PI[j * p.count + i];
+      let mj = PM[j * p.count + i];
+      let delta = mj - mean;
+      let next = total + cnt;
+      mean += delta * cnt / next;
+      m2 += (1.0 / (inv * inv) - p.eps) * cnt + delta * delta * total * cnt / next;
+      total = next;
+    }
+    MEAN[i] = mean;
+    INVSTD[i] = 1.0 / sqrt(max(m2, 0.0) / total + p.eps);`;
+  return makeKernel({
+    key: 'batchNorm/combine',
+    storage: [['PM', 'read', 'f32'], ['PI', 'read', 'f32'], ['MEAN', 'read_write', 'f32'], ['INVSTD', 'read_write', 'f32']],
+    fields: [['count', 'i32', c], ['parts', 'i32', parts], ['full', 'f32', count], ['last', 'f32', lastCount], ['eps', 'f32', eps]],
+    build: () => linearMain(WG, body),
+    workgroupSize: WG, dispatch: linearDispatch(c, WG),
   });
 }

@@ -89,3 +89,15 @@ export function fillKernel(count: number, value: number, type: ScalarType): Kern
     dispatch: linearDispatch(count, WG),
   });
 }
+
+/** Y[i] += X[i] (f32): sums the partial results of an op run in parts. Bindings X, Y. */
+export function accumulateKernel(count: number): Kernel {
+  return makeKernel({
+    key: 'accumulate/f32',
+    storage: [['X', 'read', 'f32'], ['Y', 'read_write', 'f32']],
+    fields: [['count', 'i32', count]],
+    build: () => linearMain(WG, '  Y[i] += X[i];'),
+    workgroupSize: WG,
+    dispatch: linearDispatch(count, WG),
+  });
+}

@@ -1,7 +1,7 @@
 /**
- * WebGPU device limits: a batch whose activations exceed the binding limit (128 MiB on
- * lavapipe) is evaluated in parts and matches cpu; a tensor beyond maxBufferSize is refused
- * with its shape, size and the limit. Skipped without an adapter, except under CI=true.
+ * WebGPU device limits: a batch whose activations exceed 128 MiB (the binding limit on
+ * lavapipe) runs in one forward, its ops binding parts of their buffers, and is evaluated
+ * and matches cpu; a tensor beyond maxBufferSize is refused with its shape, size and the limit. Skipped without an adapter, except under CI=true.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import * as wg from '@webgrad/tensor';
@@ -22,7 +22,7 @@ describe.skipIf(!gpu.ok)(`webgpu limits (${gpu.reason})`, () => {
     expect(limits.maxBufferBytes).toBeGreaterThanOrEqual(limits.maxBindingBytes);
   });
 
-  it('evaluating a batch whose activations exceed 128 MiB splits it and matches cpu', async () => {
+  it('a batch whose activations exceed 128 MiB runs in one forward and in evaluate, and matches cpu', async () => {
     wg.manualSeed(5);
     const model = net();
     const x = wg.randn([BATCH, 3, 32, 32]);
@@ -33,20 +33,16 @@ describe.skipIf(!gpu.ok)(`webgpu limits (${gpu.reason})`, () => {
     model.to('webgpu');
     const xg = x.to('webgpu');
     const yg = y.to('webgpu');
-    const limits = wg.getBackend('webgpu').limits!;
     const before = wg.memoryStats().byDevice.webgpu.buffers;
-    if (BATCH * 64 * 32 * 32 * 4 > limits.maxBindingBytes) {
-      // In one piece it cannot run: a DeviceLimitError before anything is encoded, nothing leaked.
-      let err: unknown;
-      try {
-        wg.tidy(() => wg.noGrad(() => model.forward(xg)));
-      } catch (e) {
-        err = e;
-      }
-      expect(err).toBeInstanceOf(wg.DeviceLimitError);
-      expect((err as Error).message).toContain(`more than this adapter's maxStorageBufferBindingSize (${limits.maxBindingBytes} bytes)`);
-      expect(wg.memoryStats().byDevice.webgpu.buffers).toBe(before);
-    }
+    // Activations beyond the binding limit: one forward over the whole batch still runs (each op binds parts of its buffers).
+    expect(BATCH * 64 * 32 * 32 * 4).toBeGreaterThan(Math.min(128 * 2 ** 20, wg.getBackend('webgpu').limits!.maxBindingBytes));
+    const whole = wg.tidy(() => wg.noGrad(() => model.forward(xg)));
+    const wholeOut = await whole.data();
+    whole.dispose();
+    let worstWhole = 0;
+    for (let i = 0; i < cpuOut.length; i++) worstWhole = Math.max(worstWhole, Math.abs(wholeOut[i] - cpuOut[i]));
+    expect(worstWhole).toBeLessThan(1e-4);
+    expect(wg.memoryStats().byDevice.webgpu.buffers).toBe(before);
     const onGpu = await nn.evaluate(model, [{ x: xg, y: yg }]);
     expect(onGpu.count).toBe(BATCH);
     expect(onGpu.accuracy).toBe(onCpu.accuracy);

@@ -1,5 +1,5 @@
 import { getBackend, hasBackend, registerBackend, setDefaultDevice, unregisterBackend } from './engine';
-import { cpuHasWasm, setCpuThreads } from './backends/cpu/index';
+import { cpuHasWasm, cpuThreadsStarted, setCpuThreads } from './backends/cpu/index';
 
 export const DEVICE_REQUESTS = ['cpu', 'webgpu', 'auto'] as const;
 export type DeviceRequest = (typeof DEVICE_REQUESTS)[number];
@@ -18,14 +18,20 @@ export interface DeviceOptions {
    * core, or WEBGRAD_THREADS). Applies whichever device is chosen.
    */
   threads?: number;
+  /**
+   * WebGPU limits lower than the adapter's (bytes): ops then split their work as they would
+   * on such an adapter. For tests; applies when the WebGPU device is opened (after
+   * releaseWebGPU(), or the first time).
+   */
+  limits?: { maxStorageBufferBindingSize?: number; maxBufferSize?: number };
 }
 
 let webgpuInit: Promise<void> | null = null;
 
-async function initWebGPU(): Promise<void> {
+async function initWebGPU(limits?: DeviceOptions['limits']): Promise<void> {
   webgpuInit ??= (async () => {
     const { createWebGPUBackend } = await import('./backends/webgpu/index');
-    registerBackend(await createWebGPUBackend());
+    registerBackend(await createWebGPUBackend({ limits }));
   })().catch((err: unknown) => {
     webgpuInit = null;
     throw err;
@@ -43,12 +49,13 @@ export async function useDevice(request: DeviceRequest = 'auto', opts: DeviceOpt
     throw new Error(`useDevice: unknown device ${JSON.stringify(request)}; expected one of ${DEVICE_REQUESTS.map((d) => `'${d}'`).join(', ')}`);
   }
   if (opts.threads !== undefined) setCpuThreads(opts.threads);
+  await cpuThreadsStarted();
   if (request === 'cpu') {
     setDefaultDevice('cpu');
     return { device: 'cpu', description: getBackend('cpu').description };
   }
   try {
-    await initWebGPU();
+    await initWebGPU(opts.limits);
   } catch (err) {
     if (request === 'webgpu') throw err;
     setDefaultDevice('cpu');

@@ -1,8 +1,10 @@
 /**
  * What a device can hold: a GPU refuses buffers above maxBufferSize and binds at most
- * maxStorageBufferBindingSize bytes to one kernel argument. Ops check before they allocate,
- * so an oversized tensor is a clear error (never a lost device), and callers that can split
- * their work (evaluation by batch) catch DeviceLimitError and do so.
+ * maxStorageBufferBindingSize bytes to one kernel argument. A tensor may be larger than the
+ * binding limit (the webgpu backend splits the ops that touch it into parts that bind
+ * sub-ranges), but not larger than maxBufferSize: ops check before they allocate, so such a
+ * tensor is a clear error (never a lost device). An op that cannot be split that far throws
+ * DeviceLimitError too, and callers that can split their work (evaluation by batch) catch it.
  */
 import type { DType } from './backend';
 import { fmt, sizeOf } from './shape';
@@ -30,10 +32,9 @@ export class DeviceLimitError extends Error {
 
 const BYTES: Record<DType, number> = { float32: 4, int32: 4, float64: 8 };
 
-/** The tightest of `limits` that `bytes` exceeds, or null. */
+/** The limit a buffer of `bytes` exceeds, or null; bindings are split, so only maxBufferSize counts. */
 function exceeded(bytes: number, limits: DeviceLimits): { name: DeviceLimitError['limitName']; limit: number } | null {
   if (bytes > limits.maxBufferBytes) return { name: 'maxBufferSize', limit: limits.maxBufferBytes };
-  if (bytes > limits.maxBindingBytes) return { name: 'maxStorageBufferBindingSize', limit: limits.maxBindingBytes };
   return null;
 }
 
@@ -60,5 +61,16 @@ export function checkBufferFits(what: string, device: string, limits: DeviceLimi
     bytes,
     over.limit,
     over.name,
+  );
+}
+
+/** Throws when one kernel argument of `bytes` cannot be bound; `what` names the op, the kernel and the argument. */
+export function checkBindingFits(what: string, device: string, limits: DeviceLimits, bytes: number): void {
+  if (bytes <= limits.maxBindingBytes) return;
+  throw new DeviceLimitError(
+    `${device}: ${what} binds ${bytes} bytes to one kernel argument, more than this adapter's maxStorageBufferBindingSize (${limits.maxBindingBytes} bytes), and this op is not split that finely; split the work (a smaller batch), or use the cpu device`,
+    bytes,
+    limits.maxBindingBytes,
+    'maxStorageBufferBindingSize',
   );
 }

@@ -3,9 +3,9 @@ import type { Module } from '../module';
 
 /**
  * model.forward(x) without gradients, for evaluation and prediction. A batch whose
- * activations exceed a device limit (a GPU binds at most maxStorageBufferBindingSize bytes
- * per buffer: 128 MiB on many adapters) is run in halves, recursively, and the outputs
- * joined. Each row's output is what one forward gives (in eval mode a layer treats rows
+ * activations exceed a device limit (a tensor beyond maxBufferSize, or an op the webgpu
+ * backend cannot split into parts within maxStorageBufferBindingSize) is run in halves,
+ * recursively, and the outputs joined. Each row's output is what one forward gives (in eval mode a layer treats rows
  * independently), so the split changes nothing but memory. Other errors pass through.
  */
 export function forwardInBatches(model: Module, x: Tensor): Tensor {

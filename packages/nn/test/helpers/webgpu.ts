@@ -5,9 +5,9 @@ import * as wg from '@webgrad/tensor';
  * Without an adapter the suite is skipped with a reason, except under CI=true, where a
  * missing adapter is a failure.
  */
-export async function openWebGPU(): Promise<{ ok: boolean; reason: string }> {
+export async function openWebGPU(opts: wg.DeviceOptions = {}): Promise<{ ok: boolean; reason: string }> {
   try {
-    const info = await wg.useDevice('webgpu');
+    const info = await wg.useDevice('webgpu', opts);
     wg.setDefaultDevice('cpu');
     return { ok: true, reason: info.description };
   } catch (err) {

@@ -69,6 +69,15 @@ export function cpuThreads(): number {
   return wasmRuntime()?.threads ?? 1;
 }
 
+/**
+ * Resolves once the cpu kernels' worker threads are running (or after `ms`): a page's
+ * workers may not start until its main thread returns to the event loop, and until they do
+ * their share of each kernel runs on the caller.
+ */
+export async function cpuThreadsStarted(ms?: number): Promise<boolean> {
+  return (await wasmRuntime()?.started(ms)) ?? true;
+}
+
 /** Sets the cpu kernels' thread count (useDevice('cpu', { threads }) and WEBGRAD_THREADS end here). */
 export function setCpuThreads(n: number): number {
   const rt = wasmRuntime();
@@ -81,7 +90,8 @@ function describeCpu(): string {
   const rt = wasmRuntime();
   if (!rt) return 'cpu (JavaScript typed arrays; no WebAssembly SIMD here)';
   const t = rt.threads;
-  return `cpu (WebAssembly SIMD${rt.relaxed ? ' + relaxed FMA' : ''}, ${t} thread${t === 1 ? '' : 's'})`;
+  const why = t === 1 ? rt.whyOneThread : rt.workerFailure && `a worker failed, the caller runs its share: ${rt.workerFailure}`;
+  return `cpu (WebAssembly SIMD${rt.relaxed ? ' + relaxed FMA' : ''}, ${t} thread${t === 1 ? '' : 's'}${why ? `: ${why}` : ''})`;
 }
 
 const requireFloat = (op: string, dtype: DType) => requireFloatDtype(op, dtype);

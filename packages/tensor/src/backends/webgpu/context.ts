@@ -5,9 +5,9 @@
 import { requireFloatDtype } from '../../shape-rules';
 import type { GemmVariant, Plan, ScalarType } from '@webgrad/kernels-wgsl';
 import type { DType, Storage } from '../../backend';
-import { type DeviceLimits, checkBufferFits } from '../../limits';
+import { type DeviceLimits, checkBindingFits, checkBufferFits } from '../../limits';
 import { GpuStorage } from './buffers';
-import { Queue } from './queue';
+import type { Binding, Queue } from './queue';
 
 /** Offset tables kept per geometry; a training loop reuses a handful. */
 const MAX_TABLES = 64;
@@ -20,15 +20,19 @@ export class Context {
   /** The device's real limits (requested from the adapter at creation). */
   readonly limits: DeviceLimits;
 
+  /** Byte offsets of bound slices are multiples of this (minStorageBufferOffsetAlignment). */
+  readonly bindingAlignment: number;
+
   constructor(readonly queue: Queue, readonly variant: GemmVariant) {
-    const l = queue.device.limits;
-    this.limits = { maxBufferBytes: l.maxBufferSize, maxBindingBytes: l.maxStorageBufferBindingSize };
+    this.limits = queue.limits;
+    this.bindingAlignment = queue.device.limits.minStorageBufferOffsetAlignment;
   }
 
   /**
-   * A new storage of `elements` 4-byte values (size 0 still gets a buffer). Every storage is
-   * bound to kernels, so one above the binding limit is refused here, before anything is
-   * encoded: a DeviceLimitError the caller can act on, instead of a device validation error.
+   * A new storage of `elements` 4-byte values (size 0 still gets a buffer). One above
+   * maxBufferSize is refused here, before anything is encoded: a DeviceLimitError the
+   * caller can act on, instead of a device validation error. Storages above the binding
+   * limit are fine: the ops split their work (./split.ts).
    */
   alloc(elements: number, what: string): GpuStorage {
     checkBufferFits(`${what} (output of ${elements} values)`, 'webgpu', this.limits, elements * 4);
@@ -55,10 +59,13 @@ export class Context {
   }
 
   /** Runs a plan over the caller's buffers; temporaries go back to the pool afterwards. */
-  runPlan(plan: Plan, given: Record<string, GPUBuffer>, what: string): void {
-    const named: Record<string, GPUBuffer> = { ...given };
+  runPlan(plan: Plan, given: Record<string, Binding>, what: string): void {
+    const named: Record<string, Binding> = { ...given };
     const temps: GPUBuffer[] = [];
-    for (const [name, elements] of Object.entries(plan.temps)) checkBufferFits(`${what} (scratch ${name} of ${elements} values)`, 'webgpu', this.limits, elements * 4);
+    for (const [name, elements] of Object.entries(plan.temps)) {
+      checkBufferFits(`${what} (scratch ${name} of ${elements} values)`, 'webgpu', this.limits, elements * 4);
+      checkBindingFits(`${what} (scratch ${name} of ${elements} values)`, 'webgpu', this.limits, elements * 4);
+    }
     for (const [name, elements] of Object.entries(plan.temps)) {
       named[name] = this.queue.storageBuffer(elements * 4, `${what} (scratch ${name})`);
       temps.push(named[name]);

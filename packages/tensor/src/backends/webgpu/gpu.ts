@@ -46,30 +46,45 @@ export function isSoftwareAdapter(info: GPUAdapterInfo, isFallback: boolean): bo
 
 export interface OpenedDevice {
   device: GPUDevice;
+  /** The limits asked for (the device may report higher ones: see pick). */
+  requested: Required<RequestedLimits>;
   gpu: GPU;
   info: GPUAdapterInfo;
   software: boolean;
   description: string;
 }
 
-export async function openDevice(powerPreference?: GPUPowerPreference): Promise<OpenedDevice> {
+/** Limits a caller may lower below the adapter's (tests exercise op splitting with tiny ones). */
+export interface RequestedLimits {
+  maxStorageBufferBindingSize?: number;
+  maxBufferSize?: number;
+}
+
+/**
+ * The adapter's own limit, or the caller's lower one. WebGPU raises a request below the
+ * spec's default to that default, so the backend also enforces the lower value itself.
+ */
+function pick(name: keyof RequestedLimits, adapter: GPUSupportedLimits, asked: RequestedLimits | undefined): number {
+  const want = asked?.[name];
+  if (want === undefined) return adapter[name];
+  if (!Number.isInteger(want) || want < 256) throw new Error(`webgpu: limits.${name} = ${want} must be an integer of at least 256 bytes`);
+  return Math.min(want, adapter[name]);
+}
+
+export async function openDevice(powerPreference?: GPUPowerPreference, limits?: RequestedLimits): Promise<OpenedDevice> {
   const gpu = await gpuObject();
   const options = powerPreference ? { powerPreference } : undefined;
   const adapter = await (provider?.requestAdapter ? provider.requestAdapter(gpu, options) : gpu.requestAdapter(options));
   if (!adapter) throw new Error(NO_ADAPTER_HELP);
   const lim = adapter.limits;
-  const device = await adapter.requestDevice({
-    requiredLimits: {
-      maxStorageBufferBindingSize: lim.maxStorageBufferBindingSize,
-      maxBufferSize: lim.maxBufferSize,
-    },
-  });
+  const requested = { maxStorageBufferBindingSize: pick('maxStorageBufferBindingSize', lim, limits), maxBufferSize: pick('maxBufferSize', lim, limits) };
+  const device = await adapter.requestDevice({ requiredLimits: requested });
   const info = adapter.info;
   const fallback = (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter ?? (info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false;
   const description = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'WebGPU adapter';
   openDevices.add(device);
   provider?.deviceOpened?.(device);
-  return { device, gpu, info, software: isSoftwareAdapter(info, fallback), description };
+  return { device, requested, gpu, info, software: isSoftwareAdapter(info, fallback), description };
 }
 
 export async function closeDevice(device: GPUDevice): Promise<void> {

@@ -5,7 +5,7 @@
 import type { GemmVariant } from '@webgrad/kernels-wgsl';
 import type { Backend } from '../../backend';
 import { Context } from './context';
-import { closeDevice, openDevice } from './gpu';
+import { closeDevice, openDevice, type RequestedLimits } from './gpu';
 import { Queue } from './queue';
 import { memoryMethods } from './ops-memory';
 import { elementwiseMethods } from './ops-elementwise';
@@ -24,6 +24,11 @@ export interface WebGPUBackendOptions {
    * memory) for GPUs. Chosen from the adapter when left out; tests force each one.
    */
   variant?: GemmVariant;
+  /**
+   * Lower limits than the adapter's (never higher): ops then split their work as on an
+   * adapter with these limits. For tests; left out, the adapter's real limits apply.
+   */
+  limits?: RequestedLimits;
 }
 
 export type WebGPUBackend = Backend & {
@@ -40,9 +45,14 @@ export type WebGPUBackend = Backend & {
 };
 
 export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Promise<WebGPUBackend> {
-  const opened = await openDevice(opts.powerPreference);
+  const opened = await openDevice(opts.powerPreference, opts.limits);
   const variant: GemmVariant = opts.variant ?? (opened.software ? 'registers' : 'tiled');
-  const queue = new Queue(opened.device, opened.software ? SOFTWARE_GRID_GROUPS : GPU_GRID_GROUPS);
+  const limits = {
+    maxBufferBytes: Math.min(opened.device.limits.maxBufferSize, opened.requested.maxBufferSize),
+    // Whole 16-byte units, so a slice that ends at the limit keeps vec4 views whole.
+    maxBindingBytes: Math.floor(Math.min(opened.device.limits.maxStorageBufferBindingSize, opened.requested.maxStorageBufferBindingSize) / 16) * 16,
+  };
+  const queue = new Queue(opened.device, opened.software ? SOFTWARE_GRID_GROUPS : GPU_GRID_GROUPS, limits);
   const ctx = new Context(queue, variant);
   const backend: WebGPUBackend = {
     name: 'webgpu',

@@ -2,37 +2,102 @@
 import { binaryKernel, reduceKernel, unaryKernel, whereKernel } from '@webgrad/kernels-wgsl';
 import type { Backend } from '../../backend';
 import { scalarOf, type Context } from './context';
+import { Accumulator, forParts } from './split';
 
 type ElementwiseMethods = Pick<Backend, 'unary' | 'binary' | 'where' | 'reduce'>;
 
 const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
 
+/**
+ * How a broadcasting op splits into parts along its output's leading dims: the longest
+ * prefix over which each input either matches the output (split with it) or is broadcast
+ * (bound whole), merged into one dim of `rows`. Shapes have the output's rank.
+ */
+function broadcastSplit(outShape: readonly number[], inShapes: readonly (readonly number[])[]) {
+  let k = 0;
+  const seen = inShapes.map(() => ({ full: false, broadcast: false }));
+  for (; k < outShape.length; k++) {
+    const next = inShapes.map((s, i) => ({
+      full: seen[i].full || (outShape[k] > 1 && s[k] === outShape[k]),
+      broadcast: seen[i].broadcast || (outShape[k] > 1 && s[k] === 1),
+    }));
+    if (next.some((f) => f.full && f.broadcast)) break;
+    next.forEach((f, i) => (seen[i] = f));
+  }
+  const rows = prod(outShape.slice(0, k));
+  const tail = (s: readonly number[]) => s.slice(k);
+  return {
+    rows,
+    outRow: prod(tail(outShape)),
+    /** Per input: values per row, or null when it is broadcast over the split dims. */
+    inRows: inShapes.map((s, i) => (seen[i].full ? prod(tail(s)) : null)),
+    /** Shapes of one part of `count` rows. */
+    partShapes: (count: number) => ({
+      out: [count, ...tail(outShape)],
+      ins: inShapes.map((s, i) => [seen[i].full ? count : 1, ...tail(s)]),
+    }),
+  };
+}
+
 export function elementwiseMethods(ctx: Context): ElementwiseMethods {
   const q = ctx.queue;
   return {
     unary(op, x, size, inDtype, outDtype, a, b) {
-      const k = unaryKernel(op, size, scalarOf(op.name, inDtype), scalarOf(op.name, outDtype), a ?? 0, b ?? 0);
+      const tin = scalarOf(op.name, inDtype), tout = scalarOf(op.name, outDtype);
       const out = ctx.alloc(size, op.name);
-      q.run(k, [ctx.buf(x, op.name), out.buffer]);
+      forParts(ctx, op.name, size, [{ buffer: ctx.buf(x, op.name), rowElems: 1 }, { buffer: out.buffer, rowElems: 1, written: 'out' }], (_, n, bind) =>
+        q.run(unaryKernel(op, n, tin, tout, a ?? 0, b ?? 0), bind));
       return out;
     },
     binary(op, a, aShape, b, bShape, outShape, inDtype, outDtype) {
-      const k = binaryKernel(op, aShape, bShape, outShape, scalarOf(op.name, inDtype), scalarOf(op.name, outDtype));
+      const tin = scalarOf(op.name, inDtype), tout = scalarOf(op.name, outDtype);
       const out = ctx.alloc(prod(outShape), op.name);
-      q.run(k, [ctx.buf(a, op.name), ctx.buf(b, op.name), out.buffer]);
+      const sp = broadcastSplit(outShape, [aShape, bShape]);
+      forParts(ctx, op.name, sp.rows,
+        [{ buffer: ctx.buf(a, op.name), rowElems: sp.inRows[0] }, { buffer: ctx.buf(b, op.name), rowElems: sp.inRows[1] }, { buffer: out.buffer, rowElems: sp.outRow, written: 'out' }],
+        (lo, n, bind) => {
+          const s = lo === 0 && n === sp.rows ? { out: outShape, ins: [aShape, bShape] } : sp.partShapes(n);
+          q.run(binaryKernel(op, s.ins[0], s.ins[1], s.out, tin, tout), bind);
+        });
       return out;
     },
     where(cond, condShape, condDtype, a, aShape, b, bShape, outShape, dtype) {
-      const k = whereKernel(condShape, aShape, bShape, outShape, scalarOf('where', condDtype), scalarOf('where', dtype));
+      const tc = scalarOf('where', condDtype), t = scalarOf('where', dtype);
       const out = ctx.alloc(prod(outShape), 'where');
-      q.run(k, [ctx.buf(cond, 'where'), ctx.buf(a, 'where'), ctx.buf(b, 'where'), out.buffer]);
+      const sp = broadcastSplit(outShape, [condShape, aShape, bShape]);
+      const ins = [ctx.buf(cond, 'where'), ctx.buf(a, 'where'), ctx.buf(b, 'where')];
+      forParts(ctx, 'where', sp.rows, [...ins.map((buffer, i) => ({ buffer, rowElems: sp.inRows[i] })), { buffer: out.buffer, rowElems: sp.outRow, written: 'out' }],
+        (lo, n, bind) => {
+          const s = lo === 0 && n === sp.rows ? { out: outShape, ins: [condShape, aShape, bShape] } : sp.partShapes(n);
+          q.run(whereKernel(s.ins[0], s.ins[1], s.ins[2], s.out, tc, t), bind);
+        });
       return out;
     },
     reduce(op, x, shape, axes, dtype) {
+      const t = scalarOf(op, dtype);
       const sorted = [...axes].sort((i, j) => i - j);
-      const k = reduceKernel(op, shape, sorted, scalarOf(op, dtype));
       const out = ctx.alloc(prod(shape.filter((_, d) => !sorted.includes(d))), op);
-      q.run(k, [ctx.buf(x, op), out.buffer]);
+      const xb = ctx.buf(x, op);
+      // Parts along the leading kept dims (each part reduces whole rows); when dim 0 is
+      // reduced, f32 sums add up parts along it instead.
+      let k = 0;
+      while (k < shape.length && !sorted.includes(k)) k++;
+      if (k === 0 && op === 'sum' && t === 'f32' && shape.length > 0) {
+        const rest = shape.slice(1), outElems = prod(shape.filter((_, d) => !sorted.includes(d)));
+        const acc = new Accumulator(ctx, out.buffer, outElems);
+        forParts(ctx, op, shape[0], [{ buffer: xb, rowElems: prod(rest) }, { buffer: out.buffer, rowElems: null }], (_, n, bind) => {
+          q.run(reduceKernel(op, [n, ...rest], sorted, t), [bind[0], acc.target()]);
+          acc.add();
+        });
+        acc.done();
+        return out;
+      }
+      const rows = prod(shape.slice(0, k)), rest = shape.slice(k);
+      forParts(ctx, op, rows, [{ buffer: xb, rowElems: prod(rest) }, { buffer: out.buffer, rowElems: prod(rest.filter((_, d) => !sorted.includes(d + k))), written: 'out' }],
+        (lo, n, bind) => {
+          const whole = lo === 0 && n === rows;
+          q.run(whole ? reduceKernel(op, shape, sorted, t) : reduceKernel(op, [n, ...rest], sorted.map((d) => d - k + 1), t), bind);
+        });
       return out;
     },
   };

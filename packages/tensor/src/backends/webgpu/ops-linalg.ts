@@ -7,10 +7,12 @@ import {
   col2imKernel, conv3, convBackwardInputDirectKernel, convBackwardInputRegistersPlan, convBackwardInputTiledKernel,
   convBackwardWeightDirectKernel, convBackwardWeightRegistersPlan, convBackwardWeightTiledKernel, convForwardDirectKernel,
   convForwardRegistersPlan, convForwardTiledKernel, im2colKernel, matmulNeedsPack, matmulPackB, matmulPackedSize, matmulRegistersKernel,
-  matmulTiledKernel, type Kernel, type Plan,
+  matmulTiledKernel, type Kernel, type MatmulParams, type Plan,
 } from '@webgrad/kernels-wgsl';
 import type { Backend, ConvParams } from '../../backend';
 import { requireFloat32, type Context } from './context';
+import type { Binding } from './queue';
+import { Accumulator, bindsWhole, forParts, type Operand } from './split';
 
 type LinalgMethods = Pick<Backend, 'matmul' | 'conv' | 'convBackwardInput' | 'convBackwardWeight' | 'im2col' | 'col2im'>;
 
@@ -26,31 +28,88 @@ export function linalgMethods(ctx: Context): LinalgMethods {
   const q = ctx.queue;
   const registers = ctx.variant === 'registers';
   const minChannels = MIN_GEMM_CHANNELS[ctx.variant];
+  const limit = ctx.limits.maxBindingBytes;
 
-  /** Runs one kernel, or the register plan, writing a new storage named `outName`. */
-  function convOp(what: string, outElements: number, inputs: Record<string, GPUBuffer>, outName: string, useGemm: boolean,
-    plan: () => Plan, tiled: () => Kernel, direct: () => Kernel, order: string[]) {
+  /**
+   * A convolution op, split by batch items when its tensors exceed the binding limit:
+   * `inputs` name their values per item (null: bound whole, the weights); the output has
+   * `outRow` values per item, or null when it sums over the batch (the weight gradient),
+   * which then adds up the parts. Runs one kernel, or the register plan.
+   */
+  function convOp(what: string, p: ConvParams, outElements: number, inputs: Record<string, [GPUBuffer, number | null]>, outName: string,
+    outRow: number | null, useGemm: boolean, plan: (p: ConvParams) => Plan, tiled: (p: ConvParams) => Kernel, direct: (p: ConvParams) => Kernel, order: string[]) {
     const out = ctx.alloc(outElements, what);
-    const buffers = { ...inputs, [outName]: out.buffer };
-    if (useGemm && registers) ctx.runPlan(plan(), buffers, what);
-    else q.run(useGemm ? tiled() : direct(), order.map((n) => buffers[n]));
+    const names = Object.keys(inputs);
+    const usePlan = useGemm && registers;
+    let whole: Plan | undefined;
+    const planFor = (n: number) => (n === p.batch ? (whole ??= plan(p)) : plan({ ...p, batch: n }));
+    const runPart = (n: number, bound: Record<string, Binding>) => {
+      const pp = n === p.batch ? p : { ...p, batch: n };
+      if (usePlan) ctx.runPlan(planFor(n), bound, what);
+      else q.run(useGemm ? tiled(pp) : direct(pp), order.map((name) => bound[name]));
+    };
+    const scratchBytes = usePlan ? (n: number) => Math.max(0, ...Object.values(planFor(n).temps)) * 4 : undefined;
+    const operands: Operand[] = names.map((name) => ({ buffer: inputs[name][0], rowElems: inputs[name][1] }));
+    const acc = outRow === null ? new Accumulator(ctx, out.buffer, outElements) : null;
+    operands.push({ buffer: out.buffer, rowElems: outRow, written: 'out' });
+    forParts(ctx, what, p.batch, operands, (_, n, bind) => {
+      const bound: Record<string, Binding> = Object.fromEntries(names.map((name, i) => [name, bind[i]]));
+      bound[outName] = acc ? acc.target() : bind[names.length];
+      runPart(n, bound);
+      acc?.add();
+    }, scratchBytes);
+    acc?.done();
     return out;
+  }
+
+  /** One product over these bindings (B packed first when the register kernel wants it). */
+  function product(p: MatmulParams, A: Binding, B: Binding, C: Binding): void {
+    if (registers && !matmulNeedsPack(p)) {
+      q.run(matmulRegistersKernel(p), [A, B, C]);
+    } else if (registers) {
+      const packed = q.storageBuffer(matmulPackedSize(p) * 4, 'matmul (packed B)');
+      q.run(matmulPackB(p), [B, packed]);
+      q.run(matmulRegistersKernel(p), [A, packed, C]);
+      q.releaseBuffer(packed);
+    } else {
+      q.run(matmulTiledKernel(p), [A, B, C]);
+    }
   }
 
   return {
     matmul(a, b, p, dtype) {
       requireFloat32('matmul', dtype);
       const out = ctx.alloc(p.batch * p.m * p.n, 'matmul');
-      const A = ctx.buf(a, 'matmul'), B = ctx.buf(b, 'matmul');
-      if (registers && !matmulNeedsPack(p)) {
-        q.run(matmulRegistersKernel(p), [A, B, out.buffer]);
-      } else if (registers) {
-        const packed = q.storageBuffer(matmulPackedSize(p) * 4, 'matmul (packed B)');
-        q.run(matmulPackB(p), [B, packed]);
-        q.run(matmulRegistersKernel(p), [A, packed, out.buffer]);
-        q.releaseBuffer(packed);
+      const A = ctx.buf(a, 'matmul'), B = ctx.buf(b, 'matmul'), C = out.buffer;
+      const packBytes = (pp: MatmulParams) => (registers && matmulNeedsPack(pp) ? matmulPackedSize(pp) * 4 : 0);
+      if (bindsWhole(ctx, [A, B, C]) && packBytes(p) <= limit) {
+        product(p, A, B, C);
+        return out;
+      }
+      const { batch, m, n, k } = p;
+      const item = Math.max(m * k, k * n, m * n) * 4;
+      const contiguous = (p.aBatchStride === 0 || p.aBatchStride === m * k) && (p.bBatchStride === 0 || p.bBatchStride === k * n);
+      if (batch > 1 && contiguous && item <= limit && (!registers || !matmulNeedsPack(p) || k * (n + 3) * 4 <= limit)) {
+        // By batch items.
+        forParts(ctx, 'matmul', batch, [
+          { buffer: A, rowElems: p.aBatchStride || null }, { buffer: B, rowElems: p.bBatchStride || null }, { buffer: C, rowElems: m * n, written: 'out' },
+        ], (_, cnt, [pa, pb, pc]) => product({ ...p, batch: cnt }, pa, pb, pc), (cnt) => packBytes({ ...p, batch: cnt }));
+      } else if (!p.transA && (batch === 1 || (p.aBatchStride === m * k && p.bBatchStride === 0))) {
+        // By rows of A and C (a batch over one B is one taller matrix), B bound whole.
+        const one = { ...p, batch: 1, aBatchStride: 0, bBatchStride: 0 };
+        forParts(ctx, 'matmul', batch * m, [{ buffer: A, rowElems: k }, { buffer: B, rowElems: null }, { buffer: C, rowElems: n, written: 'out' }],
+          (_, rows, [pa, pb, pc]) => product({ ...one, m: rows }, pa, pb, pc));
+      } else if (batch === 1 && p.transA && !p.transB) {
+        // Aᵀ·B with a long k (a weight gradient over a large batch): by rows of both, summing the parts.
+        const acc = new Accumulator(ctx, C, m * n);
+        forParts(ctx, 'matmul', k, [{ buffer: A, rowElems: m }, { buffer: B, rowElems: n }, { buffer: C, rowElems: null }],
+          (_, rows, [pa, pb]) => {
+            product({ ...p, k: rows }, pa, pb, acc.target());
+            acc.add();
+          }, (rows) => packBytes({ ...p, k: rows }));
+        acc.done();
       } else {
-        q.run(matmulTiledKernel(p), [A, B, out.buffer]);
+        product(p, A, B, C); // throws a DeviceLimitError naming the binding
       }
       return out;
     },
@@ -58,24 +117,26 @@ export function linalgMethods(ctx: Context): LinalgMethods {
       requireFloat32('conv', dtype);
       const g = conv3(p);
       const hasBias = bias !== null;
-      const inputs: Record<string, GPUBuffer> = { x: ctx.buf(x, 'conv'), w: ctx.buf(w, 'conv') };
-      if (bias) inputs.bias = ctx.buf(bias, 'conv');
-      return convOp('conv', g.N * g.CO * g.L, inputs, 'y', g.COg >= minChannels,
-        () => convForwardRegistersPlan(p, hasBias), () => convForwardTiledKernel(p, hasBias), () => convForwardDirectKernel(p, hasBias),
+      const inputs: Record<string, [GPUBuffer, number | null]> = { x: [ctx.buf(x, 'conv'), g.C * g.plane], w: [ctx.buf(w, 'conv'), null] };
+      if (bias) inputs.bias = [ctx.buf(bias, 'conv'), null];
+      return convOp('conv', p, g.N * g.CO * g.L, inputs, 'y', g.CO * g.L, g.COg >= minChannels,
+        (pp) => convForwardRegistersPlan(pp, hasBias), (pp) => convForwardTiledKernel(pp, hasBias), (pp) => convForwardDirectKernel(pp, hasBias),
         hasBias ? ['x', 'w', 'bias', 'y'] : ['x', 'w', 'y']);
     },
     convBackwardInput(gy, w, p, dtype) {
       requireFloat32('convBackwardInput', dtype);
       const g = conv3(p);
-      return convOp('convBackwardInput', g.N * g.C * g.plane, { gy: ctx.buf(gy, 'convBackwardInput'), w: ctx.buf(w, 'convBackwardInput') }, 'gx',
-        g.Cg >= minChannels, () => convBackwardInputRegistersPlan(p), () => convBackwardInputTiledKernel(p), () => convBackwardInputDirectKernel(p),
+      const inputs: Record<string, [GPUBuffer, number | null]> = { gy: [ctx.buf(gy, 'convBackwardInput'), g.CO * g.L], w: [ctx.buf(w, 'convBackwardInput'), null] };
+      return convOp('convBackwardInput', p, g.N * g.C * g.plane, inputs, 'gx', g.C * g.plane,
+        g.Cg >= minChannels, convBackwardInputRegistersPlan, convBackwardInputTiledKernel, convBackwardInputDirectKernel,
         ['gy', 'w', 'gx']);
     },
     convBackwardWeight(x, gy, p, dtype) {
       requireFloat32('convBackwardWeight', dtype);
       const g = conv3(p);
-      return convOp('convBackwardWeight', g.CO * g.Cg * g.KK, { x: ctx.buf(x, 'convBackwardWeight'), gy: ctx.buf(gy, 'convBackwardWeight') }, 'gw',
-        g.COg >= minChannels, () => convBackwardWeightRegistersPlan(p), () => convBackwardWeightTiledKernel(p), () => convBackwardWeightDirectKernel(p),
+      const inputs: Record<string, [GPUBuffer, number | null]> = { x: [ctx.buf(x, 'convBackwardWeight'), g.C * g.plane], gy: [ctx.buf(gy, 'convBackwardWeight'), g.CO * g.L] };
+      return convOp('convBackwardWeight', p, g.CO * g.Cg * g.KK, inputs, 'gw', null,
+        g.COg >= minChannels, convBackwardWeightRegistersPlan, convBackwardWeightTiledKernel, convBackwardWeightDirectKernel,
         ['x', 'gy', 'gw']);
     },
     im2col(x, p: ConvParams, dtype) {

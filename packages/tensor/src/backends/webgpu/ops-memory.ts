@@ -2,6 +2,7 @@
 import { fillKernel } from '@webgrad/kernels-wgsl';
 import type { Backend, TypedArray } from '../../backend';
 import { scalarOf, type Context } from './context';
+import { forParts } from './split';
 
 type MemoryMethods = Pick<Backend, 'upload' | 'fill' | 'read' | 'dispose' | 'stats' | 'sync' | 'copyInto'>;
 
@@ -23,7 +24,7 @@ export function memoryMethods(ctx: Context): MemoryMethods {
       // Stored as the cpu backend would store it in an Int32Array.
       const v = t === 'i32' ? Int32Array.of(value)[0] : value;
       if (Object.is(v, 0)) q.clear(s.buffer, size * 4);
-      else q.run(fillKernel(size, v, t), [s.buffer]);
+      else forParts(ctx, 'fill', size, [{ buffer: s.buffer, rowElems: 1, written: 'out' }], (_, n, bind) => q.run(fillKernel(n, v, t), bind));
       return s;
     },
     async read(s, size, dtype) {

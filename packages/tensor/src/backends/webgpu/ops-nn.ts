@@ -1,10 +1,12 @@
 /** Pooling, batch norm, softmax and the fused optimizer steps. */
 import {
-  adamKernel, avgPoolBackwardKernel, avgPoolKernel, batchNormApplyKernel, batchNormBackwardApplyKernel, batchNormBackwardReduceKernel, batchNormStatsKernel,
+  adamKernel, avgPoolBackwardKernel, avgPoolKernel, batchNormApplyKernel, batchNormBackwardApplyKernel, batchNormCombineKernel, batchNormBackwardReduceKernel, batchNormStatsKernel,
   maxPoolBackwardKernel, maxPoolBackwardScatterKernel, maxPoolKernel, poolWindowsDisjoint, sgdKernel, softmaxKernel,
 } from '@webgrad/kernels-wgsl';
 import type { Backend, PoolParams } from '../../backend';
 import { requireFloat32, type Context } from './context';
+import type { Binding } from './queue';
+import { Accumulator, bindsWhole, forParts, type Operand } from './split';
 
 type NnMethods = Pick<Backend, 'maxPool' | 'maxPoolBackward' | 'avgPool' | 'avgPoolBackward' | 'batchNorm' | 'batchNormBackward' | 'softmax' | 'sgdStep' | 'adamStep'>;
 
@@ -16,39 +18,52 @@ function avgOnly(op: string, p: PoolParams): void {
 
 export function nnMethods(ctx: Context): NnMethods {
   const q = ctx.queue;
+  /** Pooling ops split by planes; `part` gets the params of its planes. */
+  const byPlanes = (what: string, p: PoolParams, operands: Operand[], part: (pp: PoolParams, bind: Binding[]) => void) =>
+    forParts(ctx, what, p.planes, operands, (_, n, bind) => part(n === p.planes ? p : { ...p, planes: n }, bind));
+  /** Elementwise ops over `size` values of every operand, split by element ranges. */
+  const byElements = (what: string, size: number, buffers: GPUBuffer[], written: Operand['written'][], part: (n: number, bind: Binding[]) => void) =>
+    forParts(ctx, what, size, buffers.map((buffer, i) => ({ buffer, rowElems: 1, written: written[i] })), (_, n, bind) => part(n, bind));
+
   return {
     maxPool(x, p, dtype) {
       requireFloat32('maxPool', dtype);
-      const n = p.planes * prod(p.outSize);
-      const out = ctx.alloc(n, 'maxPool'), argmax = ctx.alloc(n, 'maxPool');
-      q.run(maxPoolKernel(p), [ctx.buf(x, 'maxPool'), out.buffer, argmax.buffer]);
+      const inRow = prod(p.inSize), outRow = prod(p.outSize);
+      const out = ctx.alloc(p.planes * outRow, 'maxPool'), argmax = ctx.alloc(p.planes * outRow, 'maxPool');
+      byPlanes('maxPool', p, [{ buffer: ctx.buf(x, 'maxPool'), rowElems: inRow }, { buffer: out.buffer, rowElems: outRow, written: 'out' }, { buffer: argmax.buffer, rowElems: outRow, written: 'out' }],
+        (pp, bind) => q.run(maxPoolKernel(pp), bind));
       return { out, argmax };
     },
     maxPoolBackward(gy, argmax, p, dtype) {
       requireFloat32('maxPoolBackward', dtype);
-      const n = p.planes * prod(p.inSize);
+      const inRow = prod(p.inSize), outRow = prod(p.outSize);
+      const n = p.planes * inRow;
       const gx = ctx.alloc(n, 'maxPoolBackward');
-      const buffers = [ctx.buf(gy, 'maxPoolBackward'), ctx.buf(argmax, 'maxPoolBackward'), gx.buffer];
-      if (poolWindowsDisjoint(p)) {
-        q.clear(gx.buffer, n * 4);
-        q.run(maxPoolBackwardScatterKernel(p), buffers);
-      } else {
-        q.run(maxPoolBackwardKernel(p), buffers);
-      }
+      const disjoint = poolWindowsDisjoint(p);
+      // The scatter kernel writes only window maxima: the rest of gx must be zero, staged parts included.
+      if (disjoint) q.clear(gx.buffer, n * 4);
+      byPlanes('maxPoolBackward', p, [
+        { buffer: ctx.buf(gy, 'maxPoolBackward'), rowElems: outRow }, { buffer: ctx.buf(argmax, 'maxPoolBackward'), rowElems: outRow },
+        { buffer: gx.buffer, rowElems: inRow, written: disjoint ? 'inout' : 'out' },
+      ], (pp, bind) => q.run(disjoint ? maxPoolBackwardScatterKernel(pp) : maxPoolBackwardKernel(pp), bind));
       return gx;
     },
     avgPool(x, p, dtype) {
       requireFloat32('avgPool', dtype);
       avgOnly('avgPool', p);
-      const out = ctx.alloc(p.planes * prod(p.outSize), 'avgPool');
-      q.run(avgPoolKernel(p), [ctx.buf(x, 'avgPool'), out.buffer]);
+      const inRow = prod(p.inSize), outRow = prod(p.outSize);
+      const out = ctx.alloc(p.planes * outRow, 'avgPool');
+      byPlanes('avgPool', p, [{ buffer: ctx.buf(x, 'avgPool'), rowElems: inRow }, { buffer: out.buffer, rowElems: outRow, written: 'out' }],
+        (pp, bind) => q.run(avgPoolKernel(pp), bind));
       return out;
     },
     avgPoolBackward(gy, p, dtype) {
       requireFloat32('avgPoolBackward', dtype);
       avgOnly('avgPoolBackward', p);
-      const gx = ctx.alloc(p.planes * prod(p.inSize), 'avgPoolBackward');
-      q.run(avgPoolBackwardKernel(p), [ctx.buf(gy, 'avgPoolBackward'), gx.buffer]);
+      const inRow = prod(p.inSize), outRow = prod(p.outSize);
+      const gx = ctx.alloc(p.planes * inRow, 'avgPoolBackward');
+      byPlanes('avgPoolBackward', p, [{ buffer: ctx.buf(gy, 'avgPoolBackward'), rowElems: outRow }, { buffer: gx.buffer, rowElems: inRow, written: 'out' }],
+        (pp, bind) => q.run(avgPoolBackwardKernel(pp), bind));
       return gx;
     },
     batchNorm(x, weight, bias, p, dtype) {
@@ -56,39 +71,68 @@ export function nnMethods(ctx: Context): NnMethods {
       const what = 'batchNorm';
       const mean = ctx.alloc(p.c, what), invstd = ctx.alloc(p.c, what), y = ctx.alloc(p.n * p.c * p.s, what);
       const xb = ctx.buf(x, what);
-      q.run(batchNormStatsKernel(p, p.eps), [xb, mean.buffer, invstd.buffer]);
-      const buffers = [xb, mean.buffer, invstd.buffer];
-      if (weight) buffers.push(ctx.buf(weight, what));
-      if (bias) buffers.push(ctx.buf(bias, what));
-      buffers.push(y.buffer);
-      q.run(batchNormApplyKernel(p, weight !== null, bias !== null), buffers);
+      const row = p.c * p.s;
+      const params = [mean.buffer, invstd.buffer];
+      if (weight) params.push(ctx.buf(weight, what));
+      if (bias) params.push(ctx.buf(bias, what));
+      if (bindsWhole(ctx, [xb])) {
+        q.run(batchNormStatsKernel(p, p.eps), [xb, mean.buffer, invstd.buffer]);
+      } else {
+        // Statistics of each part of the batch, gathered into [part][channel] tables, then combined per channel.
+        const parts: { n: number; stats: [GPUBuffer, GPUBuffer] }[] = [];
+        forParts(ctx, what, p.n, [{ buffer: xb, rowElems: row }], (_, n, [xp]) => {
+          const stats: [GPUBuffer, GPUBuffer] = [q.storageBuffer(p.c * 4, `${what} (part mean)`), q.storageBuffer(p.c * 4, `${what} (part invstd)`)];
+          q.run(batchNormStatsKernel({ ...p, n }, p.eps), [xp, ...stats]);
+          parts.push({ n, stats });
+        });
+        const tables = [0, 1].map(() => q.storageBuffer(parts.length * p.c * 4, `${what} (part statistics)`));
+        parts.forEach(({ stats }, j) => stats.forEach((b, t) => {
+          q.copyRange(b, 0, tables[t], j * p.c * 4, p.c * 4);
+          q.releaseBuffer(b);
+        }));
+        q.run(batchNormCombineKernel(p.c, parts.length, parts[0].n * p.s, parts[parts.length - 1].n * p.s, p.eps), [...tables, mean.buffer, invstd.buffer]);
+        tables.forEach((b) => q.releaseBuffer(b));
+      }
+      forParts(ctx, what, p.n, [{ buffer: xb, rowElems: row }, ...params.map((buffer) => ({ buffer, rowElems: null })), { buffer: y.buffer, rowElems: row, written: 'out' }],
+        (_, n, bind) => q.run(batchNormApplyKernel({ ...p, n }, weight !== null, bias !== null), bind));
       return { y, mean, invstd };
     },
     batchNormBackward(gy, x, mean, invstd, weight, p, dtype) {
       requireFloat32('batchNormBackward', dtype);
       const what = 'batchNormBackward';
       const gbias = ctx.alloc(p.c, what), gweight = ctx.alloc(p.c, what), gx = ctx.alloc(p.n * p.c * p.s, what);
-      const inputs = [ctx.buf(gy, what), ctx.buf(x, what), ctx.buf(mean, what), ctx.buf(invstd, what)];
-      q.run(batchNormBackwardReduceKernel(p), [...inputs, gbias.buffer, gweight.buffer]);
-      const buffers = [...inputs, gbias.buffer, gweight.buffer];
-      if (weight) buffers.push(ctx.buf(weight, what));
-      buffers.push(gx.buffer);
-      q.run(batchNormBackwardApplyKernel(p, weight !== null), buffers);
+      const [gyb, xb] = [ctx.buf(gy, what), ctx.buf(x, what)];
+      const stats = [ctx.buf(mean, what), ctx.buf(invstd, what)];
+      const row = p.c * p.s;
+      // Per-channel sums over the batch: parts add up.
+      const sums = [new Accumulator(ctx, gbias.buffer, p.c), new Accumulator(ctx, gweight.buffer, p.c)];
+      forParts(ctx, what, p.n, [{ buffer: gyb, rowElems: row }, { buffer: xb, rowElems: row }], (_, n, bind) => {
+        q.run(batchNormBackwardReduceKernel({ ...p, n }), [...bind, ...stats, ...sums.map((s) => s.target())]);
+        sums.forEach((s) => s.add());
+      });
+      sums.forEach((s) => s.done());
+      const whole = [...stats, gbias.buffer, gweight.buffer];
+      if (weight) whole.push(ctx.buf(weight, what));
+      forParts(ctx, what, p.n, [
+        { buffer: gyb, rowElems: row }, { buffer: xb, rowElems: row }, ...whole.map((buffer) => ({ buffer, rowElems: null })), { buffer: gx.buffer, rowElems: row, written: 'out' },
+      ], (_, n, bind) => q.run(batchNormBackwardApplyKernel({ ...p, n }, weight !== null, p.n * p.s), bind));
       return { gx, gweight, gbias };
     },
     softmax(x, rows, cols, log, dtype) {
       requireFloat32('softmax', dtype);
       const out = ctx.alloc(rows * cols, 'softmax');
-      q.run(softmaxKernel(rows, cols, log), [ctx.buf(x, 'softmax'), out.buffer]);
+      forParts(ctx, 'softmax', rows, [{ buffer: ctx.buf(x, 'softmax'), rowElems: cols }, { buffer: out.buffer, rowElems: cols, written: 'out' }],
+        (_, n, bind) => q.run(softmaxKernel(n, cols, log), bind));
       return out;
     },
     sgdStep(param, grad, momentumBuf, size, p) {
       const buffers = [ctx.buf(param, 'sgdStep'), ctx.buf(grad, 'sgdStep')];
       if (momentumBuf) buffers.push(ctx.buf(momentumBuf, 'sgdStep'));
-      q.run(sgdKernel(size, p, buffers.length === 3), buffers);
+      byElements('sgdStep', size, buffers, ['inout', undefined, 'inout'], (n, bind) => q.run(sgdKernel(n, p, buffers.length === 3), bind));
     },
     adamStep(param, grad, m, v, size, p) {
-      q.run(adamKernel(size, p), [ctx.buf(param, 'adamStep'), ctx.buf(grad, 'adamStep'), ctx.buf(m, 'adamStep'), ctx.buf(v, 'adamStep')]);
+      const buffers = [ctx.buf(param, 'adamStep'), ctx.buf(grad, 'adamStep'), ctx.buf(m, 'adamStep'), ctx.buf(v, 'adamStep')];
+      byElements('adamStep', size, buffers, ['inout', undefined, 'inout', 'inout'], (n, bind) => q.run(adamKernel(n, p), bind));
     },
   };
 }

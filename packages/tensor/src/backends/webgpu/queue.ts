@@ -5,7 +5,18 @@
  * kernel key; uniform blocks come from a pool like any buffer.
  */
 import type { Kernel } from '@webgrad/kernels-wgsl';
+import { type DeviceLimits, checkBindingFits } from '../../limits';
 import { BufferPool } from './buffers';
+
+/** Part of a buffer bound to one kernel argument (byte offset and size). */
+export interface Slice {
+  buffer: GPUBuffer;
+  offset: number;
+  size: number;
+}
+
+/** A whole buffer, or a slice of one. */
+export type Binding = GPUBuffer | Slice;
 
 /** Submit after this many dispatches so the GPU starts while JavaScript encodes more. */
 const BATCH = 48;
@@ -28,8 +39,12 @@ export class Queue {
    * @param maxGridGroups workgroups launched for a grid-stride kernel: a CPU-emulated
    *   adapter pays per workgroup (a few dozen keep its threads busy), a GPU wants thousands.
    */
-  constructor(readonly device: GPUDevice, private maxGridGroups: number) {
-    this.pool = new BufferPool(device, device.limits.maxBufferSize, device.limits.maxStorageBufferBindingSize);
+  /**
+   * @param limits what this backend may allocate and bind: the device's, or lower ones it
+   *   was asked for (which it enforces itself, see gpu.ts).
+   */
+  constructor(readonly device: GPUDevice, private maxGridGroups: number, readonly limits: DeviceLimits) {
+    this.pool = new BufferPool(device, limits.maxBufferBytes, limits.maxBindingBytes);
     device.addEventListener('uncapturederror', (e) => {
       this.errors.push((e as GPUUncapturedErrorEvent).error.message);
     });
@@ -56,18 +71,23 @@ export class Queue {
     this.pool.release(buffer, this.pending);
   }
 
-  /** Runs `kernel` over `buffers` (binding order); nothing is encoded for an empty dispatch. */
-  run(kernel: Kernel, buffers: GPUBuffer[]): void {
+  /**
+   * Runs `kernel` over `buffers` (binding order); nothing is encoded for an empty dispatch.
+   * A binding above the binding limit is a DeviceLimitError here, before anything is
+   * encoded: ops that can split (./split.ts) never pass one.
+   */
+  run(kernel: Kernel, buffers: Binding[]): void {
     let [x, y, z] = kernel.dispatch;
     if (x * y * z === 0) return;
     if (kernel.gridStride) [x, y] = [Math.min(x * y, this.maxGridGroups), 1];
     if (buffers.length !== kernel.storage.length) {
       throw new Error(`webgpu: kernel ${kernel.key} takes ${kernel.storage.length} buffers, got ${buffers.length}`);
     }
+    buffers.forEach((b, i) => checkBindingFits(`kernel ${kernel.key} (argument ${i})`, 'webgpu', this.limits, b.size));
     const pipeline = this.pipeline(kernel);
     const uniform = this.pool.acquire(kernel.params.byteLength, uniformUsage(), kernel.key);
     this.device.queue.writeBuffer(uniform, 0, kernel.params);
-    const entries: GPUBindGroupEntry[] = buffers.map((buffer, binding) => ({ binding, resource: { buffer } }));
+    const entries: GPUBindGroupEntry[] = buffers.map((b, binding) => ({ binding, resource: 'offset' in b ? { buffer: b.buffer, offset: b.offset, size: b.size } : { buffer: b } }));
     entries.push({ binding: buffers.length, resource: { buffer: uniform } });
     const group = this.device.createBindGroup({ layout: this.layout(kernel), entries });
     const pass = this.computePass();
@@ -81,6 +101,11 @@ export class Queue {
   copy(src: GPUBuffer, dst: GPUBuffer, bytes: number): void {
     if (bytes === 0 || src === dst) return;
     this.commandEncoder().copyBufferToBuffer(src, 0, dst, 0, bytes);
+  }
+
+  /** Copies `bytes` (a multiple of 4) between byte offsets (multiples of 4); not subject to the binding limit. */
+  copyRange(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
+    if (bytes > 0) this.commandEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
   }
 
   clear(buffer: GPUBuffer, bytes: number): void {

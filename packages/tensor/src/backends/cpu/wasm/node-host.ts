@@ -5,10 +5,12 @@
 import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import os from 'node:os';
-import { setWasmHost, type WasmHost } from './platform';
+import { setWasmHost, sleepWhile, type WasmHost } from './platform';
 
 export const nodeWasmHost: WasmHost = {
-  canRunThreads: () => typeof SharedArrayBuffer !== 'undefined' && typeof Atomics !== 'undefined',
+  whyNoThreads: () => (typeof SharedArrayBuffer !== 'undefined' && typeof Atomics !== 'undefined' ? null : 'no SharedArrayBuffer here'),
+  canBlock: () => true,
+  waitWhile: sleepWhile,
   availableCores: () => (typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length),
   threadsFromEnv: () => process.env.WEBGRAD_THREADS,
   /**
@@ -26,9 +28,11 @@ export const nodeWasmHost: WasmHost = {
       }
     }
   },
-  startWorker(source, data) {
+  startWorker(source, data, onFailure) {
     const w = new Worker(`const { workerData } = require('node:worker_threads');\n${source}\nmain(workerData);`, { eval: true, workerData: data });
     w.unref();
+    w.on('error', (err) => onFailure(err.message));
+    w.on('exit', (code) => onFailure(`the worker exited (code ${code})`));
     return { terminate: () => void w.terminate() };
   },
 };

@@ -10,23 +10,74 @@ export interface WorkerHandle {
 }
 
 export interface WasmHost {
-  /** Shared memory and blocking waits on this thread (Atomics.wait), so workers can help. */
-  canRunThreads(): boolean;
+  /** Why this thread cannot share a memory with workers (null: it can). */
+  whyNoThreads(): string | null;
+  /**
+   * Whether this thread may sleep in Atomics.wait. Node and a browser worker may; a page's
+   * main thread may not (it spins instead), and the workers it starts may not run until
+   * it returns to the event loop.
+   */
+  canBlock(): boolean;
+  /** Returns once view[index] may no longer be `value`, or after about `ms` milliseconds. */
+  waitWhile(view: Int32Array, index: number, value: number, ms: number): void;
   availableCores(): number;
   /** WEBGRAD_THREADS, where the host has an environment. */
   threadsFromEnv(): string | undefined;
   /** Engine settings to make before compiling (Node: relaxed SIMD, the optimising tier). */
   tuneEngine(): void;
-  /** Starts a worker running `source` (a classic script defining main(data)) on `data`. */
-  startWorker(source: string, data: unknown): WorkerHandle;
+  /**
+   * Starts a worker running `source` (a classic script defining main(data)) on `data`;
+   * `onFailure` hears why, should it fail to start or end by itself.
+   */
+  startWorker(source: string, data: unknown, onFailure: (why: string) => void): WorkerHandle;
+}
+
+/** Sleeps in Atomics.wait (Node, workers). */
+export function sleepWhile(view: Int32Array, index: number, value: number, ms: number): void {
+  Atomics.wait(view, index, value, ms);
+}
+
+const pause = (Atomics as { pause?: () => void }).pause?.bind(Atomics) ?? (() => {});
+
+/**
+ * Spins on Atomics.load (a page's main thread, which may not sleep). Kernels last
+ * milliseconds, so the spin is short; Atomics.pause, where the engine has it, eases it.
+ */
+export function spinWhile(view: Int32Array, index: number, value: number, ms: number): void {
+  const end = performance.now() + ms;
+  for (let i = 1; Atomics.load(view, index) === value; i++) {
+    pause();
+    if ((i & 1023) === 0 && performance.now() >= end) return;
+  }
+}
+
+let blocking: boolean | undefined;
+/** Atomics.wait throws on a thread that may not block, whatever the value. */
+function threadMayBlock(): boolean {
+  if (blocking === undefined) {
+    try {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
+      blocking = true;
+    } catch {
+      blocking = false;
+    }
+  }
+  return blocking;
 }
 
 const browserHost: WasmHost = {
-  // a page's main thread may not block, so only a cross-origin-isolated worker gets threads
-  canRunThreads() {
-    if (typeof SharedArrayBuffer === 'undefined' || typeof Atomics === 'undefined') return false;
-    const g = globalThis as { crossOriginIsolated?: boolean; document?: unknown; Worker?: unknown };
-    return g.crossOriginIsolated === true && g.document === undefined && typeof g.Worker === 'function';
+  whyNoThreads() {
+    const g = globalThis as { crossOriginIsolated?: boolean; Worker?: unknown };
+    if (g.crossOriginIsolated === false) {
+      return 'the page is not cross-origin isolated (serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)';
+    }
+    if (typeof SharedArrayBuffer === 'undefined' || typeof Atomics === 'undefined') return 'no SharedArrayBuffer here';
+    if (typeof g.Worker !== 'function') return 'no Web Workers here';
+    return null;
+  },
+  canBlock: () => typeof SharedArrayBuffer !== 'undefined' && threadMayBlock(),
+  waitWhile(view, index, value, ms) {
+    (threadMayBlock() ? sleepWhile : spinWhile)(view, index, value, ms);
   },
   availableCores() {
     const n = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
@@ -34,11 +85,13 @@ const browserHost: WasmHost = {
   },
   threadsFromEnv: () => undefined,
   tuneEngine() {},
-  startWorker(source, data) {
-    const g = globalThis as unknown as { Worker: new (url: string) => { postMessage(m: unknown): void; terminate(): void } };
+  startWorker(source, data, onFailure) {
+    type BrowserWorker = { postMessage(m: unknown): void; terminate(): void; onerror: ((e: { message?: string }) => void) | null };
+    const g = globalThis as unknown as { Worker: new (url: string) => BrowserWorker };
     const url = URL.createObjectURL(new Blob([`${source}\nonmessage = (e) => main(e.data);`], { type: 'text/javascript' }));
     const w = new g.Worker(url);
     URL.revokeObjectURL(url);
+    w.onerror = (e) => onFailure(e.message || 'the worker failed to load');
     w.postMessage(data);
     return { terminate: () => w.terminate() };
   },

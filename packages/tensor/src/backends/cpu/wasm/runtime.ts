@@ -3,14 +3,17 @@
  * on it by this thread and by a pool of workers, and a scratch arena inside it.
  *
  * Dispatch: each worker owns a control slot in the first page (sequence number, done
- * number, kernel, parameter pointer). The caller writes a slot and notifies; the worker
- * runs the kernel and notifies back; the caller runs its own share meanwhile, then waits.
- * Waiting blocks this thread, which Node allows on its main thread and a browser only in
- * a worker: elsewhere the pool has no workers and every kernel runs here. More kernel
- * modules (the elementwise ops, built on first use) join later through addKernels.
+ * number, kernel, parameter pointer, state, claim). The caller writes a slot and notifies;
+ * the worker claims the job, runs the kernel and notifies back; the caller runs its own
+ * share meanwhile, then waits: asleep in Atomics.wait where this thread may block (Node, a
+ * browser worker), spinning on a page's main thread. A job whose worker is not running yet
+ * (a page's workers may not start until its main thread returns to the event loop), has died,
+ * or leaves it unclaimed too long is claimed and run by the caller instead: work is split
+ * over outputs, so the bits are the same whoever computes them. More kernel modules (the
+ * elementwise ops, built on first use) join later through addKernels.
  */
 import { kernelModule, simdSupport, MAX_PAGES, WASM_PAGE } from '@webgrad/kernels-wasm';
-import { onWasmHostChange, wasmHost, type WorkerHandle } from './platform';
+import { onWasmHostChange, wasmHost, type WasmHost, type WorkerHandle } from './platform';
 
 /** Exported kernels a job may name; each takes one parameter-block pointer. */
 export const KERNELS = [
@@ -27,41 +30,67 @@ export type KernelName = (typeof KERNELS)[number];
 const SLOT_BYTES = 64;
 const CONTROL_BYTES = 4096; // slots for up to 64 workers
 const MAX_WORKERS = CONTROL_BYTES / SLOT_BYTES;
-// slot words
-const SEQ = 0, DONE = 1, FN = 2, PARAMS = 3, FAILED = 4, LENGTH = 5;
-/** FN of a job that compiles a module of more kernels (bytes at PARAMS, LENGTH long). */
+// slot words; CLAIM holds the last sequence number taken, by the worker or by the caller
+const SEQ = 0, DONE = 1, FN = 2, PARAMS = 3, FAILED = 4, STATE = 5, CLAIM = 6, LENGTH = 7;
+/** FN of a job that compiles a module of more kernels (bytes at PARAMS, LENGTH long); only its worker can run it. */
 const LOAD_MODULE = -1;
+// STATE values
+const STARTING = 0, READY = 1, DEAD = 2;
+
+/** A running worker wakes in microseconds; one that leaves a job unclaimed this long is presumed gone. */
+const UNCLAIMED_MS = 50;
+/** How long a thread that may block waits, once, for a worker to start (Node: tens of ms). */
+const START_MS = 2000;
+/** Wait slices between looks at a slot's state. */
+const SLICE_MS = 5;
 
 const WORKER_SOURCE = `
 function main({ module, memory, slot, kernels, extra }) {
   const ctl = new Int32Array(memory.buffer, slot, ${SLOT_BYTES / 4});
-  const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
-  const fns = kernels.map((k) => exports[k]);
-  const load = (m) => {
-    const ex = new WebAssembly.Instance(m, { env: { memory } }).exports;
-    for (const e of WebAssembly.Module.exports(m)) fns.push(ex[e.name]);
-  };
-  extra.forEach(load);
-  let seen = 0;
-  for (;;) {
-    Atomics.wait(ctl, ${SEQ}, seen);
-    seen = Atomics.load(ctl, ${SEQ});
-    if (seen < 0) return;
-    try {
-      const fn = ctl[${FN}];
-      if (fn === ${LOAD_MODULE}) load(new WebAssembly.Module(new Uint8Array(memory.buffer, ctl[${PARAMS}], ctl[${LENGTH}]).slice()));
-      else fns[fn](ctl[${PARAMS}]);
-      ctl[${FAILED}] = 0;
-    } catch (e) {
-      ctl[${FAILED}] = 1;
+  try {
+    const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
+    const fns = kernels.map((k) => exports[k]);
+    const load = (m) => {
+      const ex = new WebAssembly.Instance(m, { env: { memory } }).exports;
+      for (const e of WebAssembly.Module.exports(m)) fns.push(ex[e.name]);
+    };
+    extra.forEach(load);
+    Atomics.store(ctl, ${STATE}, ${READY});
+    let seen = 0;
+    for (;;) {
+      Atomics.wait(ctl, ${SEQ}, seen);
+      seen = Atomics.load(ctl, ${SEQ});
+      if (seen < 0) return;
+      const claim = Atomics.load(ctl, ${CLAIM});
+      if (claim === seen || Atomics.compareExchange(ctl, ${CLAIM}, claim, seen) !== claim) continue; // the caller ran it
+      try {
+        const fn = ctl[${FN}];
+        if (fn === ${LOAD_MODULE}) load(new WebAssembly.Module(new Uint8Array(memory.buffer, ctl[${PARAMS}], ctl[${LENGTH}]).slice()));
+        else fns[fn](ctl[${PARAMS}]);
+        ctl[${FAILED}] = 0;
+      } catch (e) {
+        ctl[${FAILED}] = 1;
+      }
+      Atomics.store(ctl, ${DONE}, seen);
+      Atomics.notify(ctl, ${DONE});
     }
-    Atomics.store(ctl, ${DONE}, seen);
+  } catch (e) {
+    Atomics.store(ctl, ${STATE}, ${DEAD});
     Atomics.notify(ctl, ${DONE});
+    throw e;
   }
 }`;
 
 /** A kernel of a module added with addKernels: its index among all kernels. */
 export type KernelId = number;
+
+/** What a worker is handed: a kernel (or LOAD_MODULE) and its parameters. */
+interface Task {
+  fn: number;
+  params: number;
+  length: number;
+  worker: number;
+}
 
 export interface Job {
   kernel: KernelName | KernelId;
@@ -77,13 +106,21 @@ export class WasmRuntime {
   private readonly fns: ((pp: number) => void)[];
   private readonly names: string[] = [...KERNELS];
   private readonly extraModules: WebAssembly.Module[] = [];
+  private readonly host: WasmHost;
   private workers: WorkerHandle[] = [];
+  /** Per worker: how long a run may still wait for it to start (START_MS once, where the caller may block). */
+  private startPatience: number[] = [];
   private seq = 0;
   private views: { f32: Float32Array; i32: Int32Array } | null = null;
   private threadCount = 1;
+  /** Workers' jobs since the pool started, by who ran them (the worker, or the caller in its place). */
+  readonly jobs = { byWorkers: 0, byCaller: 0 };
+  /** Why the first of this pool's workers to fail failed (its share then runs on the caller). */
+  workerFailure: string | null = null;
 
-  constructor(opts: { relaxed: boolean; shared: boolean }) {
+  constructor(opts: { relaxed: boolean; shared: boolean; host?: WasmHost }) {
     this.relaxed = opts.relaxed;
+    this.host = opts.host ?? wasmHost();
     this.memory = new WebAssembly.Memory({ initial: 256, maximum: MAX_PAGES, shared: opts.shared } as WebAssembly.MemoryDescriptor);
     this.module = new WebAssembly.Module(kernelModule({ relaxed: opts.relaxed, shared: opts.shared }));
     const inst = new WebAssembly.Instance(this.module, { env: { memory: this.memory } });
@@ -96,20 +133,36 @@ export class WasmRuntime {
    */
   readonly shared: boolean;
 
-  /** Threads a kernel may use: this one plus the workers. */
+  /** Threads a kernel may use: this one plus the workers (started or not yet). */
   get threads(): number {
     return this.threadCount;
+  }
+
+  /** Why the pool is held to one thread whatever is asked (null: it is not). */
+  get whyOneThread(): string | null {
+    return this.shared ? this.host.whyNoThreads() : (this.host.whyNoThreads() ?? 'the memory is not shared');
   }
 
   /** Resizes the pool to n threads in all (1: no workers). Capped where threads are unavailable. */
   setThreads(n: number): void {
     if (!Number.isInteger(n) || n < 1) throw new Error(`threads must be a positive integer, got ${n}`);
-    const want = this.shared && wasmHost().canRunThreads() ? Math.min(n, MAX_WORKERS + 1) : 1;
+    const want = this.whyOneThread === null ? Math.min(n, MAX_WORKERS + 1) : 1;
     this.shutdown();
+    this.workerFailure = null;
     for (let i = 1; i < want; i++) {
       const slot = i * SLOT_BYTES;
       new Int32Array(this.memory.buffer, slot, SLOT_BYTES / 4).fill(0);
-      this.workers.push(wasmHost().startWorker(WORKER_SOURCE, { module: this.module, memory: this.memory, slot, kernels: KERNELS, extra: this.extraModules }));
+      const data = { module: this.module, memory: this.memory, slot, kernels: KERNELS, extra: this.extraModules };
+      const worker: WorkerHandle = this.host.startWorker(WORKER_SOURCE, data, (why) => {
+        // a worker of an earlier pool may report its end after this slot was reused
+        if (this.workers[i - 1] !== worker) return;
+        this.workerFailure ??= why;
+        const ctl = this.control(i);
+        Atomics.store(ctl, STATE, DEAD);
+        Atomics.notify(ctl, DONE);
+      });
+      this.workers.push(worker);
+      this.startPatience.push(this.host.canBlock() ? START_MS : 0);
     }
     this.seq = 0;
     this.threadCount = want;
@@ -117,14 +170,30 @@ export class WasmRuntime {
 
   /** Stops the workers (kernels then run on this thread until setThreads is called again). */
   shutdown(): void {
-    for (let i = 0; i < this.workers.length; i++) {
+    const workers = this.workers;
+    this.workers = [];
+    this.startPatience = [];
+    for (let i = 0; i < workers.length; i++) {
       const ctl = this.control(i + 1);
       Atomics.store(ctl, SEQ, -1);
       Atomics.notify(ctl, SEQ);
-      this.workers[i].terminate();
+      workers[i].terminate();
     }
-    this.workers = [];
     this.threadCount = 1;
+  }
+
+  /**
+   * Resolves once every worker is running (or has failed), or after `ms`: a page's main
+   * thread must return to the event loop for its workers to start. True if all are running.
+   */
+  async started(ms = 10_000): Promise<boolean> {
+    const end = performance.now() + ms;
+    for (;;) {
+      const states = this.workers.map((_, i) => Atomics.load(this.control(i + 1), STATE));
+      if (states.every((s) => s !== STARTING)) return states.every((s) => s === READY);
+      if (performance.now() >= end) return false;
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
   }
 
   private control(slot: number): Int32Array {
@@ -146,12 +215,18 @@ export class WasmRuntime {
       this.names.push(e.name);
     }
     this.extraModules.push(module);
-    if (this.workers.length > 0) {
+    const states = this.workers.map((_, i) => Atomics.load(this.control(i + 1), STATE));
+    if (states.includes(STARTING)) {
+      // a starting worker got the modules as they were, and may not run until this thread
+      // returns to the event loop: new workers get them all
+      this.setThreads(this.threadCount);
+    } else if (states.includes(READY)) {
       // the workers compile it from bytes in the memory: a blocked worker receives no messages
       const at = this.alloc(bytes.length);
       try {
         new Uint8Array(this.memory.buffer, at, bytes.length).set(bytes);
-        this.post(this.workers.map((_, i) => ({ fn: LOAD_MODULE, params: at, length: bytes.length, worker: i + 1 })), 'loading a kernel module');
+        const tasks = states.flatMap((s, i) => (s === READY ? [{ fn: LOAD_MODULE, params: at, length: bytes.length, worker: i + 1 }] : []));
+        this.post(tasks, 'loading a kernel module');
       } finally {
         this.release(at, bytes.length);
       }
@@ -159,7 +234,7 @@ export class WasmRuntime {
     return ids;
   }
 
-  /** Runs jobs[0] here and jobs[i] on worker i, and returns when all are done. */
+  /** Runs jobs[0] here and jobs[i] on worker i (or here, see finish), and returns when all are done. */
   run(jobs: Job[]): void {
     if (jobs.length > this.threadCount) throw new Error(`run: ${jobs.length} jobs for ${this.threadCount} threads`);
     const id = (k: KernelName | KernelId) => (typeof k === 'number' ? k : KERNELS.indexOf(k));
@@ -169,8 +244,8 @@ export class WasmRuntime {
     this.post(tasks, `wasm kernel ${this.names[id(first.kernel)]}`, () => this.fns[id(first.kernel)](first.params));
   }
 
-  /** Hands each worker its task, runs `here` meanwhile, waits for all, then throws the first failure. */
-  private post(tasks: { fn: number; params: number; length: number; worker: number }[], what: string, here = () => {}): void {
+  /** Hands each worker its task, runs `here` meanwhile, waits for all (see finish), then throws the first failure. */
+  private post(tasks: Task[], what: string, here = () => {}): void {
     const seq = ++this.seq;
     for (const t of tasks) {
       const ctl = this.control(t.worker);
@@ -188,12 +263,53 @@ export class WasmRuntime {
     }
     let failed = false;
     for (const t of tasks) {
-      const ctl = this.control(t.worker);
-      for (let d = Atomics.load(ctl, DONE); d !== seq; d = Atomics.load(ctl, DONE)) Atomics.wait(ctl, DONE, d);
-      failed ||= ctl[FAILED] !== 0;
+      const outcome = this.finish(t, seq);
+      if (outcome === 'failed') failed = true;
+      else if (outcome !== 'ok') error ??= outcome.error;
     }
     if (error) throw error;
     if (failed) throw new Error(`${what} failed on a worker thread`);
+  }
+
+  /**
+   * Waits for the worker to finish task `seq`, or runs a kernel task here when the worker
+   * cannot: it is dead; it is still starting (at once on a thread that may not block, whose
+   * workers may not start meanwhile; elsewhere after waiting for it once); or, running, it
+   * has left the task unclaimed for UNCLAIMED_MS. A module load is the worker's own: a dead
+   * worker needs none.
+   */
+  private finish(task: Task, seq: number): 'ok' | 'failed' | { error: unknown } {
+    const ctl = this.control(task.worker);
+    const local = task.fn !== LOAD_MODULE;
+    const start = performance.now();
+    for (;;) {
+      const done = Atomics.load(ctl, DONE);
+      if (done === seq) {
+        if (local) this.jobs.byWorkers++;
+        return ctl[FAILED] !== 0 ? 'failed' : 'ok';
+      }
+      const state = Atomics.load(ctl, STATE);
+      if (!local && state === DEAD) return 'ok';
+      const waited = performance.now() - start;
+      const patience = state === READY ? UNCLAIMED_MS : this.startPatience[task.worker - 1];
+      if (local && (state === DEAD || (waited >= patience && this.claim(ctl, seq)))) {
+        if (state === STARTING) this.startPatience[task.worker - 1] = 0;
+        this.jobs.byCaller++;
+        try {
+          this.fns[task.fn](task.params);
+          return 'ok';
+        } catch (e) {
+          return { error: e };
+        }
+      }
+      this.host.waitWhile(ctl, DONE, done, SLICE_MS);
+    }
+  }
+
+  /** Takes job `seq` of a slot for this thread, unless its worker took it first. */
+  private claim(ctl: Int32Array, seq: number): boolean {
+    const claim = Atomics.load(ctl, CLAIM);
+    return claim !== seq && Atomics.compareExchange(ctl, CLAIM, claim, seq) === claim;
   }
 
   // --- memory ----------------------------------------------------------------------------
@@ -355,7 +471,7 @@ export function wasmRuntime(): WasmRuntime | null {
   wasmHost().tuneEngine();
   const support = simdSupport();
   if (!support.simd) return (runtime = null);
-  const shared = wasmHost().canRunThreads();
+  const shared = wasmHost().whyNoThreads() === null;
   runtime = new WasmRuntime({ relaxed: support.relaxed, shared });
   runtime.setThreads(defaultThreads());
   return runtime;
