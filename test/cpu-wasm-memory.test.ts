@@ -55,6 +55,18 @@ describe.skipIf(!rt?.shared)('cpu storage in the WebAssembly memory', () => {
     expect(wg.memoryStats()).toEqual(stats0);
   });
 
+  it('copies, pads, gathers and scatters write their results into the memory too', () => {
+    const x = wg.randn([4, 5, 6]);
+    const index = wg.tensor([[0, 2, 1]], { dtype: 'int32' });
+    const made = [x.permute([2, 0, 1]), x.narrow(1, 1, 3), wg.pad(x, [1, 1], 'reflect'), wg.gather(x.reshape([4, 30]), 1, index.expand([4, 3])), index.permute([1, 0])];
+    for (const t of made) expect(rt!.addressOf((t as unknown as { storage: object }).storage), t.shape.join('×')).not.toBeNull();
+    // a bad index throws and leaves nothing behind
+    const used = rt!.memoryUse().used;
+    expect(() => wg.gather(x.reshape([4, 30]), 1, wg.tensor([[0], [1], [2], [99]], { dtype: 'int32' }))).toThrow(/index 99/);
+    expect(rt!.memoryUse().used).toBeLessThanOrEqual(used + 64);
+    for (const t of [x, index, ...made]) t.dispose();
+  });
+
   it('a tensor that cannot fit in 4 GiB is an error naming its size', () => {
     expect(() => wg.zeros([40000, 30000])).toThrow(/cpu: a float32 tensor of 1,200,000,000 elements: 4.47 GiB do not fit in the WebAssembly memory \(wasm32 addresses 4 GiB/);
   });

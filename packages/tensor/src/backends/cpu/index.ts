@@ -10,7 +10,7 @@ import { pad } from './kernels/pad';
 import { softmax } from './kernels/softmax';
 import { adamStep, sgdStep } from './kernels/optimizer';
 import { batchNorm, batchNormBackward } from './kernels/batch-norm';
-import { gather, scatterAdd, strided, writeStrided } from './kernels/strided';
+import { type Alloc, gather, scatterAdd, strided, writeStrided } from './kernels/strided';
 import { wasmRuntime } from './wasm/runtime';
 import { wasmAdamStep, wasmAvgPool, wasmAvgPoolBackward, wasmMaxPoolBackward, wasmReduce, wasmSgdStep, wasmSoftmax } from './wasm/memops';
 import { elementwiseRuntime, wasmBinary, wasmUnary, wasmWhere } from './wasm/elementwise';
@@ -44,6 +44,24 @@ const heapArray = (dtype: DType, n: number): CpuStorage =>
   (dtype === 'float32' ? new Float32Array(n) : dtype === 'int32' ? new Int32Array(n) : new Float64Array(n)) as CpuStorage;
 
 const arr = (s: Storage) => s as CpuStorage;
+
+const dtypeOfArray = (a: TypedArray): DType => (a instanceof Float32Array ? 'float32' : a instanceof Int32Array ? 'int32' : 'float64');
+
+/**
+ * Runs a JS kernel whose output is placed as arrayFor places x's dtype (in the WASM kernels'
+ * memory for float32 and int32, so the next WASM kernel reads it in place); a kernel that
+ * throws (a bad index) frees it.
+ */
+function ownedOutput<T extends TypedArray>(x: T, kernel: (alloc: Alloc<T>) => T): CpuStorage {
+  const dtype = dtypeOfArray(x);
+  let made: CpuStorage | null = null;
+  try {
+    return own(kernel((n, written) => (made = arrayFor(dtype, n, written)) as unknown as T));
+  } catch (err) {
+    if (made) wasmRuntime()?.freeArray(made);
+    throw err;
+  }
+}
 const flt = (s: Storage) => s as unknown as FloatArray;
 
 let liveBuffers = 0;
@@ -178,19 +196,19 @@ export const cpuBackend: Backend = {
   },
 
   strided(x, outShape, strides, offset) {
-    return own(strided(arr(x), outShape, strides, offset));
+    return ownedOutput(arr(x), (alloc) => strided(arr(x), outShape, strides, offset, alloc));
   },
   writeStrided(dst, src, srcShape, dstStrides, dstOffset) {
     writeStrided(arr(dst), arr(src), srcShape, dstStrides, dstOffset);
   },
   pad(x, shape, pads, mode, value) {
-    return own(pad(arr(x), [...shape], pads, mode, value));
+    return ownedOutput(arr(x), (alloc) => pad(arr(x), [...shape], pads, mode, value, alloc));
   },
   gather(x, xShape, index, indexShape, axis) {
-    return own(gather(arr(x), xShape, arr(index) as Int32Array, indexShape, axis));
+    return ownedOutput(arr(x), (alloc) => gather(arr(x), xShape, arr(index) as Int32Array, indexShape, axis, alloc));
   },
   scatterAdd(src, index, indexShape, outShape, axis) {
-    return own(scatterAdd(arr(src), arr(index) as Int32Array, indexShape, outShape, axis));
+    return ownedOutput(arr(src), (alloc) => scatterAdd(arr(src), arr(index) as Int32Array, indexShape, outShape, axis, alloc));
   },
   copyInto(dst, src, size) {
     arr(dst).set(arr(src).subarray(0, size));

@@ -3,6 +3,7 @@
  * replicate (repeat the edge), circular (wrap). Negative amounts crop.
  */
 import type { PadMode, TypedArray } from '../../../backend';
+import { type Alloc, like } from './strided';
 import { checkPads } from '../../../shape-rules';
 
 const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
@@ -30,11 +31,11 @@ function sourceIndex(o: number, before: number, n: number, mode: PadMode): numbe
 }
 
 /** Pads (or, with negative amounts, crops) every dim of x (shape `shape`) by pads[d] = [before, after]. */
-export function pad<T extends TypedArray>(x: T, shape: number[], pads: [number, number][], mode: PadMode, value: number): T {
+export function pad<T extends TypedArray>(x: T, shape: number[], pads: [number, number][], mode: PadMode, value: number, alloc: Alloc<T> = like(x)): T {
   const rank = shape.length;
   checkPads(shape, pads, mode);
   const outShape = shape.map((d, i) => d + pads[i][0] + pads[i][1]);
-  const out = new (x.constructor as new (n: number) => T)(prod(outShape));
+  const out = alloc(prod(outShape), true);
   if (out.length === 0) return out;
   if (rank === 0) {
     out[0] = x[0];

@@ -8,7 +8,13 @@
 import type { Shape, TypedArray } from '../../../backend';
 
 const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
-const like = <T extends TypedArray>(x: T, n: number): T => new (x.constructor as new (n: number) => T)(n);
+/**
+ * Makes a kernel's output of n elements: zeroed unless `written` (the kernel then sets every
+ * element). The backend passes one that places it in the WASM kernels' memory.
+ */
+export type Alloc<T> = (n: number, written: boolean) => T;
+/** A new array of x's type on the JS heap (always zeroed). */
+export const like = <T extends TypedArray>(x: T): Alloc<T> => (n) => new (x.constructor as new (n: number) => T)(n);
 
 /** Rows at least this long are copied with TypedArray.set (memcpy) instead of a loop. */
 const SET_MIN = 64;
@@ -36,10 +42,10 @@ function checkRank(op: string, shape: Shape, strides: readonly number[]): void {
 }
 
 /** out[i] = x[offset + sum_d idx_d(i) * strides[d]] for i over outShape (row-major). */
-export function strided<T extends TypedArray>(x: T, outShape: Shape, strides: readonly number[], offset: number): T {
+export function strided<T extends TypedArray>(x: T, outShape: Shape, strides: readonly number[], offset: number, alloc: Alloc<T> = like(x)): T {
   checkRank('strided', outShape, strides);
   const total = prod(outShape);
-  const out = like(x, total);
+  const out = alloc(total, true);
   if (total === 0) return out;
   const { shape, strides: st } = simplify(outShape, strides);
   const rank = shape.length;
@@ -175,9 +181,9 @@ function forEachRun(indexShape: Shape, tStrides: number[], axis: number, body: (
 }
 
 /** torch.gather: out[.., i_axis, ..] = x[.., index[.., i_axis, ..], ..]; out has index's shape. */
-export function gather<T extends TypedArray>(x: T, xShape: Shape, index: Int32Array, indexShape: Shape, axis: number): T {
+export function gather<T extends TypedArray>(x: T, xShape: Shape, index: Int32Array, indexShape: Shape, axis: number, alloc: Alloc<T> = like(x)): T {
   checkIndexShape('gather', 'input', xShape, index, indexShape, axis);
-  const out = like(x, prod(indexShape));
+  const out = alloc(prod(indexShape), true);
   if (xShape.length === 0) {
     if (out.length) {
       if (index[0] !== 0) throw badIndex('gather', index[0], axis, 1);
@@ -199,9 +205,9 @@ export function gather<T extends TypedArray>(x: T, xShape: Shape, index: Int32Ar
 }
 
 /** The adjoint of gather: zeros(outShape), then out[.., index[i], ..] += src[i]. */
-export function scatterAdd<T extends TypedArray>(src: T, index: Int32Array, indexShape: Shape, outShape: Shape, axis: number): T {
+export function scatterAdd<T extends TypedArray>(src: T, index: Int32Array, indexShape: Shape, outShape: Shape, axis: number, alloc: Alloc<T> = like(src)): T {
   checkIndexShape('scatterAdd', 'output', outShape, index, indexShape, axis);
-  const out = like(src, prod(outShape));
+  const out = alloc(prod(outShape), false);
   if (outShape.length === 0) {
     if (index.length && prod(indexShape)) {
       if (index[0] !== 0) throw badIndex('scatterAdd', index[0], axis, 1);
