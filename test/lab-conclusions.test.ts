@@ -54,6 +54,23 @@ describe('conclusions', () => {
     expect(chance.evidence).toMatch(/chance level/);
   });
 
+  it('hyper-parameters: a single-run difference counts only beyond the seed-to-seed spread', () => {
+    const n = 1000;
+    const sweeps = [{ name: 'layer count (conv blocks)', values: [1, 3], keys: ['n1', 'n3'] }];
+    const exp3 = (n3: number, n1: number, spread?: number) =>
+      result('03-hyperparameters', [runOf('n1', n1, n), runOf('n3', n3, n)], { sweeps, ...(spread === undefined ? {} : { seedSpread: { keys: [], testAccuracy: [0.42, 0.42 + spread], spread } }) });
+    // 48 % against 40 %: beyond the test noise; within a 10-point seed spread it is undecided
+    expect(answer(/Three conv blocks/, exp3(480, 400)).verdict).toBe('supported');
+    expect(answer(/Three conv blocks/, exp3(480, 400, 0.04)).verdict).toBe('supported');
+    const within = answer(/Three conv blocks/, exp3(480, 400, 0.1));
+    expect(within.verdict).toBe('undecided');
+    expect(within.evidence).toMatch(/moved 10\.0 points between seeds/);
+    const sweep = answer(/change the test accuracy/, exp3(480, 400, 0.1));
+    expect(sweep.verdict).toBe('undecided');
+    expect(sweep.evidence).toMatch(/beyond the test noise but within the seed spread/);
+    expect(answer(/change the test accuracy/, exp3(480, 400, 0.04)).verdict).toBe('supported');
+  });
+
   it('speed: decided only when the per-epoch ranges do not overlap', () => {
     const speed = (hand: number[], lib: number[]) =>
       answer(/faster than the hand-written/, result('02-cifar-handwritten', [runOf('handwritten-n1', 5, 20, { seconds: hand }), runOf('library-n1', 5, 20, { seconds: lib })], { secondsPerFullEpoch: { 'handwritten-n1': { seconds: 5000 }, 'library-n1': { seconds: 250 } } }));

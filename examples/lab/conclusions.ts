@@ -59,6 +59,24 @@ function moreAccurate(a: Named, b: Named): Answer {
   return { verdict, evidence: compareText(a, b) };
 }
 
+/** Experiment 3's base configuration trained with several seeds: how far one run moves by chance. */
+function seedSpread(e: ExperimentResult): { testAccuracy: number[]; spread: number } | undefined {
+  return e.metrics.seedSpread as { testAccuracy: number[]; spread: number } | undefined;
+}
+
+/**
+ * A single-run comparison against the seed-to-seed spread: a difference the test set resolves
+ * but another seed could produce as well is undecided, not supported.
+ */
+function beyondSeedSpread(e: ExperimentResult, a: Answer, hi: Named, lo: Named): Answer {
+  const seeds = seedSpread(e);
+  if (!seeds || a.verdict !== 'supported') return a;
+  const diff = hi.accuracy.correct / hi.accuracy.n - lo.accuracy.correct / lo.accuracy.n;
+  const spread = `${(100 * seeds.spread).toFixed(1)} points`;
+  if (diff > seeds.spread) return { verdict: a.verdict, evidence: `${a.evidence} That is also more than the base configuration's seed-to-seed spread (${spread}).` };
+  return { verdict: 'undecided', evidence: `${a.evidence} But the base configuration moved ${spread} between seeds, so one run each cannot tell this from chance; more data or epochs (\`--full\`) would.` };
+}
+
 const perImage = (r: RunSummary) => r.epochs.map((ep) => ep.seconds / r.trainCount);
 const times = (v: number) => `${v.toFixed(1)}×`;
 
@@ -118,7 +136,7 @@ export const QUESTIONS: Question[] = [
       const sweep = metric<{ name: string; values: number[]; keys: string[] }[]>(e, 'sweeps').find((s) => s.name.startsWith('layer count'));
       if (!sweep) throw new Missing('the layer-count sweep is not in this report');
       const at = (n: number) => run(e, sweep.keys[sweep.values.indexOf(n)]);
-      return moreAccurate(named(at(3), '3 blocks'), named(at(1), '1 block'));
+      return beyondSeedSpread(e, moreAccurate(named(at(3), '3 blocks'), named(at(1), '1 block')), named(at(3)), named(at(1)));
     },
   },
   {
@@ -126,18 +144,21 @@ export const QUESTIONS: Question[] = [
     question: 'Learning rate, batch size, kernel size and layer count change the test accuracy (best against worst value of each)',
     answer(e) {
       const sweeps = metric<{ name: string; values: number[]; keys: string[] }[]>(e, 'sweeps');
+      const seeds = seedSpread(e);
       const parts = sweeps.map((s) => {
         const rs = s.keys.map((k, i) => named(run(e, k), `${s.name} ${s.values[i]}`));
         const sorted = [...rs].sort((a, b) => b.accuracy.correct / b.accuracy.n - a.accuracy.correct / a.accuracy.n);
-        const d = compareRuns(sorted[0], sorted[sorted.length - 1]);
-        return { changed: d.verdict === 'a', text: `${s.name}: ${d.verdict === 'a' ? 'changed it' : 'no difference beyond the noise'} (best ${sorted[0].label.replace(`${s.name} `, '')} ${accuracyText(sorted[0].accuracy)}, worst ${sorted[sorted.length - 1].label.replace(`${s.name} `, '')} ${accuracyText(sorted[sorted.length - 1].accuracy)})` };
+        const [best, worst] = [sorted[0], sorted[sorted.length - 1]];
+        const d = compareRuns(best, worst);
+        const changed = d.verdict === 'a' && (!seeds || d.difference > seeds.spread);
+        const said = changed ? 'changed it' : d.verdict === 'a' ? 'a difference beyond the test noise but within the seed spread' : 'no difference beyond the noise';
+        return { changed, text: `${s.name}: ${said} (best ${best.label.replace(`${s.name} `, '')} ${accuracyText(best.accuracy)}, worst ${worst.label.replace(`${s.name} `, '')} ${accuracyText(worst.accuracy)})` };
       });
       const changed = parts.filter((p) => p.changed).length;
-      const seeds = e.metrics.seedSpread as { testAccuracy: number[]; spread: number } | undefined;
-      const seedText = seeds ? ` The base configuration over ${seeds.testAccuracy.length} seeds spread ${(100 * seeds.spread).toFixed(1)} points.` : '';
+      const seedText = seeds ? ` The base configuration over ${seeds.testAccuracy.length} seeds spread ${(100 * seeds.spread).toFixed(1)} points; a sweep counts only beyond that.` : '';
       return {
         verdict: changed > 0 ? 'supported' : 'undecided',
-        evidence: `${parts.map((p) => p.text).join('; ')}.${seedText}${changed < parts.length ? ' Where no difference shows, more test images or epochs (`--full`) would tell.' : ''}`,
+        evidence: `${parts.map((p) => p.text).join('; ')}.${seedText}${changed < parts.length ? ' Where no difference shows, more test images, data or epochs (`--full`) would tell.' : ''}`,
       };
     },
   },

@@ -199,7 +199,8 @@ export function accuracyCell(p: Proportion): string {
   return `${pc(p.n ? p.correct / p.n : 0)} [${(100 * ci.low).toFixed(1)}, ${(100 * ci.high).toFixed(1)}]`;
 }
 
-export const pValue = (p: number) => (p < 0.001 ? 'p < 0.001' : `p = ${p.toFixed(p < 0.01 ? 3 : 2)}`);
+/** "p < 0.001", "p = 0.012", "p = 0.049" (three decimals near α, so 0.049 never reads as 0.05), "p = 0.31". */
+export const pValue = (p: number) => (p < 0.001 ? 'p < 0.001' : `p = ${p.toFixed(p < 0.1 ? 3 : 2)}`);
 
 export interface Named {
   label: string;
