@@ -24,8 +24,9 @@ describe('cpu memory without tidy', () => {
     }
     // Each step leaves its intermediates for the GC; never disposed, they would add up to 500
     // steps' worth. cpu storage lives in WebAssembly memory, which puts no pressure on V8's GC,
-    // so the count saws up and down between full collections (peaks of 80-170 steps' worth
-    // measured): bounded means it stays well under the 500 steps it would otherwise reach.
+    // so the cpu backend asks for a collection when its use between steps has grown by 16 MiB
+    // (about 160 of these steps): the count saws up and down under that, well under the 500
+    // steps it would otherwise reach.
     expect(perStep).toBeGreaterThan(10);
     const leakedAtMost = Math.max(...live.slice(250));
     expect(leakedAtMost).toBeLessThan(250 * perStep);

@@ -73,6 +73,12 @@ export interface Backend {
   dispose(s: Storage): void;
   /** Buffers and bytes the backend holds for live storages (pool excluded). */
   stats(): { buffers: number; bytes: number };
+  /**
+   * Called between steps, when an async read lets the event loop turn (the tensors' GC safety
+   * net gets its turn then): a backend whose storage the JS engine does not count may ask for
+   * a garbage collection when that storage keeps growing.
+   */
+  collectionTurn?(): void;
   /** Wait for all queued work (no-op on cpu). */
   sync(): Promise<void>;
 

@@ -174,6 +174,7 @@ export async function collectionTurn(): Promise<void> {
   const now = performance.now();
   if (now - lastTurn < COLLECTION_TURN_MS) return;
   lastTurn = now;
+  for (const b of backends.values()) b.collectionTurn?.();
   await new Promise<void>(nextTask);
 }
 

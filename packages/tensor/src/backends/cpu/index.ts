@@ -11,7 +11,7 @@ import { softmax } from './kernels/softmax';
 import { adamStep, sgdStep } from './kernels/optimizer';
 import { batchNorm, batchNormBackward } from './kernels/batch-norm';
 import { type Alloc, gather, scatterAdd, strided, writeStrided } from './kernels/strided';
-import { wasmRuntime } from './wasm/runtime';
+import { existingWasmRuntime, wasmRuntime } from './wasm/runtime';
 import { wasmAdamStep, wasmAvgPool, wasmAvgPoolBackward, wasmMaxPoolBackward, wasmReduce, wasmSgdStep, wasmSoftmax } from './wasm/memops';
 import { elementwiseRuntime, wasmBinary, wasmUnary, wasmWhere } from './wasm/elementwise';
 import { wasmBatchNorm, wasmBatchNormBackward, wasmMaxPool, wasmConvBackwardInput, wasmConvBackwardWeight, wasmConvForward, wasmMatmul } from './wasm/kernels';
@@ -172,6 +172,9 @@ export const cpuBackend: Backend = {
   },
   stats() {
     return { buffers: liveBuffers, bytes: liveBytes };
+  },
+  collectionTurn() {
+    existingWasmRuntime()?.collectIfGrowing();
   },
   async sync() {},
 

@@ -3,9 +3,23 @@
  * flags. Node-only; installed by the package's Node entry (../../../node.ts).
  */
 import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { Worker } from 'node:worker_threads';
 import os from 'node:os';
 import { setWasmHost, sleepWhile, type WasmHost } from './platform';
+
+let gc: (() => void) | null | undefined;
+
+/** V8's gc(), exposed at run time: a new context created after the flag is set gets it. */
+function exposeGc(): (() => void) | null {
+  try {
+    setFlagsFromString('--expose-gc');
+    const fn = runInNewContext('gc') as unknown;
+    return typeof fn === 'function' ? (fn as () => void) : null;
+  } catch {
+    return null;
+  }
+}
 
 export const nodeWasmHost: WasmHost = {
   whyNoThreads: () => (typeof SharedArrayBuffer !== 'undefined' && typeof Atomics !== 'undefined' ? null : 'no SharedArrayBuffer here'),
@@ -27,6 +41,11 @@ export const nodeWasmHost: WasmHost = {
         // a runtime that refuses a flag keeps its defaults (mul + add kernels, tiering)
       }
     }
+  },
+  collectGarbage() {
+    gc ??= exposeGc();
+    gc?.();
+    return gc !== null;
   },
   startWorker(source, data, onFailure) {
     const w = new Worker(`const { workerData } = require('node:worker_threads');\n${source}\nmain(workerData);`, { eval: true, workerData: data });

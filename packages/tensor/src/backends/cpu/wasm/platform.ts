@@ -26,6 +26,13 @@ export interface WasmHost {
   /** Engine settings to make before compiling (Node: relaxed SIMD, the optimising tier). */
   tuneEngine(): void;
   /**
+   * Runs a full garbage collection now, where the host can (Node); false where it cannot.
+   * Arrays on the WASM memory are small JS objects over memory V8 does not count, so a
+   * program that never disposes would otherwise fill the memory before V8 sees a reason to
+   * collect them (and let the FinalizationRegistry free their blocks).
+   */
+  collectGarbage(): boolean;
+  /**
    * Starts a worker running `source` (a classic script defining main(data)) on `data`;
    * `onFailure` hears why, should it fail to start or end by itself.
    */
@@ -85,6 +92,7 @@ const browserHost: WasmHost = {
   },
   threadsFromEnv: () => undefined,
   tuneEngine() {},
+  collectGarbage: () => false,
   startWorker(source, data, onFailure) {
     type BrowserWorker = { postMessage(m: unknown): void; terminate(): void; onerror: ((e: { message?: string }) => void) | null };
     const g = globalThis as unknown as { Worker: new (url: string) => BrowserWorker };

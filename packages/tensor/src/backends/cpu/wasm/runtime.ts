@@ -37,6 +37,8 @@ const LOAD_MODULE = -1;
 // STATE values
 const STARTING = 0, READY = 1, DEAD = 2;
 
+/** Growth between steps, in bytes, below which the runtime never asks for a garbage collection. */
+const COLLECT_MIN = 16 * 2 ** 20;
 /** A running worker wakes in microseconds; one that leaves a job unclaimed this long is presumed gone. */
 const UNCLAIMED_MS = 50;
 /** How long a thread that may block waits, once, for a worker to start (Node: tens of ms). */
@@ -338,6 +340,25 @@ export class WasmRuntime {
     return view;
   }
 
+  /** Bytes in use at the last step boundary since the last collection (-1: none seen yet). */
+  private usedBetweenSteps = -1;
+
+  /**
+   * Called between training steps (the engine's collection turn). Arrays dropped without
+   * dispose are small JS objects over memory V8 does not count, so nothing makes V8 collect
+   * them while the WASM memory fills. When the use seen between steps has grown by more than
+   * it was (and COLLECT_MIN), a full collection runs, and the safety nets free what was
+   * dropped. A loop that disposes what it makes holds this use flat and never pays for one.
+   */
+  collectIfGrowing(): void {
+    const used = this.heap.used;
+    if (this.usedBetweenSteps < 0 || used < this.usedBetweenSteps) {
+      this.usedBetweenSteps = used;
+      return;
+    }
+    if (used - this.usedBetweenSteps > Math.max(COLLECT_MIN, this.usedBetweenSteps) && this.host.collectGarbage()) this.usedBetweenSteps = -1;
+  }
+
   /** Returns an array from allocArray to the free lists (anything else: no-op). */
   freeArray(view: object): void {
     const block = this.blocks.get(view);
@@ -464,6 +485,9 @@ class Heap {
 const fmtBytes = (b: number) => (b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(2)} GiB` : b >= 2 ** 20 ? `${(b / 2 ** 20).toFixed(1)} MiB` : `${b} bytes`);
 
 let runtime: WasmRuntime | null | undefined;
+
+/** The runtime if it has been created, without creating it. */
+export const existingWasmRuntime = (): WasmRuntime | null => runtime ?? null;
 
 /** The process's runtime, created on first use; null where WebAssembly SIMD is unavailable. */
 export function wasmRuntime(): WasmRuntime | null {
