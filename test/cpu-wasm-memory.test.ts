@@ -71,6 +71,16 @@ describe.skipIf(!rt?.shared)('cpu storage in the WebAssembly memory', () => {
     expect(() => wg.zeros([40000, 30000])).toThrow(/cpu: a float32 tensor of 1,200,000,000 elements: 4.47 GiB do not fit in the WebAssembly memory \(wasm32 addresses 4 GiB/);
   });
 
+  it('an op whose result cannot fit names the op and the shape it was making', () => {
+    const [a, b, x, w] = [wg.ones([70000, 1]), wg.ones([1, 70000]), wg.ones([1, 1, 70000, 1]), wg.ones([70000, 1, 1, 1])];
+    const used = rt!.memoryUse().used;
+    expect(() => a.matmul(b)).toThrow(/^matmul \[1,70000,70000\]: .*18\.25 GiB do not fit in the WebAssembly memory/);
+    expect(() => wg.conv2d(x, w)).toThrow(/^conv2d \[1,70000,70000,1\]: .*18\.25 GiB do not fit/);
+    expect(() => a.add(b)).toThrow(/^add \[70000,70000\]: .*18\.25 GiB do not fit/);
+    expect(rt!.memoryUse().used).toBe(used);
+    for (const t of [a, b, x, w]) t.dispose();
+  });
+
   it('the error names the shape being made, and nothing is allocated', () => {
     const used = rt!.memoryUse();
     expect(() => wg.zeros([70000, 70000])).toThrow(/^full \[70000,70000\]: cpu: a float32 tensor of 4,900,000,000 elements: 18.25 GiB do not fit in the WebAssembly memory/);

@@ -3,7 +3,7 @@ import { record } from '../autograd';
 import { expandArg, fmt } from '../shape';
 import { convOutputLength } from '../shape-rules';
 import { Tensor } from '../tensor';
-import { commonBackend, requireFloat, wrap } from './util';
+import { allocate, commonBackend, requireFloat, wrap } from './util';
 import { reshape } from './shape';
 import { pad } from './pad';
 import { sum } from './reduce';
@@ -83,10 +83,11 @@ function convNd(nd: number, x: Tensor, w: Tensor, bias: Tensor | null | undefine
   }
   const p: ConvParams = { batch: n, inChannels: cin, outChannels: cout, groups, inSize, kernel, outSize, stride, padding: before, dilation };
   const backend = commonBackend(op, input, w, ...(bias ? [bias] : []));
-  const y = wrap(backend, backend.conv(input.storage, w.storage, bias ? bias.storage : null, p, x.dtype), [n, cout, ...outSize], x.dtype);
+  const yShape = [n, cout, ...outSize];
+  const y = wrap(backend, allocate(op, yShape, () => backend.conv(input.storage, w.storage, bias ? bias.storage : null, p, x.dtype)), yShape, x.dtype);
   const out = record(op, y, bias ? [input, w, bias] : [input, w], (g) => [
-    input.requiresGrad ? wrap(backend, backend.convBackwardInput(g.storage, w.storage, p, g.dtype), input.shape, g.dtype) : null,
-    w.requiresGrad ? wrap(backend, backend.convBackwardWeight(input.storage, g.storage, p, g.dtype), w.shape, g.dtype) : null,
+    input.requiresGrad ? wrap(backend, allocate(`${op} backward`, input.shape, () => backend.convBackwardInput(g.storage, w.storage, p, g.dtype)), input.shape, g.dtype) : null,
+    w.requiresGrad ? wrap(backend, allocate(`${op} weight gradient`, w.shape, () => backend.convBackwardWeight(input.storage, g.storage, p, g.dtype)), w.shape, g.dtype) : null,
     bias?.requiresGrad ? sum(g, [0, ...outSize.map((_, i) => i + 2)]) : null,
   ]);
   return batched ? out : reshape(out, out.shape.slice(1));

@@ -9,7 +9,7 @@ import type { DType } from '../backend';
 import { record } from '../autograd';
 import { broadcastShapes, padRank } from '../shape';
 import type { Tensor } from '../tensor';
-import { commonBackend, requireFloat, wrap } from './util';
+import { allocate, commonBackend, requireFloat, wrap } from './util';
 import { full } from './creation';
 import { sumTo } from './broadcast';
 import { clone } from './shape';
@@ -90,7 +90,7 @@ register(Object.assign(cast, { op: castOp }));
 
 /** Runs a unary op's kernel on x, without recording a gradient. */
 export function unaryRaw(op: ElementwiseKernelOp, x: Tensor, a = 0, b = 0, outDtype: DType = x.dtype): Tensor {
-  return wrap(x.backend, x.backend.unary(op, x.storage, x.size, x.dtype, outDtype, a, b), x.shape, outDtype);
+  return wrap(x.backend, allocate(op.name, x.shape, () => x.backend.unary(op, x.storage, x.size, x.dtype, outDtype, a, b)), x.shape, outDtype);
 }
 
 export function unary<const P extends Params = []>(name: string, decl: UnaryDecl<P>): UnaryFunction<P> {
@@ -128,7 +128,7 @@ function binaryRaw(op: BinaryOpDef, a: Tensor, b: Tensor): Tensor {
   const backend = commonBackend(op.name, a, b);
   const outShape = broadcastShapes(op.name, a.shape, b.shape);
   const r = outShape.length;
-  const s = backend.binary(op, a.storage, padRank(a.shape, r), b.storage, padRank(b.shape, r), outShape, a.dtype, a.dtype);
+  const s = allocate(op.name, outShape, () => backend.binary(op, a.storage, padRank(a.shape, r), b.storage, padRank(b.shape, r), outShape, a.dtype, a.dtype));
   return wrap(backend, s, outShape, a.dtype);
 }
 

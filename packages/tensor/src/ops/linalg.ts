@@ -1,7 +1,7 @@
 import { record } from '../autograd';
 import { broadcastShapes, fmt, sizeOf } from '../shape';
 import { Tensor } from '../tensor';
-import { commonBackend, requireFloat, wrap } from './util';
+import { allocate, commonBackend, requireFloat, wrap } from './util';
 import { reshape } from './shape';
 import { expand, sumTo } from './broadcast';
 import { add } from './elementwise';
@@ -20,11 +20,8 @@ function matmul3(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor
   const n = transB ? br : bc;
   if (k !== kb) throw new Error(`matmul: inner sizes differ (${k} vs ${kb})`);
   const batch = Math.max(ba, bb);
-  const s = backend.matmul(
-    a.storage,
-    b.storage,
-    { batch, m, n, k, transA, transB, aBatchStride: ba === 1 ? 0 : m * k, bBatchStride: bb === 1 ? 0 : k * n },
-    a.dtype,
+  const s = allocate('matmul', [batch, m, n], () =>
+    backend.matmul(a.storage, b.storage, { batch, m, n, k, transA, transB, aBatchStride: ba === 1 ? 0 : m * k, bBatchStride: bb === 1 ? 0 : k * n }, a.dtype),
   );
   const out = wrap(backend, s, [batch, m, n], a.dtype);
   return record('matmul', out, [a, b], (g) => {

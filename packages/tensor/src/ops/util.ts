@@ -42,7 +42,7 @@ export function requireInt(op: string, what: string, t: Tensor): void {
 
 /** A strided gather copy: the one primitive behind permute, expand and slices. */
 export function stridedCopy(x: Tensor, shape: number[], strides: number[], offset: number): Tensor {
-  return wrap(x.backend, x.backend.strided(x.storage, shape, strides, offset, x.dtype), shape, x.dtype);
+  return wrap(x.backend, allocate('copy', shape, () => x.backend.strided(x.storage, shape, strides, offset, x.dtype)), shape, x.dtype);
 }
 
 /** Pads every dim by [before, after] (negative crops), without recording a gradient. */
