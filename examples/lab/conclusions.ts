@@ -6,6 +6,7 @@
  */
 import type { Conclusion, ExperimentResult, LabReport, RunSummary, Verdict } from './types';
 import { duration } from './format';
+import { testLossRises } from './train';
 import {
   type MeanInterval,
   type Named,
@@ -206,7 +207,8 @@ export const QUESTIONS: Question[] = [
       const [res, plain] = [run(e, 'resnet18'), run(e, 'plain18')];
       const a = moreAccurate(named(res), named(plain));
       const last = (r: RunSummary) => r.epochs[r.epochs.length - 1].trainLoss.toFixed(3);
-      return { verdict: a.verdict, evidence: `${a.evidence} Final train loss ${last(res)} residual against ${last(plain)} plain.` };
+      const rises = (r: RunSummary) => testLossRises(r)?.toFixed(3) ?? '–';
+      return { verdict: a.verdict, evidence: `${a.evidence} Final train loss ${last(res)} residual against ${last(plain)} plain; the test loss went back up by ${rises(res)} in all (residual) against ${rises(plain)} (plain).` };
     },
   },
   {

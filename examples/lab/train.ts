@@ -121,3 +121,12 @@ export function overfitting(run: RunSummary): { bestEpoch: number; rising: boole
   const gap = f.trainAccuracy !== null && f.testAccuracy !== null ? f.trainAccuracy - f.testAccuracy : null;
   return { bestEpoch: best + 1, rising: best < run.epochs.length - 1, gap };
 }
+
+/** How far a run's test loss went back up: the sum of its epoch-to-epoch increases (0: never; null: no test loss). */
+export function testLossRises(run: RunSummary): number | null {
+  const t = run.epochs.map((e) => e.testLoss).filter((v): v is number => v !== null);
+  if (t.length < 2) return null;
+  let s = 0;
+  for (let i = 1; i < t.length; i++) s += Math.max(0, t[i] - t[i - 1]);
+  return s;
+}
