@@ -6,14 +6,12 @@
  * except under CI=true.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Backend, ConvParams, DType, PoolParams, ReduceOp, Storage, TypedArray } from '../src/backend';
+import type { ConvParams, PoolParams, ReduceOp } from '../src/backend';
 import { elementwiseOps } from '../src/ops/elementwise';
-import { cpuBackend } from '../src/backends/cpu/index';
 import { createWebGPUBackend, type WebGPUBackend } from '../src/backends/webgpu/index';
 import { installDawn } from '../src/backends/webgpu/dawn';
 import { DeviceLimitError } from '../src/limits';
-import { convOutputLength } from '../src/shape-rules';
-import { rng } from './helpers/rng';
+import { Pair, convOut, prod, randoms } from './helpers/backend-pair';
 
 installDawn();
 
@@ -37,38 +35,7 @@ afterAll(async () => {
 });
 
 const op = (name: string) => elementwiseOps.get(name)!.op;
-const r = rng(99);
-const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
-const randF = (n: number, lo = -1, hi = 1) => Float32Array.from({ length: n }, () => lo + (hi - lo) * r.next());
-const randI = (n: number, lo: number, hi: number) => Int32Array.from({ length: n }, () => r.int(lo, hi));
-
-function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string, tol = 1e-4): void {
-  expect(actual.length, `${what}: length`).toBe(expected.length);
-  for (let i = 0; i < expected.length; i++) {
-    const e = expected[i], a = actual[i];
-    if ((Number.isNaN(e) && Number.isNaN(a)) || e === a) continue;
-    const err = Math.abs(a - e) / Math.max(1, Math.abs(e));
-    if (!(err <= tol)) expect.fail(`${what}[${i}]: webgpu ${a}, cpu ${e} (err ${err.toExponential(2)} > ${tol})`);
-  }
-}
-
-class Pair {
-  constructor(readonly gpu: Backend) {}
-  up(data: TypedArray, dtype: DType = data instanceof Int32Array ? 'int32' : 'float32'): [Storage, Storage] {
-    return [this.gpu.upload(data, dtype), cpuBackend.upload(data, dtype)];
-  }
-  async same(out: [Storage, Storage], size: number, what: string, dtype: DType = 'float32', tol = 1e-4): Promise<void> {
-    const [g, c] = await Promise.all([this.gpu.read(out[0], size, dtype), cpuBackend.read(out[1], size, dtype)]);
-    expectClose(g, c, what, tol);
-    this.gpu.dispose(out[0]);
-    cpuBackend.dispose(out[1]);
-  }
-  both<T>(f: (b: Backend, i: 0 | 1) => T): [T, T] {
-    return [f(this.gpu, 0), f(cpuBackend, 1)];
-  }
-}
-
-const convOut = (inLen: number, k: number, s: number, p: number, d: number) => convOutputLength(inLen, k, p, p, s, d);
+const { randF, randI } = randoms(99);
 
 describe.skipIf(!main.gpu)(`webgpu ops split under a ${LIMIT}-byte binding limit (${main.reason})`, () => {
   const gpu = main.gpu!;
