@@ -13,18 +13,13 @@ import type { PoolParams } from '../src/backend';
 import { wasmRuntime, defaultThreads, WasmRuntime } from '../src/backends/cpu/wasm/runtime';
 import { wasmBatchNorm, wasmBatchNormBackward, wasmMaxPool, wasmConvBackwardInput, wasmConvBackwardWeight, wasmConvForward, wasmMatmul } from '../src/backends/cpu/wasm/kernels';
 import { installWasmNodeHost } from '../src/backends/cpu/wasm/node-host';
-import { rng } from './helpers/rng';
+import { randomF32 } from './helpers/rng';
 
 installWasmNodeHost();
 const rt = wasmRuntime();
 afterAll(() => rt?.setThreads(defaultThreads()));
 
-function rand(n: number, seed: number): Float32Array {
-  const r = rng(seed);
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = r.next() * 2 - 1;
-  return a;
-}
+const rand = randomF32;
 
 /** |a - e| <= tol * (1 + |e|) elementwise, scaled by the reduction length through tol. */
 function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string): void {

@@ -14,18 +14,13 @@ import type { AdamParams, SgdParams } from '../src/backend';
 import { reduce } from '../src/backends/cpu/reduce';
 import { cpuBackend } from '../src/backends/cpu';
 import { installWasmNodeHost } from '../src/backends/cpu/wasm/node-host';
-import { rng } from './helpers/rng';
+import { randomF32 } from './helpers/rng';
 
 installWasmNodeHost();
 const rt = wasmRuntime();
 afterAll(() => rt?.setThreads(defaultThreads()));
 
-function rand(n: number, seed: number): Float32Array {
-  const r = rng(seed);
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = r.next() * 2 - 1;
-  return a;
-}
+const rand = randomF32;
 
 const bits = (a: Float32Array | Int32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
 /** Bit-for-bit equality (NaNs and signed zeros included), reporting the first difference. */

@@ -14,3 +14,9 @@ export function rng(seed: number) {
     pick: <T>(xs: readonly T[]) => xs[Math.floor(next() * xs.length)],
   };
 }
+
+/** n float32 values uniform in [-1, 1) from their own seeded generator. */
+export function randomF32(n: number, seed: number): Float32Array {
+  const r = rng(seed);
+  return Float32Array.from({ length: n }, () => r.next() * 2 - 1);
+}
