@@ -11,7 +11,7 @@ import type { Backend, ConvParams, PadMode, PoolParams, ReduceOp, Storage } from
 import { elementwiseOps } from '../src/ops/elementwise';
 import { createWebGPUBackend, type WebGPUBackend } from '../src/backends/webgpu/index';
 import { installDawn } from '../src/backends/webgpu/dawn';
-import { Pair, convOut, prod, randoms } from './helpers/backend-pair';
+import { Pair, convOut, prod, randoms, sameBatchNorm } from './helpers/backend-pair';
 
 // ---------------------------------------------------------------------------------------
 // device
@@ -334,20 +334,7 @@ describe.skipIf(!main.gpu)(`webgpu backend equals cpu (${main.reason})`, () => {
     // over one 256-wide workgroup; c = 17 with [2, 17, 3] covers s = 3.
     const cases: [number, number, number][] = [[6, 1, 1000], [6, 3, 1000], [4, 17, 700], [2, 17, 3], [5, 3, 1]];
     for (const [n, c, s] of cases) {
-      const p = { n, c, s, eps: 1e-5 };
-      const size = n * c * s;
-      const x = P.up(randF(size, -3, 5)), gy = P.up(randF(size)), w = P.up(randF(c, 0.5, 2)), b = P.up(randF(c));
-      for (const affine of [true, false]) {
-        const name = `batchNorm [${n}, ${c}, ${s}] affine=${affine}`;
-        const [g, cp] = P.both((be, i) => be.batchNorm(x[i], affine ? w[i] : null, affine ? b[i] : null, p, 'float32'));
-        const [gb, cb] = P.both((be, i) => be.batchNormBackward(gy[i], x[i], [g.mean, cp.mean][i], [g.invstd, cp.invstd][i], affine ? w[i] : null, p, 'float32'));
-        await P.same([g.y, cp.y], size, `${name} y`);
-        await P.same([g.mean, cp.mean], c, `${name} mean`);
-        await P.same([g.invstd, cp.invstd], c, `${name} invstd`);
-        await P.same([gb.gx, cb.gx], size, `${name} gx`, 'float32', 1e-3);
-        await P.same([gb.gweight, cb.gweight], c, `${name} gweight`, 'float32', 1e-3);
-        await P.same([gb.gbias, cb.gbias], c, `${name} gbias`, 'float32', 1e-3);
-      }
+      await sameBatchNorm(P, [n, c, s], randF);
     }
   });
 

@@ -49,3 +49,21 @@ export class Pair {
 }
 
 export const convOut = (inLen: number, k: number, s: number, p: number, d: number) => convOutputLength(inLen, k, p, p, s, d);
+
+/** batchNorm forward and backward of one [n, c, s] case on both backends, with and without weight and bias. */
+export async function sameBatchNorm(P: Pair, [n, c, s]: readonly number[], randF: (n: number, lo?: number, hi?: number) => Float32Array): Promise<void> {
+  const p = { n, c, s, eps: 1e-5 };
+  const size = n * c * s;
+  const x = P.up(randF(size, -3, 5)), gy = P.up(randF(size)), w = P.up(randF(c, 0.5, 2)), b = P.up(randF(c));
+  for (const affine of [true, false]) {
+    const name = `batchNorm [${n}, ${c}, ${s}] affine=${affine}`;
+    const [g, cp] = P.both((be, i) => be.batchNorm(x[i], affine ? w[i] : null, affine ? b[i] : null, p, 'float32'));
+    const [gb, cb] = P.both((be, i) => be.batchNormBackward(gy[i], x[i], [g.mean, cp.mean][i], [g.invstd, cp.invstd][i], affine ? w[i] : null, p, 'float32'));
+    await P.same([g.y, cp.y], size, `${name} y`);
+    await P.same([g.mean, cp.mean], c, `${name} mean`);
+    await P.same([g.invstd, cp.invstd], c, `${name} invstd`);
+    await P.same([gb.gx, cb.gx], size, `${name} gx`, 'float32', 1e-3);
+    await P.same([gb.gweight, cb.gweight], c, `${name} gweight`, 'float32', 1e-3);
+    await P.same([gb.gbias, cb.gbias], c, `${name} gbias`, 'float32', 1e-3);
+  }
+}
