@@ -4,7 +4,7 @@
  * `new nn.Conv2d(3, 16, 3)`, `nn.F.conv2d(...)`, `new nn.optim.Adam(model.parameters())`.
  * This entry is the browser's (and any platform's); Node resolves the package to ./node.ts.
  */
-export { Module, type StateDict, type LoadStateDictOptions, type LoadStateDictResult } from './module';
+export { Module, type StateDict, type StateDictOptions, type LoadStateDictOptions, type LoadStateDictResult } from './module';
 export { Parameter, isParameter, zerosParameter } from './parameter';
 export { type ModelSummary, type SummaryRow, type SummaryOptions } from './summary';
 export * as F from './functional';
@@ -50,6 +50,11 @@ export { trainStep, type LossFn, type TrainStepOptions } from './train/step';
 
 export { encodeSafetensors, decodeSafetensors, type RawTensor, type SafetensorsContent } from './checkpoint/safetensors';
 export {
-  safetensorsBytes, tensorsFromSafetensors, downloadSafetensors, readSafetensorsFile, fromPyTorchNames, type LoadedSafetensors,
+  safetensorsBytes, tensorsFromSafetensors, downloadSafetensors, readSafetensorsFile, type LoadedSafetensors,
 } from './checkpoint/bytes';
+export { fromPyTorchNames, toPyTorchNames, fromPyTorchName, toPyTorchName, type StateDictNames } from './checkpoint/names';
+export {
+  exportOnnx, importOnnx, buildOnnxModel, OnnxModel, OnnxScope, OnnxExportError, OnnxImportError,
+  type ExportOnnxOptions, type ExportOnnxFileOptions, type ImportOnnxOptions,
+} from './onnx/index';
 // Files, checkpoints on disk and the terminal progress bar are in the Node entry, ./node.ts.

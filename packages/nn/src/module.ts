@@ -1,12 +1,25 @@
 import { Tensor, isTensor, keep, noGrad } from '@webgrad/tensor';
 import { Parameter } from './parameter';
 import { type ModelSummary, type SummaryOptions, summarize } from './summary';
+import { type StateDictNames, fromPyTorchName, toPyTorchName } from './checkpoint/names';
 
 export type StateDict = Record<string, Tensor>;
+
+export interface StateDictOptions {
+  /** Prepended to every key, with a dot. */
+  prefix?: string;
+  /**
+   * 'webgrad' (default): `bn.runningMean`. 'pytorch': the names the PyTorch twin module has
+   * (`bn.running_mean`, `bn.num_batches_tracked`), for torch's load_state_dict(strict=True).
+   */
+  names?: StateDictNames;
+}
 
 export interface LoadStateDictOptions {
   /** Missing or unexpected keys are an error (PyTorch's default). Shape and dtype mismatches always are. */
   strict?: boolean;
+  /** The state's spelling: 'pytorch' reads PyTorch's names (a state dict torch wrote); errors then use them too. */
+  names?: StateDictNames;
 }
 
 export interface LoadStateDictResult {
@@ -219,14 +232,16 @@ export abstract class Module {
    * Parameters and buffers by dotted name (PyTorch's order: a module's own parameters, its
    * buffers, then its children's). These are the live tensors, not copies: do not dispose them.
    */
-  stateDict(prefix = ''): StateDict {
+  stateDict(opts: StateDictOptions | string = {}): StateDict {
+    const { prefix = '', names = 'webgrad' } = typeof opts === 'string' ? { prefix: opts } : opts;
+    const spell = names === 'pytorch' ? toPyTorchName : (k: string) => k;
     const out: StateDict = {};
     const seen = new Set<Tensor>();
     for (const [mp, m] of this.namedModules(prefix)) {
       for (const [n, t] of [...m.namedOwnParameters(), ...m.namedOwnBuffers()]) {
         if (seen.has(t)) continue;
         seen.add(t);
-        out[join(mp, n)] = t;
+        out[spell(join(mp, n))] = t;
       }
     }
     return out;
@@ -235,21 +250,24 @@ export abstract class Module {
   /**
    * Copies values into this module's existing tensors (so an optimizer that holds the
    * parameters keeps working). Shapes and dtypes must match; with strict (the default) the
-   * keys must match too. The error lists every difference.
+   * keys must match too. The error lists every difference, in the state's own spelling.
    */
-  loadStateDict(state: StateDict, opts: LoadStateDictOptions = {}): LoadStateDictResult {
+  loadStateDict(given: StateDict, opts: LoadStateDictOptions = {}): LoadStateDictResult {
     const strict = opts.strict ?? true;
+    const pytorch = opts.names === 'pytorch';
+    const state: StateDict = pytorch ? Object.fromEntries(Object.entries(given).map(([k, v]) => [fromPyTorchName(k), v])) : given;
+    const spell = pytorch ? toPyTorchName : (k: string) => k;
     const own = this.stateDict();
-    const missingKeys = Object.keys(own).filter((k) => !(k in state));
-    const unexpectedKeys = Object.keys(state).filter((k) => !(k in own));
+    const missingKeys = Object.keys(own).filter((k) => !(k in state)).map(spell);
+    const unexpectedKeys = Object.keys(state).filter((k) => !(k in own)).map(spell);
     const problems: string[] = [];
     for (const [k, t] of Object.entries(own)) {
       const src = state[k];
       if (!src) continue;
       if (src.shape.length !== t.shape.length || src.shape.some((d, i) => d !== t.shape[i])) {
-        problems.push(`${k}: shape ${fmtShape(src.shape)} in the state, ${fmtShape(t.shape)} in the model`);
+        problems.push(`${spell(k)}: shape ${fmtShape(src.shape)} in the state, ${fmtShape(t.shape)} in the model`);
       } else if (src.dtype !== t.dtype) {
-        problems.push(`${k}: dtype ${src.dtype} in the state, ${t.dtype} in the model`);
+        problems.push(`${spell(k)}: dtype ${src.dtype} in the state, ${t.dtype} in the model`);
       }
     }
     if (strict) {

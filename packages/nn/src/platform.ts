@@ -10,4 +10,8 @@ export const nodeOnly: {
   progressBar?: (log: (line: string) => void) => Promise<Progress>;
   /** fit's `checkpoint` option: a checkpoint file written atomically. */
   saveCheckpoint?: (path: string, content: CheckpointContent) => Promise<void>;
+  /** exportOnnx's `path`: bytes written atomically. */
+  writeFile?: (path: string, bytes: Uint8Array) => Promise<void>;
+  /** importOnnx of a path; a missing or unreadable file is an error naming it. */
+  readFile?: (path: string) => Promise<Uint8Array>;
 } = {};

@@ -8,16 +8,24 @@ export interface GradNode {
   inputs: Tensor[];
   /** One gradient per input (shaped like that input), or null where none flows. */
   backward: (grad: Tensor) => (Tensor | null | undefined)[];
+  /**
+   * What the op was called with beyond its inputs and shapes (a conv's stride, a permute's
+   * dims), resolved to plain numbers: a recorded graph then says everything the op did, so an
+   * exporter (nn.exportOnnx) can write it out.
+   */
+  attrs?: OpAttrs;
 }
+
+export type OpAttrs = Readonly<Record<string, number | boolean | string | readonly number[]>>;
 
 /**
  * Attaches a graph node to `out` when grad mode is on and some input requires grad.
  * The backward closure is written with ops, so it runs on whatever device holds the tensors.
  */
-export function record(op: string, out: Tensor, inputs: Tensor[], backward: GradNode['backward']): Tensor {
+export function record(op: string, out: Tensor, inputs: Tensor[], backward: GradNode['backward'], attrs?: OpAttrs): Tensor {
   if (isGradEnabled() && inputs.some((t) => t.requiresGrad)) {
     out.requiresGrad = true;
-    out._node = { op, inputs, backward };
+    out._node = attrs ? { op, inputs, backward, attrs } : { op, inputs, backward };
   }
   return out;
 }

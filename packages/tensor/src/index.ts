@@ -5,6 +5,7 @@ registerBackend(cpuBackend);
 
 export type { Backend, DType, Shape, Storage, TypedArray, ConvParams, PoolParams, BatchNormParams, PadMode, SgdParams, AdamParams } from './backend';
 export { Tensor, isTensor, type NestedArray } from './tensor';
+export type { GradNode, OpAttrs } from './autograd';
 export { noGrad, withGrad, isGradEnabled, tidy, keep, memoryStats, getDefaultDevice, setDefaultDevice, getBackend, registerBackend, type MemoryStats } from './engine';
 export { useDevice, releaseWebGPU, type DeviceInfo, type DeviceRequest, type DeviceOptions } from './device';
 export { cpuThreads, cpuReferenceBackend } from './backends/cpu/index';

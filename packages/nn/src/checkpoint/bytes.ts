@@ -49,7 +49,4 @@ export async function readSafetensorsFile(file: Blob, opts: { device?: string } 
   }
 }
 
-/** PyTorch's snake_case state-dict names in webgrad's camelCase (running_mean → runningMean). */
-export function fromPyTorchNames<T>(state: Record<string, T>): Record<string, T> {
-  return Object.fromEntries(Object.entries(state).map(([k, v]) => [k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()), v]));
-}
+export { fromPyTorchNames, toPyTorchNames } from './names';

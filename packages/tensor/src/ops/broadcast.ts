@@ -27,7 +27,7 @@ export function reduceRaw(op: ReduceOp, x: Tensor, dims: number[], keepdim: bool
 export function sum(x: Tensor, dims?: Dims, keepdim = false): Tensor {
   const ds = normalizeDims('sum', dims, x.rank);
   const out = reduceRaw('sum', x, ds, keepdim);
-  return record('sum', out, [x], (g) => [expand(reshape(g, keptShape(x.shape, ds)), x.shape)]);
+  return record('sum', out, [x], (g) => [expand(reshape(g, keptShape(x.shape, ds)), x.shape)], { dims: ds, keepdim });
 }
 
 /** Broadcasts size-1 dims to `shape` (-1 keeps a dim); materialised as a copy. */

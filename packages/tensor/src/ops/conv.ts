@@ -89,7 +89,7 @@ function convNd(nd: number, x: Tensor, w: Tensor, bias: Tensor | null | undefine
     input.requiresGrad ? wrap(backend, allocate(`${op} backward`, input.shape, () => backend.convBackwardInput(g.storage, w.storage, p, g.dtype)), input.shape, g.dtype) : null,
     w.requiresGrad ? wrap(backend, allocate(`${op} weight gradient`, w.shape, () => backend.convBackwardWeight(input.storage, g.storage, p, g.dtype)), w.shape, g.dtype) : null,
     bias?.requiresGrad ? sum(g, [0, ...outSize.map((_, i) => i + 2)]) : null,
-  ]);
+  ], { stride, dilation, groups, padBefore: before, padAfter: after });
   return batched ? out : reshape(out, out.shape.slice(1));
 }
 

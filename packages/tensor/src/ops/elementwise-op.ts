@@ -102,7 +102,9 @@ export function unary<const P extends Params = []>(name: string, decl: UnaryDecl
     const b = args[1] ?? params[1]?.[1] ?? 0;
     const out = unaryRaw(op, x, a, b);
     const grad = decl.grad;
-    return grad ? record(name, out, [x], (g) => [grad(g, x, out, a, b)]) : out;
+    if (!grad) return out;
+    const attrs = params.length ? Object.fromEntries(params.map(([p], i) => [p, i === 0 ? a : b])) : undefined;
+    return record(name, out, [x], (g) => [grad(g, x, out, a, b)], attrs);
   };
   return register(Object.assign(fn, { op }) as unknown as UnaryFunction<P>);
 }

@@ -36,7 +36,7 @@ function matmul3(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor
       if (bb === 1 && batch > 1) gb = sumTo(gb, [1, br, bc]);
     }
     return [ga, gb];
-  });
+  }, { transA, transB });
 }
 
 /**

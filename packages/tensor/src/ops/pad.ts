@@ -36,7 +36,7 @@ export function pad(x: Tensor, pads: readonly number[], mode: PadMode = 'constan
       grad = next;
     });
     return [grad === g ? clone(g) : grad];
-  });
+  }, { pads: perDim.flat(), mode, value });
 }
 
 /**

@@ -47,6 +47,12 @@ function poolParams(op: string, nd: number, x: Tensor, kernelSize: number | numb
   return { p, lead };
 }
 
+/** What an exporter needs to redo the pooling: the resolved window geometry. */
+function poolAttrs(p: PoolParams, opts: PoolOptions) {
+  const { kernel, stride, padding, dilation, countIncludePad } = p;
+  return { kernel, stride, padding, dilation, ceilMode: !!opts.ceilMode, countIncludePad };
+}
+
 function maxPoolNd(nd: number, x: Tensor, kernelSize: number | number[], opts: PoolOptions): Tensor {
   const op = `maxPool${nd}d`;
   const { p, lead } = poolParams(op, nd, x, kernelSize, opts);
@@ -54,7 +60,7 @@ function maxPoolNd(nd: number, x: Tensor, kernelSize: number | number[], opts: P
   const shape = [...lead, ...p.outSize];
   const y = wrap(x.backend, out, shape, x.dtype);
   const idx = wrap(x.backend, argmax, shape, 'int32');
-  record(op, y, [x], (g) => [wrap(g.backend, g.backend.maxPoolBackward(g.storage, idx.storage, p, g.dtype), x.shape, g.dtype)]);
+  record(op, y, [x], (g) => [wrap(g.backend, g.backend.maxPoolBackward(g.storage, idx.storage, p, g.dtype), x.shape, g.dtype)], poolAttrs(p, opts));
   // No graph recorded (no gradient wanted, or inside noGrad): the argmax has no reader.
   if (y._node === null) idx.dispose();
   return y;
@@ -65,7 +71,7 @@ function avgPoolNd(nd: number, x: Tensor, kernelSize: number | number[], opts: P
   const { p, lead } = poolParams(op, nd, x, kernelSize, opts);
   if (p.dilation.some((d) => d !== 1)) throw new Error(`${op}: dilation is not supported for average pooling`);
   const y = wrap(x.backend, x.backend.avgPool(x.storage, p, x.dtype), [...lead, ...p.outSize], x.dtype);
-  return record(op, y, [x], (g) => [wrap(g.backend, g.backend.avgPoolBackward(g.storage, p, g.dtype), x.shape, g.dtype)]);
+  return record(op, y, [x], (g) => [wrap(g.backend, g.backend.avgPoolBackward(g.storage, p, g.dtype), x.shape, g.dtype)], poolAttrs(p, opts));
 }
 
 export const maxPool1d = (x: Tensor, kernelSize: number | number[], opts: PoolOptions = {}) => maxPoolNd(1, x, kernelSize, opts);

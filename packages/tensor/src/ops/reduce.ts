@@ -28,7 +28,7 @@ function extreme(op: 'max' | 'min', x: Tensor, dims: Dims | undefined, keepdim: 
     const mask = eq(x, reshape(out, shape));
     const count = sum(mask, ds, true);
     return [mul(div(mask, count), reshape(g, shape))];
-  });
+  }, { dims: ds, keepdim });
 }
 
 export const max = (x: Tensor, dims?: Dims, keepdim = false) => extreme('max', x, dims, keepdim);

@@ -52,7 +52,7 @@ export function permute(x: Tensor, dims: readonly number[]): Tensor {
   const out = stridedCopy(x, ds.map((d) => x.shape[d]), ds.map((d) => src[d]), 0);
   const inverse = new Array<number>(ds.length);
   ds.forEach((d, i) => (inverse[d] = i));
-  return record('permute', out, [x], (g) => [permute(g, inverse)]);
+  return record('permute', out, [x], (g) => [permute(g, inverse)], { dims: ds });
 }
 
 export function transpose(x: Tensor, dim0 = -2, dim1 = -1): Tensor {
@@ -82,7 +82,7 @@ export function slice(x: Tensor, begin: readonly number[], size?: readonly numbe
   const src = stridesOf(x.shape);
   const offset = starts.reduce((acc, s, i) => acc + s * src[i], 0);
   const out = stridedCopy(x, sizes, src, offset);
-  return record('slice', out, [x], (g) => [padRaw(g, x.shape.map((d, i) => [starts[i], d - starts[i] - sizes[i]] as [number, number]), 'constant', 0)]);
+  return record('slice', out, [x], (g) => [padRaw(g, x.shape.map((d, i) => [starts[i], d - starts[i] - sizes[i]] as [number, number]), 'constant', 0)], { starts });
 }
 
 /** length elements of dim starting at start (PyTorch's narrow). */
@@ -123,7 +123,7 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
       start += t.shape[d];
       return part;
     });
-  });
+  }, { dim: d });
 }
 
 export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
