@@ -54,20 +54,23 @@ export async function buildOnnxModel(model: Module, opts: ExportOnnxOptions): Pr
   }
   const names = new Map<Tensor, string>();
   for (const [name, t] of Object.entries(model.stateDict())) names.set(t, name);
-  const writer = new GraphWriter(model, opset, names, shape[0]);
+  // Traced with a batch of at least 2, so that the batch dim is told apart from size-1 dims.
+  const traceBatch = Math.max(2, shape[0]);
   const inputName = opts.inputName ?? 'input';
+  const writer = new GraphWriter(model, opset, names, traceBatch, inputName);
   const outputName = opts.outputName ?? 'output';
 
   const modes = model.modules().map((m) => m.training);
   const device = model.parameters()[0]?.device;
   let outShape: number[] = [];
+  let outBatched = false;
   let constants: [string, Tensor][] = [];
   const restore = instrument(model, writer);
   try {
     model.eval();
     constants = tidy(() =>
       withGrad(true, () => {
-        const x = randn(shape, device ? { device } : {});
+        const x = randn([traceBatch, ...shape.slice(1)], device ? { device } : {});
         x.requiresGrad_(true);
         writer.valueNames.set(x, inputName);
         const y = model.forward(x);
@@ -75,6 +78,7 @@ export async function buildOnnxModel(model: Module, opts: ExportOnnxOptions): Pr
         outShape = [...y.shape];
         if (y === x) throw new OnnxExportError(`exportOnnx: ${model.constructor.name}.forward returns its input unchanged: there is nothing to export`);
         writer.finish(y, outputName);
+        outBatched = writer.isBatched(y);
         return writer.constants.map(([n, t]) => [n, keep(t.clone())] as [string, Tensor]);
       }),
     );
@@ -85,14 +89,16 @@ export async function buildOnnxModel(model: Module, opts: ExportOnnxOptions): Pr
 
   const initializer: TensorProto[] = [];
   try {
-    for (const [t, name] of writer.initializerTensors) initializer.push(await tensorProto(name, t));
+    // In the state dict's order, so that an import lists its parameters as the model does.
+    const order = [...names.values()];
+    const params = [...writer.initializerTensors].sort((a, b) => order.indexOf(a[1]) - order.indexOf(b[1]));
+    for (const [t, name] of params) initializer.push(await tensorProto(name, t));
     for (const [name, t] of constants) initializer.push(await tensorProto(name, t));
   } finally {
     for (const [, t] of constants) t.dispose();
   }
   initializer.push(...writer.intInitializers);
 
-  const batch = shape[0];
   const dims = (s: readonly number[], batched: boolean) => s.map((d, i) => (i === 0 && batched ? { dim_param: 'batch' } : { dim_value: d }));
   const info = (name: string, s: readonly number[], batched: boolean): ValueInfoProto => ({
     name,
@@ -109,7 +115,7 @@ export async function buildOnnxModel(model: Module, opts: ExportOnnxOptions): Pr
       node: writer.nodes,
       initializer,
       input: [info(inputName, shape, true)],
-      output: [info(outputName, outShape, outShape[0] === batch)],
+      output: [info(outputName, outShape, outBatched)],
     },
   };
 }
@@ -166,6 +172,8 @@ class GraphWriter {
   /** Tensors made during the trace that are neither parameters nor computed from the input (a scalar operand). */
   readonly constants: [string, Tensor][] = [];
   private readonly places = new Map<Tensor, Place>();
+  /** Values computed from the input: their dim 0 is the dynamic batch. */
+  private readonly batched = new Set<Tensor>();
   private readonly usedNames = new Set<string>();
   private readonly nodeCounts = new Map<string, number>();
   private current: Place = { path: '', type: '' };
@@ -175,6 +183,7 @@ class GraphWriter {
     readonly opset: number,
     private readonly paramNames: Map<Tensor, string>,
     private readonly batch: number,
+    private readonly inputName: string,
   ) {}
 
   /** Gives every op between a call's inputs and its output that has no place yet this module's. */
@@ -187,6 +196,10 @@ class GraphWriter {
       this.places.set(t, { path, type: m.constructor.name });
       stack.push(...t._node.inputs);
     }
+  }
+
+  isBatched(t: Tensor): boolean {
+    return this.batched.has(t) || this.valueNames.get(t) === this.inputName;
   }
 
   finish(y: Tensor, outputName: string): void {
@@ -218,6 +231,7 @@ class GraphWriter {
         continue;
       }
       this.valueNames.set(cur, this.write(cur));
+      if (deps.some((d) => this.batched.has(d) || this.valueNames.get(d) === this.inputName)) this.batched.add(cur);
     }
     return this.valueNames.get(t)!;
   }
@@ -400,7 +414,7 @@ class GraphWriter {
       case 'slice': {
         const starts = a.starts as number[];
         const axes = t.shape.map((_, i) => i).filter((i) => starts[i] !== 0 || t.shape[i] !== x.shape[i]);
-        if (axes.includes(0)) this.fail(`slices the batch dim (${x.shape[0]} → ${t.shape[0]}), which is dynamic in the export`);
+        if (axes.includes(0) && this.batched.has(x)) this.fail(`slices the batch dim (${x.shape[0]} → ${t.shape[0]}), which is dynamic in the export`);
         if (!axes.length) return ins[0];
         return this.node('Slice', [ins[0], this.ints('starts', axes.map((i) => starts[i])), this.ints('ends', axes.map((i) => starts[i] + t.shape[i])), this.ints('axes', axes)], {});
       }
@@ -415,7 +429,7 @@ class GraphWriter {
         return this.node(onnxOp, ins, { axes: [...dims], keepdims });
       }
       case 'expand':
-        return this.node('Expand', [ins[0], this.ints('shape', t.shape.map((d, i) => (d === x.shape[i] ? 1 : d)))], {});
+        return this.node('Expand', [ins[0], this.ints('shape', this.batched.has(x) ? t.shape.map((d, i) => (d === x.shape[i] ? 1 : d)) : t.shape)], {});
       default:
         return this.fail(`calls ${op}, which webgrad cannot write as ONNX (it writes conv, pad, pooling, linear, batch norm, reshape/flatten, permute, cat, slice, sum/max/min, softmax, the elementwise ops ${[...Object.keys(BINARY), ...Object.keys(UNARY)].join(', ')})`);
     }
@@ -426,7 +440,7 @@ class GraphWriter {
     const rank = x.rank;
     const before = Array.from({ length: rank }, (_, d) => perDim[2 * d]);
     const after = Array.from({ length: rank }, (_, d) => perDim[2 * d + 1]);
-    if (before[0] || after[0]) this.fail('pads the batch dim, which is dynamic in the export');
+    if ((before[0] || after[0]) && this.batched.has(x)) this.fail('pads the batch dim, which is dynamic in the export');
     const mode = { constant: 'constant', reflect: 'reflect', replicate: 'edge', circular: 'wrap' }[a.mode as string] ?? String(a.mode);
     if (mode === 'wrap' && this.opset < 19) this.fail(`pads circularly, which ONNX's Pad can do from opset 19 (mode 'wrap'): export with { opset: 19 } or later`);
     const inputs = [input, this.ints('pads', [...before, ...after])];
@@ -439,6 +453,7 @@ class GraphWriter {
     const from = x.shape;
     const to = t.shape;
     if (from.length === to.length && from.every((d, i) => d === to[i])) return input;
+    if (!this.batched.has(x)) return this.node('Reshape', [input, this.ints('shape', to)], {});
     if (to.length === 2 && to[0] === from[0] && from.length >= 2) return this.node('Flatten', [input], { axis: 1 });
     if (to[0] === from[0]) return this.node('Reshape', [input, this.ints('shape', [0, ...to.slice(1)])], {});
     return this.fail(`reshapes [${from}] to [${to}], moving the batch dim, which is dynamic in the export`);
