@@ -64,7 +64,7 @@ export async function buildOnnxModel(model: Module, opts: ExportOnnxOptions): Pr
   const device = model.parameters()[0]?.device;
   let outShape: number[] = [];
   let outBatched = false;
-  let constants: [string, Tensor][] = [];
+  let constants: [TensorProto, Tensor][] = [];
   const restore = instrument(model, writer);
   try {
     model.eval();
@@ -79,7 +79,7 @@ export async function buildOnnxModel(model: Module, opts: ExportOnnxOptions): Pr
         if (y === x) throw new OnnxExportError(`exportOnnx: ${model.constructor.name}.forward returns its input unchanged: there is nothing to export`);
         writer.finish(y, outputName);
         outBatched = writer.isBatched(y);
-        return writer.constants.map(([n, t]) => [n, keep(t.clone())] as [string, Tensor]);
+        return writer.constants.map(([v, t]) => [v, keep(t.clone())] as [TensorProto, Tensor]);
       }),
     );
   } finally {
@@ -93,11 +93,10 @@ export async function buildOnnxModel(model: Module, opts: ExportOnnxOptions): Pr
     const order = [...names.values()];
     const params = [...writer.initializerTensors].sort((a, b) => order.indexOf(a[1]) - order.indexOf(b[1]));
     for (const [t, name] of params) initializer.push(await tensorProto(name, t));
-    for (const [name, t] of constants) initializer.push(await tensorProto(name, t));
+    for (const [value, t] of constants) Object.assign(value, await tensorProto('', t), { name: undefined });
   } finally {
     for (const [, t] of constants) t.dispose();
   }
-  initializer.push(...writer.intInitializers);
 
   const dims = (s: readonly number[], batched: boolean) => s.map((d, i) => (i === 0 && batched ? { dim_param: 'batch' } : { dim_value: d }));
   const info = (name: string, s: readonly number[], batched: boolean): ValueInfoProto => ({
@@ -168,9 +167,8 @@ class GraphWriter {
   readonly valueNames = new Map<Tensor, string>();
   readonly layerCalls = new Map<Tensor, LayerCall>();
   readonly initializerTensors = new Map<Tensor, string>();
-  readonly intInitializers: TensorProto[] = [];
-  /** Tensors made during the trace that are neither parameters nor computed from the input (a scalar operand). */
-  readonly constants: [string, Tensor][] = [];
+  /** Tensors made during the trace that are neither parameters nor computed from the input (a scalar operand): Constant nodes whose value is read after the trace. */
+  readonly constants: [TensorProto, Tensor][] = [];
   private readonly places = new Map<Tensor, Place>();
   /** Values computed from the input: their dim 0 is the dynamic batch. */
   private readonly batched = new Set<Tensor>();
@@ -259,9 +257,10 @@ class GraphWriter {
       if (t.rank >= 2 && t.shape[0] === this.batch) {
         this.fail(`makes a [${t.shape}] tensor without a gradient (an op such as sign, argmax or a comparison on the input): the trace cannot follow it, so it cannot be exported`, place);
       }
-      const name = this.unique(`const_${this.constants.length}`);
-      this.constants.push([name, t]);
-      return name;
+      const value: TensorProto = { dims: [...t.shape], data_type: t.dtype === 'int32' ? DataType.INT32 : DataType.FLOAT };
+      this.constants.push([value, t]);
+      this.current = place;
+      return this.node('Constant', [], { value });
     }
     return this.writeOp(t, t._node);
   }
@@ -286,18 +285,26 @@ class GraphWriter {
     return out;
   }
 
-  /** An int64 initializer (shapes, pads, axes). */
-  ints(label: string, values: readonly number[]): string {
-    const name = this.unique(`${this.current.path ? `/${this.current.path}/` : '/'}${label}`);
-    this.intInitializers.push({ name, dims: [values.length], data_type: DataType.INT64, int64_data: [...values] });
-    return name;
+  /**
+   * A Constant node (shapes, pads, axes, a composite activation's scalars), as torch.onnx
+   * writes them: initializers are the model's parameters and buffers only.
+   */
+  private constant(label: string, value: TensorProto): string {
+    return this.node('Constant', [], { value }, this.unique(`${this.current.path ? `/${this.current.path}/` : '/'}${label}`));
   }
 
-  /** A float32 scalar initializer (a constant operand of a composite activation). */
+  /** An int64 constant. */
+  ints(label: string, values: readonly number[]): string {
+    return this.constant(label, { dims: [values.length], data_type: DataType.INT64, int64_data: [...values] });
+  }
+
+  /** A float32 scalar constant. */
   scalar(label: string, v: number): string {
-    const name = this.unique(`${this.current.path ? `/${this.current.path}/` : '/'}${label}`);
-    this.intInitializers.push({ name, dims: [], data_type: DataType.FLOAT, float_data: [v] });
-    return name;
+    return this.constant(label, { dims: [], data_type: DataType.FLOAT, float_data: [v] });
+  }
+
+  floats(label: string, values: number[]): string {
+    return this.constant(label, { dims: [values.length], data_type: DataType.FLOAT, float_data: values });
   }
 
   fail(what: string, place = this.current): never {
@@ -343,12 +350,6 @@ class GraphWriter {
 
   private param(t: Tensor): string {
     return this.value(t);
-  }
-
-  private floats(label: string, values: number[]): string {
-    const name = this.unique(`${this.current.path ? `/${this.current.path}/` : '/'}${label}`);
-    this.intInitializers.push({ name, dims: [values.length], data_type: DataType.FLOAT, float_data: values });
-    return name;
   }
 
   // --- ops of the trace --------------------------------------------------------------------
@@ -414,7 +415,7 @@ class GraphWriter {
       case 'slice': {
         const starts = a.starts as number[];
         const axes = t.shape.map((_, i) => i).filter((i) => starts[i] !== 0 || t.shape[i] !== x.shape[i]);
-        if (axes.includes(0) && this.batched.has(x)) this.fail(`slices the batch dim (${x.shape[0]} → ${t.shape[0]}), which is dynamic in the export`);
+        if (axes.includes(0) && this.isBatched(x)) this.fail(`slices the batch dim (${x.shape[0]} → ${t.shape[0]}), which is dynamic in the export`);
         if (!axes.length) return ins[0];
         return this.node('Slice', [ins[0], this.ints('starts', axes.map((i) => starts[i])), this.ints('ends', axes.map((i) => starts[i] + t.shape[i])), this.ints('axes', axes)], {});
       }
@@ -429,7 +430,7 @@ class GraphWriter {
         return this.node(onnxOp, ins, { axes: [...dims], keepdims });
       }
       case 'expand':
-        return this.node('Expand', [ins[0], this.ints('shape', this.batched.has(x) ? t.shape.map((d, i) => (d === x.shape[i] ? 1 : d)) : t.shape)], {});
+        return this.node('Expand', [ins[0], this.ints('shape', this.isBatched(x) ? t.shape.map((d, i) => (d === x.shape[i] ? 1 : d)) : t.shape)], {});
       default:
         return this.fail(`calls ${op}, which webgrad cannot write as ONNX (it writes conv, pad, pooling, linear, batch norm, reshape/flatten, permute, cat, slice, sum/max/min, softmax, the elementwise ops ${[...Object.keys(BINARY), ...Object.keys(UNARY)].join(', ')})`);
     }
@@ -440,7 +441,7 @@ class GraphWriter {
     const rank = x.rank;
     const before = Array.from({ length: rank }, (_, d) => perDim[2 * d]);
     const after = Array.from({ length: rank }, (_, d) => perDim[2 * d + 1]);
-    if ((before[0] || after[0]) && this.batched.has(x)) this.fail('pads the batch dim, which is dynamic in the export');
+    if ((before[0] || after[0]) && this.isBatched(x)) this.fail('pads the batch dim, which is dynamic in the export');
     const mode = { constant: 'constant', reflect: 'reflect', replicate: 'edge', circular: 'wrap' }[a.mode as string] ?? String(a.mode);
     if (mode === 'wrap' && this.opset < 19) this.fail(`pads circularly, which ONNX's Pad can do from opset 19 (mode 'wrap'): export with { opset: 19 } or later`);
     const inputs = [input, this.ints('pads', [...before, ...after])];
@@ -453,7 +454,7 @@ class GraphWriter {
     const from = x.shape;
     const to = t.shape;
     if (from.length === to.length && from.every((d, i) => d === to[i])) return input;
-    if (!this.batched.has(x)) return this.node('Reshape', [input, this.ints('shape', to)], {});
+    if (!this.isBatched(x)) return this.node('Reshape', [input, this.ints('shape', to)], {});
     if (to.length === 2 && to[0] === from[0] && from.length >= 2) return this.node('Flatten', [input], { axis: 1 });
     if (to[0] === from[0]) return this.node('Reshape', [input, this.ints('shape', [0, ...to.slice(1)])], {});
     return this.fail(`reshapes [${from}] to [${to}], moving the batch dim, which is dynamic in the export`);

@@ -223,7 +223,8 @@ class Placer {
   place(name: string, t: Tensor, buffer: boolean): string {
     const parts = name.split('.');
     const clean = parts.every((p) => /^[A-Za-z0-9_:]+$/.test(p));
-    const path = clean && this.fits(parts) ? parts : [this.free(name.replace(/[^A-Za-z0-9_:]/g, '_'))];
+    // A Module treats properties starting with '_' as private: such a name gets a 'p' in front.
+    const path = clean && this.fits(parts) && !parts.some((p) => p.startsWith('_')) ? parts : [this.free(name.replace(/[^A-Za-z0-9_:]/g, '_').replace(/^_/, 'p_'))];
     let scope: OnnxScope = this.root;
     for (const p of path.slice(0, -1)) {
       const rec = scope as unknown as Record<string, unknown>;

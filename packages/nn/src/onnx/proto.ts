@@ -86,7 +86,8 @@ function model(): protobuf.Type {
 
 export function encodeModel(m: ModelProto): Uint8Array {
   const T = model();
-  return T.encode(T.fromObject(m as unknown as Record<string, unknown>)).finish();
+  // A copy: in Node, protobufjs hands out a view of a pooled Buffer.
+  return new Uint8Array(T.encode(T.fromObject(m as unknown as Record<string, unknown>)).finish());
 }
 
 /** Throws protobufjs's own message (e.g. "index out of range: 812 + 10 > 815") for bytes that are not a ModelProto. */
