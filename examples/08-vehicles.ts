@@ -5,8 +5,9 @@
  *
  *   npx tsx examples/08-vehicles.ts [--quick | --full] [--help]
  */
+import { join } from 'node:path';
 import * as nn from '@webgrad/nn';
-import type { Experiment } from './lab/experiment';
+import type { Experiment, ExperimentContext } from './lab/experiment';
 import { isMain, runAlone } from './lab/main';
 import { bySize } from './lab/presets';
 import { loadVehicles } from './lab/sets';
@@ -46,6 +47,7 @@ export const vehicles: Experiment = {
     ctx.table({ title: 'Split per class', columns: ['class', 'files', 'train used', 'test used', 'first test file'], rows: set.perClass.map((c) => [c.name, c.files, c.train, c.test, c.firstTest]) });
     ctx.metric('confusion', { classes: set.classes, matrix });
     headlineOf(ctx, run, set.name);
+    await offerModel(ctx, model, s.size);
 
     const acc = testProportion(run) ?? { correct: 0, n: 0 };
     const off = matrix.flatMap((row, t) => row.map((v, p) => ({ t, p, v }))).filter((c) => c.t !== c.p).sort((a, b) => b.v - a.v)[0];
@@ -56,5 +58,27 @@ export const vehicles: Experiment = {
     );
   },
 };
+
+/**
+ * The trained classifier in this experiment's folder, to take elsewhere: webgrad's weights
+ * (the checkpoints folder goes when the run completes), ONNX and PyTorch's state dict.
+ */
+async function offerModel(ctx: ExperimentContext, model: nn.Module, size: number): Promise<void> {
+  const files = { weights: 'vehicles-cnn.safetensors', onnx: 'vehicles-cnn.onnx', pytorch: 'vehicles-cnn.pytorch.safetensors' };
+  const input = `[N, 3, ${size}, ${size}], pixels / 255 normalised as (x − 0.5) / 0.25`;
+  await nn.saveSafetensors(join(ctx.dir, files.weights), model.stateDict());
+  await nn.exportOnnx(model, { inputShape: [1, 3, size, size], path: join(ctx.dir, files.onnx) });
+  await nn.saveSafetensors(join(ctx.dir, files.pytorch), model.stateDict({ names: 'pytorch' }));
+  const at = (f: string) => `${ctx.result.id}/${f}`;
+  ctx.table({
+    title: 'The trained model, to take elsewhere',
+    columns: ['file', 'format', 'use'],
+    rows: [
+      [at(files.weights), "safetensors, webgrad's names", 'model.loadStateDict(tensors) of the same nn.simpleCnn'],
+      [at(files.onnx), 'ONNX, opset 17, dynamic batch', `onnxruntime (Node, web, mobile, server) or nn.importOnnx; input ${input}, output the 3 class scores`],
+      [at(files.pytorch), "safetensors, PyTorch's names", "load_state_dict(strict=True) of simpleCnn's PyTorch twin (its doc comment)"],
+    ],
+  });
+}
 
 if (isMain(import.meta.url)) await runAlone(vehicles);

@@ -69,6 +69,12 @@ describe('npm run lab -- --quick', () => {
         const [mlp, cnn] = ['mlp', 'cnn'].map((k) => named(mlpVsCnn.runs.find((r) => r.key === k)!));
         expect(compareRuns(cnn, mlp).paired).not.toBeNull();
       }
+      // Experiment 8 offers its trained model beside the report: ONNX and both state dicts.
+      const vehicles = report.experiments.find((x) => x.id === '08-vehicles');
+      if (vehicles?.status === 'done') {
+        for (const f of ['vehicles-cnn.onnx', 'vehicles-cnn.safetensors', 'vehicles-cnn.pytorch.safetensors']) expect(existsSync(join(dir, '08-vehicles', f)), f).toBe(true);
+        expect(html).toContain('08-vehicles/vehicles-cnn.onnx');
+      }
       // Every figure is inside the self-contained page, not only linked from it.
       const figures = report.experiments.reduce((n, x) => n + x.figures.length, 0);
       expect(html.split('<img src="data:image/').length - 1).toBe(figures);

@@ -116,6 +116,18 @@ export interface DehazeNetOptions {
  * A small fully convolutional image-to-image network for LAB.md §5's dehazing: any input
  * size, output the same size as the input. Reflect padding keeps borders free of the dark
  * frame that zero padding would teach.
+ *
+ * PyTorch twin (same state-dict keys: `head.weight`, `body.0.weight`, `body.2.bias`, …, `tail.bias`):
+ * ```python
+ * class DehazeNet(nn.Module):
+ *     def __init__(self, c=24, dilations=(1, 2, 5, 1), cin=3):
+ *         super().__init__()
+ *         self.head = nn.Conv2d(cin, c, 3, padding=1, padding_mode='reflect')
+ *         self.body = nn.Sequential(*[m for d in dilations for m in (nn.Conv2d(c, c, 3, padding=d, dilation=d, padding_mode='reflect'), nn.ReLU())])
+ *         self.tail = nn.Conv2d(c, cin, 3, padding=1, padding_mode='reflect')
+ *     def forward(self, x):
+ *         return x + self.tail(self.body(torch.relu(self.head(x))))  # 'image' mode: without x +
+ * ```
  */
 export class DehazeNet extends nn.Module {
   head: nn.Conv2d;

@@ -26,6 +26,10 @@ export interface AlexNetOptions {
 /**
  * AlexNet as Krizhevsky et al. (2012) describe it, without the two-GPU grouping: 62,378,344
  * parameters at 227×227 and 1000 classes (the usual "≈ 60 M").
+ *
+ * PyTorch twin: one flat nn.Sequential of the same layers in the same order (Conv2d, ReLU,
+ * MaxPool2d, …, Flatten, Dropout, Linear, ReLU, Dropout, Linear, ReLU, Linear), so the keys
+ * are `0.weight`, `3.weight`, …, `15.bias`, `18.weight`, `20.bias` by position.
  */
 export function alexnet(opts: AlexNetOptions = {}): Sequential {
   const size = opts.inputSize ?? 227;

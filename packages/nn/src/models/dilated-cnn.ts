@@ -28,7 +28,17 @@ export function dilatedCnnSizes(inputSize: number, dilations: readonly number[],
   return sizes;
 }
 
-/** A dilated CNN: [Conv(dilation d, no padding) → BatchNorm → ReLU] per rate → pool to 1×1 → Linear. */
+/**
+ * A dilated CNN: [Conv(dilation d, no padding) → BatchNorm → ReLU] per rate → pool to 1×1 → Linear.
+ *
+ * PyTorch twin (same state-dict keys):
+ * ```python
+ * nn.Sequential(*[m for cin, c, d in zip([in_channels] + channels, channels, dilations)
+ *                 for m in (nn.Conv2d(cin, c, k, dilation=d), nn.BatchNorm2d(c), nn.ReLU())],
+ *               nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels[-1], num_classes))
+ * ```
+ * (without BatchNorm2d when batchNorm is false).
+ */
 export function dilatedCnn(opts: DilatedCnnOptions = {}): Sequential {
   const dilations = opts.dilations ?? [1, 2, 5];
   const k = opts.kernelSize ?? 3;

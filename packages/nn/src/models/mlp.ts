@@ -12,7 +12,10 @@ export interface MlpOptions {
   dropout?: number;
 }
 
-/** The feed-forward comparison model: Flatten, then Linear → activation per hidden layer. */
+/**
+ * The feed-forward comparison model: Flatten, then Linear → activation per hidden layer.
+ * PyTorch twin: nn.Sequential(nn.Flatten(), nn.Linear(s0, s1), nn.ReLU(), [nn.Dropout(p),] …, nn.Linear(s[-2], s[-1])), keys by position.
+ */
 export function mlp(opts: MlpOptions): Sequential {
   const { sizes } = opts;
   if (sizes.length < 2) throw new Error(`mlp: sizes needs at least an input and an output size, got [${sizes}]`);

@@ -61,7 +61,15 @@ export class BasicBlock extends Module {
   }
 }
 
-/** A stem, stages of BasicBlocks, global average pooling and a linear classifier (torchvision's names). */
+/**
+ * A stem, stages of BasicBlocks, global average pooling and a linear classifier (torchvision's names).
+ *
+ * PyTorch twin: torchvision's ResNet with BasicBlock, except the CIFAR stem: `conv1` is a 3×3
+ * stride-1 convolution (no bias) and there is no max pool; stage i is `layer{i+1}`, a block's
+ * shortcut `downsample` = Sequential(Conv2d 1×1 stride s, no bias; BatchNorm2d). The keys
+ * (`conv1.weight`, `bn1.running_mean`, `layer2.0.downsample.1.num_batches_tracked`, `fc.bias`)
+ * are torchvision's; test/fixtures/onnx/make_fixtures.py spells the twin out.
+ */
 export class ResNet extends Module {
   conv1: Conv2d;
   bn1: BatchNorm2d;
@@ -122,7 +130,7 @@ function build(opts: ResNetOptions, residual: boolean): ResNet {
  */
 export const resnet18 = (opts: ResNetOptions = {}) => build(opts, true);
 
-/** The same 18 layers without any shortcut: the plain network of the comparison. */
+/** The same 18 layers without any shortcut: the plain network of the comparison (PyTorch twin: ResNet's with the `+ identity` and `downsample` removed). */
 export const plainNet18 = (opts: ResNetOptions = {}) => build(opts, false);
 
 export interface DilatedResNetOptions extends Omit<ResNetOptions, 'blocks'> {
@@ -133,7 +141,9 @@ export interface DilatedResNetOptions extends Omit<ResNetOptions, 'blocks'> {
 /**
  * Residual + dilated: stem, a w stage at full size, a 2w stage /2, then
  * residual blocks at 2w whose convolutions follow the dilation rates (padding = rate keeps
- * the size), so the receptive field grows without further downsampling.
+ * the size), so the receptive field grows without further downsampling. PyTorch twin: the
+ * ResNet twin with stages layer1 = [BasicBlock(w, w)], layer2 = [BasicBlock(w, 2w, stride 2)],
+ * layer3 = one block per pair of rates, whose 3×3 convolutions take `padding=d, dilation=d`.
  */
 export function dilatedResNet(opts: DilatedResNetOptions = {}): ResNet {
   const w = opts.width ?? 64;

@@ -24,7 +24,17 @@ export interface SimpleCnnOptions {
 /** A convolution layer for simpleCnn's blocks: same padding (k − 1)/2, stride 1. */
 export type ConvFactory = (inChannels: number, outChannels: number, kernelSize: number, opts: { padding: number }) => Module;
 
-/** A simple CNN: blocks × [Conv → BatchNorm → ReLU → 2×2 Pool] → Flatten → Linear. */
+/**
+ * A simple CNN: blocks × [Conv → BatchNorm → ReLU → 2×2 Pool] → Flatten → Linear.
+ *
+ * PyTorch twin (same state-dict keys, `model.stateDict({ names: 'pytorch' })` loads with strict=True):
+ * ```python
+ * nn.Sequential(*[nn.Sequential(nn.Conv2d(cin, c, k, padding=k // 2), nn.BatchNorm2d(c), nn.ReLU(), nn.MaxPool2d(2))  # or AvgPool2d
+ *                 for cin, c in zip([in_channels] + channels, channels)],
+ *               nn.Flatten(), nn.Linear(channels[-1] * h * w, num_classes))
+ * ```
+ * keys `0.0.weight`, `0.1.running_mean`, `0.1.num_batches_tracked`, …, `{blocks + 1}.weight`.
+ */
 export function simpleCnn(opts: SimpleCnnOptions = {}): Sequential {
   const blocks = opts.blocks ?? 3;
   const channels = channelList('simpleCnn', opts.channels, blocks, (i) => 32 * 2 ** i);
