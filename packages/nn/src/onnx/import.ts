@@ -9,7 +9,7 @@
  */
 import {
   type Tensor, abs, adaptiveAvgPool2d, add, avgPool1d, avgPool2d, avgPool3d, batchNorm, cat, clamp, conv1d, conv2d, conv3d, cos, div, dropout,
-  elu, erf, exp, full, gelu, geluTanh, indexSelect, leakyRelu, log, logSoftmax, matmul, max, maximum, maxPool1d, maxPool2d, maxPool3d, mean, min, minimum,
+  elu, erf, exp, expand, full, gelu, geluTanh, indexSelect, leakyRelu, log, logSoftmax, matmul, max, maximum, maxPool1d, maxPool2d, maxPool3d, mean, min, minimum,
   mul, neg, pad, permute, pow, reciprocal, relu, reshape, sigmoid, sign, sin, slice, softmax, softplus, sqrt, sub, sum, tanh, tensor,
 } from '@webgrad/tensor';
 import { Module } from '../module';
@@ -726,6 +726,14 @@ const OPS: Record<string, OpFn> = {
     for (let d = x.rank - 1; d >= 0; d--) torchPads.push(before[d], after[d]);
     return [pad(x, torchPads, wgMode, value)];
   },
+  Expand: (c, [xv, sv]) => {
+    const x = asTensor(c, xv);
+    const target = asInts(c, sv, 'shape');
+    const rank = Math.max(x.rank, target.length);
+    const from = [...new Array<number>(rank - x.rank).fill(1), ...x.shape];
+    const to = [...new Array<number>(rank - target.length).fill(1), ...target].map((d, i) => (d === 1 ? from[i] : d));
+    return [expand(reshape(x, from), to)];
+  },
   ReduceSum: reduce('sum'),
   ReduceMean: reduce('mean'),
   ReduceMax: reduce('max'),
@@ -736,7 +744,7 @@ const OPS: Record<string, OpFn> = {
 /** Inputs that must be known in JavaScript (shapes, pads, axes, bounds): initializers feeding them stay constants. */
 const HOST_INPUTS: Record<string, number[]> = {
   Reshape: [1], Slice: [1, 2, 3, 4], Pad: [1, 2, 3], Clip: [1, 2], Unsqueeze: [1], Squeeze: [1], ReduceSum: [1], ReduceMean: [1], ReduceMax: [1], ReduceMin: [1],
-  ConstantOfShape: [0], Gather: [1], Dropout: [1, 2],
+  ConstantOfShape: [0], Gather: [1], Dropout: [1, 2], Expand: [1],
 };
 
 /** Only for tests: the op types importOnnx implements. */
