@@ -102,7 +102,7 @@ describe('exportOnnx, op by op, checked in onnxruntime and read back with import
       for (let i = 0; i < 2; i++) wg.tidy(() => void model.forward(wg.randn([4, ...shape.slice(1)]).mul(1.5).add(0.3)));
     });
     const bytes = await nn.exportOnnx(model, { inputShape: shape, opset });
-    const proto = decodeModel(bytes);
+    const proto = await decodeModel(bytes);
     const written = proto.graph!.node.map((n) => n.op_type);
     for (const op of ops) expect(written, `writes ${op}`).toContain(op);
     // Run at batch 3 (the trace's was 2): the batch dim is dynamic.
@@ -119,7 +119,7 @@ describe('exportOnnx, op by op, checked in onnxruntime and read back with import
 
   it('writes opset 17 by default, IR 8, a dynamic batch dim, the names given, initializers under the state-dict names and a doc string with the version', async () => {
     const model = nn.simpleCnn({ channels: [4, 8], blocks: 2, inputSize: 8, numClasses: 3 });
-    const m = decodeModel(await nn.exportOnnx(model, { inputShape: [1, 3, 8, 8], inputName: 'image', outputName: 'logits' }));
+    const m = await decodeModel(await nn.exportOnnx(model, { inputShape: [1, 3, 8, 8], inputName: 'image', outputName: 'logits' }));
     expect(m.opset_import.map((o) => [o.domain, int(o.version)])).toEqual([['', 17]]);
     expect(int(m.ir_version)).toBe(8);
     expect(m.producer_name).toBe('webgrad');
@@ -183,7 +183,7 @@ describe('exportOnnx, op by op, checked in onnxruntime and read back with import
 
 /** A small exported model, decoded, for damaging. */
 async function exported(): Promise<ModelProto> {
-  return decodeModel(await nn.exportOnnx(nn.simpleCnn({ channels: 4, blocks: 1, inputSize: 8, numClasses: 3 }), { inputShape: [1, 3, 8, 8] }));
+  return await decodeModel(await nn.exportOnnx(nn.simpleCnn({ channels: 4, blocks: 1, inputSize: 8, numClasses: 3 }), { inputShape: [1, 3, 8, 8] }));
 }
 
 describe('importOnnx: damaged and unsupported files get an error naming the file and what is wrong', () => {
@@ -195,7 +195,7 @@ describe('importOnnx: damaged and unsupported files get an error naming the file
   };
 
   it('a truncated file', async () => {
-    const bytes = encodeModel(await exported());
+    const bytes = await encodeModel(await exported());
     const path = file('truncated.onnx', bytes.subarray(0, Math.floor(bytes.length * 0.6)));
     await expect(nn.importOnnx(path)).rejects.toThrow(new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: not a readable ONNX model \\(\\d+ bytes; truncated or not ONNX\\)`));
   });
@@ -209,7 +209,7 @@ describe('importOnnx: damaged and unsupported files get an error naming the file
     const m = await exported();
     m.graph!.node[1].op_type = 'FancyNorm';
     m.graph!.node[1].name = '/0.0/Fancy';
-    const path = file('unknown-op.onnx', encodeModel(m));
+    const path = file('unknown-op.onnx', await encodeModel(m));
     await expect(nn.importOnnx(path)).rejects.toThrow(`${path} (opset 17): 1 node(s) use ops importOnnx does not implement: FancyNorm (node '/0.0/Fancy')`);
   });
 
@@ -217,19 +217,19 @@ describe('importOnnx: damaged and unsupported files get an error naming the file
     for (const version of [7, 99]) {
       const m = await exported();
       m.opset_import = [{ domain: '', version }];
-      const path = file(`opset-${version}.onnx`, encodeModel(m));
+      const path = file(`opset-${version}.onnx`, await encodeModel(m));
       await expect(nn.importOnnx(path)).rejects.toThrow(`${path}: opset ${version} is outside the opsets importOnnx reads (11 to 21)`);
     }
     const m = await exported();
     m.opset_import = [{ domain: 'com.example', version: 1 }];
-    await expect(nn.importOnnx(file('no-opset.onnx', encodeModel(m)))).rejects.toThrow('declares no opset for the default ONNX domain');
+    await expect(nn.importOnnx(file('no-opset.onnx', await encodeModel(m)))).rejects.toThrow('declares no opset for the default ONNX domain');
   });
 
   it('an initializer whose data does not match its dims', async () => {
     const m = await exported();
     const w = m.graph!.initializer[0];
     w.dims = [4, 3, 3, 4];
-    const path = file('wrong-size.onnx', encodeModel(m));
+    const path = file('wrong-size.onnx', await encodeModel(m));
     await expect(nn.importOnnx(path)).rejects.toThrow(`${path} (opset 17): initializer '0.0.weight' has dims [4,3,3,4] (144 values of 4 bytes) but holds 432 bytes: the file is damaged or was cut`);
   });
 

@@ -147,11 +147,11 @@ export class OnnxModel extends OnnxScope {
 }
 
 /** The ONNX model in `bytes` as a webgrad module. */
-export function importOnnxBytes(bytes: Uint8Array, opts: ImportOnnxOptions = {}): OnnxModel {
+export async function importOnnxBytes(bytes: Uint8Array, opts: ImportOnnxOptions = {}): Promise<OnnxModel> {
   const source = opts.source ?? 'the ONNX model';
   let m: ModelProto;
   try {
-    m = decodeModel(bytes);
+    m = await decodeModel(bytes);
   } catch (err) {
     throw new OnnxImportError(`${source}: not a readable ONNX model (${bytes.length} bytes; truncated or not ONNX): ${(err as Error).message}`);
   }

@@ -3,8 +3,7 @@
  * the official schema (./schema.ts, generated from ./onnx.proto). The interfaces below name
  * the fields webgrad reads and writes; int64 fields decode as protobufjs Longs (see int()).
  */
-import protobuf from 'protobufjs/light.js';
-import { ONNX_SCHEMA } from './schema';
+import type protobuf from 'protobufjs/light.js';
 
 /** TensorProto.DataType values webgrad meets. */
 export const DataType = { FLOAT: 1, UINT8: 2, INT8: 3, INT32: 6, INT64: 7, BOOL: 9, FLOAT16: 10, DOUBLE: 11 } as const;
@@ -78,21 +77,28 @@ export interface ModelProto {
   metadata_props?: { key: string; value: string }[];
 }
 
-let modelType: protobuf.Type | null = null;
-function model(): protobuf.Type {
-  modelType ??= protobuf.Root.fromJSON(ONNX_SCHEMA).lookupType('onnx.ModelProto');
+let modelType: Promise<protobuf.Type> | null = null;
+/**
+ * protobufjs and the schema are imported when first needed: a bundler that splits code then
+ * fetches them (about 115 KiB minified) only for a page that exports or imports ONNX.
+ */
+function model(): Promise<protobuf.Type> {
+  modelType ??= Promise.all([import('protobufjs/light.js'), import('./schema')]).then(([pb, { ONNX_SCHEMA }]) =>
+    (pb.default ?? pb).Root.fromJSON(ONNX_SCHEMA).lookupType('onnx.ModelProto'),
+  );
   return modelType;
 }
 
-export function encodeModel(m: ModelProto): Uint8Array {
-  const T = model();
+export async function encodeModel(m: ModelProto): Promise<Uint8Array> {
+  const T = await model();
   // A copy: in Node, protobufjs hands out a view of a pooled Buffer.
   return new Uint8Array(T.encode(T.fromObject(m as unknown as Record<string, unknown>)).finish());
 }
 
 /** Throws protobufjs's own message (e.g. "index out of range: 812 + 10 > 815") for bytes that are not a ModelProto. */
-export function decodeModel(bytes: Uint8Array): ModelProto {
-  return model().decode(bytes) as unknown as ModelProto;
+export async function decodeModel(bytes: Uint8Array): Promise<ModelProto> {
+  const T = await model();
+  return T.decode(bytes) as unknown as ModelProto;
 }
 
 /** An int64 field as a number (protobufjs decodes them as Longs). */
