@@ -319,8 +319,8 @@ class GraphWriter {
     const x = this.valueNames.get(call.input)!;
     const m = call.module;
     if (m instanceof Linear) {
-      const w = this.param(m.weight);
-      const b = m.bias ? this.param(m.bias) : null;
+      const w = this.value(m.weight);
+      const b = m.bias ? this.value(m.bias) : null;
       if (call.input.rank === 2) return this.node('Gemm', b ? [x, w, b] : [x, w], { alpha: 1, beta: 1, transB: 1 });
       const y = this.node('MatMul', [x, this.node('Transpose', [w], { perm: [1, 0] })], {});
       return b ? this.node('Add', [y, b], {}) : y;
@@ -330,9 +330,9 @@ class GraphWriter {
         this.fail('is a BatchNorm without running statistics (trackRunningStats: false): it normalises with each batch\'s own statistics in eval too, which ONNX\'s BatchNormalization cannot do');
       }
       const c = m.numFeatures;
-      const scale = m.weight ? this.param(m.weight) : this.floats('ones', new Array<number>(c).fill(1));
-      const bias = m.bias ? this.param(m.bias) : this.floats('zeros', new Array<number>(c).fill(0));
-      return this.node('BatchNormalization', [x, scale, bias, this.param(m.runningMean), this.param(m.runningVar)], {
+      const scale = m.weight ? this.value(m.weight) : this.floats('ones', new Array<number>(c).fill(1));
+      const bias = m.bias ? this.value(m.bias) : this.floats('zeros', new Array<number>(c).fill(0));
+      return this.node('BatchNormalization', [x, scale, bias, this.value(m.runningMean), this.value(m.runningVar)], {
         epsilon: m.eps,
         momentum: 1 - (m.momentum ?? 0.1),
       });
@@ -346,10 +346,6 @@ class GraphWriter {
       return this.node('AveragePool', [x], { kernel_shape: [h / oh, w / ow], strides: [h / oh, w / ow] });
     }
     return this.fail('is not a layer webgrad writes whole (library bug)');
-  }
-
-  private param(t: Tensor): string {
-    return this.value(t);
   }
 
   // --- ops of the trace --------------------------------------------------------------------
