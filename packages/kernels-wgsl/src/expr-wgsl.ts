@@ -2,9 +2,10 @@
  * Renders an elementwise expression tree (./expr) as a WGSL function `op`. The semantics
  * follow the cpu backend (JavaScript number math): NaN wins max/min through the trees that
  * ask for it, int division truncates and gives 0 for a zero divisor, pow handles negative
- * bases like `**`. WGSL leaves NaN to the implementation and lavapipe's compiler folds
- * `v != v` to false, so isNaN (`ne(v, v)`) is rendered as a test of the bits, and the
- * helpers below pass NaN through explicitly.
+ * bases like `**`. WGSL leaves NaN to the implementation and lavapipe's compiler gives
+ * false for `v != w` when either is NaN (`v != v` included), so `ne` adds a test of the
+ * bits (isNaN, `ne(v, v)`, is only that), and the helpers below pass NaN through
+ * explicitly; the other comparisons are false with a NaN operand there, as IEEE says.
  */
 import type { ElementwiseKernelOp, Expr, MathFunction } from './expr';
 import { INT_EXACT_FUNCTIONS } from './expr';
@@ -72,7 +73,11 @@ export function renderWgsl(e: Expr, t: ScalarType): string {
       if (t === 'i32' && e.op === 'div') return `select(${r(e.lhs)} / ${r(e.rhs)}, 0, ${r(e.rhs)} == 0)`;
       return `(${r(e.lhs)} ${ARITH[e.op]} ${r(e.rhs)})`;
     case 'compare':
-      if (t === 'f32' && e.op === 'ne' && sameTree(e.lhs, e.rhs)) return `is_nan_f32(${r(e.lhs)})`;
+      if (t === 'f32' && e.op === 'ne') {
+        // IEEE: NaN != anything. lavapipe gives false for a NaN operand, so say it with the bits.
+        if (sameTree(e.lhs, e.rhs)) return `is_nan_f32(${r(e.lhs)})`;
+        return `(${r(e.lhs)} != ${r(e.rhs)} || is_nan_f32(${r(e.lhs)}) || is_nan_f32(${r(e.rhs)}))`;
+      }
       return `(${r(e.lhs)} ${COMPARE[e.op]} ${r(e.rhs)})`;
     case 'logic': return `(${r(e.lhs)} ${LOGIC[e.op]} ${r(e.rhs)})`;
     case 'select': return `select(${r(e.ifFalse)}, ${r(e.ifTrue)}, ${r(e.cond)})`;
