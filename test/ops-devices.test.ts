@@ -1,49 +1,59 @@
 /**
  * The op suite, parametrised by device: every op's forward and gradients on webgpu equal the
- * cpu backend's on the same random inputs (float32).
+ * cpu backend's on the same random inputs (float32); on inputs with NaN, ±Infinity and ±0
+ * too, where the cpu backend's float32 kernels (WASM) must also equal its float64 reference.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import * as wg from '@webgrad/tensor';
 import type { Tensor } from '@webgrad/tensor';
-import { opCases } from './helpers/op-cases';
+import { nonFiniteCases, opCases } from './helpers/op-cases';
 import { makeInputs } from './helpers/inputs';
 import { openWebGPU } from './helpers/webgpu';
 
 const gpu = await openWebGPU();
 afterAll(() => wg.releaseWebGPU());
 
-async function run(fn: (...xs: Tensor[]) => Tensor, specs: Parameters<typeof makeInputs>[0], device: string) {
-  const inputs = makeInputs(specs, { dtype: 'float32', device });
+async function run(fn: (...xs: Tensor[]) => Tensor, specs: Parameters<typeof makeInputs>[0], device: string, dtype: 'float32' | 'float64' = 'float32') {
+  const inputs = makeInputs(specs, { dtype, device });
   const out = fn(...inputs);
-  const upstream = wg.tensor(Array.from({ length: out.size }, (_, i) => Math.cos(i)), out.shape, { device });
-  if (out.requiresGrad) out.backward(upstream);
+  if (out.requiresGrad) out.backward(wg.tensor(Array.from({ length: out.size }, (_, i) => Math.cos(i)), out.shape, { device, dtype }));
   const grads = await Promise.all(inputs.map((t) => (t.grad ? t.grad.data() : null)));
   return { out: await out.data(), shape: out.shape, grads };
 }
 
+/** Within 2e-3 relative; NaN only against NaN and an infinity only against the same one. */
 function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): void {
   expect(actual.length, what).toBe(expected.length);
   let worst = 0;
   let at = -1;
   for (let i = 0; i < expected.length; i++) {
-    const err = Math.abs(actual[i] - expected[i]) / (1e-3 + Math.abs(expected[i]));
+    const [a, e] = [actual[i], expected[i]];
+    const err = a === e || (Number.isNaN(a) && Number.isNaN(e)) ? 0 : Math.abs(a - e) / (1e-3 + Math.abs(e));
     if (!(err <= worst)) [worst, at] = [err, i];
   }
   expect(worst, `${what}: element ${at}: ${actual[at]} vs ${expected[at]}`).toBeLessThan(2e-3);
 }
 
+async function sameOnBoth(op: (typeof opCases)[number], a: [string, 'float32' | 'float64'], b: [string, 'float32' | 'float64']): Promise<void> {
+  const ref = await run(op.fn, op.inputs, ...a);
+  const dev = await run(op.fn, op.inputs, ...b);
+  expect(dev.shape).toEqual(ref.shape);
+  expectClose(dev.out, ref.out, 'output');
+  ref.grads.forEach((g, i) => {
+    if (g) expectClose(dev.grads[i]!, g, `gradient of input ${i}`);
+  });
+}
+
+describe('NaN, ±Infinity and ±0: the cpu float32 kernels (WASM) equal the float64 reference', () => {
+  for (const op of nonFiniteCases) it(op.name, () => sameOnBoth(op, ['cpu', 'float64'], ['cpu', 'float32']));
+});
+
 describe.skipIf(!gpu.ok)(`ops on webgpu equal cpu (${gpu.reason})`, () => {
-  for (const op of opCases) {
-    it(op.name, async () => {
-      const cpu = await run(op.fn, op.inputs, 'cpu');
-      const dev = await run(op.fn, op.inputs, 'webgpu');
-      expect(dev.shape).toEqual(cpu.shape);
-      expectClose(dev.out, cpu.out, 'output');
-      cpu.grads.forEach((g, i) => {
-        if (g) expectClose(dev.grads[i]!, g, `gradient of input ${i}`);
-      });
-    });
-  }
+  for (const op of opCases) it(op.name, () => sameOnBoth(op, ['cpu', 'float32'], ['webgpu', 'float32']));
+});
+
+describe.skipIf(!gpu.ok)(`NaN, ±Infinity and ±0: ops on webgpu equal cpu (${gpu.reason})`, () => {
+  for (const op of nonFiniteCases) it(op.name, () => sameOnBoth(op, ['cpu', 'float32'], ['webgpu', 'float32']));
 });
 
 describe.skipIf(!gpu.ok)('moving tensors between cpu and webgpu', () => {

@@ -17,6 +17,11 @@ function values(spec: InputSpec, seed: number): number[] {
     }
     return vals;
   }
+  if (spec.kind === 'special') {
+    // every third value special, the rest normal with repeats (ties for max/min/argmax)
+    const specials = [NaN, Infinity, -Infinity, 0, -0, 1, -1];
+    return Array.from({ length: n }, (_, i) => (i % 3 === 0 ? specials[(i / 3 + Math.floor(next() * 2)) % specials.length] : i % 5 === 1 ? 0.5 : next() * 4 - 2));
+  }
   for (let i = 0; i < n; i++) {
     if (spec.kind === 'int') out.push(Math.floor(next() * (spec.high ?? 2)));
     else if (spec.kind === 'positive') out.push(0.5 + next());

@@ -8,8 +8,11 @@ import type { Tensor } from '@webgrad/tensor';
 
 export interface InputSpec {
   shape: number[];
-  /** 'positive' for log/sqrt/div denominators; 'int' for indices (with high). */
-  kind?: 'normal' | 'positive' | 'int' | 'distinct';
+  /**
+   * 'positive' for log/sqrt/div denominators; 'int' for indices (with high); 'special' mixes
+   * NaN, ±Infinity, ±0 and repeated values into normal ones (not for gradcheck).
+   */
+  kind?: 'normal' | 'positive' | 'int' | 'distinct' | 'special';
   high?: number;
   /** Not differentiated (e.g. targets, indices). */
   noGrad?: boolean;
@@ -140,3 +143,51 @@ const fromTable: OpCase[] = [...wg.elementwiseOps.values()]
   });
 
 export const opCases: OpCase[] = [...handWritten, ...fromTable];
+
+const special = (shape: number[]): InputSpec => ({ shape, kind: 'special' });
+
+/**
+ * The same ops on inputs with NaN, ±Infinity, ±0 and ties (forward and backward): every op
+ * of the elementwise table, internal ones included (binary ones broadcast so each special
+ * value meets each other), and the ops whose kernels pick or compare values (reductions,
+ * arg reductions, pooling, softmax, losses, clamp-like activations, convolution). Not
+ * gradchecked; the device suites compare them, NaN for NaN and infinity for infinity.
+ */
+const specialHandWritten: OpCase[] = [
+  c('clamp', [special([5, 7])], (a) => wg.clamp(a, -0.5, 0.7)),
+  c('clamp min only', [special([5, 7])], (a) => wg.clamp(a, 0.2)),
+  c('hardtanh', [special([5, 7])], (a) => wg.hardtanh(a, -0.5, 0.6)),
+  c('max dim', [special([6, 7])], (a) => wg.max(a, 1)),
+  c('max dim 0 keepdim', [special([6, 7])], (a) => wg.max(a, 0, true)),
+  c('min dims', [special([2, 3, 7])], (a) => wg.min(a, [0, 2])),
+  c('max all', [special([6, 7])], (a) => wg.max(a)),
+  c('argmax dim', [special([6, 7])], (a) => wg.argmax(a, 1)),
+  c('argmin dim 0', [special([6, 7])], (a) => wg.argmin(a, 0)),
+  c('argmax all', [special([6, 7])], (a) => wg.argmax(a)),
+  c('argmax long rows (workgroup tree)', [special([3, 2000])], (a) => wg.argmax(a, 1)),
+  c('max long rows (workgroup tree)', [special([3, 2000])], (a) => wg.max(a, 1)),
+  c('sum dim', [special([6, 7])], (a) => wg.sum(a, 1)),
+  c('maxPool2d', [special([1, 2, 7, 6])], (x) => wg.maxPool2d(x, 2, { ceilMode: true })),
+  c('maxPool2d overlapping', [special([1, 2, 6, 7])], (x) => wg.maxPool2d(x, 3, { stride: 1, padding: 1 })),
+  c('maxPool1d', [special([2, 3, 9])], (x) => wg.maxPool1d(x, 3, { stride: 2, padding: 1 })),
+  c('avgPool2d', [special([1, 2, 6, 7])], (x) => wg.avgPool2d(x, 2)),
+  c('softmax', [special([5, 7])], (a) => wg.softmax(a, 1)),
+  c('softmax long rows', [special([2, 700])], (a) => wg.softmax(a, 1)),
+  c('logSoftmax', [special([5, 7])], (a) => wg.logSoftmax(a, 1)),
+  c('crossEntropy', [special([5, 4]), ints([5], 4)], (x, t) => wg.crossEntropy(x, t, { reduction: 'none' })),
+  c('mseLoss', [special([3, 4]), special([3, 4])], (a, b) => wg.mseLoss(a, b, { reduction: 'none' })),
+  c('conv2d then relu', [special([1, 2, 5, 6]), [3, 2, 3, 3]], (x, w) => wg.relu(wg.conv2d(x, w, null, { padding: 1 }))),
+  c('where', [special([3, 4]), special([3, 4]), special([4])], (cond, a, b) => wg.where(cond.detach(), a, b)),
+];
+
+export const nonFiniteCases: OpCase[] = [
+  ...specialHandWritten,
+  ...[...wg.elementwiseOps.values()]
+    .filter(({ op }) => op.name !== 'cast')
+    .map(({ op }) => {
+      const fn = wg.elementwiseOps.get(op.name) as unknown as (...args: (Tensor | number)[]) => Tensor;
+      const args = op.check?.args ?? [];
+      const shapes = op.arity === 1 ? [[5, 7]] : [[7, 1, 5], [6, 1]];
+      return c(`${op.name}${op.internal ? ' (internal)' : ''}`, shapes.map(special), (...xs) => fn(...xs, ...args));
+    }),
+];

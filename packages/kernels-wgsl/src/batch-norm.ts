@@ -7,7 +7,7 @@
  * - backward reduce: one workgroup per channel, gbias = Σ gy, gweight = Σ gy · xhat.
  * - backward apply: gx = (w · invstd / M) · (M · gy − gbias − xhat · gweight), M = n·s.
  */
-import { foldGroups, linearDispatch, linearMain, makeKernel, type Access, type Field, type Kernel } from './kernel';
+import { FLOAT_SPECIALS, foldGroups, linearDispatch, linearMain, makeKernel, type Access, type Field, type Kernel } from './kernel';
 
 export interface BatchNormShape {
   n: number;
@@ -170,12 +170,13 @@ export function batchNormCombineKernel(c: number, parts: number, count: number, 
       total = next;
     }
     MEAN[i] = mean;
-    INVSTD[i] = 1.0 / sqrt(max(m2, 0.0) / total + p.eps);`;
+    // WGSL's max may drop a NaN: keep the statistics of a batch with NaN NaN, as on cpu
+    INVSTD[i] = 1.0 / sqrt(select(max(m2, 0.0), m2, is_nan_f32(m2)) / total + p.eps);`;
   return makeKernel({
     key: 'batchNorm/combine',
     storage: [['PM', 'read', 'f32'], ['PI', 'read', 'f32'], ['MEAN', 'read_write', 'f32'], ['INVSTD', 'read_write', 'f32']],
     fields: [['count', 'i32', c], ['parts', 'i32', parts], ['full', 'f32', count], ['last', 'f32', lastCount], ['eps', 'f32', eps]],
-    build: () => linearMain(WG, body),
+    build: () => FLOAT_SPECIALS + linearMain(WG, body),
     workgroupSize: WG, dispatch: linearDispatch(c, WG),
   });
 }

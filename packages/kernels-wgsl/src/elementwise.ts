@@ -3,7 +3,7 @@
  * trees (./expr-wgsl), where, fill.
  */
 import type { ElementwiseKernelOp } from './expr';
-import { POW_F32, wgslOpFunction } from './expr-wgsl';
+import { MATH_F32, wgslOpFunction } from './expr-wgsl';
 import { FLOAT_SPECIALS, linearDispatch, linearMain, makeKernel, type Kernel, type ScalarType } from './kernel';
 import { broadcastStrides, mergeDims, walkFields, walkOffsets } from './strides';
 
@@ -24,7 +24,7 @@ export function unaryKernel(op: ElementwiseKernelOp, count: number, inType: Scal
     key: `unary/${op.name}/${inType}/${outType}`,
     storage: [['X', 'read', `vec4<${inType}>`], ['Y', 'read_write', `vec4<${outType}>`]],
     fields: [['count', 'i32', count4], ['a', 'f32', a], ['b', 'f32', b]],
-    build: () => FLOAT_SPECIALS + POW_F32 + wgslOpFunction(op, inType, outType) +
+    build: () => FLOAT_SPECIALS + MATH_F32 + wgslOpFunction(op, inType, outType) +
       linearMain(WG, `  Y[i] = ${vec4Apply('op', ['X[i]'], outType)};`),
     workgroupSize: WG,
     dispatch: linearDispatch(count4, WG),
@@ -46,7 +46,7 @@ export function binaryKernel(op: ElementwiseKernelOp, aShape: readonly number[],
       key: `binary/${op.name}/${inType}/${outType}/flat4`,
       storage: [['A', 'read', `vec4<${inType}>`], ['B', 'read', `vec4<${inType}>`], ['Y', 'read_write', `vec4<${outType}>`]],
       fields: [['count', 'i32', count4]],
-      build: () => FLOAT_SPECIALS + POW_F32 + fn + linearMain(WG, '  let a = A[i];\n  let b = B[i];\n' + `  Y[i] = ${vec4Apply('op', ['a', 'b'], outType)};`),
+      build: () => FLOAT_SPECIALS + MATH_F32 + fn + linearMain(WG, '  let a = A[i];\n  let b = B[i];\n' + `  Y[i] = ${vec4Apply('op', ['a', 'b'], outType)};`),
       workgroupSize: WG,
       dispatch: linearDispatch(count4, WG),
     });
@@ -56,7 +56,7 @@ export function binaryKernel(op: ElementwiseKernelOp, aShape: readonly number[],
     storage: [['A', 'read', inType], ['B', 'read', inType], ['Y', 'read_write', outType]],
     fields: [['count', 'i32', count], ...walkFields(m, ['a', 'b'])],
     build: () =>
-      FLOAT_SPECIALS + POW_F32 +
+      FLOAT_SPECIALS + MATH_F32 +
       fn + linearMain(WG, `${walkOffsets(rank, ['a', 'b'])}  Y[i] = op(A[o_a], B[o_b]);`),
     workgroupSize: WG,
     dispatch: linearDispatch(count, WG),

@@ -2,14 +2,21 @@
  * Renders an elementwise expression tree (./expr) as a WGSL function `op`. The semantics
  * follow the cpu backend (JavaScript number math): NaN wins max/min through the trees that
  * ask for it, int division truncates and gives 0 for a zero divisor, pow handles negative
- * bases like `**`.
+ * bases like `**`. WGSL leaves NaN to the implementation and lavapipe's compiler gives
+ * false for `v != w` when either is NaN (`v != v` included), so `ne` adds a test of the
+ * bits (isNaN, `ne(v, v)`, is only that), and the helpers below pass NaN through
+ * explicitly; the other comparisons are false with a NaN operand there, as IEEE says.
  */
 import type { ElementwiseKernelOp, Expr, MathFunction } from './expr';
 import { INT_EXACT_FUNCTIONS } from './expr';
 import type { ScalarType } from './kernel';
 
-/** pow with JavaScript's results for negative bases, zero and a zero exponent. */
-export const POW_F32 = `
+/**
+ * pow with JavaScript's results for negative bases, zero and a zero exponent; tanh clamped
+ * (some drivers compute it from exp and give NaN for large |x|) with NaN kept (a clamp
+ * turns it into a bound).
+ */
+export const MATH_F32 = `
 fn pow_f32(x: f32, y: f32) -> f32 {
   if (y == 0.0) { return 1.0; }
   let oddInt = floor(y) == y && fract(y * 0.5) != 0.0;
@@ -20,12 +27,14 @@ fn pow_f32(x: f32, y: f32) -> f32 {
   }
   let r = pow(abs(x), y);
   if (x > 0.0) { return r; }
-  if (x != x) { return x; }
+  if (is_nan_f32(x)) { return x; }
   if (floor(y) != y) { return nan_f32(); }
   return select(r, -r, oddInt);
 }
+fn tanh_f32(x: f32) -> f32 { return select(tanh(clamp(x, -20.0, 20.0)), x, is_nan_f32(x)); }
 `;
 
+const sameTree = (l: Expr, r: Expr) => JSON.stringify(l) === JSON.stringify(r);
 const isBoolean = (e: Expr) => e.kind === 'compare' || e.kind === 'logic';
 
 const ARITH = { add: '+', sub: '-', mul: '*', div: '/' } as const;
@@ -47,8 +56,7 @@ function literal(v: number, t: ScalarType): string {
 function callF32(fn: MathFunction, args: string[]): string {
   switch (fn) {
     case 'pow': return `pow_f32(${args[0]}, ${args[1]})`;
-    // Some drivers compute tanh from exp and give NaN for large |x|.
-    case 'tanh': return `tanh(clamp(${args[0]}, -20.0, 20.0))`;
+    case 'tanh': return `tanh_f32(${args[0]})`;
     default: return `${fn}(${args.join(', ')})`;
   }
 }
@@ -64,7 +72,13 @@ export function renderWgsl(e: Expr, t: ScalarType): string {
     case 'arith':
       if (t === 'i32' && e.op === 'div') return `select(${r(e.lhs)} / ${r(e.rhs)}, 0, ${r(e.rhs)} == 0)`;
       return `(${r(e.lhs)} ${ARITH[e.op]} ${r(e.rhs)})`;
-    case 'compare': return `(${r(e.lhs)} ${COMPARE[e.op]} ${r(e.rhs)})`;
+    case 'compare':
+      if (t === 'f32' && e.op === 'ne') {
+        // IEEE: NaN != anything. lavapipe gives false for a NaN operand, so say it with the bits.
+        if (sameTree(e.lhs, e.rhs)) return `is_nan_f32(${r(e.lhs)})`;
+        return `(${r(e.lhs)} != ${r(e.rhs)} || is_nan_f32(${r(e.lhs)}) || is_nan_f32(${r(e.rhs)}))`;
+      }
+      return `(${r(e.lhs)} ${COMPARE[e.op]} ${r(e.rhs)})`;
     case 'logic': return `(${r(e.lhs)} ${LOGIC[e.op]} ${r(e.rhs)})`;
     case 'select': return `select(${r(e.ifFalse)}, ${r(e.ifTrue)}, ${r(e.cond)})`;
     case 'call': {

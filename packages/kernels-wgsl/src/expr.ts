@@ -90,7 +90,7 @@ export const pow = call('pow');
 // --- composites ----------------------------------------------------------------------
 
 export const isNaN = (v: Expr): Expr => ne(v, v);
-/** min(max(v, lo), hi) with the bounds winning over NaN-free comparisons, as the cpu reference. */
+/** min(max(v, lo), hi); NaN passes through (neither comparison holds), as in PyTorch's clamp. */
 export const clampTo = (v: Expr, lo: Operand, hi: Operand): Expr => select(lt(v, lo), lo, select(gt(v, hi), hi, v));
 /**
  * 1 / (1 + e^-v), written so that exp never overflows in either tail: with e = e^-|v|,

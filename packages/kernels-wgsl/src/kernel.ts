@@ -126,10 +126,15 @@ export function makeKernel(k: {
   return kernel;
 }
 
-/** WGSL helpers for float results that must be NaN or Infinity at run time (constants would not compile). */
+/**
+ * WGSL helpers for float results that must be NaN or Infinity at run time (constants would
+ * not compile), and a NaN test on the bits: WGSL leaves NaN behaviour to the implementation,
+ * and a compiler that assumes no NaN folds `v != v` to false (lavapipe does).
+ */
 export const FLOAT_SPECIALS = `
 fn nan_f32() -> f32 { var bits = 0x7fc00000u; return bitcast<f32>(bits); }
 fn inf_f32() -> f32 { var bits = 0x7f800000u; return bitcast<f32>(bits); }
+fn is_nan_f32(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
 `;
 
 /** Per-dim fields `${prefix}${d}` for d < rank. */

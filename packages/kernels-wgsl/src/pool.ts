@@ -53,7 +53,7 @@ export function maxPoolKernel(p: PoolParams): Kernel {
         if (x2 < 0 || x2 >= p.i2) { continue; }
         let flat = (x0 * p.i1 + x1) * p.i2 + x2;
         let v = X[base + flat];
-        if (at < 0 || v > best || v != v) { best = v; at = flat; }
+        if (at < 0 || is_nan_f32(v) || (!is_nan_f32(best) && v > best)) { best = v; at = flat; }
       }
     }
   }

@@ -4,7 +4,8 @@
  * strides. Many outputs: one invocation per output (nested loops over the reduced dims).
  * Few outputs with long reductions: one workgroup per output, invocations striding over the
  * flat reduced space, then a tree in workgroup memory.
- * Ties in argmax/argmin keep the first index; NaN wins max/min (the cpu backend's rules).
+ * Ties in argmax/argmin keep the first index; NaN wins max/min and argmax/argmin (the
+ * cpu backend's rules, which are PyTorch's).
  */
 import { FLOAT_SPECIALS, foldGroups, makeKernel, type Field, type Kernel, type ScalarType } from './kernel';
 import { contiguousStrides, mergeDims } from './strides';
@@ -46,28 +47,45 @@ export function reduceMode(outCount: number, redCount: number): ReduceMode {
 
 const isArg = (op: ReduceOp) => op === 'argmax' || op === 'argmin';
 
-/** Initial accumulator, and how a value `v` at flat reduced index `r` updates (acc, idx). */
+/**
+ * Initial accumulator, and how a value `v` at flat reduced index `r` updates (acc, idx).
+ * Floats: NaN wins max and min (the last one seen: any NaN is NaN), and argmax / argmin
+ * stop at the first NaN (PyTorch's rules); `is_nan_f32` tests the bits, as `v != v` may be
+ * folded away.
+ */
 function accumulate(op: ReduceOp, t: ScalarType): { init: string; update: string } {
   const lowest = t === 'f32' ? '-inf_f32()' : '(-2147483647 - 1)';
   const highest = t === 'f32' ? 'inf_f32()' : '2147483647';
-  const nanWins = t === 'f32' ? ' || v != v' : '';
+  const f = t === 'f32';
+  // a NaN accumulator is final; the comparison is not trusted to be false against it
+  const wins = (cmp: string) => (f ? `!is_nan_f32(acc) && (v ${cmp} acc || is_nan_f32(v))` : `v ${cmp} acc`);
   switch (op) {
     case 'sum': return { init: `${t}(0)`, update: 'acc += v;' };
-    case 'max': return { init: lowest, update: `if (v > acc${nanWins}) { acc = v; }` };
-    case 'min': return { init: highest, update: `if (v < acc${nanWins}) { acc = v; }` };
-    case 'argmax': return { init: lowest, update: 'if (v > acc) { acc = v; idx = r; }' };
-    case 'argmin': return { init: highest, update: 'if (v < acc) { acc = v; idx = r; }' };
+    case 'max': return { init: lowest, update: `if (${wins('>')}) { acc = v; }` };
+    case 'min': return { init: highest, update: `if (${wins('<')}) { acc = v; }` };
+    case 'argmax': return { init: lowest, update: `if (${wins('>')}) { acc = v; idx = r; }` };
+    case 'argmin': return { init: highest, update: `if (${wins('<')}) { acc = v; idx = r; }` };
   }
 }
 
-/** Combines partial (acc, idx) from slot `o` into slot `s` (workgroup tree). */
-function combine(op: ReduceOp): string {
+/**
+ * Combines partial (acc, idx) from slot `o` into slot `s` (workgroup tree). For arg ops a
+ * NaN ranks above every number and ties (NaN with NaN included) keep the smaller index.
+ */
+function combine(op: ReduceOp, t: ScalarType): string {
+  const nan = (slot: string) => (t === 'f32' ? `is_nan_f32(sv[${slot}])` : 'false');
+  const flags = `let on = ${nan('o')};
+      let sn = ${nan('s')};
+      `;
+  const wins = (cmp: string) => `!sn && (on || sv[o] ${cmp} sv[s])`;
+  const argCombine = (cmp: string) => `${flags}let tie = select(sv[o] == sv[s], on && sn, on || sn);
+      if ((${wins(cmp)}) || (tie && si[o] < si[s])) { sv[s] = sv[o]; si[s] = si[o]; }`;
   switch (op) {
     case 'sum': return 'sv[s] += sv[o];';
-    case 'max': return 'if (sv[o] > sv[s] || sv[o] != sv[o]) { sv[s] = sv[o]; }';
-    case 'min': return 'if (sv[o] < sv[s] || sv[o] != sv[o]) { sv[s] = sv[o]; }';
-    case 'argmax': return 'if (sv[o] > sv[s] || (sv[o] == sv[s] && si[o] < si[s])) { sv[s] = sv[o]; si[s] = si[o]; }';
-    case 'argmin': return 'if (sv[o] < sv[s] || (sv[o] == sv[s] && si[o] < si[s])) { sv[s] = sv[o]; si[s] = si[o]; }';
+    case 'max': return `${flags}if (${wins('>')}) { sv[s] = sv[o]; }`;
+    case 'min': return `${flags}if (${wins('<')}) { sv[s] = sv[o]; }`;
+    case 'argmax': return argCombine('>');
+    case 'argmin': return argCombine('<');
   }
 }
 
@@ -158,7 +176,7 @@ ${keptBase(kr)}  var acc = ${init};
     if (t < w) {
       let s = t;
       let o = t + w;
-      ${combine(op)}
+      ${combine(op, type)}
     }
   }
   if (t == 0 && o < p.count) {

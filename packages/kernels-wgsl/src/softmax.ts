@@ -21,7 +21,7 @@ export function softmaxKernel(rows: number, cols: number, log: boolean, mode: So
   if (mode === 'thread') {
     const body = `  let b = i * p.cols;
   var mx = -inf_f32();
-  for (var j = 0; j < p.cols; j++) { let v = X[b + j]; if (v > mx || v != v) { mx = v; } }
+  for (var j = 0; j < p.cols; j++) { let v = X[b + j]; if (is_nan_f32(v) || (!is_nan_f32(mx) && v > mx)) { mx = v; } }
   var sum = 0.0;
   for (var j = 0; j < p.cols; j++) { sum += exp(X[b + j] - mx); }
   let lse = mx + log(sum);
@@ -41,11 +41,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let t = i32(lid.x);
   let b = min(row, p.count - 1) * p.cols;
   var mx = -inf_f32();
-  for (var j = t; j < p.cols; j += ${GROUP_WG}) { let v = X[b + j]; if (v > mx || v != v) { mx = v; } }
+  for (var j = t; j < p.cols; j += ${GROUP_WG}) { let v = X[b + j]; if (is_nan_f32(v) || (!is_nan_f32(mx) && v > mx)) { mx = v; } }
   red[t] = mx;
   for (var w = ${GROUP_WG / 2}; w > 0; w >>= 1u) {
     workgroupBarrier();
-    if (t < w) { let o = red[t + w]; if (o > red[t] || o != o) { red[t] = o; } }
+    if (t < w) { let o = red[t + w]; if (is_nan_f32(o) || (!is_nan_f32(red[t]) && o > red[t])) { red[t] = o; } }
   }
   workgroupBarrier();
   mx = red[0];

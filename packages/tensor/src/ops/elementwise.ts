@@ -32,7 +32,8 @@ export const abs = unary('abs', { dtypes: 'any', expr: E.abs(x), grad: (g, x): T
 export const sign = unary('sign', { dtypes: 'any', expr: E.sign(x) });
 /** 1 where x > 0, else 0: the derivative of relu. */
 const step = unary('step', { dtypes: 'any', expr: E.gt(x, 0), internal: true });
-export const relu = unary('relu', { dtypes: 'float', expr: E.select(E.gt(x, 0), x, 0), grad: (g, x): Tensor => reluGrad(g, x), check: { input: 'distinct' } });
+/** max(x, 0) with NaN and −0 kept (PyTorch's relu: 0 replaces only what is below 0). */
+export const relu = unary('relu', { dtypes: 'float', expr: E.select(E.lt(x, 0), 0, x), grad: (g, x): Tensor => reluGrad(g, x), check: { input: 'distinct' } });
 const leakyReluGrad = unary('leakyReluGrad', { dtypes: 'float', expr: E.select(E.gt(x, 0), 1, a), params: [['negativeSlope', 0.01]], internal: true });
 export const leakyRelu = unary('leakyRelu', {
   dtypes: 'float', expr: E.select(E.gt(x, 0), x, E.mul(a, x)), params: [['negativeSlope', 0.01]],
@@ -109,7 +110,7 @@ export const hardtanh = unary('hardtanh', {
   check: { input: 'distinct', args: [-0.5, 0.6] },
 });
 export const reciprocal = unary('reciprocal', { dtypes: 'float', expr: E.div(1, x), grad: (g, _x, y): Tensor => neg(mul(g, mul(y, y))), check: { input: 'positive' } });
-export const rsqrt = unary('rsqrt', { dtypes: 'float', expr: E.div(1, E.sqrt(x)), grad: (g, x, y): Tensor => mul(g, div(mul(y, -0.5), x)), check: { input: 'positive' } });
+export const rsqrt = unary('rsqrt', { dtypes: 'float', expr: E.div(1, E.sqrt(x)), grad: (g, _x, y): Tensor => mul(g, mul(mul(y, mul(y, y)), -0.5)), check: { input: 'positive' } });
 export const log1p = unary('log1p', { dtypes: 'float', expr: E.log1p(x), grad: (g, x): Tensor => div(g, add(x, 1)), check: { input: 'positive' } });
 export const expm1 = unary('expm1', { dtypes: 'float', expr: E.expm1(x), grad: (g, _x, y): Tensor => mul(g, add(y, 1)) });
 export const sin = unary('sin', { dtypes: 'float', expr: E.sin(x), grad: (g, x): Tensor => mul(g, cos(x)) });
@@ -135,9 +136,12 @@ export const div = binary('div', { dtypes: 'any', expr: E.div(x, y), grad: (g, _
 
 // Backward passes of hot activations as one kernel each (g is x, the forward's input or
 // output is y): one pass over memory instead of two or three.
-/** g where x > 0, else 0 (relu's backward; also where g is not finite, as PyTorch). */
+/**
+ * 0 where x <= 0, else g (relu's backward, PyTorch's threshold_backward: 0 also where g is
+ * not finite, and g where x is NaN).
+ */
 const reluGrad = binary('reluGrad', {
-  dtypes: 'float', expr: E.select(E.gt(y, 0), x, 0), internal: true,
+  dtypes: 'float', expr: E.select(E.le(y, 0), 0, x), internal: true,
   grad: (gg, _g, x): Grads => [reluGrad(gg, x), null],
 });
 /** g · s · (1 − s) for s = sigmoid(x) (sigmoid's backward). */
@@ -157,23 +161,22 @@ export function pow(a: Operand, b: Operand): Tensor {
   return powScalar(a, b);
 }
 
-/** The gradient share of x at a max/min: 1 where it wins, 0.5 at ties (as PyTorch). */
-const share = (wins: Tensor, x: Tensor, y: Tensor) => add(wins, mul(eq(x, y), 0.5));
+/**
+ * The gradient share of an operand of maximum / minimum that loses where `loses`: 0 there,
+ * 0.5 at ties, else 1, so at a NaN (no comparison holds) both operands take the whole
+ * gradient, as PyTorch's formula does.
+ */
+const share = (loses: Tensor, x: Tensor, y: Tensor) => rsub(1, add(loses, mul(eq(x, y), 0.5)));
 /** Elementwise maximum (NaN wins); at ties the gradient is split evenly. */
 export const maximum = binary('maximum', {
   dtypes: 'any', expr: E.select(E.or(E.gt(x, y), E.isNaN(x)), x, y),
-  grad: (g, x, y): Grads => {
-    const s = share(gt(x, y), x, y);
-    return [mul(g, s), mul(g, rsub(1, s))];
-  },
+  grad: (g, x, y): Grads => [mul(g, share(lt(x, y), x, y)), mul(g, share(gt(x, y), x, y))],
   check: { input: 'distinct' },
 });
+/** Elementwise minimum (NaN wins); at ties the gradient is split evenly. */
 export const minimum = binary('minimum', {
   dtypes: 'any', expr: E.select(E.or(E.lt(x, y), E.isNaN(x)), x, y),
-  grad: (g, x, y): Grads => {
-    const s = share(lt(x, y), x, y);
-    return [mul(g, s), mul(g, rsub(1, s))];
-  },
+  grad: (g, x, y): Grads => [mul(g, share(gt(x, y), x, y)), mul(g, share(lt(x, y), x, y))],
   check: { input: 'distinct' },
 });
 

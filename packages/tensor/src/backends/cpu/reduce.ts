@@ -64,14 +64,16 @@ function reduceOne(op: ReduceOp, x: TypedArray, base: number, offs: Int32Array):
     }
     case 'argmax':
     case 'argmin': {
+      // The first extreme; the first NaN wins over any number (PyTorch's rule).
       const sign = op === 'argmax' ? 1 : -1;
       let best = 0;
       let bv = -Infinity;
       for (let r = 0; r < n; r++) {
         const v = sign * x[base + offs[r]];
-        if (v > bv) {
+        if (v > bv || v !== v) {
           bv = v;
           best = r;
+          if (v !== v) break;
         }
       }
       return best;
