@@ -4,7 +4,7 @@
  * the lab's own test images (1,000 CIFAR-10 test images; up to 1,000 vehicle photos; the
  * dehazing test scenes), and compared with webgrad's output: max error ≤ 1e-5 of the
  * output's scale, and the same top-1 class for every image. The export is also read back
- * with importOnnx and must give webgrad's output again.
+ * with importOnnx and must give webgrad's output again (on 50 of the images).
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -142,10 +142,12 @@ describe.skipIf(!hasCifar || !hasVehicles || !hasDehaze)('every lab model round-
       const bytes = await nn.exportOnnx(model, { inputShape: [1, ...images.shape.slice(1)] });
       const ours = await runWebgrad(model, images.x, images.shape);
       const theirs = await runOrt(await session(bytes), images.x, images.shape);
-      const back = await runWebgrad(await nn.importOnnx(bytes), images.x, images.shape);
       const err = relativeError(theirs, ours);
       expect(err, `${stage}: onnxruntime against webgrad`).toBeLessThanOrEqual(1e-5);
-      expect(relativeError(back, ours), `${stage}: importOnnx against webgrad`).toBeLessThanOrEqual(1e-5);
+      // The import runs webgrad's own kernels again: 50 images show it (the suite's time goes to the 1,000 above).
+      const few = subset(images, 50);
+      const back = await runWebgrad(await nn.importOnnx(bytes), few.x, few.shape);
+      expect(relativeError(back, await runWebgrad(model, few.x, few.shape)), `${stage}: importOnnx against webgrad`).toBeLessThanOrEqual(1e-5);
       if (classes) {
         const a = top1(ours, classes);
         const b = top1(theirs, classes);

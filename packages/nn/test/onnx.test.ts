@@ -168,15 +168,24 @@ describe('exportOnnx, op by op, checked in onnxruntime and read back with import
     const mean0 = Array.from(model.stateDict()['0.1.runningMean'].dataSync());
     model.train();
     const losses: number[] = [];
+    let memory: wg.MemoryStats | null = null;
     for (let i = 0; i < 8; i++) {
-      const loss = wg.crossEntropy(model.forward(x), y);
-      opt.zeroGrad();
-      loss.backward();
-      if (i === 0) for (const [k, p] of model.namedParameters()) expect(p.grad, k).not.toBeNull();
-      opt.step();
+      const loss = wg.tidy(() => {
+        const l = wg.crossEntropy(model.forward(x), y);
+        opt.zeroGrad();
+        l.backward();
+        if (i === 0) for (const [k, p] of model.namedParameters()) expect(p.grad, k).not.toBeNull();
+        opt.step();
+        return l.detach();
+      });
       losses.push(await loss.item());
+      loss.dispose();
+      // From the second step on (the optimizer's state exists), memory stays flat.
+      if (i === 1) memory = wg.memoryStats();
     }
     expect(losses[7]).toBeLessThan(losses[0] * 0.8);
+    const now = wg.memoryStats();
+    expect([now.liveTensors, now.bytes]).toEqual([memory!.liveTensors, memory!.bytes]);
     expect(Array.from(model.stateDict()['0.1.runningMean'].dataSync())).not.toEqual(mean0);
   });
 });

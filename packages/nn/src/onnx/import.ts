@@ -185,12 +185,10 @@ export async function importOnnxBytes(bytes: Uint8Array, opts: ImportOnnxOptions
     });
   }
 
-  const steps: Step[] = g.node.map((node, i) => ({
-    node,
-    label: `'${node.name || `#${i}`}' (${node.op_type})`,
-    attrs: new Map((node.attribute ?? []).map((a) => [a.name, a])),
-    run: OPS[node.op_type],
-  }));
+  // Constants are values (set below), not steps.
+  const steps: Step[] = g.node
+    .map((node, i) => ({ node, label: `'${node.name || `#${i}`}' (${node.op_type})`, attrs: new Map((node.attribute ?? []).map((a) => [a.name, a])), run: OPS[node.op_type] }))
+    .filter((s) => s.node.op_type !== 'Constant');
   const model = new OnnxModel({ graph: g, opset, producer, source: where, steps, inputs });
   const device = opts.device ?? 'cpu';
   const placer = new Placer(model);
@@ -210,8 +208,6 @@ export async function importOnnxBytes(bytes: Uint8Array, opts: ImportOnnxOptions
     const a = new Map((node.attribute ?? []).map((x) => [x.name, x]));
     model.setValue(node.output[0], constantValue(a, `${where}: node '${node.name}' (Constant)`));
   }
-  // Constants are values, not steps.
-  (model as unknown as { _steps: Step[] })._steps = steps.filter((s) => s.node.op_type !== 'Constant');
   return model;
 }
 
@@ -234,7 +230,9 @@ class Placer {
     const leaf = path[path.length - 1];
     if (buffer) scope.setBuffer(leaf, t);
     else {
+      // The parameter shares t's storage (counted): t itself is no longer needed.
       (scope as unknown as Record<string, unknown>)[leaf] = new Parameter(t);
+      t.dispose();
     }
     const key = path.join('.');
     this.taken.add(key);
@@ -510,8 +508,6 @@ function elementwise(fn: (x: Tensor, ...a: number[]) => Tensor, attrs: [string, 
   return (c, [x]) => [fn(asTensor(c, x), ...attrs.map(([n, d]) => attrFloat(c, n, d)))];
 }
 
-/** ONNX defaults of the one-to-one ops' attributes. */
-const ATTR_DEFAULTS: Record<string, number> = { alpha: 0.01 };
 const WEBGRAD_UNARY: Record<string, (x: Tensor, ...a: number[]) => Tensor> = {
   relu, sigmoid, tanh, exp, log, sqrt, neg, abs, sign, erf, sin, cos, reciprocal, leakyRelu, elu,
 };
@@ -538,10 +534,9 @@ function binaryOp(onnx: string, fn: (a: Tensor | number, b: Tensor | number) => 
 /** The ops importOnnx implements, by ONNX op type. */
 const OPS: Record<string, OpFn> = {
   ...Object.fromEntries(
-    Object.entries(ONE_TO_ONE).map(([wg, e]) => [e.onnx, elementwise(WEBGRAD_UNARY[wg], Object.values(e.attrs ?? {}).map((o) => [o, ATTR_DEFAULTS[o] ?? 1] as [string, number]))]),
+    Object.entries(ONE_TO_ONE).map(([wg, e]) => [e.onnx, elementwise(WEBGRAD_UNARY[wg], Object.values(e.attrs ?? {}).map(([o, d]) => [o, d] as [string, number]))]),
   ),
   ...Object.fromEntries(Object.entries(BINARY).map(([wg, onnx]) => [onnx, binaryOp(onnx, WEBGRAD_BINARY[wg])])),
-  Elu: elementwise(elu, [['alpha', 1]]),
   Softplus: elementwise((x) => softplus(x, 1, 20)),
   Gelu: (c, [x]) => [attrString(c, 'approximate', 'none') === 'tanh' ? geluTanh(asTensor(c, x)) : gelu(asTensor(c, x))],
   Clip: (c, [x, lo, hi]) => {
@@ -649,7 +644,9 @@ const OPS: Record<string, OpFn> = {
   },
   Unsqueeze: (c, ins) => {
     const s = shapeOf(ins[0]!);
-    const axes = (axesOf(c, ins, 1) ?? c.fail('has no axes')).map((a) => norm(a, s.length + (axesOf(c, ins, 1)?.length ?? 0))).sort((a, b) => a - b);
+    const given = axesOf(c, ins, 1) ?? c.fail('has no axes');
+    // Negative axes count from the end of the output, whose rank is the input's plus the axes.
+    const axes = given.map((a) => norm(a, s.length + given.length)).sort((a, b) => a - b);
     const out = [...s];
     for (const a of axes) out.splice(a, 0, 1);
     return [reshapeValue(ins[0]!, out)];
@@ -738,6 +735,7 @@ const OPS: Record<string, OpFn> = {
   ReduceMean: reduce('mean'),
   ReduceMax: reduce('max'),
   ReduceMin: reduce('min'),
+  // Read once at import time into the model's values (importOnnxBytes), never run.
   Constant: () => [],
 };
 

@@ -12,8 +12,8 @@ export const EXPORT_OPSETS = [13, 21] as const;
 /** The opsets importOnnx reads: 11 brought Pad and Clip's inputs and the modern Conv/Resize semantics. */
 export const IMPORT_OPSETS = [11, 21] as const;
 
-/** webgrad op → ONNX op, with webgrad's parameter names → ONNX's attribute names. */
-export const ONE_TO_ONE: Record<string, { onnx: string; attrs?: Record<string, string> }> = {
+/** webgrad op → ONNX op, with webgrad's parameter names → ONNX's attribute names and ONNX's defaults. */
+export const ONE_TO_ONE: Record<string, { onnx: string; attrs?: Record<string, readonly [onnx: string, onnxDefault: number]> }> = {
   relu: { onnx: 'Relu' },
   sigmoid: { onnx: 'Sigmoid' },
   tanh: { onnx: 'Tanh' },
@@ -27,8 +27,8 @@ export const ONE_TO_ONE: Record<string, { onnx: string; attrs?: Record<string, s
   sin: { onnx: 'Sin' },
   cos: { onnx: 'Cos' },
   reciprocal: { onnx: 'Reciprocal' },
-  leakyRelu: { onnx: 'LeakyRelu', attrs: { negativeSlope: 'alpha' } },
-  elu: { onnx: 'Elu', attrs: { alpha: 'alpha' } },
+  leakyRelu: { onnx: 'LeakyRelu', attrs: { negativeSlope: ['alpha', 0.01] } },
+  elu: { onnx: 'Elu', attrs: { alpha: ['alpha', 1] } },
 };
 
 /** Binary webgrad ops → ONNX ops (both broadcast as NumPy does). */
@@ -58,7 +58,7 @@ export const UNARY: Record<string, UnaryWriter> = {
   ...Object.fromEntries(
     Object.entries(ONE_TO_ONE).map(([op, e]) => [
       op,
-      { write: (w: NodeWriter, x: string, a: OpAttrs) => w.node(e.onnx, [x], Object.fromEntries(Object.entries(e.attrs ?? {}).map(([p, o]) => [o, num(a, p)]))) },
+      { write: (w: NodeWriter, x: string, a: OpAttrs) => w.node(e.onnx, [x], Object.fromEntries(Object.entries(e.attrs ?? {}).map(([p, [o]]) => [o, num(a, p)]))) },
     ]),
   ),
   silu: { write: (w, x) => w.node('Mul', [x, w.node('Sigmoid', [x], {})], {}) },
