@@ -5,6 +5,7 @@
  * This entry is the browser's (and any platform's); Node resolves the package to ./node.ts.
  */
 export { Module, type StateDict, type StateDictOptions, type LoadStateDictOptions, type LoadStateDictResult } from './module';
+export { callable, type CallableModule } from './callable';
 export { Parameter, isParameter, zerosParameter } from './parameter';
 export { type ModelSummary, type SummaryRow, type SummaryOptions } from './summary';
 export * as F from './functional';
