@@ -72,6 +72,8 @@ console.log(auto.device, auto.fallbackReason);
 console.log(await wg.useDevice('webgpu').catch((err) => err.message));
 const { default: manifest } = await import('@webgrad/nn/package.json', { with: { type: 'json' } });
 console.log(manifest.name, manifest.version);
+// Installed in a project with workspaces of its own: downloads go to the user's cache folder.
+console.log(ds.defaultDataDir());
 `;
 
 const NO_WEBGPU = "WebGPU in Node needs the 'webgpu' package (Dawn for Node), which is not installed: `npm install webgpu`. Without it the cpu device works: useDevice('cpu').";
@@ -139,13 +141,17 @@ describe('npm pack: each package builds, installs and imports on its own', () =>
       expect(readFileSync(join(repo, 'packages', p.name.replace('@webgrad/', ''), 'LICENSE'), 'utf8'), `${p.name}'s LICENSE`).toBe(license);
     }
     mkdirSync(modules, { recursive: true });
-    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
+    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module', workspaces: [] }));
     for (const p of packed) await install(p);
 
     writeFileSync(join(app, 'main.mjs'), JS);
-    const js = await run(process.execPath, ['main.mjs'], { cwd: app });
+    const xdg = join(work, 'cache');
+    const js = await run(process.execPath, ['main.mjs'], { cwd: app, env: { ...process.env, XDG_CACHE_HOME: xdg, WEBGRAD_CACHE: '' } });
     expect(existsSync(join(modules, 'webgpu'))).toBe(false);
-    expect(js.stdout).toBe(`tensor([[ 7., 10.],\n        [15., 22.]])\n1x3 1x3 1x3\nfunction true\n4x2 0,1,0,1\ncpu\ncpu ${NO_WEBGPU}\n${NO_WEBGPU}\n@webgrad/nn 0.1.0\n`);
+    expect(js.stdout).toBe(`tensor([[ 7., 10.],\n        [15., 22.]])\n1x3 1x3 1x3\nfunction true\n4x2 0,1,0,1\ncpu\ncpu ${NO_WEBGPU}\n${NO_WEBGPU}\n@webgrad/nn 0.1.0\n${xdg}/webgrad/data\n`);
+    // Declaration maps point into the shipped sources.
+    const map = JSON.parse(readFileSync(join(modules, '@webgrad/nn/dist/module.d.ts.map'), 'utf8')) as { sources: string[] };
+    expect(map.sources.map((f) => existsSync(join(modules, '@webgrad/nn/dist', f)))).toEqual([true]);
 
     // CommonJS: the "require" condition says the packages are ESM-only.
     writeFileSync(join(app, 'main.cjs'), CJS);

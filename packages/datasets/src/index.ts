@@ -16,7 +16,7 @@ export { decodeFiles, type DecodeOptions } from './decode-files';
 export { imageCache, cacheKey, readCache, writeCache, clearCache, type CacheEntry } from './image-cache';
 export { naturalCompare } from './natural-order';
 export { type ImageSet, type PairSet, type Splits, type SkippedFile, subsetImages, classCounts } from './image-set';
-export { repoRoot, defaultCacheDir, defaultDataDir } from './paths';
+export { repoRoot, findRepoRoot, defaultCacheDir, defaultDataDir } from './paths';
 // Loading
 export { DataLoader, type DataLoaderOptions, type Batch } from './data-loader';
 export { TensorDataset, isDataset, collate, type Dataset, type Sample } from '@webgrad/tensor';
