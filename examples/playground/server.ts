@@ -2,29 +2,69 @@
  * `npm run playground`: bundles the page and serves it on 127.0.0.1 with the headers that
  * cross-origin isolation needs (COOP same-origin, COEP require-corp: SharedArrayBuffer, so
  * the cpu backend's worker threads can share memory there), plus the training images.
+ * It answers GET and HEAD (405 otherwise), only to the Host names 127.0.0.1:PORT and
+ * localhost:PORT (403 otherwise, against DNS rebinding), never lets a file be sniffed as
+ * another type, and tells the page the data set's name, not the folders it came from.
  *
  *   npm run playground -- [--port 5173] [--train-per-class 100] [--test-per-class 20]
  *                         [--data DIR] [--synthetic]
  */
 import { readFileSync } from 'node:fs';
-import { type Server, createServer } from 'node:http';
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildPage } from './build';
 import { encodeImages } from './core';
-import { type SubsetOptions, loadSubset } from './data';
+import { type Subset, type SubsetOptions, loadSubset } from './data';
 
 export interface Playground {
   url: string;
   server: Server;
   /** What the page trains on (also sent to it). */
-  data: Awaited<ReturnType<typeof loadSubset>>;
+  data: Subset;
   bundleBytes: number;
   close(): Promise<void>;
 }
 
 const ISOLATION = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
+/** On every answer: isolation, and no MIME sniffing (a served file is only ever what its Content-Type says). */
+const ALWAYS = { ...ISOLATION, 'X-Content-Type-Options': 'nosniff' };
+const METHODS = ['GET', 'HEAD'];
+
+/**
+ * Only the names this server listens under. A page on another site that rebinds its own
+ * DNS name to 127.0.0.1 sends its own name as Host, and is refused (DNS rebinding).
+ */
+export function hostAllowed(host: string | undefined, port: number): boolean {
+  const h = host?.toLowerCase();
+  return h === `127.0.0.1:${port}` || h === `localhost:${port}`;
+}
+
+type Routes = Map<string, { type: string; body: Uint8Array }>;
+
+function handler(routes: Routes, port: () => number) {
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    const refuse = (status: number, text: string, extra: Record<string, string> = {}) =>
+      void res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', ...ALWAYS, ...extra }).end(`${text}\n`);
+    if (!hostAllowed(req.headers.host, port())) {
+      refuse(403, `Host '${req.headers.host ?? ''}' refused: this server answers only 127.0.0.1:${port()} and localhost:${port()}`);
+      return;
+    }
+    if (!METHODS.includes(req.method ?? '')) {
+      refuse(405, `method ${req.method} not allowed: ${METHODS.join(', ')} only`, { Allow: METHODS.join(', ') });
+      return;
+    }
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const file = routes.get(path);
+    if (!file) {
+      refuse(404, `not found: ${path}`);
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': file.type, 'Content-Length': file.body.length, 'Cache-Control': 'no-store', ...ALWAYS });
+    res.end(req.method === 'HEAD' ? undefined : file.body);
+  };
+}
 
 export async function startPlayground(opts: Partial<SubsetOptions> & { port?: number } = {}): Promise<Playground> {
   const [page, data] = await Promise.all([
@@ -32,20 +72,11 @@ export async function startPlayground(opts: Partial<SubsetOptions> & { port?: nu
     loadSubset({ trainPerClass: opts.trainPerClass ?? 100, testPerClass: opts.testPerClass ?? 20, dataDir: opts.dataDir, synthetic: opts.synthetic }),
   ]);
   const html = readFileSync(fileURLToPath(new URL('./index.html', import.meta.url)));
-  const routes = new Map(page.files);
+  const routes: Routes = new Map(page.files);
   routes.set('/', { type: 'text/html; charset=utf-8', body: html });
   routes.set('/data/meta.json', { type: 'application/json', body: new TextEncoder().encode(JSON.stringify(data.meta)) });
   routes.set('/data/images.bin', { type: 'application/octet-stream', body: encodeImages(data) });
-  const server = createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
-    const file = routes.get(path);
-    if (!file || (req.method !== 'GET' && req.method !== 'HEAD')) {
-      res.writeHead(404, { 'Content-Type': 'text/plain', ...ISOLATION }).end(`not found: ${path}`);
-      return;
-    }
-    res.writeHead(200, { 'Content-Type': file.type, 'Content-Length': file.body.length, 'Cache-Control': 'no-store', ...ISOLATION });
-    res.end(req.method === 'HEAD' ? undefined : file.body);
-  });
+  const server: Server = createServer(handler(routes, (): number => (server.address() as AddressInfo).port));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, '127.0.0.1', resolve);
@@ -87,8 +118,8 @@ async function main(): Promise<void> {
     dataDir: values.data,
     synthetic: values.synthetic,
   });
-  console.log(`data: ${p.data.meta.name}, ${p.data.meta.trainCount} train / ${p.data.meta.testCount} test images from ${p.data.meta.source}`);
-  if (p.data.meta.fallback) console.log(`note: ${p.data.meta.fallback}`);
+  console.log(`data: ${p.data.meta.name}, ${p.data.meta.trainCount} train / ${p.data.meta.testCount} test images from ${p.data.local.source}`);
+  if (p.data.local.fallback) console.log(`note: ${p.data.local.fallback}`);
   console.log(`page: ${(p.bundleBytes / 1024).toFixed(0)} KiB of JavaScript`);
   console.log(`playground: ${p.url}  (Ctrl-C to stop)`);
 }
