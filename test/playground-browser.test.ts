@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
+import { PNG } from 'pngjs';
 import * as wg from '@webgrad/tensor';
 import * as nn from '@webgrad/nn';
 import { type TrainConfig, batchOf, buildModel, epochOrder, trainStep } from '../examples/playground/core';
@@ -37,6 +38,22 @@ async function nodeFirstLoss(pg: Playground): Promise<number> {
 }
 
 const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+
+/** A 40×30 PNG: a bright disc on a dark ground, for the file inputs. */
+function discPng(): Buffer {
+  const png = new PNG({ width: 40, height: 30 });
+  for (let y = 0; y < 30; y++) for (let x = 0; x < 40; x++) {
+    const inside = (x - 20) ** 2 + (y - 15) ** 2 < 100;
+    png.data.set(inside ? [240, 200, 40, 255] : [20, 20, 30, 255], (y * 40 + x) * 4);
+  }
+  return PNG.sync.write(png);
+}
+
+type Api = {
+  train: { runFresh(d: string, n: number, s: object): Promise<RunReport>; reset(): Promise<unknown>; run(n: number): Promise<RunReport>; device(): string | null };
+  conv: { learn(steps?: number): Promise<{ learned: number[][] }> };
+};
+const api = <T>(page: Page, fn: (p: Api) => T | Promise<T>) => page.evaluate(`(${fn.toString()})(globalThis.playground)`) as Promise<T>;
 
 describe.skipIf(!CHROMIUM)(`playground in Chromium${CHROMIUM_SKIP}`, () => {
   let pg: Playground;
@@ -78,6 +95,15 @@ describe.skipIf(!CHROMIUM)(`playground in Chromium${CHROMIUM_SKIP}`, () => {
     console.log(`page adapter: ${adapter || 'none'}; data: ${pg.data.meta.name}${pg.data.meta.fallback ? ` (${pg.data.meta.fallback})` : ''}`);
   });
 
+  it("defaults to the library's 'auto', and the selector names the device auto chose", async () => {
+    expect(await page.locator('#train-device').inputValue()).toBe('auto');
+    const chosen = await api(page, (p) => p.train.device());
+    // On SwiftShader (or with no adapter) 'auto' is cpu: the WASM kernels are faster there.
+    if (!adapter || /swiftshader/i.test(adapter)) expect(chosen).toBe('cpu');
+    expect(await page.locator('#train-device option[value=auto]').textContent()).toBe(`auto (${chosen})`);
+    if (chosen === 'cpu' && adapter) expect(await page.locator('#train-adapter').textContent()).toMatch(/auto chose cpu: .*software/);
+  });
+
   for (const device of ['webgpu', 'cpu'] as const) {
     it(`trains ${STEPS} steps on ${device}: the loss falls, and the first step's loss is Node's for the same seed`, async (ctx) => {
       if (device === 'webgpu' && !adapter) ctx.skip();
@@ -93,6 +119,34 @@ describe.skipIf(!CHROMIUM)(`playground in Chromium${CHROMIUM_SKIP}`, () => {
       expect(Math.abs(report.firstLoss - (await nodeFirstLoss(pg)))).toBeLessThan(1e-5);
     }, SLOW.timeout);
   }
+
+  it('"your image" is predicted again by each new model, and by the trained one', async () => {
+    await page.locator('#train-file').setInputFiles({ name: 'disc.png', mimeType: 'image/png', buffer: discPng() });
+    await page.waitForFunction(() => /model at step/.test(document.getElementById('train-drop-pred')!.textContent ?? ''));
+    const before = await page.locator('#train-drop-pred').textContent();
+    expect(before).toMatch(new RegExp(`model at step ${STEPS}:`));
+    await page.locator('#train-seed').fill('3');
+    await api(page, (p) => p.train.reset());
+    const fresh = await page.locator('#train-drop-pred').textContent();
+    expect(fresh).toMatch(/model at step 0:/);
+    expect(fresh!.split('\n').slice(1)).not.toEqual(before!.split('\n').slice(1));
+    await api(page, (p) => p.train.run(3));
+    expect(await page.locator('#train-drop-pred').textContent()).toMatch(/model at step 3:/);
+  }, SLOW.timeout);
+
+  it('a learnt kernel clears when the image changes, and the selector names the image shown', async () => {
+    await api(page, (p) => p.conv.learn(20));
+    expect(await page.locator('#conv-learned').textContent()).toMatch(/learned/);
+    await page.locator('#conv-sample').selectOption('shapes');
+    expect(await page.locator('#conv-learned').textContent()).toBe('');
+    await api(page, (p) => p.conv.learn(20));
+    await page.locator('#conv-file').setInputFiles({ name: 'disc.png', mimeType: 'image/png', buffer: discPng() });
+    await page.waitForFunction(() => (document.getElementById('conv-sample') as HTMLSelectElement).value === 'file');
+    expect(await page.locator('#conv-sample option:checked').textContent()).toBe('your image: disc.png');
+    expect(await page.locator('#conv-input-size').textContent()).toBe('input 30×40');
+    expect(await page.locator('#conv-learned').textContent()).toBe('');
+    await page.locator('#conv-sample').selectOption('edge');
+  }, SLOW.timeout);
 
   it('learns the edge kernel back, judges dilations, and photographs each panel', async () => {
     const learnt = await page.evaluate(() => (globalThis as unknown as { playground: { conv: { learn(): Promise<{ learned: number[][] }> } } }).playground.conv.learn());

@@ -2,6 +2,9 @@
  * Panel 1, LAB.md §1: cross-correlation of an image with an editable kernel (stride,
  * padding, dilation), and the kernel learnt back from the output by gradient descent.
  * Runs on the cpu device: small images, instant answers, whatever the training panel does.
+ * A learnt kernel belongs to one output: any change of image, kernel, stride, padding or
+ * dilation clears it (and stops a learning run under way), and the image selector names
+ * the image shown, "your image" included.
  */
 import * as wg from '@webgrad/tensor';
 import * as nn from '@webgrad/nn';
@@ -63,9 +66,19 @@ const kernelText = (k: number[][]) => k.map((r) => r.map((v) => (Number.isIntege
 export function convPanel(): { learn(steps?: number): Promise<{ kernel: number[][]; learned: number[][]; loss: number }> } {
   let image = edgeImage();
   let output: { tensor: wg.Tensor; kernel: number[][]; opts: { stride: number; padding: number; dilation: number } } | null = null;
+  /** Bumped by each render: a learning run started on an older output stops and shows nothing. */
+  let version = 0;
+
+  const clearLearned = () => {
+    $('conv-learned').textContent = '';
+    const chart = $<HTMLCanvasElement>('conv-learn-chart');
+    chart.getContext('2d')!.clearRect(0, 0, chart.width, chart.height);
+  };
 
   const field = (id: string) => Number($<HTMLInputElement>(id).value);
   const render = () => {
+    version++;
+    clearLearned();
     drawMap($<HTMLCanvasElement>('conv-input'), image.values, image.h, image.w, 'grey');
     $('conv-input-size').textContent = `input ${image.h}×${image.w}`;
     output?.tensor.dispose();
@@ -100,9 +113,11 @@ export function convPanel(): { learn(steps?: number): Promise<{ kernel: number[]
   const learn = async (steps = 300) => {
     if (!output) throw new Error('no output to learn from: fix the kernel first');
     const { kernel, opts } = output;
+    const started = version;
     const [kh, kw] = [kernel.length, kernel[0].length];
     const x = wg.tensor(image.values, [1, 1, image.h, image.w], { device: 'cpu' });
-    const target = output.tensor;
+    // A copy: a render while learning disposes the displayed output.
+    const target = output.tensor.clone();
     const w = wg.randn([1, 1, kh, kw], { device: 'cpu', requiresGrad: true });
     const b = wg.zeros([1], { device: 'cpu', requiresGrad: true });
     const optimizer = new nn.Adam([w, b], { lr: 0.05 });
@@ -112,6 +127,7 @@ export function convPanel(): { learn(steps?: number): Promise<{ kernel: number[]
     let loss = NaN;
     try {
       for (let step = 1; step <= steps; step++) {
+        if (version !== started) throw new Error('the image or kernel changed: learning stopped');
         const l = wg.tidy(() => {
           optimizer.zeroGrad();
           const l = wg.mseLoss(wg.conv2d(x, w, b, opts), target);
@@ -136,12 +152,16 @@ export function convPanel(): { learn(steps?: number): Promise<{ kernel: number[]
     } finally {
       button.disabled = false;
       optimizer.dispose();
-      for (const t of [x, w, b]) t.dispose();
+      for (const t of [x, w, b, target]) t.dispose();
     }
   };
 
-  $<HTMLSelectElement>('conv-sample').addEventListener('change', (e) => {
-    image = (e.target as HTMLSelectElement).value === 'edge' ? edgeImage() : shapesImage();
+  const sample = $<HTMLSelectElement>('conv-sample');
+  const yourOption = Array.from(sample.options).find((o) => o.value === 'file')!;
+  let yourImage: Image1 | null = null;
+  sample.addEventListener('change', () => {
+    if (sample.value === 'file' && yourImage) image = yourImage;
+    else image = sample.value === 'edge' ? edgeImage() : shapesImage();
     render();
   });
   $<HTMLInputElement>('conv-file').addEventListener('change', async (e) => {
@@ -151,7 +171,10 @@ export function convPanel(): { learn(steps?: number): Promise<{ kernel: number[]
     const scale = Math.min(1, 96 / Math.max(bitmap.width, bitmap.height));
     const [h, w] = [Math.max(1, Math.round(bitmap.height * scale)), Math.max(1, Math.round(bitmap.width * scale))];
     const bytes = await fileToPlanar(file, 1, h, w);
-    image = { values: Float32Array.from(bytes, (v) => v / 255), h, w };
+    image = yourImage = { values: Float32Array.from(bytes, (v) => v / 255), h, w };
+    yourOption.hidden = false;
+    yourOption.textContent = `your image: ${(file as File).name ?? 'file'}`;
+    sample.value = 'file';
     render();
   });
   document.querySelectorAll<HTMLButtonElement>('#conv-panel [data-preset]').forEach((b) => {
@@ -159,7 +182,7 @@ export function convPanel(): { learn(steps?: number): Promise<{ kernel: number[]
       $<HTMLTextAreaElement>('conv-kernel').value = kernelText(PRESETS[b.dataset.preset!]);
       if (b.dataset.preset !== 'edge' && image.h < 10) {
         image = shapesImage();
-        $<HTMLSelectElement>('conv-sample').value = 'shapes';
+        sample.value = 'shapes';
       }
       render();
     });

@@ -1,7 +1,10 @@
 /**
- * Panel 2, LAB.md §2: the lab's CNN trained live on the served images, on WebGPU or cpu:
- * loss and accuracy charts, images/s, a confusion matrix and predictions on the test set
- * after each epoch, predictions on a dropped-in image, stop/resume, weights as safetensors.
+ * Panel 2, LAB.md §2: the lab's CNN trained live on the served images, on the device the
+ * library's 'auto' picks (cpu on a software adapter such as SwiftShader), or WebGPU or cpu
+ * by choice: loss and accuracy charts, images/s, a confusion matrix and predictions on the
+ * test set after each epoch, predictions on a dropped-in image, stop/resume, weights as
+ * safetensors. Nothing shown is older than the model: "your image" is predicted again
+ * whenever the model changes (new model, each chart redraw while training, the end of a run).
  */
 import * as wg from '@webgrad/tensor';
 import * as nn from '@webgrad/nn';
@@ -21,8 +24,11 @@ export interface RunReport {
 }
 
 type Device = 'webgpu' | 'cpu';
+type DeviceRequest = wg.DeviceRequest;
 
 interface Session {
+  /** What the selector asked for, and what the library chose for it. */
+  request: DeviceRequest;
   device: Device;
   adapter: string;
   cfg: TrainConfig;
@@ -45,6 +51,8 @@ export function trainPanel(data: ImageData8) {
   let session: Session | null = null;
   let running = false;
   let stopRequested = false;
+  /** The image dropped in, as planar bytes, kept so that each new model predicts it again. */
+  let yours: Uint8Array | null = null;
 
   const input = (id: string) => $<HTMLInputElement>(id).value;
   const config = (): TrainConfig => {
@@ -86,23 +94,31 @@ export function trainPanel(data: ImageData8) {
   const reset = async (): Promise<Session> => {
     if (running) throw new Error('stop training before resetting');
     const cfg = config();
-    const device = $<HTMLSelectElement>('train-device').value as Device;
+    const select = $<HTMLSelectElement>('train-device');
+    const request = select.value as DeviceRequest;
     if (session) {
       session.optimizer.dispose();
       session.model.dispose();
       session = null;
     }
-    const info = await wg.useDevice(device);
-    $('train-adapter').textContent = device === 'webgpu' ? `adapter: ${info.description}` : `cpu: ${info.description}`;
+    const info = await wg.useDevice(request);
+    const device = info.device;
+    // The selector says what runs: 'auto' names the device it chose.
+    const auto = Array.from(select.options).find((o) => o.value === 'auto');
+    if (auto) auto.textContent = request === 'auto' ? `auto (${device})` : 'auto';
+    $('train-adapter').className = 'small';
+    $('train-adapter').textContent =
+      `${device === 'webgpu' ? `WebGPU adapter: ${info.description}` : `cpu: ${info.description}`}` + (info.fallbackReason ? `; auto chose cpu: ${info.fallbackReason}` : '');
     const model = buildModel(meta, cfg);
     session = {
-      device, adapter: info.description, cfg, model,
+      request, device, adapter: info.description, cfg, model,
       optimizer: new nn.Adam(model.parameters(), { lr: cfg.lr }),
       step: 0, epoch: 0, order: epochOrder(meta.trainCount, cfg.seed, 0), at: 0,
       losses: [], accuracies: [], testAccuracies: [],
     };
     drawCharts();
     setButtons();
+    await predictYours();
     return session;
   };
 
@@ -178,6 +194,7 @@ export function trainPanel(data: ImageData8) {
         $('train-rate').textContent = rate.toFixed(0);
         if (performance.now() - lastDraw > 250) {
           drawCharts();
+          await predictYours();
           lastDraw = performance.now();
           // Lets the page paint and the stop button be pressed.
           await new Promise((r) => setTimeout(r, 0));
@@ -188,6 +205,7 @@ export function trainPanel(data: ImageData8) {
       drawCharts();
       setButtons();
     }
+    await predictYours();
     return {
       device: s.device,
       adapter: s.adapter,
@@ -200,19 +218,26 @@ export function trainPanel(data: ImageData8) {
     };
   };
 
-  const predictFile = async (file: Blob) => {
-    if (!session) throw new Error('train the model first');
-    const bytes = await fileToPlanar(file, meta.channels, meta.height, meta.width);
-    drawPlanar($<HTMLCanvasElement>('train-drop-view'), bytes, meta.channels, meta.height, meta.width);
-    const x = wg.tensor(normalise(bytes), [1, meta.channels, meta.height, meta.width], { device: session.device });
-    session.model.eval();
-    const probs = wg.noGrad(() => wg.softmax(session!.model.forward(x), 1));
-    session.model.train();
+  /** The current model's top 3 classes for the dropped-in image, with the step they are from. */
+  const predictYours = async () => {
+    if (!yours || !session) return;
+    const s = session;
+    const x = wg.tensor(normalise(yours), [1, meta.channels, meta.height, meta.width], { device: s.device });
+    s.model.eval();
+    const probs = wg.noGrad(() => wg.softmax(s.model.forward(x), 1));
+    s.model.train();
     const p = await probs.data();
     x.dispose();
     probs.dispose();
     const top = [...p].map((v, c) => [v, c] as const).sort((a, b) => b[0] - a[0]).slice(0, 3);
-    $('train-drop-pred').textContent = top.map(([v, c]) => `${meta.classes[c]} ${(100 * v).toFixed(1)} %`).join('\n');
+    $('train-drop-pred').textContent = `model at step ${s.step}:\n${top.map(([v, c]) => `${meta.classes[c]} ${(100 * v).toFixed(1)} %`).join('\n')}`;
+  };
+
+  const predictFile = async (file: Blob) => {
+    yours = await fileToPlanar(file, meta.channels, meta.height, meta.width);
+    drawPlanar($<HTMLCanvasElement>('train-drop-view'), yours, meta.channels, meta.height, meta.width);
+    if (!session) throw new Error('no model yet: press reset');
+    await predictYours();
   };
 
   const fail = (err: unknown): void => {
@@ -252,7 +277,7 @@ export function trainPanel(data: ImageData8) {
   }
 
   /** For the test and the console: a fresh model on `device` (settings as in the form, or given), then `steps` steps and an evaluation. */
-  const runFresh = async (device: Device, steps: number, settings: { channels?: string; batch?: number; lr?: number; seed?: number } = {}): Promise<RunReport> => {
+  const runFresh = async (device: DeviceRequest, steps: number, settings: { channels?: string; batch?: number; lr?: number; seed?: number } = {}): Promise<RunReport> => {
     $<HTMLSelectElement>('train-device').value = device;
     const fields = { 'train-channels': settings.channels, 'train-batch': settings.batch, 'train-lr': settings.lr, 'train-seed': settings.seed };
     for (const [id, v] of Object.entries(fields)) if (v !== undefined) $<HTMLInputElement>(id).value = String(v);
@@ -262,5 +287,5 @@ export function trainPanel(data: ImageData8) {
     drawCharts();
     return report;
   };
-  return { reset, fail, run, stop: () => (stopRequested = true), evaluate: () => (session ? evaluate(session) : Promise.resolve()), predictFile, runFresh };
+  return { reset, fail, run, device: () => session?.device ?? null, stop: () => (stopRequested = true), evaluate: () => (session ? evaluate(session) : Promise.resolve()), predictFile, runFresh };
 }
