@@ -1,12 +1,16 @@
 /**
  * The playground in real Chromium (headless, driven by playwright-core, no browser
- * download): the page loads with no console error, finds a WebGPU adapter (SwiftShader),
+ * download), as built by `npm run playground -- --build DIR` and served by a plain static
+ * host (test/browser/static-host.ts: files plus the build's `_headers`) under a sub-path:
+ * the page loads with no console error, finds a WebGPU adapter (SwiftShader),
  * trains the lab's CNN 30 steps on WebGPU and on cpu with the loss falling, the first
  * step's loss equals Node's for the same seed, and each panel is photographed.
+ * Served without the headers (a host that sets none), it still loads, not isolated.
  * Chromium missing: skipped with the reason, except under CI=true, where that and a
  * missing adapter are failures. The model is small: SwiftShader runs the kernels on the CPU.
  */
-import { mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,10 +18,11 @@ import type { Browser, Page } from 'playwright-core';
 import { PNG } from 'pngjs';
 import * as wg from '@webgrad/tensor';
 import * as nn from '@webgrad/nn';
-import { type TrainConfig, batchOf, buildModel, epochOrder, trainStep } from '../examples/playground/core';
-import { type Playground, startPlayground } from '../examples/playground/server';
+import { type DataMeta, type ImageData8, type TrainConfig, batchOf, buildModel, decodeImages, epochOrder, trainStep } from '../examples/playground/core';
 import type { RunReport } from '../examples/playground/train-panel';
 import { CHROMIUM, CHROMIUM_SKIP, launchChromium } from './browser/chromium';
+import { repoRoot } from './browser/bundle';
+import { serveStatic } from './browser/static-host';
 
 const CI = process.env.CI === 'true';
 const STEPS = 30;
@@ -27,12 +32,12 @@ const SLOW = { timeout: 300_000 };
 const outDir = process.env.WEBGRAD_TEST_OUTPUT ?? join(tmpdir(), `webgrad-playground-${new Date().toISOString().replace(/[:.]/g, '-')}`);
 
 /** The first step's loss in Node, on cpu, from the same data, seed and settings as the page. */
-async function nodeFirstLoss(pg: Playground): Promise<number> {
+async function nodeFirstLoss(data: ImageData8): Promise<number> {
   const cfg: TrainConfig = { channels: SETTINGS.channels.split(',').map(Number), batchSize: SETTINGS.batch, lr: SETTINGS.lr, seed: SETTINGS.seed };
   await wg.useDevice('cpu');
-  const model = buildModel(pg.data.meta, cfg);
+  const model = buildModel(data.meta, cfg);
   const optimizer = new nn.Adam(model.parameters(), { lr: cfg.lr });
-  const { x, y } = batchOf(pg.data, epochOrder(pg.data.meta.trainCount, cfg.seed, 0).slice(0, cfg.batchSize), 'cpu');
+  const { x, y } = batchOf(data, epochOrder(data.meta.trainCount, cfg.seed, 0).slice(0, cfg.batchSize), 'cpu');
   const { loss } = await trainStep(model, optimizer, x, y);
   return loss;
 }
@@ -56,7 +61,9 @@ type Api = {
 const api = <T>(page: Page, fn: (p: Api) => T | Promise<T>) => page.evaluate(`(${fn.toString()})(globalThis.playground)`) as Promise<T>;
 
 describe.skipIf(!CHROMIUM)(`playground in Chromium${CHROMIUM_SKIP}`, () => {
-  let pg: Playground;
+  let dir = '';
+  let site: Awaited<ReturnType<typeof serveStatic>>;
+  let data: ImageData8;
   let browser: Browser;
   let page: Page;
   let adapter = '';
@@ -64,11 +71,17 @@ describe.skipIf(!CHROMIUM)(`playground in Chromium${CHROMIUM_SKIP}`, () => {
   const reports: RunReport[] = [];
 
   beforeAll(async () => {
-    [pg, browser] = await Promise.all([startPlayground({ trainPerClass: 20, testPerClass: 5 }), launchChromium()]);
+    dir = join(mkdtempSync(join(tmpdir(), 'webgrad-site-')), 'playground');
+    const launched = launchChromium();
+    // The command a user runs; its data are read back from the written files.
+    execFileSync(process.execPath, ['--import', 'tsx', 'examples/playground/server.ts', '--build', dir, '--train-per-class', '20', '--test-per-class', '5'], { cwd: repoRoot, stdio: 'pipe' });
+    expect(readdirSync(dir).sort()).toEqual(['_headers', 'data', 'index.html', 'main.js', 'main.js.map']);
+    data = decodeImages(JSON.parse(readFileSync(join(dir, 'data/meta.json'), 'utf8')) as DataMeta, readFileSync(join(dir, 'data/images.bin')));
+    [site, browser] = await Promise.all([serveStatic(dir, { base: '/playground/' }), launched]);
     page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
     page.on('console', (m) => void (m.type() === 'error' && consoleErrors.push(m.text())));
     page.on('pageerror', (e) => consoleErrors.push(e.message));
-    await page.goto(pg.url);
+    await page.goto(site.url);
     await page.waitForFunction(() => (globalThis as { playground?: { loaded?: boolean } }).playground?.loaded === true, null, { timeout: 240_000 });
     adapter = await page.evaluate(async () => {
       const a = await (navigator as Navigator & { gpu?: GPU }).gpu?.requestAdapter();
@@ -78,7 +91,7 @@ describe.skipIf(!CHROMIUM)(`playground in Chromium${CHROMIUM_SKIP}`, () => {
 
   afterAll(async () => {
     await browser?.close();
-    await pg?.close();
+    await site?.close();
     for (const r of reports) {
       const rest = r.stepSeconds.slice(1);
       console.log(
@@ -92,8 +105,26 @@ describe.skipIf(!CHROMIUM)(`playground in Chromium${CHROMIUM_SKIP}`, () => {
     expect(consoleErrors).toEqual([]);
     expect(await page.evaluate(() => globalThis.crossOriginIsolated)).toBe(true);
     if (!adapter && CI) throw new Error('CI=true but the page found no WebGPU adapter (SwiftShader: --enable-unsafe-webgpu --enable-features=Vulkan)');
-    console.log(`page adapter: ${adapter || 'none'}; data: ${pg.data.meta.name}${pg.data.meta.fallback ? ` (${pg.data.meta.fallback})` : ''}`);
+    console.log(`page adapter: ${adapter || 'none'}; data: ${data.meta.name}${data.meta.fallback ? ` (${data.meta.fallback})` : ''}`);
   });
+
+  it('served by a host that sets no headers, the build still loads, not isolated, with no error', async () => {
+    const plain = await serveStatic(dir, { headers: false, base: '/playground/' });
+    const other = await browser.newPage();
+    const errors: string[] = [];
+    other.on('console', (m) => void (m.type() === 'error' && errors.push(m.text())));
+    other.on('pageerror', (e) => errors.push(e.message));
+    try {
+      await other.goto(plain.url);
+      await other.waitForFunction(() => (globalThis as { playground?: { loaded?: boolean } }).playground?.loaded === true, null, { timeout: 120_000 });
+      expect(await other.evaluate(() => globalThis.crossOriginIsolated)).toBe(false);
+      expect(await other.locator('#backend-line').textContent()).toMatch(/not cross-origin isolated/);
+      expect(errors).toEqual([]);
+    } finally {
+      await other.close();
+      await plain.close();
+    }
+  }, SLOW.timeout);
 
   it("defaults to the library's 'auto', and the selector names the device auto chose", async () => {
     expect(await page.locator('#train-device').inputValue()).toBe('auto');
@@ -116,7 +147,7 @@ describe.skipIf(!CHROMIUM)(`playground in Chromium${CHROMIUM_SKIP}`, () => {
       expect(report.steps).toBe(STEPS);
       expect(report.losses.every(Number.isFinite)).toBe(true);
       expect(mean(report.losses.slice(-10))).toBeLessThan(mean(report.losses.slice(0, 10)));
-      expect(Math.abs(report.firstLoss - (await nodeFirstLoss(pg)))).toBeLessThan(1e-5);
+      expect(Math.abs(report.firstLoss - (await nodeFirstLoss(data)))).toBeLessThan(1e-5);
     }, SLOW.timeout);
   }
 

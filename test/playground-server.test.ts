@@ -4,13 +4,17 @@
  * says nosniff, methods it does not serve get 405, and meta.json names the data set, never
  * a folder of this machine.
  */
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { homedir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as ds from '@webgrad/datasets';
 import { loadSubset } from '../examples/playground/data';
 import { type Playground, hostAllowed, startPlayground } from '../examples/playground/server';
 import { sharedDataRoot } from '../examples/lab/locate';
+import { SITE_HEADERS, buildSite, writeSite } from '../examples/playground/site';
+import { parseHeadersFile } from './browser/static-host';
 
 interface Answer {
   status: number;
@@ -95,5 +99,21 @@ describe('playground server', () => {
     expect(d.meta.source).toMatch(/--data|Fashion-MNIST|drawing code/);
     // The server's console still says which folder.
     expect(`${d.local.source} ${d.local.fallback ?? ''}`).toMatch(ABSOLUTE);
+  });
+
+  it('--build writes the same files the server serves, and _headers with the isolation headers on every path', async () => {
+    const site = await buildSite({ synthetic: true, trainPerClass: 1, testPerClass: 1 });
+    const dir = mkdtempSync(join(tmpdir(), 'webgrad-site-'));
+    expect(writeSite(site, dir).sort()).toEqual(['_headers', 'data/images.bin', 'data/meta.json', 'index.html', 'main.js', 'main.js.map']);
+    for (const [url, f] of site.files) {
+      const a = await ask(port, { path: url });
+      expect(a.headers['content-type'], url).toBe(f.type);
+      if (url !== '/main.js' && url !== '/main.js.map') expect(readFileSync(join(dir, url === '/' ? 'index.html' : url.slice(1)), 'utf8')).toBe(a.body);
+    }
+    expect(parseHeadersFile(readFileSync(join(dir, '_headers'), 'utf8'))).toEqual([{ pattern: '/*', headers: SITE_HEADERS }]);
+    // Relative URLs only, so that a sub-path works.
+    const html = readFileSync(join(dir, 'index.html'), 'utf8');
+    expect(html).toContain('src="main.js"');
+    expect(html).not.toMatch(/(src|href)="\/(?!\/)/);
   });
 });

@@ -11,8 +11,8 @@ import { $ } from './draw';
 import { trainPanel } from './train-panel';
 
 async function loadData() {
-  const meta = (await (await fetch('/data/meta.json')).json()) as DataMeta;
-  const bytes = new Uint8Array(await (await fetch('/data/images.bin')).arrayBuffer());
+  const meta = (await (await fetch('data/meta.json')).json()) as DataMeta;
+  const bytes = new Uint8Array(await (await fetch('data/images.bin')).arrayBuffer());
   return decodeImages(meta, bytes);
 }
 
