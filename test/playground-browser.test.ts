@@ -20,6 +20,8 @@ import * as wg from '@webgrad/tensor';
 import * as nn from '@webgrad/nn';
 import { type DataMeta, type ImageData8, type TrainConfig, batchOf, buildModel, decodeImages, epochOrder, trainStep } from '../examples/playground/core';
 import type { RunReport } from '../examples/playground/train-panel';
+import type { Learnt } from '../examples/playground/conv-panel';
+import { coverage1d } from '../examples/playground/dilation-panel';
 import { CHROMIUM, CHROMIUM_SKIP, launchChromium } from './browser/chromium';
 import { repoRoot } from './browser/bundle';
 import { serveStatic } from './browser/static-host';
@@ -56,7 +58,7 @@ function discPng(): Buffer {
 
 type Api = {
   train: { runFresh(d: string, n: number, s: object): Promise<RunReport>; reset(): Promise<unknown>; run(n: number): Promise<RunReport>; device(): string | null };
-  conv: { learn(steps?: number): Promise<{ learned: number[][] }> };
+  conv: { learn(steps?: number): Promise<Learnt> };
 };
 const api = <T>(page: Page, fn: (p: Api) => T | Promise<T>) => page.evaluate(`(${fn.toString()})(globalThis.playground)`) as Promise<T>;
 
@@ -166,10 +168,15 @@ describe.skipIf(!CHROMIUM)(`playground in Chromium${CHROMIUM_SKIP}`, () => {
   }, SLOW.timeout);
 
   it('a learnt kernel clears when the image changes, and the selector names the image shown', async () => {
-    await api(page, (p) => p.conv.learn(20));
+    const short = await api(page, (p) => p.conv.learn(20));
     expect(await page.locator('#conv-learned').textContent()).toMatch(/learned/);
+    // 20 steps do not converge: the hint says so and what to change.
+    expect(short.converged).toBe(false);
+    expect(await page.locator('#conv-hint').isVisible()).toBe(true);
+    expect(await page.locator('#conv-hint').textContent()).toMatch(/not converged: .* try (more steps \(40\)|a smaller learning rate)/);
     await page.locator('#conv-sample').selectOption('shapes');
     expect(await page.locator('#conv-learned').textContent()).toBe('');
+    expect(await page.locator('#conv-hint').isVisible()).toBe(false);
     await api(page, (p) => p.conv.learn(20));
     await page.locator('#conv-file').setInputFiles({ name: 'disc.png', mimeType: 'image/png', buffer: discPng() });
     await page.waitForFunction(() => (document.getElementById('conv-sample') as HTMLSelectElement).value === 'file');
@@ -180,13 +187,20 @@ describe.skipIf(!CHROMIUM)(`playground in Chromium${CHROMIUM_SKIP}`, () => {
   }, SLOW.timeout);
 
   it('learns the edge kernel back, judges dilations, and photographs each panel', async () => {
-    const learnt = await page.evaluate(() => (globalThis as unknown as { playground: { conv: { learn(): Promise<{ learned: number[][] }> } } }).playground.conv.learn());
+    const learnt = await api(page, (p) => p.conv.learn());
     expect(learnt.learned[0][0]).toBeCloseTo(1, 2);
     expect(learnt.learned[0][1]).toBeCloseTo(-1, 2);
+    expect(learnt.converged).toBe(true);
+    expect(await page.locator('#conv-hint').isVisible()).toBe(false);
+    // Colour scales: the edge image's output spans −1 … 1 (kernel [1, −1]); the coverage map 0 … the most paths.
+    expect(await page.locator('#conv-output-scale .scale-ticks span').allTextContents()).toEqual(['−1', '0', '1']);
+    expect(await page.locator('#conv-input-scale .scale-ticks span').allTextContents()).toEqual(['0', '0.500', '1']);
     const verdict = await page.evaluate(() => (globalThis as unknown as { playground: { dilation: { show(r: string, k: number): { ok: boolean; rules: { ok: boolean }[] } } } }).playground.dilation.show('2,2,2', 3));
     expect(verdict.ok).toBe(false);
     expect(verdict.rules[0].ok).toBe(false);
     expect(await page.locator('#dil-verdict').textContent()).toMatch(/breaks HDC rule 1/);
+    const most = Math.max(...coverage1d([2, 2, 2], 3)) ** 2;
+    expect(await page.locator('#dil-map-scale .scale-ticks span').allTextContents()).toEqual(['0 (never)', String(most / 2), String(most)]);
     mkdirSync(outDir, { recursive: true });
     for (const panel of ['conv', 'train', 'dilation']) await page.locator(`#${panel}-panel`).screenshot({ path: join(outDir, `${panel}-panel.png`) });
     console.log(`screenshots: ${outDir}/{conv,train,dilation}-panel.png`);

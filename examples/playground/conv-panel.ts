@@ -8,7 +8,7 @@
  */
 import * as wg from '@webgrad/tensor';
 import * as nn from '@webgrad/nn';
-import { $, drawMap, fileToPlanar, lineChart } from './draw';
+import { $, colourScale, drawMap, fileToPlanar, lineChart } from './draw';
 
 const PRESETS: Record<string, number[][]> = {
   edge: [[1, -1]],
@@ -63,7 +63,37 @@ function parseKernel(text: string): number[][] {
 const fmt = (v: number) => (Math.abs(v) < 5e-5 ? '0' : v.toFixed(3));
 const kernelText = (k: number[][]) => k.map((r) => r.map((v) => (Number.isInteger(v) ? String(v) : v.toFixed(4))).join(' ')).join('\n');
 
-export function convPanel(): { learn(steps?: number): Promise<{ kernel: number[][]; learned: number[][]; loss: number }> } {
+export interface Learnt {
+  kernel: number[][];
+  learned: number[][];
+  loss: number;
+  /** The squared error relative to the output's mean square fell under CONVERGED. */
+  converged: boolean;
+  /** What to change when it did not, as shown under the chart. */
+  hint: string | null;
+}
+
+/** Relative squared error under which the kernel counts as learnt. */
+export const CONVERGED = 1e-4;
+
+/**
+ * Why a fit that has not converged stopped short: still falling at the end (more steps, or
+ * a larger rate), or no longer falling (a smaller rate: Adam's steps jump over the minimum).
+ */
+export function convergenceHint(curve: readonly number[], scale: number, steps: number, lr: number): string | null {
+  const last = curve[curve.length - 1];
+  const rel = last / Math.max(scale, 1e-12);
+  if (rel < CONVERGED) return null;
+  const tenth = Math.max(1, Math.floor(curve.length / 10));
+  const before = curve[curve.length - 1 - tenth] ?? curve[0];
+  const falling = last < 0.8 * before;
+  const where = `not converged: squared error ${rel.toExponential(1)} of the output's mean square after ${steps} steps (learnt below ${CONVERGED})`;
+  return falling
+    ? `${where}, still falling: try more steps (${steps * 2}) or a larger learning rate (${+(lr * 2).toPrecision(3)})`
+    : `${where}, no longer falling: try a smaller learning rate (${+(lr / 5).toPrecision(3)}) and more steps`;
+}
+
+export function convPanel(): { learn(steps?: number, lr?: number): Promise<Learnt> } {
   let image = edgeImage();
   let output: { tensor: wg.Tensor; kernel: number[][]; opts: { stride: number; padding: number; dilation: number } } | null = null;
   /** Bumped by each render: a learning run started on an older output stops and shows nothing. */
@@ -71,6 +101,7 @@ export function convPanel(): { learn(steps?: number): Promise<{ kernel: number[]
 
   const clearLearned = () => {
     $('conv-learned').textContent = '';
+    $('conv-hint').hidden = true;
     const chart = $<HTMLCanvasElement>('conv-learn-chart');
     chart.getContext('2d')!.clearRect(0, 0, chart.width, chart.height);
   };
@@ -79,7 +110,7 @@ export function convPanel(): { learn(steps?: number): Promise<{ kernel: number[]
   const render = () => {
     version++;
     clearLearned();
-    drawMap($<HTMLCanvasElement>('conv-input'), image.values, image.h, image.w, 'grey');
+    colourScale($('conv-input-scale'), 'grey', drawMap($<HTMLCanvasElement>('conv-input'), image.values, image.h, image.w, 'grey'), 'intensity');
     $('conv-input-size').textContent = `input ${image.h}×${image.w}`;
     output?.tensor.dispose();
     output = null;
@@ -93,7 +124,7 @@ export function convPanel(): { learn(steps?: number): Promise<{ kernel: number[]
       x.dispose();
       k.dispose();
       const [, , oh, ow] = y.shape;
-      drawMap($<HTMLCanvasElement>('conv-output'), y.dataSync(), oh, ow, 'diverging');
+      colourScale($('conv-output-scale'), 'diverging', drawMap($<HTMLCanvasElement>('conv-output'), y.dataSync(), oh, ow, 'diverging'), 'response');
       $('conv-output-size').textContent = `output ${oh}×${ow}`;
       const ext = (n: number) => (n - 1) * opts.dilation + 1;
       $('conv-formula').textContent =
@@ -106,11 +137,14 @@ export function convPanel(): { learn(steps?: number): Promise<{ kernel: number[]
       $('conv-formula').textContent = '';
       const ctx = $<HTMLCanvasElement>('conv-output').getContext('2d')!;
       ctx.clearRect(0, 0, 192, 192);
+      $('conv-output-scale').replaceChildren();
     }
   };
 
   /** LAB.md §1.4: a kernel and bias from a random start, fitted to the output by Adam on the squared error. */
-  const learn = async (steps = 300) => {
+  const learn = async (steps = field('conv-steps'), lr = field('conv-lr')): Promise<Learnt> => {
+    if (!Number.isInteger(steps) || steps < 1) throw new Error(`steps: a positive integer, got ${steps}`);
+    if (!(lr > 0)) throw new Error(`learning rate: a positive number, got ${lr}`);
     if (!output) throw new Error('no output to learn from: fix the kernel first');
     const { kernel, opts } = output;
     const started = version;
@@ -120,8 +154,12 @@ export function convPanel(): { learn(steps?: number): Promise<{ kernel: number[]
     const target = output.tensor.clone();
     const w = wg.randn([1, 1, kh, kw], { device: 'cpu', requiresGrad: true });
     const b = wg.zeros([1], { device: 'cpu', requiresGrad: true });
-    const optimizer = new nn.Adam([w, b], { lr: 0.05 });
+    const optimizer = new nn.Adam([w, b], { lr });
     const curve: [number, number][] = [];
+    const losses: number[] = [];
+    const meanSquare = wg.tidy(() => target.square().mean());
+    const scale = meanSquare.dataSync()[0];
+    meanSquare.dispose();
     const button = $<HTMLButtonElement>('conv-learn');
     button.disabled = true;
     let loss = NaN;
@@ -137,6 +175,7 @@ export function convPanel(): { learn(steps?: number): Promise<{ kernel: number[]
         });
         loss = l.dataSync()[0];
         l.dispose();
+        losses.push(loss);
         curve.push([step, Math.log10(Math.max(loss, 1e-12))]);
         if (step % 25 === 0 || step === steps) {
           lineChart($<HTMLCanvasElement>('conv-learn-chart'), 'log10 squared error', [{ label: `step ${step}`, colour: '#2458c6', points: curve }]);
@@ -148,7 +187,10 @@ export function convPanel(): { learn(steps?: number): Promise<{ kernel: number[]
         }
       }
       const flat = [...w.dataSync()];
-      return { kernel, learned: Array.from({ length: kh }, (_, i) => flat.slice(i * kw, (i + 1) * kw)), loss };
+      const hint = convergenceHint(losses, scale, steps, lr);
+      $('conv-hint').hidden = !hint;
+      $('conv-hint').textContent = hint ?? '';
+      return { kernel, learned: Array.from({ length: kh }, (_, i) => flat.slice(i * kw, (i + 1) * kw)), loss, converged: !hint, hint };
     } finally {
       button.disabled = false;
       optimizer.dispose();

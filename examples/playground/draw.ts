@@ -19,8 +19,24 @@ function paint(canvas: HTMLCanvasElement, rgba: Uint8ClampedArray<ArrayBuffer>, 
   ctx.drawImage(off, 0, 0, w * scale, h * scale);
 }
 
-/** A single-channel map: grey from min to max, or diverging (blue −, white 0, red +) scaled by max |v|. */
-export function drawMap(canvas: HTMLCanvasElement, v: ArrayLike<number>, h: number, w: number, mode: 'grey' | 'diverging' | 'heat'): void {
+export type MapMode = 'grey' | 'diverging' | 'heat';
+
+/** The colours of a map at t ∈ [0, 1] along its scale (diverging: 0 = −max, ½ = 0, 1 = +max; heat: 0 = never reached). */
+function colourAt(mode: MapMode, t: number): [number, number, number] {
+  if (mode === 'grey') return [255 * t, 255 * t, 255 * t];
+  if (mode === 'heat') return t <= 0 ? [20, 22, 30] : [255 * Math.min(1, 0.3 + t), 200 * t + 40, 60 * (1 - t)];
+  const u = 2 * t - 1;
+  return u >= 0 ? [255, 255 * (1 - u), 255 * (1 - u)] : [255 * (1 + u), 255 * (1 + u), 255];
+}
+
+/** The values a map's colours span: [min, max] for grey, ±max |v| for diverging, [0, max] for heat. */
+export interface MapRange {
+  lo: number;
+  hi: number;
+}
+
+/** A single-channel map: grey from min to max, diverging (blue −, white 0, red +) scaled by max |v|, or heat from 0 (dark: never reached) to max. */
+export function drawMap(canvas: HTMLCanvasElement, v: ArrayLike<number>, h: number, w: number, mode: MapMode): MapRange {
   const rgba = new Uint8ClampedArray(h * w * 4);
   let lo = Infinity;
   let hi = -Infinity;
@@ -29,21 +45,39 @@ export function drawMap(canvas: HTMLCanvasElement, v: ArrayLike<number>, h: numb
     hi = Math.max(hi, v[i]);
   }
   const absMax = Math.max(Math.abs(lo), Math.abs(hi)) || 1;
+  const range: MapRange = mode === 'grey' ? { lo, hi } : mode === 'diverging' ? { lo: -absMax, hi: absMax } : { lo: 0, hi: Math.max(hi, 0) };
   for (let i = 0; i < h * w; i++) {
-    let rgb: [number, number, number];
-    if (mode === 'grey') {
-      const g = hi > lo ? (255 * (v[i] - lo)) / (hi - lo) : 128;
-      rgb = [g, g, g];
-    } else if (mode === 'heat') {
-      const t = hi > 0 ? v[i] / hi : 0;
-      rgb = v[i] === 0 ? [20, 22, 30] : [255 * Math.min(1, 0.3 + t), 200 * t + 40, 60 * (1 - t)];
-    } else {
-      const t = v[i] / absMax;
-      rgb = t >= 0 ? [255, 255 * (1 - t), 255 * (1 - t)] : [255 * (1 + t), 255 * (1 + t), 255];
-    }
-    rgba.set([...rgb, 255], i * 4);
+    const t = range.hi > range.lo ? (v[i] - range.lo) / (range.hi - range.lo) : mode === 'heat' ? 0 : 0.5;
+    rgba.set([...colourAt(mode, t), 255], i * 4);
   }
   paint(canvas, rgba, h, w);
+  return range;
+}
+
+const tick = (v: number) => (Number.isInteger(v) ? String(v) : Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(3)).replace('-', '−');
+
+/**
+ * A colour bar under a map: the gradient, and the values at its ends and middle. Heat maps
+ * mark 0 as "never reached". `el` is emptied and filled; its text is the ticks.
+ */
+export function colourScale(el: HTMLElement, mode: MapMode, range: MapRange, unit = ''): void {
+  const bar = document.createElement('canvas');
+  bar.width = 160;
+  bar.height = 10;
+  const rgba = new Uint8ClampedArray(bar.width * 4);
+  for (let x = 0; x < bar.width; x++) rgba.set([...colourAt(mode, x / (bar.width - 1)), 255], x * 4);
+  paint(bar, rgba, 1, bar.width);
+  const labels = document.createElement('div');
+  labels.className = 'scale-ticks';
+  const ends = mode === 'heat' ? [`0 (never)`, tick(range.hi / 2), tick(range.hi)] : [tick(range.lo), tick((range.lo + range.hi) / 2), tick(range.hi)];
+  for (const t of ends) {
+    const span = document.createElement('span');
+    span.textContent = t;
+    labels.append(span);
+  }
+  el.replaceChildren(bar, labels);
+  el.title = `colour scale${unit ? ` (${unit})` : ''}: ${ends.join(' … ')}`;
+  el.dataset.range = `${range.lo},${range.hi}`;
 }
 
 /** Planar bytes [c, h, w] (c = 1 or 3) as an image. */
