@@ -18,7 +18,7 @@ import type { Browser, Page } from 'playwright-core';
 import { PNG } from 'pngjs';
 import * as wg from '@webgrad/tensor';
 import * as nn from '@webgrad/nn';
-import { type DataMeta, type ImageData8, type TrainConfig, batchOf, buildModel, decodeImages, epochOrder, trainStep } from '../examples/playground/core';
+import { type DataMeta, type ImageData8, MODEL_KINDS, type TrainConfig, batchOf, buildModel, decodeImages, epochOrder, trainStep } from '../examples/playground/core';
 import type { RunReport } from '../examples/playground/train-panel';
 import type { Learnt } from '../examples/playground/conv-panel';
 import { coverage1d } from '../examples/playground/dilation-panel';
@@ -28,14 +28,15 @@ import { serveStatic } from './browser/static-host';
 
 const CI = process.env.CI === 'true';
 const STEPS = 30;
-const SETTINGS = { channels: '4,8,8', batch: 8, lr: 0.01, seed: 7 };
+const STEPS_YOURS = 5;
+const SETTINGS = { model: 'cnn', sizes: '4,8,8', batch: 8, lr: 0.01, seed: 7 };
 // SwiftShader compiles each kernel on the CPU, slower still when the rest of the suite runs beside it.
 const SLOW = { timeout: 300_000 };
 const outDir = process.env.WEBGRAD_TEST_OUTPUT ?? join(tmpdir(), `webgrad-playground-${new Date().toISOString().replace(/[:.]/g, '-')}`);
 
 /** The first step's loss in Node, on cpu, from the same data, seed and settings as the page. */
 async function nodeFirstLoss(data: ImageData8): Promise<number> {
-  const cfg: TrainConfig = { channels: SETTINGS.channels.split(',').map(Number), batchSize: SETTINGS.batch, lr: SETTINGS.lr, seed: SETTINGS.seed };
+  const cfg: TrainConfig = { model: 'cnn', sizes: SETTINGS.sizes.split(',').map(Number), batchSize: SETTINGS.batch, lr: SETTINGS.lr, seed: SETTINGS.seed };
   await wg.useDevice('cpu');
   const model = buildModel(data.meta, cfg);
   const optimizer = new nn.Adam(model.parameters(), { lr: cfg.lr });
@@ -58,6 +59,7 @@ function discPng(): Buffer {
 
 type Api = {
   train: { runFresh(d: string, n: number, s: object): Promise<RunReport>; reset(): Promise<unknown>; run(n: number): Promise<RunReport>; device(): string | null };
+  dehaze?: unknown;
   conv: { learn(steps?: number): Promise<Learnt> };
 };
 const api = <T>(page: Page, fn: (p: Api) => T | Promise<T>) => page.evaluate(`(${fn.toString()})(globalThis.playground)`) as Promise<T>;
@@ -97,7 +99,7 @@ describe.skipIf(!CHROMIUM)(`playground in Chromium${CHROMIUM_SKIP}`, () => {
     for (const r of reports) {
       const rest = r.stepSeconds.slice(1);
       console.log(
-        `page ${r.device} (batch ${SETTINGS.batch}, channels ${SETTINGS.channels}): first step ${r.stepSeconds[0].toFixed(1)} s${r.device === 'webgpu' ? ' (compiles the kernels)' : ''}, ` +
+        `page ${r.device} (batch ${SETTINGS.batch}, channels ${SETTINGS.sizes}): first step ${r.stepSeconds[0].toFixed(1)} s${r.device === 'webgpu' ? ' (compiles the kernels)' : ''}, ` +
           `then ${(rest.length / rest.reduce((a, b) => a + b, 0)).toFixed(1)} steps/s; ${r.stepsPerSecond.toFixed(2)} steps/s over all ${r.steps}`,
       );
     }
@@ -153,11 +155,44 @@ describe.skipIf(!CHROMIUM)(`playground in Chromium${CHROMIUM_SKIP}`, () => {
     }, SLOW.timeout);
   }
 
+  it('weights download and load back: the loaded model gives the same test loss and accuracy; a foreign file is refused by name', async () => {
+    await page.evaluate((st) => (globalThis as unknown as { playground: Api }).playground.train.runFresh('cpu', 10, st), SETTINGS);
+    const trained = await page.locator('#train-test').textContent();
+    const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#train-download').click()]);
+    expect(download.suggestedFilename()).toBe('playground-cnn-step10.safetensors');
+    const bytes = readFileSync((await download.path())!);
+    await page.locator('#train-seed').fill('11');
+    await api(page, (p) => p.train.reset());
+    expect(await page.locator('#train-seed').inputValue()).toBe('11');
+    await page.locator('#train-load').setInputFiles({ name: 'mine.safetensors', mimeType: 'application/octet-stream', buffer: bytes });
+    await page.waitForFunction(() => /weights of step 10 from mine\.safetensors/.test(document.getElementById('train-runs')!.textContent ?? ''));
+    expect(await page.locator('#train-test').textContent()).toBe(trained);
+    expect(await page.locator('#train-seed').inputValue()).toBe(String(SETTINGS.seed));
+    await page.locator('#train-load').setInputFiles({ name: 'disc.safetensors', mimeType: 'application/octet-stream', buffer: discPng() });
+    await page.waitForFunction(() => /disc\.safetensors/.test(document.getElementById('train-adapter')!.textContent ?? ''));
+    expect(await page.locator('#train-adapter').textContent()).toMatch(/^readSafetensorsFile\(disc\.safetensors\): /);
+  }, SLOW.timeout);
+
+  it('the picker trains every model of the lab; the run before stays on the chart, dashed, with its test loss and accuracy', async () => {
+    for (const model of Object.keys(MODEL_KINDS)) {
+      const r = await page.evaluate((m) => (globalThis as unknown as { playground: Api }).playground.train.runFresh('cpu', 2, { model: m, batch: 8, seed: 1 }), model);
+      expect(r.steps, model).toBe(2);
+      expect(r.losses.every(Number.isFinite), model).toBe(true);
+      expect(await page.locator('#train-sizes-label').textContent()).toBe(MODEL_KINDS[model as keyof typeof MODEL_KINDS].sizes);
+    }
+    for (const chart of ['train-loss', 'train-acc']) {
+      expect(await page.locator(`#${chart}`).getAttribute('aria-label')).toMatch(/train \(mean of 10\) \(2 points\), test \(1 points\), before: train \(mean of 10\) \(2 points\), before: test \(1 points\)/);
+    }
+    expect(await page.locator('#train-runs').textContent()).toMatch(/^solid: run \d+: ResNet-18's plain twin .*\ndashed: run \d+: ResNet-18 \(small width\)/s);
+    expect(await page.locator('#train-params').textContent()).toMatch(/^[\d,]+ parameters$/);
+  }, SLOW.timeout);
+
   it('"your image" is predicted again by each new model, and by the trained one', async () => {
+    await page.evaluate(([n, st]) => (globalThis as unknown as { playground: Api }).playground.train.runFresh('cpu', n, st), [STEPS_YOURS, SETTINGS] as const);
     await page.locator('#train-file').setInputFiles({ name: 'disc.png', mimeType: 'image/png', buffer: discPng() });
     await page.waitForFunction(() => /model at step/.test(document.getElementById('train-drop-pred')!.textContent ?? ''));
     const before = await page.locator('#train-drop-pred').textContent();
-    expect(before).toMatch(new RegExp(`model at step ${STEPS}:`));
+    expect(before).toMatch(new RegExp(`model at step ${STEPS_YOURS}:`));
     await page.locator('#train-seed').fill('3');
     await api(page, (p) => p.train.reset());
     const fresh = await page.locator('#train-drop-pred').textContent();

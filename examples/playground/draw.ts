@@ -112,6 +112,8 @@ export interface Series {
   colour: string;
   /** [x, y] points. */
   points: [number, number][];
+  /** Line dash, e.g. [4, 3] (default solid). */
+  dash?: number[];
 }
 
 /** A line chart with axes, a title and a legend; y from the data unless fixed. */
@@ -119,13 +121,15 @@ export function lineChart(canvas: HTMLCanvasElement, title: string, series: Seri
   const ctx = canvas.getContext('2d')!;
   const W = canvas.width;
   const H = canvas.height;
-  const pad = { l: 40, r: 8, t: 18, b: 18 };
+  const pad = { l: 40, r: 8, t: 30, b: 18 };
   ctx.clearRect(0, 0, W, H);
   ctx.fillStyle = '#fff';
   ctx.fillRect(0, 0, W, H);
   ctx.font = '11px system-ui, sans-serif';
   ctx.fillStyle = '#222';
   ctx.fillText(title, pad.l, 12);
+  // What is drawn, in words: for screen readers and tests.
+  canvas.setAttribute('aria-label', `${title}: ${series.map((s) => `${s.label} (${s.points.length} points)`).join(', ')}`);
   const all = series.flatMap((s) => s.points);
   if (!all.length) return;
   const xMax = Math.max(1, ...all.map((p) => p[0]));
@@ -144,15 +148,24 @@ export function lineChart(canvas: HTMLCanvasElement, title: string, series: Seri
   for (const v of [yMin, (yMin + yMax) / 2, yMax]) ctx.fillText(v.toPrecision(3), 2, Y(v) + 4);
   ctx.fillText(String(Math.round(xMax)), W - pad.r - 24, H - 4);
   let legendX = pad.l + ctx.measureText(title).width + 12;
+  let legendY = 12;
   for (const s of series) {
     ctx.strokeStyle = s.colour;
     ctx.lineWidth = 1.5;
+    ctx.setLineDash(s.dash ?? []);
     ctx.beginPath();
     s.points.forEach(([x, v], i) => (i ? ctx.lineTo(X(x), Y(v)) : ctx.moveTo(X(x), Y(v))));
     ctx.stroke();
+    ctx.setLineDash([]);
     ctx.fillStyle = s.colour;
-    ctx.fillText(s.label, legendX, 12);
-    legendX += ctx.measureText(s.label).width + 10;
+    // The legend wraps to a second line rather than running off the canvas.
+    const width = ctx.measureText(s.label).width;
+    if (legendX + width > W - pad.r) {
+      legendX = pad.l + 4;
+      legendY += 12;
+    }
+    ctx.fillText(s.label, legendX, legendY);
+    legendX += width + 10;
   }
   ctx.lineWidth = 1;
 }
