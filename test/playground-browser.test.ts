@@ -10,7 +10,7 @@
  * missing adapter are failures. The model is small: SwiftShader runs the kernels on the CPU.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -57,9 +57,37 @@ function discPng(): Buffer {
   return PNG.sync.write(png);
 }
 
+/** A w×h PNG filled by `rgb(x, y)`. */
+function png(w: number, h: number, rgb: (x: number, y: number) => [number, number, number]): Buffer {
+  const img = new PNG({ width: w, height: h });
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) img.data.set([...rgb(x, y), 255], (y * w + x) * 4);
+  return PNG.sync.write(img);
+}
+
+/** Folders as a user would pick them: vehicles/<class>/ (a bar whose direction is the class), dehaze/hazy/<scene>_<level>.png with dehaze/clear/<scene>.png. */
+function makeFolders(root: string): { vehicles: string; dehaze: string } {
+  const vehicles = join(root, 'vehicles');
+  const bars: Record<string, (x: number, y: number) => boolean> = { car: (x, y) => Math.abs(y - 10) < 3, minibus: (x) => Math.abs(x - 10) < 3, truck: (x, y) => Math.abs(x - y) < 3 };
+  for (const [cls, on] of Object.entries(bars)) {
+    mkdirSync(join(vehicles, cls), { recursive: true });
+    for (let i = 1; i <= 8; i++) writeFileSync(join(vehicles, cls, `${cls}${i}.png`), png(20, 20, (x, y) => (on(x, y) ? [220, 60 + 10 * i, 40] : [30, 30, 40 + 5 * i])));
+  }
+  const dehaze = join(root, 'dehaze');
+  for (const sub of ['hazy', 'clear']) mkdirSync(join(dehaze, sub), { recursive: true });
+  for (let s = 1; s <= 5; s++) {
+    const clear = (x: number, y: number): [number, number, number] => [(x * 9 + s * 40) % 256, (y * 7 + s * 25) % 256, ((x + y) * 5) % 256];
+    writeFileSync(join(dehaze, 'clear', `${s}.png`), png(24, 24, clear));
+    for (const level of [1, 2]) {
+      const a = 0.3 * level;
+      writeFileSync(join(dehaze, 'hazy', `${s}_${level}.png`), png(24, 24, (x, y) => clear(x, y).map((v) => Math.round((1 - a) * v + a * 235)) as [number, number, number]));
+    }
+  }
+  return { vehicles, dehaze };
+}
+
 type Api = {
   train: { runFresh(d: string, n: number, s: object): Promise<RunReport>; reset(): Promise<unknown>; run(n: number): Promise<RunReport>; device(): string | null };
-  dehaze?: unknown;
+  folder: { dehaze(steps: number): Promise<{ steps: number; losses: number[]; psnr: number; hazyPsnr: number }> };
   conv: { learn(steps?: number): Promise<Learnt> };
 };
 const api = <T>(page: Page, fn: (p: Api) => T | Promise<T>) => page.evaluate(`(${fn.toString()})(globalThis.playground)`) as Promise<T>;
@@ -240,5 +268,31 @@ describe.skipIf(!CHROMIUM)(`playground in Chromium${CHROMIUM_SKIP}`, () => {
     for (const panel of ['conv', 'train', 'dilation']) await page.locator(`#${panel}-panel`).screenshot({ path: join(outDir, `${panel}-panel.png`) });
     console.log(`screenshots: ${outDir}/{conv,train,dilation}-panel.png`);
     expect(consoleErrors).toEqual([]);
+  }, SLOW.timeout);
+
+  it('a picked folder of class subfolders becomes panel 2\'s data; one of dehazing pairs trains the dehazing network', async () => {
+    const folders = makeFolders(mkdtempSync(join(tmpdir(), 'webgrad-folders-')));
+    await page.locator('#folder-size').fill('20');
+    await page.locator('#folder-pick').setInputFiles(folders.vehicles);
+    await page.waitForFunction(() => /now panel 2's data/.test(document.getElementById('folder-status')!.textContent ?? ''), null, { timeout: 60_000 });
+    expect(await page.locator('#folder-status').textContent()).toMatch(/^vehicles: 3 classes, 18 train \/ 6 test images at 20×20/);
+    expect(await page.locator('#train-data').textContent()).toMatch(/^vehicles \(your folder\): 18 train \/ 6 test images, 3×20×20, 3 classes/);
+    const r = await page.evaluate(() => (globalThis as unknown as { playground: Api }).playground.train.runFresh('cpu', 3, { model: 'cnn', sizes: '4,8', batch: 6 }));
+    expect(r.steps).toBe(3);
+    expect(await page.locator('#train-cm tr').count()).toBe(4);
+
+    await page.locator('#folder-size').fill('24');
+    await page.locator('#folder-pick').setInputFiles(folders.dehaze);
+    await page.waitForFunction(() => /dehazing pairs/.test(document.getElementById('folder-status')!.textContent ?? ''), null, { timeout: 60_000 });
+    expect(await page.locator('#folder-status').textContent()).toMatch(/^dehaze: dehazing pairs, 8 train \(4 scenes\) \/ 2 test \(1 scene, the last 20 %\) at 24×24/);
+    const d = await api(page, (p) => p.folder.dehaze(12));
+    expect(d.steps).toBe(12);
+    expect(d.losses.every(Number.isFinite)).toBe(true);
+    expect(Number.isFinite(d.psnr) && Number.isFinite(d.hazyPsnr)).toBe(true);
+    expect(await page.locator('#dehaze-psnr').getAttribute('aria-label')).toMatch(/network output \(2 points\), hazy input \(baseline\) \(2 points\)/);
+    expect(await page.locator('#dehaze-preview canvas').count()).toBe(6);
+    expect(consoleErrors).toEqual([]);
+    mkdirSync(outDir, { recursive: true });
+    await page.locator('#folder-panel').screenshot({ path: join(outDir, 'folder-panel.png') });
   }, SLOW.timeout);
 });
