@@ -289,7 +289,7 @@ describe.skipIf(!CHROMIUM)(`playground in Chromium${CHROMIUM_SKIP}`, () => {
     expect(d.steps).toBe(12);
     expect(d.losses.every(Number.isFinite)).toBe(true);
     expect(Number.isFinite(d.psnr) && Number.isFinite(d.hazyPsnr)).toBe(true);
-    expect(await page.locator('#dehaze-psnr').getAttribute('aria-label')).toMatch(/network output \(2 points\), hazy input \(baseline\) \(2 points\)/);
+    expect(await page.locator('#dehaze-psnr').getAttribute('aria-label')).toMatch(/network output \(7 points\), hazy input \(baseline\) \(7 points\)/);
     expect(await page.locator('#dehaze-preview canvas').count()).toBe(6);
     expect(consoleErrors).toEqual([]);
     mkdirSync(outDir, { recursive: true });

@@ -64,9 +64,12 @@ export function colourScale(el: HTMLElement, mode: MapMode, range: MapRange, uni
   const bar = document.createElement('canvas');
   bar.width = 160;
   bar.height = 10;
-  const rgba = new Uint8ClampedArray(bar.width * 4);
-  for (let x = 0; x < bar.width; x++) rgba.set([...colourAt(mode, x / (bar.width - 1)), 255], x * 4);
-  paint(bar, rgba, 1, bar.width);
+  const rgba = new Uint8ClampedArray(bar.width * bar.height * 4);
+  for (let x = 0; x < bar.width; x++) {
+    const rgb = colourAt(mode, x / (bar.width - 1));
+    for (let y = 0; y < bar.height; y++) rgba.set([...rgb, 255], (y * bar.width + x) * 4);
+  }
+  paint(bar, rgba, bar.height, bar.width);
   const labels = document.createElement('div');
   labels.className = 'scale-ticks';
   const ends = mode === 'heat' ? [`0 (never)`, tick(range.hi / 2), tick(range.hi)] : [tick(range.lo), tick((range.lo + range.hi) / 2), tick(range.hi)];

@@ -192,6 +192,8 @@ export function folderPanel(train: ReturnType<typeof trainPanel>) {
       await evaluate(0);
       let lastDraw = performance.now();
       for (let epoch = 0; !stopRequested && step < steps; epoch++) {
+        // The test scenes after each full epoch: a point on the test lines.
+        if (epoch > 0) await evaluate(step);
         const order = epochOrder(p.trainCount, 0, epoch);
         for (let at = 0; at < order.length && !stopRequested && step < steps; at += DEHAZE.batchSize) {
           const { x, y } = batch(p.trainHazy, p.trainClear, order.slice(at, at + DEHAZE.batchSize));
@@ -211,7 +213,8 @@ export function folderPanel(train: ReturnType<typeof trainPanel>) {
           }
         }
       }
-      return { steps: step, losses: losses.map((l) => l[1]), ...(await evaluate(step)) };
+      const last = testLosses[testLosses.length - 1][0] === step ? { loss: testLosses[testLosses.length - 1][1], psnr: psnrs[psnrs.length - 1][1], hazyPsnr: baseline[baseline.length - 1][1] } : await evaluate(step);
+      return { steps: step, losses: losses.map((l) => l[1]), ...last };
     } finally {
       running = false;
       optimizer.dispose();
