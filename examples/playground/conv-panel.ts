@@ -77,16 +77,17 @@ export interface Learnt {
 export const CONVERGED = 1e-4;
 
 /**
- * Why a fit that has not converged stopped short: still falling at the end (more steps, or
- * a larger rate), or no longer falling (a smaller rate: Adam's steps jump over the minimum).
+ * Why a fit that has not converged stopped short: still falling (its best error over the
+ * second half of the run under half its best over the first half: more steps, or a larger
+ * rate), or stalled (a smaller rate: Adam's steps jump over the minimum). Halves, not the
+ * last few steps, so that Adam's early oscillations do not read as a stall.
  */
 export function convergenceHint(curve: readonly number[], scale: number, steps: number, lr: number): string | null {
   const last = curve[curve.length - 1];
   const rel = last / Math.max(scale, 1e-12);
   if (rel < CONVERGED) return null;
-  const tenth = Math.max(1, Math.floor(curve.length / 10));
-  const before = curve[curve.length - 1 - tenth] ?? curve[0];
-  const falling = last < 0.8 * before;
+  const half = Math.max(1, Math.floor(curve.length / 2));
+  const falling = Math.min(...curve.slice(half)) < 0.5 * Math.min(...curve.slice(0, half));
   const where = `not converged: squared error ${rel.toExponential(1)} of the output's mean square after ${steps} steps (learnt below ${CONVERGED})`;
   return falling
     ? `${where}, still falling: try more steps (${steps * 2}) or a larger learning rate (${+(lr * 2).toPrecision(3)})`
@@ -152,6 +153,8 @@ export function convPanel(): { learn(steps?: number, lr?: number): Promise<Learn
     const x = wg.tensor(image.values, [1, 1, image.h, image.w], { device: 'cpu' });
     // A copy: a render while learning disposes the displayed output.
     const target = output.tensor.clone();
+    // The same random start each time, so that a run and its hint can be reproduced.
+    wg.manualSeed(1);
     const w = wg.randn([1, 1, kh, kw], { device: 'cpu', requiresGrad: true });
     const b = wg.zeros([1], { device: 'cpu', requiresGrad: true });
     const optimizer = new nn.Adam([w, b], { lr });
