@@ -4,6 +4,12 @@ import { checkPixelLimit, DEFAULT_MAX_PIXELS } from './pixel-limit';
 
 export type Colour = 'rgb' | 'grey';
 
+/**
+ * Names the decoders' output: part of the image cache's key, so that pixels cached by an
+ * earlier decoder are not reused. Change it whenever a decoder's output bytes change.
+ */
+export const DECODER_VERSION = 'jpeg: libjpeg-turbo 2.1 defaults, bit-exact; png: PIL convert; 1';
+
 /** Decoded pixels, interleaved [height, width, channels], 0..255. */
 export interface Pixels {
   width: number;

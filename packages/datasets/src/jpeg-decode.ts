@@ -140,7 +140,7 @@ export function decodeJpeg(d: Uint8Array, opts: JpegOptions = {}): JpegImage {
     const len = u16(d, p);
     const body = p + 2;
     const end = p + len;
-    if (len < 2 || end > d.length) throw new Error(`truncated JPEG (segment 0x${marker.toString(16)} runs past the end of the file)`);
+    if (len < 2 || end > d.length) throw new Error(`truncated JPEG (no end-of-image marker): segment 0x${marker.toString(16)} runs past the end of the file`);
     if (marker === 0xe0 && len >= 7 && String.fromCharCode(...d.subarray(body, body + 5)) === 'JFIF\0') jfif = true;
     else if (marker === 0xee && len >= 14 && String.fromCharCode(...d.subarray(body, body + 5)) === 'Adobe') adobeTransform = d[body + 11];
     else if (marker === 0xdb) {
