@@ -1,6 +1,6 @@
-import { PNG } from 'pngjs';
 import { decodeJpeg } from './jpeg-decode';
-import { checkPixelLimit, DEFAULT_MAX_PIXELS } from './pixel-limit';
+import { decodePng } from './png-decode';
+import { DEFAULT_MAX_PIXELS } from './pixel-limit';
 
 export type Colour = 'rgb' | 'grey';
 
@@ -51,25 +51,9 @@ function rgbToGrey(src: Uint8Array): Uint8Array {
   return out;
 }
 
-/** pngjs's RGBA without alpha; pngjs expands palette and grey, and scales 16-bit samples. */
-function decodePng(bytes: Uint8Array, maxPixels: number): Raw {
-  // IHDR is the first chunk: its width and height are checked before anything is inflated.
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (bytes.length >= 24) checkPixelLimit(view.getUint32(16), view.getUint32(20), maxPixels);
-  const img = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-  const n = img.width * img.height;
-  const rgb = new Uint8Array(3 * n);
-  for (let i = 0; i < n; i++) {
-    rgb[3 * i] = img.data[4 * i];
-    rgb[3 * i + 1] = img.data[4 * i + 1];
-    rgb[3 * i + 2] = img.data[4 * i + 2];
-  }
-  return { width: img.width, height: img.height, channels: 3, data: rgb };
-}
-
 function decodeRaw(bytes: Uint8Array, maxPixels: number): Raw {
   if (isJpeg(bytes)) return decodeJpeg(bytes, { maxPixels });
-  if (isPng(bytes)) return decodePng(bytes, maxPixels);
+  if (isPng(bytes)) return decodePng(bytes, { maxPixels });
   throw new Error('not a JPEG or PNG image');
 }
 

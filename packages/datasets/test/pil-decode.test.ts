@@ -10,7 +10,7 @@ import { compareWithPil, fixtureBytes, gunzipFixture, pilManifest } from './help
 const manifest = pilManifest();
 
 describe('decodeImage equals PIL 9.4', () => {
-  for (const kind of ['jpeg']) {
+  for (const kind of ['jpeg', 'png']) {
     const entries = manifest.decoded.filter((e) => e.file.startsWith(`${kind}/`));
     it(`${entries.length} ${kind.toUpperCase()} fixtures, as RGB and as grey`, () => {
       const wrong: string[] = [];
