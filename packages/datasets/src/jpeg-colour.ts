@@ -13,6 +13,32 @@ export interface Plane {
 }
 
 /**
+ * The horizontal half of libjpeg's triangle filter over one row of (vertically filtered)
+ * sums: output 2i is (3·s[i] + s[i-1] + evenBias) >> shift, output 2i+1 is
+ * (3·s[i] + s[i+1] + oddBias) >> shift, edges repeated; written while inside outWidth.
+ */
+function pairs(s: Int32Array, evenBias: number, oddBias: number, shift: number, out: Uint8Array, o: number, outWidth: number): void {
+  const n = s.length;
+  const end = o + outWidth;
+  out[o] = (4 * s[0] + evenBias) >> shift;
+  if (o + 1 < end) out[o + 1] = (3 * s[0] + s[1] + oddBias) >> shift;
+  let i = 1;
+  // Interior pairs: both neighbours exist and both outputs fall inside the row.
+  for (let p = o + 2; i < n - 1 && p + 1 < end; i++, p += 2) {
+    const near = 3 * s[i];
+    out[p] = (near + s[i - 1] + evenBias) >> shift;
+    out[p + 1] = (near + s[i + 1] + oddBias) >> shift;
+  }
+  for (; i < n; i++) {
+    const p = o + 2 * i;
+    if (p >= end) break;
+    const near = 3 * s[i];
+    out[p] = (near + s[i - 1] + evenBias) >> shift;
+    if (p + 1 < end) out[p + 1] = (near + s[Math.min(i + 1, n - 1)] + oddBias) >> shift;
+  }
+}
+
+/**
  * A component brought to the image's full resolution (outWidth×outHeight, packed), `hf`×`vf`
  * times its own. 2×1, 1×2 and 2×2 use libjpeg's triangle filters ("fancy upsampling"),
  * which weight the nearer sample 3/4 and the farther 1/4 and repeat the edge samples; other
@@ -26,14 +52,11 @@ export function upsample(p: Plane, hf: number, vf: number, outWidth: number, out
   if (hf === 1 && vf === 1) {
     for (let y = 0; y < outHeight; y++) out.set(data.subarray(y * stride, y * stride + outWidth), y * outWidth);
   } else if (hf === 2 && vf === 1 && width > 2) {
+    const sums = new Int32Array(width);
     for (let y = 0; y < outHeight; y++) {
       const row = y * stride;
-      let o = y * outWidth;
-      for (let x = 0; x < outWidth; x++) {
-        const i = x >> 1;
-        const near = 3 * data[row + i];
-        out[o++] = x & 1 ? (near + data[row + Math.min(i + 1, lastCol)] + 2) >> 2 : (near + data[row + Math.max(i - 1, 0)] + 1) >> 2;
-      }
+      for (let x = 0; x < width; x++) sums[x] = data[row + x];
+      pairs(sums, 1, 2, 2, out, y * outWidth, outWidth);
     }
   } else if (hf === 1 && vf === 2) {
     for (let y = 0; y < outHeight; y++) {
@@ -51,12 +74,7 @@ export function upsample(p: Plane, hf: number, vf: number, outWidth: number, out
       const row = i * stride;
       const far = (y & 1 ? Math.min(i + 1, lastRow) : Math.max(i - 1, 0)) * stride;
       for (let x = 0; x < width; x++) sums[x] = 3 * data[row + x] + data[far + x];
-      let o = y * outWidth;
-      for (let x = 0; x < outWidth; x++) {
-        const i2 = x >> 1;
-        const near = 3 * sums[i2];
-        out[o++] = x & 1 ? (near + sums[Math.min(i2 + 1, lastCol)] + 7) >> 4 : (near + sums[Math.max(i2 - 1, 0)] + 8) >> 4;
-      }
+      pairs(sums, 8, 7, 4, out, y * outWidth, outWidth);
     }
   } else {
     for (let y = 0; y < outHeight; y++) {
@@ -85,19 +103,25 @@ for (let i = 0; i < 256; i++) {
   CB_G[i] = -fix(0.34414) * x + ONE_HALF;
 }
 
+// libjpeg's range limit as a table: LIMIT[v + LIMIT_OFFSET] is v clamped to 0..255, for the
+// -227..482 that luma plus a chroma term can reach.
+const LIMIT_OFFSET = 384;
+const LIMIT = Uint8Array.from({ length: 1024 }, (_, i) => Math.min(255, Math.max(0, i - LIMIT_OFFSET)));
+
 const clamp = (v: number) => (v < 0 ? 0 : v > 255 ? 255 : v);
 
 /** YCbCr planes to interleaved RGB (jdcolor.c, ycc_rgb_convert). */
 export function yccToRgb(y: Uint8Array, cb: Uint8Array, cr: Uint8Array): Uint8Array {
   const n = y.length;
   const out = new Uint8Array(3 * n);
+  const limit = LIMIT;
   for (let i = 0, o = 0; i < n; i++, o += 3) {
-    const Y = y[i];
+    const Y = y[i] + LIMIT_OFFSET;
     const b = cb[i];
     const r = cr[i];
-    out[o] = clamp(Y + CR_R[r]);
-    out[o + 1] = clamp(Y + ((CB_G[b] + CR_G[r]) >> SCALEBITS));
-    out[o + 2] = clamp(Y + CB_B[b]);
+    out[o] = limit[Y + CR_R[r]];
+    out[o + 1] = limit[Y + ((CB_G[b] + CR_G[r]) >> SCALEBITS)];
+    out[o + 2] = limit[Y + CB_B[b]];
   }
   return out;
 }
