@@ -41,7 +41,8 @@ export interface Scan {
   mcusPerColumn: number;
 }
 
-type BlockDecoder = (r: BitReader, sc: ScanComponent, coefs: Int16Array, at: number) => void;
+/** Decodes one block of scan component `i` into coefs at `at`. */
+type BlockDecoder = (r: BitReader, sc: ScanComponent, coefs: Int16Array, at: number, i: number) => void;
 
 /** Decodes the scan's entropy-coded data starting at `pos`; returns where the data ended. */
 export function decodeScan(data: Uint8Array, pos: number, scan: Scan): number {
@@ -54,10 +55,9 @@ export function decodeScan(data: Uint8Array, pos: number, scan: Scan): number {
     return t;
   };
 
-  const baseline: BlockDecoder = (r, sc, coefs, at) => {
+  const baseline: BlockDecoder = (r, sc, coefs, at, i) => {
     const dc = need(sc.dc, 'DC');
     const ac = need(sc.ac, 'AC');
-    const i = scan.components.indexOf(sc);
     const t = r.decode(dc);
     preds[i] += t ? r.signed(t) : 0;
     coefs[at] = preds[i];
@@ -74,8 +74,7 @@ export function decodeScan(data: Uint8Array, pos: number, scan: Scan): number {
       }
     }
   };
-  const dcFirst: BlockDecoder = (r, sc, coefs, at) => {
-    const i = scan.components.indexOf(sc);
+  const dcFirst: BlockDecoder = (r, sc, coefs, at, i) => {
     const t = r.decode(need(sc.dc, 'DC'));
     preds[i] += t ? r.signed(t) : 0;
     coefs[at] = preds[i] * (1 << al);
@@ -160,15 +159,15 @@ export function decodeScan(data: Uint8Array, pos: number, scan: Scan): number {
     const row = Math.floor(u / unitsPerLine);
     const col = u - row * unitsPerLine;
     if (single) {
-      decodeBlock(r, scan.components[0], only.coefs, (row * only.blocksPerLine + col) * 64);
+      decodeBlock(r, scan.components[0], only.coefs, (row * only.blocksPerLine + col) * 64, 0);
       continue;
     }
-    for (const sc of scan.components) {
+    scan.components.forEach((sc, i) => {
       const c = sc.component;
       for (let v = 0; v < c.v; v++) {
-        for (let h = 0; h < c.h; h++) decodeBlock(r, sc, c.coefs, ((row * c.v + v) * c.blocksPerLine + col * c.h + h) * 64);
+        for (let h = 0; h < c.h; h++) decodeBlock(r, sc, c.coefs, ((row * c.v + v) * c.blocksPerLine + col * c.h + h) * 64, i);
       }
-    }
+    });
   }
   return r.pos;
 }
