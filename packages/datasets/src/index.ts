@@ -11,6 +11,7 @@ export { listImageFolder, type ClassSelection, type ImageFolderListing } from '.
 export { imagePairs, type ImagePairsOptions } from './image-pairs';
 export { decodeImage, type Colour, type Pixels, type DecodeImageOptions } from './decode-image';
 export { decodeJpeg } from './jpeg-decode';
+export { decodePng } from './png-decode';
 export { DEFAULT_MAX_PIXELS } from './pixel-limit';
 export { resizeToPlanar, resizePixels, RESIZE_FILTERS, DEFAULT_RESIZE_FILTER, type ResizeFilter } from './resize';
 export { loadImage, readImage, imageSize, type ImageShape, type ShapeOptions } from './load-image';
