@@ -1,12 +1,13 @@
 /**
  * Divergence: a NaN or infinite loss or gradient in fit's steps. The check costs no device
- * read of its own: each step appends one sum per gradient to the [loss, correct] pair that fit
- * reads anyway for its progress line. A sum of finite floats is finite unless it passes
+ * read of its own: each step appends the sum of every gradient value to the [loss, correct]
+ * pair that fit reads anyway for its progress line (one concatenation and one reduction: the
+ * fewest kernels that see every gradient). A sum of finite floats is finite unless it passes
  * float32's range (values near 1e38 / size, far past where the gradient norm overflows), and a
- * NaN or an infinity in a gradient makes its sum NaN or infinite: so a non-finite sum is a
- * non-finite gradient, and it names its parameter.
+ * NaN or an infinity anywhere makes it NaN or infinite. Only when it is not finite does a
+ * second read find which parameters' gradients are.
  */
-import { type Tensor, stack } from '@webgrad/tensor';
+import { type Tensor, cat, stack, tidy } from '@webgrad/tensor';
 
 /** What fit does when a step's loss or gradient is NaN or infinite. */
 export type NonFinitePolicy = 'stop' | 'warn' | 'ignore';
@@ -29,11 +30,11 @@ export class TrainingDivergedError extends Error {
   }
 }
 
-/** The parameters whose gradients a step checks, with their names, and their sums as one tensor. */
-export function gradientSums(named: readonly [string, Tensor][]): { names: string[]; sums: Tensor | null } {
-  const withGrad = named.filter(([, p]) => p.grad);
-  if (withGrad.length === 0) return { names: [], sums: null };
-  return { names: withGrad.map(([n]) => n), sums: stack(withGrad.map(([, p]) => (p.grad as Tensor).sum())).float() };
+/** The sum of every gradient value of the parameters, as a one-element tensor; null when none has a gradient. */
+export function gradientSum(named: readonly [string, Tensor][]): Tensor | null {
+  const grads = named.map(([, p]) => p.grad).filter((g): g is Tensor => g !== null);
+  if (grads.length === 0) return null;
+  return cat(grads.map((g) => g.reshape([-1]))).sum().reshape([1]).float();
 }
 
 export interface NonFiniteStep {
@@ -42,10 +43,19 @@ export interface NonFiniteStep {
   parameters: string[];
 }
 
-/** The step's problem, or null when its loss and gradients are finite; `sums` are the values read after the loss. */
-export function nonFinite(loss: number, sums: ArrayLike<number>, names: readonly string[]): NonFiniteStep | null {
-  const parameters = names.filter((_, i) => !Number.isFinite(sums[i]));
-  return Number.isFinite(loss) && parameters.length === 0 ? null : { loss, parameters };
+/**
+ * The step's problem, or null when its loss and gradient sum are finite. Reads the gradients'
+ * sums one by one (a second read, made only when something is not finite) to name the
+ * parameters.
+ */
+export async function nonFinite(loss: number, gradientTotal: number, named: readonly [string, Tensor][]): Promise<NonFiniteStep | null> {
+  if (Number.isFinite(loss) && Number.isFinite(gradientTotal)) return null;
+  const withGrad = named.filter(([, p]) => p.grad);
+  if (Number.isFinite(gradientTotal) || withGrad.length === 0) return { loss, parameters: [] };
+  const sums = tidy(() => stack(withGrad.map(([, p]) => (p.grad as Tensor).sum())));
+  const values = await sums.data();
+  sums.dispose();
+  return { loss, parameters: withGrad.map(([n]) => n).filter((_, i) => !Number.isFinite(values[i])) };
 }
 
 /** What happened, where, and what to do about it. */

@@ -7,7 +7,7 @@ import type { RunIdentity } from '../checkpoint/checkpoint';
 import { type TrainingData, asBatchSource, batchesOf } from './data';
 import { type EvaluateResult, evaluate } from './evaluate';
 import { type EpochRecord, type History, addEpoch, emptyHistory } from './history';
-import { NON_FINITE_POLICIES, type NonFinitePolicy, describeNonFinite, divergedError, gradientSums, nonFinite } from './divergence';
+import { NON_FINITE_POLICIES, type NonFinitePolicy, describeNonFinite, divergedError, gradientSum, nonFinite } from './divergence';
 import { PROGRESS_MODES, type ProgressMode, createProgress } from './progress';
 import { type LossFn, addBatch, lossAndCorrect, newTotals, trainStep } from './step';
 
@@ -95,13 +95,11 @@ export async function fit(model: Module, data: TrainingData, opts: FitOptions): 
       const t0 = performance.now();
       let nonFiniteSteps = 0;
       for await (const { x, y } of batchesOf(trainData, epoch)) {
-        let checked: string[] = [];
         const stats = tidy(() => {
           const { loss, output } = trainStep(model, optimizer, x, y, { loss: lossFn, clipGradNorm: opts.clipGradNorm });
           const pair = lossAndCorrect(loss, output, y);
-          const { names, sums } = gradientSums(named);
-          checked = names;
-          return sums ? cat([pair, sums]) : pair;
+          const gradients = gradientSum(named);
+          return gradients ? cat([pair, gradients]) : pair;
         });
         // Reading the loss waits for the device, so the timings count the real work.
         const values = await stats.data();
@@ -113,11 +111,13 @@ export async function fit(model: Module, data: TrainingData, opts: FitOptions): 
         }
         addBatch(totals, values, n);
         batch++;
-        const problem = onNonFinite === 'ignore' ? null : nonFinite(values[0], values.subarray(2), checked);
-        if (problem) {
+        const finite = Number.isFinite(values[0]) && Number.isFinite(values[2] ?? 0);
+        if (onNonFinite !== 'ignore' && !finite && nonFiniteSteps++ === 0) {
+          // The gradients are still there (the next step zeroes them), for nonFinite to name them.
+          const problem = await nonFinite(values[0], values[2] ?? 0, named);
           const where = { epoch: epoch + 1, epochs, step: batch, lr, checkpoint: lastSaved === null ? undefined : `${opts.checkpoint?.path} (epoch ${lastSaved})` };
-          if (onNonFinite === 'stop') throw divergedError(problem, where);
-          if (nonFiniteSteps++ === 0) warn(`fit: warning: ${describeNonFinite(problem, where)}; onNonFinite 'warn' trains on (further such steps of this epoch are counted)`);
+          if (problem && onNonFinite === 'stop') throw divergedError(problem, where);
+          if (problem) warn(`fit: warning: ${describeNonFinite(problem, where)}; onNonFinite 'warn' trains on (further such steps of this epoch are counted)`);
         }
         progress.update(batch, values[0], totals.count / ((performance.now() - t0) / 1000));
         for (const c of callbacks) await c.onBatchEnd?.({ epoch, batch, loss: values[0], size: n });
