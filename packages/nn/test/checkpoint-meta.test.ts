@@ -134,3 +134,36 @@ describe('checkpoint metadata is checked in full before anything is applied', ()
     expect(Number.isNaN(loaded.history.trainLoss[0])).toBe(true);
   });
 });
+
+describe('hostile metadata gets a short CheckpointError, never a stack overflow or a megabyte message', () => {
+  const cases: [string, (m: any) => void, RegExp][] = [
+    ['a 100-deep epoch', (m) => (m.epoch = JSON.parse(`${'['.repeat(100)}${']'.repeat(100)}`)), /field 'epoch' is \[\[\[/],
+    ['8 MB lr', (m) => (m.optimizer.paramGroups[0].lr = 'x'.repeat(8_000_000)), /'optimizer\.paramGroups\[0\]\.lr' is "x{79}… \(8000002 characters\)/],
+    ['8 MB identity value', (m) => (m.identity = { run: 'y'.repeat(8_000_000) }), /it belongs to another run \(run: the file has "y{79}… \(8000002 characters\), expected "a"\)/],
+  ];
+  for (const [name, edit, problem] of cases) {
+    it(name, async () => {
+      const { path, bytes } = await saved();
+      writeFileSync(path, editMeta(bytes, edit));
+      const err = await nn.loadCheckpoint(path, { ...run(), identity: { run: 'a' } }).catch((e: Error) => e);
+      expect(err).toBeInstanceOf(nn.CheckpointError);
+      expect((err as Error).message).toMatch(problem);
+      expect((err as Error).message.length).toBeLessThan(400 + path.length);
+    });
+  }
+
+  it('metadata nested 200 000 deep', async () => {
+    const { path, bytes } = await saved();
+    // Spliced into the metadata string: JSON.parse of the edited header would nest it in this process first.
+    const deep = editMeta(bytes, (m) => (m.extra = { deep: 'DEEP' }));
+    const n = Number(deep.readBigUInt64LE(0));
+    const header = deep.subarray(8, 8 + n).toString('utf8').replace('\\"DEEP\\"', `${'['.repeat(200_000)}${']'.repeat(200_000)}`);
+    const text = Buffer.from(header);
+    const len = Buffer.alloc(8);
+    len.writeBigUInt64LE(BigInt(text.length));
+    writeFileSync(path, Buffer.concat([len, text, deep.subarray(8 + n)]));
+    const err = await nn.loadCheckpoint(path, run()).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(nn.CheckpointError);
+    expect((err as Error).message).toContain('its webgrad metadata nests deeper than 128 levels');
+  });
+});

@@ -5,8 +5,8 @@ import type { LRScheduler, SchedulerState } from '../optim/schedulers';
 import { type EpochRecord, type History, historyFrom } from '../train/history';
 import { SafetensorsFileError, readSafetensorsAt, writeFileAtomic } from './file';
 import { checksumText } from './checksum';
-import { type CheckpointMeta, META_KEY, VERSION, checkTargets, parseMeta } from './meta';
-import { dataSection, encodeSafetensors, nameRecord, type RawTensor } from './safetensors';
+import { type CheckpointMeta, META_KEY, VERSION, checkTargets, parseMeta, shown } from './meta';
+import { dataSection, encodeSafetensors, nameRecord, type RawTensor, shown as shownText } from './safetensors';
 
 
 /**
@@ -193,6 +193,6 @@ function identityDifference(expected: RunIdentity, found: RunIdentity): string {
   const keys = [...new Set([...Object.keys(expected), ...Object.keys(found)])];
   return keys
     .filter((k) => String(expected[k]) !== String(found[k]))
-    .map((k) => `${k}: the file has ${found[k] === undefined ? 'none' : JSON.stringify(found[k])}, expected ${expected[k] === undefined ? 'none' : JSON.stringify(expected[k])}`)
+    .map((k) => `${shownText(k)}: the file has ${found[k] === undefined ? 'none' : shown(found[k])}, expected ${expected[k] === undefined ? 'none' : shown(expected[k])}`)
     .join('; ');
 }

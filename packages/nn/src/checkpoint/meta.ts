@@ -10,6 +10,7 @@ import type { Optimizer, OptimizerStateDict } from '../optim/optimizer';
 import type { LRScheduler, SchedulerState } from '../optim/schedulers';
 import type { EpochRecord } from '../train/history';
 import type { RunIdentity } from './checkpoint';
+import { MAX_DEPTH, nestingDepth, shown as shownText } from './safetensors';
 
 export const META_KEY = 'webgrad';
 export const VERSION = 2;
@@ -41,11 +42,12 @@ const atLeast = (min: number): Check => (v) => isFinite_(v) && v >= min;
 const integerFrom = (min: number): Check => (v) => Number.isSafeInteger(v) && (v as number) >= min;
 const orNull = (c: Check): Check => (v) => v === null || c(v);
 const isUint32 = integerFrom(0);
-/** Long or hostile values are cut short in messages. */
-const shown = (v: unknown): string => {
-  const s = JSON.stringify(v) ?? 'missing';
-  return s.length > 80 ? `${s.slice(0, 80)}…` : s;
-};
+/** A value from the file as a message shows it: JSON (control characters escaped), cut short; parseMeta has bounded its depth. */
+export function shown(v: unknown): string {
+  const s = JSON.stringify(v);
+  if (s === undefined) return 'missing';
+  return s.length > 80 ? `${s.slice(0, 80)}… (${s.length} characters)` : s;
+}
 
 /**
  * The ranges of the optimizers' settings, as their constructors check them (SGD, Adam,
@@ -77,11 +79,13 @@ const RECORD_FIELDS: [keyof EpochRecord, Check][] = [
 
 /** The metadata, checked field by field: a damaged one says which field. */
 export function parseMeta(raw: string, fail: Fail): CheckpointMeta {
+  // Nesting is bounded before parsing, as for the header: messages stringify what they quote.
+  if (nestingDepth(raw, MAX_DEPTH) > MAX_DEPTH) return fail(`its ${META_KEY} metadata nests deeper than ${MAX_DEPTH} levels`);
   let meta: unknown;
   try {
     meta = JSON.parse(raw);
   } catch (err) {
-    return fail(`its ${META_KEY} metadata is not valid JSON (${(err as Error).message})`);
+    return fail(`its ${META_KEY} metadata is not valid JSON (${shownText((err as Error).message)})`);
   }
   if (!isObject(meta)) return fail(`its ${META_KEY} metadata is ${shown(meta)}, not an object`);
   const m = meta as Partial<CheckpointMeta> & Record<string, unknown>;

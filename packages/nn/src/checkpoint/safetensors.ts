@@ -26,7 +26,7 @@ const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 /** The reference reader's largest header (huggingface/safetensors: HeaderTooLarge above 100 MB). */
 const MAX_HEADER_BYTES = 100_000_000;
 /** The deepest nesting of the header's JSON: serde_json's recursion limit, which the reference reader parses with. */
-const MAX_DEPTH = 128;
+export const MAX_DEPTH = 128;
 /** How much of a value from the file an error message quotes. */
 const QUOTE_CHARS = 80;
 
@@ -133,7 +133,7 @@ function parseHeader(raw: Uint8Array): Record<string, unknown> {
 }
 
 /** How deep the JSON text's arrays and objects nest, counting no further than limit + 1. */
-function nestingDepth(text: string, limit: number): number {
+export function nestingDepth(text: string, limit: number): number {
   let depth = 0;
   let deepest = 0;
   let inString = false;
@@ -161,7 +161,7 @@ const describe = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'an a
 const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 
 /** Text from a file as an error message shows it: control characters escaped, at most QUOTE_CHARS characters. */
-function shown(text: string): string {
+export function shown(text: string): string {
   const escaped = JSON.stringify(text.slice(0, QUOTE_CHARS)).slice(1, -1);
   return text.length > QUOTE_CHARS ? `${escaped}… (${text.length} characters)` : escaped;
 }
