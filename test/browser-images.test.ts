@@ -2,9 +2,8 @@
  * The browser's data path, in real Chromium: a page bundled from the packages' browser
  * entries (esbuild; a Node module reached fails the bundle) takes 20 JPEGs as File objects
  * from an <input type=file>, decodes them, batches them with a DataLoader and trains a step.
- * The page is not cross-origin isolated (no shared memory), as most pages are. JPEG pixels
- * match Node's decode of the same bytes (the same decoder); a PNG Blob decoded by the
- * browser matches pngjs in Node (lossless).
+ * The page is not cross-origin isolated (no shared memory), as most pages are. The pixels
+ * of a File, a PNG Blob and a JPEG fetched by URL match Node's decode of the same bytes.
  */
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -4,7 +4,7 @@ import type { Colour, Pixels } from './decode-image';
 import { decodeImage } from './decode-image';
 import { naming } from './naming';
 import { nodeOnly } from './platform';
-import { resizeToPlanar } from './resize';
+import { DEFAULT_RESIZE_FILTER, resizeToPlanar, type ResizeFilter } from './resize';
 import { compileTransforms, type Transform } from './transforms';
 
 /** An image to transform: a file path (Node), the file's bytes, or pixels already decoded (in a page: decodeImageSource). */
@@ -30,6 +30,7 @@ export class Compose {
   readonly transforms: readonly Transform[];
   private readonly grey: boolean;
   private readonly size: [number, number] | null;
+  private readonly filter: ResizeFilter;
 
   constructor(list: readonly Transform[]) {
     if (!Array.isArray(list)) throw new Error('transforms.compose: expected an array of transforms, e.g. compose([transforms.resize(32), transforms.toTensor()])');
@@ -37,6 +38,7 @@ export class Compose {
     this.grey = list.some((t) => t.kind === 'grayscale');
     const resize = list.find((t) => t.kind === 'resize');
     this.size = resize ? [resize.height, resize.width] : null;
+    this.filter = resize?.filter ?? DEFAULT_RESIZE_FILTER;
     if (resize && list.slice(0, list.indexOf(resize)).some((t) => t.kind !== 'grayscale')) {
       throw new Error('transforms: resize must come first (after grayscale), before crops, flips, toTensor and normalize');
     }
@@ -60,7 +62,7 @@ export class Compose {
     });
     const plane = channels * height * width;
     const images = new Uint8Array(list.length * plane);
-    decoded.forEach((px, i) => resizeToPlanar(px, height, width, images.subarray(i * plane, (i + 1) * plane)));
+    decoded.forEach((px, i) => resizeToPlanar(px, height, width, images.subarray(i * plane, (i + 1) * plane), this.filter));
     const plan = compileTransforms(this.transforms, channels, height, width);
     const { x } = runBatchTask({ kind: 'batch', images, indices: Int32Array.from(list, (_, i) => i), plan, seed: opts.seed ?? 0, epoch: 0 });
     const shape = [plan.channels, plan.outHeight, plan.outWidth];

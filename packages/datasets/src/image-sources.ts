@@ -1,9 +1,8 @@
 /**
  * Images as a page has them (File objects from <input type=file> or a drop, Blobs, URLs,
- * ImageBitmaps) decoded to pixels and gathered into an ImageSet a DataLoader batches. JPEG
- * bytes go through decodeImage, the decoder the Node readers use, so a page sees the same
- * pixels; other formats (PNG, which is lossless) through the browser's own decoder, without
- * colour-space conversion, where there is one (createImageBitmap), else decodeImage too.
+ * ImageBitmaps) decoded to pixels and gathered into an ImageSet a DataLoader batches. Bytes
+ * go through decodeImage, the decoder the Node readers use, so a page sees the same pixels;
+ * an ImageBitmap (already decoded by the browser) is read back through an OffscreenCanvas.
  */
 import { decodeImage, type Colour, type Pixels } from './decode-image';
 import { type ImageSet, sharedBytes } from './image-set';
@@ -12,7 +11,6 @@ import { resizeToPlanar } from './resize';
 /** An image in a page: a File or Blob, a URL to fetch, or an ImageBitmap. */
 export type ImageSourceInPage = Blob | ImageBitmap | string | URL;
 
-const isJpeg = (b: Uint8Array) => b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff;
 const describe = (s: ImageSourceInPage) => (typeof s === 'string' || s instanceof URL ? String(s) : typeof File === 'function' && s instanceof File ? s.name : Object.prototype.toString.call(s));
 
 /** RGBA from a canvas to RGB (alpha dropped) or grey (ITU-R 601-2 luma), as decodeImage converts. */
@@ -39,13 +37,7 @@ function bitmapPixels(bitmap: ImageBitmap, colour: Colour): Pixels {
 async function blobPixels(blob: Blob, colour: Colour): Promise<Pixels> {
   const bytes = new Uint8Array(await blob.arrayBuffer());
   if (bytes.length === 0) throw new Error('empty file');
-  if (isJpeg(bytes) || typeof createImageBitmap !== 'function') return decodeImage(bytes, colour);
-  const bitmap = await createImageBitmap(blob, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
-  try {
-    return bitmapPixels(bitmap, colour);
-  } finally {
-    bitmap.close();
-  }
+  return decodeImage(bytes, colour);
 }
 
 /** One image from a page decoded at its own size; an error names the file or URL. */

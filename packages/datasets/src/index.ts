@@ -3,8 +3,11 @@
  * from bytes, Files, Blobs, URLs and ImageBitmaps. Node resolves the package to ./node.ts,
  * which adds the readers of files and folders, downloads and worker threads.
  */
-export { decodeImage, type Colour, type Pixels } from './decode-image';
-export { resizeToPlanar } from './resize';
+export { decodeImage, type Colour, type Pixels, type DecodeImageOptions } from './decode-image';
+export { decodeJpeg } from './jpeg-decode';
+export { decodePng } from './png-decode';
+export { DEFAULT_MAX_PIXELS } from './pixel-limit';
+export { resizeToPlanar, resizePixels, RESIZE_FILTERS, DEFAULT_RESIZE_FILTER, type ResizeFilter } from './resize';
 export { decodeImageSource, imageSetFromSources, type ImageSourceInPage, type ImageSetFromSourcesOptions } from './image-sources';
 export { naturalCompare } from './natural-order';
 export { type ImageSet, type PairSet, type Splits, type SkippedFile, subsetImages, classCounts } from './image-set';

@@ -23,7 +23,7 @@ export { loadFashionMnist, readMnistFolder, readIdxImageSet, findMnistFiles, FAS
 export { imageFolder, type ImageFolderOptions } from './image-folder';
 export { listImageFolder, type ClassSelection, type ImageFolderListing } from './list-image-folder';
 export { imagePairs, type ImagePairsOptions } from './image-pairs';
-export { loadImage, readImage, imageSize, type ImageShape } from './load-image';
+export { loadImage, readImage, imageSize, type ImageShape, type ShapeOptions } from './load-image';
 export { decodeFiles, type DecodeOptions } from './decode-files';
 export { imageCache, cacheKey, readCache, writeCache, clearCache, type CacheEntry } from './image-cache';
 export { repoRoot, findRepoRoot, defaultCacheDir, defaultDataDir } from './paths';
