@@ -165,12 +165,13 @@ describe('npm pack: each package builds, installs and imports on its own', () =>
     const result = await run(process.execPath, [tsc, '-p', app], { cwd: app }).catch((err: { stdout: string }) => ({ stdout: err.stdout, failed: true }));
     expect(result.stdout).toBe('');
 
-    // A page from the tarballs: tensor and nn bundle whole; a page that takes one function
+    // A page from the tarballs: tensor and nn bundle whole, datasets' browser entry too; a page that takes one function
     // gets that function, not the package (tree-shaking through the side-effect-free entries).
     const whole = await bundle("export * as wg from '@webgrad/tensor'; export * as nn from '@webgrad/nn';");
     const onlyTensor = await bundle("import { tensor } from '@webgrad/tensor'; console.log(String(tensor([1, 2]).add(1)));");
     const onlyHdc = await bundle("import { checkHDC } from '@webgrad/nn'; console.log(checkHDC([1, 2, 5], 3).ok);");
-    for (const b of [whole, onlyTensor, onlyHdc]) expect(b.errors).toEqual([]);
+    const images = await bundle("import { DataLoader, imageSetFromSources } from '@webgrad/datasets'; console.log(DataLoader, imageSetFromSources);");
+    for (const b of [whole, onlyTensor, onlyHdc, images]) expect(b.errors).toEqual([]);
     expect(onlyHdc.bytes).toBeLessThan(8 * 1024);
     expect(onlyTensor.bytes).toBeLessThan(whole.bytes / 2);
     // The one-function bundles run (as an ES module in Node): the cpu device is there.
