@@ -64,10 +64,10 @@ describe('one run per report folder', () => {
     const r = tinyLab(reports, [], { WEBGRAD_KILL_ON_COMPLETE: '1' });
     expect(r.signal, r.out).toBe('SIGKILL');
     const { dir, report } = reportIn(reports);
-    expect(report.complete).toBe(true);
-    expect(existsSync(join(dir, 'checkpoints'))).toBe(false);
     reference = report.experiments[0].metrics;
     finishedReport = dir;
+    expect(report.complete).toBe(true);
+    expect(existsSync(join(dir, 'checkpoints'))).toBe(false);
   });
 
   it('a --resume of a report in use is refused and changes nothing; once its run is killed, --resume takes over the stale lock', { timeout: 90_000 }, async () => {
