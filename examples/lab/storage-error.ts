@@ -60,10 +60,12 @@ export function storageMessage(err: unknown, where: { reportsRoot: string; dir?:
     if (code === 'ENOSPC' || code === 'EDQUOT') return `Cannot create the report folder in ${root}: ${what} (${code}). Free some space there or name another folder with --reports DIR.`;
     return `Cannot create the report folder in ${root}: ${what} (${code || 'error'} on ${path}). Name a writable folder with --reports DIR${code === 'EACCES' || code === 'EPERM' ? ', or make this one writable' : ''}.`;
   }
-  if (code === 'ENOSPC' || code === 'EDQUOT') return `Cannot write ${path}: ${what} (${code}). Free some space on the disk of ${where.dir}${then}.`;
-  if (code === 'EROFS') return `Cannot write ${path}: ${what} (${code}). Make ${dirname(path)} writable again${then}.`;
-  if (code === 'EACCES' || code === 'EPERM') return `Cannot write ${path}: ${what} (${code}). Give this user write access to ${where.dir}${then}.`;
-  return `Cannot write ${path}: ${what} (${code || 'error'}). Fix the report folder ${where.dir}${then}.`;
+  // A failed write on an open file (nn's checkpoints) names no path: the report folder is what is known.
+  const target = typeof e?.path === 'string' ? path : `into the report folder ${where.dir}`;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return `Cannot write ${target}: ${what} (${code}). Free some space on the disk of ${where.dir}${then}.`;
+  if (code === 'EROFS') return `Cannot write ${target}: ${what} (${code}). Make ${dirname(path)} writable again${then}.`;
+  if (code === 'EACCES' || code === 'EPERM') return `Cannot write ${target}: ${what} (${code}). Give this user write access to ${where.dir}${then}.`;
+  return `Cannot write ${target}: ${what} (${code || 'error'}). Fix the report folder ${where.dir}${then}.`;
 }
 
 /** The first part of `path` that exists, when it is a file: what stops a folder being made there. */
