@@ -167,6 +167,10 @@ describe('file-system failures: one line naming the file and the fix, exit code 
     );
     expect(report.complete).toBe(false);
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp') || f.includes('lock'))).toEqual([]);
+    // Meanwhile the folder became read-only: the --resume says so in one line, before writing anything.
+    const readOnly = tinyLab(reports, ['--resume'], { WEBGRAD_FAIL_FS: 'writeFileSync:EROFS:.run.lock:0' });
+    expect(readOnly.status, readOnly.out).toBe(1);
+    expect(oneLine(readOnly.stderr)).toMatch(new RegExp(`^Cannot write ${join(dir, 'run.lock')}: the file system is read-only \\(EROFS\\)\\. Make ${dir} writable again, then continue the run with \`tiny-lab --resume [^\`]+\`\\.$`));
     const resumed = tinyLab(reports, ['--resume']);
     expect(resumed.status, resumed.out).toBe(0);
     const after = reportIn(reports).report;

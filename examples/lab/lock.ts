@@ -54,7 +54,12 @@ export function lockReport(dir: string, what: string): ReportLock {
   const mine: LockContent = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), nonce: randomBytes(8).toString('hex') };
   const text = JSON.stringify(mine);
   const candidate = join(dir, `.${LOCK_FILE}.${process.pid}.${mine.nonce}`);
-  writeFileSync(candidate, text);
+  try {
+    writeFileSync(candidate, text);
+  } catch (err) {
+    // A read-only or full report folder: say so of the lock, not of this private name.
+    throw Object.assign(err as Error, { path });
+  }
   try {
     for (let attempt = 0; attempt < 5; attempt++) {
       try {

@@ -108,9 +108,17 @@ export async function runLab(all: Experiment[], opts: LabOptions, program: strin
   let previous = plan.previous;
   let dir: string;
   let lock: ReportLock;
+  const locked = (what: string) => {
+    try {
+      return lockReport(dir, what);
+    } catch (err) {
+      if (!isStorageFailure(err, dir)) throw err;
+      throw new StorageError(storageMessage(err, { reportsRoot: opts.reportsDir, dir, resume: plan.dir ? `${program} --resume ${relative(process.cwd(), dir) || dir}` : undefined }), err);
+    }
+  };
   if (plan.dir) {
     dir = plan.dir;
-    lock = lockReport(dir, '--resume');
+    lock = locked('--resume');
     // Read again under the lock: another run may have finished or advanced the report since it was planned.
     previous = readReport(dir);
     if (!previous || previous.complete) {
@@ -124,7 +132,7 @@ export async function runLab(all: Experiment[], opts: LabOptions, program: strin
     } catch (err) {
       throw new StorageError(storageMessage(err, { reportsRoot: opts.reportsDir }), err);
     }
-    lock = lockReport(dir, 'new report');
+    lock = locked('new report');
   }
   const resumeCommand = `${program} --resume ${relative(process.cwd(), dir) || dir}`;
   try {
