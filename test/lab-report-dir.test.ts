@@ -13,7 +13,14 @@ import { newReportDir } from '../examples/lab/store';
 vi.mock('node:fs', async (importOriginal) => {
   const fs = await importOriginal<typeof import('node:fs')>();
   const existsSync = (p: import('node:fs').PathLike) => (String(p).includes('webgrad-report-dir-') ? false : fs.existsSync(p));
-  return { ...fs, default: { ...fs, existsSync }, existsSync };
+  // Below a folder named read-only, mkdir fails as on a read-only mount: a recursive mkdir
+  // reports ENOENT for the missing folder, a plain one EROFS.
+  const mkdirSync = ((p: import('node:fs').PathLike, o?: import('node:fs').MakeDirectoryOptions) => {
+    if (!String(p).includes('/read-only/')) return fs.mkdirSync(p, o);
+    const code = o?.recursive ? 'ENOENT' : 'EROFS';
+    throw Object.assign(new Error(`${code}: mkdir '${p}'`), { code, path: String(p), syscall: 'mkdir' });
+  }) as typeof fs.mkdirSync;
+  return { ...fs, default: { ...fs, existsSync, mkdirSync }, existsSync, mkdirSync };
 });
 
 const root = mkdtempSync(join(tmpdir(), 'webgrad-report-dir-'));
@@ -25,5 +32,9 @@ describe('newReportDir', () => {
     expect(new Set(dirs).size).toBe(4);
     expect(readdirSync(join(root, 'reports'))).toHaveLength(4);
     for (const d of dirs) expect(d).toMatch(/\/\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d-quick(-\d+)?$/);
+  });
+
+  it('on a read-only file system says EROFS, not the ENOENT a recursive mkdir reports', () => {
+    expect(() => newReportDir(join(root, 'read-only', 'reports'))).toThrow(expect.objectContaining({ code: 'EROFS' }));
   });
 });

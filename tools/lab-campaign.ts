@@ -2,7 +2,7 @@
  * The lab's robustness campaign (issue 23's proof), too slow for CI (about 10 minutes on a
  * 2-core CPU); CI runs its small versions (test/lab-resume.test.ts, test/lab-runs.test.ts).
  *
- *   npx tsx tools/lab-campaign.ts [--kills 10] [--races 20] [--seed 1] [--skip-kills] [--skip-mounts]
+ *   npx tsx tools/lab-campaign.ts [--kills 10] [--races 20] [--seed 1] [--skip-kills] [--skip-races] [--skip-mounts]
  *
  * 1. kill -9 campaign: one quick-preset lab run SIGKILLed at random moments, `--resume`d after
  *    each kill, against an uninterrupted run: every number (losses, accuracies, per-image
@@ -30,6 +30,7 @@ const { values } = parseArgs({
     races: { type: 'string', default: '20' },
     seed: { type: 'string', default: '1' },
     'skip-kills': { type: 'boolean' },
+    'skip-races': { type: 'boolean' },
     'skip-mounts': { type: 'boolean' },
   },
 });
@@ -59,6 +60,9 @@ function onlyDir(reports: string): string {
 }
 const metricsOf = (reports: string) => JSON.parse(readFileSync(join(onlyDir(reports), 'metrics.json'), 'utf8'));
 
+/** An object without its timings (seconds, imagesPerSecond, secondsPerFullEpoch...). */
+const untimed = (o: object) => Object.fromEntries(Object.entries(o).filter(([k]) => !/second|time/i.test(k)));
+
 /** Every number a run produces, without its timings. */
 function numbers(report: { complete: boolean; experiments: { id: string; status: string; runs: { key: string; epochs: Record<string, unknown>[]; testImages?: unknown; extra: unknown }[]; metrics: Record<string, unknown> }[] }) {
   return {
@@ -66,13 +70,22 @@ function numbers(report: { complete: boolean; experiments: { id: string; status:
     experiments: report.experiments.map((e) => ({
       id: e.id,
       status: e.status,
-      runs: e.runs.map((r) => ({ key: r.key, epochs: r.epochs.map(({ seconds, ...rest }) => rest), testImages: r.testImages, extra: r.extra })),
-      metrics: Object.fromEntries(Object.entries(e.metrics).filter(([k]) => !/second|time/i.test(k))),
+      runs: e.runs.map((r) => ({ key: r.key, epochs: r.epochs.map(untimed), testImages: r.testImages, extra: untimed(r.extra as object) })),
+      metrics: untimed(e.metrics),
     })),
   };
 }
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+/** Where two JSON values differ: up to `max` paths, with both values. */
+function differences(a: unknown, b: unknown, path = '', out: string[] = [], max = 8): string[] {
+  if (out.length >= max || same(a, b)) return out;
+  if (a && b && typeof a === 'object' && typeof b === 'object') {
+    for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) differences((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], `${path}.${k}`, out, max);
+  } else out.push(`${path}: ${JSON.stringify(a)?.slice(0, 120)} against ${JSON.stringify(b)?.slice(0, 120)}`);
+  return out;
+}
 const results: string[] = [];
 const say = (line: string) => {
   console.log(line);
@@ -110,6 +123,7 @@ async function killCampaign(kills: number): Promise<void> {
   const got = numbers(metricsOf(reports));
   const leftovers = readdirSync(onlyDir(reports), { recursive: true }).map(String).filter((f) => f.endsWith('.tmp') || f.includes('lock') || f.startsWith('checkpoints'));
   say(`kill -9 campaign: ${landed} kills landed (${attempts} starts), final numbers ${same(got, reference) ? 'IDENTICAL' : 'DIFFERENT'} to the uninterrupted run, leftovers: ${leftovers.length ? leftovers.join(', ') : 'none'}`);
+  for (const d of differences(got, reference)) say(`  differs at ${d}`);
 }
 
 async function races(trials: number): Promise<void> {
@@ -187,7 +201,7 @@ async function mounts(): Promise<void> {
 
 try {
   if (!values['skip-kills']) await killCampaign(Number(values.kills));
-  await races(Number(values.races));
+  if (!values['skip-races']) await races(Number(values.races));
   if (!values['skip-mounts']) await mounts();
   console.log(`\nsummary:\n${results.join('\n')}`);
 } finally {

@@ -6,7 +6,7 @@
  * runs from their summaries (weights reloaded), and an interrupted run from its last epoch.
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { isAbsolute, join, resolve, sep } from 'node:path';
+import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import type { LabReport, RunSummary } from './types';
 
 export class RunStore {
@@ -52,7 +52,7 @@ export function newReportDir(root: string, suffix = ''): string {
   const d = new Date();
   const p = (n: number) => String(n).padStart(2, '0');
   const stamp = `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}_${p(d.getHours())}-${p(d.getMinutes())}-${p(d.getSeconds())}`;
-  mkdirSync(resolve(root), { recursive: true });
+  makeFolders(resolve(root));
   for (let i = 1; ; i++) {
     const dir = resolve(root, i === 1 ? stamp + suffix : `${stamp}${suffix}-${i}`);
     try {
@@ -61,6 +61,22 @@ export function newReportDir(root: string, suffix = ''): string {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
+  }
+}
+
+/**
+ * mkdir -p one level at a time: a recursive mkdirSync on a read-only file system reports
+ * ENOENT for the missing folder, where this reports what stops it (EROFS, EACCES, ENOTDIR).
+ */
+function makeFolders(path: string): void {
+  try {
+    mkdirSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' && statSync(path).isDirectory()) return;
+    if (code !== 'ENOENT' || dirname(path) === path) throw err;
+    makeFolders(dirname(path));
+    mkdirSync(path);
   }
 }
 
