@@ -146,7 +146,7 @@ describe('sentences', () => {
 
   it('calls a run faster only when the per-epoch times do not overlap', () => {
     expect(speedText({ label: 'batch 128', seconds: [0.5, 0.6] }, { label: 'batch 16', seconds: [1.1, 1.3] })).toBe(
-      'batch 128 was 2.2× faster per epoch than batch 16 (0.5–0.6 s against 1.1–1.3 s; the per-epoch ranges do not overlap)',
+      'batch 128 was 2.2× faster per epoch than batch 16 (0.50–0.60 s against 1.1–1.3 s; the per-epoch ranges do not overlap)',
     );
     expect(speedText({ label: 'HDC', seconds: [0.8, 1.2] }, { label: 'ordinary', seconds: [1.1, 1.0] })).toBe(
       'an epoch took 0.8–1.2 s for HDC against 1.0–1.1 s for ordinary: the per-epoch ranges overlap, so neither was faster beyond the noise',

@@ -277,8 +277,12 @@ export const RULE_TEXT =
   'An accuracy whose interval contains 1 / classes is at chance level. ' +
   'Dehazing gains are means of per-image differences with a Student t interval; timings differ when their per-epoch ranges do not overlap.';
 
-/** "1.2 s" or "1.1–1.4 s": a run's per-epoch times. */
-const secondsRange = (v: readonly number[]) => (Math.min(...v).toFixed(1) === Math.max(...v).toFixed(1) ? `${v[0].toFixed(1)} s` : `${Math.min(...v).toFixed(1)}–${Math.max(...v).toFixed(1)} s`);
+/** "1.2 s", "0.35 s" or "1.1–1.4 s": a run's per-epoch times (two decimals below a second, so short epochs do not read 0.0). */
+function secondsRange(v: readonly number[]): string {
+  const f = (x: number) => x.toFixed(Math.max(...v) < 1 ? 2 : 1);
+  const [lo, hi] = [f(Math.min(...v)), f(Math.max(...v))];
+  return lo === hi ? `${lo} s` : `${lo}–${hi} s`;
+}
 
 /**
  * One sentence comparing two runs' speed by the rule: one is called faster only when its
