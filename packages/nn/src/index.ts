@@ -40,6 +40,7 @@ export { classify, classifyBatch, type Prediction, type ClassifyOptions, type Pr
 export { accuracy, confusionMatrix, psnr, ssim, type SsimOptions } from './metrics';
 
 export { fit, type FitOptions, type Callbacks, type BatchInfo } from './train/fit';
+export { TrainingDivergedError, type NonFinitePolicy } from './train/divergence';
 export { evaluate, type EvaluateOptions, type EvaluateResult } from './train/evaluate';
 export { forwardInBatches } from './train/split';
 export type { Batch, BatchLike, BatchSource, TrainingData } from './train/data';
