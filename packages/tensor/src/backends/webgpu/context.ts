@@ -91,7 +91,7 @@ export class Context {
     }
     const data = build();
     b = this.queue.storageBuffer(data.byteLength, 'offset table');
-    this.queue.device.queue.writeBuffer(b, 0, data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
+    this.queue.write(b, 0, data);
     this.tables.set(key, b);
     if (this.tables.size > MAX_TABLES) {
       const [oldKey, old] = this.tables.entries().next().value as [string, GPUBuffer];

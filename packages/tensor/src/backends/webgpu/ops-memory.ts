@@ -15,7 +15,7 @@ export function memoryMethods(ctx: Context): MemoryMethods {
         ? (data instanceof Float32Array ? data : Float32Array.from(data))
         : (data instanceof Int32Array ? data : Int32Array.from(data));
       const s = ctx.alloc(arr.length, 'upload');
-      if (arr.length) q.device.queue.writeBuffer(s.buffer, 0, arr.buffer, arr.byteOffset, arr.byteLength);
+      if (arr.length) q.write(s.buffer, 0, arr);
       return s;
     },
     fill(size, value, dtype) {

@@ -18,6 +18,15 @@ export interface Slice {
 /** A whole buffer, or a slice of one. */
 export type Binding = GPUBuffer | Slice;
 
+/** What the backend has asked of the device so far (the host's work per op: bench host). */
+export interface CommandCounts {
+  dispatches: number;
+  bindGroups: number;
+  /** queue.writeBuffer calls (uniforms, uploads, offset tables). */
+  bufferWrites: number;
+  submits: number;
+}
+
 /** Submit after this many dispatches so the GPU starts while JavaScript encodes more. */
 const BATCH = 48;
 
@@ -34,6 +43,7 @@ export class Queue {
   private sinceSubmit = 0;
   private errors: string[] = [];
   private lostReason: string | null = null;
+  readonly counts: CommandCounts = { dispatches: 0, bindGroups: 0, bufferWrites: 0, submits: 0 };
 
   /**
    * @param maxGridGroups workgroups launched for a grid-stride kernel: a CPU-emulated
@@ -86,16 +96,25 @@ export class Queue {
     buffers.forEach((b, i) => checkBindingFits(`kernel ${kernel.key} (argument ${i})`, 'webgpu', this.limits, b.size));
     const pipeline = this.pipeline(kernel);
     const uniform = this.pool.acquire(kernel.params.byteLength, uniformUsage(), kernel.key);
-    this.device.queue.writeBuffer(uniform, 0, kernel.params);
+    this.write(uniform, 0, kernel.params);
     const entries: GPUBindGroupEntry[] = buffers.map((b, binding) => ({ binding, resource: 'offset' in b ? { buffer: b.buffer, offset: b.offset, size: b.size } : { buffer: b } }));
     entries.push({ binding: buffers.length, resource: { buffer: uniform } });
     const group = this.device.createBindGroup({ layout: this.layout(kernel), entries });
+    this.counts.bindGroups++;
     const pass = this.computePass();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, group);
     pass.dispatchWorkgroups(x, y, z);
+    this.counts.dispatches++;
     this.pool.release(uniform, true);
     if (++this.sinceSubmit >= BATCH) this.flush();
+  }
+
+  /** queue.writeBuffer, counted. */
+  write(buffer: GPUBuffer, offset: number, data: ArrayBuffer | ArrayBufferView): void {
+    if (data instanceof ArrayBuffer) this.device.queue.writeBuffer(buffer, offset, data);
+    else this.device.queue.writeBuffer(buffer, offset, data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
+    this.counts.bufferWrites++;
   }
 
   copy(src: GPUBuffer, dst: GPUBuffer, bytes: number): void {
@@ -121,6 +140,7 @@ export class Queue {
     this.encoder = null;
     this.sinceSubmit = 0;
     this.device.queue.submit([commands]);
+    this.counts.submits++;
     this.pool.releaseDeferred();
   }
 

@@ -1,0 +1,72 @@
+/**
+ * useDevice('webgpu', { adapter }) on Dawn's null backend (an adapter that validates and
+ * records every command, executes none): the bench's host group measures on it, so it opens
+ * as asked, the backend counts what it asks of the device, and 'auto' never settles on it.
+ */
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import * as wg from '../src/node';
+
+type Dawn = { create(flags: string[]): GPU; globals: object };
+const dawn = (await import('webgpu')) as unknown as Dawn;
+Object.assign(globalThis, dawn.globals);
+// Module-level for the whole file: dawn.node frees its instance when this object is collected.
+const nullGpu = dawn.create(['backend=null']);
+
+type Counted = wg.Backend & { nullAdapter: boolean; commandCounts(): { dispatches: number; bindGroups: number; bufferWrites: number; submits: number } };
+
+afterEach(async () => {
+  await wg.releaseWebGPU();
+  wg.setDefaultDevice('cpu');
+});
+afterAll(async () => {
+  await wg.releaseWebGPU();
+});
+
+describe("useDevice('webgpu', { adapter }) with Dawn's null backend", () => {
+  it('opens the GPU object it is given, and the backend says it is the null adapter', async () => {
+    const info = await wg.useDevice('webgpu', { adapter: nullGpu });
+    expect(info.device).toBe('webgpu');
+    expect(info.description).toContain('null-backend');
+    expect((wg.getBackend('webgpu') as Counted).nullAdapter).toBe(true);
+  });
+
+  it('opens a GPUAdapter it is given', async () => {
+    const adapter = await nullGpu.requestAdapter();
+    const info = await wg.useDevice('webgpu', { adapter: adapter! });
+    expect(info.description).toContain('null-backend');
+  });
+
+  it("'auto' never picks the null adapter", async () => {
+    const info = await wg.useDevice('auto', { adapter: nullGpu });
+    expect(info.device).toBe('cpu');
+    expect(info.fallbackReason).toContain("Dawn's null backend");
+    expect(wg.getDefaultDevice()).toBe('cpu');
+  });
+
+  it('refuses another adapter while a device is open', async () => {
+    await wg.useDevice('webgpu', { adapter: nullGpu });
+    const other = dawn.create(['backend=null']);
+    await expect(wg.useDevice('webgpu', { adapter: other })).rejects.toThrow('call releaseWebGPU() before opening one from options.adapter');
+  });
+
+  it('rejects an adapter option that is neither a GPU nor a GPUAdapter', async () => {
+    await expect(wg.useDevice('webgpu', { adapter: {} as GPU })).rejects.toThrow('options.adapter must be a GPUAdapter or a GPU object');
+  });
+
+  it('counts dispatches, bind groups, buffer writes and submits', async () => {
+    await wg.useDevice('webgpu', { adapter: nullGpu });
+    const backend = wg.getBackend('webgpu') as Counted;
+    const a = wg.tensor([1, 2, 3, 4]), b = wg.tensor([5, 6, 7, 8]);
+    const before = backend.commandCounts();
+    const c = wg.add(a, b).mul(b).exp();
+    const mid = backend.commandCounts();
+    expect(mid.dispatches - before.dispatches).toBe(3);
+    expect(mid.bindGroups - before.bindGroups).toBeGreaterThan(0);
+    expect(mid.bindGroups - before.bindGroups).toBeLessThanOrEqual(3);
+    await c.data(); // values are meaningless on the null backend; the read submits
+    const after = backend.commandCounts();
+    expect(after.submits - mid.submits).toBeGreaterThanOrEqual(1);
+    expect(after.bufferWrites).toBeGreaterThanOrEqual(before.bufferWrites);
+    for (const t of [a, b, c]) t.dispose();
+  });
+});
