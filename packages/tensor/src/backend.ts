@@ -33,7 +33,8 @@ export type PadMode = 'constant' | 'reflect' | 'replicate' | 'circular';
 // One parameter type per kernel family, shared with the WGSL generators (defined there,
 // the lowest layer): conv, pool, matmul; batch norm adds eps to the generators' shape.
 export type { ConvParams, PoolParams, MatmulParams } from '@webgrad/kernels-wgsl';
-import type { BatchNormShape, ConvParams, MatmulParams, PoolParams } from '@webgrad/kernels-wgsl';
+import type { BatchNormShape, ConvParams, MatmulParams, PoolParams, RunningStatsParams } from '@webgrad/kernels-wgsl';
+export type { RunningStatsParams } from '@webgrad/kernels-wgsl';
 
 /**
  * Batch normalisation with batch statistics: x viewed as [n, c, s] (s = product of the
@@ -151,6 +152,12 @@ export interface Backend {
    * M = n · s, w = 1 when weight is null.
    */
   batchNormBackward(gy: Storage, x: Storage, mean: Storage, invstd: Storage, weight: Storage | null, p: BatchNormParams, dtype: DType): { gx: Storage; gweight: Storage; gbias: Storage };
+  /**
+   * The running statistics after a training step, as new storages of p.c values:
+   * (1 − momentum)·running + momentum·batch, the batch variance being 1 / invstd² − eps made
+   * unbiased by count / (count − 1). One op where elementwise ops would take a dozen.
+   */
+  batchNormRunningStats(runningMean: Storage, runningVar: Storage, mean: Storage, invstd: Storage, p: RunningStatsParams, dtype: DType): { mean: Storage; var: Storage };
 
   // --- fused -----------------------------------------------------------------------
   /** Softmax (or log-softmax) over the last axis of a [rows, cols] matrix. */

@@ -9,7 +9,7 @@ import { avgPool, avgPoolBackward, maxPool, maxPoolBackward } from './kernels/po
 import { pad } from './kernels/pad';
 import { softmax } from './kernels/softmax';
 import { adamStep, sgdStep } from './kernels/optimizer';
-import { batchNorm, batchNormBackward } from './kernels/batch-norm';
+import { batchNorm, batchNormBackward, batchNormRunningStats } from './kernels/batch-norm';
 import { type Alloc, gather, scatterAdd, strided, writeStrided } from './kernels/strided';
 import { existingWasmRuntime, wasmRuntime } from './wasm/runtime';
 import { wasmAdamStep, wasmAvgPool, wasmAvgPoolBackward, wasmMaxPoolBackward, wasmReduce, wasmSgdStep, wasmSoftmax } from './wasm/memops';
@@ -282,6 +282,12 @@ export const cpuBackend: Backend = {
     }
     const r = batchNormBackward(flt(gy), flt(x), flt(mean), flt(invstd), weight ? flt(weight) : null, p);
     return { gx: own(r.gx), gweight: own(r.gweight), gbias: own(r.gbias) };
+  },
+
+  batchNormRunningStats(runningMean, runningVar, mean, invstd, p, dtype) {
+    requireFloat('batchNormRunningStats', dtype);
+    const r = batchNormRunningStats(flt(runningMean), flt(runningVar), flt(mean), flt(invstd), p);
+    return { mean: own(r.mean), var: own(r.var) };
   },
 
   softmax(x, rows, cols, log, dtype) {

@@ -1,6 +1,6 @@
 /** Pooling, batch norm, softmax and the fused optimizer steps. */
 import {
-  adamKernel, avgPoolBackwardKernel, avgPoolKernel, batchNormApplyKernel, batchNormBackwardApplyKernel, batchNormCombineKernel, batchNormBackwardReduceKernel, batchNormStatsKernel,
+  adamKernel, avgPoolBackwardKernel, batchNormRunningStatsKernel, avgPoolKernel, batchNormApplyKernel, batchNormBackwardApplyKernel, batchNormCombineKernel, batchNormBackwardReduceKernel, batchNormStatsKernel,
   maxPoolBackwardKernel, maxPoolBackwardScatterKernel, maxPoolKernel, poolWindowsDisjoint, sgdKernel, softmaxKernel,
 } from '@webgrad/kernels-wgsl';
 import type { Backend, PoolParams } from '../../backend';
@@ -8,7 +8,7 @@ import { requireFloat32, type Context } from './context';
 import type { Binding } from './queue';
 import { Accumulator, bindsWhole, forParts, type Operand } from './split';
 
-type NnMethods = Pick<Backend, 'maxPool' | 'maxPoolBackward' | 'avgPool' | 'avgPoolBackward' | 'batchNorm' | 'batchNormBackward' | 'softmax' | 'sgdStep' | 'adamStep'>;
+type NnMethods = Pick<Backend, 'maxPool' | 'maxPoolBackward' | 'avgPool' | 'avgPoolBackward' | 'batchNorm' | 'batchNormBackward' | 'batchNormRunningStats' | 'softmax' | 'sgdStep' | 'adamStep'>;
 
 const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
 
@@ -117,6 +117,14 @@ export function nnMethods(ctx: Context): NnMethods {
         { buffer: gyb, rowElems: row }, { buffer: xb, rowElems: row }, ...whole.map((buffer) => ({ buffer, rowElems: null })), { buffer: gx.buffer, rowElems: row, written: 'out' },
       ], (_, n, bind) => q.run(batchNormBackwardApplyKernel({ ...p, n }, weight !== null, p.n * p.s), bind));
       return { gx, gweight, gbias };
+    },
+    batchNormRunningStats(runningMean, runningVar, mean, invstd, p, dtype) {
+      requireFloat32('batchNormRunningStats', dtype);
+      const what = 'batchNormRunningStats';
+      const nextMean = ctx.alloc(p.c, what), nextVar = ctx.alloc(p.c, what);
+      // p.c values each: far below any binding limit.
+      q.run(batchNormRunningStatsKernel(p), [...[runningMean, runningVar, mean, invstd].map((s) => ctx.buf(s, what)), nextMean.buffer, nextVar.buffer]);
+      return { mean: nextMean, var: nextVar };
     },
     softmax(x, rows, cols, log, dtype) {
       requireFloat32('softmax', dtype);
