@@ -83,8 +83,8 @@ describe.skipIf(!main.gpu)(`webgpu backend equals cpu (${main.reason})`, () => {
   const gpu = main.gpu!;
   const P = new Pair(gpu);
 
-  it('uploads, reads, fills and copies float32 and int32, size 0 included', async () => {
-    for (const n of [0, 1, 3, 17, 65]) {
+  it('uploads, reads, fills and copies float32 and int32, size 0 included; small fills are written, large ones dispatched', async () => {
+    for (const n of [0, 1, 3, 17, 65, 5000]) {
       const f = randF(n), i = randI(n, -1000, 1000);
       expect(Array.from(await gpu.read(gpu.upload(f, 'float32'), n, 'float32'))).toEqual(Array.from(f));
       expect(Array.from(await gpu.read(gpu.upload(i, 'int32'), n, 'int32'))).toEqual(Array.from(i));

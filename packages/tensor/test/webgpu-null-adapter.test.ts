@@ -69,4 +69,18 @@ describe("useDevice('webgpu', { adapter }) with Dawn's null backend", () => {
     expect(after.bufferWrites).toBeGreaterThanOrEqual(before.bufferWrites);
     for (const t of [a, b, c]) t.dispose();
   });
+
+  it('writes a small fill from the host and dispatches a large one', async () => {
+    await wg.useDevice('webgpu', { adapter: nullGpu });
+    const backend = wg.getBackend('webgpu') as Counted;
+    const before = backend.commandCounts();
+    const small = wg.full([3], 2.5);
+    const mid = backend.commandCounts();
+    expect(mid.dispatches - before.dispatches).toBe(0);
+    expect(mid.bufferWrites - before.bufferWrites).toBe(1);
+    const large = wg.full([5000], 2.5);
+    expect(backend.commandCounts().dispatches - mid.dispatches).toBe(1);
+    small.dispose();
+    large.dispose();
+  });
 });
