@@ -4,8 +4,8 @@
  * every command and executes none. The time per step is then what JavaScript, N-API and
  * Dawn's validation cost: the highest step rate any GPU could give (values are meaningless).
  *
- * Per model: host ms per step, median (min) of 15 steps after warm-up, its steps/s and img/s
- * ceiling; dispatches, bind groups, buffer writes and submits per step as the webgpu backend
+ * Per model: host ms per step, median (min) of 15 steps after warm-up, and the process's CPU
+ * ms per step (robust to other processes on a busy machine), its steps/s and img/s ceiling; dispatches, bind groups, buffer writes and submits per step as the webgpu backend
  * counts them; host µs per dispatch. Then TF.js's webgpu backend on the same null adapter for
  * the 3-block CNN (its commands counted by wrapping Dawn's prototypes while it runs), and the
  * ratio.
@@ -36,18 +36,24 @@ async function openNullGpu(): Promise<GPU> {
 export interface HostTiming {
   medianMs: number;
   minMs: number;
+  /** CPU time of this process per step (all its threads), median: unlike wall time, other processes on a busy machine do not inflate it. */
+  cpuMs: number;
 }
 
 async function timeSteps(step: () => Promise<void>, steps = STEPS): Promise<HostTiming> {
   for (let i = 0; i < WARMUP; i++) await step();
   const times: number[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i < steps; i++) {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     await step();
     times.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1000);
   }
-  times.sort((a, b) => a - b);
-  return { medianMs: times[Math.floor(times.length / 2)], minMs: times[0] };
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  return { medianMs: median(times), minMs: Math.min(...times), cpuMs: median(cpu) };
 }
 
 type Counts = { dispatches: number; bindGroups: number; bufferWrites: number; submits: number };
@@ -105,12 +111,12 @@ export async function benchHost(opts: { tfjs?: boolean } = {}): Promise<object> 
       const t = await timeSteps(step);
       const c = perStep(before, backend.commandCounts(), WARMUP + STEPS);
       const r = {
-        model: name, batch, medianMs: t.medianMs, minMs: t.minMs, stepsPerS: 1000 / t.medianMs, imgPerS: (batch * 1000) / t.medianMs, ...c,
+        model: name, batch, medianMs: t.medianMs, minMs: t.minMs, cpuMs: t.cpuMs, stepsPerS: 1000 / t.medianMs, imgPerS: (batch * 1000) / t.medianMs, ...c,
         usPerDispatch: (t.medianMs * 1000) / c.dispatches,
       };
       results.push(r);
       rows.push({
-        model: `${name} b${batch}`, 'host ms/step (min)': `${t.medianMs.toFixed(2)} (${t.minMs.toFixed(2)})`, 'steps/s': r.stepsPerS, 'img/s ceiling': r.imgPerS,
+        model: `${name} b${batch}`, 'host ms/step (min)': `${t.medianMs.toFixed(2)} (${t.minMs.toFixed(2)})`, 'CPU ms/step': t.cpuMs, 'steps/s': r.stepsPerS, 'img/s ceiling': r.imgPerS,
         dispatches: c.dispatches, 'bind groups': c.bindGroups, 'buffer writes': c.bufferWrites, submits: c.submits, 'µs/dispatch': r.usPerDispatch,
       });
     } finally {
@@ -122,16 +128,19 @@ export async function benchHost(opts: { tfjs?: boolean } = {}): Promise<object> 
   let tfjs: Record<string, unknown> | { error: string } | null = null;
   if (opts.tfjs !== false) tfjs = await tfjsRow(gpu);
   if (tfjs && !('error' in tfjs)) {
-    const ours = results.find((r) => r.model === 'simpleCnn') as { medianMs: number } | undefined;
-    const t = tfjs as { medianMs: number; minMs: number; dispatches: number; bindGroups: number; bufferWrites: number; submits: number };
+    const ours = results.find((r) => r.model === 'simpleCnn') as { medianMs: number; cpuMs: number } | undefined;
+    const t = tfjs as { medianMs: number; minMs: number; cpuMs: number; dispatches: number; bindGroups: number; bufferWrites: number; submits: number };
     tfjs.ratio = ours ? t.medianMs / ours.medianMs : null;
+    tfjs.cpuRatio = ours ? t.cpuMs / ours.cpuMs : null;
     rows.push({
-      model: 'TF.js simpleCnn b64', 'host ms/step (min)': `${t.medianMs.toFixed(2)} (${t.minMs.toFixed(2)})`, 'steps/s': 1000 / t.medianMs, 'img/s ceiling': 64_000 / t.medianMs,
+      model: 'TF.js simpleCnn b64', 'host ms/step (min)': `${t.medianMs.toFixed(2)} (${t.minMs.toFixed(2)})`, 'CPU ms/step': t.cpuMs, 'steps/s': 1000 / t.medianMs, 'img/s ceiling': 64_000 / t.medianMs,
       dispatches: t.dispatches, 'bind groups': t.bindGroups, 'buffer writes': t.bufferWrites, submits: t.submits, 'µs/dispatch': (t.medianMs * 1000) / t.dispatches,
     });
   }
   printTable(`host cost per training step on Dawn's null backend (${description}); zeroGrad, forward, cross-entropy, backward, Adam, loss read back; median (min) of ${STEPS} steps`, rows);
-  if (tfjs && 'ratio' in tfjs && tfjs.ratio) console.log(`webgrad's host throughput on simpleCnn b64: ${(tfjs.ratio as number).toFixed(1)}× TF.js webgpu's`);
+  if (tfjs && 'ratio' in tfjs && tfjs.ratio) {
+    console.log(`webgrad's host throughput on simpleCnn b64: ${(tfjs.ratio as number).toFixed(1)}× TF.js webgpu's (by CPU time: ${(tfjs.cpuRatio as number).toFixed(1)}×)`);
+  }
   if (tfjs && 'error' in tfjs) console.log(`TF.js webgpu: ${tfjs.error}`);
   return { adapter: description, steps: STEPS, models: results, tfjs };
 }

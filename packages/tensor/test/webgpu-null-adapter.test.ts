@@ -70,6 +70,32 @@ describe("useDevice('webgpu', { adapter }) with Dawn's null backend", () => {
     for (const t of [a, b, c]) t.dispose();
   });
 
+  it("stages a submit's uniform blocks in one buffer write and reuses bind groups of recurring buffers", async () => {
+    await wg.useDevice('webgpu', { adapter: nullGpu });
+    const backend = wg.getBackend('webgpu') as Counted;
+    const a = wg.full([4096], 1.5), b = wg.full([4096], 2);
+    await a.data();
+    const before = backend.commandCounts();
+    const outs = Array.from({ length: 10 }, () => a.exp());
+    await outs[9].data();
+    const after = backend.commandCounts();
+    expect(after.dispatches - before.dispatches).toBe(10);
+    expect(after.submits - before.submits).toBe(1);
+    expect(after.bufferWrites - before.bufferWrites).toBe(1);
+    outs.forEach((t) => t.dispose());
+    // The same op on the same buffers (the pool hands the freed output back) binds the same group.
+    const c1 = a.add(b);
+    await c1.data();
+    c1.dispose();
+    const mid = backend.commandCounts();
+    const c2 = a.add(b);
+    await c2.data();
+    const end = backend.commandCounts();
+    expect(end.dispatches - mid.dispatches).toBe(1);
+    expect(end.bindGroups - mid.bindGroups).toBe(0);
+    for (const t of [a, b, c2]) t.dispose();
+  });
+
   it('writes a small fill from the host and dispatches a large one', async () => {
     await wg.useDevice('webgpu', { adapter: nullGpu });
     const backend = wg.getBackend('webgpu') as Counted;

@@ -24,11 +24,22 @@ export function sizeClass(bytes: number): number {
   return 2 * pow;
 }
 
+/**
+ * Sizes and usages of the buffers made here, known without asking the buffer: each
+ * GPUBuffer getter is a call into the native binding (in Node, an N-API crossing).
+ */
+const described = new WeakMap<GPUBuffer, { size: number; key: string }>();
+
+/** A buffer's size in bytes. */
+export function bufferBytes(buffer: GPUBuffer): number {
+  return described.get(buffer)?.size ?? buffer.size;
+}
+
 export class GpuStorage implements Storage {
   disposed = false;
-  constructor(readonly buffer: GPUBuffer) {}
-  get bytes(): number {
-    return this.buffer.size;
+  readonly bytes: number;
+  constructor(readonly buffer: GPUBuffer) {
+    this.bytes = bufferBytes(buffer);
   }
 }
 
@@ -37,10 +48,15 @@ export class BufferPool {
   private deferred: [string, GPUBuffer][] = [];
   private pooledBytes = 0;
 
+  /**
+   * @param destroyed told before the pool destroys a buffer (the queue's bind groups that
+   *   name it must go)
+   */
   constructor(
     private device: GPUDevice,
     private maxBufferSize: number,
     private maxBindingSize = maxBufferSize,
+    private destroyed: (buffer: GPUBuffer) => void = () => {},
   ) {}
 
   acquire(bytes: number, usage: GPUBufferUsageFlags, what: string): GPUBuffer {
@@ -57,12 +73,14 @@ export class BufferPool {
       this.pooledBytes -= size;
       return reused;
     }
-    return this.device.createBuffer({ size, usage });
+    const buffer = this.device.createBuffer({ size, usage });
+    described.set(buffer, { size, key });
+    return buffer;
   }
 
   /** Returns a buffer; `pending` when commands not yet submitted may still use it. */
   release(buffer: GPUBuffer, pending: boolean): void {
-    const key = `${buffer.usage}:${buffer.size}`;
+    const key = described.get(buffer)?.key ?? `${buffer.usage}:${buffer.size}`;
     if (pending) this.deferred.push([key, buffer]);
     else this.keep(key, buffer);
   }
@@ -75,14 +93,16 @@ export class BufferPool {
   }
 
   private keep(key: string, buffer: GPUBuffer): void {
-    if (this.pooledBytes + buffer.size > POOL_CAP_BYTES) {
+    const size = bufferBytes(buffer);
+    if (this.pooledBytes + size > POOL_CAP_BYTES) {
+      this.destroyed(buffer);
       buffer.destroy();
       return;
     }
     let list = this.free.get(key);
     if (!list) this.free.set(key, (list = []));
     list.push(buffer);
-    this.pooledBytes += buffer.size;
+    this.pooledBytes += size;
   }
 
   destroyAll(): void {
