@@ -96,6 +96,24 @@ describe("useDevice('webgpu', { adapter }) with Dawn's null backend", () => {
     for (const t of [a, b, c2]) t.dispose();
   });
 
+  it('backward makes no gradient for an operand that needs none', async () => {
+    await wg.useDevice('webgpu', { adapter: nullGpu });
+    const backend = wg.getBackend('webgpu') as Counted;
+    const backwardDispatches = (secondNeedsGrad: boolean) => {
+      const a = wg.full([64], 1.5).requiresGrad_(), b = wg.full([64], 2).requiresGrad_(secondNeedsGrad);
+      const ab = a.mul(b), q = ab.div(b), y = q.sum();
+      const before = backend.commandCounts().dispatches;
+      y.backward();
+      const n = backend.commandCounts().dispatches - before;
+      expect(a.grad).not.toBeNull();
+      for (const t of [a, b, ab, q, y, a.grad, b.grad]) t?.dispose();
+      return n;
+    };
+    // mul and div each owe b a gradient of its own (two ops and more) only when b requires one.
+    const [withB, withoutB] = [backwardDispatches(true), backwardDispatches(false)];
+    expect(withB - withoutB, `${withB} against ${withoutB}`).toBeGreaterThanOrEqual(3);
+  });
+
   it('writes a small fill from the host and dispatches a large one', async () => {
     await wg.useDevice('webgpu', { adapter: nullGpu });
     const backend = wg.getBackend('webgpu') as Counted;
