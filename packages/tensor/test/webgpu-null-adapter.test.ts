@@ -114,6 +114,36 @@ describe("useDevice('webgpu', { adapter }) with Dawn's null backend", () => {
     expect(withB - withoutB, `${withB} against ${withoutB}`).toBeGreaterThanOrEqual(3);
   });
 
+  it('a training loop creates no bind groups once it has run twice (the pool hands out the same buffers each step)', async () => {
+    await wg.useDevice('webgpu', { adapter: nullGpu });
+    const backend = wg.getBackend('webgpu') as Counted;
+    wg.manualSeed(0);
+    // Weights, activations and their gradients all of one size class, freed in changing order.
+    const ws = Array.from({ length: 4 }, () => wg.randn([64, 64]).requiresGrad_());
+    const state = ws.map((w) => ({ m: wg.zerosLike(w), v: wg.zerosLike(w) }));
+    const x = wg.randn([64, 64]), y = wg.randint(0, 64, [64]);
+    const created: number[] = [];
+    for (let step = 1; step <= 5; step++) {
+      const before = backend.commandCounts().bindGroups;
+      for (const w of ws) {
+        w.grad?.dispose();
+        w.grad = null;
+      }
+      const loss = wg.tidy(() => {
+        const l = wg.crossEntropy(ws.reduce((h, w) => h.matmul(w).relu().add(h), x), y);
+        l.backward();
+        return l.detach();
+      });
+      wg.noGrad(() => ws.forEach((w, i) => wg.adamUpdate(w, w.grad!, state[i].m, state[i].v, { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, decoupled: false, step })));
+      await loss.data();
+      loss.dispose();
+      created.push(backend.commandCounts().bindGroups - before);
+    }
+    expect(created[0]).toBeGreaterThan(0);
+    expect(created.slice(2)).toEqual([0, 0, 0]);
+    for (const t of [...ws, x, y, ...ws.map((w) => w.grad), ...state.flatMap((s) => [s.m, s.v])]) t?.dispose();
+  });
+
   it('writes a small fill from the host and dispatches a large one', async () => {
     await wg.useDevice('webgpu', { adapter: nullGpu });
     const backend = wg.getBackend('webgpu') as Counted;

@@ -28,7 +28,8 @@ export function sizeClass(bytes: number): number {
  * Sizes and usages of the buffers made here, known without asking the buffer: each
  * GPUBuffer getter is a call into the native binding (in Node, an N-API crossing).
  */
-const described = new WeakMap<GPUBuffer, { size: number; key: string }>();
+const described = new WeakMap<GPUBuffer, { size: number; key: string; id: number }>();
+let nextId = 1;
 
 /** A buffer's size in bytes. */
 export function bufferBytes(buffer: GPUBuffer): number {
@@ -43,8 +44,19 @@ export class GpuStorage implements Storage {
   }
 }
 
+/** Free buffers of one size class, with their creation ids (parallel arrays). */
+interface FreeList {
+  buffers: GPUBuffer[];
+  ids: number[];
+}
+
+/**
+ * Hands out the free buffer made first (lowest id), so that a training loop, which asks for
+ * the same sizes in the same order each step from the same free set, gets the same buffers
+ * each step: the queue's cached bind groups then match (LIFO order would permute them).
+ */
 export class BufferPool {
-  private free = new Map<string, GPUBuffer[]>();
+  private free = new Map<string, FreeList>();
   private deferred: [string, GPUBuffer][] = [];
   private pooledBytes = 0;
 
@@ -68,13 +80,21 @@ export class BufferPool {
     }
     const key = `${usage}:${size}`;
     const list = this.free.get(key);
-    const reused = list?.pop();
-    if (reused) {
+    if (list && list.buffers.length > 0) {
+      const { buffers, ids } = list;
+      let best = 0;
+      for (let i = 1; i < ids.length; i++) if (ids[i] < ids[best]) best = i;
+      const reused = buffers[best];
+      const last = buffers.length - 1;
+      buffers[best] = buffers[last];
+      ids[best] = ids[last];
+      buffers.pop();
+      ids.pop();
       this.pooledBytes -= size;
       return reused;
     }
     const buffer = this.device.createBuffer({ size, usage });
-    described.set(buffer, { size, key });
+    described.set(buffer, { size, key, id: nextId++ });
     return buffer;
   }
 
@@ -100,13 +120,14 @@ export class BufferPool {
       return;
     }
     let list = this.free.get(key);
-    if (!list) this.free.set(key, (list = []));
-    list.push(buffer);
+    if (!list) this.free.set(key, (list = { buffers: [], ids: [] }));
+    list.buffers.push(buffer);
+    list.ids.push(described.get(buffer)?.id ?? 0);
     this.pooledBytes += size;
   }
 
   destroyAll(): void {
-    for (const list of this.free.values()) for (const b of list) b.destroy();
+    for (const list of this.free.values()) for (const b of list.buffers) b.destroy();
     for (const [, b] of this.deferred) b.destroy();
     this.free.clear();
     this.deferred = [];
