@@ -30,8 +30,14 @@ export interface DeviceOptions {
    * host cost. Applies when the WebGPU device is opened (after releaseWebGPU(), or the first
    * time). 'auto' never settles on a null adapter, which computes nothing.
    */
-  adapter?: GPU | GPUAdapter;
+  adapter?: AdapterOption;
 }
+
+/**
+ * A GPU object or a GPUAdapter, typed by the one method useDevice calls on each, so that the
+ * package's declarations need no WebGPU types.
+ */
+export type AdapterOption = { requestAdapter(options?: object): Promise<unknown> } | { requestDevice(descriptor?: object): Promise<unknown> };
 
 let webgpuInit: Promise<void> | null = null;
 /** The adapter option the open device came from (undefined: the default one). */
@@ -43,7 +49,7 @@ async function initWebGPU(limits?: DeviceOptions['limits'], adapter?: DeviceOpti
   }
   webgpuInit ??= (async () => {
     const { createWebGPUBackend } = await import('./backends/webgpu/index');
-    registerBackend(await createWebGPUBackend({ limits, adapter }));
+    registerBackend(await createWebGPUBackend({ limits, adapter: adapter as GPU | GPUAdapter | undefined }));
     webgpuSource = adapter;
   })().catch((err: unknown) => {
     webgpuInit = null;
