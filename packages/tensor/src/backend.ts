@@ -55,6 +55,11 @@ export interface AdamParams {
   step: number;       // 1-based, for bias correction
 }
 
+/** One parameter of a multi-tensor SGD step. */
+export interface SgdItem { param: Storage; grad: Storage; momentumBuf: Storage | null; size: number }
+/** One parameter of a multi-tensor Adam step. */
+export interface AdamItem { param: Storage; grad: Storage; m: Storage; v: Storage; size: number }
+
 import type { DeviceLimits } from './limits';
 
 export interface Backend {
@@ -166,4 +171,12 @@ export interface Backend {
   sgdStep(param: Storage, grad: Storage, momentumBuf: Storage | null, size: number, p: SgdParams): void;
   /** In-place Adam/AdamW update of param, m and v. */
   adamStep(param: Storage, grad: Storage, m: Storage, v: Storage, size: number, p: AdamParams): void;
+  /**
+   * Multi-tensor steps (PyTorch's foreach): the updates of several parameters with the same
+   * settings, each exactly as sgdStep / adamStep would make it. The momentum buffers are all
+   * present or all null. On webgpu one dispatch updates as many parameters as the device's
+   * storage bindings allow.
+   */
+  sgdSteps(items: SgdItem[], p: SgdParams): void;
+  adamSteps(items: AdamItem[], p: AdamParams): void;
 }

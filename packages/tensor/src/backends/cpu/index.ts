@@ -306,6 +306,13 @@ export const cpuBackend: Backend = {
     if (rt && wasmAdamStep(rt, f32(param), f32(grad), f32(m), f32(v), size, p)) return;
     adamStep(flt(param), flt(grad), flt(m), flt(v), size, p);
   },
+  // One kernel call per parameter: on the cpu a step costs its arithmetic, not its launches.
+  sgdSteps(items, p) {
+    for (const it of items) this.sgdStep(it.param, it.grad, it.momentumBuf, it.size, p);
+  },
+  adamSteps(items, p) {
+    for (const it of items) this.adamStep(it.param, it.grad, it.m, it.v, it.size, p);
+  },
 };
 
 /**
