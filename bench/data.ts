@@ -1,13 +1,15 @@
 /**
- * `npm run bench -- data`: the data pipeline on the shared CIFAR-10 JPEG folders — seconds to
+ * `npm run bench -- data`: the data pipeline on the shared CIFAR-10 JPEG folders — JPEG decoding
+ * alone (webgrad's decoder against jpeg-js, the one it replaced), seconds to
  * decode all 60,000 images the first time (worker threads, cache written), seconds to load
  * them again from the disk cache, and DataLoader batches per second with augmentation
  * (random crop 32 with padding 4, horizontal flip, normalise) into cpu tensors.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DataLoader, readCifar10Folders, repoRoot, transforms, type ImageSet } from '@webgrad/datasets';
+import jpeg from 'jpeg-js';
+import { DataLoader, decodeImage, readCifar10Folders, repoRoot, transforms, type ImageSet } from '@webgrad/datasets';
 import { printTable } from './util';
 
 const BATCH = 64;
@@ -43,6 +45,29 @@ async function epochRate(set: ImageSet, workers: number): Promise<{ batchesPerS:
   return { batchesPerS: batches / s, imagesPerS: images / s };
 }
 
+const DECODE_FILES = 5000;
+
+/**
+ * Images/s of the JPEG decoder alone on CIFAR-10's files (bytes in memory, one thread), and of
+ * jpeg-js, webgrad's decoder before it matched libjpeg-turbo (issue 24), in the same run.
+ */
+function decodeRates(root: string): { files: number; webgrad: number; jpegJs: number } {
+  const dir = join(root, 'train');
+  const files = readdirSync(dir).flatMap((c) => readdirSync(join(dir, c)).slice(0, DECODE_FILES / 10).map((f) => readFileSync(join(dir, c, f))));
+  const rate = (decode: (b: Uint8Array) => unknown) => {
+    for (const b of files.slice(0, 200)) decode(b); // warm-up
+    const t0 = performance.now();
+    for (const b of files) decode(b);
+    return files.length / ((performance.now() - t0) / 1000);
+  };
+  // Alternate and keep the better of two rounds each: the machine may be shared.
+  const webgrad = [rate((b) => decodeImage(b)), 0];
+  const jpegJs = [rate((b) => jpeg.decode(b, { useTArray: true, formatAsRGBA: false })), 0];
+  webgrad[1] = rate((b) => decodeImage(b));
+  jpegJs[1] = rate((b) => jpeg.decode(b, { useTArray: true, formatAsRGBA: false }));
+  return { files: files.length, webgrad: Math.max(...webgrad), jpegJs: Math.max(...jpegJs) };
+}
+
 export async function benchData(): Promise<Record<string, number | string>> {
   // The developers' shared data sets ($WEBGRAD_SHARED_DATA, else ../shared/data beside the repository).
   const root = join(process.env.WEBGRAD_SHARED_DATA ?? join(repoRoot(), '..', 'shared', 'data'), 'cifar10');
@@ -50,6 +75,7 @@ export async function benchData(): Promise<Record<string, number | string>> {
     console.log(`\ndata: skipped, no CIFAR-10 folders at ${root} (set WEBGRAD_SHARED_DATA)`);
     return { skipped: `no CIFAR-10 folders at ${root}` };
   }
+  const decodeOnly = decodeRates(root);
   const cache = mkdtempSync(join(tmpdir(), 'webgrad-bench-cache-'));
   try {
     const [first, decodeS] = await seconds(() => readCifar10Folders(root, { cache }));
@@ -61,6 +87,8 @@ export async function benchData(): Promise<Record<string, number | string>> {
     const results = {
       images,
       cores: availableParallelism(),
+      decodeOnlyImagesPerS: decodeOnly.webgrad,
+      decodeOnlyImagesPerSJpegJs: decodeOnly.jpegJs,
       decodeAllSeconds: decodeS,
       cacheLoadSeconds: cacheS,
       loaderBatchesPerS: threaded.batchesPerS,
@@ -70,6 +98,8 @@ export async function benchData(): Promise<Record<string, number | string>> {
     };
     const row = (step: string, s: number | string, imagesPerS: number, batchesPerS: number | string) => ({ step, seconds: s, 'images/s': imagesPerS, 'batches/s': batchesPerS });
     printTable(`data: CIFAR-10 JPEG folders (${images} images, ${results.cores} cores), DataLoader batch ${BATCH} with crop+flip+normalize`, [
+      row(`JPEG decode only, ${decodeOnly.files} files in memory, 1 thread: webgrad (libjpeg-turbo exact)`, '', decodeOnly.webgrad, ''),
+      row(`JPEG decode only, ${decodeOnly.files} files in memory, 1 thread: jpeg-js 0.4 (before issue 24)`, '', decodeOnly.jpegJs, ''),
       row('decode all (first run, writes cache)', decodeS, images / decodeS, ''),
       row('load from disk cache', cacheS, images / cacheS, ''),
       row('DataLoader epoch, 1 worker thread', '', threaded.imagesPerS, threaded.batchesPerS),

@@ -35,7 +35,10 @@ describe('playground data', () => {
     const d = await loadSubset({ trainPerClass: 2, testPerClass: 1, dataDir: empty });
     expect(['Fashion-MNIST', 'synthetic shapes']).toContain(d.meta.name);
     expect(d.meta.fallback).toMatch(/CIFAR-10/);
-    expect(d.meta.fallback).toContain(empty);
+    expect(d.meta.fallback).toContain('--data');
+    // The folders searched go to the server's console only, not to the page.
+    expect(d.local.fallback).toContain(empty);
+    expect(JSON.stringify(d.meta)).not.toContain(empty);
     expect(d.pixels.length).toBe((d.meta.trainCount + d.meta.testCount) * d.meta.channels * d.meta.height * d.meta.width);
   });
 });

@@ -7,6 +7,7 @@ import * as nn from '@webgrad/nn';
 import { transforms } from '@webgrad/datasets';
 import jpeg from 'jpeg-js';
 import { writeFileSync } from 'node:fs';
+import { gunzipFixture, PIL_FIXTURES, pilManifest } from '../packages/datasets/test/helpers/pil-fixtures';
 
 const dir = mkdtempSync(join(tmpdir(), 'webgrad-predict-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -69,5 +70,24 @@ describe('classify: class names with probabilities from a path, bytes or a tenso
     await expect(nn.classify(m, preprocess.apply(a), { classes: ['x', 'y'] })).rejects.toThrow(/the model has 3 outputs but 2 class names were given/);
     await expect(nn.classify(m, preprocess.apply([a, b]))).rejects.toThrow(/got a batch of 2 images \[2,3,4,4\]; use classifyBatch/);
     await expect(nn.classify(m, join(dir, 'none.jpg'), { preprocess })).rejects.toThrow(/none\.jpg/);
+  });
+});
+
+describe("classify's preprocess resizes as PIL does", () => {
+  it("transforms.resize defaults to the 'bilinear' filter, PIL 9.4's BILINEAR: the model sees PIL's pixels", async () => {
+    const manifest = pilManifest();
+    const e = manifest.resized.find((r) => r.source === 'vehicles-car-car101.jpg' && r.filter === 'bilinear' && r.colour === 'rgb' && r.width === 64)!;
+    const resize = transforms.resize(64);
+    expect(resize).toMatchObject({ kind: 'resize', filter: 'bilinear' });
+    const file = join(PIL_FIXTURES, 'jpeg', 'vehicles-car-car101.jpg');
+    const pre = transforms.compose([resize, transforms.toTensor()]);
+    const x = pre.apply(file);
+    const pil = gunzipFixture(e.file!);
+    const plane = 64 * 64;
+    const fromPil = Float32Array.from({ length: 3 * plane }, (_, i) => pil[3 * (i % plane) + Math.floor(i / plane)] / 255);
+    expect(Array.from(x.dataSync())).toEqual(Array.from(fromPil));
+    wg.manualSeed(5);
+    const m = new nn.Sequential(new nn.Flatten(), new nn.Linear(3 * plane, 2));
+    expect(await nn.classify(m, file, { preprocess: pre })).toEqual(await nn.classify(m, wg.tensor(fromPil, { shape: [3, 64, 64] })));
   });
 });

@@ -21,12 +21,18 @@ export interface SubsetSize {
   testPerClass: number;
 }
 
+/**
+ * How the lab resizes photos: PIL's bilinear filter, as torchvision's Resize does to the PIL
+ * images of the PyTorch reference, so both train on the same pixels.
+ */
+export const LAB_RESIZE_FILTER: ds.ResizeFilter = 'bilinear';
+
 const sizeText = (n: number) => (Number.isFinite(n) ? int(n) : 'all');
 const take = <T>(a: T[], n: number) => (Number.isFinite(n) ? a.slice(0, n) : a);
 
 /** Decodes a file list (resized to one shape) into an ImageSet. */
 async function decodeSet(files: string[], labels: number[], classes: string[], height: number, width: number): Promise<ds.ImageSet> {
-  const { pixels, failures } = await ds.decodeFiles(files, { height, width, colour: 'rgb' });
+  const { pixels, failures } = await ds.decodeFiles(files, { height, width, colour: 'rgb', filter: LAB_RESIZE_FILTER });
   if (failures.length) throw new Error(`cannot decode ${files[failures[0].index]}: ${failures[0].reason}`);
   return { images: pixels, labels: Int32Array.from(labels), count: files.length, channels: 3, height, width, classes, files, skipped: [] };
 }
@@ -185,7 +191,7 @@ export async function loadDehaze(ctx: ExperimentContext, o: DehazeOptions): Prom
   const where = ctx.data.dehaze;
   if (!where) return ctx.skip('the dehazing pairs were not found', ENABLE.dehaze);
   ctx.data.use('dehaze', where);
-  const all = await ds.imagePairs(where.path, { size: [o.height, o.width], testPercent: o.testPercent, onWarning: (l) => ctx.log(l) });
+  const all = await ds.imagePairs(where.path, { size: [o.height, o.width], resizeFilter: LAB_RESIZE_FILTER, testPercent: o.testPercent, onWarning: (l) => ctx.log(l) });
   const train = subsetPairs(all.train, o.trainScenes, o.levelsPerScene);
   const test = subsetPairs(all.test, o.testScenes, o.levelsPerScene);
   const scenes = all.train.scenes.length + all.test.scenes.length;

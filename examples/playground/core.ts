@@ -42,20 +42,61 @@ export function decodeImages(meta: DataMeta, bytes: Uint8Array): ImageData8 {
   return { meta, pixels: bytes.subarray(0, n * size), labels: bytes.subarray(n * size) };
 }
 
+/**
+ * The models of the lab the page trains (LAB.md §2–§4), each with what its size numbers
+ * mean and their default: one declaration that the picker, the size field and buildModel
+ * all read.
+ */
+export const MODEL_KINDS = {
+  cnn: { label: "the lab's CNN (N blocks: conv → BatchNorm → ReLU → max-pool)", sizes: 'channels per block (N numbers)', default: [16, 32, 64] },
+  mlp: { label: 'MLP (fully connected)', sizes: 'hidden layer sizes', default: [256, 128] },
+  hdc: { label: 'dilated CNN, HDC rates [1, 2, 5]', sizes: 'channels per layer (1 or 3 numbers)', default: [16, 32, 64], dilations: [1, 2, 5] },
+  gridding: { label: 'dilated CNN, gridding rates [2, 2, 2]', sizes: 'channels per layer (1 or 3 numbers)', default: [16, 32, 64], dilations: [2, 2, 2] },
+  ordinary: { label: 'CNN, ordinary rates [1, 1, 1]', sizes: 'channels per layer (1 or 3 numbers)', default: [16, 32, 64], dilations: [1, 1, 1] },
+  resnet18: { label: 'ResNet-18 (small width)', sizes: 'width w (stages w, 2w, 4w, 8w)', default: [4] },
+  plain18: { label: "ResNet-18's plain twin (no shortcuts)", sizes: 'width w (stages w, 2w, 4w, 8w)', default: [4] },
+} as const satisfies Record<string, { label: string; sizes: string; default: readonly number[]; dilations?: readonly number[] }>;
+
+export type ModelKind = keyof typeof MODEL_KINDS;
+
 export interface TrainConfig {
-  /** Channels of the lab's CNN blocks (Conv → BatchNorm → ReLU → MaxPool each). */
-  channels: number[];
+  model: ModelKind;
+  /** The model's size numbers, as MODEL_KINDS[model].sizes says: channels, hidden sizes or width. */
+  sizes: number[];
   batchSize: number;
   lr: number;
   seed: number;
 }
 
-export const DEFAULT_CONFIG: TrainConfig = { channels: [16, 32, 64], batchSize: 32, lr: 0.003, seed: 0 };
+export const DEFAULT_CONFIG: TrainConfig = { model: 'cnn', sizes: [16, 32, 64], batchSize: 32, lr: 0.003, seed: 0 };
 
-/** The lab's CNN (nn.simpleCnn), its weights drawn from `seed`, on the default device. */
+/** The chosen model, its weights drawn from `seed`, on the default device; bad sizes get an error naming the model. */
 export function buildModel(meta: DataMeta, cfg: TrainConfig): nn.Module {
+  const kind = MODEL_KINDS[cfg.model];
+  if (!kind) throw new Error(`unknown model '${cfg.model}'; known: ${Object.keys(MODEL_KINDS).join(', ')}`);
+  const { sizes } = cfg;
+  if (!sizes.length || sizes.some((c) => !Number.isInteger(c) || c < 1)) throw new Error(`${kind.label}: ${kind.sizes} must be positive integers, got [${sizes}]`);
+  const common = { inChannels: meta.channels, numClasses: meta.classes.length };
   wg.manualSeed(cfg.seed);
-  return nn.simpleCnn({ blocks: cfg.channels.length, channels: cfg.channels, inChannels: meta.channels, inputSize: [meta.height, meta.width], numClasses: meta.classes.length });
+  switch (cfg.model) {
+    case 'cnn':
+      return nn.simpleCnn({ ...common, blocks: sizes.length, channels: sizes, inputSize: [meta.height, meta.width] });
+    case 'mlp':
+      return nn.mlp({ sizes: [meta.channels * meta.height * meta.width, ...sizes, meta.classes.length] });
+    case 'hdc':
+    case 'gridding':
+    case 'ordinary': {
+      const { dilations } = MODEL_KINDS[cfg.model];
+      if (sizes.length !== 1 && sizes.length !== dilations.length) throw new Error(`${kind.label}: give 1 or ${dilations.length} channel numbers, got [${sizes}]`);
+      if (meta.height !== meta.width) throw new Error(`${kind.label}: needs square images, got ${meta.height}×${meta.width}`);
+      return nn.dilatedCnn({ ...common, dilations: [...dilations], channels: sizes.length === 1 ? sizes[0] : sizes, inputSize: meta.height });
+    }
+    case 'resnet18':
+    case 'plain18': {
+      if (sizes.length !== 1) throw new Error(`${kind.label}: give one width, got [${sizes}]`);
+      return (cfg.model === 'resnet18' ? nn.resnet18 : nn.plainNet18)({ ...common, width: sizes[0] });
+    }
+  }
 }
 
 /** The lab's normalisation: pixels to [0, 1], then (x − 0.5) / 0.25. */

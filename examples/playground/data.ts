@@ -2,7 +2,9 @@
  * The images the playground trains on, found by the lab's own data search
  * (examples/lab/locate.ts): a balanced CIFAR-10 subset (JPEG folders or the binary
  * batches), else Fashion-MNIST, else a synthetic set of drawn shapes; never a download.
- * Node-only: the server sends the result to the page.
+ * Node-only: the server sends the result to the page. What the page gets names the data set
+ * and where the lab found it (`--data`, `WEBGRAD_DATA`, …), never a folder of this machine:
+ * the folders stay in `local`, for the server's console.
  */
 import { join } from 'node:path';
 import * as ds from '@webgrad/datasets';
@@ -17,6 +19,11 @@ export interface SubsetOptions {
   dataDir?: string;
   /** Skip the search and use the synthetic set (tests that must not depend on data). */
   synthetic?: boolean;
+}
+
+/** The images, plus what only the server's console says: the folders read and searched. */
+export interface Subset extends ImageData8 {
+  local: { source: string; fallback: string | null };
 }
 
 function join8(meta: Omit<ImageData8['meta'], 'trainCount' | 'testCount' | 'classes' | 'channels' | 'height' | 'width'>, train: ds.ImageSet, test: ds.ImageSet): ImageData8 {
@@ -46,33 +53,40 @@ async function cifarFolders(path: string, split: 'train' | 'test', perClass: num
   return { images: pixels, labels: Int32Array.from(labels), count: files.length, channels: 3, height: 32, width: 32, classes: listing.classes, skipped: [] };
 }
 
-export async function loadSubset(o: SubsetOptions): Promise<ImageData8> {
+export async function loadSubset(o: SubsetOptions): Promise<Subset> {
   const rule = `the first ${o.trainPerClass} train and ${o.testPerClass} test images of each class`;
-  if (o.synthetic) return syntheticShapes(o, 'synthetic set requested');
+  if (o.synthetic) return withLocal(syntheticShapes(o, 'synthetic set requested'));
   const roots = dataRoots(o.dataDir);
   const cifar = findCifar10(roots);
   if (cifar) {
-    const where = `${cifar.path} (${cifar.source}), ${rule}`;
+    const meta = { name: 'CIFAR-10', source: `the lab's data folder (${cifar.source}), ${rule}`, fallback: null };
+    const local = { source: `${cifar.path} (${cifar.source}), ${rule}`, fallback: null };
     if (cifar.layout === 'binary') {
       const { train, test } = ds.readCifar10Binary(cifar.path);
-      return join8({ name: 'CIFAR-10', source: where, fallback: null }, firstPerClass(train, o.trainPerClass), firstPerClass(test, o.testPerClass));
+      return { ...join8(meta, firstPerClass(train, o.trainPerClass), firstPerClass(test, o.testPerClass)), local };
     }
     const train = await cifarFolders(cifar.path, 'train', o.trainPerClass);
     const test = await cifarFolders(cifar.path, 'test', o.testPerClass);
-    return join8({ name: 'CIFAR-10', source: where, fallback: null }, train, test);
+    return { ...join8(meta, train, test), local };
   }
   const searched = roots.map((r) => r.path).join(', ');
+  const sources = roots.map((r) => r.source).join(', ');
   const mnist = findFashionMnist();
   if (mnist) {
     const { train, test } = ds.loadFashionMnist({ dir: mnist.path });
-    return join8(
-      { name: 'Fashion-MNIST', source: `${mnist.path} (${mnist.source}), ${rule}`, fallback: `CIFAR-10 was not found in ${searched}; training on Fashion-MNIST instead` },
+    const subset = join8(
+      { name: 'Fashion-MNIST', source: `${mnist.source}, ${rule}`, fallback: `CIFAR-10 was not found in the lab's data folders (${sources}); training on Fashion-MNIST instead` },
       firstPerClass(train, o.trainPerClass),
       firstPerClass(test, o.testPerClass),
     );
+    return { ...subset, local: { source: `${mnist.path} (${mnist.source}), ${rule}`, fallback: `CIFAR-10 was not found in ${searched}; training on Fashion-MNIST instead` } };
   }
-  return syntheticShapes(o, `neither CIFAR-10 (searched ${searched}) nor Fashion-MNIST (sudo apt-get install dataset-fashion-mnist) was found`);
+  const missing = (where: string) => `neither CIFAR-10 (searched ${where}) nor Fashion-MNIST (sudo apt-get install dataset-fashion-mnist) was found`;
+  const subset = syntheticShapes(o, missing(`the lab's data folders: ${sources}`));
+  return { ...subset, local: { source: subset.meta.source, fallback: `${missing(searched)}; training on synthetic shapes instead` } };
 }
+
+const withLocal = (d: ImageData8): Subset => ({ ...d, local: { source: d.meta.source, fallback: d.meta.fallback } });
 
 const SHAPES = ['square', 'disc', 'cross', 'horizontal bar', 'vertical bar', 'diagonal'];
 

@@ -5,7 +5,7 @@
  * dark pixel is never seen (the gridding effect).
  */
 import * as nn from '@webgrad/nn';
-import { $, drawMap } from './draw';
+import { $, colourScale, drawMap } from './draw';
 
 /** Paths from one output to each input position along one dim, for stride-1 k-wide layers. */
 export function coverage1d(dilations: readonly number[], k: number): number[] {
@@ -56,7 +56,7 @@ export function dilationPanel(): { show(rates: string, k: number): nn.HdcVerdict
       const holes = counts.filter((c) => c === 0).length;
       const map = new Float32Array(counts.length * counts.length);
       counts.forEach((a, y) => counts.forEach((b, x) => (map[y * counts.length + x] = a * b)));
-      drawMap($<HTMLCanvasElement>('dil-map'), map, counts.length, counts.length, 'heat');
+      colourScale($('dil-map-scale'), 'heat', drawMap($<HTMLCanvasElement>('dil-map'), map, counts.length, counts.length, 'heat'), 'paths');
       $('dil-rf').textContent =
         `receptive field ${rf.size}×${rf.size} (after each layer: ${rf.layers.map((l) => l.size).join(' → ')}); ` +
         `${holes ? `${holes} of ${counts.length} positions per row and column never seen: ${(100 * (1 - ((counts.length - holes) / counts.length) ** 2)).toFixed(0)} % of the field's pixels` : 'every position seen'}`;

@@ -1,18 +1,20 @@
 /**
- * The playground page: three panels of the lab made interactive. `window.playground` lets
+ * The playground page: four panels of the lab made interactive. `window.playground` lets
  * a test (or the console) drive them: `await playground.ready`, then
- * `playground.train.runFresh('webgpu', 30)`, `playground.conv.learn()`, `playground.dilation.show('2,2,2', 3)`.
+ * `playground.train.runFresh('auto', 30)`, `playground.conv.learn()`, `playground.dilation.show('2,2,2', 3)`,
+ * `playground.folder.dehaze(20)` after a folder of pairs was picked.
  */
 import * as wg from '@webgrad/tensor';
 import { decodeImages, type DataMeta } from './core';
 import { convPanel } from './conv-panel';
 import { dilationPanel } from './dilation-panel';
+import { folderPanel } from './folder-panel';
 import { $ } from './draw';
 import { trainPanel } from './train-panel';
 
 async function loadData() {
-  const meta = (await (await fetch('/data/meta.json')).json()) as DataMeta;
-  const bytes = new Uint8Array(await (await fetch('/data/images.bin')).arrayBuffer());
+  const meta = (await (await fetch('data/meta.json')).json()) as DataMeta;
+  const bytes = new Uint8Array(await (await fetch('data/images.bin')).arrayBuffer());
   return decodeImages(meta, bytes);
 }
 
@@ -33,14 +35,12 @@ async function start() {
   const isolated = globalThis.crossOriginIsolated ? 'cross-origin isolated (SharedArrayBuffer available)' : 'not cross-origin isolated';
   $('backend-line').textContent = `${webgpu.line}; page ${isolated}.`;
   const train = trainPanel(data);
-  if (!webgpu.ok) {
-    const select = $<HTMLSelectElement>('train-device');
-    select.value = 'cpu';
-    select.options[0].disabled = true;
-  }
+  const folder = folderPanel(train);
+  // 'auto' stays the default either way: the library takes WebGPU only on a hardware adapter.
+  if (!webgpu.ok) Array.from($<HTMLSelectElement>('train-device').options).find((o) => o.value === 'webgpu')!.disabled = true;
   // A bad setting shows in the panel; the page stays usable.
   await train.reset().catch(train.fail);
-  return { conv, dilation, train, data: data.meta, wg };
+  return { conv, dilation, train, folder, data: data.meta, wg };
 }
 
 const ready = start();

@@ -2,50 +2,68 @@
  * `npm run playground`: bundles the page and serves it on 127.0.0.1 with the headers that
  * cross-origin isolation needs (COOP same-origin, COEP require-corp: SharedArrayBuffer, so
  * the cpu backend's worker threads can share memory there), plus the training images.
+ * It answers GET and HEAD (405 otherwise), only to the Host names 127.0.0.1:PORT and
+ * localhost:PORT (403 otherwise, against DNS rebinding), never lets a file be sniffed as
+ * another type, and tells the page the data set's name, not the folders it came from.
+ * `--build DIR` writes the same site as files for a static host instead (site.ts).
  *
  *   npm run playground -- [--port 5173] [--train-per-class 100] [--test-per-class 20]
- *                         [--data DIR] [--synthetic]
+ *                         [--data DIR] [--synthetic] [--build DIR]
  */
-import { readFileSync } from 'node:fs';
-import { type Server, createServer } from 'node:http';
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { buildPage } from './build';
-import { encodeImages } from './core';
-import { type SubsetOptions, loadSubset } from './data';
+import type { Subset, SubsetOptions } from './data';
+import { SITE_HEADERS, type SiteFiles, buildSite, writeSite } from './site';
 
 export interface Playground {
   url: string;
   server: Server;
   /** What the page trains on (also sent to it). */
-  data: Awaited<ReturnType<typeof loadSubset>>;
+  data: Subset;
   bundleBytes: number;
   close(): Promise<void>;
 }
 
-const ISOLATION = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
+const METHODS = ['GET', 'HEAD'];
 
-export async function startPlayground(opts: Partial<SubsetOptions> & { port?: number } = {}): Promise<Playground> {
-  const [page, data] = await Promise.all([
-    buildPage(),
-    loadSubset({ trainPerClass: opts.trainPerClass ?? 100, testPerClass: opts.testPerClass ?? 20, dataDir: opts.dataDir, synthetic: opts.synthetic }),
-  ]);
-  const html = readFileSync(fileURLToPath(new URL('./index.html', import.meta.url)));
-  const routes = new Map(page.files);
-  routes.set('/', { type: 'text/html; charset=utf-8', body: html });
-  routes.set('/data/meta.json', { type: 'application/json', body: new TextEncoder().encode(JSON.stringify(data.meta)) });
-  routes.set('/data/images.bin', { type: 'application/octet-stream', body: encodeImages(data) });
-  const server = createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
-    const file = routes.get(path);
-    if (!file || (req.method !== 'GET' && req.method !== 'HEAD')) {
-      res.writeHead(404, { 'Content-Type': 'text/plain', ...ISOLATION }).end(`not found: ${path}`);
+/**
+ * Only the names this server listens under. A page on another site that rebinds its own
+ * DNS name to 127.0.0.1 sends its own name as Host, and is refused (DNS rebinding).
+ */
+export function hostAllowed(host: string | undefined, port: number): boolean {
+  const h = host?.toLowerCase();
+  return h === `127.0.0.1:${port}` || h === `localhost:${port}`;
+}
+
+function handler(routes: SiteFiles, port: () => number) {
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    const refuse = (status: number, text: string, extra: Record<string, string> = {}) =>
+      void res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', ...SITE_HEADERS, ...extra }).end(`${text}\n`);
+    if (!hostAllowed(req.headers.host, port())) {
+      refuse(403, `Host '${req.headers.host ?? ''}' refused: this server answers only 127.0.0.1:${port()} and localhost:${port()}`);
       return;
     }
-    res.writeHead(200, { 'Content-Type': file.type, 'Content-Length': file.body.length, 'Cache-Control': 'no-store', ...ISOLATION });
+    if (!METHODS.includes(req.method ?? '')) {
+      refuse(405, `method ${req.method} not allowed: ${METHODS.join(', ')} only`, { Allow: METHODS.join(', ') });
+      return;
+    }
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const file = routes.get(path);
+    if (!file) {
+      refuse(404, `not found: ${path}`);
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': file.type, 'Content-Length': file.body.length, 'Cache-Control': 'no-store', ...SITE_HEADERS });
     res.end(req.method === 'HEAD' ? undefined : file.body);
-  });
+  };
+}
+
+export async function startPlayground(opts: Partial<SubsetOptions> & { port?: number } = {}): Promise<Playground> {
+  const site = await buildSite(opts);
+  const server: Server = createServer(handler(site.files, (): number => (server.address() as AddressInfo).port));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, '127.0.0.1', resolve);
@@ -54,8 +72,8 @@ export async function startPlayground(opts: Partial<SubsetOptions> & { port?: nu
   return {
     url: `http://127.0.0.1:${port}/`,
     server,
-    data,
-    bundleBytes: page.bytes,
+    data: site.data,
+    bundleBytes: site.bundleBytes,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
@@ -68,11 +86,12 @@ async function main(): Promise<void> {
       'test-per-class': { type: 'string', default: '20' },
       data: { type: 'string' },
       synthetic: { type: 'boolean', default: false },
+      build: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) {
-    console.log('npm run playground -- [--port 5173] [--train-per-class 100] [--test-per-class 20] [--data DIR] [--synthetic]');
+    console.log('npm run playground -- [--port 5173] [--train-per-class 100] [--test-per-class 20] [--data DIR] [--synthetic] [--build DIR]');
     return;
   }
   const count = (name: string, v: string) => {
@@ -80,15 +99,27 @@ async function main(): Promise<void> {
     if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got '${v}'`);
     return n;
   };
-  const p = await startPlayground({
-    port: count('port', values.port),
+  const subset = {
     trainPerClass: count('train-per-class', values['train-per-class']),
     testPerClass: count('test-per-class', values['test-per-class']),
     dataDir: values.data,
     synthetic: values.synthetic,
-  });
-  console.log(`data: ${p.data.meta.name}, ${p.data.meta.trainCount} train / ${p.data.meta.testCount} test images from ${p.data.meta.source}`);
-  if (p.data.meta.fallback) console.log(`note: ${p.data.meta.fallback}`);
+  };
+  const dataLines = (data: Subset) => {
+    console.log(`data: ${data.meta.name}, ${data.meta.trainCount} train / ${data.meta.testCount} test images from ${data.local.source}`);
+    if (data.local.fallback) console.log(`note: ${data.local.fallback}`);
+  };
+  if (values.build !== undefined) {
+    const dir = resolve(values.build);
+    const site = await buildSite(subset);
+    const written = writeSite(site, dir);
+    dataLines(site.data);
+    console.log(`site: ${written.length} files in ${dir} (${written.join(', ')})`);
+    console.log('serve it with the headers in _headers (COOP/COEP: see examples/playground/README.md); without them the page works, single-threaded on cpu');
+    return;
+  }
+  const p = await startPlayground({ port: count('port', values.port), ...subset });
+  dataLines(p.data);
   console.log(`page: ${(p.bundleBytes / 1024).toFixed(0)} KiB of JavaScript`);
   console.log(`playground: ${p.url}  (Ctrl-C to stop)`);
 }

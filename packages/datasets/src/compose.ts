@@ -2,7 +2,7 @@ import { tensor, type Tensor } from '@webgrad/tensor';
 import { runBatchTask } from './batch-task';
 import type { Pixels } from './decode-image';
 import { readImage } from './load-image';
-import { resizeToPlanar } from './resize';
+import { DEFAULT_RESIZE_FILTER, resizeToPlanar, type ResizeFilter } from './resize';
 import { compileTransforms, type Transform } from './transforms';
 
 /** An image to transform: a file path, the file's bytes, or pixels already decoded. */
@@ -28,6 +28,7 @@ export class Compose {
   readonly transforms: readonly Transform[];
   private readonly grey: boolean;
   private readonly size: [number, number] | null;
+  private readonly filter: ResizeFilter;
 
   constructor(list: readonly Transform[]) {
     if (!Array.isArray(list)) throw new Error('transforms.compose: expected an array of transforms, e.g. compose([transforms.resize(32), transforms.toTensor()])');
@@ -35,6 +36,7 @@ export class Compose {
     this.grey = list.some((t) => t.kind === 'grayscale');
     const resize = list.find((t) => t.kind === 'resize');
     this.size = resize ? [resize.height, resize.width] : null;
+    this.filter = resize?.filter ?? DEFAULT_RESIZE_FILTER;
     if (resize && list.slice(0, list.indexOf(resize)).some((t) => t.kind !== 'grayscale')) {
       throw new Error('transforms: resize must come first (after grayscale), before crops, flips, toTensor and normalize');
     }
@@ -58,7 +60,7 @@ export class Compose {
     });
     const plane = channels * height * width;
     const images = new Uint8Array(list.length * plane);
-    decoded.forEach((px, i) => resizeToPlanar(px, height, width, images.subarray(i * plane, (i + 1) * plane)));
+    decoded.forEach((px, i) => resizeToPlanar(px, height, width, images.subarray(i * plane, (i + 1) * plane), this.filter));
     const plan = compileTransforms(this.transforms, channels, height, width);
     const { x } = runBatchTask({ kind: 'batch', images, indices: Int32Array.from(list, (_, i) => i), plan, seed: opts.seed ?? 0, epoch: 0 });
     const shape = [plan.channels, plan.outHeight, plan.outWidth];

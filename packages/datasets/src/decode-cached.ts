@@ -1,4 +1,7 @@
 import { decodeFiles, type DecodeOptions } from './decode-files';
+import { DECODER_VERSION } from './decode-image';
+import { DEFAULT_MAX_PIXELS } from './pixel-limit';
+import { DEFAULT_RESIZE_FILTER } from './resize';
 import { cacheKey, fileListSignature, readCache, writeCache } from './image-cache';
 import type { SkippedFile } from './image-set';
 import { channelsOf, type ImageShape } from './load-image';
@@ -26,11 +29,19 @@ interface Header {
 }
 
 /**
+ * The cache key of a decoded file list: every path, size and modification time, the shape, and
+ * what else changes the bytes that come out: the decoder, the resize filter, the pixel limit.
+ */
+export function decodedListKey(paths: readonly string[], shape: ImageShape, decoder = DECODER_VERSION): string {
+  return cacheKey({ what: 'decoded-files', files: fileListSignature(paths), height: shape.height, width: shape.width, colour: shape.colour, decoder, filter: shape.filter ?? DEFAULT_RESIZE_FILTER, maxPixels: shape.maxPixels ?? DEFAULT_MAX_PIXELS });
+}
+
+/**
  * Decodes a list of files to one shape, or loads the result of an earlier run: the cache key
  * covers every path, size and modification time and the shape.
  */
 export async function decodeFileList(paths: string[], shape: ImageShape, opts: CachedDecodeOptions = {}): Promise<DecodedList> {
-  const key = opts.cache === false ? '' : cacheKey({ what: 'decoded-files', files: fileListSignature(paths), shape });
+  const key = opts.cache === false ? '' : decodedListKey(paths, shape);
   const dir = opts.cache === false ? undefined : opts.cache;
   const keptOf = (skipped: Header['skipped']) => {
     const bad = new Set(skipped.map((s) => s.index));

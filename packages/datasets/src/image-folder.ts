@@ -1,11 +1,11 @@
 import { decodeFileList, type CachedDecodeOptions } from './decode-cached';
 import { sharedBytes, type ImageSet, type Splits } from './image-set';
-import { channelsOf, resolveShape } from './load-image';
+import { channelsOf, resolveShape, type ShapeOptions } from './load-image';
 import type { Colour } from './decode-image';
 import { listImageFolder, type ClassSelection } from './list-image-folder';
 import { reportSkipped, type BadFilePolicy } from './skipped';
 
-export interface ImageFolderOptions extends CachedDecodeOptions, BadFilePolicy {
+export interface ImageFolderOptions extends CachedDecodeOptions, BadFilePolicy, ShapeOptions {
   /** Every image is resized to this (a number: square). Default: the first image's size. */
   size?: number | [number, number];
   /** Default 'rgb'. */
@@ -22,7 +22,7 @@ export interface ImageFolderOptions extends CachedDecodeOptions, BadFilePolicy {
  */
 export async function imageFolder(root: string, opts: ImageFolderOptions = {}): Promise<Splits<ImageSet>> {
   const listing = listImageFolder(root, opts);
-  const shape = resolveShape(opts.size, opts.colour, listing.files);
+  const shape = resolveShape(opts.size, opts.colour, listing.files, opts);
   const decoded = await decodeFileList(listing.files, shape, opts);
   reportSkipped('imageFolder', [...listing.others, ...decoded.skipped], opts);
   const size = channelsOf(shape.colour) * shape.height * shape.width;

@@ -3,11 +3,11 @@ import { decodeFileList, type CachedDecodeOptions } from './decode-cached';
 import type { Colour } from './decode-image';
 import { sharedBytes, type PairSet, type SkippedFile, type Splits } from './image-set';
 import { imageFiles, requireFolder, tailCount } from './list-files';
-import { channelsOf, resolveShape } from './load-image';
+import { channelsOf, resolveShape, type ShapeOptions } from './load-image';
 import { naturalCompare } from './natural-order';
 import { reportSkipped, type BadFilePolicy } from './skipped';
 
-export interface ImagePairsOptions extends CachedDecodeOptions, BadFilePolicy {
+export interface ImagePairsOptions extends CachedDecodeOptions, BadFilePolicy, ShapeOptions {
   /** Inputs and targets are resized to this. Default: the first target's size. */
   size?: number | [number, number];
   colour?: Colour;
@@ -54,7 +54,7 @@ function matchScenes(root: string): { scenes: Scene[]; skipped: SkippedFile[] } 
  */
 export async function imagePairs(root: string, opts: ImagePairsOptions = {}): Promise<Splits<PairSet>> {
   const { scenes, skipped } = matchScenes(root);
-  const shape = resolveShape(opts.size, opts.colour, scenes.map((s) => s.target));
+  const shape = resolveShape(opts.size, opts.colour, scenes.map((s) => s.target), opts);
   const files = [...scenes.map((s) => s.target), ...scenes.flatMap((s) => s.inputs)];
   const decoded = await decodeFileList(files, shape, opts);
   const rowOf = new Map(decoded.kept.map((fileIndex, row) => [files[fileIndex], row]));

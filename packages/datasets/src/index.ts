@@ -9,9 +9,12 @@ export { loadFashionMnist, readMnistFolder, readIdxImageSet, findMnistFiles, FAS
 export { imageFolder, type ImageFolderOptions } from './image-folder';
 export { listImageFolder, type ClassSelection, type ImageFolderListing } from './list-image-folder';
 export { imagePairs, type ImagePairsOptions } from './image-pairs';
-export { decodeImage, type Colour, type Pixels } from './decode-image';
-export { resizeToPlanar } from './resize';
-export { loadImage, readImage, imageSize, type ImageShape } from './load-image';
+export { decodeImage, type Colour, type Pixels, type DecodeImageOptions } from './decode-image';
+export { decodeJpeg } from './jpeg-decode';
+export { decodePng } from './png-decode';
+export { DEFAULT_MAX_PIXELS } from './pixel-limit';
+export { resizeToPlanar, resizePixels, RESIZE_FILTERS, DEFAULT_RESIZE_FILTER, type ResizeFilter } from './resize';
+export { loadImage, readImage, imageSize, type ImageShape, type ShapeOptions } from './load-image';
 export { decodeFiles, type DecodeOptions } from './decode-files';
 export { imageCache, cacheKey, readCache, writeCache, clearCache, type CacheEntry } from './image-cache';
 export { naturalCompare } from './natural-order';

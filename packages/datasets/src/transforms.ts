@@ -1,9 +1,11 @@
+import { checkResizeFilter, DEFAULT_RESIZE_FILTER, type ResizeFilter } from './resize';
+
 /**
  * Transforms are plain data, not functions, so that they can be sent to worker threads.
  * `compileTransforms` turns a list into one fused pass per image.
  */
 export type Transform =
-  | { kind: 'resize'; height: number; width: number }
+  | { kind: 'resize'; height: number; width: number; filter?: ResizeFilter }
   | { kind: 'grayscale' }
   | { kind: 'randomCrop'; height: number; width: number; padding: number }
   | { kind: 'horizontalFlip'; p: number }
@@ -13,12 +15,14 @@ export type Transform =
 /** The transforms a DataLoader or compose() applies, as torchvision names them (compose is in compose.ts). */
 export const transforms = {
   /**
-   * Every image to height×width (bilinear, as imageFolder's `size`). A loader's images are
-   * resized when loaded, so there it only checks the size; compose() resizes.
+   * Every image to height×width with `filter`: 'bilinear' (default; PIL's, as torchvision's
+   * Resize on PIL images), 'nearest' or 'area' (see resize.ts). A loader's images are resized
+   * when loaded (imageFolder's `size` and `resizeFilter`), so there it only checks the size;
+   * compose() resizes.
    */
-  resize(size: number | [number, number]): Transform {
+  resize(size: number | [number, number], opts: { filter?: ResizeFilter } = {}): Transform {
     const [height, width] = typeof size === 'number' ? [size, size] : size;
-    return { kind: 'resize', height, width };
+    return { kind: 'resize', height, width, filter: checkResizeFilter(opts.filter ?? DEFAULT_RESIZE_FILTER, 'transforms.resize') };
   },
   /** One grey channel (compose() decodes as grey; a loader's set must already be grey). */
   grayscale(): Transform {

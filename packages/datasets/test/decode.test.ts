@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeImage } from '../src/decode-image';
 import { decodeFiles } from '../src/decode-files';
+import { readImage } from '../src/load-image';
 import { gradient, writeGradientJpeg, writeJpeg, writePalettePng, writePng } from './helpers/images';
 import { tempDir } from './helpers/tmp';
 
@@ -32,7 +33,8 @@ describe('decodeImage', () => {
     expect([...fromGrey.data.filter((_, i) => i % 3 === 1)]).toEqual([...grey]);
     expect([...read('grey.png', 'grey').data]).toEqual([...grey]);
     expect([...read('grey-alpha.png', 'grey').data]).toEqual([...grey]);
-    expect([...read('grey16.png', 'grey').data]).toEqual([...grey]);
+    // PIL opens 16-bit grey as 32-bit integers (mode I), which convert() clips to 0..255.
+    expect([...read('grey16.png', 'grey').data]).toEqual([...grey16].map((v) => Math.min(255, v)));
     const pal = read('palette.png');
     expect([...pal.data.subarray(0, 9)]).toEqual([255, 0, 0, 0, 255, 0, 0, 0, 255]);
     expect(read('palette.png', 'grey').data[0]).toBe(76); // 0.299 * 255
@@ -53,6 +55,32 @@ describe('decodeImage', () => {
     const png = readFileSync(join(dir, 'rgb.png'));
     expect(() => decodeImage(png.subarray(0, png.length - 20))).toThrow();
     expect(() => decodeImage(Buffer.from('hello, world'))).toThrow(/not a JPEG or PNG/);
+  });
+});
+
+describe('decodeImage refuses the JPEGs libjpeg-turbo as PIL uses it does not read, saying why', () => {
+  const jpg = new Uint8Array(readFileSync(join(import.meta.dirname, 'fixtures/pil/jpeg/synth-444.jpg')));
+  const sof = jpg.findIndex((b, i) => b === 0xff && jpg[i + 1] === 0xc0);
+  const variant = (marker: number, precision = 8) => {
+    const v = jpg.slice();
+    v[sof + 1] = marker;
+    v[sof + 4] = precision;
+    return v;
+  };
+
+  it('arithmetic coding, lossless, hierarchical and 12-bit samples', () => {
+    expect(decodeImage(variant(0xc0)).width).toBe(37);
+    expect(() => decodeImage(variant(0xc9))).toThrow('arithmetic-coded (sequential) JPEGs are not supported (only baseline and progressive Huffman JPEGs');
+    expect(() => decodeImage(variant(0xca))).toThrow('arithmetic-coded (progressive) JPEGs are not supported');
+    expect(() => decodeImage(variant(0xc3))).toThrow('lossless JPEGs are not supported');
+    expect(() => decodeImage(variant(0xc5))).toThrow('hierarchical (differential sequential) JPEGs are not supported');
+    expect(() => decodeImage(variant(0xc0, 12))).toThrow('JPEG has 12-bit samples; only 8-bit JPEGs are supported');
+  });
+
+  it('the error names the file', () => {
+    const path = join(dir, 'arithmetic.jpg');
+    writeFileSync(path, variant(0xc9));
+    expect(() => readImage(path)).toThrow(`readImage: ${path}: arithmetic-coded (sequential) JPEGs are not supported`);
   });
 });
 

@@ -2,6 +2,9 @@ import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from '
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { imageFolder } from '../src/image-folder';
+import { decodedListKey } from '../src/decode-cached';
+import { DECODER_VERSION } from '../src/decode-image';
+import { DEFAULT_MAX_PIXELS } from '../src/pixel-limit';
 import { listImageFolder } from '../src/list-image-folder';
 import { gradient, writeGradientJpeg, writePalettePng, writePng } from './helpers/images';
 import { tempDir } from './helpers/tmp';
@@ -71,13 +74,18 @@ describe('imageFolder', () => {
     expect([grey.train.channels, grey.train.height, grey.train.width]).toEqual([1, 2, 3]);
   });
 
-  it('resizes by area averaging when shrinking', async () => {
+  it("resizes with PIL's bilinear filter by default, and with resizeFilter 'area' or 'nearest' when asked", async () => {
     const dir = join(root, 'resize');
-    // A 4×4 checkerboard of 0 and 200 averages to 100 everywhere at 2×2.
+    // A 4×4 checkerboard of 0 and 200: area averages to 100 everywhere at 2×2; PIL's bilinear
+    // tent (support 2 source pixels) weights the nearer pixels more, so the corners differ.
     const board = Uint8Array.from({ length: 16 }, (_, i) => (((i >> 2) + (i & 3)) % 2 ? 200 : 0));
     writePng(join(dir, 'c', 'board.png'), board, 4, 4, 0);
-    const { train } = await imageFolder(dir, { cache: false, colour: 'grey', size: 2 });
-    expect([...train.images]).toEqual([100, 100, 100, 100]);
+    const read = async (resizeFilter?: 'bilinear' | 'area' | 'nearest') => [...(await imageFolder(dir, { cache: false, colour: 'grey', size: 2, resizeFilter })).train.images];
+    expect(await read()).toEqual([98, 102, 102, 98]); // PIL 9.4: Image.fromarray(board).resize((2, 2), Image.BILINEAR)
+    expect(await read('bilinear')).toEqual([98, 102, 102, 98]);
+    expect(await read('area')).toEqual([100, 100, 100, 100]);
+    expect(await read('nearest')).toEqual([0, 0, 0, 0]);
+    await expect(imageFolder(dir, { cache: false, resizeFilter: 'cubic' as never })).rejects.toThrow(/resizeFilter: resize filter must be one of 'bilinear', 'nearest', 'area'/);
   });
 
   it('skips unreadable, truncated and non-image files with one warning line each, and counts them', async () => {
@@ -138,5 +146,25 @@ describe('imageFolder', () => {
     writeGradientJpeg(join(dir, 'x', 'x1.jpg'), 16, 16, 5);
     await imageFolder(dir, { cache, size: 4 });
     expect(readdirSync(cache)).toHaveLength(3);
+    // So do the resize filter and the pixel limit; the decoder's version is in it too.
+    const area = await imageFolder(dir, { cache, size: 4, resizeFilter: 'area' });
+    expect(readdirSync(cache)).toHaveLength(4);
+    expect(Buffer.from(area.train.images).equals(Buffer.from((await imageFolder(dir, { cache: false, size: 4, resizeFilter: 'area' })).train.images))).toBe(true);
+    await imageFolder(dir, { cache, size: 4, maxPixels: 1000 });
+    expect(readdirSync(cache)).toHaveLength(5);
+  });
+
+  it("the cache key names the decoder's version, the filter and the pixel limit", () => {
+    const dir = join(root, 'cached');
+    const files = [join(dir, 'x', 'x1.jpg')];
+    const shape = { height: 4, width: 4, colour: 'rgb' as const };
+    const keys = [
+      decodedListKey(files, shape),
+      decodedListKey(files, shape, 'jpeg-js 0.4'),
+      decodedListKey(files, { ...shape, filter: 'area' }),
+      decodedListKey(files, { ...shape, maxPixels: 10 }),
+    ];
+    expect(new Set(keys).size).toBe(4);
+    expect(decodedListKey(files, { ...shape, filter: 'bilinear', maxPixels: DEFAULT_MAX_PIXELS }, DECODER_VERSION)).toBe(keys[0]);
   });
 });

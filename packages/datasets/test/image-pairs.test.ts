@@ -2,6 +2,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { imagePairs } from '../src/image-pairs';
+import { readImage } from '../src/load-image';
+import { resizeToPlanar } from '../src/resize';
 import { writeGradientJpeg } from './helpers/images';
 import { tempDir } from './helpers/tmp';
 
@@ -27,6 +29,17 @@ describe('imagePairs', () => {
     expect(test.files!.map((f) => f.split('/').pop())).toEqual(['9_1.jpg', '9_2.jpg', '9_3.jpg', '10_1.jpg', '10_2.jpg', '10_3.jpg']);
     expect([...test.targetOf]).toEqual([0, 0, 0, 1, 1, 1]);
     expect(test.targets.length).toBe(2 * 3 * 4 * 6);
+  });
+
+  it("resizes with PIL's bilinear filter unless resizeFilter says otherwise", async () => {
+    const dir = join(root, 'pairs-filter');
+    makePairs(dir, 2, 1);
+    const clear = readImage(join(dir, 'clear', '1.jpg'));
+    const expected = (filter: 'bilinear' | 'area') => [...resizeToPlanar(clear, 4, 6, undefined, filter)];
+    const targets = async (resizeFilter?: 'bilinear' | 'area') => [...(await imagePairs(dir, { cache: false, size: [4, 6], testPercent: 50, resizeFilter })).train.targets];
+    expect(await targets()).toEqual(expected('bilinear'));
+    expect(await targets('area')).toEqual(expected('area'));
+    expect(expected('area')).not.toEqual(expected('bilinear'));
   });
 
   it('skips hazy images without a clear scene and badly named ones, with a warning each', async () => {
