@@ -10,7 +10,7 @@ const alias = [
   { find: /^@webgrad\/kernels-wasm$/, replacement: src('kernels-wasm/src/index.ts') },
   { find: /^@webgrad\/tensor(\/node)?$/, replacement: src('tensor/src/node.ts') },
   { find: /^@webgrad\/nn(\/node)?$/, replacement: src('nn/src/node.ts') },
-  { find: /^@webgrad\/datasets$/, replacement: src('datasets/src/index.ts') },
+  { find: /^@webgrad\/datasets(\/node)?$/, replacement: src('datasets/src/node.ts') },
 ];
 
 export default defineConfig({

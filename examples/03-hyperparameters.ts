@@ -11,7 +11,7 @@ import { isMain, runAlone } from './lab/main';
 import { bySize } from './lab/presets';
 import { loadImages } from './lab/sets';
 import { classificationSettings, headlineOf, named, testCell, testProportion, trainClassifier } from './lab/classify';
-import { compareProportions, compareText, wilson } from './lab/stats';
+import { bestText, compareProportions, compareText, speedText, wilson } from './lab/stats';
 import { type GroupedRow, curvesChart, groupedBars } from './lab/charts';
 import { pct } from './lab/format';
 import { finalOf } from './lab/train';
@@ -39,13 +39,6 @@ const SWEEPS: { name: string; key: keyof Config; values: number[] }[] = [
   { name: 'kernel size', key: 'kernelSize', values: [3, 5] },
   { name: 'layer count (conv blocks)', key: 'blocks', values: [1, 2, 3] },
 ];
-
-/** "2.1× faster", "1.3× slower" or "about as fast", for a time against a reference time. */
-function speedup(reference: number, time: number): string {
-  const r = reference / time;
-  if (Math.abs(r - 1) < 0.1) return 'about as fast';
-  return r > 1 ? `${r.toFixed(1)}× faster` : `${(1 / r).toFixed(1)}× slower`;
-}
 
 /** The smallest difference from `accuracy` that the two-proportion test calls real on n test images each. */
 function detectable(n: number, accuracy: number): number {
@@ -111,14 +104,13 @@ export const hyperparameters: Experiment = {
         rows.push([sweep.name, x, r.parameters, f.trainLoss.toFixed(4), (f.testLoss ?? Number.NaN).toFixed(4), pct(f.trainAccuracy), testCell(r), (r.trainSeconds / r.epochs.length).toFixed(2)]);
       }
       const ranked = [...results].sort((a, b) => (finalOf(b.run).testAccuracy ?? 0) - (finalOf(a.run).testAccuracy ?? 0));
-      const best = ranked[0];
-      const worst = ranked[ranked.length - 1];
-      const fastest = [...results].sort((a, b) => a.run.trainSeconds - b.run.trainSeconds)[0];
-      const slowest = [...results].sort((a, b) => b.run.trainSeconds - a.run.trainSeconds)[0];
+      const [top, bottom] = [ranked[0], ranked[ranked.length - 1]];
+      const byTime = [...results].sort((a, b) => a.run.trainSeconds - b.run.trainSeconds);
       const label = (r: { value: number; run: RunSummary }) => ({ ...named(r.run), label: `${sweep.name} ${r.value}` });
+      const epochTimes = (r: { value: number; run: RunSummary }) => ({ label: `${sweep.name} ${r.value}`, seconds: r.run.epochs.map((e) => e.seconds) });
       findings.push(
-        `${sweep.name}, best against worst: ${compareText(label(best), label(worst))} ` +
-          `An epoch took ${(fastest.run.trainSeconds / fastest.run.epochs.length).toFixed(1)} s at ${fastest.value} and ${(slowest.run.trainSeconds / slowest.run.epochs.length).toFixed(1)} s at ${slowest.value}.`,
+        `${sweep.name}, the highest against the lowest test accuracy: ${compareText(label(top), label(bottom))} ` +
+          `Speed, the two ends: ${speedText(epochTimes(byTime[0]), epochTimes(byTime[byTime.length - 1]))}.`,
       );
     }
     // Last, so the sweeps draw the same random numbers whether or not the replicas run.
@@ -145,8 +137,9 @@ export const hyperparameters: Experiment = {
     ctx.metric('sweeps', SWEEPS.map((w) => ({ name: w.name, values: w.values, keys: w.values.map((v) => keyOf({ ...BASE, [w.key]: v })) })));
     const base = runs.get(keyOf(BASE)) as RunSummary;
     headlineOf(ctx, base, set.name);
-    const best = [...runs.values()].sort((a, b) => (finalOf(b).testAccuracy ?? 0) - (finalOf(a).testAccuracy ?? 0))[0];
-    if (best !== base) headlineOf(ctx, best, set.name);
+    const best = bestText([...runs.values()].map(named), 'configuration', seedSpread);
+    const bestRun = [...runs.values()].find((r) => r.label === best.best?.label);
+    if (bestRun && bestRun !== base) headlineOf(ctx, bestRun, set.name);
     for (const f of findings) ctx.analysis(f);
     ctx.analysis(
       `Seed to seed: the base configuration trained ${replicas.length} times (seeds ${ctx.seed}–${ctx.seed + SEED_REPEATS}) ended at ${seedAccuracies.map((a) => pct(a)).join(', ')} test accuracy, ` +
@@ -155,13 +148,12 @@ export const hyperparameters: Experiment = {
     const get = (c: Partial<Config>) => runs.get(keyOf({ ...BASE, ...c })) as RunSummary;
     const [lo, hi] = [get({ lr: 1e-4 }), get({ lr: 1e-2 })];
     const [small, large] = [get({ batchSize: 16 }), get({ batchSize: 128 })];
-    const perEpoch = (r: RunSummary) => r.trainSeconds / r.epochs.length;
     ctx.analysis(
-      `Over all ${runs.size} configurations the best was ${best.label} with ${pct(finalOf(best).testAccuracy)} test accuracy (base: ${pct(finalOf(base).testAccuracy)}). ` +
+      `Over all ${runs.size} configurations (base: ${pct(finalOf(base).testAccuracy)}): ${best.text} ` +
         `Learning rate 1e-4 ended at train loss ${finalOf(lo).trainLoss.toFixed(3)} against ${finalOf(base).trainLoss.toFixed(3)} at 1e-3 and ${finalOf(hi).trainLoss.toFixed(3)} at 1e-2` +
         `${finalOf(lo).trainLoss > finalOf(base).trainLoss ? ': too small a rate learns slowly in so few epochs' : ''}. ` +
-        `Batch 128 ran an epoch in ${perEpoch(large).toFixed(1)} s against ${perEpoch(small).toFixed(1)} s at batch 16 (${speedup(perEpoch(small), perEpoch(large))}), ` +
-        `but made ${Math.ceil(set.train.count / 128)} optimizer steps per epoch instead of ${Math.ceil(set.train.count / 16)}, ending at ${pct(finalOf(large).testAccuracy)} against ${pct(finalOf(small).testAccuracy)} test accuracy. ` +
+        `Batch size and speed: ${speedText({ label: 'batch 128', seconds: large.epochs.map((e) => e.seconds) }, { label: 'batch 16', seconds: small.epochs.map((e) => e.seconds) })}; ` +
+        `batch 128 made ${Math.ceil(set.train.count / 128)} optimizer steps per epoch instead of ${Math.ceil(set.train.count / 16)}, ending at ${pct(finalOf(large).testAccuracy)} against ${pct(finalOf(small).testAccuracy)} test accuracy. ` +
         `With ${s.epochs} epoch(s) on ${set.train.count} training and ${set.test.count} test images, the smallest accuracy difference an unpaired test can tell from noise is about ${(100 * detectable(set.test.count, finalOf(base).testAccuracy ?? 0.5)).toFixed(0)} points (two-proportion z-test at 5 %); the paired comparisons above resolve less when two runs agree on most images.`,
     );
   },

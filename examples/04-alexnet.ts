@@ -13,7 +13,7 @@ import { isMain, runAlone } from './lab/main';
 import { bySize } from './lab/presets';
 import { loadVehicles } from './lab/sets';
 import { PER_CLASS_COLUMNS, classificationSettings, confusion, headlineOf, layerShapes, overfitText, perClassAccuracy, testProportion, trainClassifier } from './lab/classify';
-import { accuracyText, chanceText } from './lab/stats';
+import { type Proportion, accuracyText, chanceText, compareProportions, pValue } from './lab/stats';
 import { confusionChart, curvesChart } from './lab/charts';
 import { duration, int, pct } from './lab/format';
 
@@ -24,6 +24,19 @@ const SIZES = {
 };
 const INPUT = 100;
 const fraction = (w: number) => (w < 1 ? `1/${Math.round(1 / w)}` : String(w));
+
+/**
+ * The best and worst recognised classes (recall sorted high to low), named only when the two
+ * differ beyond the noise of their few test photos; else the sentence says there is no such pair.
+ */
+function classRangeText(recall: { c: string; p: Proportion }[]): string {
+  if (recall.length < 2) return '';
+  const [first, last] = [recall[0], recall[recall.length - 1]];
+  const d = compareProportions(first.p, last.p);
+  const one = (r: { c: string; p: Proportion }) => `${r.c}, ${accuracyText(r.p)} of its ${r.p.n} test photos`;
+  if (d.verdict === 'a') return `Best recognised: ${one(first)}; worst: ${one(last)}: a difference beyond the noise (two-proportion z-test, ${pValue(d.p)}). `;
+  return `Per class, recall ran from ${one(first)} to ${one(last)}: within the noise of so few photos (two-proportion z-test, ${pValue(d.p)}), so this run names no best or worst recognised class. `;
+}
 
 export const alexnetExperiment: Experiment = {
   id: '04-alexnet',
@@ -53,7 +66,7 @@ export const alexnetExperiment: Experiment = {
     const recall = matrix.map((row, i) => ({ c: classes[i], p: { correct: row[i], n: row.reduce((a, b) => a + b, 0) } })).sort((a, b) => b.p.correct / Math.max(1, b.p.n) - a.p.correct / Math.max(1, a.p.n));
     ctx.analysis(
       `AlexNet reached ${accuracyText(acc)} test accuracy, ${chanceText(acc, classes.length)}, after ${run.epochs.length} epochs of ${int(set.train.count)} photos, in ${duration(run.wallSeconds)}. ` +
-        `Best recognised: ${recall[0].c}, ${accuracyText(recall[0].p)} of its ${recall[0].p.n} test photos; worst: ${recall[recall.length - 1].c}, ${accuracyText(recall[recall.length - 1].p)} of ${recall[recall.length - 1].p.n}. ${overfitText(run)}.`,
+        `${classRangeText(recall.filter((r) => r.p.n > 0))}${overfitText(run)}.`,
     );
     const fc = model.modules().filter((m) => m instanceof nn.Linear).reduce((n, m) => n + m.numParameters(), 0);
     const shapes = layerShapes(model, [3, INPUT, INPUT]);

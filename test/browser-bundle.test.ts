@@ -23,6 +23,14 @@ describe('browser bundles', () => {
     console.log(`browser bundle, minified (esbuild): tensor ${(tensorOnly.bytes / 1024).toFixed(1)} KiB, tensor + nn ${(both.bytes / 1024).toFixed(1)} KiB`);
   });
 
+  it('esbuild: the whole of datasets (loader, transforms, decoding from Files, Blobs, URLs) with no Node module; its Node entry does not bundle', async () => {
+    const page = await esbuildForBrowser({ code: "export * from '@webgrad/datasets';" });
+    expect(page.errors).toEqual([]);
+    expect(page.inputs.filter((f) => /^node_modules\/(tar|cli-progress)\/|datasets\/src\/(node|worker-pool|load-image|paths)\.ts/.test(f))).toEqual([]);
+    const node = await esbuildForBrowser({ code: "export * from '@webgrad/datasets/node';" });
+    expect(node.errors.join('\n')).toMatch(/Could not resolve "node:(fs|os|worker_threads)"/);
+  });
+
   it('esbuild: the Node entries do not bundle for a browser, and the errors name the Node modules', async () => {
     const r = await esbuildForBrowser({ code: "export * from '@webgrad/nn/node'; export * from '@webgrad/tensor/node';" });
     expect(r.errors.join('\n')).toMatch(/Could not resolve "node:fs\/promises"/);

@@ -12,13 +12,16 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { LabReport } from '../examples/lab/types';
 import { named } from '../examples/lab/classify';
-import { compareRuns } from '../examples/lab/stats';
+import { atChance, compareRuns } from '../examples/lab/stats';
 
 const root = resolve(__dirname, '..');
 const EXPERIMENTS = ['01-basics', '02-cifar-handwritten', '03-hyperparameters', '04-alexnet', '05-mlp-vs-cnn', '06-dilated', '07-resnet', '08-vehicles', '09-dehaze'];
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 /** Beside the repository, as on the developers' machines and in CI: there every experiment must run. */
 const sharedData = resolve(root, '..', 'shared', 'data');
+/** Words that rank runs, and the words by which a sentence applies the report's rule to its ranking. */
+const RANKING = /\b(best|worst|fastest|slowest|faster|slower|most accurate)\b/i;
+const RULED = /beyond the noise|more than the noise|within the noise|cannot tell|names no|ranges (do not )?overlap/;
 
 describe('npm run lab -- --quick', () => {
   it('writes index.html, report.md, metrics.json with every experiment, and PNGs per experiment', { timeout: 180_000 }, async () => {
@@ -74,6 +77,20 @@ describe('npm run lab -- --quick', () => {
       if (vehicles?.status === 'done') {
         for (const f of ['vehicles-cnn.onnx', 'vehicles-cnn.safetensors', 'vehicles-cnn.pytorch.safetensors']) expect(existsSync(join(dir, '08-vehicles', f)), f).toBe(true);
         expect(html).toContain('08-vehicles/vehicles-cnn.onnx');
+      }
+      // Prose that ranks runs follows the Conclusions' rule: a sentence naming a best, worst or
+      // faster run says that it is beyond the noise, or that this run names none.
+      for (const e of report.experiments) {
+        for (const sentence of e.analysis.flatMap((p) => p.split(/(?<=[.!?])\s+(?=[A-Z])/))) {
+          if (RANKING.test(sentence)) expect(sentence, e.id).toMatch(RULED);
+        }
+      }
+      const hyper = report.experiments.find((x) => x.id === '03-hyperparameters');
+      if (hyper?.status === 'done') {
+        const markdown = readFileSync(join(dir, 'report.md'), 'utf8');
+        expect(markdown).not.toMatch(/the best was/);
+        // On the quick preset's few test images every configuration is at chance: the report says there is no best.
+        if (hyper.runs.every((r) => atChance(named(r).accuracy, named(r).classes))) expect(hyper.analysis.join('\n')).toContain('so this run names no best configuration');
       }
       // Every figure is inside the self-contained page, not only linked from it.
       const figures = report.experiments.reduce((n, x) => n + x.figures.length, 0);

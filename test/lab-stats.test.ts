@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import {
   accuracyCell,
   atChance,
+  bestText,
   chanceText,
   compareOnSameImages,
   compareProportions,
@@ -17,6 +18,7 @@ import {
   normalCdf,
   packResults,
   proportionOf,
+  speedText,
   unpackResults,
   side,
   t95,
@@ -126,6 +128,29 @@ describe('sentences', () => {
     const t = compareText(run('HDC [1, 2, 5]', 5, 50), run('ordinary', 5, 50));
     expect(t).toMatch(/both are at chance level \(10\.0 % for 10 classes\)/);
     expect(t).not.toMatch(/best|above/);
+  });
+
+  it('names a best run only above chance and beyond the noise (and beyond a seed spread when given)', () => {
+    const allChance = bestText([run('lr 0.001', 7, 50), run('lr 0.01', 5, 50), run('lr 0.0001', 4, 50)], 'configuration');
+    expect(allChance.best).toBeNull();
+    expect(allChance.text).toMatch(/^All 3 configurations are at chance level \(10\.0 % for 10 classes; the highest, lr 0\.001, reached 14\.0 % .*\), so this run names no best configuration; more test images/);
+    const close = bestText([run('A', 150, 300), run('B', 141, 300)], 'run');
+    expect([close.best, close.text]).toEqual([null, expect.stringMatching(/^The highest two, A 50\.0 % .* against the runner-up B 47\.0 % .*, are within the noise of each other \(two-proportion z-test, p = 0\.\d+\), so this run names no best run;/)]);
+    const clear = bestText([run('B', 120, 300), run('A', 183, 300), run('C', 30, 300)], 'run');
+    expect(clear.best?.label).toBe('A');
+    expect(clear.text).toMatch(/^The best run was A 61\.0 % .* against the runner-up B 40\.0 % .*: 21\.0 points above it, more than the noise \(two-proportion z-test, p < 0\.001\)\.$/);
+    const seeds = bestText([run('B', 120, 300), run('A', 183, 300)], 'configuration', 0.25);
+    expect(seeds.best).toBeNull();
+    expect(seeds.text).toMatch(/beyond the test noise .* but not beyond the 25\.0 points one configuration moved between seeds, so this run names no best configuration/);
+  });
+
+  it('calls a run faster only when the per-epoch times do not overlap', () => {
+    expect(speedText({ label: 'batch 128', seconds: [0.5, 0.6] }, { label: 'batch 16', seconds: [1.1, 1.3] })).toBe(
+      'batch 128 was 2.2× faster per epoch than batch 16 (0.50–0.60 s against 1.1–1.3 s; the per-epoch ranges do not overlap)',
+    );
+    expect(speedText({ label: 'HDC', seconds: [0.8, 1.2] }, { label: 'ordinary', seconds: [1.1, 1.0] })).toBe(
+      'an epoch took 0.8–1.2 s for HDC against 1.0–1.1 s for ordinary: the per-epoch ranges overlap, so neither was faster beyond the noise',
+    );
   });
 
   it('table cells carry the interval', () => {

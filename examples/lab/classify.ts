@@ -9,7 +9,7 @@ import type { ExperimentContext } from './experiment';
 import { type LabImageSet, batches, normaliseText } from './images';
 import { type TrainSpec, finalOf, overfitting, trainRun } from './train';
 import { int, pct } from './format';
-import { type Named, type Proportion, accuracyCell, accuracyText, atChance, chanceText, compareText, packResults, perImageOf, proportionOf } from './stats';
+import { type Named, type Proportion, accuracyCell, atChance, bestText, packResults, perImageOf, proportionOf } from './stats';
 import type { RunSummary } from './types';
 
 export interface ClassifierRun {
@@ -114,12 +114,10 @@ export function testCell(run: RunSummary): string {
   return p ? accuracyCell(p) : '–';
 }
 
-/** The most accurate run, compared with the runner-up by the report's one rule (stats.ts). */
-export function winner(runs: RunSummary[]): { best: RunSummary; text: string } {
-  const acc = (r: RunSummary) => finalOf(r).testAccuracy ?? -1;
-  const [best, second] = [...runs].sort((a, b) => acc(b) - acc(a));
-  if (!second) return { best, text: `${best.label}: ${accuracyText(named(best).accuracy)} test accuracy, ${chanceText(named(best).accuracy, named(best).classes)}` };
-  return { best, text: `Most accurate against the runner-up: ${compareText(named(best), named(second))}` };
+/** The most accurate run, named only when the report's rule (stats.ts) lets it beat the runner-up; else null, and the text says why. */
+export function winner(runs: RunSummary[]): { best: RunSummary | null; text: string } {
+  const b = bestText(runs.map(named), 'run');
+  return { best: runs.find((r) => r.label === b.best?.label) ?? null, text: b.text };
 }
 
 /** Where over-fitting shows in a run's curves, in one sentence. */

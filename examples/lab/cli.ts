@@ -23,6 +23,8 @@ export interface LabOptions {
   progress: 'auto' | 'bar' | 'lines' | 'none';
   /** Let CIFAR-10 be downloaded when it is not found (default true). */
   download: boolean;
+  /** Stack traces with errors that otherwise take one line. */
+  verbose: boolean;
   help: boolean;
 }
 
@@ -45,6 +47,7 @@ Options:
   --seed N             random seed                                             [0]
   --progress MODE      auto | bar | lines | none                               [auto]
   --no-download        never download CIFAR-10 (fall back to Fashion-MNIST)
+  --verbose            with an error that stops the run, its stack trace too
   -h, --help           this text
 
 Experiments:
@@ -69,6 +72,7 @@ export function parseLabArgs(argv: string[]): LabOptions {
       seed: { type: 'string' },
       progress: { type: 'string' },
       'no-download': { type: 'boolean' },
+      verbose: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -98,6 +102,7 @@ export function parseLabArgs(argv: string[]): LabOptions {
     seed,
     progress,
     download: !values['no-download'],
+    verbose: values.verbose ?? false,
     help: values.help ?? false,
   };
 }

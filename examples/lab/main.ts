@@ -15,6 +15,9 @@ import { type Experiment, ExperimentContext, SkipExperiment } from './experiment
 import { LabProgress } from './progress';
 import { writeReport } from './report';
 import { latestUnfinished, newReportDir, readReport } from './store';
+import { type ReportLock, ReportLocked, lockReport } from './lock';
+import { exitCodeOf, onStopRequest } from './stop';
+import { StorageError, isStorageFailure, storageMessage } from './storage-error';
 import { deviceLabel, duration, num, pct, textTable } from './format';
 import type { ExperimentResult, LabReport, LabRunOptions } from './types';
 
@@ -47,8 +50,16 @@ export async function runCli(experiments: Experiment[], argv: string[], program:
     console.error(`${(err as Error).message}\n\n${usage(program, experiments)}`);
     process.exit(2);
   }
-  const report = await runLab(experiments, opts, program, `${program} ${argv.join(' ')}`.trim(), plan);
-  process.exitCode = report.experiments.some((e) => e.status === 'failed') ? 1 : 0;
+  try {
+    const report = await runLab(experiments, opts, program, `${program} ${argv.join(' ')}`.trim(), plan);
+    process.exitCode = report.experiments.some((e) => e.status === 'failed') ? 1 : 0;
+  } catch (err) {
+    // The run cannot go on for a reason outside the experiments: one line, the stack only when asked for.
+    if (!(err instanceof StorageError || err instanceof ReportLocked)) throw err;
+    console.error(err.message);
+    if (opts.verbose) console.error(((err instanceof StorageError ? err.cause : err) as Error)?.stack ?? '');
+    process.exit(1);
+  }
 }
 
 const matches = (e: Experiment, o: string) => o === String(e.number) || o === e.id || e.id.endsWith(`-${o}`) || e.id.slice(3).startsWith(o);
@@ -93,14 +104,57 @@ export function planReport(all: Experiment[], opts: LabOptions): ReportPlan {
 
 export async function runLab(all: Experiment[], opts: LabOptions, program: string, command: string, plan: ReportPlan = planReport(all, opts)): Promise<LabReport> {
   const started = performance.now();
-  const { previous, run, experiments } = plan;
+  const { run, experiments } = plan;
+  let previous = plan.previous;
   let dir: string;
+  let lock: ReportLock;
+  const locked = (what: string) => {
+    try {
+      return lockReport(dir, what);
+    } catch (err) {
+      if (!isStorageFailure(err, dir)) throw err;
+      throw new StorageError(storageMessage(err, { reportsRoot: opts.reportsDir, dir, resume: plan.dir ? `${program} --resume ${relative(process.cwd(), dir) || dir}` : undefined }), err);
+    }
+  };
   if (plan.dir) {
     dir = plan.dir;
-    console.log(`Resuming ${dir} (${run.preset} preset, as first run: ${previous?.command}); options given now are ignored`);
+    lock = locked('--resume');
+    // Read again under the lock: another run may have finished or advanced the report since it was planned.
+    previous = readReport(dir);
+    if (!previous || previous.complete) {
+      lock.release();
+      throw new ReportLocked(`--resume: the report in ${dir} was finished by another run meanwhile; there is nothing to resume`);
+    }
+    console.log(`Resuming ${dir} (${run.preset} preset, as first run: ${previous.command}); options given now are ignored`);
   } else {
-    dir = newReportDir(opts.reportsDir, run.preset === 'default' ? '' : `-${run.preset}`);
+    try {
+      dir = newReportDir(opts.reportsDir, run.preset === 'default' ? '' : `-${run.preset}`);
+    } catch (err) {
+      throw new StorageError(storageMessage(err, { reportsRoot: opts.reportsDir }), err);
+    }
+    lock = locked('new report');
   }
+  const resumeCommand = `${program} --resume ${relative(process.cwd(), dir) || dir}`;
+  try {
+    return await runLocked(experiments, opts, command, { dir, previous, run, started, resumeCommand, lock });
+  } catch (err) {
+    if (err instanceof StorageError || !isStorageFailure(err, dir)) throw err;
+    throw new StorageError(storageMessage(err, { reportsRoot: opts.reportsDir, dir, resume: resumeCommand }), err);
+  } finally {
+    lock.release();
+  }
+}
+
+interface LockedRun {
+  dir: string;
+  previous: LabReport | null;
+  run: LabRunOptions;
+  started: number;
+  resumeCommand: string;
+  lock: ReportLock;
+}
+
+async function runLocked(experiments: Experiment[], opts: LabOptions, command: string, { dir, previous, run, started, resumeCommand, lock }: LockedRun): Promise<LabReport> {
   const progress = new LabProgress(opts.progress);
   const device = await wg.useDevice(run.device);
   const data = new DataCatalog({ dataDir: run.dataDir, download: run.download });
@@ -110,7 +164,7 @@ export async function runLab(all: Experiment[], opts: LabOptions, program: strin
     preset: run.preset,
     options: run,
     command: previous?.command ?? command,
-    resumeCommand: `${program} --resume ${relative(process.cwd(), dir) || dir}`,
+    resumeCommand,
     startedAt: previous?.startedAt ?? new Date().toISOString(),
     finishedAt: null,
     complete: false,
@@ -132,15 +186,22 @@ export async function runLab(all: Experiment[], opts: LabOptions, program: strin
   };
   console.log(`webgrad lab, ${run.preset} preset, on ${deviceLabel(device)}${device.fallbackReason ? ` — no WebGPU: ${device.fallbackReason}` : ''}`);
   console.log(`report: ${relative(process.cwd(), dir) || dir}`);
-  // Ctrl-C reaches npm and tsx too, and they may pass it on as SIGTERM: both end the run the same way.
-  const onSignal = (signal: NodeJS.Signals) => {
+  // Ctrl-C, kill, a closed terminal or a lost launcher (stop.ts): all end the run the same way.
+  const stopListening = onStopRequest((reason, why) => {
     progress.stop();
-    save();
-    console.log(`\nInterrupted (${signal}): finished experiments are in ${dir}; continue with \`${report.resumeCommand}\``);
-    process.exit(signal === 'SIGINT' ? 130 : 143);
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+    // The terminal may be gone: nothing left to say then, but the report must still be saved.
+    process.stdout.on('error', () => {});
+    process.stderr.on('error', () => {});
+    let saved = `finished experiments are in ${dir}`;
+    try {
+      save();
+    } catch (err) {
+      saved = isStorageFailure(err, dir) ? storageMessage(err, { reportsRoot: opts.reportsDir, dir }) : `the report could not be saved: ${(err as Error).message}`;
+    }
+    lock.release();
+    console.log(`\nInterrupted (${why}): ${saved}; continue with \`${report.resumeCommand}\``);
+    process.exit(exitCodeOf(reason));
+  });
   // Before any experiment: a kill from here on leaves a report that --resume finds.
   save();
   try {
@@ -156,15 +217,16 @@ export async function runLab(all: Experiment[], opts: LabOptions, program: strin
       save();
     }
   } finally {
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
+    stopListening();
     progress.stop();
   }
   report.complete = report.experiments.every((e) => e.status !== 'failed');
   report.finishedAt = new Date().toISOString();
-  save();
-  // Checkpoints exist to resume an interrupted run; a finished one no longer needs them.
+  // Checkpoints exist to resume an interrupted run; a finished one no longer needs them. Removed
+  // before the report says complete: a kill in between leaves a report whose --resume keeps
+  // every experiment and only marks it complete, never a complete report with checkpoints.
   if (report.complete) rmSync(join(dir, 'checkpoints'), { recursive: true, force: true });
+  save();
   printSummary(report, dir);
   return report;
 }
@@ -176,6 +238,8 @@ async function runOne(e: Experiment, init: Omit<ConstructorParameters<typeof Exp
   try {
     await e.run(ctx);
   } catch (err) {
+    // A full disk or an unwritable report folder stops the run, not just this experiment.
+    if (isStorageFailure(err, init.reportDir)) throw err;
     if (err instanceof SkipExperiment) {
       Object.assign(ctx.result, { status: 'skipped', reason: err.reason, enable: err.enable });
       ctx.log(`skipped: ${err.reason}. To enable: ${err.enable}`);

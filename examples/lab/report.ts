@@ -11,7 +11,7 @@ import type { Conclusion, ExperimentResult, HeadlineRow, LabReport, Table, TextB
 import { conclusions } from './conclusions';
 import { RULE_TEXT, accuracyCell } from './stats';
 import { deviceLabel, duration, num, pct } from './format';
-import { writeTextAtomic } from './store';
+import { outsideProblem, writeTextAtomic } from './store';
 
 /** Each file atomically: --resume reads metrics.json, and a kill must never leave half of it. */
 export function writeReport(dir: string, run: LabReport): void {
@@ -124,7 +124,8 @@ function htmlTable(columns: string[], rows: (string | number | null)[][], cls = 
 /** Each chart as its own SVG document in an <img>: inlined SVGs would share (and clash on) clip-path ids. */
 function embed(dir: string, file: string, mime: string): string | null {
   const path = join(dir, file);
-  if (!existsSync(path)) return null;
+  // Only files of the report itself: readReport refuses other paths, this keeps any that slip by out.
+  if (!existsSync(path) || outsideProblem(dir, file)) return null;
   return `data:${mime};base64,${readFileSync(path).toString('base64')}`;
 }
 

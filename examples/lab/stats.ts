@@ -276,3 +276,48 @@ export const RULE_TEXT =
   "McNemar's exact test on the images only one of the two runs got right, when both were scored on the same test images (paired), else a two-proportion z-test; otherwise the run cannot tell them apart. " +
   'An accuracy whose interval contains 1 / classes is at chance level. ' +
   'Dehazing gains are means of per-image differences with a Student t interval; timings differ when their per-epoch ranges do not overlap.';
+
+/** "1.2 s", "0.35 s" or "1.1–1.4 s": a run's per-epoch times (two decimals below a second, so short epochs do not read 0.0). */
+function secondsRange(v: readonly number[]): string {
+  const f = (x: number) => x.toFixed(Math.max(...v) < 1 ? 2 : 1);
+  const [lo, hi] = [f(Math.min(...v)), f(Math.max(...v))];
+  return lo === hi ? `${lo} s` : `${lo}–${hi} s`;
+}
+
+/**
+ * One sentence comparing two runs' speed by the rule: one is called faster only when its
+ * per-epoch times and the other's do not overlap.
+ */
+export function speedText(a: { label: string; seconds: readonly number[] }, b: { label: string; seconds: readonly number[] }): string {
+  const f = fasterByRange(a.seconds, b.seconds);
+  if (f === 'tie') return `an epoch took ${secondsRange(a.seconds)} for ${a.label} against ${secondsRange(b.seconds)} for ${b.label}: the per-epoch ranges overlap, so neither was faster beyond the noise`;
+  const [fast, slow] = f === 'a' ? [a, b] : [b, a];
+  const mean = (v: readonly number[]) => v.reduce((s, x) => s + x, 0) / v.length;
+  return `${fast.label} was ${(mean(slow.seconds) / mean(fast.seconds)).toFixed(1)}× faster per epoch than ${slow.label} (${secondsRange(fast.seconds)} against ${secondsRange(slow.seconds)}; the per-epoch ranges do not overlap)`;
+}
+
+/**
+ * Which of several runs is the most accurate, by the rule the Conclusions use: the top run is
+ * named only when it is above chance and above the runner-up beyond the noise (and, given the
+ * seed-to-seed spread of one configuration, by more than that). Otherwise the sentence says
+ * that this run names no best, and why. `noun` names one run ("configuration").
+ */
+export function bestText(runs: readonly Named[], noun: string, seedSpread?: number): { best: Named | null; text: string } {
+  const acc = (r: Named) => (r.accuracy.n ? r.accuracy.correct / r.accuracy.n : 0);
+  const [top, second] = [...runs].sort((a, b) => acc(b) - acc(a));
+  if (!top) throw new Error('bestText: no runs');
+  const chance = `${pc(1 / top.classes)} for ${top.classes} classes`;
+  if (!second) return { best: null, text: `${top.label}: ${accuracyText(top.accuracy)} test accuracy, ${chanceText(top.accuracy, top.classes)}.` };
+  if (runs.every((r) => atChance(r.accuracy, r.classes)))
+    return { best: null, text: `All ${runs.length} ${noun}s are at chance level (${chance}; the highest, ${top.label}, reached ${accuracyText(top.accuracy)}), so this run names no best ${noun}; ${MORE_EVIDENCE}.` };
+  if (atChance(top.accuracy, top.classes))
+    return { best: null, text: `The highest test accuracy, ${top.label}'s ${accuracyText(top.accuracy)}, is itself at chance level (${chance}), so this run names no best ${noun}; ${MORE_EVIDENCE}.` };
+  const d = compareRuns(top, second);
+  const both = `${top.label} ${accuracyText(top.accuracy)} against the runner-up ${second.label} ${accuracyText(second.accuracy)}`;
+  if (d.verdict !== 'a')
+    return { best: null, text: `The highest two, ${both}, are within the noise of each other (${testName(d, top, second)}), so this run names no best ${noun}; ${MORE_EVIDENCE}.` };
+  const pts = `${(100 * d.difference).toFixed(1)} points`;
+  if (seedSpread !== undefined && d.difference <= seedSpread)
+    return { best: null, text: `The highest two, ${both}, differ by ${pts}, beyond the test noise (${testName(d, top, second)}) but not beyond the ${(100 * seedSpread).toFixed(1)} points one configuration moved between seeds, so this run names no best ${noun}; ${MORE_EVIDENCE}.` };
+  return { best: top, text: `The best ${noun} was ${both}: ${pts} above it, more than the noise (${testName(d, top, second)})${seedSpread !== undefined ? ' and more than the seed-to-seed spread' : ''}.` };
+}

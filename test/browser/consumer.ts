@@ -8,3 +8,6 @@ export async function demo(): Promise<number> {
   const bytes = await nn.safetensorsBytes(model.stateDict());
   return bytes.length;
 }
+
+// A page runs it: an app build keeps only what runs (the packages' modules are side-effect free).
+void demo().then((n) => console.log(`${n} bytes of weights`));

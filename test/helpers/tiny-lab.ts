@@ -6,8 +6,10 @@
  *
  * WEBGRAD_KILL_AT=run:epoch:batch makes the process SIGKILL itself as that batch (1-based,
  * epoch 0-based) is about to be trained: batch 1 of epoch e is right after epoch e's
- * checkpoint, before anything else is saved.
+ * checkpoint, before anything else is saved. WEBGRAD_PAUSE_AT=run:epoch:batch instead prints
+ * `paused pid=<pid>` there and waits (for a signal). File-system faults: ./fs-faults.ts.
  */
+import './fs-faults';
 import * as ds from '@webgrad/datasets';
 import * as nn from '@webgrad/nn';
 import * as wg from '@webgrad/tensor';
@@ -16,6 +18,8 @@ import { runCli } from '../../examples/lab/main';
 import { trainRun } from '../../examples/lab/train';
 
 const killAt = process.env.WEBGRAD_KILL_AT?.split(':');
+const pauseAt = process.env.WEBGRAD_PAUSE_AT?.split(':');
+const at = (point: string[] | undefined, run: string, e: number, b: number) => !!point && point[0] === run && Number(point[1]) === e && Number(point[2]) === b;
 
 /** 2 classes of 3×8×8 images: a bright top or bottom half, plus fixed pseudo-random noise. */
 function syntheticSet(count: number, seed: number): ds.ImageSet {
@@ -39,7 +43,11 @@ function killable(run: string, loader: ds.DataLoader): nn.BatchSource {
       let b = 0;
       for await (const batch of loader.epoch(e)) {
         b++;
-        if (killAt && killAt[0] === run && Number(killAt[1]) === e && Number(killAt[2]) === b) process.kill(process.pid, 'SIGKILL');
+        if (at(killAt, run, e, b)) process.kill(process.pid, 'SIGKILL');
+        if (at(pauseAt, run, e, b)) {
+          console.log(`paused pid=${process.pid}`);
+          await new Promise(() => setInterval(() => {}, 1000));
+        }
         yield batch;
       }
     },

@@ -1,11 +1,13 @@
 import { tensor, type Tensor } from '@webgrad/tensor';
 import { runBatchTask } from './batch-task';
-import type { Pixels } from './decode-image';
-import { readImage } from './load-image';
+import type { Colour, Pixels } from './decode-image';
+import { decodeImage } from './decode-image';
+import { naming } from './naming';
+import { nodeOnly } from './platform';
 import { DEFAULT_RESIZE_FILTER, resizeToPlanar, type ResizeFilter } from './resize';
 import { compileTransforms, type Transform } from './transforms';
 
-/** An image to transform: a file path, the file's bytes, or pixels already decoded. */
+/** An image to transform: a file path (Node), the file's bytes, or pixels already decoded (in a page: decodeImageSource). */
 export type ImageSource = string | Uint8Array | Pixels;
 
 export interface ComposeApplyOptions {
@@ -75,7 +77,15 @@ export class Compose {
     if (typeof src !== 'string' && !(src instanceof Uint8Array)) {
       throw new Error(`transforms.compose: apply() takes a file path, the file's bytes (Uint8Array) or decoded pixels, got ${Object.prototype.toString.call(src)}`);
     }
-    return readImage(src, this.grey ? 'grey' : 'rgb');
+    const colour: Colour = this.grey ? 'grey' : 'rgb';
+    if (typeof src === 'string') {
+      if (!nodeOnly.readImageFile) throw new Error(`transforms.compose: ${src} is a file path, which only the Node entry of @webgrad/datasets reads; in a page pass the bytes or await decodeImageSource(file or url)`);
+      return nodeOnly.readImageFile(src, colour);
+    }
+    return naming('readImage', '<bytes>', () => {
+      if (src.length === 0) throw new Error('empty file');
+      return decodeImage(src, colour);
+    });
   }
 }
 

@@ -1,11 +1,10 @@
-import { availableParallelism } from 'node:os';
 import { type Dataset, type DType, TensorDataset, collate, isDataset, sharedValues, tensor, tidy, type Tensor } from '@webgrad/tensor';
 import { runBatchTask, type BatchResult, type BatchTask } from './batch-task';
 import { runGatherTask, type GatherResult, type GatherTask } from './gather-task';
 import { toShared, type ImageSet, type PairSet } from './image-set';
 import { mix, permutation } from './rng';
 import { compileTransforms, type Transform, type TransformPlan } from './transforms';
-import { WorkerPool } from './worker-pool';
+import { nodeOnly, type TaskPool } from './platform';
 
 export interface DataLoaderOptions {
   batchSize: number;
@@ -72,7 +71,7 @@ export class DataLoader implements AsyncIterable<Batch> {
   private readonly targets?: BatchTask['targets'];
   private readonly rows: SharedRows | null = null;
   private readonly opts: Required<Omit<DataLoaderOptions, 'device' | 'transforms'>> & { device?: string };
-  private pool: WorkerPool | null = null;
+  private pool: TaskPool | null = null;
   private nextEpoch = 0;
 
   /**
@@ -89,7 +88,7 @@ export class DataLoader implements AsyncIterable<Batch> {
       shuffle: options.shuffle ?? false,
       seed: options.seed ?? 0,
       dropLast: options.dropLast ?? false,
-      workers: options.workers ?? (availableParallelism() > 1 ? 1 : 0),
+      workers: options.workers ?? ((nodeOnly.cores?.() ?? 1) > 1 ? 1 : 0),
       prefetch: Math.max(1, options.prefetch ?? 2),
       device: options.device,
     };
@@ -129,7 +128,8 @@ export class DataLoader implements AsyncIterable<Batch> {
 
   private run<R>(task: BatchTask | GatherTask, here: () => R): Promise<R> {
     if (this.opts.workers < 1) return Promise.resolve(here());
-    this.pool ??= new WorkerPool(this.opts.workers);
+    if (!nodeOnly.workerPool) throw new Error(`DataLoader: workers: ${this.opts.workers} needs worker threads, which only the Node entry of @webgrad/datasets has; in a page use workers: 0`);
+    this.pool ??= nodeOnly.workerPool(this.opts.workers);
     return this.pool.run<R>(task);
   }
 

@@ -47,14 +47,17 @@ export interface Splits<T> {
   test: T;
 }
 
-/** Zeroed bytes that worker threads can share. */
+/**
+ * Zeroed bytes that worker threads can share; plain bytes where there is no shared memory
+ * (a page that is not cross-origin isolated, which has no workers to share with either).
+ */
 export function sharedBytes(length: number): Uint8Array {
-  return new Uint8Array(new SharedArrayBuffer(length));
+  return new Uint8Array(typeof SharedArrayBuffer === 'function' ? new SharedArrayBuffer(length) : new ArrayBuffer(length));
 }
 
 /** A copy of `bytes` in shared memory (or `bytes` itself when already shared). */
 export function toShared(bytes: Uint8Array): Uint8Array {
-  if (bytes.buffer instanceof SharedArrayBuffer) return bytes;
+  if (typeof SharedArrayBuffer !== 'function' || bytes.buffer instanceof SharedArrayBuffer) return bytes;
   const out = sharedBytes(bytes.length);
   out.set(bytes);
   return out;

@@ -12,15 +12,16 @@ export interface ImageFolderListing {
   labels: number[];
   /** Per file: true when it belongs to the test split. */
   isTest: boolean[];
-  /** Files in class folders that are not images by name. */
+  /** Entries skipped by the listing: files that are not images by name, link loops, dangling links, unreadable entries. */
   others: SkippedFile[];
 }
 
-function selectFolders(root: string, selection: ClassSelection | undefined): [folder: string, name: string][] {
+function selectFolders(root: string, selection: ClassSelection | undefined, skipped: SkippedFile[]): [folder: string, name: string][] {
   if (!selection) {
     const all = subfolders(root);
-    if (!all.length) throw new Error(`imageFolder: no class folders in ${root}`);
-    return all.map((f) => [f, f]);
+    skipped.push(...all.skipped);
+    if (!all.folders.length) throw new Error(`imageFolder: no class folders in ${root}`);
+    return all.folders.map((f) => [f, f]);
   }
   const pairs: [string, string][] = Array.isArray(selection) ? selection.map((f) => [f, f]) : Object.entries(selection);
   if (!pairs.length) throw new Error(`imageFolder: the class selection for ${root} is empty`);
@@ -34,10 +35,10 @@ function selectFolders(root: string, selection: ClassSelection | undefined): [fo
  */
 export function listImageFolder(root: string, opts: { classes?: ClassSelection; testPercent?: number } = {}): ImageFolderListing {
   requireFolder(root, 'imageFolder');
-  const folders = selectFolders(root, opts.classes);
+  const others: SkippedFile[] = [];
+  const folders = selectFolders(root, opts.classes, others);
   const classes = [...new Set(folders.map(([, name]) => name))];
   const byClass = classes.map(() => [] as string[]);
-  const others: SkippedFile[] = [];
   for (const [folder, name] of folders) {
     const dir = join(root, folder);
     const found = imageFiles(dir);

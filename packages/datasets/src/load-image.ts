@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { decodeImage, type Colour, type DecodeImageOptions, type Pixels } from './decode-image';
 import { checkResizeFilter, DEFAULT_RESIZE_FILTER, resizeToPlanar, type ResizeFilter } from './resize';
+import { naming } from './naming';
 
 /** The one size and colour every image of a set is brought to, and how. */
 export interface ImageShape {
@@ -40,18 +41,7 @@ export function imageSize(path: string, opts: DecodeImageOptions = {}): { height
   return { height: px.height, width: px.width };
 }
 
-/**
- * Runs fn and puts the file's path into its error: a decoder only sees bytes, so its
- * "truncated JPEG" would otherwise not say which of a thousand files is broken.
- */
-export function naming<T>(op: string, path: string, fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
-    throw new Error(reason.includes(path) ? `${op}: ${reason}` : `${op}: ${path}: ${reason}`, { cause: err });
-  }
-}
+export { naming } from './naming';
 
 /** `size` as [height, width]: a number means a square. */
 export function parseSize(size: number | readonly [number, number]): [number, number] {

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { transforms } from '../src/index';
+import { transforms } from '../src/node';
 import { imageFolder } from '../src/image-folder';
-import { DataLoader, type Batch } from '../src/data-loader';
+import { DataLoader, type Batch } from '../src/node';
 import { readImage } from '../src/load-image';
 import { writeGradientJpeg } from './helpers/images';
 import { tempDir } from './helpers/tmp';

@@ -1,6 +1,6 @@
 import { releaseWebGPU } from '@webgrad/tensor';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DataLoader } from '../src/data-loader';
+import { DataLoader } from '../src/node';
 import { sharedBytes, type ImageSet } from '../src/image-set';
 import { transforms } from '../src/transforms';
 import { openWebGPU } from './helpers/webgpu';

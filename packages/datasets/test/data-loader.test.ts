@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DataLoader, type Batch } from '../src/data-loader';
+import { DataLoader, type Batch } from '../src/node';
 import { sharedBytes, type ImageSet, type PairSet } from '../src/image-set';
 import { compileTransforms, transforms } from '../src/transforms';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as wg from '@webgrad/tensor';
-import { DataLoader, TensorDataset, type Batch, type Dataset } from '../src/index';
+import { DataLoader, TensorDataset, type Batch, type Dataset } from '../src/node';
 
 async function epochOf(loader: DataLoader): Promise<{ x: number[][]; y: number[][]; shapes: number[][] }> {
   const out = { x: [] as number[][], y: [] as number[][], shapes: [] as number[][] };

@@ -1,9 +1,11 @@
-import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { imageFolder } from '../src/image-folder';
 import { decodedListKey } from '../src/decode-cached';
 import { DECODER_VERSION } from '../src/decode-image';
+import { imagePairs } from '../src/image-pairs';
 import { DEFAULT_MAX_PIXELS } from '../src/pixel-limit';
 import { listImageFolder } from '../src/list-image-folder';
 import { gradient, writeGradientJpeg, writePalettePng, writePng } from './helpers/images';
@@ -118,6 +120,48 @@ describe('imageFolder', () => {
     // 50 % of 6 per class is decided by name first; then cat2, dog3 (train) and dog6 (test) drop out.
     expect([train.count, test.count]).toEqual([4, 5]);
     expect(train.files!.some((f) => f === truncated || f === notImage)).toBe(false);
+  });
+
+  it('skips symbolic-link loops, dangling links, FIFOs and folder links back up the tree, naming each, instead of aborting', async () => {
+    const dir = join(root, 'links');
+    makeFolder(dir, { cat: 3, dog: 3 });
+    const loop = join(dir, 'cat', 'loop.jpg');
+    symlinkSync('loop.jpg', loop);
+    const [ping, pong] = [join(dir, 'dog', 'ping.png'), join(dir, 'dog', 'pong.png')];
+    symlinkSync('pong.png', ping);
+    symlinkSync('ping.png', pong);
+    const dangling = join(dir, 'dog', 'gone.jpg');
+    symlinkSync(join(dir, 'nowhere', 'gone.jpg'), dangling);
+    const fifo = join(dir, 'cat', 'pipe.jpg');
+    execFileSync('mkfifo', [fifo]);
+    // Class-level entries: a folder link back to the root (a walker following it never ends) and a dangling one.
+    const up = join(dir, 'up');
+    symlinkSync('.', up);
+    const lost = join(dir, 'lost');
+    symlinkSync(join(dir, 'no-such-class'), lost);
+    const lines: string[] = [];
+    const { train } = await imageFolder(dir, { onWarning: (l) => lines.push(l), cache: join(root, 'links-cache') });
+    expect(train.classes).toEqual(['cat', 'dog']);
+    expect(train.count).toBe(6);
+    const reasons = Object.fromEntries(train.skipped.map((s) => [s.path, s.reason]));
+    expect(reasons).toEqual({
+      [lost]: `a dangling symbolic link: its target ${join(dir, 'no-such-class')} does not exist (ENOENT)`,
+      [up]: `a symbolic link loop: it leads back to ${realpathSync(dir)}, which contains it`,
+      [loop]: 'a symbolic link loop (ELOOP)',
+      [fifo]: 'not a regular file (a FIFO, socket or device)',
+      [dangling]: `a dangling symbolic link: its target ${join(dir, 'nowhere', 'gone.jpg')} does not exist (ENOENT)`,
+      [ping]: 'a symbolic link loop (ELOOP)',
+      [pong]: 'a symbolic link loop (ELOOP)',
+    });
+    expect(lines).toEqual(train.skipped.map((s) => `imageFolder: skipped ${s.path}: ${s.reason}`));
+    // The same entries in a pairs folder.
+    const pairs = join(root, 'links-pairs');
+    writeGradientJpeg(join(pairs, 'clear', '1.jpg'), 8, 8, 1);
+    writeGradientJpeg(join(pairs, 'hazy', '1_1.jpg'), 8, 8, 2);
+    symlinkSync('2_1.jpg', join(pairs, 'hazy', '2_1.jpg'));
+    const set = await imagePairs(pairs, { cache: false, testPercent: 0, onWarning: () => {} });
+    expect(set.train.count).toBe(1);
+    expect(set.train.skipped).toEqual([{ path: join(pairs, 'hazy', '2_1.jpg'), reason: 'a symbolic link loop (ELOOP)' }]);
   });
 
   it('with strict: true, throws an Error naming the bad file', async () => {

@@ -1,9 +1,9 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadCifar10 } from '../src/cifar10';
-import { defaultCacheDir, repoRoot } from '../src/paths';
+import { defaultCacheDir, defaultDataDir, findRepoRoot, repoRoot } from '../src/paths';
 import { makeCifarBinary } from './helpers/cifar';
 import { tempDir } from './helpers/tmp';
 
@@ -14,6 +14,18 @@ describe('data locations', () => {
     const repo = repoRoot();
     expect(resolve(repo, 'packages', 'datasets')).toBe(fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, ''));
     expect(defaultCacheDir({ WEBGRAD_CACHE: '/tmp/c' })).toBe('/tmp/c');
+  });
+  it("inside this repository, downloads go to <repo>/data; installed in another project (a monorepo too), to the user's cache folder", () => {
+    expect(defaultDataDir()).toBe(join(repoRoot(), 'data'));
+    // A user's monorepo with the package installed in it, run from its root.
+    const app = join(root, 'monorepo');
+    const installed = join(app, 'node_modules', '@webgrad', 'datasets', 'dist');
+    mkdirSync(installed, { recursive: true });
+    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'monorepo', workspaces: ['packages/*'] }));
+    expect(findRepoRoot(app, installed)).toBe(null);
+    expect(defaultDataDir({}, '/home/ann', findRepoRoot(app, installed))).toBe('/home/ann/.cache/webgrad/data');
+    expect(defaultDataDir({ XDG_CACHE_HOME: '/var/cache/ann' }, '/home/ann', null)).toBe('/var/cache/ann/webgrad/data');
+    expect(() => repoRoot(app, installed)).toThrow(`repoRoot: ${installed} is not inside the webgrad repository`);
   });
   it("caches in the user's cache folder, not in the directory a program runs from", () => {
     expect(defaultCacheDir({}, '/home/ann')).toBe('/home/ann/.cache/webgrad');

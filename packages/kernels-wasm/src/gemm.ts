@@ -28,7 +28,7 @@ export const TILE_BYTES = MR * NR * 4;
 
 /**
  * gemm(params): for b < batch, C[b] rows [m0, m1), cols [n0, n1) (+)= A[b] · B[b], with
- * A[b](i, p) = A + b*aBatch + i*rsA + p*csA (elements), likewise B(p, j) and C(i, j) = i*ldc + j.
+ * `A[b](i, p) = A + b*aBatch + i*rsA + p*csA` (elements), likewise `B(p, j)` and `C(i, j) = i*ldc + j`.
  * Pointers are byte addresses; strides and sizes count f32 elements.
  */
 export const gemmParams = layout([

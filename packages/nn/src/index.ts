@@ -5,6 +5,7 @@
  * This entry is the browser's (and any platform's); Node resolves the package to ./node.ts.
  */
 export { Module, type StateDict, type StateDictOptions, type LoadStateDictOptions, type LoadStateDictResult } from './module';
+export { callable, type CallableModule } from './callable';
 export { Parameter, isParameter, zerosParameter } from './parameter';
 export { type ModelSummary, type SummaryRow, type SummaryOptions } from './summary';
 export * as F from './functional';
@@ -40,6 +41,7 @@ export { classify, classifyBatch, type Prediction, type ClassifyOptions, type Pr
 export { accuracy, confusionMatrix, psnr, ssim, type SsimOptions } from './metrics';
 
 export { fit, type FitOptions, type Callbacks, type BatchInfo } from './train/fit';
+export { TrainingDivergedError, type NonFinitePolicy } from './train/divergence';
 export { evaluate, type EvaluateOptions, type EvaluateResult } from './train/evaluate';
 export { forwardInBatches } from './train/split';
 export type { Batch, BatchLike, BatchSource, TrainingData } from './train/data';

@@ -257,6 +257,11 @@ export abstract class Module {
     const pytorch = opts.names === 'pytorch';
     const state: StateDict = pytorch ? Object.fromEntries(Object.entries(given).map(([k, v]) => [fromPyTorchName(k), v])) : given;
     const spell = pytorch ? toPyTorchName : (k: string) => k;
+    const notTensors = Object.entries(state).filter(([, v]) => !isTensor(v));
+    if (notTensors.length) {
+      const list = notTensors.map(([k, v]) => `${spell(k)} is ${describeEntry(v)}`).join('; ');
+      throw new Error(`loadStateDict(${this.constructor.name}): every entry must be a Tensor: ${list} (wrap arrays with tensor(data, shape))`);
+    }
     const own = this.stateDict();
     const missingKeys = Object.keys(own).filter((k) => !(k in state)).map(spell);
     const unexpectedKeys = Object.keys(state).filter((k) => !(k in own)).map(spell);
@@ -332,6 +337,14 @@ export abstract class Module {
     lines.push(')');
     return lines;
   }
+}
+
+/** A state-dict entry that is not a tensor, for the error: null, a Float32Array, an object, ... */
+function describeEntry(v: unknown): string {
+  if (v === null || v === undefined) return String(v);
+  if (typeof v !== 'object') return `a ${typeof v}`;
+  const name = (v as object).constructor?.name;
+  return name && name !== 'Object' ? `a ${name}` : 'an object';
 }
 
 function join(prefix: string, name: string): string {

@@ -27,7 +27,8 @@ class Glue extends nn.Module {
     const c = wg.cat([a.add(b), wg.clamp(b, -0.2, 0.9)], 1); // [N, 8, H, W]
     const s = wg.softmax(c, 1).add(wg.logSoftmax(c, 2).mul(0.01));
     const pooled = s.mean([2, 3]); // [N, 8]
-    const t = wg.narrow(s, 3, 1, 2).sum([2]).permute([0, 2, 1]).flatten(1); // [N, 2·8]
+    const t = wg.narrow(s, 3, 1, 2).sum([2]).permute([0, 2, 1]).flatten(1) // [N, 2·8]
+      .add(s.index([null, null, [0, null, 2], 1]).flatten(1)); // s[:, :, ::2, 1]: a stepped Slice
     const e = wg.expand(pooled.sum(1, true), [x.shape[0], 5]);
     return this.fc.forward(t).add(e).relu().neg().exp();
   }

@@ -79,11 +79,14 @@ export function collate(samples: readonly Sample[], where = 'collate'): { x: Ten
   return { x, y };
 }
 
-/** The values of a cpu tensor for sharing with worker threads (copied into shared memory). */
+/**
+ * The values of a cpu tensor for sharing with worker threads (copied into shared memory; a
+ * plain copy in a page without shared memory, which has no worker threads either).
+ */
 export function sharedValues(t: Tensor): TypedArray {
   const values = t.dataSync();
-  const Ctor = values.constructor as { new (b: SharedArrayBuffer): TypedArray };
-  const out = new Ctor(new SharedArrayBuffer(values.byteLength));
+  const Ctor = values.constructor as { new (b: ArrayBufferLike): TypedArray };
+  const out = new Ctor(typeof SharedArrayBuffer === 'function' ? new SharedArrayBuffer(values.byteLength) : new ArrayBuffer(values.byteLength));
   out.set(values);
   return out;
 }

@@ -1,5 +1,6 @@
 import type { Backend, DType, Storage } from './backend';
 import type { Tensor } from './tensor';
+import { cpuBackend } from './backends/cpu/index';
 
 /** A storage shared by a tensor and the views (reshapes) made from it. */
 export class DataRef {
@@ -14,7 +15,10 @@ export class DataRef {
   }
 }
 
-const backends = new Map<string, Backend>();
+// cpu is always there. Registered here rather than by the package entry, so that a bundle
+// taking only a few functions from the package (the entry has no side effects) still gets it
+// whenever it makes a tensor.
+const backends = new Map<string, Backend>([[cpuBackend.name, cpuBackend]]);
 let defaultDevice = 'cpu';
 
 export function registerBackend(backend: Backend): void {

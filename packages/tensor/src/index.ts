@@ -1,7 +1,4 @@
-import { registerBackend } from './engine';
 import { cpuBackend } from './backends/cpu/index';
-
-registerBackend(cpuBackend);
 
 export type { Backend, DType, Shape, Storage, TypedArray, ConvParams, PoolParams, BatchNormParams, PadMode, SgdParams, AdamParams } from './backend';
 export { Tensor, isTensor, type NestedArray } from './tensor';

@@ -5,6 +5,7 @@
  * cycle tensor -> methods -> ops -> tensor harmless.
  */
 import type { DType } from './backend';
+import type { IndexItem } from './ops/shape';
 import type { Tensor } from './tensor';
 import * as ew from './ops/elementwise';
 import { elementwiseOps } from './ops/elementwise-op';
@@ -41,16 +42,31 @@ export interface TensorMethods extends TableMethods {
   argmax(dim?: number, keepdim?: boolean): Tensor;
   argmin(dim?: number, keepdim?: boolean): Tensor;
   var(dims?: number | number[], opts?: { keepdim?: boolean; correction?: number }): Tensor;
+  /** The shape as a list or, as in PyTorch, as arguments: reshape(2, -1). */
   reshape(shape: readonly number[]): Tensor;
+  reshape(...shape: number[]): Tensor;
   view(shape: readonly number[]): Tensor;
+  view(...shape: number[]): Tensor;
   flatten(startDim?: number, endDim?: number): Tensor;
   squeeze(dim?: number | number[]): Tensor;
   unsqueeze(dim: number): Tensor;
   permute(dims: readonly number[]): Tensor;
+  permute(...dims: number[]): Tensor;
   transpose(dim0?: number, dim1?: number): Tensor;
+  /** PyTorch's t(): a matrix transposed (rank 0 and 1 unchanged). */
+  t(): Tensor;
+  /** PyTorch's T: every dim reversed. */
+  readonly T: Tensor;
+  /** PyTorch's mT: the last two dims swapped. */
+  readonly mT: Tensor;
   expand(shape: readonly number[]): Tensor;
+  expand(...shape: number[]): Tensor;
+  /** TF.js's slice (lists of begins and sizes); PyTorch's dim/start/length is narrow(). */
   slice(begin: readonly number[], size?: readonly number[]): Tensor;
   narrow(dim: number, start: number, length: number): Tensor;
+  select(dim: number, index: number): Tensor;
+  /** PyTorch's x[...]: index([null, [0, 4], 2]) is x[:, 0:4, 2]; see IndexItem. */
+  index(items: readonly IndexItem[]): Tensor;
   gather(dim: number, index: Tensor): Tensor;
   indexSelect(dim: number, index: Tensor): Tensor;
   matmul(b: Tensor): Tensor;
@@ -78,16 +94,21 @@ export function attachMethods(P: Tensor): void {
   P.argmax = function (d, k) { return red.argmax(this, d, k); };
   P.argmin = function (d, k) { return red.argmin(this, d, k); };
   P.var = function (d, o) { return red.variance(this, d, o); };
-  P.reshape = function (s) { return sh.reshape(this, s); };
-  P.view = function (s) { return sh.reshape(this, s); };
+  P.reshape = function (s: number | readonly number[], ...rest: number[]) { return sh.reshape(this, dimsOf('reshape', s, rest)); };
+  P.view = function (s: number | readonly number[], ...rest: number[]) { return sh.reshape(this, dimsOf('view', s, rest)); };
   P.flatten = function (s, e) { return sh.flatten(this, s, e); };
   P.squeeze = function (d) { return sh.squeeze(this, d); };
   P.unsqueeze = function (d) { return sh.unsqueeze(this, d); };
-  P.permute = function (d) { return sh.permute(this, d); };
+  P.permute = function (d: number | readonly number[], ...rest: number[]) { return sh.permute(this, dimsOf('permute', d, rest)); };
   P.transpose = function (a, b) { return sh.transpose(this, a, b); };
-  P.expand = function (s) { return expand(this, s); };
+  P.t = function () { return sh.t(this); };
+  Object.defineProperty(P, 'T', { get(this: Tensor) { return sh.reverseDims(this); }, configurable: true });
+  Object.defineProperty(P, 'mT', { get(this: Tensor) { return sh.mT(this); }, configurable: true });
+  P.expand = function (s: number | readonly number[], ...rest: number[]) { return expand(this, dimsOf('expand', s, rest)); };
   P.slice = function (b, s) { return sh.slice(this, b, s); };
   P.narrow = function (d, s, l) { return sh.narrow(this, d, s, l); };
+  P.select = function (d, i) { return sh.select(this, d, i); };
+  P.index = function (items) { return sh.index(this, items); };
   P.gather = function (d, i) { return sh.gather(this, d, i); };
   P.indexSelect = function (d, i) { return sh.indexSelect(this, d, i); };
   P.matmul = function (b) { return matmul(this, b); };
@@ -104,6 +125,13 @@ export function attachMethods(P: Tensor): void {
   // The op table's methods resolve on first use: the table may still be loading when this
   // runs (when an ops module was imported first), so they are looked up, then cached.
   Object.setPrototypeOf(P, tableMethods(P));
+}
+
+/** A shape given as one list or, PyTorch style, as separate numbers. */
+function dimsOf(op: string, first: number | readonly number[] | undefined, rest: number[]): readonly number[] {
+  if (typeof first === 'number') return [first, ...rest];
+  if (first === undefined || rest.length) throw new Error(`${op}: expects a shape as a list or as numbers, e.g. ${op}([2, -1]) or ${op}(2, -1)`);
+  return first;
 }
 
 function tableMethods(P: Tensor): object {

@@ -3,16 +3,17 @@
  * loads from a File input, and what the Node file functions (./file.ts) write and read.
  */
 import { type Tensor, tensor } from '@webgrad/tensor';
-import { decodeSafetensors, encodeSafetensors, type RawTensor } from './safetensors';
+import { decodeSafetensors, encodeSafetensors, nameRecord, type RawTensor } from './safetensors';
 
 export interface LoadedSafetensors {
+  /** By the file's names, in a record with no prototype (a tensor may be named `__proto__`). */
   tensors: Record<string, Tensor>;
   metadata: Record<string, string>;
 }
 
 /** Reads every tensor (from any device) into one safetensors buffer. */
 export async function safetensorsBytes(tensors: Record<string, Tensor>, metadata: Record<string, string> = {}): Promise<Uint8Array> {
-  const raw: Record<string, RawTensor> = {};
+  const raw = nameRecord<RawTensor>();
   for (const [name, t] of Object.entries(tensors)) raw[name] = { dtype: t.dtype, shape: [...t.shape], data: await t.data() };
   return encodeSafetensors(raw, metadata);
 }
@@ -20,7 +21,7 @@ export async function safetensorsBytes(tensors: Record<string, Tensor>, metadata
 /** Tensors on `device` (cpu by default) from a safetensors buffer; the caller owns them. */
 export function tensorsFromSafetensors(bytes: Uint8Array, opts: { device?: string } = {}): LoadedSafetensors {
   const { tensors, metadata } = decodeSafetensors(bytes);
-  const out: Record<string, Tensor> = {};
+  const out = nameRecord<Tensor>();
   for (const [name, t] of tensors) out[name] = tensor(t.data, t.shape, { dtype: t.dtype, device: opts.device ?? 'cpu' });
   return { tensors: out, metadata };
 }

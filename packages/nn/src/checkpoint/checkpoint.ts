@@ -5,10 +5,9 @@ import type { LRScheduler, SchedulerState } from '../optim/schedulers';
 import { type EpochRecord, type History, historyFrom } from '../train/history';
 import { SafetensorsFileError, readSafetensorsAt, writeFileAtomic } from './file';
 import { checksumText } from './checksum';
-import { dataSection, encodeSafetensors, type RawTensor } from './safetensors';
+import { type CheckpointMeta, META_KEY, VERSION, checkTargets, parseMeta, shown } from './meta';
+import { dataSection, encodeSafetensors, nameRecord, type RawTensor, shown as shownText } from './safetensors';
 
-const META_KEY = 'webgrad';
-const VERSION = 2;
 
 /**
  * Which run a checkpoint belongs to (e.g. experiment, model key, a hash of the options):
@@ -39,22 +38,6 @@ export interface CheckpointContent {
   extra?: Record<string, unknown>;
   /** The run this checkpoint belongs to; loadCheckpoint refuses it where another is expected. */
   identity?: RunIdentity;
-}
-
-interface CheckpointMeta {
-  format: 'webgrad-checkpoint';
-  /** 1: no identity or checksum; 2: both. */
-  version: 1 | 2;
-  identity?: RunIdentity;
-  /** Of the data section (every tensor's bytes), e.g. 'crc32:1a2b3c4d'. */
-  checksum?: string;
-  epoch: number;
-  /** The generator's state; null stands for "no spare normal" (NaN in JSON). */
-  rng: (number | null)[];
-  optimizer: { paramGroups: OptimizerStateDict['paramGroups']; scalars: Record<number, Record<string, number>> } | null;
-  scheduler: SchedulerState | null;
-  history: EpochRecord[];
-  extra: Record<string, unknown>;
 }
 
 /**
@@ -131,8 +114,9 @@ export interface LoadedCheckpoint {
 
 /**
  * Restores a checkpoint into existing objects (model on any device; optimizer built on that
- * model's parameters). Names, shapes and dtypes are checked and every difference reported;
- * the checksum and the run identity are checked before anything is restored. Every error is
+ * model's parameters). All or nothing: the checksum, the run identity, every metadata field
+ * (./meta.ts), the optimizer's and scheduler's fit, and the model's names, shapes and dtypes
+ * are checked before anything is restored, and every difference is reported. Every error is
  * a CheckpointError naming the file. A plain safetensors state dict (no webgrad metadata)
  * loads into the model alone.
  */
@@ -163,38 +147,21 @@ export async function loadCheckpoint(path: string, opts: LoadCheckpointOptions):
   } else if (opts.identity) {
     fail('it records no run identity (a plain state dict or an older checkpoint), so it cannot be resumed as this run');
   }
-  const tensors: Record<string, Tensor> = {};
+  const tensors = nameRecord<Tensor>();
   for (const [name, t] of content.tensors) tensors[name] = tensor(t.data, t.shape, { dtype: t.dtype, device: 'cpu' });
   try {
-    if (!meta) {
-      opts.model.loadStateDict(tensors, { strict: opts.strict });
-      return { epoch: 0, history: historyFrom([]), extra: {}, identity: {} };
-    }
-    const model: Record<string, Tensor> = {};
-    for (const [k, t] of Object.entries(tensors)) if (k.startsWith('model.')) model[k.slice(6)] = t;
+    // Everything is checked before anything is applied: a load is all or nothing.
+    if (meta) checkTargets(meta, tensors, opts, fail);
+    const model = meta ? modelState(tensors) : tensors;
     try {
+      // loadStateDict checks every name, shape and dtype before it copies anything.
       opts.model.loadStateDict(model, { strict: opts.strict });
     } catch (err) {
-      throw new Error(`loadCheckpoint(${path}): ${(err as Error).message}`);
+      fail(`its model state does not fit this ${opts.model.constructor.name}: ${(err as Error).message}`);
     }
-    if (opts.optimizer) {
-      if (!meta.optimizer) throw new Error(`loadCheckpoint: ${path} holds no optimizer state`);
-      const state: Record<number, ParamState> = {};
-      for (const [i, s] of Object.entries(meta.optimizer.scalars)) state[Number(i)] = { ...s };
-      for (const [k, t] of Object.entries(tensors)) {
-        const m = /^optimizer\.(\d+)\.(.+)$/.exec(k);
-        if (m) (state[Number(m[1])] ??= {})[m[2]] = t;
-      }
-      try {
-        opts.optimizer.loadStateDict({ state, paramGroups: meta.optimizer.paramGroups });
-      } catch (err) {
-        throw new Error(`loadCheckpoint(${path}): optimizer state: ${(err as Error).message}`);
-      }
-    }
-    if (opts.scheduler) {
-      if (!meta.scheduler) throw new Error(`loadCheckpoint: ${path} holds no scheduler state`);
-      opts.scheduler.loadStateDict(meta.scheduler);
-    }
+    if (!meta) return { epoch: 0, history: historyFrom([]), extra: {}, identity: {} };
+    if (opts.optimizer) opts.optimizer.loadStateDict(optimizerState(meta, tensors));
+    if (opts.scheduler) opts.scheduler.loadStateDict(meta.scheduler as SchedulerState);
     if (opts.restoreRng ?? true) setRngState(meta.rng.map((v) => (v === null ? Number.NaN : v)));
     return { epoch: meta.epoch, history: historyFrom(meta.history), extra: meta.extra, identity: meta.identity ?? {} };
   } finally {
@@ -202,27 +169,23 @@ export async function loadCheckpoint(path: string, opts: LoadCheckpointOptions):
   }
 }
 
-/** The metadata, checked field by field: a damaged one says which field. */
-function parseMeta(raw: string, fail: (problem: string) => never): CheckpointMeta {
-  let meta: unknown;
-  try {
-    meta = JSON.parse(raw);
-  } catch (err) {
-    return fail(`its ${META_KEY} metadata is not valid JSON (${(err as Error).message})`);
+/** The model's entries (`model.<name>`) of a checkpoint, by the model's names. */
+function modelState(tensors: Record<string, Tensor>): Record<string, Tensor> {
+  const model = nameRecord<Tensor>();
+  for (const [k, t] of Object.entries(tensors)) if (k.startsWith('model.')) model[k.slice(6)] = t;
+  return model;
+}
+
+/** The optimizer's state dict from the metadata's settings and step counts and the `optimizer.<i>.<name>` tensors. */
+function optimizerState(meta: CheckpointMeta, tensors: Record<string, Tensor>): OptimizerStateDict {
+  const { paramGroups, scalars } = meta.optimizer as NonNullable<CheckpointMeta['optimizer']>;
+  const state: Record<number, ParamState> = {};
+  for (const [i, s] of Object.entries(scalars)) state[Number(i)] = { ...s };
+  for (const [k, t] of Object.entries(tensors)) {
+    const m = /^optimizer\.(\d+)\.(.+)$/.exec(k);
+    if (m) (state[Number(m[1])] ??= {})[m[2]] = t;
   }
-  if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) return fail(`its ${META_KEY} metadata is ${JSON.stringify(meta)}, not an object`);
-  const m = meta as Partial<CheckpointMeta>;
-  if (m.format !== 'webgrad-checkpoint' || (m.version !== 1 && m.version !== 2)) {
-    return fail(`it is a ${String(m.format)} v${String(m.version)}, expected webgrad-checkpoint v1 or v${VERSION}`);
-  }
-  const bad = (field: string, expected: string) => fail(`its metadata field '${field}' is ${JSON.stringify(m[field as keyof CheckpointMeta]) ?? 'missing'}, expected ${expected}`);
-  if (!Number.isSafeInteger(m.epoch) || (m.epoch as number) < 0) bad('epoch', 'a non-negative integer');
-  if (!Array.isArray(m.rng) || !m.rng.every((v) => v === null || typeof v === 'number')) bad('rng', 'an array of numbers');
-  if (!Array.isArray(m.history)) bad('history', 'an array of epoch records');
-  if (m.optimizer !== null && (typeof m.optimizer !== 'object' || !Array.isArray(m.optimizer.paramGroups) || typeof m.optimizer.scalars !== 'object')) bad('optimizer', 'null or { paramGroups, scalars }');
-  if (typeof m.extra !== 'object' || m.extra === null) bad('extra', 'an object');
-  if (m.version === 2 && (typeof m.identity !== 'object' || m.identity === null)) bad('identity', 'an object');
-  return m as CheckpointMeta;
+  return { state, paramGroups };
 }
 
 /** '' when the identities agree, else each differing field as "key: file has A, expected B". */
@@ -230,6 +193,6 @@ function identityDifference(expected: RunIdentity, found: RunIdentity): string {
   const keys = [...new Set([...Object.keys(expected), ...Object.keys(found)])];
   return keys
     .filter((k) => String(expected[k]) !== String(found[k]))
-    .map((k) => `${k}: the file has ${found[k] === undefined ? 'none' : JSON.stringify(found[k])}, expected ${expected[k] === undefined ? 'none' : JSON.stringify(expected[k])}`)
+    .map((k) => `${shownText(k)}: the file has ${found[k] === undefined ? 'none' : shown(found[k])}, expected ${expected[k] === undefined ? 'none' : shown(expected[k])}`)
     .join('; ');
 }

@@ -1,7 +1,7 @@
 /** Safetensors files in Node (the browser saves and loads through ./bytes.ts). */
 import { type Tensor, tensor } from '@webgrad/tensor';
 import { type LoadedSafetensors, safetensorsBytes } from './bytes';
-import { decodeSafetensors, type SafetensorsContent } from './safetensors';
+import { decodeSafetensors, nameRecord, type SafetensorsContent } from './safetensors';
 
 /** A temporary file of writeFileAtomic: `.<name>.<pid>.<time>.tmp`. */
 const TEMP_FILE = /^\.(.+)\.(\d+)\.(\d+)\.tmp$/;
@@ -80,7 +80,7 @@ export async function saveSafetensors(path: string, tensors: Record<string, Tens
 /** Reads a safetensors file into tensors on `device` (cpu by default); the caller owns them. Errors name the file. */
 export async function loadSafetensors(path: string, opts: { device?: string } = {}): Promise<LoadedSafetensors> {
   const { content } = await readSafetensorsAt(path);
-  const out: Record<string, Tensor> = {};
+  const out = nameRecord<Tensor>();
   for (const [name, t] of content.tensors) out[name] = tensor(t.data, t.shape, { dtype: t.dtype, device: opts.device ?? 'cpu' });
   return { tensors: out, metadata: content.metadata };
 }

@@ -1,5 +1,6 @@
 import { type Tensor, elu, gelu, geluTanh, hardtanh, leakyRelu, logSoftmax, relu, sigmoid, silu, softmax, softplus, tanh } from '@webgrad/tensor';
 import { Module } from '../module';
+import { integerDim } from './sizes';
 
 export class ReLU extends Module {
   forward(x: Tensor): Tensor {
@@ -95,6 +96,7 @@ export class Hardtanh extends Module {
 export class Softmax extends Module {
   constructor(readonly dim = -1) {
     super();
+    integerDim('Softmax', 'dim', dim);
   }
   forward(x: Tensor): Tensor {
     return softmax(x, this.dim);
@@ -107,6 +109,7 @@ export class Softmax extends Module {
 export class LogSoftmax extends Module {
   constructor(readonly dim = -1) {
     super();
+    integerDim('LogSoftmax', 'dim', dim);
   }
   forward(x: Tensor): Tensor {
     return logSoftmax(x, this.dim);

@@ -1,5 +1,6 @@
 import { type Tensor, flatten } from '@webgrad/tensor';
 import { Module } from '../module';
+import { integerDim } from './sizes';
 
 /** Runs its modules in order; children are named '0', '1', ... as in PyTorch. */
 export class Sequential extends Module {
@@ -81,6 +82,8 @@ export class Flatten extends Module {
     readonly endDim = -1,
   ) {
     super();
+    integerDim('Flatten', 'startDim', startDim);
+    integerDim('Flatten', 'endDim', endDim);
   }
   forward(x: Tensor): Tensor {
     return flatten(x, this.startDim, this.endDim);

@@ -2,6 +2,7 @@ import { type PaddingMode, type Tensor, conv1d, conv2d, conv3d } from '@webgrad/
 import { Module } from '../module';
 import { Parameter, zerosParameter } from '../parameter';
 import { defaultLayerInit_ } from '../init';
+import { nonNegativeSizes, positiveSizes } from './sizes';
 
 export interface ConvLayerOptions {
   stride?: number | number[];
@@ -19,6 +20,7 @@ const PADDING_MODES: PaddingMode[] = ['zeros', 'reflect', 'replicate', 'circular
 const convFns = [conv1d, conv2d, conv3d];
 
 function perDim(name: string, what: string, v: number | number[], nd: number): number[] {
+  if (typeof v !== 'number' && !Array.isArray(v)) throw new Error(`${name}: ${what} must be a number or an array of numbers, got ${JSON.stringify(v)}`);
   const out = typeof v === 'number' ? new Array<number>(nd).fill(v) : v.length === 1 ? new Array<number>(nd).fill(v[0]) : [...v];
   if (out.length !== nd) throw new Error(`${name}: ${what} has ${out.length} values [${out}] but the layer has ${nd} spatial dims`);
   return out;
@@ -51,6 +53,10 @@ export abstract class ConvNd extends Module {
     this.padding = typeof padding === 'string' ? padding : perDim(name, 'padding', padding, nd);
     this.groups = opts.groups ?? 1;
     this.paddingMode = opts.paddingMode ?? 'zeros';
+    positiveSizes(name, 'kernelSize', this.kernelSize);
+    positiveSizes(name, 'stride', this.stride);
+    positiveSizes(name, 'dilation', this.dilation);
+    if (typeof this.padding !== 'string') nonNegativeSizes(name, 'padding', this.padding);
     for (const [what, v] of [['inChannels', inChannels], ['outChannels', outChannels], ['groups', this.groups]] as const) {
       if (!Number.isInteger(v) || v < 1) throw new Error(`${name}: ${what} must be a positive integer, got ${v}`);
     }

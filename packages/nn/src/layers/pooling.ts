@@ -1,9 +1,18 @@
 import { type PoolOptions, type Tensor, adaptiveAvgPool2d, avgPool1d, avgPool2d, avgPool3d, maxPool1d, maxPool2d, maxPool3d, pool2d } from '@webgrad/tensor';
 import { Module } from '../module';
+import { nonNegativeSizes, positiveSizes } from './sizes';
 
 type PoolFn = (x: Tensor, kernelSize: number | number[], opts: PoolOptions) => Tensor;
 export type MaxPoolOptions = Pick<PoolOptions, 'stride' | 'padding' | 'dilation' | 'ceilMode'>;
 export type AvgPoolOptions = Pick<PoolOptions, 'stride' | 'padding' | 'ceilMode' | 'countIncludePad'>;
+
+/** A pooling window's sizes: kernel, stride and dilation ≥ 1, padding ≥ 0. */
+function checkWindow(layer: string, kernelSize: number | number[], opts: PoolOptions): void {
+  positiveSizes(layer, 'kernelSize', kernelSize);
+  if (opts.stride !== undefined) positiveSizes(layer, 'stride', opts.stride);
+  if (opts.dilation !== undefined) positiveSizes(layer, 'dilation', opts.dilation);
+  if (opts.padding !== undefined) nonNegativeSizes(layer, 'padding', opts.padding);
+}
 
 abstract class PoolNd extends Module {
   constructor(
@@ -12,6 +21,7 @@ abstract class PoolNd extends Module {
     readonly options: PoolOptions,
   ) {
     super();
+    checkWindow(this.constructor.name, kernelSize, options);
   }
   forward(x: Tensor): Tensor {
     return this._fn(x, this.kernelSize, this.options);
@@ -59,6 +69,10 @@ export class AvgPool3d extends PoolNd {
 export class AdaptiveAvgPool2d extends Module {
   constructor(readonly outputSize: number | [number | null, number | null]) {
     super();
+    // null keeps that dim's input size.
+    const sizes = Array.isArray(outputSize) ? outputSize.filter((s) => s !== null) : outputSize;
+    if (Array.isArray(outputSize) && outputSize.length !== 2) throw new Error(`AdaptiveAvgPool2d: outputSize must be a number or [h, w], got [${outputSize.join(', ')}]`);
+    positiveSizes('AdaptiveAvgPool2d', 'outputSize', sizes);
   }
   forward(x: Tensor): Tensor {
     return adaptiveAvgPool2d(x, this.outputSize);
@@ -80,6 +94,7 @@ export class Pool2d extends Module {
     readonly name = 'custom',
   ) {
     super();
+    checkWindow('Pool2d', kernelSize, options);
   }
   forward(x: Tensor): Tensor {
     return pool2d(x, this.kernelSize, this._reduce, this.options);

@@ -6,6 +6,7 @@ import { Dropout } from '../layers/dropout';
 import { Flatten, Sequential } from '../layers/container';
 import { Linear } from '../layers/linear';
 import { convOutputSize } from '../hdc';
+import { spatialPair } from './util';
 
 export interface AlexNetOptions {
   numClasses?: number;
@@ -33,6 +34,7 @@ export interface AlexNetOptions {
  */
 export function alexnet(opts: AlexNetOptions = {}): Sequential {
   const size = opts.inputSize ?? 227;
+  spatialPair('alexnet', size);
   const variant = opts.variant ?? (size >= 127 ? 'original' : 'small');
   const width = opts.width ?? 1;
   const ch = (c: number) => Math.max(1, Math.round(c * width));

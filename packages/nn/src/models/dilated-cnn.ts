@@ -6,7 +6,7 @@ import { AdaptiveAvgPool2d } from '../layers/pooling';
 import { Flatten, Sequential } from '../layers/container';
 import { Linear } from '../layers/linear';
 import { convOutputSize } from '../hdc';
-import { channelList } from './util';
+import { channelList, spatialPair } from './util';
 
 export interface DilatedCnnOptions {
   /** One unpadded convolution per rate (default [1, 2, 5]; all 1 gives the ordinary model). */
@@ -43,6 +43,7 @@ export function dilatedCnn(opts: DilatedCnnOptions = {}): Sequential {
   const dilations = opts.dilations ?? [1, 2, 5];
   const k = opts.kernelSize ?? 3;
   const channels = channelList('dilatedCnn', opts.channels, dilations.length, (i) => 32 * 2 ** i);
+  spatialPair('dilatedCnn', opts.inputSize ?? 32);
   const sizes = dilatedCnnSizes(opts.inputSize ?? 32, dilations, k);
   if (sizes.some((s) => s < 1)) throw new Error(`dilatedCnn: the input shrinks below 1×1: ${sizes.join(' → ')}`);
   const layers: Module[] = [];

@@ -5,6 +5,7 @@ import { BatchNorm2d } from '../layers/norm';
 import { AdaptiveAvgPool2d } from '../layers/pooling';
 import { Sequential } from '../layers/container';
 import { Linear } from '../layers/linear';
+import { layerCount } from './util';
 
 export interface BasicBlockOptions {
   stride?: number;
@@ -109,6 +110,8 @@ export interface ResNetOptions {
 function build(opts: ResNetOptions, residual: boolean): ResNet {
   const w = opts.width ?? 64;
   const blocks = opts.blocks ?? [2, 2, 2, 2];
+  if (!Array.isArray(blocks) || blocks.length === 0) throw new Error(`resnet: blocks must list the blocks of each stage, e.g. [2, 2, 2, 2], got ${JSON.stringify(blocks)}`);
+  blocks.forEach((n, i) => layerCount('resnet', `blocks[${i}]`, n));
   const stages: Sequential[] = [];
   let cin = w;
   blocks.forEach((n, i) => {

@@ -5,7 +5,7 @@ import { ReLU } from '../layers/activation';
 import { AvgPool2d, MaxPool2d } from '../layers/pooling';
 import { Flatten, Sequential } from '../layers/container';
 import { Linear } from '../layers/linear';
-import { channelList, spatialPair } from './util';
+import { channelList, layerCount, spatialPair } from './util';
 
 export interface SimpleCnnOptions {
   /** N in N × [Conv → BatchNorm → ReLU → Pool] (default 3). */
@@ -36,11 +36,11 @@ export type ConvFactory = (inChannels: number, outChannels: number, kernelSize: 
  * keys `0.0.weight`, `0.1.running_mean`, `0.1.num_batches_tracked`, …, `{blocks + 1}.weight`.
  */
 export function simpleCnn(opts: SimpleCnnOptions = {}): Sequential {
-  const blocks = opts.blocks ?? 3;
+  const blocks = layerCount('simpleCnn', 'blocks', opts.blocks ?? 3);
   const channels = channelList('simpleCnn', opts.channels, blocks, (i) => 32 * 2 ** i);
   const k = opts.kernelSize ?? 3;
   const inChannels = opts.inChannels ?? 3;
-  let [h, w] = spatialPair(opts.inputSize ?? 32);
+  let [h, w] = spatialPair('simpleCnn', opts.inputSize ?? 32);
   const layers: Module[] = [];
   let cin = inChannels;
   for (let i = 0; i < blocks; i++) {
@@ -53,7 +53,7 @@ export function simpleCnn(opts: SimpleCnnOptions = {}): Sequential {
     const pool = opts.pool === 'avg' ? new AvgPool2d(2) : new MaxPool2d(2);
     h = Math.floor(h / 2);
     w = Math.floor(w / 2);
-    if (h < 1 || w < 1) throw new Error(`simpleCnn: the input ${spatialPair(opts.inputSize ?? 32).join('×')} is too small for ${blocks} blocks`);
+    if (h < 1 || w < 1) throw new Error(`simpleCnn: the input ${spatialPair('simpleCnn', opts.inputSize ?? 32).join('×')} is too small for ${blocks} blocks`);
     layers.push(new Sequential(conv, new BatchNorm2d(c), new ReLU(), pool));
     cin = c;
   }

@@ -7,6 +7,17 @@ export function channelList(op: string, channels: number | number[] | undefined,
   return list;
 }
 
-export function spatialPair(size: number | [number, number]): [number, number] {
-  return typeof size === 'number' ? [size, size] : size;
+/** An input size as [h, w], each a positive integer. */
+export function spatialPair(op: string, size: number | [number, number]): [number, number] {
+  const pair: [number, number] = typeof size === 'number' ? [size, size] : size;
+  if (!Array.isArray(pair) || pair.length !== 2 || !pair.every((s) => Number.isInteger(s) && s >= 1)) {
+    throw new Error(`${op}: inputSize must be a positive integer or [h, w] of them, got ${JSON.stringify(size)}`);
+  }
+  return pair;
+}
+
+/** A count of layers or blocks: a positive integer. */
+export function layerCount(op: string, what: string, n: number): number {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${op}: ${what} must be a positive integer, got ${n}`);
+  return n;
 }

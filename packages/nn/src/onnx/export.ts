@@ -410,10 +410,13 @@ class GraphWriter {
       }
       case 'slice': {
         const starts = a.starts as number[];
-        const axes = t.shape.map((_, i) => i).filter((i) => starts[i] !== 0 || t.shape[i] !== x.shape[i]);
+        // index() with steps records them; plain slices have none.
+        const steps = (a.steps as number[] | undefined) ?? starts.map(() => 1);
+        const axes = t.shape.map((_, i) => i).filter((i) => starts[i] !== 0 || t.shape[i] !== x.shape[i] || steps[i] !== 1);
         if (axes.includes(0) && this.isBatched(x)) this.fail(`slices the batch dim (${x.shape[0]} → ${t.shape[0]}), which is dynamic in the export`);
         if (!axes.length) return ins[0];
-        return this.node('Slice', [ins[0], this.ints('starts', axes.map((i) => starts[i])), this.ints('ends', axes.map((i) => starts[i] + t.shape[i])), this.ints('axes', axes)], {});
+        const bounds = [this.ints('starts', axes.map((i) => starts[i])), this.ints('ends', axes.map((i) => starts[i] + (t.shape[i] - 1) * steps[i] + 1)), this.ints('axes', axes)];
+        return this.node('Slice', [ins[0], ...bounds, ...(steps.some((s) => s !== 1) ? [this.ints('steps', axes.map((i) => steps[i]))] : [])], {});
       }
       case 'sum':
       case 'max':

@@ -9,7 +9,7 @@
  */
 import {
   type Tensor, abs, adaptiveAvgPool2d, add, avgPool1d, avgPool2d, avgPool3d, batchNorm, cat, clamp, conv1d, conv2d, conv3d, cos, div, dropout,
-  elu, erf, exp, expand, full, gelu, geluTanh, indexSelect, leakyRelu, log, logSoftmax, matmul, max, maximum, maxPool1d, maxPool2d, maxPool3d, mean, min, minimum,
+  elu, erf, exp, expand, full, gelu, geluTanh, index, indexSelect, leakyRelu, log, logSoftmax, matmul, max, maximum, maxPool1d, maxPool2d, maxPool3d, mean, min, minimum,
   mul, neg, pad, permute, pow, reciprocal, relu, reshape, sigmoid, sign, sin, slice, softmax, softplus, sqrt, sub, sum, tanh, tensor,
 } from '@webgrad/tensor';
 import { Module } from '../module';
@@ -685,8 +685,9 @@ const OPS: Record<string, OpFn> = {
       step[a] = st;
     });
     if (isHost(xv)) return [hostMap(xv, size, (idx) => idx.map((v, d) => begin[d] + v * step[d]))];
-    if (step.some((v) => v !== 1)) c.fail(`slices a tensor with steps [${steps}], which importOnnx does only for constants`);
-    return [slice(xv, begin, size)];
+    if (step.some((v) => v < 1)) c.fail(`slices a tensor with steps [${steps}], which importOnnx does only for constants when one is negative`);
+    if (step.every((v) => v === 1)) return [slice(xv, begin, size)];
+    return [index(xv, begin.map((b, d) => [b, b + size[d] * step[d], step[d]] as const))];
   },
   Cast: (c, [xv]) => {
     const to = attrInt(c, 'to', DataType.FLOAT);

@@ -1,4 +1,4 @@
-import { crossEntropy, tidy } from '@webgrad/tensor';
+import { cat, crossEntropy, tidy } from '@webgrad/tensor';
 import type { Module } from '../module';
 import type { Optimizer } from '../optim/optimizer';
 import type { LRScheduler } from '../optim/schedulers';
@@ -7,7 +7,8 @@ import type { RunIdentity } from '../checkpoint/checkpoint';
 import { type TrainingData, asBatchSource, batchesOf } from './data';
 import { type EvaluateResult, evaluate } from './evaluate';
 import { type EpochRecord, type History, addEpoch, emptyHistory } from './history';
-import { type ProgressMode, createProgress } from './progress';
+import { NON_FINITE_POLICIES, type NonFinitePolicy, describeNonFinite, divergedError, gradientSum, nonFinite } from './divergence';
+import { PROGRESS_MODES, type ProgressMode, createProgress } from './progress';
 import { type LossFn, addBatch, lossAndCorrect, newTotals, trainStep } from './step';
 
 export interface BatchInfo {
@@ -50,6 +51,13 @@ export interface FitOptions {
   checkpoint?: { path: string; every?: number; identity?: RunIdentity };
   /** Dispose each batch after its step (default: yes, unless the source is an array, which is reused). */
   disposeBatches?: boolean;
+  /**
+   * A step whose loss or gradient is NaN or infinite (default 'stop'): 'stop' throws a
+   * TrainingDivergedError naming the epoch, the step and the first parameter whose gradient is
+   * not finite; 'warn' logs it (once per epoch, then a count) and trains on; 'ignore' does not
+   * look. The check rides on the read of the loss that each step makes anyway.
+   */
+  onNonFinite?: NonFinitePolicy;
 }
 
 const pct = (v: number | null) => (v === null ? '' : ` acc ${(100 * v).toFixed(1)}%`);
@@ -60,16 +68,21 @@ const pct = (v: number | null) => (v === null ? '' : ` acc ${(100 * v).toFixed(1
  * test loss and accuracy, seconds and images per second, gathered in a history.
  */
 export async function fit(model: Module, data: TrainingData, opts: FitOptions): Promise<History> {
+  checkOptions(opts);
   const trainData = asBatchSource(data, opts.batchSize, 'fit');
   const lossFn = opts.loss ?? ((o, t) => crossEntropy(o, t));
   const callbacks = opts.callbacks ? (Array.isArray(opts.callbacks) ? opts.callbacks : [opts.callbacks]) : [];
   const dispose = opts.disposeBatches ?? !Array.isArray(trainData);
   const history = opts.history ?? emptyHistory();
   const log = opts.log ?? ((line: string) => console.log(line));
+  const warn = opts.log ?? ((line: string) => console.warn(line));
   const saveCheckpoint = opts.checkpoint && nodeOnly.saveCheckpoint;
   if (opts.checkpoint && !saveCheckpoint) throw new Error(`fit: checkpoint files (${opts.checkpoint.path}) need @webgrad/nn's Node entry; in a browser, save with downloadSafetensors`);
   const progress = await createProgress(opts.progress ?? 'auto', log);
   const { optimizer, epochs } = opts;
+  const onNonFinite = opts.onNonFinite ?? 'stop';
+  const named = onNonFinite === 'ignore' ? [] : model.namedParameters();
+  let lastSaved: number | null = null;
   let knownBatches = trainData.length;
   try {
     for (let epoch = opts.startEpoch ?? 0; epoch < epochs; epoch++) {
@@ -80,10 +93,13 @@ export async function fit(model: Module, data: TrainingData, opts: FitOptions): 
       let batch = 0;
       progress.startEpoch(epoch + 1, epochs, knownBatches);
       const t0 = performance.now();
+      let nonFiniteSteps = 0;
       for await (const { x, y } of batchesOf(trainData, epoch)) {
         const stats = tidy(() => {
           const { loss, output } = trainStep(model, optimizer, x, y, { loss: lossFn, clipGradNorm: opts.clipGradNorm });
-          return lossAndCorrect(loss, output, y);
+          const pair = lossAndCorrect(loss, output, y);
+          const gradients = gradientSum(named);
+          return gradients ? cat([pair, gradients]) : pair;
         });
         // Reading the loss waits for the device, so the timings count the real work.
         const values = await stats.data();
@@ -95,9 +111,18 @@ export async function fit(model: Module, data: TrainingData, opts: FitOptions): 
         }
         addBatch(totals, values, n);
         batch++;
+        const finite = Number.isFinite(values[0]) && Number.isFinite(values[2] ?? 0);
+        if (onNonFinite !== 'ignore' && !finite && nonFiniteSteps++ === 0) {
+          // The gradients are still there (the next step zeroes them), for nonFinite to name them.
+          const problem = await nonFinite(values[0], values[2] ?? 0, named);
+          const where = { epoch: epoch + 1, epochs, step: batch, lr, checkpoint: lastSaved === null ? undefined : `${opts.checkpoint?.path} (epoch ${lastSaved})` };
+          if (problem && onNonFinite === 'stop') throw divergedError(problem, where);
+          if (problem) warn(`fit: warning: ${describeNonFinite(problem, where)}; onNonFinite 'warn' trains on (further such steps of this epoch are counted)`);
+        }
         progress.update(batch, values[0], totals.count / ((performance.now() - t0) / 1000));
         for (const c of callbacks) await c.onBatchEnd?.({ epoch, batch, loss: values[0], size: n });
       }
+      if (nonFiniteSteps > 1) warn(`fit: warning: ${nonFiniteSteps} of the ${batch} steps of epoch ${epoch + 1} had a NaN or infinite loss or gradient`);
       // Gradients are not needed between epochs; freeing them keeps evaluation's memory low.
       optimizer.zeroGrad();
       knownBatches = batch;
@@ -125,6 +150,7 @@ export async function fit(model: Module, data: TrainingData, opts: FitOptions): 
       const every = opts.checkpoint?.every ?? 1;
       if (opts.checkpoint && saveCheckpoint && (epoch + 1) % every === 0) {
         await saveCheckpoint(opts.checkpoint.path, { model, optimizer, scheduler: opts.scheduler, epoch: epoch + 1, history, identity: opts.checkpoint.identity });
+        lastSaved = epoch + 1;
       }
       let stop = false;
       for (const c of callbacks) if ((await c.onEpochEnd?.(record, history)) === false) stop = true;
@@ -135,4 +161,20 @@ export async function fit(model: Module, data: TrainingData, opts: FitOptions): 
   }
   for (const c of callbacks) await c.onTrainEnd?.(history);
   return history;
+}
+
+const isCount = (v: unknown, min: number) => Number.isInteger(v) && (v as number) >= min;
+
+/** The options, checked before anything runs: `epochs: NaN` would otherwise train 0 epochs and return. */
+function checkOptions(opts: FitOptions): void {
+  const bad = (what: string, expected: string, got: unknown) => {
+    throw new Error(`fit: ${what} must be ${expected}, got ${typeof got === 'string' ? `'${got}'` : String(got)}`);
+  };
+  if (typeof opts.optimizer?.step !== 'function' || !Array.isArray(opts.optimizer.paramGroups)) bad('optimizer', 'an Optimizer (e.g. new nn.SGD(model.parameters(), { lr: 0.01 }))', opts.optimizer);
+  if (!isCount(opts.epochs, 0)) bad('epochs', 'a non-negative integer', opts.epochs);
+  if (opts.startEpoch !== undefined && !isCount(opts.startEpoch, 0)) bad('startEpoch', 'a non-negative integer', opts.startEpoch);
+  if (opts.clipGradNorm !== undefined && !(opts.clipGradNorm >= 0)) bad('clipGradNorm', 'a non-negative number', opts.clipGradNorm);
+  if (opts.checkpoint?.every !== undefined && !isCount(opts.checkpoint.every, 1)) bad('checkpoint.every', 'a positive integer', opts.checkpoint.every);
+  if (opts.onNonFinite !== undefined && !NON_FINITE_POLICIES.includes(opts.onNonFinite)) bad('onNonFinite', `one of ${NON_FINITE_POLICIES.map((p) => `'${p}'`).join(', ')}`, opts.onNonFinite);
+  if (opts.progress !== undefined && !PROGRESS_MODES.includes(opts.progress)) bad('progress', `one of ${PROGRESS_MODES.map((p) => `'${p}'`).join(', ')}`, opts.progress);
 }

@@ -5,7 +5,8 @@
  */
 import { nodeOnly } from '../platform';
 
-export type ProgressMode = 'auto' | 'bar' | 'lines' | 'none';
+export const PROGRESS_MODES = ['auto', 'bar', 'lines', 'none'] as const;
+export type ProgressMode = (typeof PROGRESS_MODES)[number];
 
 export interface Progress {
   startEpoch(epoch: number, epochs: number, totalBatches: number | undefined): void;

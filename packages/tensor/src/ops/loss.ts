@@ -22,17 +22,22 @@ export interface CrossEntropyOptions {
 }
 
 /**
- * Cross-entropy from logits [N, C] (or [N, C, d1, ...]) and class indices [N] (or [N, d1, ...]),
- * int32. With label smoothing ε: (1 − ε)·nll + ε·mean over classes of −log p.
+ * Cross-entropy from logits [N, C] (or [N, C, d1, ...]) and either class indices [N] (or
+ * [N, d1, ...]), int32, or class probabilities shaped like the logits, float (soft labels,
+ * one-hot rows; PyTorch ≥ 1.10). With label smoothing ε: (1 − ε)·nll + ε·mean over classes
+ * of −log p, i.e. the target (1 − ε)·target + ε/C.
  */
 export function crossEntropy(logits: Tensor, target: Tensor, opts: CrossEntropyOptions = {}): Tensor {
   requireFloat('crossEntropy', logits);
-  requireInt('crossEntropy', 'target (class indices)', target);
   const eps = opts.labelSmoothing ?? 0;
   if (eps < 0 || eps > 1) throw new Error(`crossEntropy: labelSmoothing must be in [0, 1], got ${eps}`);
   if (logits.rank < 1) throw new Error(`crossEntropy: logits must be [N, C, ...], got ${fmt(logits.shape)}`);
   const classes = logits.rank === 1 ? logits.shape[0] : logits.shape[1];
   const expected = logits.rank === 1 ? [] : [logits.shape[0], ...logits.shape.slice(2)];
+  if (target.dtype !== 'int32') return softCrossEntropy(logits, target, expected, eps, opts.reduction ?? 'mean');
+  if (logits.rank > 1 && shapesEqual(target.shape, logits.shape)) {
+    throw new Error(`crossEntropy: target ${fmt(target.shape)} is int32 and shaped like logits ${fmt(logits.shape)}: for one-hot labels pass class indices, target.argmax(1), or probabilities, target.float()`);
+  }
   if (!shapesEqual(target.shape, expected)) {
     throw new Error(`crossEntropy: target ${fmt(target.shape)} must be ${fmt(expected)} for logits ${fmt(logits.shape)}`);
   }
@@ -52,6 +57,24 @@ export function crossEntropy(logits: Tensor, target: Tensor, opts: CrossEntropyO
   if (eps > 0) loss = add(mul(loss, 1 - eps), mul(neg(mean(logp, 1)), eps));
   loss = reshape(loss, expected);
   return reduceLoss('crossEntropy', loss, opts.reduction ?? 'mean');
+}
+
+/** crossEntropy against class probabilities: −Σ_c target_c · log softmax(logits)_c. */
+function softCrossEntropy(logits: Tensor, target: Tensor, indexShape: number[], eps: number, reduction: Reduction): Tensor {
+  requireFloat('crossEntropy', target);
+  if (!shapesEqual(target.shape, logits.shape)) {
+    let hint = `class probabilities must be shaped like logits ${fmt(logits.shape)}, class indices ${fmt(indexShape)} and int32`;
+    if (shapesEqual(target.shape, indexShape)) {
+      const values = target.backend.readSync ? target.dataSync() : null;
+      const integral = values && values.every((v) => Number.isInteger(v) && v >= 0);
+      hint = `${integral ? 'its values look like class indices' : 'it is shaped like class indices'}: cast it with target.int() (torch's long), or for one-hot rows shaped like logits keep them float (argmax(1) gives indices)`;
+    }
+    throw new Error(`crossEntropy: target ${fmt(target.shape)} is ${target.dtype}; ${hint}`);
+  }
+  const dim = logits.rank === 1 ? 0 : 1;
+  const probs = eps > 0 ? add(mul(target, 1 - eps), eps / logits.shape[dim]) : target;
+  const loss = neg(sum(mul(probs, logSoftmax(logits, dim)), dim));
+  return reduceLoss('crossEntropy', loss, reduction);
 }
 
 /** Negative log-likelihood from log-probabilities [N, C] and int32 targets [N]. */

@@ -1,7 +1,7 @@
 import { record } from '../autograd';
 import { getBackend, isGradEnabled } from '../engine';
 import { fmt, normalizeDim, shapesEqual, sizeOf, stridesOf } from '../shape';
-import { Tensor } from '../tensor';
+import { Tensor, isTensor } from '../tensor';
 import { commonBackend, padRaw, requireInt, stridedCopy, wrap } from './util';
 import { checkTensorFits } from '../limits';
 
@@ -65,6 +65,11 @@ export function transpose(x: Tensor, dim0 = -2, dim1 = -1): Tensor {
 
 /** The part of x from `begin` with `size` elements per dim (size -1: to the end). tfjs's slice. */
 export function slice(x: Tensor, begin: readonly number[], size?: readonly number[]): Tensor {
+  // PyTorch has no Tensor.slice; a PyTorch user's x.slice(dim, start, end) would otherwise
+  // be read as begin/size lists and fail far away, or not at all.
+  if (typeof begin === 'number' || (size !== undefined && typeof size === 'number')) {
+    throw new Error(`slice: takes TF.js-style lists, slice(begin: number[], size?: number[]), got slice(${JSON.stringify(begin)}, ${JSON.stringify(size)}, ...); for PyTorch's dim/start/length use narrow(dim, start, length), or index([null, [start, end]]) for start:end`);
+  }
   if (begin.length > x.rank) throw new Error(`slice: begin [${begin}] has more dims than ${fmt(x.shape)}`);
   const starts = x.shape.map((d, i) => {
     const b = begin[i] ?? 0;
@@ -93,6 +98,104 @@ export function narrow(x: Tensor, dim: number, start: number, length: number): T
   begin[d] = start < 0 ? start + x.shape[d] : start;
   size[d] = length;
   return slice(x, begin, size);
+}
+
+/** PyTorch's select: the slice at `index` along dim, with that dim removed. */
+export function select(x: Tensor, dim: number, index: number): Tensor {
+  const d = normalizeDim('select', dim, x.rank);
+  return squeeze(narrow(x, d, checkIndex('select', index, d, x.shape), 1), d);
+}
+
+/** PyTorch's t(): a 2-D tensor transposed; 0-D and 1-D tensors come back as they are. */
+export function t(x: Tensor): Tensor {
+  if (x.rank > 2) throw new Error(`t: expects a tensor of rank 2 or less, got ${fmt(x.shape)}; use transpose(dim0, dim1), or mT for the last two dims`);
+  return x.rank < 2 ? x : transpose(x, 0, 1);
+}
+
+/** PyTorch's mT: the last two dims swapped (a batch of matrices, each transposed). */
+export function mT(x: Tensor): Tensor {
+  if (x.rank < 2) throw new Error(`mT: expects a tensor of rank 2 or more, got ${fmt(x.shape)}`);
+  return transpose(x, -2, -1);
+}
+
+/** PyTorch's T: every dim reversed (for a matrix, its transpose). */
+export function reverseDims(x: Tensor): Tensor {
+  return permute(x, [...x.shape.keys()].reverse());
+}
+
+function checkIndex(op: string, index: number, dim: number, shape: readonly number[]): number {
+  const size = shape[dim];
+  if (!Number.isInteger(index) || index < -size || index >= size) {
+    throw new Error(`${op}: index ${index} is out of range for dim ${dim} of size ${size} in ${fmt(shape)}`);
+  }
+  return index < 0 ? index + size : index;
+}
+
+/**
+ * One entry per dim of `index`: null (the whole dim), a number (that position, the dim
+ * removed), `[start, end, step]` (Python's start:end:step, each part optional and null-able,
+ * negatives counting from the end), or a 1-D int32 tensor of positions (at most one).
+ */
+export type IndexItem = null | undefined | number | readonly [start?: number | null, end?: number | null, step?: number | null] | Tensor;
+
+/**
+ * PyTorch's x[...] for basic indexing, as a list per dim: `x.index([null, [0, 4], 2])` is
+ * `x[:, 0:4, 2]`. Missing trailing dims are whole. Gradients flow to x.
+ */
+export function index(x: Tensor, items: readonly IndexItem[]): Tensor {
+  if (!Array.isArray(items)) throw new Error(`index: expects a list with one entry per dim, e.g. index([null, [0, 4], 2]) for x[:, 0:4, 2]; got ${String(items)}`);
+  if (items.length > x.rank) throw new Error(`index: ${items.length} entries for a tensor of rank ${x.rank} ${fmt(x.shape)}`);
+  const starts = x.shape.map(() => 0);
+  const sizes = [...x.shape];
+  const steps = x.shape.map(() => 1);
+  const dropped: number[] = [];
+  let picked: [number, Tensor] | undefined;
+  for (let d = 0; d < items.length; d++) {
+    const item = items[d];
+    const n = x.shape[d];
+    if (item === null || item === undefined) continue;
+    if (typeof item === 'number') {
+      starts[d] = checkIndex('index', item, d, x.shape);
+      sizes[d] = 1;
+      dropped.push(d);
+    } else if (isTensor(item)) {
+      if (picked) throw new Error(`index: at most one tensor entry (got one for dims ${picked[0]} and ${d}); PyTorch's combined advanced indexing is not supported, index one dim at a time`);
+      picked = [d, item];
+    } else if (Array.isArray(item) && item.length <= 3) {
+      const [s, e, step] = item;
+      const st = step ?? 1;
+      if (!Number.isInteger(st) || st < 1) throw new Error(`index: step ${st} for dim ${d} must be a positive integer (as in PyTorch)`);
+      const bound = (v: number | null | undefined, dflt: number) => {
+        if (v === null || v === undefined) return dflt;
+        if (!Number.isInteger(v)) throw new Error(`index: slice [${item.join(', ')}] for dim ${d} must hold integers`);
+        return Math.min(Math.max(v < 0 ? v + n : v, 0), n);
+      };
+      starts[d] = bound(s, 0);
+      sizes[d] = Math.max(0, Math.ceil((bound(e, n) - starts[d]) / st));
+      steps[d] = st;
+    } else {
+      throw new Error(`index: entry ${d} must be null, a number, [start, end, step] or an int32 tensor, got ${JSON.stringify(item)}`);
+    }
+  }
+  let out = steps.every((s) => s === 1) ? slice(x, starts, sizes) : steppedSlice(x, starts, sizes, steps);
+  if (picked) out = indexSelect(out, picked[0], picked[1]);
+  return dropped.length ? reshape(out, out.shape.filter((_, i) => !dropped.includes(i))) : out;
+}
+
+/** Every steps[i]-th element from starts[i], sizes[i] of them, per dim. */
+function steppedSlice(x: Tensor, starts: readonly number[], sizes: number[], steps: readonly number[]): Tensor {
+  const src = stridesOf(x.shape);
+  const offset = starts.reduce((acc, s, i) => acc + s * src[i], 0);
+  const out = stridedCopy(x, sizes, src.map((s, i) => s * steps[i]), offset);
+  return record('slice', out, [x], (g) => [steppedScatter(g, x.shape, starts, steps)], { starts, steps });
+}
+
+/** steppedSlice's adjoint: g written back at the positions it was taken from, zeros elsewhere. */
+function steppedScatter(g: Tensor, shape: readonly number[], starts: readonly number[], steps: readonly number[]): Tensor {
+  const dst = stridesOf(shape);
+  const out = wrap(g.backend, g.backend.fill(sizeOf(shape), 0, g.dtype), shape, g.dtype);
+  g.backend.writeStrided(out.storage, g.storage, g.shape, dst.map((s, i) => s * steps[i]), starts.reduce((acc, s, i) => acc + s * dst[i], 0), g.dtype);
+  return record('steppedScatter', out, [g], (gg) => [steppedSlice(gg, starts, [...g.shape], steps)]);
 }
 
 // --- joining and indexing -----------------------------------------------------------------

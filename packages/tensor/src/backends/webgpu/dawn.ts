@@ -25,7 +25,10 @@ async function loadDawn(): Promise<GPU> {
   try {
     dawn = (await import('webgpu')) as unknown as DawnModule;
   } catch (err) {
-    throw new Error(`WebGPU: the 'webgpu' package (Dawn for Node) did not load: ${(err as Error).message}`);
+    // An optional peer dependency: a browser app never needs it, a Node app installs it for WebGPU.
+    const missing = (err as { code?: string }).code === 'ERR_MODULE_NOT_FOUND' && /'webgpu'/.test((err as Error).message);
+    if (missing) throw new Error("WebGPU in Node needs the 'webgpu' package (Dawn for Node), which is not installed: `npm install webgpu`. Without it the cpu device works: useDevice('cpu').", { cause: err });
+    throw new Error(`WebGPU: the 'webgpu' package (Dawn for Node) did not load: ${(err as Error).message}`, { cause: err });
   }
   Object.assign(globalThis, dawn.globals);
   dawnGpu = dawn.create([]);
