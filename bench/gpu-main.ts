@@ -2,7 +2,7 @@
  * Entry point of the bundle that bench/gpu.sh runs on a machine with a GPU (no Node install,
  * no node_modules there: `bench/gpu.sh --prepare` bundles this file with esbuild).
  *
- *   node .gpu/bench.mjs [group ...]     groups: kernels, train (webgpu only), loops; default kernels train
+ *   node .gpu/bench.mjs [group ...]     groups: kernels, train (webgpu only), loops, host; default kernels train host
  *
  * Writes <results dir>/<date-time>-gpu.json (BENCH_RESULTS_DIR, else results/ beside the bundle).
  */
@@ -16,11 +16,13 @@ const groups: Record<string, () => Promise<object>> = {
   // The cpu rows of `train` take minutes on their own (resnet18); the GPU run wants webgpu.
   train: async () => (await import('./train')).benchTrain({ devices: ['webgpu'] }),
   loops: async () => (await import('./loops')).benchLoops({ chart: false }),
+  // Dawn's null backend ships in the same dawn.node; TF.js is not carried to the GPU machine.
+  host: async () => (await import('./host')).benchHost({ tfjs: false }),
 };
 
 async function main(): Promise<void> {
   const asked = process.argv.slice(2).filter((a) => !a.startsWith('-'));
-  const names = asked.length ? asked : ['kernels', 'train'];
+  const names = asked.length ? asked : ['kernels', 'train', 'host'];
   const unknown = names.filter((g) => !(g in groups));
   if (unknown.length) {
     console.error(`unknown GPU bench group(s): ${unknown.join(', ')}; groups: ${Object.keys(groups).join(', ')}`);

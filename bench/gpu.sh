@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/gpu.sh: webgrad's `kernels` and `train` bench groups on a machine with a GPU (Dawn on
+# bench/gpu.sh: webgrad's `kernels`, `train` and `host` bench groups on a machine with a GPU (Dawn on
 # the GPU's Vulkan driver), and, where PyTorch is installed there, the same workloads in
 # PyTorch (CUDA) for comparison, in one call under 8 minutes.
 #
@@ -15,7 +15,8 @@
 #   (about 30 MB; .gpu/ is git-ignored.)
 #
 #   bench/gpu.sh [group ...]   on the GPU machine, from the repository root, with .gpu/ beside it.
-#     Groups: kernels, train (webgpu rows only), loops; default: kernels train.
+#     Groups: kernels, train (webgpu rows only), loops, host (Dawn's null backend: the host's
+#     cost per step on that machine's CPU, without TF.js); default: kernels train host.
 #     Unpacks node and dawn.node into .gpu/, finds the Vulkan loader (or unpacks the carried one
 #     into .gpu/sysroot) and the NVIDIA ICD, runs the groups, then bench/gpu_torch.py with the
 #     python3 that has torch, and prints webgrad/PyTorch ratios. JSON results go to
@@ -63,7 +64,7 @@ prepare() {
 run() {
   cd "$root"
   local groups=("$@")
-  [ ${#groups[@]} -eq 0 ] && groups=(kernels train)
+  [ ${#groups[@]} -eq 0 ] && groups=(kernels train host)
   for f in node.xz dawn.node.xz bench.mjs node_modules/webgpu/index.js; do
     [ -f "$gpu/$f" ] || { echo "missing .gpu/$f: run 'bench/gpu.sh --prepare' on a dev machine and carry .gpu"; exit 1; }
   done

@@ -58,7 +58,7 @@ const matmulSizes = [256, 512, 1024];
 const TFJS_CPU_MATMUL_MAX = 512;
 
 type Fns = Record<string, () => Promise<void>>;
-interface Prepared {
+export interface Prepared {
   fns: Fns;
   dispose(): void | Promise<void>;
 }
@@ -209,7 +209,7 @@ function tfMatmul(tf: Tfjs, n: number): Prepared {
 }
 
 /** simpleCnn in tfjs: 3 × [conv 3×3 same + bias → batch norm (batch statistics) → ReLU → 2×2 max pool] → dense 10. */
-function tfTrain(tf: Tfjs, batch: number): Prepared {
+export function tfTrain(tf: Tfjs, batch: number): Prepared {
   const chans = [3, 32, 64, 128];
   const vars: unknown[] = [];
   const variable = (t: unknown) => {

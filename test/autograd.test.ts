@@ -34,6 +34,23 @@ describe('autograd', () => {
     a.mul(a).add(a).sum().backward(); // d/dx (9x² + 3x) = 18x + 3
     close(x.grad!.dataSync(), [39]);
   });
+  it("a leaf's first gradient is the computed one, not a copy; leaves given the same gradient get tensors of their own", () => {
+    const a = wg.tensor([1, 2], undefined, { requiresGrad: true });
+    const b = wg.tensor([3, 4], undefined, { requiresGrad: true });
+    a.add(b).mul(wg.tensor([5, 6])).sum().backward(); // add passes one gradient tensor to both inputs
+    expect(a.grad).not.toBe(b.grad);
+    expect(a.grad!.storage).toBe(b.grad!.storage); // a view of the same values: nothing was copied
+    a.grad!.dispose();
+    close(b.grad!.dataSync(), [5, 6]);
+  });
+  it('copies the gradient a caller passes to a leaf', () => {
+    const x = wg.tensor([1, 2], undefined, { requiresGrad: true });
+    const g = wg.tensor([7, 8]);
+    x.backward(g);
+    expect(x.grad!.storage).not.toBe(g.storage);
+    g.dispose();
+    close(x.grad!.dataSync(), [7, 8]);
+  });
   it('manualSeed makes random creation repeatable', () => {
     wg.manualSeed(42);
     const a = wg.randn([5]).dataSync();

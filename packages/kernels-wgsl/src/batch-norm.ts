@@ -180,3 +180,30 @@ export function batchNormCombineKernel(c: number, parts: number, count: number, 
     workgroupSize: WG, dispatch: linearDispatch(c, WG),
   });
 }
+
+/** What the running-statistics update needs besides the four per-channel tensors. */
+export interface RunningStatsParams {
+  c: number;
+  momentum: number;
+  eps: number;
+  /** Values per channel in the batch (n·s): the variance is made unbiased with count / (count − 1). */
+  count: number;
+}
+
+/**
+ * Bindings running mean, running var, batch mean, batch invstd, new mean, new var: PyTorch's
+ * running = (1 − momentum)·running + momentum·batch per channel, the batch variance recovered
+ * as 1 / invstd² − eps and made unbiased. One dispatch instead of a dozen elementwise ops.
+ */
+export function batchNormRunningStatsKernel(p: RunningStatsParams): Kernel {
+  const body = `    let variance = 1.0 / (INVSTD[i] * INVSTD[i]) - p.eps;
+    NEW_MEAN[i] = RM[i] * p.keep + MEAN[i] * p.momentum;
+    NEW_VAR[i] = RV[i] * p.keep + variance * p.varScale;`;
+  return makeKernel({
+    key: 'batchNorm/runningStats',
+    storage: [['RM', 'read', 'f32'], ['RV', 'read', 'f32'], ['MEAN', 'read', 'f32'], ['INVSTD', 'read', 'f32'], ['NEW_MEAN', 'read_write', 'f32'], ['NEW_VAR', 'read_write', 'f32']],
+    fields: [['count', 'i32', p.c], ['keep', 'f32', 1 - p.momentum], ['momentum', 'f32', p.momentum], ['varScale', 'f32', (p.momentum * p.count) / (p.count - 1)], ['eps', 'f32', p.eps]],
+    build: () => linearMain(WG, body),
+    workgroupSize: WG, dispatch: linearDispatch(p.c, WG),
+  });
+}

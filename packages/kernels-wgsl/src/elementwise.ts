@@ -39,14 +39,15 @@ export function binaryKernel(op: ElementwiseKernelOp, aShape: readonly number[],
   const m = mergeDims(outShape, [broadcastStrides(aShape, outShape), broadcastStrides(bShape, outShape)]);
   const count = outShape.reduce((x, y) => x * y, 1);
   const rank = m.shape.length;
-  const fn = wgslOpFunction(op, inType, outType);
+  // Rendered only when the key's code is first built (makeKernel memoizes it).
+  const fn = () => wgslOpFunction(op, inType, outType);
   if (rank <= 1 && m.strides.every((s) => s.length === 0 || s[0] === 1)) {
     const count4 = Math.ceil(count / 4);
     return makeKernel({
       key: `binary/${op.name}/${inType}/${outType}/flat4`,
       storage: [['A', 'read', `vec4<${inType}>`], ['B', 'read', `vec4<${inType}>`], ['Y', 'read_write', `vec4<${outType}>`]],
       fields: [['count', 'i32', count4]],
-      build: () => FLOAT_SPECIALS + MATH_F32 + fn + linearMain(WG, '  let a = A[i];\n  let b = B[i];\n' + `  Y[i] = ${vec4Apply('op', ['a', 'b'], outType)};`),
+      build: () => FLOAT_SPECIALS + MATH_F32 + fn() + linearMain(WG, '  let a = A[i];\n  let b = B[i];\n' + `  Y[i] = ${vec4Apply('op', ['a', 'b'], outType)};`),
       workgroupSize: WG,
       dispatch: linearDispatch(count4, WG),
     });
@@ -57,7 +58,7 @@ export function binaryKernel(op: ElementwiseKernelOp, aShape: readonly number[],
     fields: [['count', 'i32', count], ...walkFields(m, ['a', 'b'])],
     build: () =>
       FLOAT_SPECIALS + MATH_F32 +
-      fn + linearMain(WG, `${walkOffsets(rank, ['a', 'b'])}  Y[i] = op(A[o_a], B[o_b]);`),
+      fn() + linearMain(WG, `${walkOffsets(rank, ['a', 'b'])}  Y[i] = op(A[o_a], B[o_b]);`),
     workgroupSize: WG,
     dispatch: linearDispatch(count, WG),
   });

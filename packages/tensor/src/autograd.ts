@@ -79,7 +79,7 @@ export function backward(root: Tensor, grad?: Tensor): void {
         grads.delete(t);
         const node = t._node;
         if (!node) {
-          accumulateLeaf(t, g);
+          accumulateLeaf(t, g, g === grad);
           continue;
         }
         const inputGrads = node.backward(g);
@@ -98,9 +98,11 @@ export function backward(root: Tensor, grad?: Tensor): void {
   for (const t of order) t._node = null;
 }
 
-function accumulateLeaf(t: Tensor, g: Tensor): void {
-  // g may be a caller's tensor or a view shared with another gradient: .grad gets its own copy.
-  const next = t.grad ? t.grad.add(g) : g.clone();
+function accumulateLeaf(t: Tensor, g: Tensor, callers: boolean): void {
+  // g may be shared with another leaf's gradient (add gives both inputs the same tensor), so
+  // .grad gets a tensor of its own: a view of g's storage, which no op writes in place (set_
+  // rebinds, it does not write), so no copy. Only the caller's own tensor is copied.
+  const next = t.grad ? t.grad.add(g) : callers ? g.clone() : g.detach();
   t.grad?.dispose();
   t.grad = keep(next);
 }

@@ -33,7 +33,8 @@ export type PadMode = 'constant' | 'reflect' | 'replicate' | 'circular';
 // One parameter type per kernel family, shared with the WGSL generators (defined there,
 // the lowest layer): conv, pool, matmul; batch norm adds eps to the generators' shape.
 export type { ConvParams, PoolParams, MatmulParams } from '@webgrad/kernels-wgsl';
-import type { BatchNormShape, ConvParams, MatmulParams, PoolParams } from '@webgrad/kernels-wgsl';
+import type { BatchNormShape, ConvParams, MatmulParams, PoolParams, RunningStatsParams } from '@webgrad/kernels-wgsl';
+export type { RunningStatsParams } from '@webgrad/kernels-wgsl';
 
 /**
  * Batch normalisation with batch statistics: x viewed as [n, c, s] (s = product of the
@@ -53,6 +54,11 @@ export interface AdamParams {
   decoupled: boolean; // AdamW
   step: number;       // 1-based, for bias correction
 }
+
+/** One parameter of a multi-tensor SGD step. */
+export interface SgdItem { param: Storage; grad: Storage; momentumBuf: Storage | null; size: number }
+/** One parameter of a multi-tensor Adam step. */
+export interface AdamItem { param: Storage; grad: Storage; m: Storage; v: Storage; size: number }
 
 import type { DeviceLimits } from './limits';
 
@@ -151,6 +157,12 @@ export interface Backend {
    * M = n · s, w = 1 when weight is null.
    */
   batchNormBackward(gy: Storage, x: Storage, mean: Storage, invstd: Storage, weight: Storage | null, p: BatchNormParams, dtype: DType): { gx: Storage; gweight: Storage; gbias: Storage };
+  /**
+   * The running statistics after a training step, as new storages of p.c values:
+   * (1 − momentum)·running + momentum·batch, the batch variance being 1 / invstd² − eps made
+   * unbiased by count / (count − 1). One op where elementwise ops would take a dozen.
+   */
+  batchNormRunningStats(runningMean: Storage, runningVar: Storage, mean: Storage, invstd: Storage, p: RunningStatsParams, dtype: DType): { mean: Storage; var: Storage };
 
   // --- fused -----------------------------------------------------------------------
   /** Softmax (or log-softmax) over the last axis of a [rows, cols] matrix. */
@@ -159,4 +171,12 @@ export interface Backend {
   sgdStep(param: Storage, grad: Storage, momentumBuf: Storage | null, size: number, p: SgdParams): void;
   /** In-place Adam/AdamW update of param, m and v. */
   adamStep(param: Storage, grad: Storage, m: Storage, v: Storage, size: number, p: AdamParams): void;
+  /**
+   * Multi-tensor steps (PyTorch's foreach): the updates of several parameters with the same
+   * settings, each exactly as sgdStep / adamStep would make it. The momentum buffers are all
+   * present or all null. On webgpu one dispatch updates as many parameters as the device's
+   * storage bindings allow.
+   */
+  sgdSteps(items: SgdItem[], p: SgdParams): void;
+  adamSteps(items: AdamItem[], p: AdamParams): void;
 }

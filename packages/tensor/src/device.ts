@@ -24,14 +24,33 @@ export interface DeviceOptions {
    * releaseWebGPU(), or the first time).
    */
   limits?: { maxStorageBufferBindingSize?: number; maxBufferSize?: number };
+  /**
+   * A GPUAdapter, or a GPU object (navigator.gpu-like) to ask for one, that the caller made:
+   * e.g. Dawn's null backend (`create(['backend=null'])` of the `webgpu` package) to measure
+   * host cost. Applies when the WebGPU device is opened (after releaseWebGPU(), or the first
+   * time). 'auto' never settles on a null adapter, which computes nothing.
+   */
+  adapter?: AdapterOption;
 }
 
-let webgpuInit: Promise<void> | null = null;
+/**
+ * A GPU object or a GPUAdapter, typed by the one method useDevice calls on each, so that the
+ * package's declarations need no WebGPU types.
+ */
+export type AdapterOption = { requestAdapter(options?: object): Promise<unknown> } | { requestDevice(descriptor?: object): Promise<unknown> };
 
-async function initWebGPU(limits?: DeviceOptions['limits']): Promise<void> {
+let webgpuInit: Promise<void> | null = null;
+/** The adapter option the open device came from (undefined: the default one). */
+let webgpuSource: DeviceOptions['adapter'];
+
+async function initWebGPU(limits?: DeviceOptions['limits'], adapter?: DeviceOptions['adapter']): Promise<void> {
+  if (webgpuInit && adapter !== undefined && adapter !== webgpuSource) {
+    throw new Error('useDevice: a WebGPU device from another adapter is open; call releaseWebGPU() before opening one from options.adapter');
+  }
   webgpuInit ??= (async () => {
     const { createWebGPUBackend } = await import('./backends/webgpu/index');
-    registerBackend(await createWebGPUBackend({ limits }));
+    registerBackend(await createWebGPUBackend({ limits, adapter: adapter as GPU | GPUAdapter | undefined }));
+    webgpuSource = adapter;
   })().catch((err: unknown) => {
     webgpuInit = null;
     throw err;
@@ -55,13 +74,17 @@ export async function useDevice(request: DeviceRequest = 'auto', opts: DeviceOpt
     return { device: 'cpu', description: getBackend('cpu').description };
   }
   try {
-    await initWebGPU(opts.limits);
+    await initWebGPU(opts.limits, opts.adapter);
   } catch (err) {
     if (request === 'webgpu') throw err;
     setDefaultDevice('cpu');
     return { device: 'cpu', description: getBackend('cpu').description, fallbackReason: (err as Error).message };
   }
-  const gpu = getBackend('webgpu') as { software?: boolean; description: string };
+  const gpu = getBackend('webgpu') as { software?: boolean; nullAdapter?: boolean; description: string };
+  if (request === 'auto' && gpu.nullAdapter) {
+    setDefaultDevice('cpu');
+    return { device: 'cpu', description: getBackend('cpu').description, fallbackReason: `the WebGPU adapter is Dawn's null backend (${gpu.description}), which computes nothing` };
+  }
   if (request === 'auto' && gpu.software && cpuHasWasm()) {
     setDefaultDevice('cpu');
     return {
@@ -80,5 +103,6 @@ export async function releaseWebGPU(): Promise<void> {
   const b = getBackend('webgpu') as { destroy?: () => Promise<void> };
   unregisterBackend('webgpu');
   webgpuInit = null;
+  webgpuSource = undefined;
   await b.destroy?.();
 }

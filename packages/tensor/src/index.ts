@@ -4,7 +4,7 @@ export type { Backend, DType, Shape, Storage, TypedArray, ConvParams, PoolParams
 export { Tensor, isTensor, type NestedArray } from './tensor';
 export type { GradNode, OpAttrs } from './autograd';
 export { noGrad, withGrad, isGradEnabled, tidy, keep, memoryStats, getDefaultDevice, setDefaultDevice, getBackend, registerBackend, type MemoryStats } from './engine';
-export { useDevice, releaseWebGPU, type DeviceInfo, type DeviceRequest, type DeviceOptions } from './device';
+export { useDevice, releaseWebGPU, type DeviceInfo, type DeviceRequest, type DeviceOptions, type AdapterOption } from './device';
 export { cpuThreads, cpuReferenceBackend } from './backends/cpu/index';
 export { manualSeed, getRngState, setRngState } from './random';
 export { DeviceLimitError, type DeviceLimits } from './limits';

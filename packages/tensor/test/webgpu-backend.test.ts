@@ -83,8 +83,8 @@ describe.skipIf(!main.gpu)(`webgpu backend equals cpu (${main.reason})`, () => {
   const gpu = main.gpu!;
   const P = new Pair(gpu);
 
-  it('uploads, reads, fills and copies float32 and int32, size 0 included', async () => {
-    for (const n of [0, 1, 3, 17, 65]) {
+  it('uploads, reads, fills and copies float32 and int32, size 0 included; small fills are written, large ones dispatched', async () => {
+    for (const n of [0, 1, 3, 17, 65, 5000]) {
       const f = randF(n), i = randI(n, -1000, 1000);
       expect(Array.from(await gpu.read(gpu.upload(f, 'float32'), n, 'float32'))).toEqual(Array.from(f));
       expect(Array.from(await gpu.read(gpu.upload(i, 'int32'), n, 'int32'))).toEqual(Array.from(i));
@@ -367,6 +367,29 @@ describe.skipIf(!main.gpu)(`webgpu backend equals cpu (${main.reason})`, () => {
       await P.same(w, n, `adam param ${JSON.stringify(p)}`);
       await P.same(m, n, `adam m ${JSON.stringify(p)}`);
       await P.same(v, n, `adam v ${JSON.stringify(p)}`);
+    }
+  });
+
+  it('multi-tensor SGD and Adam steps (several parameters per dispatch) equal the per-parameter steps', async () => {
+    const sizes = [1001, 5, 64, 300, 1, 17, 2000, 33, 7];
+    const up = (lo = -1, hi = 1) => sizes.map((n) => P.up(randF(n, lo, hi)));
+    for (const p of [
+      { lr: 0.1, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, firstStep: false },
+      { lr: 0.05, momentum: 0.9, dampening: 0.1, weightDecay: 1e-2, nesterov: false, firstStep: true },
+      { lr: 0.05, momentum: 0.9, dampening: 0, weightDecay: 1e-2, nesterov: true, firstStep: false },
+    ]) {
+      const w = up(), g = up(), m = up();
+      P.both((be, i) => be.sgdSteps(sizes.map((size, j) => ({ param: w[j][i], grad: g[j][i], momentumBuf: p.momentum > 0 ? m[j][i] : null, size })), p));
+      for (let j = 0; j < sizes.length; j++) {
+        await P.same(w[j], sizes[j], `sgdSteps param ${j} ${JSON.stringify(p)}`);
+        await P.same(m[j], sizes[j], `sgdSteps momentum ${j} ${JSON.stringify(p)}`);
+      }
+    }
+    const p = { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.05, decoupled: true, step: 3 };
+    const w = up(), g = up(), m = up(), v = up(0, 1);
+    P.both((be, i) => be.adamSteps(sizes.map((size, j) => ({ param: w[j][i], grad: g[j][i], m: m[j][i], v: v[j][i], size })), p));
+    for (let j = 0; j < sizes.length; j++) {
+      for (const [t, name] of [[w, 'param'], [m, 'm'], [v, 'v']] as const) await P.same(t[j], sizes[j], `adamSteps ${name} ${j}`);
     }
   });
 });

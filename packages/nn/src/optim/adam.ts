@@ -1,4 +1,4 @@
-import { adamUpdate, zerosLike } from '@webgrad/tensor';
+import { type AdamParams, type Tensor, adamUpdates, zerosLike } from '@webgrad/tensor';
 import { Optimizer, type ParamsArg } from './optimizer';
 
 export interface AdamOptions {
@@ -28,14 +28,28 @@ export class Adam extends Optimizer<AdamHyper> {
     super(params, h);
   }
 
+  /** A multi-tensor step: the parameters that share settings, step count and device are updated together. */
   step(): void {
+    const batches = new Map<string, { h: AdamParams; params: Tensor[]; grads: Tensor[]; ms: Tensor[]; vs: Tensor[] }>();
+    const groupIds = new Map<object, number>();
     this.forEachParam((p, grad, g, state) => {
       const m = this.stateTensor(state, 'expAvg', () => zerosLike(p)).t;
       const v = this.stateTensor(state, 'expAvgSq', () => zerosLike(p)).t;
       const step = ((state.step as number | undefined) ?? 0) + 1;
       state.step = step;
-      adamUpdate(p, grad, m, v, { lr: g.lr, beta1: g.betas[0], beta2: g.betas[1], eps: g.eps, weightDecay: g.weightDecay, decoupled: this.decoupled, step });
+      if (!groupIds.has(g)) groupIds.set(g, groupIds.size);
+      const key = `${groupIds.get(g)}/${step}/${p.device}`;
+      let b = batches.get(key);
+      if (!b) {
+        b = { h: { lr: g.lr, beta1: g.betas[0], beta2: g.betas[1], eps: g.eps, weightDecay: g.weightDecay, decoupled: this.decoupled, step }, params: [], grads: [], ms: [], vs: [] };
+        batches.set(key, b);
+      }
+      b.params.push(p);
+      b.grads.push(grad);
+      b.ms.push(m);
+      b.vs.push(v);
     });
+    for (const b of batches.values()) adamUpdates(b.params, b.grads, b.ms, b.vs, b.h);
   }
 }
 

@@ -1,4 +1,4 @@
-import { type Tensor, sgdUpdate, zerosLike } from '@webgrad/tensor';
+import { type SgdParams, type Tensor, sgdUpdates, zerosLike } from '@webgrad/tensor';
 import { Optimizer, type ParamsArg } from './optimizer';
 
 export interface SgdOptions {
@@ -21,7 +21,10 @@ export class SGD extends Optimizer<SgdHyper> {
     super(params, h);
   }
 
+  /** A multi-tensor step: the parameters that share settings, first-step state and device are updated together. */
   step(): void {
+    const batches = new Map<string, { h: SgdParams; params: Tensor[]; grads: Tensor[]; bufs: (Tensor | null)[] }>();
+    const groupIds = new Map<object, number>();
     this.forEachParam((p: Tensor, grad, g, state) => {
       let buf: Tensor | null = null;
       let firstStep = false;
@@ -30,7 +33,17 @@ export class SGD extends Optimizer<SgdHyper> {
         buf = s.t;
         firstStep = s.fresh;
       }
-      sgdUpdate(p, grad, buf, { lr: g.lr, momentum: g.momentum, dampening: g.dampening, weightDecay: g.weightDecay, nesterov: g.nesterov, firstStep });
+      if (!groupIds.has(g)) groupIds.set(g, groupIds.size);
+      const key = `${groupIds.get(g)}/${firstStep}/${p.device}`;
+      let b = batches.get(key);
+      if (!b) {
+        b = { h: { lr: g.lr, momentum: g.momentum, dampening: g.dampening, weightDecay: g.weightDecay, nesterov: g.nesterov, firstStep }, params: [], grads: [], bufs: [] };
+        batches.set(key, b);
+      }
+      b.params.push(p);
+      b.grads.push(grad);
+      b.bufs.push(buf);
     });
+    for (const b of batches.values()) sgdUpdates(b.params, b.grads, b.bufs, b.h);
   }
 }

@@ -129,10 +129,13 @@ export function clamp(x: Tensor, min = -Infinity, max = Infinity): Tensor {
 type Grads = [Tensor | null, Tensor | null];
 
 export const add = binary('add', { dtypes: 'any', expr: E.add(x, y), grad: (g): Grads => [g, g] });
-export const sub = binary('sub', { dtypes: 'any', expr: E.sub(x, y), grad: (g): Grads => [g, neg(g)] });
+// Where one operand's gradient takes an op of its own, it is made only when that operand needs it.
+export const sub = binary('sub', { dtypes: 'any', expr: E.sub(x, y), grad: (g, _x, y): Grads => [g, y.requiresGrad ? neg(g) : null] });
 export const rsub = (a: number, b: Tensor): Tensor => sub(a, b);
-export const mul = binary('mul', { dtypes: 'any', expr: E.mul(x, y), grad: (g, x, y): Grads => [mul(g, y), mul(g, x)] });
-export const div = binary('div', { dtypes: 'any', expr: E.div(x, y), grad: (g, _x, y, out): Grads => [div(g, y), neg(div(mul(g, out), y))] });
+export const mul = binary('mul', { dtypes: 'any', expr: E.mul(x, y), grad: (g, x, y): Grads => [x.requiresGrad ? mul(g, y) : null, y.requiresGrad ? mul(g, x) : null] });
+export const div = binary('div', {
+  dtypes: 'any', expr: E.div(x, y), grad: (g, x, y, out): Grads => [x.requiresGrad ? div(g, y) : null, y.requiresGrad ? neg(div(mul(g, out), y)) : null],
+});
 
 // Backward passes of hot activations as one kernel each (g is x, the forward's input or
 // output is y): one pass over memory instead of two or three.

@@ -1,10 +1,9 @@
 import type { BatchNormParams } from '../backend';
 import { record } from '../autograd';
-import { noGrad } from '../engine';
 import { fmt } from '../shape';
 import { Tensor } from '../tensor';
 import { commonBackend, requireFloat, wrap } from './util';
-import { add, affine, div, mul, sqrt, sub, ge } from './elementwise';
+import { add, div, mul, sqrt, sub, ge } from './elementwise';
 import { reshape } from './shape';
 import { rand } from './creation';
 
@@ -72,11 +71,14 @@ function batchNormTrain(
   const mu = wrap(backend, r.mean, [c], x.dtype);
   const invstd = wrap(backend, r.invstd, [c], x.dtype);
   if (runningMean && runningVar) {
-    noGrad(() => {
-      const variance = affine(div(1, mul(invstd, invstd)), 1, -eps);
-      runningMean.set_(add(affine(runningMean, 1 - momentum, 0), mul(mu, momentum)));
-      runningVar.set_(add(affine(runningVar, 1 - momentum, 0), mul(variance, (momentum * count) / (count - 1))));
-    });
+    const next = commonBackend('batchNorm (running statistics)', x, runningMean, runningVar)
+      .batchNormRunningStats(runningMean.storage, runningVar.storage, r.mean, r.invstd, { c, momentum, eps, count }, x.dtype);
+    // New storages, taken with set_: a view of the old statistics keeps its values.
+    for (const [t, s] of [[runningMean, next.mean], [runningVar, next.var]] as const) {
+      const fresh = wrap(backend, s, [c], x.dtype);
+      t.set_(fresh);
+      fresh.dispose();
+    }
   }
   record('batchNorm', y, [x, ...params], (g) => {
     const gr = g.backend.batchNormBackward(g.storage, x.storage, mu.storage, invstd.storage, weight ? weight.storage : null, p, g.dtype);

@@ -9,7 +9,7 @@ import { avgPool, avgPoolBackward, maxPool, maxPoolBackward } from './kernels/po
 import { pad } from './kernels/pad';
 import { softmax } from './kernels/softmax';
 import { adamStep, sgdStep } from './kernels/optimizer';
-import { batchNorm, batchNormBackward } from './kernels/batch-norm';
+import { batchNorm, batchNormBackward, batchNormRunningStats } from './kernels/batch-norm';
 import { type Alloc, gather, scatterAdd, strided, writeStrided } from './kernels/strided';
 import { existingWasmRuntime, wasmRuntime } from './wasm/runtime';
 import { wasmAdamStep, wasmAvgPool, wasmAvgPoolBackward, wasmMaxPoolBackward, wasmReduce, wasmSgdStep, wasmSoftmax } from './wasm/memops';
@@ -284,6 +284,12 @@ export const cpuBackend: Backend = {
     return { gx: own(r.gx), gweight: own(r.gweight), gbias: own(r.gbias) };
   },
 
+  batchNormRunningStats(runningMean, runningVar, mean, invstd, p, dtype) {
+    requireFloat('batchNormRunningStats', dtype);
+    const r = batchNormRunningStats(flt(runningMean), flt(runningVar), flt(mean), flt(invstd), p);
+    return { mean: own(r.mean), var: own(r.var) };
+  },
+
   softmax(x, rows, cols, log, dtype) {
     requireFloat('softmax', dtype);
     const rt = fast(dtype);
@@ -299,6 +305,13 @@ export const cpuBackend: Backend = {
     const rt = wasmRuntime();
     if (rt && wasmAdamStep(rt, f32(param), f32(grad), f32(m), f32(v), size, p)) return;
     adamStep(flt(param), flt(grad), flt(m), flt(v), size, p);
+  },
+  // One kernel call per parameter: on the cpu a step costs its arithmetic, not its launches.
+  sgdSteps(items, p) {
+    for (const it of items) this.sgdStep(it.param, it.grad, it.momentumBuf, it.size, p);
+  },
+  adamSteps(items, p) {
+    for (const it of items) this.adamStep(it.param, it.grad, it.m, it.v, it.size, p);
   },
 };
 

@@ -24,23 +24,51 @@ export function sizeClass(bytes: number): number {
   return 2 * pow;
 }
 
+/**
+ * Sizes and usages of the buffers made here, known without asking the buffer: each
+ * GPUBuffer getter is a call into the native binding (in Node, an N-API crossing).
+ */
+const described = new WeakMap<GPUBuffer, { size: number; key: string; id: number }>();
+let nextId = 1;
+
+/** A buffer's size in bytes. */
+export function bufferBytes(buffer: GPUBuffer): number {
+  return described.get(buffer)?.size ?? buffer.size;
+}
+
 export class GpuStorage implements Storage {
   disposed = false;
-  constructor(readonly buffer: GPUBuffer) {}
-  get bytes(): number {
-    return this.buffer.size;
+  readonly bytes: number;
+  constructor(readonly buffer: GPUBuffer) {
+    this.bytes = bufferBytes(buffer);
   }
 }
 
+/** Free buffers of one size class, with their creation ids (parallel arrays). */
+interface FreeList {
+  buffers: GPUBuffer[];
+  ids: number[];
+}
+
+/**
+ * Hands out the free buffer made first (lowest id), so that a training loop, which asks for
+ * the same sizes in the same order each step from the same free set, gets the same buffers
+ * each step: the queue's cached bind groups then match (LIFO order would permute them).
+ */
 export class BufferPool {
-  private free = new Map<string, GPUBuffer[]>();
+  private free = new Map<string, FreeList>();
   private deferred: [string, GPUBuffer][] = [];
   private pooledBytes = 0;
 
+  /**
+   * @param destroyed told before the pool destroys a buffer (the queue's bind groups that
+   *   name it must go)
+   */
   constructor(
     private device: GPUDevice,
     private maxBufferSize: number,
     private maxBindingSize = maxBufferSize,
+    private destroyed: (buffer: GPUBuffer) => void = () => {},
   ) {}
 
   acquire(bytes: number, usage: GPUBufferUsageFlags, what: string): GPUBuffer {
@@ -52,17 +80,27 @@ export class BufferPool {
     }
     const key = `${usage}:${size}`;
     const list = this.free.get(key);
-    const reused = list?.pop();
-    if (reused) {
+    if (list && list.buffers.length > 0) {
+      const { buffers, ids } = list;
+      let best = 0;
+      for (let i = 1; i < ids.length; i++) if (ids[i] < ids[best]) best = i;
+      const reused = buffers[best];
+      const last = buffers.length - 1;
+      buffers[best] = buffers[last];
+      ids[best] = ids[last];
+      buffers.pop();
+      ids.pop();
       this.pooledBytes -= size;
       return reused;
     }
-    return this.device.createBuffer({ size, usage });
+    const buffer = this.device.createBuffer({ size, usage });
+    described.set(buffer, { size, key, id: nextId++ });
+    return buffer;
   }
 
   /** Returns a buffer; `pending` when commands not yet submitted may still use it. */
   release(buffer: GPUBuffer, pending: boolean): void {
-    const key = `${buffer.usage}:${buffer.size}`;
+    const key = described.get(buffer)?.key ?? `${buffer.usage}:${buffer.size}`;
     if (pending) this.deferred.push([key, buffer]);
     else this.keep(key, buffer);
   }
@@ -75,18 +113,21 @@ export class BufferPool {
   }
 
   private keep(key: string, buffer: GPUBuffer): void {
-    if (this.pooledBytes + buffer.size > POOL_CAP_BYTES) {
+    const size = bufferBytes(buffer);
+    if (this.pooledBytes + size > POOL_CAP_BYTES) {
+      this.destroyed(buffer);
       buffer.destroy();
       return;
     }
     let list = this.free.get(key);
-    if (!list) this.free.set(key, (list = []));
-    list.push(buffer);
-    this.pooledBytes += buffer.size;
+    if (!list) this.free.set(key, (list = { buffers: [], ids: [] }));
+    list.buffers.push(buffer);
+    list.ids.push(described.get(buffer)?.id ?? 0);
+    this.pooledBytes += size;
   }
 
   destroyAll(): void {
-    for (const list of this.free.values()) for (const b of list) b.destroy();
+    for (const list of this.free.values()) for (const b of list.buffers) b.destroy();
     for (const [, b] of this.deferred) b.destroy();
     this.free.clear();
     this.deferred = [];

@@ -35,7 +35,8 @@ export class Context {
    * limit are fine: the ops split their work (./split.ts).
    */
   alloc(elements: number, what: string): GpuStorage {
-    checkBufferFits(`${what} (output of ${elements} values)`, 'webgpu', this.limits, elements * 4);
+    // The message is built only for a buffer over the limit: alloc runs once per op.
+    if (elements * 4 > this.limits.maxBufferBytes) checkBufferFits(`${what} (output of ${elements} values)`, 'webgpu', this.limits, elements * 4);
     const s = new GpuStorage(this.queue.storageBuffer(elements * 4, what));
     this.liveBuffers++;
     this.liveBytes += s.bytes;
@@ -91,7 +92,7 @@ export class Context {
     }
     const data = build();
     b = this.queue.storageBuffer(data.byteLength, 'offset table');
-    this.queue.device.queue.writeBuffer(b, 0, data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
+    this.queue.write(b, 0, data);
     this.tables.set(key, b);
     if (this.tables.size > MAX_TABLES) {
       const [oldKey, old] = this.tables.entries().next().value as [string, GPUBuffer];

@@ -48,9 +48,12 @@ export interface OpenedDevice {
   device: GPUDevice;
   /** The limits asked for (the device may report higher ones: see pick). */
   requested: Required<RequestedLimits>;
-  gpu: GPU;
+  /** The GPU object the adapter came from (null when the caller passed an adapter). */
+  gpu: GPU | null;
   info: GPUAdapterInfo;
   software: boolean;
+  /** Dawn's null backend: executes nothing (see isNullAdapter). */
+  nullAdapter: boolean;
   description: string;
 }
 
@@ -71,20 +74,43 @@ function pick(name: keyof RequestedLimits, adapter: GPUSupportedLimits, asked: R
   return Math.min(want, adapter[name]);
 }
 
-export async function openDevice(powerPreference?: GPUPowerPreference, limits?: RequestedLimits): Promise<OpenedDevice> {
+/**
+ * Dawn's null backend (`create(['backend=null'])` of the `webgpu` package): it validates and
+ * records every command and executes none. Good for measuring host cost, useless for results.
+ */
+export function isNullAdapter(info: GPUAdapterInfo): boolean {
+  return `${info.vendor} ${info.architecture} ${info.device} ${info.description}`.toLowerCase().includes('null-backend');
+}
+
+/** A GPUAdapter the caller made, or a GPU object (navigator.gpu-like) to ask for one. */
+export type AdapterSource = GPU | GPUAdapter;
+
+const isAdapter = (s: AdapterSource): s is GPUAdapter => typeof (s as GPUAdapter).requestDevice === 'function';
+
+async function requestAdapter(source: AdapterSource | undefined, options: GPURequestAdapterOptions | undefined): Promise<{ adapter: GPUAdapter | null; gpu: GPU | null }> {
+  if (source && isAdapter(source)) return { adapter: source, gpu: null };
+  if (source) {
+    if (typeof source.requestAdapter !== 'function') throw new Error('useDevice: options.adapter must be a GPUAdapter or a GPU object (with requestAdapter())');
+    return { adapter: await source.requestAdapter(options), gpu: source };
+  }
   const gpu = await gpuObject();
+  return { adapter: await (provider?.requestAdapter ? provider.requestAdapter(gpu, options) : gpu.requestAdapter(options)), gpu };
+}
+
+export async function openDevice(powerPreference?: GPUPowerPreference, limits?: RequestedLimits, source?: AdapterSource): Promise<OpenedDevice> {
   const options = powerPreference ? { powerPreference } : undefined;
-  const adapter = await (provider?.requestAdapter ? provider.requestAdapter(gpu, options) : gpu.requestAdapter(options));
-  if (!adapter) throw new Error(NO_ADAPTER_HELP);
+  const { adapter, gpu } = await requestAdapter(source, options);
+  if (!adapter) throw new Error(source ? 'useDevice: the GPU object given as options.adapter offered no adapter' : NO_ADAPTER_HELP);
   const lim = adapter.limits;
   const requested = { maxStorageBufferBindingSize: pick('maxStorageBufferBindingSize', lim, limits), maxBufferSize: pick('maxBufferSize', lim, limits) };
-  const device = await adapter.requestDevice({ requiredLimits: requested });
+  // As many storage bindings per stage as the adapter has: multi-tensor optimizer steps bind four per parameter.
+  const device = await adapter.requestDevice({ requiredLimits: { ...requested, maxStorageBuffersPerShaderStage: lim.maxStorageBuffersPerShaderStage } });
   const info = adapter.info;
   const fallback = (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter ?? (info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false;
   const description = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'WebGPU adapter';
   openDevices.add(device);
   provider?.deviceOpened?.(device);
-  return { device, requested, gpu, info, software: isSoftwareAdapter(info, fallback), description };
+  return { device, requested, gpu, info, software: isSoftwareAdapter(info, fallback), nullAdapter: isNullAdapter(info), description };
 }
 
 export async function closeDevice(device: GPUDevice): Promise<void> {

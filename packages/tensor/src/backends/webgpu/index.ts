@@ -5,8 +5,8 @@
 import type { GemmVariant } from '@webgrad/kernels-wgsl';
 import type { Backend } from '../../backend';
 import { Context } from './context';
-import { closeDevice, openDevice, type RequestedLimits } from './gpu';
-import { Queue } from './queue';
+import { type AdapterSource, closeDevice, openDevice, type RequestedLimits } from './gpu';
+import { type CommandCounts, Queue } from './queue';
 import { memoryMethods } from './ops-memory';
 import { elementwiseMethods } from './ops-elementwise';
 import { copyMethods } from './ops-copy';
@@ -29,6 +29,8 @@ export interface WebGPUBackendOptions {
    * adapter with these limits. For tests; left out, the adapter's real limits apply.
    */
   limits?: RequestedLimits;
+  /** Open this adapter (or ask this GPU object for one) instead of navigator.gpu / Dawn's default. */
+  adapter?: AdapterSource;
 }
 
 export type WebGPUBackend = Backend & {
@@ -37,15 +39,19 @@ export type WebGPUBackend = Backend & {
   readonly software: boolean;
   /** The device and GPU object, for tools that share them (benchmarks, peers). */
   readonly device: GPUDevice;
-  readonly gpu: GPU;
+  readonly gpu: GPU | null;
+  /** Dawn's null backend, which executes nothing: for measuring host cost only. */
+  readonly nullAdapter: boolean;
   readonly variant: GemmVariant;
+  /** Dispatches, bind groups, buffer writes and submits asked of the device so far (a copy). */
+  commandCounts(): CommandCounts;
   /** Pipelines compiled so far. */
   pipelineCount(): number;
   destroy(): Promise<void>;
 };
 
 export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Promise<WebGPUBackend> {
-  const opened = await openDevice(opts.powerPreference, opts.limits);
+  const opened = await openDevice(opts.powerPreference, opts.limits, opts.adapter);
   const variant: GemmVariant = opts.variant ?? (opened.software ? 'registers' : 'tiled');
   const limits = {
     maxBufferBytes: Math.min(opened.device.limits.maxBufferSize, opened.requested.maxBufferSize),
@@ -61,7 +67,9 @@ export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Prom
     software: opened.software,
     device: opened.device,
     gpu: opened.gpu,
+    nullAdapter: opened.nullAdapter,
     variant,
+    commandCounts: () => ({ ...queue.counts }),
     limits: ctx.limits,
     pipelineCount: () => queue.pipelineCount,
     ...memoryMethods(ctx),

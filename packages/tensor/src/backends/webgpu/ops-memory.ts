@@ -4,6 +4,9 @@ import type { Backend, TypedArray } from '../../backend';
 import { scalarOf, type Context } from './context';
 import { forParts } from './split';
 
+/** Fills of up to this many values are written from the host rather than dispatched. */
+const SMALL_FILL = 1024;
+
 type MemoryMethods = Pick<Backend, 'upload' | 'fill' | 'read' | 'dispose' | 'stats' | 'sync' | 'copyInto'>;
 
 export function memoryMethods(ctx: Context): MemoryMethods {
@@ -15,7 +18,7 @@ export function memoryMethods(ctx: Context): MemoryMethods {
         ? (data instanceof Float32Array ? data : Float32Array.from(data))
         : (data instanceof Int32Array ? data : Int32Array.from(data));
       const s = ctx.alloc(arr.length, 'upload');
-      if (arr.length) q.device.queue.writeBuffer(s.buffer, 0, arr.buffer, arr.byteOffset, arr.byteLength);
+      if (arr.length) q.write(s.buffer, 0, arr);
       return s;
     },
     fill(size, value, dtype) {
@@ -24,6 +27,8 @@ export function memoryMethods(ctx: Context): MemoryMethods {
       // Stored as the cpu backend would store it in an Int32Array.
       const v = t === 'i32' ? Int32Array.of(value)[0] : value;
       if (Object.is(v, 0)) q.clear(s.buffer, size * 4);
+      // A small fill (a scalar operand, a counter) is cheaper to write than to dispatch.
+      else if (size <= SMALL_FILL) q.write(s.buffer, 0, t === 'f32' ? new Float32Array(size).fill(v) : new Int32Array(size).fill(v));
       else forParts(ctx, 'fill', size, [{ buffer: s.buffer, rowElems: 1, written: 'out' }], (_, n, bind) => q.run(fillKernel(n, v, t), bind));
       return s;
     },

@@ -1,16 +1,19 @@
 /** Pooling, batch norm, softmax and the fused optimizer steps. */
 import {
-  adamKernel, avgPoolBackwardKernel, avgPoolKernel, batchNormApplyKernel, batchNormBackwardApplyKernel, batchNormCombineKernel, batchNormBackwardReduceKernel, batchNormStatsKernel,
+  adamKernel, adamMultiKernel, sgdMultiKernel, avgPoolBackwardKernel, batchNormRunningStatsKernel, avgPoolKernel, batchNormApplyKernel, batchNormBackwardApplyKernel, batchNormCombineKernel, batchNormBackwardReduceKernel, batchNormStatsKernel,
   maxPoolBackwardKernel, maxPoolBackwardScatterKernel, maxPoolKernel, poolWindowsDisjoint, sgdKernel, softmaxKernel,
 } from '@webgrad/kernels-wgsl';
-import type { Backend, PoolParams } from '../../backend';
+import type { Backend, PoolParams, Storage } from '../../backend';
 import { requireFloat32, type Context } from './context';
 import type { Binding } from './queue';
 import { Accumulator, bindsWhole, forParts, type Operand } from './split';
 
-type NnMethods = Pick<Backend, 'maxPool' | 'maxPoolBackward' | 'avgPool' | 'avgPoolBackward' | 'batchNorm' | 'batchNormBackward' | 'softmax' | 'sgdStep' | 'adamStep'>;
+type NnMethods = Pick<Backend, 'maxPool' | 'maxPoolBackward' | 'avgPool' | 'avgPoolBackward' | 'batchNorm' | 'batchNormBackward' | 'batchNormRunningStats' | 'softmax' | 'sgdStep' | 'adamStep' | 'sgdSteps' | 'adamSteps'>;
 
 const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
+
+/** Tensors per multi-tensor optimizer dispatch, at most (each count is a pipeline of its own). */
+const MAX_MULTI = 8;
 
 function avgOnly(op: string, p: PoolParams): void {
   if (p.dilation.some((d) => d !== 1)) throw new Error(`${op}: dilation [${p.dilation}] is not supported (average pooling takes dilation 1)`);
@@ -24,6 +27,28 @@ export function nnMethods(ctx: Context): NnMethods {
   /** Elementwise ops over `size` values of every operand, split by element ranges. */
   const byElements = (what: string, size: number, buffers: GPUBuffer[], written: Operand['written'][], part: (n: number, bind: Binding[]) => void) =>
     forParts(ctx, what, size, buffers.map((buffer, i) => ({ buffer, rowElems: 1, written: written[i] })), (_, n, bind) => part(n, bind));
+
+  /**
+   * Multi-tensor updates: groups of as many tensors as the storage bindings per stage allow
+   * (at most MAX_MULTI) in one dispatch each; a tensor that does not bind whole, or a group
+   * of one, goes through `single` (which splits by element ranges).
+   */
+  const multiTensor = (what: string, items: { size: number; storages: Storage[] }[], many: (sizes: number[], buffers: GPUBuffer[]) => void, single: (i: number) => void) => {
+    if (items.length === 0) return;
+    const perTensor = items[0].storages.length;
+    const group = Math.min(MAX_MULTI, Math.floor(q.device.limits.maxStorageBuffersPerShaderStage / perTensor));
+    const whole: number[] = [];
+    items.forEach((it, i) => {
+      if (it.storages.length !== perTensor) throw new Error(`webgpu: ${what}: every item needs the same buffers`);
+      if (it.size > 0 && bindsWhole(ctx, it.storages.map((s) => ctx.buf(s, what)))) whole.push(i);
+      else single(i);
+    });
+    for (let k = 0; k < whole.length; k += group) {
+      const chunk = whole.slice(k, k + group);
+      if (chunk.length === 1) single(chunk[0]);
+      else many(chunk.map((i) => items[i].size), chunk.flatMap((i) => items[i].storages.map((s) => ctx.buf(s, what))));
+    }
+  };
 
   return {
     maxPool(x, p, dtype) {
@@ -118,6 +143,14 @@ export function nnMethods(ctx: Context): NnMethods {
       ], (_, n, bind) => q.run(batchNormBackwardApplyKernel({ ...p, n }, weight !== null, p.n * p.s), bind));
       return { gx, gweight, gbias };
     },
+    batchNormRunningStats(runningMean, runningVar, mean, invstd, p, dtype) {
+      requireFloat32('batchNormRunningStats', dtype);
+      const what = 'batchNormRunningStats';
+      const nextMean = ctx.alloc(p.c, what), nextVar = ctx.alloc(p.c, what);
+      // p.c values each: far below any binding limit.
+      q.run(batchNormRunningStatsKernel(p), [...[runningMean, runningVar, mean, invstd].map((s) => ctx.buf(s, what)), nextMean.buffer, nextVar.buffer]);
+      return { mean: nextMean, var: nextVar };
+    },
     softmax(x, rows, cols, log, dtype) {
       requireFloat32('softmax', dtype);
       const out = ctx.alloc(rows * cols, 'softmax');
@@ -133,6 +166,17 @@ export function nnMethods(ctx: Context): NnMethods {
     adamStep(param, grad, m, v, size, p) {
       const buffers = [ctx.buf(param, 'adamStep'), ctx.buf(grad, 'adamStep'), ctx.buf(m, 'adamStep'), ctx.buf(v, 'adamStep')];
       byElements('adamStep', size, buffers, ['inout', undefined, 'inout', 'inout'], (n, bind) => q.run(adamKernel(n, p), bind));
+    },
+    sgdSteps(items, p) {
+      const momentum = items.length > 0 && items[0].momentumBuf !== null;
+      multiTensor('sgdSteps', items.map((it) => ({ size: it.size, storages: [it.param, it.grad, ...(momentum ? [it.momentumBuf!] : [])] })),
+        (sizes, buffers) => q.run(sgdMultiKernel(sizes, p, momentum), buffers),
+        (i) => this.sgdStep(items[i].param, items[i].grad, items[i].momentumBuf, items[i].size, p));
+    },
+    adamSteps(items, p) {
+      multiTensor('adamSteps', items.map((it) => ({ size: it.size, storages: [it.param, it.grad, it.m, it.v] })),
+        (sizes, buffers) => q.run(adamMultiKernel(sizes, p), buffers),
+        (i) => this.adamStep(items[i].param, items[i].grad, items[i].m, items[i].v, items[i].size, p));
     },
   };
 }

@@ -2,11 +2,20 @@
  * Encoding and submission. Dispatches go into one pending command encoder (one compute
  * pass kept open across them) and are submitted in batches without waiting; read() and
  * sync() are the only places that wait for the GPU. Pipelines are compiled once per
- * kernel key; uniform blocks come from a pool like any buffer.
+ * kernel key.
+ *
+ * What a dispatch costs the host is kept to what it needs, since on a fast GPU that cost is
+ * the step time (bench host):
+ * - uniform blocks are staged in host memory and written with one writeBuffer per submit
+ *   into a ring buffer, bound at a dynamic offset. Queue operations run in order, so the
+ *   next submit's write happens after the commands that read the previous contents;
+ * - bind groups are cached per (layout, buffers, ranges, uniform size): pooled buffers
+ *   recur from step to step, so a training loop creates almost none after its first step.
+ *   Entries naming a buffer the pool destroys are dropped.
  */
 import type { Kernel } from '@webgrad/kernels-wgsl';
 import { type DeviceLimits, checkBindingFits } from '../../limits';
-import { BufferPool } from './buffers';
+import { BufferPool, bufferBytes } from './buffers';
 
 /** Part of a buffer bound to one kernel argument (byte offset and size). */
 export interface Slice {
@@ -18,22 +27,53 @@ export interface Slice {
 /** A whole buffer, or a slice of one. */
 export type Binding = GPUBuffer | Slice;
 
+/** What the backend has asked of the device so far (the host's work per op: bench host). */
+export interface CommandCounts {
+  dispatches: number;
+  bindGroups: number;
+  /** queue.writeBuffer calls (uniforms, uploads, offset tables). */
+  bufferWrites: number;
+  submits: number;
+}
+
 /** Submit after this many dispatches so the GPU starts while JavaScript encodes more. */
 const BATCH = 48;
+/** Bytes of the uniform ring: a submit's uniform blocks, each at a multiple of minUniformBufferOffsetAlignment. */
+const RING_BYTES = 64 * 1024;
+/** Cached bind groups above this are all dropped (a loop's working set is far smaller). */
+const MAX_BIND_GROUPS = 8192;
 
 // Read at call time: in Node the GPU* globals exist only once Dawn has loaded.
 const storageUsage = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-const uniformUsage = () => GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST;
+
+/** A compiled kernel: its pipeline and the layout its bind groups follow. */
+interface Compiled {
+  pipeline: GPUComputePipeline;
+  layout: GPUBindGroupLayout;
+  /** The layout's signature (storage access per binding), the start of its bind-group keys. */
+  sig: string;
+}
 
 export class Queue {
   readonly pool: BufferPool;
-  private pipelines = new Map<string, GPUComputePipeline>();
+  private pipelines = new Map<string, Compiled>();
   private layouts = new Map<string, GPUBindGroupLayout>();
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
+  /** The pipeline last set on the open pass. */
+  private passPipeline: GPUComputePipeline | null = null;
   private sinceSubmit = 0;
+  /** Uniform blocks of the pending submit, staged here and written to `ring` on flush. */
+  private ring: GPUBuffer;
+  private staged = new Uint8Array(RING_BYTES);
+  private stagedBytes = 0;
+  private uniformAlign: number;
+  private bindGroups = new Map<string, GPUBindGroup>();
+  private bufferIds = new WeakMap<GPUBuffer, number>();
+  private nextBufferId = 1;
   private errors: string[] = [];
   private lostReason: string | null = null;
+  readonly counts: CommandCounts = { dispatches: 0, bindGroups: 0, bufferWrites: 0, submits: 0 };
 
   /**
    * @param maxGridGroups workgroups launched for a grid-stride kernel: a CPU-emulated
@@ -44,7 +84,9 @@ export class Queue {
    *   was asked for (which it enforces itself, see gpu.ts).
    */
   constructor(readonly device: GPUDevice, private maxGridGroups: number, readonly limits: DeviceLimits) {
-    this.pool = new BufferPool(device, limits.maxBufferBytes, limits.maxBindingBytes);
+    this.pool = new BufferPool(device, limits.maxBufferBytes, limits.maxBindingBytes, (b) => this.forgetBuffer(b));
+    this.uniformAlign = device.limits.minUniformBufferOffsetAlignment;
+    this.ring = device.createBuffer({ size: RING_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
     device.addEventListener('uncapturederror', (e) => {
       this.errors.push((e as GPUUncapturedErrorEvent).error.message);
     });
@@ -83,19 +125,76 @@ export class Queue {
     if (buffers.length !== kernel.storage.length) {
       throw new Error(`webgpu: kernel ${kernel.key} takes ${kernel.storage.length} buffers, got ${buffers.length}`);
     }
-    buffers.forEach((b, i) => checkBindingFits(`kernel ${kernel.key} (argument ${i})`, 'webgpu', this.limits, b.size));
-    const pipeline = this.pipeline(kernel);
-    const uniform = this.pool.acquire(kernel.params.byteLength, uniformUsage(), kernel.key);
-    this.device.queue.writeBuffer(uniform, 0, kernel.params);
-    const entries: GPUBindGroupEntry[] = buffers.map((b, binding) => ({ binding, resource: 'offset' in b ? { buffer: b.buffer, offset: b.offset, size: b.size } : { buffer: b } }));
-    entries.push({ binding: buffers.length, resource: { buffer: uniform } });
-    const group = this.device.createBindGroup({ layout: this.layout(kernel), entries });
+    const compiled = this.pipeline(kernel);
+    // The bind-group key names each binding (buffer id, and range for a slice); checked against the binding limit on the way.
+    let key = `${compiled.sig}:${kernel.params.byteLength}`;
+    for (let i = 0; i < buffers.length; i++) {
+      const b = buffers[i];
+      const slice = 'offset' in b;
+      const buffer = slice ? b.buffer : b;
+      const bytes = slice ? b.size : bufferBytes(buffer);
+      if (bytes > this.limits.maxBindingBytes) checkBindingFits(`kernel ${kernel.key} (argument ${i})`, 'webgpu', this.limits, bytes);
+      key += slice ? `|${this.bufferId(buffer)}@${b.offset}+${b.size}` : `|${this.bufferId(buffer)}`;
+    }
+    const offset = this.stageUniforms(kernel.params);
+    const group = this.bindGroup(key, compiled.layout, buffers, kernel.params.byteLength);
     const pass = this.computePass();
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, group);
+    if (this.passPipeline !== compiled.pipeline) {
+      pass.setPipeline(compiled.pipeline);
+      this.passPipeline = compiled.pipeline;
+    }
+    pass.setBindGroup(0, group, [offset]);
     pass.dispatchWorkgroups(x, y, z);
-    this.pool.release(uniform, true);
+    this.counts.dispatches++;
     if (++this.sinceSubmit >= BATCH) this.flush();
+  }
+
+  /** Copies a uniform block into this submit's staging area; its offset in the ring. */
+  private stageUniforms(params: ArrayBuffer): number {
+    const bytes = params.byteLength;
+    if (bytes > RING_BYTES) throw new Error(`webgpu: a uniform block of ${bytes} bytes exceeds the ring (${RING_BYTES})`);
+    let offset = Math.ceil(this.stagedBytes / this.uniformAlign) * this.uniformAlign;
+    if (offset + bytes > RING_BYTES) {
+      this.flush();
+      offset = 0;
+    }
+    this.staged.set(new Uint8Array(params), offset);
+    this.stagedBytes = offset + bytes;
+    return offset;
+  }
+
+  private bufferId(buffer: GPUBuffer): number {
+    let id = this.bufferIds.get(buffer);
+    if (id === undefined) this.bufferIds.set(buffer, (id = this.nextBufferId++));
+    return id;
+  }
+
+  private bindGroup(key: string, layout: GPUBindGroupLayout, buffers: Binding[], uniformBytes: number): GPUBindGroup {
+    let group = this.bindGroups.get(key);
+    if (group) return group;
+    const entries: GPUBindGroupEntry[] = buffers.map((b, binding) => ({ binding, resource: 'offset' in b ? { buffer: b.buffer, offset: b.offset, size: b.size } : { buffer: b } }));
+    entries.push({ binding: buffers.length, resource: { buffer: this.ring, offset: 0, size: uniformBytes } });
+    group = this.device.createBindGroup({ layout, entries });
+    this.counts.bindGroups++;
+    if (this.bindGroups.size >= MAX_BIND_GROUPS) this.bindGroups.clear();
+    this.bindGroups.set(key, group);
+    return group;
+  }
+
+  /** A buffer about to be destroyed: the bind groups that name it go (its id is never reused). */
+  private forgetBuffer(buffer: GPUBuffer): void {
+    const id = this.bufferIds.get(buffer);
+    if (id === undefined) return;
+    for (const key of this.bindGroups.keys()) {
+      if (key.split('|').some((part, i) => i > 0 && Number.parseInt(part, 10) === id)) this.bindGroups.delete(key);
+    }
+  }
+
+  /** queue.writeBuffer, counted. */
+  write(buffer: GPUBuffer, offset: number, data: ArrayBuffer | ArrayBufferView): void {
+    if (data instanceof ArrayBuffer) this.device.queue.writeBuffer(buffer, offset, data);
+    else this.device.queue.writeBuffer(buffer, offset, data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
+    this.counts.bufferWrites++;
   }
 
   copy(src: GPUBuffer, dst: GPUBuffer, bytes: number): void {
@@ -117,10 +216,16 @@ export class Queue {
     if (!this.encoder) return;
     this.pass?.end();
     this.pass = null;
+    this.passPipeline = null;
     const commands = this.encoder.finish();
     this.encoder = null;
     this.sinceSubmit = 0;
+    if (this.stagedBytes > 0) {
+      this.write(this.ring, 0, this.staged.subarray(0, Math.ceil(this.stagedBytes / 4) * 4));
+      this.stagedBytes = 0;
+    }
     this.device.queue.submit([commands]);
+    this.counts.submits++;
     this.pool.releaseDeferred();
   }
 
@@ -159,6 +264,7 @@ export class Queue {
   private commandEncoder(): GPUCommandEncoder {
     this.pass?.end();
     this.pass = null;
+    this.passPipeline = null;
     return (this.encoder ??= this.device.createCommandEncoder());
   }
 
@@ -179,26 +285,28 @@ export class Queue {
         visibility: GPUShaderStage.COMPUTE,
         buffer: { type: a === 'read' ? 'read-only-storage' : 'storage' },
       }));
-      entries.push({ binding: kernel.storage.length, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform' } });
+      entries.push({ binding: kernel.storage.length, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform', hasDynamicOffset: true } });
       layout = this.device.createBindGroupLayout({ entries });
       this.layouts.set(sig, layout);
     }
     return layout;
   }
 
-  private pipeline(kernel: Kernel): GPUComputePipeline {
-    let p = this.pipelines.get(kernel.key);
-    if (!p) {
+  private pipeline(kernel: Kernel): Compiled {
+    let c = this.pipelines.get(kernel.key);
+    if (!c) {
       this.checkAlive(`compile ${kernel.key}`);
+      const layout = this.layout(kernel);
       const module = this.device.createShaderModule({ code: kernel.code, label: kernel.key });
-      p = this.device.createComputePipeline({
+      const pipeline = this.device.createComputePipeline({
         label: kernel.key,
-        layout: this.device.createPipelineLayout({ bindGroupLayouts: [this.layout(kernel)] }),
+        layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout] }),
         compute: { module, entryPoint: 'main' },
       });
-      this.pipelines.set(kernel.key, p);
+      c = { pipeline, layout, sig: kernel.storage.map((a) => (a === 'read' ? 'r' : 'w')).join('') };
+      this.pipelines.set(kernel.key, c);
     }
-    return p;
+    return c;
   }
 
   get pipelineCount(): number {
@@ -207,8 +315,11 @@ export class Queue {
 
   destroy(): void {
     this.pass = null;
+    this.passPipeline = null;
     this.encoder = null;
+    this.bindGroups.clear();
     this.pool.destroyAll();
+    this.ring.destroy();
     this.pipelines.clear();
   }
 }

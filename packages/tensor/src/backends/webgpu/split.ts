@@ -7,6 +7,7 @@
  */
 import { accumulateKernel } from '@webgrad/kernels-wgsl';
 import { checkBindingFits } from '../../limits';
+import { bufferBytes } from './buffers';
 import type { Context } from './context';
 import type { Binding, Slice } from './queue';
 
@@ -37,7 +38,7 @@ export function forParts(ctx: Context, what: string, rows: number, operands: Ope
   part: (lo: number, count: number, bindings: Binding[]) => void, otherBytes?: (count: number) => number): void {
   const limit = ctx.limits.maxBindingBytes;
   const fits = otherBytes && ((n: number) => otherBytes(n) <= limit);
-  if (operands.every((o) => o.buffer.size <= limit) && (fits?.(rows) ?? true)) {
+  if (operands.every((o) => bufferBytes(o.buffer) <= limit) && (fits?.(rows) ?? true)) {
     part(0, rows, operands.map((o) => o.buffer));
     return;
   }
@@ -85,12 +86,12 @@ export function forParts(ctx: Context, what: string, rows: number, operands: Ope
  */
 export function slice(buffer: GPUBuffer, start: number, elements: number): Slice {
   const offset = start * 4;
-  return { buffer, offset, size: Math.min(Math.ceil((elements * 4) / 16) * 16, buffer.size - offset) };
+  return { buffer, offset, size: Math.min(Math.ceil((elements * 4) / 16) * 16, bufferBytes(buffer) - offset) };
 }
 
 /** Whether every buffer binds whole (the common case: no splitting needed). */
 export function bindsWhole(ctx: Context, buffers: GPUBuffer[]): boolean {
-  return buffers.every((b) => b.size <= ctx.limits.maxBindingBytes);
+  return buffers.every((b) => bufferBytes(b) <= ctx.limits.maxBindingBytes);
 }
 
 /**

@@ -3,7 +3,7 @@
  * passes over its n·s values (mean, then the mean of squared deviations), sums in double
  * precision. Outputs have x's array type (float32 or float64).
  */
-import type { BatchNormParams } from '../../../backend';
+import type { BatchNormParams, RunningStatsParams } from '../../../backend';
 import type { FloatArray } from './matmul';
 
 const newLike = (x: FloatArray, n: number): FloatArray => new (x.constructor as { new (n: number): FloatArray })(n);
@@ -69,4 +69,18 @@ export function batchNormBackward(
     }
   }
   return { gx, gweight, gbias };
+}
+
+/** The running statistics after a training step (Backend.batchNormRunningStats), as new arrays. */
+export function batchNormRunningStats(
+  runningMean: FloatArray, runningVar: FloatArray, mean: FloatArray, invstd: FloatArray, p: RunningStatsParams,
+): { mean: FloatArray; var: FloatArray } {
+  const nextMean = newLike(runningMean, p.c), nextVar = newLike(runningVar, p.c);
+  const keep = 1 - p.momentum, varScale = (p.momentum * p.count) / (p.count - 1);
+  for (let i = 0; i < p.c; i++) {
+    const variance = 1 / (invstd[i] * invstd[i]) - p.eps;
+    nextMean[i] = runningMean[i] * keep + mean[i] * p.momentum;
+    nextVar[i] = runningVar[i] * keep + variance * varScale;
+  }
+  return { mean: nextMean, var: nextVar };
 }
