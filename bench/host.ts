@@ -18,7 +18,8 @@ import { models, trainingStep } from './train';
 import { printTable } from './util';
 
 const STEPS = 15;
-const WARMUP = 3;
+/** Steps before timing: with 3, simpleCnn's median still held V8's tier-up (6.3 ms against 2.0 ms in steady state); a training loop runs thousands. */
+const WARMUP = 20;
 /** Batch per model: the null device caps its memory near 1 GiB, which ResNet-18 at 64 exceeds. */
 const BATCHES: Record<string, number> = { simpleCnn: 64, dilatedCnn: 64, resnet18: 16 };
 
