@@ -22,7 +22,7 @@ import type { RunSummary } from './lab/types';
 
 const SIZES = {
   quick: { trainPerClass: 10, testPerClass: 5, epochs: 2, channels: [4, 8, 16], batchSize: 16, lr: 1e-3 },
-  default: { trainPerClass: 800, testPerClass: 200, epochs: 4, channels: [16, 32, 64], batchSize: 32, lr: 1e-3 },
+  default: { trainPerClass: 800, testPerClass: 500, epochs: 4, channels: [16, 32, 64], batchSize: 32, lr: 1e-3 },
   // LAB.md §3's reference run: batch 512, lr 0.001, 100 epochs.
   full: { trainPerClass: Infinity, testPerClass: Infinity, epochs: 100, channels: [32, 64, 128], batchSize: 512, lr: 1e-3 },
 };
