@@ -3,6 +3,7 @@
  * and a large but legitimate JPEG, made at test time so that no big file is stored.
  */
 import { deflateSync } from 'node:zlib';
+import { pngChunk } from './images';
 
 const u16 = (v: number) => [v >> 8, v & 255];
 
@@ -32,24 +33,6 @@ export function flatJpeg(width: number, height: number): Uint8Array {
   return out;
 }
 
-function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const b of bytes) {
-    c ^= b;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  }
-  return (c ^ 0xffffffff) >>> 0;
-}
-
-function chunk(type: string, body: Uint8Array): Buffer {
-  const head = Buffer.alloc(8);
-  head.writeUInt32BE(body.length, 0);
-  head.write(type, 4, 'latin1');
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), body])), 0);
-  return Buffer.concat([head, body, crc]);
-}
-
 /**
  * An 8-bit grey PNG that declares width×height but holds one compressed row group: with a
  * limit it is refused from its header; without one a decoder would allocate the whole image.
@@ -60,7 +43,7 @@ export function bombPng(width: number, height: number): Uint8Array {
   ihdr.writeUInt32BE(height, 4);
   ihdr.set([8, 0, 0, 0, 0], 8);
   const rows = deflateSync(Buffer.alloc(Math.min(height, 64) * (width + 1)));
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', rows), chunk('IEND', new Uint8Array(0))]);
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), pngChunk('IHDR', ihdr), pngChunk('IDAT', rows), pngChunk('IEND', new Uint8Array(0))]);
 }
 
 /** A JPEG header declaring width×height (up to 65535 each) with almost no data. */
