@@ -47,7 +47,9 @@ async function main(): Promise<void> {
     console.error(`unknown bench group(s): ${unknown.join(', ')}; groups: ${Object.keys(groups).join(', ')}`);
     process.exit(2);
   }
-  const names = asked.length ? asked : Object.keys(groups);
+  // host goes last: it installs Dawn's null adapter as navigator.gpu and TF.js's webgpu backend
+  // for the rest of the process, so a webgpu group after it would measure the null device.
+  const names = (asked.length ? asked : Object.keys(groups)).sort((a, b) => Number(a === 'host') - Number(b === 'host'));
   const results: Record<string, object> = {};
   const seconds: Record<string, number> = {};
   const start = performance.now();
