@@ -39,9 +39,15 @@ export function trainingStep(make: () => nn.Module, device: string, batch: numbe
 }
 
 
-/** Median of timed runs after warm-up; slow configurations stop at the budget (at least one run). */
-async function measure(step: () => Promise<void>, opts: { warmup: number; maxRuns: number; budgetMs: number }): Promise<{ medianMs: number; runs: number }> {
-  for (let i = 0; i < opts.warmup; i++) await step();
+/**
+ * Median of timed runs after warm-up; slow configurations stop at the budget (at least one
+ * run). Warm-up is `warmup` steps or `warmupMs`, whichever ends first (at least one step):
+ * a fast step needs a few to leave V8's lower tiers (after one, simpleCnn's cpu figure
+ * moved by 10 % from run to run), a slow one is warm after one.
+ */
+async function measure(step: () => Promise<void>, opts: { warmup: number; warmupMs: number; maxRuns: number; budgetMs: number }): Promise<{ medianMs: number; runs: number }> {
+  const warmStart = performance.now();
+  for (let i = 0; i < opts.warmup && (i === 0 || performance.now() - warmStart < opts.warmupMs); i++) await step();
   const times: number[] = [];
   const start = performance.now();
   while (times.length < opts.maxRuns && (times.length === 0 || performance.now() - start < opts.budgetMs)) {
@@ -73,7 +79,7 @@ export async function benchTrain(opts: { devices?: string[]; budgetMs?: number }
       const { step, dispose } = trainingStep(m.make, device, BATCH);
       let row: Record<string, string | number>;
       try {
-        const t = await measure(step, { warmup: 1, maxRuns: 5, budgetMs: opts.budgetMs ?? 30_000 });
+        const t = await measure(step, { warmup: 5, warmupMs: 3_000, maxRuns: 5, budgetMs: opts.budgetMs ?? 30_000 });
         row = { model: m.name, device: description, 'images/s': (BATCH * 1000) / t.medianMs, 'ms/step': t.medianMs, steps: String(t.runs) };
       } catch (err) {
         row = { model: m.name, device: description, 'images/s': 'failed', 'ms/step': (err as Error).message.split('\n')[0].slice(0, 60), steps: '0' };
