@@ -31,6 +31,11 @@ export function sizeClass(bytes: number): number {
 const described = new WeakMap<GPUBuffer, { size: number; key: string; id: number }>();
 let nextId = 1;
 
+/** What the pool knows of a buffer it made (size, pool key, creation id, unique per process); undefined for one made elsewhere. */
+export function describedBuffer(buffer: GPUBuffer): { size: number; key: string; id: number } | undefined {
+  return described.get(buffer);
+}
+
 /** A buffer's size in bytes. */
 export function bufferBytes(buffer: GPUBuffer): number {
   return described.get(buffer)?.size ?? buffer.size;

@@ -15,7 +15,7 @@
  */
 import type { Kernel } from '@webgrad/kernels-wgsl';
 import { type DeviceLimits, checkBindingFits } from '../../limits';
-import { BufferPool, bufferBytes } from './buffers';
+import { BufferPool, describedBuffer } from './buffers';
 
 /** Part of a buffer bound to one kernel argument (byte offset and size). */
 export interface Slice {
@@ -65,12 +65,12 @@ export class Queue {
   private sinceSubmit = 0;
   /** Uniform blocks of the pending submit, staged here and written to `ring` on flush. */
   private ring: GPUBuffer;
-  private staged = new Uint8Array(RING_BYTES);
+  private staged = new Uint32Array(RING_BYTES / 4);
   private stagedBytes = 0;
   private uniformAlign: number;
   private bindGroups = new Map<string, GPUBindGroup>();
   private bufferIds = new WeakMap<GPUBuffer, number>();
-  private nextBufferId = 1;
+  private nextForeignId = -1;
   private errors: string[] = [];
   private lostReason: string | null = null;
   readonly counts: CommandCounts = { dispatches: 0, bindGroups: 0, bufferWrites: 0, submits: 0 };
@@ -132,9 +132,12 @@ export class Queue {
       const b = buffers[i];
       const slice = 'offset' in b;
       const buffer = slice ? b.buffer : b;
-      const bytes = slice ? b.size : bufferBytes(buffer);
+      // One lookup gives the size and the id (each GPUBuffer getter is an N-API call).
+      const described = describedBuffer(buffer);
+      const id = described ? described.id : this.foreignId(buffer);
+      const bytes = slice ? b.size : described ? described.size : buffer.size;
       if (bytes > this.limits.maxBindingBytes) checkBindingFits(`kernel ${kernel.key} (argument ${i})`, 'webgpu', this.limits, bytes);
-      key += slice ? `|${this.bufferId(buffer)}@${b.offset}+${b.size}` : `|${this.bufferId(buffer)}`;
+      key += slice ? `|${id}@${b.offset}+${b.size}` : `|${id}`;
     }
     const offset = this.stageUniforms(kernel.params);
     const group = this.bindGroup(key, compiled.layout, buffers, kernel.params.byteLength);
@@ -150,7 +153,7 @@ export class Queue {
   }
 
   /** Copies a uniform block into this submit's staging area; its offset in the ring. */
-  private stageUniforms(params: ArrayBuffer): number {
+  private stageUniforms(params: Uint32Array): number {
     const bytes = params.byteLength;
     if (bytes > RING_BYTES) throw new Error(`webgpu: a uniform block of ${bytes} bytes exceeds the ring (${RING_BYTES})`);
     let offset = Math.ceil(this.stagedBytes / this.uniformAlign) * this.uniformAlign;
@@ -158,14 +161,16 @@ export class Queue {
       this.flush();
       offset = 0;
     }
-    this.staged.set(new Uint8Array(params), offset);
+    // offset is a multiple of uniformAlign (at least 4): the words go in whole.
+    this.staged.set(params, offset / 4);
     this.stagedBytes = offset + bytes;
     return offset;
   }
 
-  private bufferId(buffer: GPUBuffer): number {
+  /** The bind-group id of a buffer the pool did not make: negative, apart from the pool's ids. */
+  private foreignId(buffer: GPUBuffer): number {
     let id = this.bufferIds.get(buffer);
-    if (id === undefined) this.bufferIds.set(buffer, (id = this.nextBufferId++));
+    if (id === undefined) this.bufferIds.set(buffer, (id = this.nextForeignId--));
     return id;
   }
 
@@ -183,7 +188,7 @@ export class Queue {
 
   /** A buffer about to be destroyed: the bind groups that name it go (its id is never reused). */
   private forgetBuffer(buffer: GPUBuffer): void {
-    const id = this.bufferIds.get(buffer);
+    const id = describedBuffer(buffer)?.id ?? this.bufferIds.get(buffer);
     if (id === undefined) return;
     for (const key of this.bindGroups.keys()) {
       if (key.split('|').some((part, i) => i > 0 && Number.parseInt(part, 10) === id)) this.bindGroups.delete(key);
@@ -221,7 +226,7 @@ export class Queue {
     this.encoder = null;
     this.sinceSubmit = 0;
     if (this.stagedBytes > 0) {
-      this.write(this.ring, 0, this.staged.subarray(0, Math.ceil(this.stagedBytes / 4) * 4));
+      this.write(this.ring, 0, this.staged.subarray(0, Math.ceil(this.stagedBytes / 4)));
       this.stagedBytes = 0;
     }
     this.device.queue.submit([commands]);
