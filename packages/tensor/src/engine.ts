@@ -91,10 +91,13 @@ export function withGrad<T>(enabled: boolean, fn: () => T): T {
 let liveTensors = 0;
 const scopes: Set<Tensor>[] = [];
 
-/** Called by every Tensor on creation: counted, and owned by the innermost tidy scope. */
-export function trackTensor(t: Tensor): void {
+/** Called by every Tensor on creation: counted, and owned by the innermost tidy scope; whether a scope took it. */
+export function trackTensor(t: Tensor): boolean {
   liveTensors++;
-  scopes[scopes.length - 1]?.add(t);
+  const scope = scopes[scopes.length - 1];
+  if (scope === undefined) return false;
+  scope.add(t);
+  return true;
 }
 
 /** A disposed tensor (or, with null, one collected by the GC, which no scope can hold). */
@@ -106,6 +109,7 @@ export function untrackTensor(t: Tensor | null): void {
 /** Takes t out of every tidy scope, so that it outlives them (parameters, gradients, optimizer state). */
 export function keep<T extends Tensor>(t: T): T {
   for (const s of scopes) s.delete(t);
+  t._guard();
   return t;
 }
 
@@ -146,8 +150,10 @@ export function tidy<T>(fn: () => T): T {
   collectTensors(result, survivors);
   const parent = scopes[scopes.length - 1];
   for (const t of scope) {
-    if (survivors.has(t)) parent?.add(t);
-    else t.dispose();
+    if (!survivors.has(t)) t.dispose();
+    else if (parent) parent.add(t);
+    // Out of every scope: from now on only the GC safety net can free it.
+    else t._guard();
   }
   return result;
 }
