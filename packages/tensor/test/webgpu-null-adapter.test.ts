@@ -121,6 +121,27 @@ describe("useDevice('webgpu', { adapter }) with Dawn's null backend", () => {
     device.destroy();
   });
 
+  it('small reads reuse their staging buffers instead of creating one per read', async () => {
+    await wg.useDevice('webgpu', { adapter: nullGpu });
+    const proto = (dawn.globals as Record<string, { prototype: { createBuffer: (...args: unknown[]) => unknown } }>).GPUDevice.prototype;
+    const original = proto.createBuffer;
+    let created = 0;
+    proto.createBuffer = function (this: unknown, ...args: unknown[]) {
+      created++;
+      return original.apply(this, args);
+    };
+    try {
+      const t = wg.full([3], 2);
+      await t.data();
+      created = 0;
+      for (let i = 0; i < 5; i++) await t.data();
+      expect(created).toBe(0);
+      t.dispose();
+    } finally {
+      proto.createBuffer = original;
+    }
+  });
+
   it('backward makes no gradient for an operand that needs none', async () => {
     await wg.useDevice('webgpu', { adapter: nullGpu });
     const backend = wg.getBackend('webgpu') as Counted;

@@ -41,6 +41,13 @@ export interface CommandCounts {
 const BATCH = 48;
 /** Bytes of the uniform ring: a submit's uniform blocks, each at a multiple of minUniformBufferOffsetAlignment. */
 const RING_BYTES = 64 * 1024;
+/**
+ * Reads up to this many bytes (a loss, a metric) go through staging buffers kept for reuse:
+ * a training loop reads its loss every step, and a new mappable buffer each time costs the
+ * host a creation and a destruction.
+ */
+const SMALL_READ_BYTES = 256;
+const MAX_SMALL_STAGING = 4;
 /** Cached bind groups above this are all dropped (a loop's working set is far smaller). */
 const MAX_BIND_GROUPS = 8192;
 
@@ -105,6 +112,8 @@ export class Queue {
   private dynamicOffset = new Uint32Array(1);
   private bufferIds = new WeakMap<GPUBuffer, number>();
   private nextForeignId = -1;
+  /** Unmapped staging buffers of SMALL_READ_BYTES, for small reads. */
+  private smallStaging: GPUBuffer[] = [];
   private errors: string[] = [];
   private lostReason: string | null = null;
   readonly counts: CommandCounts = { dispatches: 0, bindGroups: 0, bufferWrites: 0, submits: 0 };
@@ -293,17 +302,21 @@ export class Queue {
   async read(buffer: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
     this.checkAlive('read a tensor');
     const size = Math.max(4, Math.ceil(bytes / 4) * 4);
-    const staging = this.device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const small = size <= SMALL_READ_BYTES;
+    const staging = (small ? this.smallStaging.pop() : undefined) ?? this.device.createBuffer({ size: small ? SMALL_READ_BYTES : size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
     this.commandEncoder().copyBufferToBuffer(buffer, 0, staging, 0, size);
     this.flush();
+    let reusable = false;
     try {
-      await staging.mapAsync(GPUMapMode.READ);
+      await staging.mapAsync(GPUMapMode.READ, 0, size);
       const out = staging.getMappedRange(0, size).slice(0, bytes);
       staging.unmap();
+      reusable = small;
       this.throwErrors();
       return out;
     } finally {
-      staging.destroy();
+      if (reusable && this.smallStaging.length < MAX_SMALL_STAGING) this.smallStaging.push(staging);
+      else staging.destroy();
     }
   }
 
@@ -381,6 +394,8 @@ export class Queue {
     this.bindGroups.clear();
     this.bindGroupCount = 0;
     this.pool.destroyAll();
+    for (const b of this.smallStaging) b.destroy();
+    this.smallStaging = [];
     this.ring.destroy();
     this.pipelines.clear();
   }
