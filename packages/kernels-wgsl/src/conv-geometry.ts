@@ -2,7 +2,7 @@
  * Convolution geometry with the spatial dims left-padded to three (size 1, no padding), so
  * one code path serves 1-D, 2-D and 3-D; plus the WGSL that decomposes flat indices.
  */
-import type { Field } from './kernel';
+import { type Field, indexedName } from './kernel';
 
 /**
  * One N-d convolution (N = inSize.length, 1 to 3), NC(D)(H)W layout: the one parameter type
@@ -32,12 +32,15 @@ export interface Conv3 {
   KK: number; L: number; plane: number;
 }
 
-function to3(v: readonly number[], fill: number): V3 {
-  if (v.length < 1 || v.length > 3) throw new Error(`conv: ${v.length} spatial dims are not supported (1 to 3)`);
-  return [...new Array<number>(3 - v.length).fill(fill), ...v] as V3;
+/** A spatial list (1 to 3 dims) left-padded to three with `fill`; written out, not spread: every conv and pool op calls it several times. */
+export function to3(v: readonly number[], fill: number): V3 {
+  if (v.length === 3) return [v[0], v[1], v[2]];
+  if (v.length === 2) return [fill, v[0], v[1]];
+  if (v.length === 1) return [fill, fill, v[0]];
+  throw new Error(`conv: ${v.length} spatial dims are not supported (1 to 3)`);
 }
 
-const prod = (v: readonly number[]) => v.reduce((a, b) => a * b, 1);
+const prod = (v: V3) => v[0] * v[1] * v[2];
 
 export function conv3(p: ConvParams): Conv3 {
   const k = to3(p.kernel, 1), o = to3(p.outSize, 1), i = to3(p.inSize, 1);
@@ -50,7 +53,7 @@ export function conv3(p: ConvParams): Conv3 {
 }
 
 /** Fields `${name}0..2` for a V3. */
-export const v3Fields = (name: string, v: V3): Field[] => v.map((x, j) => [`${name}${j}`, 'i32', x] as Field);
+export const v3Fields = (name: string, v: V3): Field[] => [[indexedName(name, 0), 'i32', v[0]], [indexedName(name, 1), 'i32', v[1]], [indexedName(name, 2), 'i32', v[2]]];
 
 /** All geometry fields: i*, k*, o*, s*, p*, d* plus NB (batch), C, CO, Cg, COg, KK, L, plane. */
 export function geometryFields(g: Conv3): Field[] {

@@ -165,7 +165,16 @@ fn inf_f32() -> f32 { var bits = 0x7f800000u; return bitcast<f32>(bits); }
 fn is_nan_f32(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
 `;
 
+const indexedNames = new Map<string, string[]>();
+
+/** `${prefix}${d}`, built once: generators name per-dim fields so on every call. */
+export function indexedName(prefix: string, d: number): string {
+  let names = indexedNames.get(prefix);
+  if (names === undefined) indexedNames.set(prefix, (names = []));
+  return (names[d] ??= `${prefix}${d}`);
+}
+
 /** Per-dim fields `${prefix}${d}` for d < rank. */
 export function dimFields(prefix: string, values: readonly number[], type: ParamType = 'i32'): Field[] {
-  return values.map((v, d) => [`${prefix}${d}`, type, v] as Field);
+  return values.map((v, d) => [indexedName(prefix, d), type, v] as Field);
 }

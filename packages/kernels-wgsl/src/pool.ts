@@ -7,7 +7,7 @@
  * that cover it, so no two invocations write the same place.
  */
 import { FLOAT_SPECIALS, linearDispatch, linearMain, makeKernel, type Field, type Kernel } from './kernel';
-import { split3, v3Fields, type V3 } from './conv-geometry';
+import { split3, to3, v3Fields } from './conv-geometry';
 
 /** Sliding windows over planes: x is [planes, ...inSize]. Shared with the tensor package's Backend. */
 export interface PoolParams {
@@ -23,7 +23,6 @@ export interface PoolParams {
 
 const WG = 128;
 const prod = (v: readonly number[]) => v.reduce((a, b) => a * b, 1);
-const to3 = (v: readonly number[], fill: number) => [...new Array<number>(3 - v.length).fill(fill), ...v] as V3;
 
 function poolFields(p: PoolParams, count: number): Field[] {
   if (p.inSize.length < 1 || p.inSize.length > 3) throw new Error(`pool: ${p.inSize.length} spatial dims are not supported (1 to 3)`);
