@@ -149,9 +149,8 @@ export function makeKernel(k: {
   }
   const wg = typeof k.workgroupSize === 'number' ? ([k.workgroupSize, 1, 1] as [number, number, number]) : k.workgroupSize;
   // storage is shared by every kernel of this key: backends read it, never change it.
-  const kernel: Kernel = { key: k.key, code: parts.code, workgroupSize: wg, dispatch: k.dispatch, storage: parts.storage, params: packParams(k.fields) };
-  if (k.gridStride ?? parts.gridStride) kernel.gridStride = true;
-  return kernel;
+  // Every kernel gets the same properties in the same order (one hidden class for the backend's accesses).
+  return { key: k.key, code: parts.code, workgroupSize: wg, dispatch: k.dispatch, storage: parts.storage, params: packParams(k.fields), gridStride: k.gridStride ?? parts.gridStride };
 }
 
 /**

@@ -211,8 +211,11 @@ export class Queue {
       this.flush();
       offset = 0;
     }
-    // offset is a multiple of uniformAlign (at least 4): the words go in whole.
-    this.staged.set(params, offset / 4);
+    // offset is a multiple of uniformAlign (at least 4): the words go in whole. A loop, not
+    // staged.set(): for a block of a few words the builtin's call costs more than the copy.
+    const staged = this.staged;
+    const at = offset / 4;
+    for (let i = 0; i < params.length; i++) staged[at + i] = params[i];
     this.stagedBytes = offset + bytes;
     return offset;
   }
