@@ -146,11 +146,14 @@ export function tidy<T>(fn: () => T): T {
   if (result instanceof Promise) {
     throw new Error('tidy: fn returned a Promise; tidy scopes must be synchronous (await outside, or dispose() by hand)');
   }
-  const survivors = new Set<Tensor>();
-  collectTensors(result, survivors);
+  // Most scopes return one tensor (a layer's output, a loss): no set to build for those.
+  const returned = result as unknown;
+  const single = returned !== null && typeof returned === 'object' && (returned as Tensor).isTensor === true ? (returned as Tensor) : null;
+  let survivors: Set<Tensor> | null = null;
+  if (single === null) collectTensors(result, (survivors = new Set<Tensor>()));
   const parent = scopes[scopes.length - 1];
   for (const t of scope) {
-    if (!survivors.has(t)) t.dispose();
+    if (single === null ? !survivors!.has(t) : t !== single) t.dispose();
     else if (parent) parent.add(t);
     // Out of every scope: from now on only the GC safety net can free it.
     else t._guard();
