@@ -108,8 +108,6 @@ export class Queue {
   private bindGroupCount = 0;
   /** The parts of the dispatch being encoded: per binding, buffer id, offset (WHOLE for a whole buffer) and size. */
   private parts: number[] = [];
-  /** setBindGroup's dynamic offset, in a typed array kept for every dispatch. */
-  private dynamicOffset = new Uint32Array(1);
   private bufferIds = new WeakMap<GPUBuffer, number>();
   private nextForeignId = -1;
   /** Unmapped staging buffers of SMALL_READ_BYTES, for small reads. */
@@ -195,8 +193,8 @@ export class Queue {
       pass.setPipeline(compiled.pipeline);
       this.passPipeline = compiled.pipeline;
     }
-    this.dynamicOffset[0] = offset;
-    pass.setBindGroup(0, group, this.dynamicOffset, 0, 1);
+    // A plain array: Dawn's typed-array overload (offsets, start, length) costs more per call (about 0.4 µs).
+    pass.setBindGroup(0, group, [offset]);
     pass.dispatchWorkgroups(x, y, z);
     this.counts.dispatches++;
     if (++this.sinceSubmit >= BATCH) this.flush();
