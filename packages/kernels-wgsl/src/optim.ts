@@ -2,12 +2,11 @@
  * Fused optimizer updates, in place, one invocation per parameter element; the formulas
  * are PyTorch's (torch.optim.SGD and Adam/AdamW), as in the cpu backend.
  */
+import type { AdamParams, SgdParams } from '@webgrad/kernels-ir';
 import { linearDispatch, linearMain, makeKernel, type Access, type Field, type Kernel } from './kernel';
 
 const WG = 256;
 
-export interface SgdShape { lr: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean; firstStep: boolean }
-export interface AdamShape { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; decoupled: boolean; step: number }
 
 /** SGD's update of element i of the tensor whose bindings end in `j` (W, G, [M]). */
 function sgdBody(withMomentum: boolean, j = ''): string {
@@ -20,13 +19,13 @@ function sgdBody(withMomentum: boolean, j = ''): string {
   return body + `  W${j}[i] -= p.lr * d;`;
 }
 
-const sgdFields = (p: SgdShape): Field[] => [
+const sgdFields = (p: SgdParams): Field[] => [
   ['lr', 'f32', p.lr], ['momentum', 'f32', p.momentum], ['dampening', 'f32', p.dampening],
   ['wd', 'f32', p.weightDecay], ['nesterov', 'i32', p.nesterov ? 1 : 0], ['first', 'i32', p.firstStep ? 1 : 0],
 ];
 
 /** Bindings param, grad, [momentum buffer] (with momentum). */
-export function sgdKernel(size: number, p: SgdShape, withMomentum: boolean): Kernel {
+export function sgdKernel(size: number, p: SgdParams, withMomentum: boolean): Kernel {
   return makeKernel({
     key: `sgd/${withMomentum}`,
     storage: sgdStorage(withMomentum, ''),
@@ -54,7 +53,7 @@ function adamBody(j = ''): string {
 }
 
 /** Bias corrections are folded on the host (in float64). */
-function adamFields(p: AdamShape): Field[] {
+function adamFields(p: AdamParams): Field[] {
   const bc1 = 1 - p.beta1 ** p.step;
   const bc2 = 1 - p.beta2 ** p.step;
   return [
@@ -67,7 +66,7 @@ function adamFields(p: AdamShape): Field[] {
 const adamStorage = (j: string): [string, Access, string][] => [[`W${j}`, 'read_write', 'f32'], [`G${j}`, 'read', 'f32'], [`M${j}`, 'read_write', 'f32'], [`V${j}`, 'read_write', 'f32']];
 
 /** Bindings param, grad, m, v. */
-export function adamKernel(size: number, p: AdamShape): Kernel {
+export function adamKernel(size: number, p: AdamParams): Kernel {
   return makeKernel({
     key: 'adam',
     storage: adamStorage(''),
@@ -97,11 +96,11 @@ function multiKernel(key: string, sizes: readonly number[], storage: (j: string)
 }
 
 /** SGD over several tensors at once: bindings W0, G0, [M0], W1, G1, [M1], ... */
-export function sgdMultiKernel(sizes: readonly number[], p: SgdShape, withMomentum: boolean): Kernel {
+export function sgdMultiKernel(sizes: readonly number[], p: SgdParams, withMomentum: boolean): Kernel {
   return multiKernel(`sgd/${withMomentum}`, sizes, (j) => sgdStorage(withMomentum, j), (j) => sgdBody(withMomentum, j), sgdFields(p));
 }
 
 /** Adam over several tensors at once: bindings W0, G0, M0, V0, W1, ... */
-export function adamMultiKernel(sizes: readonly number[], p: AdamShape): Kernel {
+export function adamMultiKernel(sizes: readonly number[], p: AdamParams): Kernel {
   return multiKernel('adam', sizes, adamStorage, adamBody, adamFields(p));
 }

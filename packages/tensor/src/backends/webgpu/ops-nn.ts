@@ -7,10 +7,9 @@ import type { Backend, PoolParams, Storage } from '../../backend';
 import { requireFloat32, type Context } from './context';
 import type { Binding } from './queue';
 import { Accumulator, bindsWhole, forParts, type Operand } from './split';
+import { sizeOf } from '../../shape';
 
 type NnMethods = Pick<Backend, 'maxPool' | 'maxPoolBackward' | 'avgPool' | 'avgPoolBackward' | 'batchNorm' | 'batchNormBackward' | 'batchNormRunningStats' | 'softmax' | 'sgdStep' | 'adamStep' | 'sgdSteps' | 'adamSteps'>;
-
-const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
 
 /** Tensors per multi-tensor optimizer dispatch, at most (each count is a pipeline of its own). */
 const MAX_MULTI = 8;
@@ -53,7 +52,7 @@ export function nnMethods(ctx: Context): NnMethods {
   return {
     maxPool(x, p, dtype) {
       requireFloat32('maxPool', dtype);
-      const inRow = prod(p.inSize), outRow = prod(p.outSize);
+      const inRow = sizeOf(p.inSize), outRow = sizeOf(p.outSize);
       const out = ctx.alloc(p.planes * outRow, 'maxPool'), argmax = ctx.alloc(p.planes * outRow, 'maxPool');
       byPlanes('maxPool', p, [{ buffer: ctx.buf(x, 'maxPool'), rowElems: inRow }, { buffer: out.buffer, rowElems: outRow, written: 'out' }, { buffer: argmax.buffer, rowElems: outRow, written: 'out' }],
         (pp, bind) => q.run(maxPoolKernel(pp), bind));
@@ -61,7 +60,7 @@ export function nnMethods(ctx: Context): NnMethods {
     },
     maxPoolBackward(gy, argmax, p, dtype) {
       requireFloat32('maxPoolBackward', dtype);
-      const inRow = prod(p.inSize), outRow = prod(p.outSize);
+      const inRow = sizeOf(p.inSize), outRow = sizeOf(p.outSize);
       const n = p.planes * inRow;
       const gx = ctx.alloc(n, 'maxPoolBackward');
       const disjoint = poolWindowsDisjoint(p);
@@ -76,7 +75,7 @@ export function nnMethods(ctx: Context): NnMethods {
     avgPool(x, p, dtype) {
       requireFloat32('avgPool', dtype);
       avgOnly('avgPool', p);
-      const inRow = prod(p.inSize), outRow = prod(p.outSize);
+      const inRow = sizeOf(p.inSize), outRow = sizeOf(p.outSize);
       const out = ctx.alloc(p.planes * outRow, 'avgPool');
       byPlanes('avgPool', p, [{ buffer: ctx.buf(x, 'avgPool'), rowElems: inRow }, { buffer: out.buffer, rowElems: outRow, written: 'out' }],
         (pp, bind) => q.run(avgPoolKernel(pp), bind));
@@ -85,7 +84,7 @@ export function nnMethods(ctx: Context): NnMethods {
     avgPoolBackward(gy, p, dtype) {
       requireFloat32('avgPoolBackward', dtype);
       avgOnly('avgPoolBackward', p);
-      const inRow = prod(p.inSize), outRow = prod(p.outSize);
+      const inRow = sizeOf(p.inSize), outRow = sizeOf(p.outSize);
       const gx = ctx.alloc(p.planes * inRow, 'avgPoolBackward');
       byPlanes('avgPoolBackward', p, [{ buffer: ctx.buf(gy, 'avgPoolBackward'), rowElems: outRow }, { buffer: gx.buffer, rowElems: inRow, written: 'out' }],
         (pp, bind) => q.run(avgPoolBackwardKernel(pp), bind));
