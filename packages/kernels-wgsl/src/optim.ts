@@ -77,31 +77,3 @@ export function adamKernel(size: number, p: AdamShape): Kernel {
     dispatch: linearDispatch(size, WG),
   });
 }
-
-/**
- * Several tensors' updates in one dispatch (PyTorch's multi-tensor "foreach" step): the
- * bindings of tensor 0, then of tensor 1, ...; invocation i updates element i of every
- * tensor that long. As many tensors as the device's storage bindings per stage allow.
- */
-function multiKernel(key: string, sizes: readonly number[], storage: (j: string) => [string, Access, string][], body: (j: string) => string, fields: Field[]): Kernel {
-  const count = Math.max(...sizes);
-  const js = sizes.map((_, j) => String(j));
-  return makeKernel({
-    key: `${key}/x${sizes.length}`,
-    storage: js.flatMap(storage),
-    fields: [['count', 'i32', count], ...sizes.map((n, j): Field => [`n${j}`, 'i32', n]), ...fields],
-    build: () => linearMain(WG, js.map((j) => `    if (i < p.n${j}) {\n${body(j)}\n    }`).join('\n')),
-    workgroupSize: WG,
-    dispatch: linearDispatch(count, WG),
-  });
-}
-
-/** SGD over several tensors at once: bindings W0, G0, [M0], W1, G1, [M1], ... */
-export function sgdMultiKernel(sizes: readonly number[], p: SgdShape, withMomentum: boolean): Kernel {
-  return multiKernel(`sgd/${withMomentum}`, sizes, (j) => sgdStorage(withMomentum, j), (j) => sgdBody(withMomentum, j), sgdFields(p));
-}
-
-/** Adam over several tensors at once: bindings W0, G0, M0, V0, W1, ... */
-export function adamMultiKernel(sizes: readonly number[], p: AdamShape): Kernel {
-  return multiKernel('adam', sizes, adamStorage, adamBody, adamFields(p));
-}
