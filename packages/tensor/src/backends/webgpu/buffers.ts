@@ -166,6 +166,18 @@ export class BufferPool {
     this.pooledBytes += size;
   }
 
+  /** Destroys the free buffers (not the deferred ones): after a re-layout, they are mostly of sizes nothing asks for again. */
+  trim(): void {
+    for (const list of this.free.values()) {
+      for (const b of list.buffers) {
+        this.destroyed(b);
+        b.destroy();
+      }
+    }
+    this.free.clear();
+    this.pooledBytes = 0;
+  }
+
   destroyAll(): void {
     for (const list of this.free.values()) for (const b of list.buffers) b.destroy();
     for (const [, b] of this.deferred) b.destroy();

@@ -148,6 +148,9 @@ export class Packer {
       bytes += slot;
     });
     close();
+    // Room for the arenas: the pool's free buffers (a step's activations) go first.
+    q.flush();
+    q.pool.trim();
     for (const c of layout.chunks) {
       const arenas = Array.from({ length: roles }, () => new Arena(q.storageBuffer(c.elements * 4, `${what} (packed)`)));
       c.arenas = arenas.map((a) => a.buffer);
@@ -164,6 +167,10 @@ export class Packer {
         });
       });
     }
+    // The buffers the storages left are free now (once this submit is made), in sizes of
+    // single parameters that the pool would keep: give their memory back.
+    q.flush();
+    q.pool.trim();
     return layout;
   }
 }
