@@ -171,6 +171,15 @@ async function opsSuite(be: Backend): Promise<void> {
     const f = be.batchNorm(a, g, null, bn, 'float32');
     return be.batchNormBackward(gy, a, f.mean, f.invstd, g, bn, 'float32').gx;
   }, 240, 'batchNormBackward');
+  const pool = { planes: 6, inSize: [8, 5], kernel: [2, 2], outSize: [4, 2], stride: [2, 2], padding: [0, 0], dilation: [1, 1], countIncludePad: true };
+  await samePacked(be, late([x]), ([, a]) => be.maxPool(a, pool, 'float32').out, 48, 'maxPool');
+  await samePacked(be, late([x]), ([, a]) => be.avgPool(a, pool, 'float32'), 48, 'avgPool');
+  await samePacked(be, late([x]), ([, a]) => be.pad(a, [6, 40], [[1, 0], [2, 3]], 'reflect', 0, 'float32'), 7 * 45, 'pad');
+  await samePacked(be, late([x, y]), ([, a, b]) => be.where(a, [6, 40], 'float32', a, [6, 40], b, [6, 40], [6, 40], 'float32'), 240, 'where');
+  await samePacked(be, late([gamma, beta, x]), ([, rm, rv, a]) => {
+    const f = be.batchNorm(a, null, null, bn, 'float32');
+    return be.batchNormRunningStats(rm, rv, f.mean, f.invstd, { c: 4, momentum: 0.1, eps: 1e-5, count: 60 }, 'float32').var;
+  }, 4, 'batchNormRunningStats');
   // Writes into packed storages.
   await samePacked(be, late([x, bias]), ([, dst, src]) => {
     be.copyInto(dst, src, 40, 'float32');
