@@ -6,7 +6,7 @@ import { requireFloatDtype } from '../../shape-rules';
 import type { GemmVariant, Plan, ScalarType } from '@webgrad/kernels-wgsl';
 import type { DType, Storage } from '../../backend';
 import { type DeviceLimits, checkBindingFits, checkBufferFits } from '../../limits';
-import { type Arena, GpuStorage } from './buffers';
+import { type Arena, GpuStorage, bindingBuffer } from './buffers';
 import type { Binding, Queue } from './queue';
 
 /** Offset tables kept per geometry; a training loop reuses a handful. */
@@ -86,7 +86,7 @@ export class Context {
    */
   readApart(s: Storage, written: Binding[], what: string): { binding: Binding; done: () => void } {
     const g = this.storage(s, what);
-    if (!g.arena || !written.some((w) => ('offset' in w ? w.buffer : w) === g.buffer)) return { binding: g.binding, done: () => {} };
+    if (!g.arena || !written.some((w) => bindingBuffer(w) === g.buffer)) return { binding: g.binding, done: () => {} };
     const copy = this.queue.storageBuffer(g.bytes, `${what} (operand in the written arena)`);
     this.queue.copy(g.binding, copy, g.bytes);
     return { binding: copy, done: () => this.queue.releaseBuffer(copy) };

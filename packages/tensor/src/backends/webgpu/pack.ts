@@ -20,7 +20,7 @@
  * group) it packs them again, moving each storage from wherever it is now.
  */
 import type { Kernel } from '@webgrad/kernels-wgsl';
-import { Arena, type GpuStorage } from './buffers';
+import { Arena, type GpuStorage, bindingBuffer, bindingOffset } from './buffers';
 import type { Context } from './context';
 import type { Binding } from './queue';
 
@@ -82,7 +82,7 @@ export class Packer {
     for (const chunk of layout.chunks) {
       chunk.items.forEach((i, j) => {
         const g = picked[i].storages[GRAD].binding;
-        q.copyRange('offset' in g ? g.buffer : g, 'offset' in g ? g.offset : 0, chunk.arenas[GRAD], chunk.offsets[j], picked[i].size * 4);
+        q.copyRange(bindingBuffer(g), bindingOffset(g), chunk.arenas[GRAD], chunk.offsets[j], picked[i].size * 4);
       });
     }
     for (const chunk of layout.chunks) q.run(kernel(chunk.elements), chunk.arenas as Binding[]);
