@@ -99,5 +99,10 @@ describe.skipIf(!CHROMIUM)(`images from File objects, batched and trained on in 
     expect(result.firstFileSum).toBe(pixelSum(decodeImage(files[0].buffer).data));
     expect(result.urlSum).toBe(pixelSum(decodeImage(files[1].buffer).data));
     expect(result.pngSum).toBe(pixelSum(decodeImage(png()).data));
+    // WebP is decoded by the browser (lossy, so near the colour), and made grey with PIL's luma like the rest.
+    expect([result.webp.width, result.webp.height]).toEqual([5, 3]);
+    result.webp.rgb.forEach((v, i) => expect(Math.abs(v - [200, 40, 90][i])).toBeLessThanOrEqual(4));
+    const [r, g, b] = result.webp.rgb;
+    expect(result.webp.grey).toBe((r * 19595 + g * 38470 + b * 7471 + 0x8000) >>> 16);
   });
 });

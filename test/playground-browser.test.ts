@@ -18,6 +18,7 @@ import type { Browser, Page } from 'playwright-core';
 import { PNG } from 'pngjs';
 import * as wg from '@webgrad/tensor';
 import * as nn from '@webgrad/nn';
+import { decodeImage, resizeToPlanar } from '@webgrad/datasets';
 import { type DataMeta, type ImageData8, MODEL_KINDS, type TrainConfig, batchOf, buildModel, decodeImages, epochOrder, trainStep } from '../examples/playground/core';
 import type { RunReport } from '../examples/playground/train-panel';
 import type { Learnt } from '../examples/playground/conv-panel';
@@ -87,7 +88,7 @@ function makeFolders(root: string): { vehicles: string; dehaze: string } {
 
 type Api = {
   train: { runFresh(d: string, n: number, s: object): Promise<RunReport>; reset(): Promise<unknown>; run(n: number): Promise<RunReport>; device(): string | null };
-  folder: { dehaze(steps: number): Promise<{ steps: number; losses: number[]; psnr: number; hazyPsnr: number }> };
+  folder: { dehaze(steps: number): Promise<{ steps: number; losses: number[]; psnr: number; hazyPsnr: number }>; classes(): ImageData8 | null };
   conv: { learn(steps?: number): Promise<Learnt> };
 };
 const api = <T>(page: Page, fn: (p: Api) => T | Promise<T>) => page.evaluate(`(${fn.toString()})(globalThis.playground)`) as Promise<T>;
@@ -272,11 +273,20 @@ describe.skipIf(!CHROMIUM)(`playground in Chromium${CHROMIUM_SKIP}`, () => {
 
   it('a picked folder of class subfolders becomes panel 2\'s data; one of dehazing pairs trains the dehazing network', async () => {
     const folders = makeFolders(mkdtempSync(join(tmpdir(), 'webgrad-folders-')));
-    await page.locator('#folder-size').fill('20');
+    await page.locator('#folder-size').fill('16');
     await page.locator('#folder-pick').setInputFiles(folders.vehicles);
     await page.waitForFunction(() => /now panel 2's data/.test(document.getElementById('folder-status')!.textContent ?? ''), null, { timeout: 60_000 });
-    expect(await page.locator('#folder-status').textContent()).toMatch(/^vehicles: 3 classes, 18 train \/ 6 test images at 20×20/);
-    expect(await page.locator('#train-data').textContent()).toMatch(/^vehicles \(your folder\): 18 train \/ 6 test images, 3×20×20, 3 classes/);
+    expect(await page.locator('#folder-status').textContent()).toMatch(/^vehicles: 3 classes, 18 train \/ 6 test images at 16×16/);
+    expect(await page.locator('#train-data').textContent()).toMatch(/^vehicles \(your folder\): 18 train \/ 6 test images, 3×16×16, 3 classes/);
+    // The 20×20 files resized to 16×16 in the page are the bytes the Node readers (PIL's decode and resize) give, image for image.
+    const picked = await api(page, (p) => {
+      const d = p.folder.classes();
+      return d && { pixels: Array.from(d.pixels), count: d.meta.trainCount + d.meta.testCount };
+    });
+    const plane = 3 * 16 * 16;
+    const expected = new Set(readdirSync(folders.vehicles).flatMap((cls) => readdirSync(join(folders.vehicles, cls)).map((f) => resizeToPlanar(decodeImage(readFileSync(join(folders.vehicles, cls, f))), 16, 16).join(','))));
+    expect(picked?.count).toBe(24);
+    for (let i = 0; i < 24; i++) expect(expected.has(picked!.pixels.slice(i * plane, (i + 1) * plane).join(','))).toBe(true);
     const r = await page.evaluate(() => (globalThis as unknown as { playground: Api }).playground.train.runFresh('cpu', 3, { model: 'cnn', sizes: '4,8', batch: 6 }));
     expect(r.steps).toBe(3);
     expect(await page.locator('#train-cm tr').count()).toBe(4);

@@ -1,4 +1,5 @@
 /** Canvas drawing for the playground: maps, images, line charts. */
+import * as ds from '@webgrad/datasets';
 
 export const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
   const el = document.getElementById(id);
@@ -93,21 +94,14 @@ export function drawPlanar(canvas: HTMLCanvasElement, bytes: Uint8Array, c: numb
   paint(canvas, rgba, h, w);
 }
 
-/** An image file (or any Blob) resized to h×w, as planar bytes [c, h, w] (c = 1 takes the luminance). */
+/**
+ * An image file (or any Blob) resized to h×w, as planar bytes [c, h, w] (c = 1 takes the
+ * luminance). JPEG and PNG go through the datasets package's decoder and resize, so a folder
+ * picked here gives the pixels `npm run lab` reads from the same files (PIL's); other formats
+ * through the browser's decoder.
+ */
 export async function fileToPlanar(file: Blob, c: number, h: number, w: number): Promise<Uint8Array> {
-  const bitmap = await createImageBitmap(file);
-  const off = document.createElement('canvas');
-  off.width = w;
-  off.height = h;
-  const ctx = off.getContext('2d')!;
-  ctx.drawImage(bitmap, 0, 0, w, h);
-  const { data } = ctx.getImageData(0, 0, w, h);
-  const out = new Uint8Array(c * h * w);
-  for (let i = 0; i < h * w; i++) {
-    if (c === 1) out[i] = Math.round(0.299 * data[i * 4] + 0.587 * data[i * 4 + 1] + 0.114 * data[i * 4 + 2]);
-    else for (let k = 0; k < c; k++) out[k * h * w + i] = data[i * 4 + k];
-  }
-  return out;
+  return ds.resizeToPlanar(await ds.decodeImageSource(file, c === 1 ? 'grey' : 'rgb'), h, w);
 }
 
 export interface Series {

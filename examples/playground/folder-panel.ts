@@ -4,7 +4,8 @@
  * train the lab's dehazing network (DehazeNet: dilated 3×3 convolutions predicting the haze
  * residual) here, with train and test loss, the test PSNR beside the hazy input's own (the
  * baseline to beat), and test scenes shown hazy | network | clear. The files are decoded in
- * the page (createImageBitmap); nothing is uploaded.
+ * the page, by the datasets package's decoder and resize (the pixels `npm run lab` reads from
+ * the same folder); nothing is uploaded.
  */
 import * as wg from '@webgrad/tensor';
 import * as nn from '@webgrad/nn';
@@ -57,6 +58,8 @@ export function folderPanel(train: ReturnType<typeof trainPanel>) {
   };
 
   let pairs: Pairs | null = null;
+  /** The last class folder's data, as panel 2 got it. */
+  let classes: ImageData8 | null = null;
   let running = false;
   let stopRequested = false;
 
@@ -114,7 +117,7 @@ export function folderPanel(train: ReturnType<typeof trainPanel>) {
     const size = field('folder-size');
     const perClass = field('folder-per-class');
     const plan = planFolder(files, { trainPerClass: perClass, testPerClass: Math.max(1, Math.ceil(perClass / 3)), levelsPerScene: DEHAZE.levelsPerScene });
-    if (plan.kind === 'classes') return { kind: plan.kind, data: await useClasses(plan, size) };
+    if (plan.kind === 'classes') return { kind: plan.kind, data: (classes = await useClasses(plan, size)) };
     return { kind: plan.kind, pairs: await usePairs(plan, size) };
   };
 
@@ -232,5 +235,5 @@ export function folderPanel(train: ReturnType<typeof trainPanel>) {
   });
   $('dehaze-start').addEventListener('click', () => void dehaze().catch(fail));
   $('dehaze-stop').addEventListener('click', () => (stopRequested = true));
-  return { pick, dehaze, stop: () => (stopRequested = true) };
+  return { pick, dehaze, stop: () => (stopRequested = true), classes: () => classes };
 }

@@ -14,10 +14,24 @@ export interface ImagesRun {
   firstFileSum: number;
   pngSum: number;
   urlSum: number;
+  /** A 5×3 WebP of one colour (a format webgrad does not decode: the browser's decoder reads it), as RGB and as grey. */
+  webp: { width: number; height: number; rgb: number[]; grey: number };
   sharedMemory: boolean;
 }
 
 const sum = (a: Uint8Array) => a.reduce((s, v) => s + v, 0);
+
+async function webpPixels(): Promise<ImagesRun['webp']> {
+  const canvas = new OffscreenCanvas(5, 3);
+  const context = canvas.getContext('2d')!;
+  context.fillStyle = 'rgb(200, 40, 90)';
+  context.fillRect(0, 0, 5, 3);
+  const blob = await canvas.convertToBlob({ type: 'image/webp', quality: 1 });
+  if (blob.type !== 'image/webp') throw new Error(`this browser wrote ${blob.type}, not WebP`);
+  const rgb = await decodeImageSource(blob);
+  const grey = await decodeImageSource(blob, 'grey');
+  return { width: rgb.width, height: rgb.height, rgb: [...rgb.data.subarray(0, 3)], grey: grey.data[0] };
+}
 
 async function run(pngBytes: readonly number[], jpegUrl: string): Promise<ImagesRun> {
   await wg.useDevice('cpu');
@@ -49,6 +63,7 @@ async function run(pngBytes: readonly number[], jpegUrl: string): Promise<Images
     firstFileSum: sum((await decodeImageSource(files[0])).data),
     pngSum: sum((await decodeImageSource(new Blob([new Uint8Array(pngBytes)], { type: 'image/png' }))).data),
     urlSum: sum((await decodeImageSource(jpegUrl)).data),
+    webp: await webpPixels(),
     sharedMemory: typeof SharedArrayBuffer === 'function',
   };
 }

@@ -29,6 +29,9 @@ export interface DecodeImageOptions {
 const isPng = (b: Uint8Array) => b.length >= 8 && b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47;
 const isJpeg = (b: Uint8Array) => b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff;
 
+/** Whether decodeImage reads these bytes (a JPEG or PNG, by content). */
+export const isDecodableImage = (bytes: Uint8Array): boolean => isJpeg(bytes) || isPng(bytes);
+
 /** An image as its decoder gives it: one grey channel, or RGB. */
 interface Raw {
   width: number;
@@ -45,7 +48,7 @@ function greyToRgb(src: Uint8Array): Uint8Array {
 }
 
 /** Luma with ITU-R 601-2 weights in PIL's fixed point (Convert.c, L24), PIL's convert('L'). */
-function rgbToGrey(src: Uint8Array): Uint8Array {
+export function rgbToGrey(src: Uint8Array): Uint8Array {
   const out = new Uint8Array(src.length / 3);
   for (let i = 0, j = 0; i < out.length; i++, j += 3) out[i] = (src[j] * 19595 + src[j + 1] * 38470 + src[j + 2] * 7471 + 0x8000) >>> 16;
   return out;

@@ -1,10 +1,12 @@
 /**
  * Images as a page has them (File objects from <input type=file> or a drop, Blobs, URLs,
- * ImageBitmaps) decoded to pixels and gathered into an ImageSet a DataLoader batches. Bytes
- * go through decodeImage, the decoder the Node readers use, so a page sees the same pixels;
- * an ImageBitmap (already decoded by the browser) is read back through an OffscreenCanvas.
+ * ImageBitmaps) decoded to pixels and gathered into an ImageSet a DataLoader batches. JPEG and
+ * PNG bytes go through decodeImage, the decoder the Node readers use, so a page sees the
+ * pixels PIL and `npm run lab` see. Other formats the page can decode (WebP, GIF, BMP, AVIF)
+ * go through the browser's decoder (createImageBitmap), as does an ImageBitmap given
+ * directly; those pixels are the browser's, read back through an OffscreenCanvas.
  */
-import { decodeImage, type Colour, type Pixels } from './decode-image';
+import { decodeImage, isDecodableImage, rgbToGrey, type Colour, type Pixels } from './decode-image';
 import { type ImageSet, sharedBytes } from './image-set';
 import { resizeToPlanar } from './resize';
 
@@ -13,17 +15,16 @@ export type ImageSourceInPage = Blob | ImageBitmap | string | URL;
 
 const describe = (s: ImageSourceInPage) => (typeof s === 'string' || s instanceof URL ? String(s) : typeof File === 'function' && s instanceof File ? s.name : Object.prototype.toString.call(s));
 
-/** RGBA from a canvas to RGB (alpha dropped) or grey (ITU-R 601-2 luma), as decodeImage converts. */
+/** RGBA from a canvas to RGB (alpha dropped) or grey, as decodeImage converts (PIL's luma). */
 function fromRgba(rgba: Uint8ClampedArray, width: number, height: number, colour: Colour): Pixels {
   const n = width * height;
-  const channels = colour === 'rgb' ? 3 : 1;
-  const data = new Uint8Array(channels * n);
-  for (let i = 0; i < n; i++) {
-    const [r, g, b] = [rgba[4 * i], rgba[4 * i + 1], rgba[4 * i + 2]];
-    if (channels === 3) data.set([r, g, b], 3 * i);
-    else data[i] = (r * 299 + g * 587 + b * 114 + 500) / 1000;
+  const rgb = new Uint8Array(3 * n);
+  for (let i = 0, o = 0; i < n; i++, o += 3) {
+    rgb[o] = rgba[4 * i];
+    rgb[o + 1] = rgba[4 * i + 1];
+    rgb[o + 2] = rgba[4 * i + 2];
   }
-  return { width, height, channels, data };
+  return colour === 'rgb' ? { width, height, channels: 3, data: rgb } : { width, height, channels: 1, data: rgbToGrey(rgb) };
 }
 
 function bitmapPixels(bitmap: ImageBitmap, colour: Colour): Pixels {
@@ -37,7 +38,18 @@ function bitmapPixels(bitmap: ImageBitmap, colour: Colour): Pixels {
 async function blobPixels(blob: Blob, colour: Colour): Promise<Pixels> {
   const bytes = new Uint8Array(await blob.arrayBuffer());
   if (bytes.length === 0) throw new Error('empty file');
-  return decodeImage(bytes, colour);
+  if (isDecodableImage(bytes) || typeof createImageBitmap !== 'function') return decodeImage(bytes, colour);
+  let bitmap: ImageBitmap;
+  try {
+    bitmap = await createImageBitmap(blob);
+  } catch (err) {
+    throw new Error(`not an image this page can decode (webgrad reads JPEG and PNG; the browser could not read it either: ${err instanceof Error ? err.message : String(err)})`, { cause: err });
+  }
+  try {
+    return bitmapPixels(bitmap, colour);
+  } finally {
+    bitmap.close();
+  }
 }
 
 /** One image from a page decoded at its own size; an error names the file or URL. */
