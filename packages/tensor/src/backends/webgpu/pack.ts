@@ -53,6 +53,9 @@ interface Layout {
 }
 
 export class Packer {
+  /** Whether a group was packed already (see pack: only the first trims the pool). */
+  private packedOnce = false;
+
   constructor(private ctx: Context) {}
 
   /**
@@ -148,9 +151,18 @@ export class Packer {
       bytes += slot;
     });
     close();
-    // Room for the arenas: the pool's free buffers (a step's activations) go first.
-    q.flush();
-    q.pool.trim();
+    // The first packing frees the pool around it: before, room for the arenas (the free
+    // buffers are a step's activations, made again next step); after, the per-parameter
+    // buffers the storages left, which nothing of their sizes may ask for again. A later
+    // re-pack (a parameter replaced, a parameter without a gradient this step) leaves the
+    // pool alone, so that repeated ones reuse the arenas they free instead of reallocating
+    // every buffer.
+    const trim = !this.packedOnce;
+    this.packedOnce = true;
+    if (trim) {
+      q.flush();
+      q.pool.trim();
+    }
     for (const c of layout.chunks) {
       const arenas = Array.from({ length: roles }, () => new Arena(q.storageBuffer(c.elements * 4, `${what} (packed)`)));
       c.arenas = arenas.map((a) => a.buffer);
@@ -167,10 +179,10 @@ export class Packer {
         });
       });
     }
-    // The buffers the storages left are free now (once this submit is made), in sizes of
-    // single parameters that the pool would keep: give their memory back.
-    q.flush();
-    q.pool.trim();
+    if (trim) {
+      q.flush();
+      q.pool.trim();
+    }
     return layout;
   }
 }
