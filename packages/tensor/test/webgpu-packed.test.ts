@@ -210,6 +210,19 @@ describe.skipIf(!main.gpu)(`packed storages (${main.reason})`, () => {
     await opsSuite(small.gpu!);
   });
 
+  it('a storage given as two parameters is updated twice, as per parameter', async () => {
+    const be = main.gpu!;
+    const data = randF(50), g1 = randF(50), g2 = randF(50);
+    const shared = be.upload(data, 'float32'), other = be.upload(randF(30), 'float32'), ref = be.upload(data, 'float32');
+    const grads = [g1, g2].map((g) => be.upload(g, 'float32'));
+    const h = { lr: 0.1, momentum: 0, dampening: 0, weightDecay: 0.01, nesterov: false, firstStep: false };
+    be.sgdSteps([{ param: shared, grad: grads[0], momentumBuf: null, size: 50 }, { param: other, grad: grads[0], momentumBuf: null, size: 30 }, { param: shared, grad: grads[1], momentumBuf: null, size: 50 }], h);
+    be.sgdStep(ref, grads[0], null, 50, h);
+    be.sgdStep(ref, grads[1], null, 50, h);
+    expect(await read(be, shared, 50)).toEqual(await read(be, ref, 50));
+    for (const s of [shared, other, ref, ...grads]) be.dispose(s);
+  });
+
   it('a packed storage is released with its arena only when the last storage in it is', async () => {
     const be = main.gpu!;
     const live = be.stats();
