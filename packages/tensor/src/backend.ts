@@ -153,8 +153,9 @@ export interface Backend {
   /**
    * Multi-tensor steps (PyTorch's foreach): the updates of several parameters with the same
    * settings, each exactly as sgdStep / adamStep would make it. The momentum buffers are all
-   * present or all null. On webgpu one dispatch updates as many parameters as the device's
-   * storage bindings allow.
+   * present or all null. On webgpu the first step of a group moves its parameters and state
+   * into shared buffers (the storages keep their identity), and each step is then one
+   * dispatch per buffer (backends/webgpu/pack.ts).
    */
   sgdSteps(items: SgdItem[], p: SgdParams): void;
   adamSteps(items: AdamItem[], p: AdamParams): void;

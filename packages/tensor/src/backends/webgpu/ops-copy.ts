@@ -35,7 +35,7 @@ function stridedWindow(ctx: Context, shape: readonly number[], strides: readonly
   return {
     /** The window of a part of n rows, with alignment slack. */
     bytes: (n: number) => (span(n).hi - span(n).lo + 1 + align) * 4,
-    part(buffer: GPUBuffer, lo: number, n: number): { binding: Binding; offset: number } {
+    part(buffer: Binding, lo: number, n: number): { binding: Binding; offset: number } {
       const first = offset + lo * (strides[0] ?? 0);
       const { lo: a, hi: b } = span(n);
       const start = Math.floor((first + a) / align) * align;
@@ -73,9 +73,11 @@ export function copyMethods(ctx: Context): CopyMethods {
     },
     writeStrided(dst, src, srcShape, dstStrides, dstOffset, dtype) {
       const t = scalarOf('writeStrided', dtype);
-      const sb = ctx.buf(src, 'writeStrided'), db = ctx.buf(dst, 'writeStrided');
+      const db = ctx.buf(dst, 'writeStrided');
+      const { binding: sb, done } = ctx.readApart(src, [db], 'writeStrided');
       if (bindsWhole(ctx, [sb, db])) {
         q.run(writeStridedKernel(srcShape, dstStrides, dstOffset, t), [sb, db]);
+        done();
         return;
       }
       const [shape, st] = trimLeading(srcShape, dstStrides);
@@ -84,6 +86,7 @@ export function copyMethods(ctx: Context): CopyMethods {
         const w = win.part(db, lo, n);
         q.run(writeStridedKernel([n, ...shape.slice(1)], st, w.offset, t), [s, w.binding]);
       }, win.bytes);
+      done();
     },
     pad(x, shape, pads, mode, value, dtype) {
       const t = scalarOf('pad', dtype);

@@ -37,7 +37,7 @@ export function linalgMethods(ctx: Context): LinalgMethods {
    * `outRow` values per item, or null when it sums over the batch (the weight gradient),
    * which then adds up the parts. Runs one kernel, or the register plan.
    */
-  function convOp(what: string, p: ConvParams, outElements: number, inputs: Record<string, [GPUBuffer, number | null]>, outName: string,
+  function convOp(what: string, p: ConvParams, outElements: number, inputs: Record<string, [Binding, number | null]>, outName: string,
     outRow: number | null, useGemm: boolean, plan: (p: ConvParams) => Plan, tiled: (p: ConvParams) => Kernel, direct: (p: ConvParams) => Kernel, order: string[]) {
     const out = ctx.alloc(outElements, what);
     const names = Object.keys(inputs);
@@ -118,7 +118,7 @@ export function linalgMethods(ctx: Context): LinalgMethods {
       requireFloat32('conv', dtype);
       const g = conv3(p);
       const hasBias = bias !== null;
-      const inputs: Record<string, [GPUBuffer, number | null]> = { x: [ctx.buf(x, 'conv'), g.C * g.plane], w: [ctx.buf(w, 'conv'), null] };
+      const inputs: Record<string, [Binding, number | null]> = { x: [ctx.buf(x, 'conv'), g.C * g.plane], w: [ctx.buf(w, 'conv'), null] };
       if (bias) inputs.bias = [ctx.buf(bias, 'conv'), null];
       return convOp('conv', p, g.N * g.CO * g.L, inputs, 'y', g.CO * g.L, g.COg >= minChannels,
         (pp) => convForwardRegistersPlan(pp, hasBias), (pp) => convForwardTiledKernel(pp, hasBias), (pp) => convForwardDirectKernel(pp, hasBias),
@@ -127,7 +127,7 @@ export function linalgMethods(ctx: Context): LinalgMethods {
     convBackwardInput(gy, w, p, dtype) {
       requireFloat32('convBackwardInput', dtype);
       const g = conv3(p);
-      const inputs: Record<string, [GPUBuffer, number | null]> = { gy: [ctx.buf(gy, 'convBackwardInput'), g.CO * g.L], w: [ctx.buf(w, 'convBackwardInput'), null] };
+      const inputs: Record<string, [Binding, number | null]> = { gy: [ctx.buf(gy, 'convBackwardInput'), g.CO * g.L], w: [ctx.buf(w, 'convBackwardInput'), null] };
       return convOp('convBackwardInput', p, g.N * g.C * g.plane, inputs, 'gx', g.C * g.plane,
         g.Cg >= minChannels, convBackwardInputRegistersPlan, convBackwardInputTiledKernel, convBackwardInputDirectKernel,
         ['gy', 'w', 'gx']);
@@ -135,7 +135,7 @@ export function linalgMethods(ctx: Context): LinalgMethods {
     convBackwardWeight(x, gy, p, dtype) {
       requireFloat32('convBackwardWeight', dtype);
       const g = conv3(p);
-      const inputs: Record<string, [GPUBuffer, number | null]> = { x: [ctx.buf(x, 'convBackwardWeight'), g.C * g.plane], gy: [ctx.buf(gy, 'convBackwardWeight'), g.CO * g.L] };
+      const inputs: Record<string, [Binding, number | null]> = { x: [ctx.buf(x, 'convBackwardWeight'), g.C * g.plane], gy: [ctx.buf(gy, 'convBackwardWeight'), g.CO * g.L] };
       return convOp('convBackwardWeight', p, g.CO * g.Cg * g.KK, inputs, 'gw', null,
         g.COg >= minChannels, convBackwardWeightRegistersPlan, convBackwardWeightTiledKernel, convBackwardWeightDirectKernel,
         ['x', 'gy', 'gw']);
