@@ -2,12 +2,10 @@
  * Fused optimizer updates, in place, one invocation per parameter element; the formulas
  * are PyTorch's (torch.optim.SGD and Adam/AdamW), as in the cpu backend.
  */
+import type { AdamParams, SgdParams } from '@webgrad/kernels-ir';
 import { linearDispatch, linearMain, makeKernel, type Access, type Field, type Kernel } from './kernel';
 
 const WG = 256;
-
-export interface SgdShape { lr: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean; firstStep: boolean }
-export interface AdamShape { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; decoupled: boolean; step: number }
 
 /** SGD's update of element i (bindings W, G, [M]). */
 function sgdBody(withMomentum: boolean): string {
@@ -20,13 +18,13 @@ function sgdBody(withMomentum: boolean): string {
   return body + `  W[i] -= p.lr * d;`;
 }
 
-const sgdFields = (p: SgdShape): Field[] => [
+const sgdFields = (p: SgdParams): Field[] => [
   ['lr', 'f32', p.lr], ['momentum', 'f32', p.momentum], ['dampening', 'f32', p.dampening],
   ['wd', 'f32', p.weightDecay], ['nesterov', 'i32', p.nesterov ? 1 : 0], ['first', 'i32', p.firstStep ? 1 : 0],
 ];
 
 /** Bindings param, grad, [momentum buffer] (with momentum). */
-export function sgdKernel(size: number, p: SgdShape, withMomentum: boolean): Kernel {
+export function sgdKernel(size: number, p: SgdParams, withMomentum: boolean): Kernel {
   return makeKernel({
     key: `sgd/${withMomentum}`,
     storage: sgdStorage(withMomentum),
@@ -54,7 +52,7 @@ function adamBody(): string {
 }
 
 /** Bias corrections are folded on the host (in float64). */
-function adamFields(p: AdamShape): Field[] {
+function adamFields(p: AdamParams): Field[] {
   const bc1 = 1 - p.beta1 ** p.step;
   const bc2 = 1 - p.beta2 ** p.step;
   return [
@@ -67,7 +65,7 @@ function adamFields(p: AdamShape): Field[] {
 const adamStorage = (): [string, Access, string][] => [['W', 'read_write', 'f32'], ['G', 'read', 'f32'], ['M', 'read_write', 'f32'], ['V', 'read_write', 'f32']];
 
 /** Bindings param, grad, m, v. */
-export function adamKernel(size: number, p: AdamShape): Kernel {
+export function adamKernel(size: number, p: AdamParams): Kernel {
   return makeKernel({
     key: 'adam',
     storage: adamStorage(),

@@ -4,11 +4,12 @@
  * on GPUs, and the direct convolution where a GEMM tile would be mostly empty.
  */
 import {
-  col2imKernel, conv3, convBackwardInputDirectKernel, convBackwardInputRegistersPlan, convBackwardInputTiledKernel,
+  col2imKernel, convBackwardInputDirectKernel, convBackwardInputRegistersPlan, convBackwardInputTiledKernel,
   convBackwardWeightDirectKernel, convBackwardWeightRegistersPlan, convBackwardWeightTiledKernel, convForwardDirectKernel,
   convForwardRegistersPlan, convForwardTiledKernel, im2colKernel, matmulNeedsPack, matmulPackB, matmulPackedSize, matmulRegistersKernel,
-  matmulTiledKernel, type Kernel, type MatmulParams, type Plan,
+  matmulTiledKernel, type Kernel, type Plan,
 } from '@webgrad/kernels-wgsl';
+import { conv3, type MatmulParams } from '@webgrad/kernels-ir';
 import type { Backend, ConvParams } from '../../backend';
 import { requireFloat32, type Context } from './context';
 import type { Binding } from './queue';

@@ -8,10 +8,9 @@ import { requireFloat32, type Context } from './context';
 import { Packer } from './pack';
 import type { Binding } from './queue';
 import { Accumulator, bindsWhole, forParts, type Operand } from './split';
+import { sizeOf } from '../../shape';
 
 type NnMethods = Pick<Backend, 'maxPool' | 'maxPoolBackward' | 'avgPool' | 'avgPoolBackward' | 'batchNorm' | 'batchNormBackward' | 'batchNormRunningStats' | 'softmax' | 'sgdStep' | 'adamStep' | 'sgdSteps' | 'adamSteps'>;
-
-const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
 
 function avgOnly(op: string, p: PoolParams): void {
   if (p.dilation.some((d) => d !== 1)) throw new Error(`${op}: dilation [${p.dilation}] is not supported (average pooling takes dilation 1)`);
@@ -31,7 +30,7 @@ export function nnMethods(ctx: Context): NnMethods {
   return {
     maxPool(x, p, dtype) {
       requireFloat32('maxPool', dtype);
-      const inRow = prod(p.inSize), outRow = prod(p.outSize);
+      const inRow = sizeOf(p.inSize), outRow = sizeOf(p.outSize);
       const out = ctx.alloc(p.planes * outRow, 'maxPool'), argmax = ctx.alloc(p.planes * outRow, 'maxPool');
       byPlanes('maxPool', p, [{ buffer: ctx.buf(x, 'maxPool'), rowElems: inRow }, { buffer: out.buffer, rowElems: outRow, written: 'out' }, { buffer: argmax.buffer, rowElems: outRow, written: 'out' }],
         (pp, bind) => q.run(maxPoolKernel(pp), bind));
@@ -39,7 +38,7 @@ export function nnMethods(ctx: Context): NnMethods {
     },
     maxPoolBackward(gy, argmax, p, dtype) {
       requireFloat32('maxPoolBackward', dtype);
-      const inRow = prod(p.inSize), outRow = prod(p.outSize);
+      const inRow = sizeOf(p.inSize), outRow = sizeOf(p.outSize);
       const n = p.planes * inRow;
       const gx = ctx.alloc(n, 'maxPoolBackward');
       const disjoint = poolWindowsDisjoint(p);
@@ -54,7 +53,7 @@ export function nnMethods(ctx: Context): NnMethods {
     avgPool(x, p, dtype) {
       requireFloat32('avgPool', dtype);
       avgOnly('avgPool', p);
-      const inRow = prod(p.inSize), outRow = prod(p.outSize);
+      const inRow = sizeOf(p.inSize), outRow = sizeOf(p.outSize);
       const out = ctx.alloc(p.planes * outRow, 'avgPool');
       byPlanes('avgPool', p, [{ buffer: ctx.buf(x, 'avgPool'), rowElems: inRow }, { buffer: out.buffer, rowElems: outRow, written: 'out' }],
         (pp, bind) => q.run(avgPoolKernel(pp), bind));
@@ -63,7 +62,7 @@ export function nnMethods(ctx: Context): NnMethods {
     avgPoolBackward(gy, p, dtype) {
       requireFloat32('avgPoolBackward', dtype);
       avgOnly('avgPoolBackward', p);
-      const inRow = prod(p.inSize), outRow = prod(p.outSize);
+      const inRow = sizeOf(p.inSize), outRow = sizeOf(p.outSize);
       const gx = ctx.alloc(p.planes * inRow, 'avgPoolBackward');
       byPlanes('avgPoolBackward', p, [{ buffer: ctx.buf(gy, 'avgPoolBackward'), rowElems: outRow }, { buffer: gx.buffer, rowElems: inRow, written: 'out' }],
         (pp, bind) => q.run(avgPoolBackwardKernel(pp), bind));
