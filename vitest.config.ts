@@ -6,6 +6,7 @@ const src = (file: string) => fileURLToPath(new URL(`./packages/${file}`, import
 // The tests run in Node, so the packages resolve to their Node entry points (the "node"
 // condition of their package.json); the browser entries are bundled by test/browser-bundle.
 const alias = [
+  { find: /^@webgrad\/kernels-ir$/, replacement: src('kernels-ir/src/index.ts') },
   { find: /^@webgrad\/kernels-wgsl$/, replacement: src('kernels-wgsl/src/index.ts') },
   { find: /^@webgrad\/kernels-wasm$/, replacement: src('kernels-wasm/src/index.ts') },
   { find: /^@webgrad\/tensor(\/node)?$/, replacement: src('tensor/src/node.ts') },

@@ -1,7 +1,8 @@
 /**
  * The layering of DESIGN.md, checked on the sources: the packages are a library (they import
  * neither the lab's programs in examples/ nor the bench, and know no LAB.md or ../shared data
- * folder), and the bench measures the library without importing the lab's programs.
+ * folder), each package imports only the packages below it, and the bench measures the
+ * library without importing the lab's programs.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -81,6 +82,26 @@ describe('layering', () => {
 
   it('packages/*/src import nothing from examples/ or bench/', () => {
     expect(importsInto(packageSources(), ['examples', 'bench'])).toEqual([]);
+  });
+
+  it('each package imports only the @webgrad packages below it (the kernel generators share kernels-ir, not each other)', () => {
+    const below: Record<string, string[]> = {
+      'kernels-ir': [],
+      'kernels-wgsl': ['kernels-ir'],
+      'kernels-wasm': ['kernels-ir'],
+      tensor: ['kernels-ir', 'kernels-wgsl', 'kernels-wasm'],
+      nn: ['tensor'],
+      datasets: ['tensor'],
+    };
+    expect(packageSources().map((dir) => relative(join(root, 'packages'), dirname(dir))).sort()).toEqual(Object.keys(below).sort());
+    const crossings = Object.entries(below).flatMap(([pkg, allowed]) =>
+      filesUnder(join(root, 'packages', pkg, 'src'))
+        .filter((f) => SOURCE.test(f))
+        .flatMap((f) => moduleSpecifiers(readFileSync(f, 'utf8')).map((s) => [f, s.match(/^@webgrad\/([^/]+)/)?.[1]] as const))
+        .filter(([, dep]) => dep !== undefined && dep !== pkg && !allowed.includes(dep))
+        .map(([f, dep]) => `${relative(root, f)}: @webgrad/${dep}`),
+    );
+    expect(crossings).toEqual([]);
   });
 
   it('packages/*/src mention neither LAB.md nor a ../shared folder', () => {

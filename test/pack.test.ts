@@ -124,9 +124,9 @@ const TSCONFIG = {
 describe('npm pack: each package builds, installs and imports on its own', () => {
   it('packs, installs the tarballs, imports them from ESM JavaScript and TypeScript', async () => {
     // In dependency order (a package's declarations are built against the others' dist/),
-    // nn and datasets side by side.
+    // packages that do not depend on each other side by side.
     const packed: PackResult[] = [];
-    for (const wave of [['kernels-wgsl'], ['kernels-wasm'], ['tensor'], ['nn', 'datasets']]) packed.push(...(await Promise.all(wave.map(pack))));
+    for (const wave of [['kernels-ir'], ['kernels-wgsl', 'kernels-wasm'], ['tensor'], ['nn', 'datasets']]) packed.push(...(await Promise.all(wave.map(pack))));
     const license = readFileSync(join(repo, 'LICENSE'), 'utf8');
     expect(license).toMatch(/^MIT License/);
     for (const p of packed) {

@@ -13,7 +13,7 @@
  *   and scattered one by one but computed by the same vector code: an element's bits do
  *   not depend on where a thread's range starts (results are the same for any thread count).
  */
-import type { ElementwiseKernelOp } from '@webgrad/kernels-wgsl';
+import type { ElementwiseKernelOp } from '@webgrad/kernels-ir';
 import {
   assemble, block, br, brIf, f32, forRange, func, get, i32, i32x4, if_, loop, set, v128, f32x4,
   type Code, type FuncDef, type Local, type ValType,

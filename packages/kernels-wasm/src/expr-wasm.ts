@@ -1,5 +1,5 @@
 /**
- * The third rendering of the elementwise expression language (kernels-wgsl's expr.ts):
+ * The third rendering of the elementwise expression language (kernels-ir's expr.ts):
  * an expression tree becomes straight-line f32x4 code over four elements at once.
  *
  * Every node is computed into a local in evaluation order, so a subtree that occurs twice
@@ -12,7 +12,7 @@
  * tanh, sin, cos and pow have no SIMD rendering, so a tree that calls them stays on the
  * JavaScript loop (`simdRenderable`).
  */
-import type { Expr, MathFunction } from '@webgrad/kernels-wgsl';
+import type { Expr, MathFunction } from '@webgrad/kernels-ir';
 import { f32x4, get, i32, i32x4, set, v128, type Code, type Local, type ValType } from './emitter';
 
 /** Functions with a SIMD rendering here. */

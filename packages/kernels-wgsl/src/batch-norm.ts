@@ -7,13 +7,8 @@
  * - backward reduce: one workgroup per channel, gbias = Σ gy, gweight = Σ gy · xhat.
  * - backward apply: gx = (w · invstd / M) · (M · gy − gbias − xhat · gweight), M = n·s.
  */
+import type { BatchNormShape, RunningStatsParams } from '@webgrad/kernels-ir';
 import { FLOAT_SPECIALS, foldGroups, linearDispatch, linearMain, makeKernel, type Access, type Field, type Kernel } from './kernel';
-
-export interface BatchNormShape {
-  n: number;
-  c: number;
-  s: number;
-}
 
 const WG = 256;
 const RED_WG = 256;
@@ -179,15 +174,6 @@ export function batchNormCombineKernel(c: number, parts: number, count: number, 
     build: () => FLOAT_SPECIALS + linearMain(WG, body),
     workgroupSize: WG, dispatch: linearDispatch(c, WG),
   });
-}
-
-/** What the running-statistics update needs besides the four per-channel tensors. */
-export interface RunningStatsParams {
-  c: number;
-  momentum: number;
-  eps: number;
-  /** Values per channel in the batch (n·s): the variance is made unbiased with count / (count − 1). */
-  count: number;
 }
 
 /**

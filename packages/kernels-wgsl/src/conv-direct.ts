@@ -4,7 +4,8 @@
  * of its tile (depthwise and other thin groups), and the plainest statement of the maths.
  */
 import { linearDispatch, linearMain, makeKernel, type Kernel } from './kernel';
-import { conv3, geometryFields, split3, type ConvParams } from './conv-geometry';
+import { conv3, type ConvParams } from '@webgrad/kernels-ir';
+import { geometryFields, split3 } from './conv-geometry';
 import { GATHER_GY, GATHER_X } from './conv-tiled';
 
 const WG = 64;

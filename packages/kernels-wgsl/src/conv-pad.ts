@@ -6,7 +6,8 @@
  * output gradient with the flipped kernel. Negative `before` crops.
  */
 import { linearDispatch, linearMain, makeKernel, type Kernel } from './kernel';
-import { v3Fields, type V3 } from './conv-geometry';
+import type { V3 } from '@webgrad/kernels-ir';
+import { v3Fields } from './conv-geometry';
 
 const WG = 256;
 

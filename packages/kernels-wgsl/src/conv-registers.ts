@@ -13,7 +13,8 @@
  *   B = output gradient packed position-major [n][l][g][ceil4(COg)].
  */
 import { makeKernel, type Field, type Kernel } from './kernel';
-import { conv3, split3, v3Fields, type Conv3, type ConvParams, type V3 } from './conv-geometry';
+import { conv3, sizeOf, type Conv3, type ConvParams, type V3 } from '@webgrad/kernels-ir';
+import { split3, v3Fields } from './conv-geometry';
 import { spreadPadKernel } from './conv-pad';
 import { registerDispatch, registerFields, registerGemmMain, registerTile, tileKey } from './gemm-registers';
 import { ceil4, packKernel } from './pack';
@@ -25,7 +26,6 @@ interface Staged {
   plane: V3; out: V3; stride: V3; kernel: V3; dilation: V3;
 }
 
-const prod = (v: readonly number[]) => v.reduce((a, b) => a * b, 1);
 
 /** Offsets of each (ci, tap) step in the staged input. */
 function tapTable(st: Staged): Int32Array {
@@ -56,15 +56,15 @@ const stagedKey = (st: Staged) => JSON.stringify(st);
 function stagedFields(st: Staged): Field[] {
   return [
     ['cin', 'i32', st.cin], ['cinG', 'i32', st.cinG], ['cout', 'i32', st.cout], ['coutG', 'i32', st.coutG],
-    ['L', 'i32', prod(st.out)], ...v3Fields('P', st.plane), ...v3Fields('o', st.out), ...v3Fields('s', st.stride),
+    ['L', 'i32', sizeOf(st.out)], ...v3Fields('P', st.plane), ...v3Fields('o', st.out), ...v3Fields('s', st.stride),
   ];
 }
 
 /** The GEMM of forward and input-gradient convolutions. Bindings Xs, Wpacked, T, [bias], Y. */
 function positionsGemm(st: Staged, bias: boolean): Kernel {
-  const rows = st.N * prod(st.out);
+  const rows = st.N * sizeOf(st.out);
   const cols4 = ceil4(st.coutG) / 4;
-  const steps = st.cinG * prod(st.kernel);
+  const steps = st.cinG * sizeOf(st.kernel);
   const t = registerTile(rows, cols4, steps);
   const rowOffset = `  let n = row / p.L;
   let l = row % p.L;
@@ -89,9 +89,9 @@ function positionsGemm(st: Staged, bias: boolean): Kernel {
 
 /** The weight-gradient GEMM. Bindings Xs, GYpacked, T, GW. */
 function tapsGemm(st: Staged): Kernel {
-  const rows = st.cinG * prod(st.kernel);
+  const rows = st.cinG * sizeOf(st.kernel);
   const cols4 = ceil4(st.coutG) / 4;
-  const steps = st.N * prod(st.out);
+  const steps = st.N * sizeOf(st.out);
   const t = registerTile(rows, cols4, steps);
   const rowOffset = `  let ci = row / p.KK;
   let tap = row % p.KK;
@@ -105,7 +105,7 @@ function tapsGemm(st: Staged): Kernel {
   return makeKernel({
     key: `conv/registers/taps/${tileKey(t)}`,
     storage: [['A', 'read', 'f32'], ['B', 'read', 'vec4<f32>'], ['T', 'read', 'i32'], ['Y', 'read_write', 'f32']],
-    fields: [...registerFields(t, rows, cols4, steps, 0, st.G * cols4, cols4), ...stagedFields(st), ['KK', 'i32', prod(st.kernel)], ...v3Fields('K', st.kernel), ...v3Fields('d', st.dilation)],
+    fields: [...registerFields(t, rows, cols4, steps, 0, st.G * cols4, cols4), ...stagedFields(st), ['KK', 'i32', sizeOf(st.kernel)], ...v3Fields('K', st.kernel), ...v3Fields('d', st.dilation)],
     build: () => registerGemmMain(t, true, rowOffset, store),
     workgroupSize: t.WG,
     dispatch: registerDispatch(t, rows, cols4, st.G),
@@ -129,7 +129,7 @@ export function convForwardRegistersPlan(p: ConvParams, bias: boolean): Plan {
   const { staged, pad } = forwardStaging(g);
   const coPad = ceil4(g.COg);
   const plan: Plan = {
-    temps: { wp: g.G * g.Cg * g.KK * coPad, ...(pad ? { xs: g.N * g.C * prod(staged.plane) } : {}) },
+    temps: { wp: g.G * g.Cg * g.KK * coPad, ...(pad ? { xs: g.N * g.C * sizeOf(staged.plane) } : {}) },
     tables: { taps: { key: `taps/${stagedKey(staged)}`, build: () => tapTable(staged) } },
     steps: [],
   };
@@ -148,7 +148,7 @@ export function convBackwardInputRegistersPlan(p: ConvParams): Plan {
   const staged: Staged = { N: g.N, G: g.G, cin: g.CO, cinG: g.COg, cout: g.C, coutG: g.Cg, plane, out: g.i, stride: [1, 1, 1], kernel: g.k, dilation: g.d };
   const ciPad = ceil4(g.Cg);
   return {
-    temps: { gys: g.N * g.CO * prod(plane), wp: g.G * g.COg * g.KK * ciPad },
+    temps: { gys: g.N * g.CO * sizeOf(plane), wp: g.G * g.COg * g.KK * ciPad },
     tables: { taps: { key: `taps/${stagedKey(staged)}`, build: () => tapTable(staged) } },
     steps: [
       { kernel: spreadPadKernel(g.N * g.CO, g.o, plane, before, g.s), buffers: ['gy', 'gys'] },
@@ -165,7 +165,7 @@ export function convBackwardWeightRegistersPlan(p: ConvParams): Plan {
   const { staged, pad } = forwardStaging(g);
   const coPad = ceil4(g.COg);
   const plan: Plan = {
-    temps: { gyp: g.N * g.L * g.G * coPad, ...(pad ? { xs: g.N * g.C * prod(staged.plane) } : {}) },
+    temps: { gyp: g.N * g.L * g.G * coPad, ...(pad ? { xs: g.N * g.C * sizeOf(staged.plane) } : {}) },
     tables: { positions: { key: `positions/${stagedKey(staged)}`, build: () => positionTable(staged) } },
     steps: [],
   };

@@ -7,7 +7,8 @@
  * - weight gradient: C[co][ci*KK + tap] = sum_(n,l) gy[n][co][l] * x[n][ci][l*s - p + tap*d]
  */
 import { makeKernel, type Kernel } from './kernel';
-import { conv3, geometryFields, split3, type ConvParams } from './conv-geometry';
+import { conv3, type ConvParams } from '@webgrad/kernels-ir';
+import { geometryFields, split3 } from './conv-geometry';
 import { tiledDispatch, tiledGemmMain } from './gemm-tiled';
 
 /** WGSL: x at (n, channel c) for output coordinates q* and taps k*, 0 in the padding. */

@@ -3,16 +3,16 @@
  * Dims are merged where the strides allow, so most copies run at rank 1 to 3.
  */
 import { linearDispatch, linearMain, makeKernel, type Kernel, type ScalarType } from './kernel';
-import { mergeDims, walkFields, walkOffsets } from './strides';
+import { mergeDims, sizeOf } from '@webgrad/kernels-ir';
+import { walkFields, walkOffsets } from './strides';
 
 const WG = 256;
-const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
 
 /** out[i] = x[offset + sum_d idx_d(i) * strides[d]] over outShape. Bindings X, out. */
 export function stridedKernel(outShape: readonly number[], strides: readonly number[], offset: number, type: ScalarType): Kernel {
   const m = mergeDims(outShape, [strides]);
   const rank = m.shape.length;
-  const count = prod(outShape);
+  const count = sizeOf(outShape);
   return makeKernel({
     key: `strided/${type}/r${rank}`,
     storage: [['X', 'read', type], ['Y', 'read_write', type]],
@@ -27,7 +27,7 @@ export function stridedKernel(outShape: readonly number[], strides: readonly num
 export function writeStridedKernel(srcShape: readonly number[], dstStrides: readonly number[], dstOffset: number, type: ScalarType): Kernel {
   const m = mergeDims(srcShape, [dstStrides]);
   const rank = m.shape.length;
-  const count = prod(srcShape);
+  const count = sizeOf(srcShape);
   return makeKernel({
     key: `writeStrided/${type}/r${rank}`,
     storage: [['S', 'read', type], ['D', 'read_write', type]],

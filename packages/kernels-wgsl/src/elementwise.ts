@@ -2,10 +2,10 @@
  * Elementwise kernels: unary ops and broadcasting binary ops rendered from their expression
  * trees (./expr-wgsl), where, fill.
  */
-import type { ElementwiseKernelOp } from './expr';
+import { broadcastStrides, mergeDims, type ElementwiseKernelOp } from '@webgrad/kernels-ir';
 import { MATH_F32, wgslOpFunction } from './expr-wgsl';
 import { FLOAT_SPECIALS, linearDispatch, linearMain, makeKernel, type Kernel, type ScalarType } from './kernel';
-import { broadcastStrides, mergeDims, walkFields, walkOffsets } from './strides';
+import { walkFields, walkOffsets } from './strides';
 
 const WG = 256;
 

@@ -7,8 +7,7 @@
  * bits (isNaN, `ne(v, v)`, is only that), and the helpers below pass NaN through
  * explicitly; the other comparisons are false with a NaN operand there, as IEEE says.
  */
-import type { ElementwiseKernelOp, Expr, MathFunction } from './expr';
-import { INT_EXACT_FUNCTIONS } from './expr';
+import { expr, type ElementwiseKernelOp, type Expr, type MathFunction } from '@webgrad/kernels-ir';
 import type { ScalarType } from './kernel';
 
 /**
@@ -82,7 +81,7 @@ export function renderWgsl(e: Expr, t: ScalarType): string {
     case 'logic': return `(${r(e.lhs)} ${LOGIC[e.op]} ${r(e.rhs)})`;
     case 'select': return `select(${r(e.ifFalse)}, ${r(e.ifTrue)}, ${r(e.cond)})`;
     case 'call': {
-      if (t === 'f32' || INT_EXACT_FUNCTIONS.includes(e.fn)) return t === 'f32' ? callF32(e.fn, e.args.map(r)) : `${e.fn}(${e.args.map(r).join(', ')})`;
+      if (t === 'f32' || expr.INT_EXACT_FUNCTIONS.includes(e.fn)) return t === 'f32' ? callF32(e.fn, e.args.map(r)) : `${e.fn}(${e.args.map(r).join(', ')})`;
       return `i32(${callF32(e.fn, e.args.map((arg) => `f32(${r(arg)})`))})`;
     }
   }

@@ -5,16 +5,15 @@
  * Out-of-range indices (the cpu backend throws) read 0 in gather and are skipped in scatterAdd.
  */
 import { linearDispatch, linearMain, makeKernel, type Field, type Kernel, type ScalarType } from './kernel';
-import { contiguousStrides } from './strides';
+import { sizeOf, stridesOf } from '@webgrad/kernels-ir';
 
 const WG = 256;
-const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
 
 /** out[.., i_axis, ..] = x[.., index[.., i_axis, ..], ..]; out has index's shape. Bindings X, I, out. */
 export function gatherKernel(xShape: readonly number[], indexShape: readonly number[], axis: number, type: ScalarType): Kernel {
   const rank = indexShape.length;
-  const xs = contiguousStrides(xShape);
-  const count = prod(indexShape);
+  const xs = stridesOf(xShape);
+  const count = sizeOf(indexShape);
   const fields: Field[] = [['count', 'i32', count], ['len', 'i32', rank ? xShape[axis] : 1], ['astride', 'i32', rank ? xs[axis] : 0]];
   for (let d = 0; d < rank; d++) fields.push([`s${d}`, 'i32', indexShape[d]], [`x${d}`, 'i32', d === axis ? 0 : xs[d]]);
   const build = () => {
@@ -37,9 +36,9 @@ export function gatherKernel(xShape: readonly number[], indexShape: readonly num
 /** zeros(outShape), then out[.., index[i], ..] += src[i] (index and src share indexShape). Bindings S, I, out. */
 export function scatterAddKernel(indexShape: readonly number[], outShape: readonly number[], axis: number, type: ScalarType): Kernel {
   const rank = outShape.length;
-  const is = contiguousStrides(indexShape);
-  const count = prod(outShape);
-  const fields: Field[] = [['count', 'i32', count], ['alen', 'i32', rank ? indexShape[axis] : 1], ['astride', 'i32', rank ? is[axis] : 0], ['empty', 'i32', prod(indexShape) === 0 ? 1 : 0]];
+  const is = stridesOf(indexShape);
+  const count = sizeOf(outShape);
+  const fields: Field[] = [['count', 'i32', count], ['alen', 'i32', rank ? indexShape[axis] : 1], ['astride', 'i32', rank ? is[axis] : 0], ['empty', 'i32', sizeOf(indexShape) === 0 ? 1 : 0]];
   for (let d = 0; d < rank; d++) fields.push([`o${d}`, 'i32', outShape[d]], [`n${d}`, 'i32', indexShape[d]], [`x${d}`, 'i32', d === axis ? 0 : is[d]]);
   const build = () => {
     let body = `  var acc = ${type}(0);\n  var base = 0;\n  var inside = p.empty == 0;\n  var tgt = 0;\n`;

@@ -4,7 +4,8 @@
  * sums the column entries that read it, so nothing is written twice (no atomics needed).
  */
 import { linearDispatch, linearMain, makeKernel, type Kernel } from './kernel';
-import { conv3, geometryFields, split3, type ConvParams } from './conv-geometry';
+import { conv3, type ConvParams } from '@webgrad/kernels-ir';
+import { geometryFields, split3 } from './conv-geometry';
 import { GATHER_X } from './conv-tiled';
 
 const WG = 256;

@@ -5,8 +5,6 @@
  */
 export * from './kernel';
 export * from './strides';
-export * as expr from './expr';
-export type { ElementwiseKernelOp, Expr, ExprKind, IntRule, MathFunction } from './expr';
 export * from './expr-wgsl';
 export * from './elementwise';
 export * from './reduce';

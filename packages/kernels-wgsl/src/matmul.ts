@@ -5,22 +5,13 @@
  *   place (transA only changes its strides).
  * - 'tiled' (GPUs): workgroup-memory tiles; transposes and batch strides in the loaders.
  */
+import type { MatmulParams } from '@webgrad/kernels-ir';
 import { makeKernel, type Kernel } from './kernel';
 import { ceil4, packKernel } from './pack';
 import { registerDispatch, registerFields, registerGemmMain, registerTile, tileKey } from './gemm-registers';
 import { tiledDispatch, tiledGemmMain } from './gemm-tiled';
 
 export type GemmVariant = 'registers' | 'tiled';
-
-/**
- * Batched C[b] = op(A[b]) @ op(B[b]), C [batch, m, n] contiguous; A[b] starts at
- * b * aBatchStride (0 broadcasts one matrix). Shared with the tensor package's Backend.
- */
-export interface MatmulParams {
-  batch: number; m: number; n: number; k: number;
-  transA: boolean; transB: boolean;
-  aBatchStride: number; bBatchStride: number;
-}
 
 /** Whether B can be read as vec4 rows in place (no pack needed). */
 export function matmulNeedsPack(p: MatmulParams): boolean {

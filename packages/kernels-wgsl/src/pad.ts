@@ -3,7 +3,7 @@
  * amounts crop. One invocation per output element maps each coordinate to its source.
  */
 import { linearDispatch, linearMain, makeKernel, type Field, type Kernel, type ScalarType } from './kernel';
-import { contiguousStrides } from './strides';
+import { stridesOf } from '@webgrad/kernels-ir';
 
 export type PadMode = 'constant' | 'reflect' | 'replicate' | 'circular';
 
@@ -36,7 +36,7 @@ export function padKernel(shape: readonly number[], pads: readonly (readonly [nu
   const rank = shape.length;
   const outShape = shape.map((d, i) => d + pads[i][0] + pads[i][1]);
   const count = outShape.reduce((a, b) => a * b, 1);
-  const inStrides = contiguousStrides(shape);
+  const inStrides = stridesOf(shape);
   const fields: Field[] = [['count', 'i32', count], ['value', type, value]];
   for (let d = 0; d < rank; d++) {
     fields.push([`o${d}`, 'i32', outShape[d]], [`n${d}`, 'i32', shape[d]], [`b${d}`, 'i32', pads[d][0]], [`s${d}`, 'i32', inStrides[d]]);

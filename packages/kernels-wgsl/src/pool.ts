@@ -7,35 +7,23 @@
  * that cover it, so no two invocations write the same place.
  */
 import { FLOAT_SPECIALS, linearDispatch, linearMain, makeKernel, type Field, type Kernel } from './kernel';
-import { split3, to3, v3Fields } from './conv-geometry';
-
-/** Sliding windows over planes: x is [planes, ...inSize]. Shared with the tensor package's Backend. */
-export interface PoolParams {
-  planes: number;     // batch * channels
-  inSize: readonly number[];
-  kernel: readonly number[];
-  outSize: readonly number[];
-  stride: readonly number[];
-  padding: readonly number[];  // before each dim
-  dilation: readonly number[];
-  countIncludePad: boolean;    // avg only (PyTorch's count_include_pad)
-}
+import { checkSpatialRank, sizeOf, to3, type PoolParams } from '@webgrad/kernels-ir';
+import { split3, v3Fields } from './conv-geometry';
 
 const WG = 128;
-const prod = (v: readonly number[]) => v.reduce((a, b) => a * b, 1);
 
 function poolFields(p: PoolParams, count: number): Field[] {
-  if (p.inSize.length < 1 || p.inSize.length > 3) throw new Error(`pool: ${p.inSize.length} spatial dims are not supported (1 to 3)`);
+  checkSpatialRank('pool', p.inSize.length);
   return [
-    ['count', 'i32', count], ['L', 'i32', prod(p.outSize)], ['plane', 'i32', prod(p.inSize)], ['includePad', 'i32', p.countIncludePad ? 1 : 0],
-    ...v3Fields('i', to3(p.inSize, 1)), ...v3Fields('k', to3(p.kernel, 1)), ...v3Fields('o', to3(p.outSize, 1)),
-    ...v3Fields('s', to3(p.stride, 1)), ...v3Fields('p', to3(p.padding, 0)), ...v3Fields('d', to3(p.dilation, 1)),
+    ['count', 'i32', count], ['L', 'i32', sizeOf(p.outSize)], ['plane', 'i32', sizeOf(p.inSize)], ['includePad', 'i32', p.countIncludePad ? 1 : 0],
+    ...v3Fields('i', to3(p.inSize, 1, 'pool')), ...v3Fields('k', to3(p.kernel, 1, 'pool')), ...v3Fields('o', to3(p.outSize, 1, 'pool')),
+    ...v3Fields('s', to3(p.stride, 1, 'pool')), ...v3Fields('p', to3(p.padding, 0, 'pool')), ...v3Fields('d', to3(p.dilation, 1, 'pool')),
   ];
 }
 
 /** Bindings X, out, argmax (i32). */
 export function maxPoolKernel(p: PoolParams): Kernel {
-  const count = p.planes * prod(p.outSize);
+  const count = p.planes * sizeOf(p.outSize);
   const body = `  let l = i % p.L;
   let base = (i / p.L) * p.plane;
   ${split3('q', 'l', 'o')}
@@ -96,7 +84,7 @@ export function poolWindowsDisjoint(p: PoolParams): boolean {
  */
 export function maxPoolBackwardScatterKernel(p: PoolParams): Kernel {
   if (!poolWindowsDisjoint(p)) throw new Error('maxPoolBackwardScatterKernel: windows overlap');
-  const count = p.planes * prod(p.outSize);
+  const count = p.planes * sizeOf(p.outSize);
   const body = `  let at = IDX[i];
   if (at >= 0) { GX[(i / p.L) * p.plane + at] = GY[i]; }`;
   return makeKernel({
@@ -111,7 +99,7 @@ export function maxPoolBackwardScatterKernel(p: PoolParams): Kernel {
 
 /** Bindings GY, argmax, GX. */
 export function maxPoolBackwardKernel(p: PoolParams): Kernel {
-  const count = p.planes * prod(p.inSize);
+  const count = p.planes * sizeOf(p.inSize);
   const body = `  let pos = i % p.plane;
   let ob = (i / p.plane) * p.L;
   ${split3('x', 'pos', 'i')}
@@ -145,7 +133,7 @@ fn divisor(q0: i32, q1: i32, q2: i32) -> f32 {
 
 /** Bindings X, out. Average pooling takes dilation 1. */
 export function avgPoolKernel(p: PoolParams): Kernel {
-  const count = p.planes * prod(p.outSize);
+  const count = p.planes * sizeOf(p.outSize);
   const body = `  let l = i % p.L;
   let base = (i / p.L) * p.plane;
   ${split3('q', 'l', 'o')}
@@ -172,7 +160,7 @@ export function avgPoolKernel(p: PoolParams): Kernel {
 
 /** Bindings GY, GX. */
 export function avgPoolBackwardKernel(p: PoolParams): Kernel {
-  const count = p.planes * prod(p.inSize);
+  const count = p.planes * sizeOf(p.inSize);
   const body = `  let pos = i % p.plane;
   let ob = (i / p.plane) * p.L;
   ${split3('x', 'pos', 'i')}

@@ -8,7 +8,7 @@
  * cpu backend's rules, which are PyTorch's).
  */
 import { FLOAT_SPECIALS, foldGroups, makeKernel, type Field, type Kernel, type ScalarType } from './kernel';
-import { contiguousStrides, mergeDims } from './strides';
+import { mergeDims, sizeOf, stridesOf } from '@webgrad/kernels-ir';
 
 export type ReduceOp = 'sum' | 'max' | 'min' | 'argmax' | 'argmin';
 export type ReduceMode = 'thread' | 'group';
@@ -24,16 +24,15 @@ interface Plan {
 }
 
 function plan(shape: readonly number[], axes: readonly number[]): Plan {
-  const strides = contiguousStrides(shape);
+  const strides = stridesOf(shape);
   const isRed = shape.map((_, d) => axes.includes(d));
   const pick = (want: boolean) => {
     const dims = shape.map((_, d) => d).filter((d) => isRed[d] === want);
     const m = mergeDims(dims.map((d) => shape[d]), [dims.map((d) => strides[d])]);
     return { shape: m.shape, strides: m.strides[0] };
   };
-  const prod = (xs: number[]) => xs.reduce((a, b) => a * b, 1);
   const keep = pick(false), red = pick(true);
-  return { keep, red, outCount: prod(shape.filter((_, d) => !isRed[d])), redCount: prod(shape.filter((_, d) => isRed[d])) };
+  return { keep, red, outCount: sizeOf(shape.filter((_, d) => !isRed[d])), redCount: sizeOf(shape.filter((_, d) => isRed[d])) };
 }
 
 /**

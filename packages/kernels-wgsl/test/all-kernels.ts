@@ -1,22 +1,23 @@
 /** One instance of every generator and variant, for the compile test. */
+import * as IR from '@webgrad/kernels-ir';
 import * as K from '../src/index';
 
-const conv: K.ConvParams = { batch: 2, inChannels: 4, outChannels: 6, groups: 2, inSize: [5, 7], kernel: [3, 2], outSize: [3, 6], stride: [1, 1], padding: [1, 0], dilation: [2, 1] };
-const conv3d: K.ConvParams = { batch: 1, inChannels: 3, outChannels: 5, groups: 1, inSize: [4, 5, 6], kernel: [2, 2, 3], outSize: [2, 4, 2], stride: [2, 1, 2], padding: [0, 0, 0], dilation: [1, 1, 1] };
-const pool: K.PoolParams = { planes: 3, inSize: [5, 7], kernel: [2, 2], outSize: [3, 4], stride: [2, 2], padding: [1, 1], dilation: [1, 1], countIncludePad: true };
-const bn: K.BatchNormShape = { n: 2, c: 3, s: 5 };
-const mm = (transA: boolean, transB: boolean, m = 5): K.MatmulParams => ({ batch: 2, m, n: 70, k: 3, transA, transB, aBatchStride: 15, bBatchStride: 0 });
+const conv: IR.ConvParams = { batch: 2, inChannels: 4, outChannels: 6, groups: 2, inSize: [5, 7], kernel: [3, 2], outSize: [3, 6], stride: [1, 1], padding: [1, 0], dilation: [2, 1] };
+const conv3d: IR.ConvParams = { batch: 1, inChannels: 3, outChannels: 5, groups: 1, inSize: [4, 5, 6], kernel: [2, 2, 3], outSize: [2, 4, 2], stride: [2, 1, 2], padding: [0, 0, 0], dilation: [1, 1, 1] };
+const pool: IR.PoolParams = { planes: 3, inSize: [5, 7], kernel: [2, 2], outSize: [3, 4], stride: [2, 2], padding: [1, 1], dilation: [1, 1], countIncludePad: true };
+const bn: IR.BatchNormShape = { n: 2, c: 3, s: 5 };
+const mm = (transA: boolean, transB: boolean, m = 5): IR.MatmulParams => ({ batch: 2, m, n: 70, k: 3, transA, transB, aBatchStride: 15, bBatchStride: 0 });
 
-const E = K.expr;
-const op1 = (name: string, expr: K.Expr, ints: K.IntRule = 'float'): K.ElementwiseKernelOp => ({ name, arity: 1, expr, ints });
-const op2 = (name: string, expr: K.Expr, ints: K.IntRule = 'exact'): K.ElementwiseKernelOp => ({ name, arity: 2, expr, ints });
+const E = IR.expr;
+const op1 = (name: string, expr: IR.Expr, ints: IR.IntRule = 'float'): IR.ElementwiseKernelOp => ({ name, arity: 1, expr, ints });
+const op2 = (name: string, expr: IR.Expr, ints: IR.IntRule = 'exact'): IR.ElementwiseKernelOp => ({ name, arity: 2, expr, ints });
 
 /**
  * The op table itself lives in @webgrad/tensor (its webgpu test compiles and runs every
  * declared op); here, ops that together use every node kind, every math function and
  * every composite builder of the expression language, on both int rules.
  */
-const CALLS: Record<K.MathFunction, K.Expr> = {
+const CALLS: Record<IR.MathFunction, IR.Expr> = {
   exp: E.exp(E.x), log: E.log(E.x), sqrt: E.sqrt(E.x), abs: E.abs(E.x), sign: E.sign(E.x),
   tanh: E.tanh(E.x), sin: E.sin(E.x), cos: E.cos(E.x), pow: E.pow(E.x, E.a),
 };
@@ -27,14 +28,14 @@ export const ops = {
   add: op2('add', E.add(E.x, E.y)),
   mul: op2('mul', E.mul(E.x, E.y)),
 };
-const UNARY: K.ElementwiseKernelOp[] = [
+const UNARY: IR.ElementwiseKernelOp[] = [
   ...Object.values(ops).filter((o) => o.arity === 1),
   ...Object.entries(CALLS).flatMap(([fn, e]) => [op1(`call-${fn}`, e), op1(`call-${fn}-exact`, e, 'exact')]),
   op1('step', E.gt(E.x, 0), 'exact'), op1('leaky', E.select(E.gt(E.x, 0), E.x, E.mul(E.a, E.x))),
   op1('constants', E.add(E.add(E.num(Infinity), E.num(-Infinity)), E.add(E.num(NaN), E.num(-0.25)))),
   op1('sigmoid', E.sigmoid(E.x)), op1('erf', E.erf(E.x)), op1('log1p', E.log1p(E.x)), op1('expm1', E.expm1(E.x)),
 ];
-const BINARY: K.ElementwiseKernelOp[] = [
+const BINARY: IR.ElementwiseKernelOp[] = [
   ops.add, ops.mul, op2('sub', E.sub(E.x, E.y)), op2('div', E.div(E.x, E.y)), op2('pow', E.pow(E.x, E.y), 'float'),
   op2('maximum', E.select(E.or(E.gt(E.x, E.y), E.isNaN(E.x)), E.x, E.y)), op2('both', E.and(E.lt(E.x, E.y), E.le(E.y, 3))),
   op2('eq', E.eq(E.x, E.y)), op2('ne', E.ne(E.x, E.y)), op2('ge', E.ge(E.x, E.y)),

@@ -1,5 +1,6 @@
-/** The pure parts of the generators: dispatch sizes, uniform packing, dim merging, plans. */
+/** The pure parts of the generators: dispatch sizes, uniform packing, plans. */
 import { describe, expect, it } from 'vitest';
+import * as IR from '@webgrad/kernels-ir';
 import * as K from '../src/index';
 import { ops } from './all-kernels';
 
@@ -51,17 +52,11 @@ describe('kernel plumbing', () => {
     expect(K.binaryKernel(ops.add, [3], [3], [3], 'f32', 'f32').key).not.toBe(a.key);
   });
 
-  it('merges dims every operand walks contiguously, and drops size-1 dims', () => {
-    expect(K.mergeDims([2, 3, 4], [[12, 4, 1]])).toEqual({ shape: [24], strides: [[1]] });
-    expect(K.mergeDims([2, 1, 3], [[3, 3, 1], [0, 0, 1]])).toEqual({ shape: [2, 3], strides: [[3, 1], [0, 1]] });
-    expect(K.mergeDims([4, 5], [[1, 4]])).toEqual({ shape: [4, 5], strides: [[1, 4]] });
-    expect(K.broadcastStrides([3, 1], [3, 4])).toEqual([1, 0]);
-  });
 });
 
 describe('dispatch sizes', () => {
   it('batch norm: one workgroup per channel for the reductions; folded grid-stride apply kernels past 65535 groups', () => {
-    const big: K.BatchNormShape = { n: 64, c: 300, s: 1024 }; // 19.7M elements > 65535 * 256
+    const big: IR.BatchNormShape = { n: 64, c: 300, s: 1024 }; // 19.7M elements > 65535 * 256
     for (const k of [K.batchNormStatsKernel(big, 1e-5), K.batchNormBackwardReduceKernel(big)]) expect(k.dispatch).toEqual([300, 1, 1]);
     for (const k of [K.batchNormApplyKernel(big, true, true), K.batchNormBackwardApplyKernel(big, false)]) {
       const [x, y, z] = k.dispatch;
@@ -97,7 +92,7 @@ describe('dispatch sizes', () => {
   });
 
   it('register matmul: R rows per workgroup, WG x V vec4 columns, batch in z', () => {
-    const p: K.MatmulParams = { batch: 3, m: 130, n: 129, k: 67, transA: false, transB: true, aBatchStride: 130 * 67, bBatchStride: 129 * 67 };
+    const p: IR.MatmulParams = { batch: 3, m: 130, n: 129, k: 67, transA: false, transB: true, aBatchStride: 130 * 67, bBatchStride: 129 * 67 };
     const k = K.matmulRegistersKernel(p);
     const t = K.registerTile(130, Math.ceil(129 / 4), 67);
     expect(k.workgroupSize).toEqual([t.WG, 1, 1]);
@@ -135,7 +130,7 @@ describe('dispatch sizes', () => {
   });
 
   it('convolution plans: staging, packing and the GEMM over named buffers', () => {
-    const c: K.ConvParams = { batch: 2, inChannels: 8, outChannels: 12, groups: 2, inSize: [9, 9], kernel: [3, 3], outSize: [9, 9], stride: [1, 1], padding: [1, 1], dilation: [1, 1] };
+    const c: IR.ConvParams = { batch: 2, inChannels: 8, outChannels: 12, groups: 2, inSize: [9, 9], kernel: [3, 3], outSize: [9, 9], stride: [1, 1], padding: [1, 1], dilation: [1, 1] };
     const f = K.convForwardRegistersPlan(c, true);
     expect(f.steps.map((s) => s.buffers)).toEqual([['x', 'xs'], ['w', 'wp'], ['xs', 'wp', 'taps', 'bias', 'y']]);
     expect(f.temps).toEqual({ xs: 2 * 8 * 11 * 11, wp: 2 * 4 * 9 * 8 });
@@ -149,10 +144,10 @@ describe('dispatch sizes', () => {
   });
 
   it('pooling and im2col: one invocation per output (forward) or per input (backward)', () => {
-    const p: K.PoolParams = { planes: 3, inSize: [5, 7], kernel: [2, 2], outSize: [3, 4], stride: [2, 2], padding: [1, 1], dilation: [1, 1], countIncludePad: true };
+    const p: IR.PoolParams = { planes: 3, inSize: [5, 7], kernel: [2, 2], outSize: [3, 4], stride: [2, 2], padding: [1, 1], dilation: [1, 1], countIncludePad: true };
     expect(K.maxPoolKernel(p).dispatch).toEqual([1, 1, 1]);
     expect(K.maxPoolBackwardKernel(p).params.byteLength % 16).toBe(0);
-    const c: K.ConvParams = { batch: 2, inChannels: 3, outChannels: 4, groups: 1, inSize: [10, 10], kernel: [3, 3], outSize: [8, 8], stride: [1, 1], padding: [0, 0], dilation: [1, 1] };
+    const c: IR.ConvParams = { batch: 2, inChannels: 3, outChannels: 4, groups: 1, inSize: [10, 10], kernel: [3, 3], outSize: [8, 8], stride: [1, 1], padding: [0, 0], dilation: [1, 1] };
     expect(K.im2colKernel(c).dispatch).toEqual([Math.ceil((2 * 27 * 64) / 256), 1, 1]);
     expect(K.col2imKernel(c).dispatch).toEqual([Math.ceil((2 * 3 * 100) / 256), 1, 1]);
   });

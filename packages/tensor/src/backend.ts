@@ -23,37 +23,16 @@ export interface Storage {
  * arity, its expression tree and whether int32 stays exact. Backends get the declaration
  * itself, not a name to look up, and render the tree into their own code once per op.
  */
-export type { ElementwiseKernelOp as ElementwiseOp } from '@webgrad/kernels-wgsl';
-import type { ElementwiseKernelOp as ElementwiseOp } from '@webgrad/kernels-wgsl';
+export type { ElementwiseKernelOp as ElementwiseOp } from '@webgrad/kernels-ir';
+import type { ElementwiseKernelOp as ElementwiseOp } from '@webgrad/kernels-ir';
 
 export type ReduceOp = 'sum' | 'max' | 'min' | 'argmax' | 'argmin';
 
 export type PadMode = 'constant' | 'reflect' | 'replicate' | 'circular';
 
-// One parameter type per kernel family, shared with the WGSL generators (defined there,
-// the lowest layer): conv, pool, matmul; batch norm adds eps to the generators' shape.
-export type { ConvParams, PoolParams, MatmulParams } from '@webgrad/kernels-wgsl';
-import type { BatchNormShape, ConvParams, MatmulParams, PoolParams, RunningStatsParams } from '@webgrad/kernels-wgsl';
-export type { RunningStatsParams } from '@webgrad/kernels-wgsl';
-
-/**
- * Batch normalisation with batch statistics: x viewed as [n, c, s] (s = product of the
- * spatial dims, 1 when there are none); statistics per channel over its n·s values.
- */
-export interface BatchNormParams extends BatchNormShape {
-  eps: number;
-}
-
-export interface SgdParams {
-  lr: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean;
-  /** first step: the momentum buffer is set to the gradient instead of blended (PyTorch) */
-  firstStep: boolean;
-}
-export interface AdamParams {
-  lr: number; beta1: number; beta2: number; eps: number; weightDecay: number;
-  decoupled: boolean; // AdamW
-  step: number;       // 1-based, for bias correction
-}
+// One parameter type per kernel family, shared with every generator (kernels-ir).
+export type { AdamParams, BatchNormParams, ConvParams, MatmulParams, PoolParams, RunningStatsParams, SgdParams } from '@webgrad/kernels-ir';
+import type { AdamParams, BatchNormParams, ConvParams, MatmulParams, PoolParams, RunningStatsParams, SgdParams } from '@webgrad/kernels-ir';
 
 /** One parameter of a multi-tensor SGD step. */
 export interface SgdItem { param: Storage; grad: Storage; momentumBuf: Storage | null; size: number }
@@ -174,8 +153,9 @@ export interface Backend {
   /**
    * Multi-tensor steps (PyTorch's foreach): the updates of several parameters with the same
    * settings, each exactly as sgdStep / adamStep would make it. The momentum buffers are all
-   * present or all null. On webgpu one dispatch updates as many parameters as the device's
-   * storage bindings allow.
+   * present or all null. On webgpu the first step of a group moves its parameters and state
+   * into shared buffers (the storages keep their identity), and each step is then one
+   * dispatch per buffer (backends/webgpu/pack.ts).
    */
   sgdSteps(items: SgdItem[], p: SgdParams): void;
   adamSteps(items: AdamItem[], p: AdamParams): void;

@@ -1,20 +1,6 @@
 import type { Shape } from './backend';
 
-export function sizeOf(shape: Shape): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-}
-
-export function stridesOf(shape: Shape): number[] {
-  const strides = new Array<number>(shape.length);
-  let s = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    strides[i] = s;
-    s *= shape[i];
-  }
-  return strides;
-}
+export { sizeOf, stridesOf } from '@webgrad/kernels-ir';
 
 export const fmt = (shape: Shape): string => `[${shape.join(',')}]`;
 

@@ -5,7 +5,7 @@
  * bits are those of one thread; workers that run do take their jobs.
  */
 import { describe, expect, it, vi } from 'vitest';
-import type { MatmulParams } from '../src/backends/cpu/kernels/matmul';
+import type { MatmulParams } from '@webgrad/kernels-ir';
 import { WasmRuntime, wasmRuntime } from '../src/backends/cpu/wasm/runtime';
 import { wasmConvForward, wasmMatmul } from '../src/backends/cpu/wasm/kernels';
 import { spinWhile, type WasmHost } from '../src/backends/cpu/wasm/platform';

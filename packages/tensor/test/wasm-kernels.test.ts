@@ -5,7 +5,8 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ConvParams } from '../src/backend';
-import { matmul, type MatmulParams } from '../src/backends/cpu/kernels/matmul';
+import type { MatmulParams } from '@webgrad/kernels-ir';
+import { matmul } from '../src/backends/cpu/kernels/matmul';
 import { convBackwardInput, convBackwardWeight, convForward } from '../src/backends/cpu/kernels/conv';
 import { batchNorm, batchNormBackward } from '../src/backends/cpu/kernels/batch-norm';
 import { maxPool } from '../src/backends/cpu/kernels/pool';

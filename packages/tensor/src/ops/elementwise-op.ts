@@ -4,7 +4,7 @@
  * `elementwiseOps` (which backends' tests, the Tensor methods and the test case lists walk),
  * and return the differentiable op function.
  */
-import { expr as E, type ElementwiseKernelOp, type Expr, type IntRule } from '@webgrad/kernels-wgsl';
+import { expr as E, type ElementwiseKernelOp, type Expr, type IntRule } from '@webgrad/kernels-ir';
 import type { DType } from '../backend';
 import { record } from '../autograd';
 import { broadcastShapes, padRank } from '../shape';

@@ -5,7 +5,7 @@
  * differentiated again. The backends' kernels, the Tensor methods and the shared test case
  * lists all come from these declarations: adding an op is one entry here.
  */
-import { expr as E } from '@webgrad/kernels-wgsl';
+import { expr as E } from '@webgrad/kernels-ir';
 import { record } from '../autograd';
 import { broadcastShapes, padRank } from '../shape';
 import type { Tensor } from '../tensor';

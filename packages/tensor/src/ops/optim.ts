@@ -24,7 +24,7 @@ export function adamUpdate(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, p:
 
 /**
  * Fused in-place SGD steps of several parameters with the same settings (a multi-tensor
- * step: on webgpu, several parameters per dispatch). Momentum buffers: all or none.
+ * step: on webgpu, one dispatch per group). Momentum buffers: all or none.
  */
 export function sgdUpdates(params: Tensor[], grads: Tensor[], momentumBuffers: (Tensor | null)[], p: SgdParams): void {
   if (params.length === 0) return;

@@ -142,12 +142,17 @@ const jsElementwise: Pick<Backend, 'unary' | 'binary' | 'where'> = {
   },
 };
 
-/** The reference backend: typed arrays in this process, simple and exact. */
-export const cpuBackend: Backend = {
+/**
+ * The reference backend: every method on the plain-JavaScript kernels (one thread), typed
+ * arrays in this process, simple and exact. It is the oracle the WASM kernels are tested
+ * against and a row of the benchmarks. The cpu backend below is this object with the WASM
+ * SIMD kernels laid over it, so whatever it does not replace runs here, and nothing here
+ * reaches WASM by construction (storages may still live in the WASM memory: placement,
+ * not compute).
+ */
+export const cpuReferenceBackend: Backend = {
   name: 'cpu',
-  get description() {
-    return describeCpu();
-  },
+  description: 'cpu (JavaScript reference kernels, one thread)',
 
   upload(data, dtype) {
     const a = arrayFor(dtype, data.length, true);
@@ -178,25 +183,8 @@ export const cpuBackend: Backend = {
   },
   async sync() {},
 
-  unary(op, x, size, inDtype, outDtype, a, b) {
-    const rt = elementwiseRuntime(inDtype, outDtype);
-    const out = rt && wasmUnary(rt, op, f32(x), size, a ?? 0, b ?? 0);
-    return out ? own(out) : jsElementwise.unary(op, x, size, inDtype, outDtype, a, b);
-  },
-  binary(op, a, aShape, b, bShape, outShape, inDtype, outDtype) {
-    const rt = elementwiseRuntime(inDtype, outDtype);
-    const out = rt && wasmBinary(rt, op, f32(a), aShape, f32(b), bShape, outShape);
-    return out ? own(out) : jsElementwise.binary(op, a, aShape, b, bShape, outShape, inDtype, outDtype);
-  },
-  where(cond, condShape, condDtype, a, aShape, b, bShape, outShape, dtype) {
-    const rt = condDtype !== 'float64' ? elementwiseRuntime(dtype, dtype) : null;
-    if (rt) return own(wasmWhere(rt, arr(cond) as Float32Array | Int32Array, condShape, f32(a), aShape, f32(b), bShape, outShape));
-    return jsElementwise.where(cond, condShape, condDtype, a, aShape, b, bShape, outShape, dtype);
-  },
-  reduce(op, x, shape, axes, dtype) {
-    const rt = fast(dtype), viaWasm = rt && wasmReduce(rt, op, f32(x), shape, axes);
-    return own(viaWasm || jsReduce(op, x, shape, axes, dtype));
-  },
+  ...jsElementwise,
+  reduce: (op, x, shape, axes, dtype) => own(jsReduce(op, x, shape, axes, dtype)),
 
   strided(x, outShape, strides, offset) {
     return ownedOutput(arr(x), (alloc) => strided(arr(x), outShape, strides, offset, alloc));
@@ -219,93 +207,45 @@ export const cpuBackend: Backend = {
 
   matmul(a, b, p, dtype) {
     requireFloat('matmul', dtype);
-    const rt = fast(dtype);
-    return own(rt ? wasmMatmul(rt, f32(a), f32(b), p) : matmul(flt(a), flt(b), p));
+    return own(matmul(flt(a), flt(b), p));
   },
   conv(x, w, bias, p, dtype) {
     requireFloat('conv', dtype);
-    const rt = fast(dtype);
-    if (rt) return own(wasmConvForward(rt, f32(x), f32(w), bias ? f32(bias) : null, p));
     return own(convForward(flt(x), flt(w), bias ? flt(bias) : null, p));
   },
-  convBackwardInput(gy, w, p, dtype) {
-    const rt = fast(dtype);
-    return own(rt ? wasmConvBackwardInput(rt, f32(gy), f32(w), p) : convBackwardInput(flt(gy), flt(w), p));
-  },
-  convBackwardWeight(x, gy, p, dtype) {
-    const rt = fast(dtype);
-    return own(rt ? wasmConvBackwardWeight(rt, f32(x), f32(gy), p) : convBackwardWeight(flt(x), flt(gy), p));
-  },
-  im2col(x, p) {
-    return own(im2col(flt(x), p));
-  },
-  col2im(cols, p) {
-    return own(col2im(flt(cols), p));
-  },
+  convBackwardInput: (gy, w, p) => own(convBackwardInput(flt(gy), flt(w), p)),
+  convBackwardWeight: (x, gy, p) => own(convBackwardWeight(flt(x), flt(gy), p)),
+  im2col: (x, p) => own(im2col(flt(x), p)),
+  col2im: (cols, p) => own(col2im(flt(cols), p)),
 
   maxPool(x, p, dtype) {
     requireFloat('maxPool', dtype);
-    const rt = fast(dtype);
-    const { out, argmax } = rt ? wasmMaxPool(rt, f32(x), p) : maxPool(flt(x), p);
+    const { out, argmax } = maxPool(flt(x), p);
     return { out: own(out), argmax: own(argmax) };
   },
-  maxPoolBackward(gy, argmax, p, dtype) {
-    const rt = fast(dtype);
-    return own(rt ? wasmMaxPoolBackward(rt, f32(gy), arr(argmax) as Int32Array, p) : maxPoolBackward(flt(gy), arr(argmax) as Int32Array, p));
-  },
-  avgPool(x, p, dtype) {
-    requireFloat('avgPool', dtype);
-    const rt = fast(dtype);
-    return own(rt ? wasmAvgPool(rt, f32(x), p) : avgPool(flt(x), p));
-  },
-  avgPoolBackward(gy, p, dtype) {
-    const rt = fast(dtype);
-    return own(rt ? wasmAvgPoolBackward(rt, f32(gy), p) : avgPoolBackward(flt(gy), p));
-  },
+  maxPoolBackward: (gy, argmax, p) => own(maxPoolBackward(flt(gy), arr(argmax) as Int32Array, p)),
+  avgPool: (x, p, dtype) => (requireFloat('avgPool', dtype), own(avgPool(flt(x), p))),
+  avgPoolBackward: (gy, p) => own(avgPoolBackward(flt(gy), p)),
 
   batchNorm(x, weight, bias, p, dtype) {
     requireFloat('batchNorm', dtype);
-    const rt = fast(dtype);
-    if (rt) {
-      const r = wasmBatchNorm(rt, f32(x), weight ? f32(weight) : null, bias ? f32(bias) : null, p);
-      return { y: own(r.y), mean: own(r.mean), invstd: own(r.invstd) };
-    }
     const r = batchNorm(flt(x), weight ? flt(weight) : null, bias ? flt(bias) : null, p);
     return { y: own(r.y), mean: own(r.mean), invstd: own(r.invstd) };
   },
   batchNormBackward(gy, x, mean, invstd, weight, p, dtype) {
     requireFloat('batchNormBackward', dtype);
-    const rt = fast(dtype);
-    if (rt) {
-      const r = wasmBatchNormBackward(rt, f32(gy), f32(x), f32(mean), f32(invstd), weight ? f32(weight) : null, p);
-      return { gx: own(r.gx), gweight: own(r.gweight), gbias: own(r.gbias) };
-    }
     const r = batchNormBackward(flt(gy), flt(x), flt(mean), flt(invstd), weight ? flt(weight) : null, p);
     return { gx: own(r.gx), gweight: own(r.gweight), gbias: own(r.gbias) };
   },
-
   batchNormRunningStats(runningMean, runningVar, mean, invstd, p, dtype) {
     requireFloat('batchNormRunningStats', dtype);
     const r = batchNormRunningStats(flt(runningMean), flt(runningVar), flt(mean), flt(invstd), p);
     return { mean: own(r.mean), var: own(r.var) };
   },
 
-  softmax(x, rows, cols, log, dtype) {
-    requireFloat('softmax', dtype);
-    const rt = fast(dtype);
-    return own(rt ? wasmSoftmax(rt, f32(x), rows, cols, log) : softmax(flt(x), rows, cols, log));
-  },
-  sgdStep(param, grad, momentumBuf, size, p: SgdParams) {
-    // in place on WASM when every array is float32 storage in its memory, else the JS reference
-    const rt = wasmRuntime();
-    if (rt && wasmSgdStep(rt, f32(param), f32(grad), momentumBuf ? f32(momentumBuf) : null, size, p)) return;
-    sgdStep(flt(param), flt(grad), momentumBuf ? flt(momentumBuf) : null, size, p);
-  },
-  adamStep(param, grad, m, v, size, p: AdamParams) {
-    const rt = wasmRuntime();
-    if (rt && wasmAdamStep(rt, f32(param), f32(grad), f32(m), f32(v), size, p)) return;
-    adamStep(flt(param), flt(grad), flt(m), flt(v), size, p);
-  },
+  softmax: (x, rows, cols, log, dtype) => (requireFloat('softmax', dtype), own(softmax(flt(x), rows, cols, log))),
+  sgdStep: (param, grad, buf, size, p) => sgdStep(flt(param), flt(grad), buf ? flt(buf) : null, size, p),
+  adamStep: (param, grad, m, v, size, p) => adamStep(flt(param), flt(grad), flt(m), flt(v), size, p),
   // One kernel call per parameter: on the cpu a step costs its arithmetic, not its launches.
   sgdSteps(items, p) {
     for (const it of items) this.sgdStep(it.param, it.grad, it.momentumBuf, it.size, p);
@@ -315,33 +255,101 @@ export const cpuBackend: Backend = {
   },
 };
 
+const ref = cpuReferenceBackend;
+
 /**
- * The cpu backend with its compute on the plain-JavaScript reference kernels only (one
- * thread): the oracle the WASM kernels are tested against, and a row of the benchmarks.
+ * The cpu backend: the reference with its float32 compute on the WASM SIMD kernels where
+ * the runtime has them (each method falls back to the reference for other dtypes, and where
+ * no runtime loaded).
  */
-export const cpuReferenceBackend: Backend = {
-  ...cpuBackend,
-  description: 'cpu (JavaScript reference kernels, one thread)',
-  ...jsElementwise,
+export const cpuBackend: Backend = {
+  ...ref,
+  get description() {
+    return describeCpu();
+  },
+
+  unary(op, x, size, inDtype, outDtype, a, b) {
+    const rt = elementwiseRuntime(inDtype, outDtype);
+    const out = rt && wasmUnary(rt, op, f32(x), size, a ?? 0, b ?? 0);
+    return out ? own(out) : ref.unary(op, x, size, inDtype, outDtype, a, b);
+  },
+  binary(op, a, aShape, b, bShape, outShape, inDtype, outDtype) {
+    const rt = elementwiseRuntime(inDtype, outDtype);
+    const out = rt && wasmBinary(rt, op, f32(a), aShape, f32(b), bShape, outShape);
+    return out ? own(out) : ref.binary(op, a, aShape, b, bShape, outShape, inDtype, outDtype);
+  },
+  where(cond, condShape, condDtype, a, aShape, b, bShape, outShape, dtype) {
+    const rt = condDtype !== 'float64' ? elementwiseRuntime(dtype, dtype) : null;
+    if (rt) return own(wasmWhere(rt, arr(cond) as Float32Array | Int32Array, condShape, f32(a), aShape, f32(b), bShape, outShape));
+    return ref.where(cond, condShape, condDtype, a, aShape, b, bShape, outShape, dtype);
+  },
+  reduce(op, x, shape, axes, dtype) {
+    const rt = fast(dtype), viaWasm = rt && wasmReduce(rt, op, f32(x), shape, axes);
+    return viaWasm ? own(viaWasm) : ref.reduce(op, x, shape, axes, dtype);
+  },
+
   matmul(a, b, p, dtype) {
-    requireFloat('matmul', dtype);
-    return own(matmul(flt(a), flt(b), p));
+    const rt = fast(dtype);
+    return rt ? own(wasmMatmul(rt, f32(a), f32(b), p)) : ref.matmul(a, b, p, dtype);
   },
   conv(x, w, bias, p, dtype) {
-    requireFloat('conv', dtype);
-    return own(convForward(flt(x), flt(w), bias ? flt(bias) : null, p));
+    const rt = fast(dtype);
+    return rt ? own(wasmConvForward(rt, f32(x), f32(w), bias ? f32(bias) : null, p)) : ref.conv(x, w, bias, p, dtype);
   },
-  convBackwardInput(gy, w, p) {
-    return own(convBackwardInput(flt(gy), flt(w), p));
+  convBackwardInput(gy, w, p, dtype) {
+    const rt = fast(dtype);
+    return rt ? own(wasmConvBackwardInput(rt, f32(gy), f32(w), p)) : ref.convBackwardInput(gy, w, p, dtype);
   },
-  convBackwardWeight(x, gy, p) {
-    return own(convBackwardWeight(flt(x), flt(gy), p));
+  convBackwardWeight(x, gy, p, dtype) {
+    const rt = fast(dtype);
+    return rt ? own(wasmConvBackwardWeight(rt, f32(x), f32(gy), p)) : ref.convBackwardWeight(x, gy, p, dtype);
   },
-  reduce: (op, x, shape, axes, dtype) => own(jsReduce(op, x, shape, axes, dtype)),
-  maxPoolBackward: (gy, argmax, p) => own(maxPoolBackward(flt(gy), arr(argmax) as Int32Array, p)),
-  avgPool: (x, p, dtype) => (requireFloat('avgPool', dtype), own(avgPool(flt(x), p))),
-  avgPoolBackward: (gy, p) => own(avgPoolBackward(flt(gy), p)),
-  sgdStep: (param, grad, buf, size, p) => sgdStep(flt(param), flt(grad), buf ? flt(buf) : null, size, p),
-  adamStep: (param, grad, m, v, size, p) => adamStep(flt(param), flt(grad), flt(m), flt(v), size, p),
-  softmax: (x, rows, cols, log, dtype) => (requireFloat('softmax', dtype), own(softmax(flt(x), rows, cols, log))),
+
+  maxPool(x, p, dtype) {
+    const rt = fast(dtype);
+    if (!rt) return ref.maxPool(x, p, dtype);
+    const { out, argmax } = wasmMaxPool(rt, f32(x), p);
+    return { out: own(out), argmax: own(argmax) };
+  },
+  maxPoolBackward(gy, argmax, p, dtype) {
+    const rt = fast(dtype);
+    return rt ? own(wasmMaxPoolBackward(rt, f32(gy), arr(argmax) as Int32Array, p)) : ref.maxPoolBackward(gy, argmax, p, dtype);
+  },
+  avgPool(x, p, dtype) {
+    const rt = fast(dtype);
+    return rt ? own(wasmAvgPool(rt, f32(x), p)) : ref.avgPool(x, p, dtype);
+  },
+  avgPoolBackward(gy, p, dtype) {
+    const rt = fast(dtype);
+    return rt ? own(wasmAvgPoolBackward(rt, f32(gy), p)) : ref.avgPoolBackward(gy, p, dtype);
+  },
+
+  batchNorm(x, weight, bias, p, dtype) {
+    const rt = fast(dtype);
+    if (!rt) return ref.batchNorm(x, weight, bias, p, dtype);
+    const r = wasmBatchNorm(rt, f32(x), weight ? f32(weight) : null, bias ? f32(bias) : null, p);
+    return { y: own(r.y), mean: own(r.mean), invstd: own(r.invstd) };
+  },
+  batchNormBackward(gy, x, mean, invstd, weight, p, dtype) {
+    const rt = fast(dtype);
+    if (!rt) return ref.batchNormBackward(gy, x, mean, invstd, weight, p, dtype);
+    const r = wasmBatchNormBackward(rt, f32(gy), f32(x), f32(mean), f32(invstd), weight ? f32(weight) : null, p);
+    return { gx: own(r.gx), gweight: own(r.gweight), gbias: own(r.gbias) };
+  },
+
+  softmax(x, rows, cols, log, dtype) {
+    const rt = fast(dtype);
+    return rt ? own(wasmSoftmax(rt, f32(x), rows, cols, log)) : ref.softmax(x, rows, cols, log, dtype);
+  },
+  // In place on WASM when every array is float32 storage in its memory, else the reference.
+  sgdStep(param, grad, momentumBuf, size, p: SgdParams) {
+    const rt = wasmRuntime();
+    if (rt && wasmSgdStep(rt, f32(param), f32(grad), momentumBuf ? f32(momentumBuf) : null, size, p)) return;
+    ref.sgdStep(param, grad, momentumBuf, size, p);
+  },
+  adamStep(param, grad, m, v, size, p: AdamParams) {
+    const rt = wasmRuntime();
+    if (rt && wasmAdamStep(rt, f32(param), f32(grad), f32(m), f32(v), size, p)) return;
+    ref.adamStep(param, grad, m, v, size, p);
+  },
 };

@@ -7,6 +7,7 @@
  * in `deferred` until the next submit (see Queue.flush).
  */
 import type { Storage } from '../../backend';
+import type { Binding } from './queue';
 
 /** WebGPU wants sizes that are multiples of 4; 16 keeps vec4 views of any buffer whole. */
 const ALIGN = 16;
@@ -46,13 +47,52 @@ export function bufferBytes(buffer: GPUBuffer): number {
   return described.get(buffer)?.size ?? buffer.size;
 }
 
+/**
+ * A buffer that holds several storages at aligned byte offsets (the optimizer's packed
+ * parameters and state, see ./pack.ts). It goes back to the pool when its last storage is
+ * released, with the buffers listed in `companions` (scratch that lives as long as it).
+ */
+export class Arena {
+  refs = 0;
+  readonly companions: GPUBuffer[] = [];
+  /** Whatever packed it (./pack.ts keeps its layout here). */
+  owner: unknown = null;
+  constructor(readonly buffer: GPUBuffer) {}
+}
+
+/**
+ * A tensor's values on the device: a buffer of its own, or a slot of an arena (bytes at
+ * `offset`). Ops bind `binding` (Context.buf); a storage fresh from Context.alloc is never in
+ * an arena, so an op may bind its own new output as `buffer`. Packing moves a storage into
+ * an arena in place: the object, which tensors hold, keeps its identity.
+ */
 export class GpuStorage implements Storage {
   disposed = false;
   readonly bytes: number;
-  constructor(readonly buffer: GPUBuffer) {
+  buffer: GPUBuffer;
+  offset = 0;
+  arena: Arena | null = null;
+  binding: Binding;
+  constructor(buffer: GPUBuffer) {
+    this.buffer = buffer;
+    this.binding = buffer;
     this.bytes = bufferBytes(buffer);
   }
+
+  /** Points this storage at bytes [offset, offset + bytes) of `arena` (the caller copied the values there). */
+  moveTo(arena: Arena, offset: number): void {
+    this.buffer = arena.buffer;
+    this.offset = offset;
+    this.arena = arena;
+    this.binding = { buffer: arena.buffer, offset, size: this.bytes };
+    arena.refs++;
+  }
 }
+
+/** The buffer a binding is part of, its byte offset and size. */
+export const bindingBuffer = (b: Binding): GPUBuffer => ('offset' in b ? b.buffer : b);
+export const bindingOffset = (b: Binding): number => ('offset' in b ? b.offset : 0);
+export const bindingBytes = (b: Binding): number => ('offset' in b ? b.size : bufferBytes(b));
 
 /** Free buffers of one size class, with their creation ids (parallel arrays). */
 interface FreeList {
@@ -134,6 +174,18 @@ export class BufferPool {
     list.buffers.push(buffer);
     list.ids.push(described.get(buffer)?.id ?? 0);
     this.pooledBytes += size;
+  }
+
+  /** Destroys the free buffers (not the deferred ones): after a re-layout, they are mostly of sizes nothing asks for again. */
+  trim(): void {
+    for (const list of this.free.values()) {
+      for (const b of list.buffers) {
+        this.destroyed(b);
+        b.destroy();
+      }
+    }
+    this.free.clear();
+    this.pooledBytes = 0;
   }
 
   destroyAll(): void {

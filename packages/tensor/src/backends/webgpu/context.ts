@@ -6,7 +6,7 @@ import { requireFloatDtype } from '../../shape-rules';
 import type { GemmVariant, Plan, ScalarType } from '@webgrad/kernels-wgsl';
 import type { DType, Storage } from '../../backend';
 import { type DeviceLimits, checkBindingFits, checkBufferFits } from '../../limits';
-import { GpuStorage } from './buffers';
+import { type Arena, GpuStorage, bindingBuffer } from './buffers';
 import type { Binding, Queue } from './queue';
 
 /** Offset tables kept per geometry; a training loop reuses a handful. */
@@ -49,14 +49,47 @@ export class Context {
     g.disposed = true;
     this.liveBuffers--;
     this.liveBytes -= g.bytes;
-    this.queue.releaseBuffer(g.buffer);
+    this.release(g);
   }
 
-  buf(s: Storage, what: string): GPUBuffer {
+  /** Gives up a storage's memory: its buffer, or its share of an arena. */
+  release(g: GpuStorage): void {
+    if (g.arena) this.releaseArena(g.arena);
+    else this.queue.releaseBuffer(g.buffer);
+    g.arena = null;
+  }
+
+  /** One storage fewer in `arena`; the last one returns it (and its companions) to the pool. */
+  private releaseArena(arena: Arena): void {
+    if (--arena.refs > 0) return;
+    this.queue.releaseBuffer(arena.buffer);
+    for (const b of arena.companions) this.queue.releaseBuffer(b);
+  }
+
+  /** The storage as a checked GpuStorage. */
+  storage(s: Storage, what: string): GpuStorage {
     const g = s as GpuStorage;
     if (!(g instanceof GpuStorage)) throw new Error(`webgpu: ${what}: the storage does not belong to the webgpu backend`);
     if (g.disposed) throw new Error(`webgpu: ${what}: the tensor's storage was already disposed`);
-    return g.buffer;
+    return g;
+  }
+
+  /** What an op binds for a storage it reads or updates: its buffer, or its slot of an arena. */
+  buf(s: Storage, what: string): Binding {
+    return this.storage(s, what).binding;
+  }
+
+  /**
+   * What an op that writes `written` binds to read storage `s`: its binding, or a copy when
+   * they share an arena (a dispatch may not bind one buffer both for writing and for
+   * anything else). Call `done` once the op is encoded.
+   */
+  readApart(s: Storage, written: Binding[], what: string): { binding: Binding; done: () => void } {
+    const g = this.storage(s, what);
+    if (!g.arena || !written.some((w) => bindingBuffer(w) === g.buffer)) return { binding: g.binding, done: () => {} };
+    const copy = this.queue.storageBuffer(g.bytes, `${what} (operand in the written arena)`);
+    this.queue.copy(g.binding, copy, g.bytes);
+    return { binding: copy, done: () => this.queue.releaseBuffer(copy) };
   }
 
   /** Runs a plan over the caller's buffers; temporaries go back to the pool afterwards. */

@@ -103,7 +103,7 @@ export async function openDevice(powerPreference?: GPUPowerPreference, limits?: 
   if (!adapter) throw new Error(source ? 'useDevice: the GPU object given as options.adapter offered no adapter' : NO_ADAPTER_HELP);
   const lim = adapter.limits;
   const requested = { maxStorageBufferBindingSize: pick('maxStorageBufferBindingSize', lim, limits), maxBufferSize: pick('maxBufferSize', lim, limits) };
-  // As many storage bindings per stage as the adapter has: multi-tensor optimizer steps bind four per parameter.
+  // As many storage bindings per stage as the adapter has (the default is 8).
   const device = await adapter.requestDevice({ requiredLimits: { ...requested, maxStorageBuffersPerShaderStage: lim.maxStorageBuffersPerShaderStage } });
   const info = adapter.info;
   const fallback = (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter ?? (info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false;

@@ -3,10 +3,9 @@ import { binaryKernel, reduceKernel, unaryKernel, whereKernel } from '@webgrad/k
 import type { Backend } from '../../backend';
 import { scalarOf, type Context } from './context';
 import { Accumulator, forParts } from './split';
+import { sizeOf } from '../../shape';
 
 type ElementwiseMethods = Pick<Backend, 'unary' | 'binary' | 'where' | 'reduce'>;
-
-const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
 
 /**
  * How a broadcasting op splits into parts along its output's leading dims: the longest
@@ -24,13 +23,13 @@ function broadcastSplit(outShape: readonly number[], inShapes: readonly (readonl
     if (next.some((f) => f.full && f.broadcast)) break;
     next.forEach((f, i) => (seen[i] = f));
   }
-  const rows = prod(outShape.slice(0, k));
+  const rows = sizeOf(outShape.slice(0, k));
   const tail = (s: readonly number[]) => s.slice(k);
   return {
     rows,
-    outRow: prod(tail(outShape)),
+    outRow: sizeOf(tail(outShape)),
     /** Per input: values per row, or null when it is broadcast over the split dims. */
-    inRows: inShapes.map((s, i) => (seen[i].full ? prod(tail(s)) : null)),
+    inRows: inShapes.map((s, i) => (seen[i].full ? sizeOf(tail(s)) : null)),
     /** Shapes of one part of `count` rows. */
     partShapes: (count: number) => ({
       out: [count, ...tail(outShape)],
@@ -51,7 +50,7 @@ export function elementwiseMethods(ctx: Context): ElementwiseMethods {
     },
     binary(op, a, aShape, b, bShape, outShape, inDtype, outDtype) {
       const tin = scalarOf(op.name, inDtype), tout = scalarOf(op.name, outDtype);
-      const out = ctx.alloc(prod(outShape), op.name);
+      const out = ctx.alloc(sizeOf(outShape), op.name);
       const sp = broadcastSplit(outShape, [aShape, bShape]);
       forParts(ctx, op.name, sp.rows,
         [{ buffer: ctx.buf(a, op.name), rowElems: sp.inRows[0] }, { buffer: ctx.buf(b, op.name), rowElems: sp.inRows[1] }, { buffer: out.buffer, rowElems: sp.outRow, written: 'out' }],
@@ -63,7 +62,7 @@ export function elementwiseMethods(ctx: Context): ElementwiseMethods {
     },
     where(cond, condShape, condDtype, a, aShape, b, bShape, outShape, dtype) {
       const tc = scalarOf('where', condDtype), t = scalarOf('where', dtype);
-      const out = ctx.alloc(prod(outShape), 'where');
+      const out = ctx.alloc(sizeOf(outShape), 'where');
       const sp = broadcastSplit(outShape, [condShape, aShape, bShape]);
       const ins = [ctx.buf(cond, 'where'), ctx.buf(a, 'where'), ctx.buf(b, 'where')];
       forParts(ctx, 'where', sp.rows, [...ins.map((buffer, i) => ({ buffer, rowElems: sp.inRows[i] })), { buffer: out.buffer, rowElems: sp.outRow, written: 'out' }],
@@ -76,24 +75,24 @@ export function elementwiseMethods(ctx: Context): ElementwiseMethods {
     reduce(op, x, shape, axes, dtype) {
       const t = scalarOf(op, dtype);
       const sorted = [...axes].sort((i, j) => i - j);
-      const out = ctx.alloc(prod(shape.filter((_, d) => !sorted.includes(d))), op);
+      const out = ctx.alloc(sizeOf(shape.filter((_, d) => !sorted.includes(d))), op);
       const xb = ctx.buf(x, op);
       // Parts along the leading kept dims (each part reduces whole rows); when dim 0 is
       // reduced, f32 sums add up parts along it instead.
       let k = 0;
       while (k < shape.length && !sorted.includes(k)) k++;
       if (k === 0 && op === 'sum' && t === 'f32' && shape.length > 0) {
-        const rest = shape.slice(1), outElems = prod(shape.filter((_, d) => !sorted.includes(d)));
+        const rest = shape.slice(1), outElems = sizeOf(shape.filter((_, d) => !sorted.includes(d)));
         const acc = new Accumulator(ctx, out.buffer, outElems);
-        forParts(ctx, op, shape[0], [{ buffer: xb, rowElems: prod(rest) }, { buffer: out.buffer, rowElems: null }], (_, n, bind) => {
+        forParts(ctx, op, shape[0], [{ buffer: xb, rowElems: sizeOf(rest) }, { buffer: out.buffer, rowElems: null }], (_, n, bind) => {
           q.run(reduceKernel(op, [n, ...rest], sorted, t), [bind[0], acc.target()]);
           acc.add();
         });
         acc.done();
         return out;
       }
-      const rows = prod(shape.slice(0, k)), rest = shape.slice(k);
-      forParts(ctx, op, rows, [{ buffer: xb, rowElems: prod(rest) }, { buffer: out.buffer, rowElems: prod(rest.filter((_, d) => !sorted.includes(d + k))), written: 'out' }],
+      const rows = sizeOf(shape.slice(0, k)), rest = shape.slice(k);
+      forParts(ctx, op, rows, [{ buffer: xb, rowElems: sizeOf(rest) }, { buffer: out.buffer, rowElems: sizeOf(rest.filter((_, d) => !sorted.includes(d + k))), written: 'out' }],
         (lo, n, bind) => {
           const whole = lo === 0 && n === rows;
           q.run(whole ? reduceKernel(op, shape, sorted, t) : reduceKernel(op, [n, ...rest], sorted.map((d) => d - k + 1), t), bind);

@@ -4,11 +4,12 @@
  * on GPUs, and the direct convolution where a GEMM tile would be mostly empty.
  */
 import {
-  col2imKernel, conv3, convBackwardInputDirectKernel, convBackwardInputRegistersPlan, convBackwardInputTiledKernel,
+  col2imKernel, convBackwardInputDirectKernel, convBackwardInputRegistersPlan, convBackwardInputTiledKernel,
   convBackwardWeightDirectKernel, convBackwardWeightRegistersPlan, convBackwardWeightTiledKernel, convForwardDirectKernel,
   convForwardRegistersPlan, convForwardTiledKernel, im2colKernel, matmulNeedsPack, matmulPackB, matmulPackedSize, matmulRegistersKernel,
-  matmulTiledKernel, type Kernel, type MatmulParams, type Plan,
+  matmulTiledKernel, type Kernel, type Plan,
 } from '@webgrad/kernels-wgsl';
+import { conv3, type MatmulParams } from '@webgrad/kernels-ir';
 import type { Backend, ConvParams } from '../../backend';
 import { requireFloat32, type Context } from './context';
 import type { Binding } from './queue';
@@ -36,7 +37,7 @@ export function linalgMethods(ctx: Context): LinalgMethods {
    * `outRow` values per item, or null when it sums over the batch (the weight gradient),
    * which then adds up the parts. Runs one kernel, or the register plan.
    */
-  function convOp(what: string, p: ConvParams, outElements: number, inputs: Record<string, [GPUBuffer, number | null]>, outName: string,
+  function convOp(what: string, p: ConvParams, outElements: number, inputs: Record<string, [Binding, number | null]>, outName: string,
     outRow: number | null, useGemm: boolean, plan: (p: ConvParams) => Plan, tiled: (p: ConvParams) => Kernel, direct: (p: ConvParams) => Kernel, order: string[]) {
     const out = ctx.alloc(outElements, what);
     const names = Object.keys(inputs);
@@ -117,7 +118,7 @@ export function linalgMethods(ctx: Context): LinalgMethods {
       requireFloat32('conv', dtype);
       const g = conv3(p);
       const hasBias = bias !== null;
-      const inputs: Record<string, [GPUBuffer, number | null]> = { x: [ctx.buf(x, 'conv'), g.C * g.plane], w: [ctx.buf(w, 'conv'), null] };
+      const inputs: Record<string, [Binding, number | null]> = { x: [ctx.buf(x, 'conv'), g.C * g.plane], w: [ctx.buf(w, 'conv'), null] };
       if (bias) inputs.bias = [ctx.buf(bias, 'conv'), null];
       return convOp('conv', p, g.N * g.CO * g.L, inputs, 'y', g.CO * g.L, g.COg >= minChannels,
         (pp) => convForwardRegistersPlan(pp, hasBias), (pp) => convForwardTiledKernel(pp, hasBias), (pp) => convForwardDirectKernel(pp, hasBias),
@@ -126,7 +127,7 @@ export function linalgMethods(ctx: Context): LinalgMethods {
     convBackwardInput(gy, w, p, dtype) {
       requireFloat32('convBackwardInput', dtype);
       const g = conv3(p);
-      const inputs: Record<string, [GPUBuffer, number | null]> = { gy: [ctx.buf(gy, 'convBackwardInput'), g.CO * g.L], w: [ctx.buf(w, 'convBackwardInput'), null] };
+      const inputs: Record<string, [Binding, number | null]> = { gy: [ctx.buf(gy, 'convBackwardInput'), g.CO * g.L], w: [ctx.buf(w, 'convBackwardInput'), null] };
       return convOp('convBackwardInput', p, g.N * g.C * g.plane, inputs, 'gx', g.C * g.plane,
         g.Cg >= minChannels, convBackwardInputRegistersPlan, convBackwardInputTiledKernel, convBackwardInputDirectKernel,
         ['gy', 'w', 'gx']);
@@ -134,7 +135,7 @@ export function linalgMethods(ctx: Context): LinalgMethods {
     convBackwardWeight(x, gy, p, dtype) {
       requireFloat32('convBackwardWeight', dtype);
       const g = conv3(p);
-      const inputs: Record<string, [GPUBuffer, number | null]> = { x: [ctx.buf(x, 'convBackwardWeight'), g.C * g.plane], gy: [ctx.buf(gy, 'convBackwardWeight'), g.CO * g.L] };
+      const inputs: Record<string, [Binding, number | null]> = { x: [ctx.buf(x, 'convBackwardWeight'), g.C * g.plane], gy: [ctx.buf(gy, 'convBackwardWeight'), g.CO * g.L] };
       return convOp('convBackwardWeight', p, g.CO * g.Cg * g.KK, inputs, 'gw', null,
         g.COg >= minChannels, convBackwardWeightRegistersPlan, convBackwardWeightTiledKernel, convBackwardWeightDirectKernel,
         ['x', 'gy', 'gw']);

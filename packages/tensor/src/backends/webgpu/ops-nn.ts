@@ -1,19 +1,16 @@
 /** Pooling, batch norm, softmax and the fused optimizer steps. */
 import {
-  adamKernel, adamMultiKernel, sgdMultiKernel, avgPoolBackwardKernel, batchNormRunningStatsKernel, avgPoolKernel, batchNormApplyKernel, batchNormBackwardApplyKernel, batchNormCombineKernel, batchNormBackwardReduceKernel, batchNormStatsKernel,
+  adamKernel, avgPoolBackwardKernel, batchNormRunningStatsKernel, avgPoolKernel, batchNormApplyKernel, batchNormBackwardApplyKernel, batchNormCombineKernel, batchNormBackwardReduceKernel, batchNormStatsKernel,
   maxPoolBackwardKernel, maxPoolBackwardScatterKernel, maxPoolKernel, poolWindowsDisjoint, sgdKernel, softmaxKernel,
 } from '@webgrad/kernels-wgsl';
-import type { Backend, PoolParams, Storage } from '../../backend';
+import type { Backend, PoolParams } from '../../backend';
 import { requireFloat32, type Context } from './context';
+import { Packer } from './pack';
 import type { Binding } from './queue';
 import { Accumulator, bindsWhole, forParts, type Operand } from './split';
+import { sizeOf } from '../../shape';
 
 type NnMethods = Pick<Backend, 'maxPool' | 'maxPoolBackward' | 'avgPool' | 'avgPoolBackward' | 'batchNorm' | 'batchNormBackward' | 'batchNormRunningStats' | 'softmax' | 'sgdStep' | 'adamStep' | 'sgdSteps' | 'adamSteps'>;
-
-const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
-
-/** Tensors per multi-tensor optimizer dispatch, at most (each count is a pipeline of its own). */
-const MAX_MULTI = 8;
 
 function avgOnly(op: string, p: PoolParams): void {
   if (p.dilation.some((d) => d !== 1)) throw new Error(`${op}: dilation [${p.dilation}] is not supported (average pooling takes dilation 1)`);
@@ -25,35 +22,15 @@ export function nnMethods(ctx: Context): NnMethods {
   const byPlanes = (what: string, p: PoolParams, operands: Operand[], part: (pp: PoolParams, bind: Binding[]) => void) =>
     forParts(ctx, what, p.planes, operands, (_, n, bind) => part(n === p.planes ? p : { ...p, planes: n }, bind));
   /** Elementwise ops over `size` values of every operand, split by element ranges. */
-  const byElements = (what: string, size: number, buffers: GPUBuffer[], written: Operand['written'][], part: (n: number, bind: Binding[]) => void) =>
+  const byElements = (what: string, size: number, buffers: Binding[], written: Operand['written'][], part: (n: number, bind: Binding[]) => void) =>
     forParts(ctx, what, size, buffers.map((buffer, i) => ({ buffer, rowElems: 1, written: written[i] })), (_, n, bind) => part(n, bind));
 
-  /**
-   * Multi-tensor updates: groups of as many tensors as the storage bindings per stage allow
-   * (at most MAX_MULTI) in one dispatch each; a tensor that does not bind whole, or a group
-   * of one, goes through `single` (which splits by element ranges).
-   */
-  const multiTensor = (what: string, items: { size: number; storages: Storage[] }[], many: (sizes: number[], buffers: GPUBuffer[]) => void, single: (i: number) => void) => {
-    if (items.length === 0) return;
-    const perTensor = items[0].storages.length;
-    const group = Math.min(MAX_MULTI, Math.floor(q.device.limits.maxStorageBuffersPerShaderStage / perTensor));
-    const whole: number[] = [];
-    items.forEach((it, i) => {
-      if (it.storages.length !== perTensor) throw new Error(`webgpu: ${what}: every item needs the same buffers`);
-      if (it.size > 0 && bindsWhole(ctx, it.storages.map((s) => ctx.buf(s, what)))) whole.push(i);
-      else single(i);
-    });
-    for (let k = 0; k < whole.length; k += group) {
-      const chunk = whole.slice(k, k + group);
-      if (chunk.length === 1) single(chunk[0]);
-      else many(chunk.map((i) => items[i].size), chunk.flatMap((i) => items[i].storages.map((s) => ctx.buf(s, what))));
-    }
-  };
+  const packer = new Packer(ctx);
 
   return {
     maxPool(x, p, dtype) {
       requireFloat32('maxPool', dtype);
-      const inRow = prod(p.inSize), outRow = prod(p.outSize);
+      const inRow = sizeOf(p.inSize), outRow = sizeOf(p.outSize);
       const out = ctx.alloc(p.planes * outRow, 'maxPool'), argmax = ctx.alloc(p.planes * outRow, 'maxPool');
       byPlanes('maxPool', p, [{ buffer: ctx.buf(x, 'maxPool'), rowElems: inRow }, { buffer: out.buffer, rowElems: outRow, written: 'out' }, { buffer: argmax.buffer, rowElems: outRow, written: 'out' }],
         (pp, bind) => q.run(maxPoolKernel(pp), bind));
@@ -61,7 +38,7 @@ export function nnMethods(ctx: Context): NnMethods {
     },
     maxPoolBackward(gy, argmax, p, dtype) {
       requireFloat32('maxPoolBackward', dtype);
-      const inRow = prod(p.inSize), outRow = prod(p.outSize);
+      const inRow = sizeOf(p.inSize), outRow = sizeOf(p.outSize);
       const n = p.planes * inRow;
       const gx = ctx.alloc(n, 'maxPoolBackward');
       const disjoint = poolWindowsDisjoint(p);
@@ -76,7 +53,7 @@ export function nnMethods(ctx: Context): NnMethods {
     avgPool(x, p, dtype) {
       requireFloat32('avgPool', dtype);
       avgOnly('avgPool', p);
-      const inRow = prod(p.inSize), outRow = prod(p.outSize);
+      const inRow = sizeOf(p.inSize), outRow = sizeOf(p.outSize);
       const out = ctx.alloc(p.planes * outRow, 'avgPool');
       byPlanes('avgPool', p, [{ buffer: ctx.buf(x, 'avgPool'), rowElems: inRow }, { buffer: out.buffer, rowElems: outRow, written: 'out' }],
         (pp, bind) => q.run(avgPoolKernel(pp), bind));
@@ -85,7 +62,7 @@ export function nnMethods(ctx: Context): NnMethods {
     avgPoolBackward(gy, p, dtype) {
       requireFloat32('avgPoolBackward', dtype);
       avgOnly('avgPoolBackward', p);
-      const inRow = prod(p.inSize), outRow = prod(p.outSize);
+      const inRow = sizeOf(p.inSize), outRow = sizeOf(p.outSize);
       const gx = ctx.alloc(p.planes * inRow, 'avgPoolBackward');
       byPlanes('avgPoolBackward', p, [{ buffer: ctx.buf(gy, 'avgPoolBackward'), rowElems: outRow }, { buffer: gx.buffer, rowElems: inRow, written: 'out' }],
         (pp, bind) => q.run(avgPoolBackwardKernel(pp), bind));
@@ -97,7 +74,7 @@ export function nnMethods(ctx: Context): NnMethods {
       const mean = ctx.alloc(p.c, what), invstd = ctx.alloc(p.c, what), y = ctx.alloc(p.n * p.c * p.s, what);
       const xb = ctx.buf(x, what);
       const row = p.c * p.s;
-      const params = [mean.buffer, invstd.buffer];
+      const params: Binding[] = [mean.buffer, invstd.buffer];
       if (weight) params.push(ctx.buf(weight, what));
       if (bias) params.push(ctx.buf(bias, what));
       if (bindsWhole(ctx, [xb])) {
@@ -159,24 +136,29 @@ export function nnMethods(ctx: Context): NnMethods {
       return out;
     },
     sgdStep(param, grad, momentumBuf, size, p) {
-      const buffers = [ctx.buf(param, 'sgdStep'), ctx.buf(grad, 'sgdStep')];
-      if (momentumBuf) buffers.push(ctx.buf(momentumBuf, 'sgdStep'));
+      const written = [ctx.buf(param, 'sgdStep'), ...(momentumBuf ? [ctx.buf(momentumBuf, 'sgdStep')] : [])];
+      const g = ctx.readApart(grad, written, 'sgdStep');
+      const buffers = [written[0], g.binding, ...written.slice(1)];
       byElements('sgdStep', size, buffers, ['inout', undefined, 'inout'], (n, bind) => q.run(sgdKernel(n, p, buffers.length === 3), bind));
+      g.done();
     },
     adamStep(param, grad, m, v, size, p) {
-      const buffers = [ctx.buf(param, 'adamStep'), ctx.buf(grad, 'adamStep'), ctx.buf(m, 'adamStep'), ctx.buf(v, 'adamStep')];
+      const written = [param, m, v].map((s) => ctx.buf(s, 'adamStep'));
+      const g = ctx.readApart(grad, written, 'adamStep');
+      const buffers = [written[0], g.binding, written[1], written[2]];
       byElements('adamStep', size, buffers, ['inout', undefined, 'inout', 'inout'], (n, bind) => q.run(adamKernel(n, p), bind));
+      g.done();
     },
     sgdSteps(items, p) {
       const momentum = items.length > 0 && items[0].momentumBuf !== null;
-      multiTensor('sgdSteps', items.map((it) => ({ size: it.size, storages: [it.param, it.grad, ...(momentum ? [it.momentumBuf!] : [])] })),
-        (sizes, buffers) => q.run(sgdMultiKernel(sizes, p, momentum), buffers),
-        (i) => this.sgdStep(items[i].param, items[i].grad, items[i].momentumBuf, items[i].size, p));
+      packer.step(items.map((it) => ({ size: it.size, storages: [it.param, it.grad, ...(momentum ? [it.momentumBuf!] : [])].map((s) => ctx.storage(s, 'sgdSteps')) })),
+        (n) => sgdKernel(n, p, momentum),
+        (i) => this.sgdStep(items[i].param, items[i].grad, items[i].momentumBuf, items[i].size, p), 'sgdSteps');
     },
     adamSteps(items, p) {
-      multiTensor('adamSteps', items.map((it) => ({ size: it.size, storages: [it.param, it.grad, it.m, it.v] })),
-        (sizes, buffers) => q.run(adamMultiKernel(sizes, p), buffers),
-        (i) => this.adamStep(items[i].param, items[i].grad, items[i].m, items[i].v, items[i].size, p));
+      packer.step(items.map((it) => ({ size: it.size, storages: [it.param, it.grad, it.m, it.v].map((s) => ctx.storage(s, 'adamSteps')) })),
+        (n) => adamKernel(n, p),
+        (i) => this.adamStep(items[i].param, items[i].grad, items[i].m, items[i].v, items[i].size, p), 'adamSteps');
     },
   };
 }

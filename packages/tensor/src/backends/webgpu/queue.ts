@@ -16,7 +16,7 @@
  */
 import type { Kernel } from '@webgrad/kernels-wgsl';
 import { type DeviceLimits, checkBindingFits } from '../../limits';
-import { BufferPool, describedBuffer } from './buffers';
+import { BufferPool, bindingBuffer, bindingOffset, describedBuffer } from './buffers';
 
 /** Part of a buffer bound to one kernel argument (byte offset and size). */
 export interface Slice {
@@ -267,9 +267,18 @@ export class Queue {
     this.counts.bufferWrites++;
   }
 
-  copy(src: GPUBuffer, dst: GPUBuffer, bytes: number): void {
-    if (bytes === 0 || src === dst) return;
-    this.commandEncoder().copyBufferToBuffer(src, 0, dst, 0, bytes);
+  copy(src: Binding, dst: Binding, bytes: number): void {
+    const from = bindingBuffer(src), to = bindingBuffer(dst), at = bindingOffset(src), into = bindingOffset(dst);
+    if (bytes === 0 || (from === to && at === into)) return;
+    if (from !== to) {
+      this.commandEncoder().copyBufferToBuffer(from, at, to, into, bytes);
+      return;
+    }
+    // Two slots of one arena: WebGPU copies only between different buffers.
+    const via = this.storageBuffer(bytes, 'copy within a buffer');
+    this.commandEncoder().copyBufferToBuffer(from, at, via, 0, bytes);
+    this.commandEncoder().copyBufferToBuffer(via, 0, to, into, bytes);
+    this.releaseBuffer(via);
   }
 
   /** Copies `bytes` (a multiple of 4) between byte offsets (multiples of 4); not subject to the binding limit. */
@@ -299,13 +308,13 @@ export class Queue {
     this.pool.releaseDeferred();
   }
 
-  /** The first `bytes` of `buffer`, once every command before this call has run. */
-  async read(buffer: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
+  /** The first `bytes` of a binding, once every command before this call has run. */
+  async read(binding: Binding, bytes: number): Promise<ArrayBuffer> {
     this.checkAlive('read a tensor');
     const size = Math.max(4, Math.ceil(bytes / 4) * 4);
     const small = size <= SMALL_READ_BYTES;
     const staging = (small ? this.smallStaging.pop() : undefined) ?? this.device.createBuffer({ size: small ? SMALL_READ_BYTES : size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-    this.commandEncoder().copyBufferToBuffer(buffer, 0, staging, 0, size);
+    this.commandEncoder().copyBufferToBuffer(bindingBuffer(binding), bindingOffset(binding), staging, 0, size);
     this.flush();
     let reusable = false;
     try {

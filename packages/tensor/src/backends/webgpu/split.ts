@@ -7,17 +7,18 @@
  */
 import { accumulateKernel } from '@webgrad/kernels-wgsl';
 import { checkBindingFits } from '../../limits';
-import { bufferBytes } from './buffers';
+import { bindingBuffer, bindingBytes, bindingOffset } from './buffers';
 import type { Context } from './context';
 import type { Binding, Slice } from './queue';
 
 /**
  * One buffer of a split op: `rowElems` 4-byte values per row of the split dimension (its
  * rows [lo, lo + count) are bound for each part), or null to bind it whole in every part.
- * `written`: the op writes it ('out') or reads and writes it ('inout').
+ * `written`: the op writes it ('out') or reads and writes it ('inout'). `buffer` may be a
+ * slice (a storage packed in an arena): parts are cut from its range.
  */
 export interface Operand {
-  buffer: GPUBuffer;
+  buffer: Binding;
   rowElems: number | null;
   written?: 'out' | 'inout';
 }
@@ -38,7 +39,7 @@ export function forParts(ctx: Context, what: string, rows: number, operands: Ope
   part: (lo: number, count: number, bindings: Binding[]) => void, otherBytes?: (count: number) => number): void {
   const limit = ctx.limits.maxBindingBytes;
   const fits = otherBytes && ((n: number) => otherBytes(n) <= limit);
-  if (operands.every((o) => bufferBytes(o.buffer) <= limit) && (fits?.(rows) ?? true)) {
+  if (operands.every((o) => bindingBytes(o.buffer) <= limit) && (fits?.(rows) ?? true)) {
     part(0, rows, operands.map((o) => o.buffer));
     return;
   }
@@ -64,12 +65,12 @@ export function forParts(ctx: Context, what: string, rows: number, operands: Ope
       const copyOut: [from: GPUBuffer, to: GPUBuffer, offset: number, bytes: number][] = [];
       const bindings = operands.map((o): Binding => {
         if (!isSplit(o)) return o.buffer;
-        const offset = lo * o.rowElems! * 4, bytes = n * o.rowElems! * 4;
+        const offset = bindingOffset(o.buffer) + lo * o.rowElems! * 4, bytes = n * o.rowElems! * 4;
         if (offset % align === 0) return slice(o.buffer, lo * o.rowElems!, n * o.rowElems!);
         let s = staging.get(o);
         if (!s) staging.set(o, (s = q.storageBuffer(count * o.rowElems! * 4, `${what} (staging)`)));
-        if (o.written !== 'out') q.copyRange(o.buffer, offset, s, 0, bytes);
-        if (o.written) copyOut.push([s, o.buffer, offset, bytes]);
+        if (o.written !== 'out') q.copyRange(bindingBuffer(o.buffer), offset, s, 0, bytes);
+        if (o.written) copyOut.push([s, bindingBuffer(o.buffer), offset, bytes]);
         return slice(s, 0, n * o.rowElems!);
       });
       part(lo, n, bindings);
@@ -81,17 +82,18 @@ export function forParts(ctx: Context, what: string, rows: number, operands: Ope
 }
 
 /**
- * Values [start, start + elements) of `buffer`, rounded up to whole 16-byte units inside the
- * buffer, since kernels read contiguous operands as vec4 (the last part's tail is scratch).
+ * Values [start, start + elements) of a binding (a buffer, or a slice of one), rounded up to
+ * whole 16-byte units inside it, since kernels read contiguous operands as vec4 (the last
+ * part's tail is scratch).
  */
-export function slice(buffer: GPUBuffer, start: number, elements: number): Slice {
-  const offset = start * 4;
-  return { buffer, offset, size: Math.min(Math.ceil((elements * 4) / 16) * 16, bufferBytes(buffer) - offset) };
+export function slice(binding: Binding, start: number, elements: number): Slice {
+  const base = bindingOffset(binding), offset = base + start * 4;
+  return { buffer: bindingBuffer(binding), offset, size: Math.min(Math.ceil((elements * 4) / 16) * 16, base + bindingBytes(binding) - offset) };
 }
 
-/** Whether every buffer binds whole (the common case: no splitting needed). */
-export function bindsWhole(ctx: Context, buffers: GPUBuffer[]): boolean {
-  return buffers.every((b) => bufferBytes(b) <= ctx.limits.maxBindingBytes);
+/** Whether every binding fits the binding limit (the common case: no splitting needed). */
+export function bindsWhole(ctx: Context, bindings: Binding[]): boolean {
+  return bindings.every((b) => bindingBytes(b) <= ctx.limits.maxBindingBytes);
 }
 
 /**

@@ -2,16 +2,15 @@
  * N-d convolution (1-D to 3-D) on typed arrays by im2col + GEMM.
  *
  * Layouts: x [N, Cin, ...in], w [Cout, Cin/g, ...k], y [N, Cout, ...out]. Columns of one
- * batch item and one group are [Cin/g * K, L] (K = prod(kernel), L = prod(out)), row index
+ * batch item and one group are [Cin/g * K, L] (K = sizeOf(kernel), L = sizeOf(out)), row index
  * c * K + flat kernel offset. When L is small several batch items share one product
  * (their columns side by side, [rows, nb * L]) so the GEMM has a wide enough N.
  * 1x1 / stride 1 / no padding convolutions read x directly (no im2col).
  */
-import type { ConvParams } from '../../../backend';
+import { conv3, sizeOf, type ConvParams } from '@webgrad/kernels-ir';
 import { gemm, type FloatArray } from './matmul';
 
 const newLike = (x: FloatArray, n: number): FloatArray => new (x.constructor as { new (n: number): FloatArray })(n);
-const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
 
 /** Convolution geometry with the spatial dims left-padded to 3 (size 1, no padding). */
 interface Geo {
@@ -25,22 +24,8 @@ interface Geo {
 }
 
 function geometry(p: ConvParams): Geo {
-  const r = p.inSize.length;
-  if (r < 1 || r > 3) throw new Error(`conv: ${r} spatial dims are not supported (1 to 3)`);
-  for (const [name, v] of [['kernel', p.kernel], ['outSize', p.outSize], ['stride', p.stride], ['padding', p.padding], ['dilation', p.dilation]] as const) {
-    if (v.length !== r) throw new Error(`conv: ${name} has ${v.length} entries, expected ${r} (inSize [${p.inSize}])`);
-  }
-  const at = (v: readonly number[], d: number, fill: number) => (d < 3 - r ? fill : v[d - (3 - r)]);
-  const g: Geo = {
-    ID: at(p.inSize, 0, 1), IH: at(p.inSize, 1, 1), IW: at(p.inSize, 2, 1),
-    KD: at(p.kernel, 0, 1), KH: at(p.kernel, 1, 1), KW: at(p.kernel, 2, 1),
-    OD: at(p.outSize, 0, 1), OH: at(p.outSize, 1, 1), OW: at(p.outSize, 2, 1),
-    sD: at(p.stride, 0, 1), sH: at(p.stride, 1, 1), sW: at(p.stride, 2, 1),
-    pD: at(p.padding, 0, 0), pH: at(p.padding, 1, 0), pW: at(p.padding, 2, 0),
-    dD: at(p.dilation, 0, 1), dH: at(p.dilation, 1, 1), dW: at(p.dilation, 2, 1),
-    K: prod(p.kernel), L: prod(p.outSize), plane: prod(p.inSize),
-  };
-  return g;
+  const { i: [ID, IH, IW], k: [KD, KH, KW], o: [OD, OH, OW], s: [sD, sH, sW], p: [pD, pH, pW], d: [dD, dH, dW], KK, L, plane } = conv3(p);
+  return { ID, IH, IW, KD, KH, KW, OD, OH, OW, sD, sH, sW, pD, pH, pW, dD, dH, dW, K: KK, L, plane };
 }
 
 /** First and one-past-last output position whose tap (o * s + off) lands inside [0, n). */
@@ -117,7 +102,7 @@ function col2imItem(cols: FloatArray, colOff: number, ld: number, g: Geo, c0: nu
   }
 }
 
-/** x [N, C, ...in] -> [N, C * prod(kernel), prod(out)] with C = p.inChannels. */
+/** x [N, C, ...in] -> [N, C * sizeOf(kernel), sizeOf(out)] with C = p.inChannels. */
 export function im2col(x: FloatArray, p: ConvParams): FloatArray {
   const g = geometry(p);
   const C = p.inChannels;
@@ -127,7 +112,7 @@ export function im2col(x: FloatArray, p: ConvParams): FloatArray {
   return out;
 }
 
-/** The adjoint of im2col: [N, C * prod(kernel), prod(out)] summed back into [N, C, ...in]. */
+/** The adjoint of im2col: [N, C * sizeOf(kernel), sizeOf(out)] summed back into [N, C, ...in]. */
 export function col2im(cols: FloatArray, p: ConvParams): FloatArray {
   const g = geometry(p);
   const C = p.inChannels;

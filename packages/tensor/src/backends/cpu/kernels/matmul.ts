@@ -14,18 +14,9 @@
  * 6x4, 8x1, 8x4 and KC 64..512, MC 32..128, NC 128..512: 4x4 / 4x6 / 4x3 within noise.
  */
 
-export type FloatArray = Float32Array | Float64Array;
+import type { MatmulParams } from '@webgrad/kernels-ir';
 
-export interface MatmulParams {
-  batch: number;
-  m: number;
-  n: number;
-  k: number;
-  transA: boolean;
-  transB: boolean;
-  aBatchStride: number;
-  bBatchStride: number;
-}
+export type FloatArray = Float32Array | Float64Array;
 
 const MR = 4;
 const NR = 4;

@@ -5,8 +5,7 @@
 import type { PadMode, TypedArray } from '../../../backend';
 import { type Alloc, like } from './strided';
 import { checkPads } from '../../../shape-rules';
-
-const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
+import { sizeOf } from '../../../shape';
 
 /** Source index along one dim for output position o, or -1 for the constant fill. */
 function sourceIndex(o: number, before: number, n: number, mode: PadMode): number {
@@ -35,7 +34,7 @@ export function pad<T extends TypedArray>(x: T, shape: number[], pads: [number, 
   const rank = shape.length;
   checkPads(shape, pads, mode);
   const outShape = shape.map((d, i) => d + pads[i][0] + pads[i][1]);
-  const out = alloc(prod(outShape), true);
+  const out = alloc(sizeOf(outShape), true);
   if (out.length === 0) return out;
   if (rank === 0) {
     out[0] = x[0];

@@ -5,11 +5,10 @@
  * window's valid taps are precomputed once, so the inner loops carry no bounds checks.
  * Semantics follow PyTorch's CPU kernels (MaxPoolKernel.cpp, AvgPoolKernel.cpp).
  */
-import type { PoolParams } from '../../../backend';
+import { checkWindow, sizeOf, type PoolParams } from '@webgrad/kernels-ir';
 import type { FloatArray } from './matmul';
 
 const newLike = (x: FloatArray, n: number): FloatArray => new (x.constructor as { new (n: number): FloatArray })(n);
-const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
 
 export interface Dim {
   inLen: number;
@@ -22,15 +21,6 @@ export interface Dim {
   step: number;
   /** avg only: PyTorch's pool_size for output o (window length clipped to in + pad, before clipping to [0, in)) */
   span: Int32Array;
-}
-
-function checkParams(p: PoolParams, op: string): number {
-  const r = p.inSize.length;
-  if (r < 1 || r > 3) throw new Error(`${op}: ${r} spatial dims are not supported (1 to 3)`);
-  for (const [name, v] of [['kernel', p.kernel], ['outSize', p.outSize], ['stride', p.stride], ['padding', p.padding], ['dilation', p.dilation]] as const) {
-    if (v.length !== r) throw new Error(`${op}: ${name} has ${v.length} entries, expected ${r} (inSize [${p.inSize}])`);
-  }
-  return r;
 }
 
 /** Max pooling: taps o*s - pad + k*dil for k < kernel, those inside [0, in). */
@@ -65,7 +55,7 @@ function avgDim(inLen: number, k: number, s: number, pad: number, outLen: number
 
 /** Per spatial dim (left-padded to 3) the valid taps of each output position; exported for the WASM kernels. */
 export function dims(p: PoolParams, op: string, avg: boolean): [Dim, Dim, Dim] {
-  const r = checkParams(p, op);
+  const r = checkWindow(op, p);
   if (avg && p.dilation.some((d) => d !== 1)) throw new Error(`${op}: dilation [${p.dilation}] is not supported (average pooling takes dilation 1)`);
   const out: Dim[] = [];
   for (let d = 0; d < 3; d++) {
@@ -88,8 +78,8 @@ export function dims(p: PoolParams, op: string, avg: boolean): [Dim, Dim, Dim] {
  */
 export function maxPool(x: FloatArray, p: PoolParams): { out: FloatArray; argmax: Int32Array } {
   const [D, H, W] = dims(p, 'maxPool', false);
-  const plane = prod(p.inSize);
-  const L = prod(p.outSize);
+  const plane = sizeOf(p.inSize);
+  const L = sizeOf(p.outSize);
   const out = newLike(x, p.planes * L);
   const argmax = new Int32Array(p.planes * L);
   const IH = H.inLen, IW = W.inLen;
@@ -134,9 +124,9 @@ export function maxPool(x: FloatArray, p: PoolParams): { out: FloatArray; argmax
 
 /** Routes each output gradient to its argmax (x-shaped [planes, ...inSize]). */
 export function maxPoolBackward(gy: FloatArray, argmax: Int32Array, p: PoolParams): FloatArray {
-  checkParams(p, 'maxPoolBackward');
-  const plane = prod(p.inSize);
-  const L = prod(p.outSize);
+  checkWindow('maxPoolBackward', p);
+  const plane = sizeOf(p.inSize);
+  const L = sizeOf(p.outSize);
   const gx = newLike(gy, p.planes * plane);
   for (let pl = 0; pl < p.planes; pl++) {
     const gb = pl * plane;
@@ -159,8 +149,8 @@ function divisorOf(p: PoolParams, D: Dim, H: Dim, W: Dim, od: number, oh: number
 /** Average pooling, PyTorch semantics (ceil-mode windows, count_include_pad); an empty window gives 0. */
 export function avgPool(x: FloatArray, p: PoolParams): FloatArray {
   const [D, H, W] = dims(p, 'avgPool', true);
-  const plane = prod(p.inSize);
-  const L = prod(p.outSize);
+  const plane = sizeOf(p.inSize);
+  const L = sizeOf(p.outSize);
   const out = newLike(x, p.planes * L);
   const IH = H.inLen, IW = W.inLen;
   const sd = IH * IW;
@@ -196,8 +186,8 @@ export function avgPool(x: FloatArray, p: PoolParams): FloatArray {
 /** The adjoint of avgPool: each output gradient, divided by its divisor, spread over its window. */
 export function avgPoolBackward(gy: FloatArray, p: PoolParams): FloatArray {
   const [D, H, W] = dims(p, 'avgPoolBackward', true);
-  const plane = prod(p.inSize);
-  const L = prod(p.outSize);
+  const plane = sizeOf(p.inSize);
+  const L = sizeOf(p.outSize);
   const gx = newLike(gy, p.planes * plane);
   const IH = H.inLen, IW = W.inLen;
   const sd = IH * IW;

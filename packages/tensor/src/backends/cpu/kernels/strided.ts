@@ -6,8 +6,8 @@
  * 2-D or 3-D walk, and a slice with a contiguous last dim copies whole rows at once.
  */
 import type { Shape, TypedArray } from '../../../backend';
+import { sizeOf } from '../../../shape';
 
-const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
 /**
  * Makes a kernel's output of n elements: zeroed unless `written` (the kernel then sets every
  * element). The backend passes one that places it in the WASM kernels' memory.
@@ -44,7 +44,7 @@ function checkRank(op: string, shape: Shape, strides: readonly number[]): void {
 /** out[i] = x[offset + sum_d idx_d(i) * strides[d]] for i over outShape (row-major). */
 export function strided<T extends TypedArray>(x: T, outShape: Shape, strides: readonly number[], offset: number, alloc: Alloc<T> = like(x)): T {
   checkRank('strided', outShape, strides);
-  const total = prod(outShape);
+  const total = sizeOf(outShape);
   const out = alloc(total, true);
   if (total === 0) return out;
   const { shape, strides: st } = simplify(outShape, strides);
@@ -93,7 +93,7 @@ function copyRow(x: TypedArray, b: number, s: number, out: TypedArray, o: number
 /** dst[dstOffset + sum_d idx_d(i) * dstStrides[d]] = src[i] for i over srcShape, in place. */
 export function writeStrided(dst: TypedArray, src: TypedArray, srcShape: Shape, dstStrides: readonly number[], dstOffset: number): void {
   checkRank('writeStrided', srcShape, dstStrides);
-  const total = prod(srcShape);
+  const total = sizeOf(srcShape);
   if (total === 0) return;
   const { shape, strides: st } = simplify(srcShape, dstStrides);
   const rank = shape.length;
@@ -144,7 +144,7 @@ function checkIndexShape(op: string, targetName: string, target: Shape, index: I
       throw new Error(`${op}: index size ${indexShape[d]} exceeds ${targetName} size ${target[d]} in dim ${d} (index [${indexShape}], ${targetName} [${target}])`);
     }
   }
-  if (index.length < prod(indexShape)) throw new Error(`${op}: index holds ${index.length} values, shape [${indexShape}] needs ${prod(indexShape)}`);
+  if (index.length < sizeOf(indexShape)) throw new Error(`${op}: index holds ${index.length} values, shape [${indexShape}] needs ${sizeOf(indexShape)}`);
 }
 
 function badIndex(op: string, j: number, axis: number, len: number): RangeError {
@@ -158,7 +158,7 @@ function badIndex(op: string, j: number, axis: number, len: number): RangeError 
  */
 function forEachRun(indexShape: Shape, tStrides: number[], axis: number, body: (o: number, base: number, n: number, inner: number) => void): void {
   const rank = indexShape.length;
-  const total = prod(indexShape);
+  const total = sizeOf(indexShape);
   if (total === 0) return;
   if (rank === 0) {
     body(0, 0, 1, 0);
@@ -183,7 +183,7 @@ function forEachRun(indexShape: Shape, tStrides: number[], axis: number, body: (
 /** torch.gather: out[.., i_axis, ..] = x[.., index[.., i_axis, ..], ..]; out has index's shape. */
 export function gather<T extends TypedArray>(x: T, xShape: Shape, index: Int32Array, indexShape: Shape, axis: number, alloc: Alloc<T> = like(x)): T {
   checkIndexShape('gather', 'input', xShape, index, indexShape, axis);
-  const out = alloc(prod(indexShape), true);
+  const out = alloc(sizeOf(indexShape), true);
   if (xShape.length === 0) {
     if (out.length) {
       if (index[0] !== 0) throw badIndex('gather', index[0], axis, 1);
@@ -207,9 +207,9 @@ export function gather<T extends TypedArray>(x: T, xShape: Shape, index: Int32Ar
 /** The adjoint of gather: zeros(outShape), then out[.., index[i], ..] += src[i]. */
 export function scatterAdd<T extends TypedArray>(src: T, index: Int32Array, indexShape: Shape, outShape: Shape, axis: number, alloc: Alloc<T> = like(src)): T {
   checkIndexShape('scatterAdd', 'output', outShape, index, indexShape, axis);
-  const out = alloc(prod(outShape), false);
+  const out = alloc(sizeOf(outShape), false);
   if (outShape.length === 0) {
-    if (index.length && prod(indexShape)) {
+    if (index.length && sizeOf(indexShape)) {
       if (index[0] !== 0) throw badIndex('scatterAdd', index[0], axis, 1);
       out[0] += src[0];
     }

@@ -10,7 +10,7 @@
  * into element ranges (one run) or whole runs; an element's value never depends on the
  * split, so any thread count gives the same bits.
  */
-import type { ElementwiseKernelOp } from '@webgrad/kernels-wgsl';
+import type { ElementwiseKernelOp } from '@webgrad/kernels-ir';
 import { DIM_RECORD, elementwiseModule, elementwiseParams, whereModule } from '@webgrad/kernels-wasm';
 import type { DType, Shape } from '../../../backend';
 import { sizeOf } from '../../../shape';

@@ -4,9 +4,8 @@
  * copied into scratch; results are arrays in the memory. The work is split over threads by
  * outputs (batch items, rows or columns of C, input channels of dW: never a sum).
  */
-import type { BatchNormParams, ConvParams, PoolParams } from '../../../backend';
+import { conv3, sizeOf, type BatchNormParams, type ConvParams, type MatmulParams, type PoolParams } from '@webgrad/kernels-ir';
 import { dims } from '../kernels/pool';
-import type { MatmulParams } from '../kernels/matmul';
 import { batchNormParams, convParams, gemmParams, maxPoolParams, type Layout, CONV_GEO, MR, NR, PACK_A_BYTES, PACK_B_BYTES, TILE_BYTES } from '@webgrad/kernels-wasm';
 import type { KernelName, WasmRuntime } from './runtime';
 
@@ -138,16 +137,9 @@ type Conv = 'convForward' | 'convBackwardInput' | 'convBackwardWeight';
 
 /** The spatial dims left-padded to 3 (size 1, stride 1, no padding), as CONV_GEO orders them. */
 function geometry(p: ConvParams): Record<(typeof CONV_GEO)[number], number> {
-  const r = p.inSize.length;
-  if (r < 1 || r > 3) throw new Error(`conv: ${r} spatial dims are not supported (1 to 3)`);
-  const pick = (v: readonly number[], d: number, fill: number) => (d < 3 - r ? fill : v[d - (3 - r)]);
-  const dims = (v: readonly number[], fill: number) => [0, 1, 2].map((d) => pick(v, d, fill));
-  const [ID, IH, IW] = dims(p.inSize, 1), [KD, KH, KW] = dims(p.kernel, 1), [OD, OH, OW] = dims(p.outSize, 1);
-  const [sD, sH, sW] = dims(p.stride, 1), [pD, pH, pW] = dims(p.padding, 0), [dD, dH, dW] = dims(p.dilation, 1);
+  const { i: [ID, IH, IW], k: [KD, KH, KW], o: [OD, OH, OW], s: [sD, sH, sW], p: [pD, pH, pW], d: [dD, dH, dW] } = conv3(p);
   return { ID, IH, IW, KD, KH, KW, OD, OH, OW, sD, sH, sW, pD, pH, pW, dD, dH, dW };
 }
-
-const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
 
 /** Columns wanted per conv product: items are grouped until nb·L reaches this. */
 const TARGET_COLS = 512;
@@ -165,7 +157,7 @@ function wasmConv(
   if (!Number.isInteger(cinG) || !Number.isInteger(coutG) || G < 1) {
     throw new Error(`conv: groups ${G} must divide inChannels ${p.inChannels} and outChannels ${p.outChannels}`);
   }
-  const K = prod(p.kernel), L = prod(p.outSize), plane = prod(p.inSize), rows = cinG * K;
+  const K = sizeOf(p.kernel), L = sizeOf(p.outSize), plane = sizeOf(p.inSize), rows = cinG * K;
   if (outSize === 0 || p.batch === 0 || L === 0) return handOut(rt, rt.allocArray('float32', outSize) as Float32Array);
   const result = output(rt, outSize);
   return withOutputs(rt, { result }, (scratch) => {
@@ -202,15 +194,15 @@ function wasmConv(
 }
 
 export function wasmConvForward(rt: WasmRuntime, x: Float32Array, w: Float32Array, bias: Float32Array | null, p: ConvParams): Float32Array {
-  return wasmConv(rt, 'convForward', p, { x, w, bias }, p.batch * p.outChannels * prod(p.outSize));
+  return wasmConv(rt, 'convForward', p, { x, w, bias }, p.batch * p.outChannels * sizeOf(p.outSize));
 }
 
 export function wasmConvBackwardInput(rt: WasmRuntime, gy: Float32Array, w: Float32Array, p: ConvParams): Float32Array {
-  return wasmConv(rt, 'convBackwardInput', p, { gy, w }, p.batch * p.inChannels * prod(p.inSize));
+  return wasmConv(rt, 'convBackwardInput', p, { gy, w }, p.batch * p.inChannels * sizeOf(p.inSize));
 }
 
 export function wasmConvBackwardWeight(rt: WasmRuntime, x: Float32Array, gy: Float32Array, p: ConvParams): Float32Array {
-  return wasmConv(rt, 'convBackwardWeight', p, { x, gy }, p.outChannels * (p.inChannels / p.groups) * prod(p.kernel));
+  return wasmConv(rt, 'convBackwardWeight', p, { x, gy }, p.outChannels * (p.inChannels / p.groups) * sizeOf(p.kernel));
 }
 
 /** The f32 bits of x as an i32 (parameter blocks hold words). */
@@ -251,7 +243,7 @@ export function wasmBatchNormBackward(rt: WasmRuntime, gy: Float32Array, x: Floa
 /** Max pooling (see the JS reference for the semantics); planes split over threads. */
 export function wasmMaxPool(rt: WasmRuntime, x: Float32Array, p: PoolParams): { out: Float32Array; argmax: Int32Array } {
   const [D, H, W] = dims(p, 'maxPool', false);
-  const plane = prod(p.inSize), L = prod(p.outSize);
+  const plane = sizeOf(p.inSize), L = sizeOf(p.outSize);
   const out = output(rt, p.planes * L);
   const argmax = rt.allocArray('int32', p.planes * L, false) as Int32Array;
   if (p.planes * L === 0) return { out: handOut(rt, out), argmax: handOut(rt, argmax) };
@@ -267,7 +259,7 @@ export function wasmMaxPool(rt: WasmRuntime, x: Float32Array, p: PoolParams): { 
       firstD: table(D.first), countD: table(D.count), firstH: table(H.first), countH: table(H.count),
       firstW: table(W.first), countW: table(W.count), stepD: D.step, stepH: H.step, stepW: W.step,
     };
-    const window = prod(p.kernel);
+    const window = sizeOf(p.kernel);
     const T = threadsFor(rt, COST_PER_ELEMENT * p.planes * L * window, p.planes);
     const blocks: number[] = [];
     for (let t = 0; t < T; t++) {

@@ -11,8 +11,7 @@ import {
 } from '@webgrad/kernels-wasm';
 import { COST_PER_ELEMENT, Scratch, at, dispatch, handOut, output, params, part, threadsFor, withOutputs } from './kernels';
 import type { WasmRuntime } from './runtime';
-
-const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
+import { sizeOf } from '../../../shape';
 
 /** Split `planes` over threads by `work` (elements touched) and run `kernel` with each part's block. */
 function overPlanes(rt: WasmRuntime, planes: number, work: number, block: (p0: number, p1: number) => number, kernel: 'maxPoolBackward' | 'avgPool' | 'avgPoolBackward'): void {
@@ -24,7 +23,7 @@ function overPlanes(rt: WasmRuntime, planes: number, work: number, block: (p0: n
 
 /** Routes each output gradient to its argmax; planes split over threads, so no two write one element. */
 export function wasmMaxPoolBackward(rt: WasmRuntime, gy: Float32Array, argmax: Int32Array, p: PoolParams): Float32Array {
-  const plane = prod(p.inSize), L = prod(p.outSize);
+  const plane = sizeOf(p.inSize), L = sizeOf(p.outSize);
   const gx = output(rt, p.planes * plane);
   if (gx.length === 0) return handOut(rt, gx);
   return withOutputs(rt, { gx }, (scratch) => {
@@ -36,7 +35,7 @@ export function wasmMaxPoolBackward(rt: WasmRuntime, gy: Float32Array, argmax: I
 /** Average pooling forward (backward false: x -> out) or backward (gy -> gx), PyTorch semantics as the JS reference. */
 function avgPoolRun(rt: WasmRuntime, src: Float32Array, p: PoolParams, backward: boolean): Float32Array {
   const [D, H, W] = dims(p, backward ? 'avgPoolBackward' : 'avgPool', true);
-  const plane = prod(p.inSize), L = prod(p.outSize);
+  const plane = sizeOf(p.inSize), L = sizeOf(p.outSize);
   const dst = output(rt, p.planes * (backward ? plane : L));
   if (dst.length === 0) return handOut(rt, dst);
   return withOutputs(rt, { dst }, (scratch) => {
@@ -51,7 +50,7 @@ function avgPoolRun(rt: WasmRuntime, src: Float32Array, p: PoolParams, backward:
       outD: D.outLen, outH: H.outLen, outW: W.outLen, includePad: p.countIncludePad ? 1 : 0,
       ...tables(D, 'D'), ...tables(H, 'H'), ...tables(W, 'W'),
     } as Omit<Parameters<typeof avgPoolParams.write>[2], 'p0' | 'p1'>;
-    overPlanes(rt, p.planes, p.planes * (plane + L * prod(p.kernel)), (p0, p1) => params(scratch, avgPoolParams, { ...common, p0, p1 }), backward ? 'avgPoolBackward' : 'avgPool');
+    overPlanes(rt, p.planes, p.planes * (plane + L * sizeOf(p.kernel)), (p0, p1) => params(scratch, avgPoolParams, { ...common, p0, p1 }), backward ? 'avgPoolBackward' : 'avgPool');
   }).dst;
 }
 

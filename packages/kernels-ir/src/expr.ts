@@ -1,7 +1,7 @@
 /**
  * The expression language of elementwise ops: a tiny tree that each backend renders into
- * its own code (WGSL here, JavaScript in the cpu backend, WebAssembly later). It lives in
- * this lowest package so every renderer can import it; nothing in it is WGSL-specific.
+ * its own code (WGSL in kernels-wgsl, WebAssembly in kernels-wasm, JavaScript in
+ * ./expr-js.ts). It lives in this package, below every renderer, so none depends on another.
  *
  * Values have the op's compute type (f32, or i32 for ops that keep ints exact); comparisons
  * and `and`/`or` give booleans, which only `select`, `and`/`or` or the root may take (a

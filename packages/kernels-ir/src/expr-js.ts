@@ -1,0 +1,93 @@
+/**
+ * The JavaScript rendering of the expression language (./expr.ts), for the cpu backend's
+ * reference loops: each op's tree becomes the body of a loop, which the caller compiles
+ * once per op (and int/float variant) with `new Function`, so the inner loop runs the
+ * expression inline instead of calling a closure per element.
+ */
+import type { ElementwiseKernelOp, Expr } from './expr';
+
+const ARITH = { add: '+', sub: '-', mul: '*', div: '/' } as const;
+const COMPARE = { lt: '<', le: '<=', gt: '>', ge: '>=', eq: '===', ne: '!==' } as const;
+const LOGIC = { and: '&&', or: '||' } as const;
+const MATH = { exp: 'Math.exp', log: 'Math.log', sqrt: 'Math.sqrt', abs: 'Math.abs', tanh: 'Math.tanh', sin: 'Math.sin', cos: 'Math.cos' } as const;
+
+function literal(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Infinity) return 'Infinity';
+  if (v === -Infinity) return '(-Infinity)';
+  if (Object.is(v, -0)) return '(-0)';
+  return v < 0 ? `(${v})` : `${v}`;
+}
+
+/**
+ * JavaScript for `e`. With `intMath` (an op that keeps int32 exact, on int32 inputs),
+ * mul wraps like i32 and div truncates; storing into an Int32Array does the rest.
+ */
+export function renderJs(e: Expr, intMath: boolean): string {
+  const r = (sub: Expr) => renderJs(sub, intMath);
+  switch (e.kind) {
+    case 'input': return e.name;
+    case 'param': return e.name;
+    case 'const': return literal(e.value);
+    case 'neg': return `(-${r(e.arg)})`;
+    case 'arith':
+      if (intMath && e.op === 'mul') return `Math.imul(${r(e.lhs)}, ${r(e.rhs)})`;
+      if (intMath && e.op === 'div') return `Math.trunc(${r(e.lhs)} / ${r(e.rhs)})`;
+      return `(${r(e.lhs)} ${ARITH[e.op]} ${r(e.rhs)})`;
+    case 'compare': return `(${r(e.lhs)} ${COMPARE[e.op]} ${r(e.rhs)})`;
+    case 'logic': return `(${r(e.lhs)} ${LOGIC[e.op]} ${r(e.rhs)})`;
+    case 'select': return `(${r(e.cond)} ? ${r(e.ifTrue)} : ${r(e.ifFalse)})`;
+    case 'call':
+      if (e.fn === 'pow') return `(${r(e.args[0])} ** ${r(e.args[1])})`;
+      if (e.fn === 'sign') return `sign(${r(e.args[0])})`;
+      return `${MATH[e.fn]}(${r(e.args[0])})`;
+  }
+}
+
+/** The value of one element: the tree, with a boolean root as 1 or 0. */
+function valueJs(op: ElementwiseKernelOp, intMath: boolean): string {
+  const body = renderJs(op.expr, intMath);
+  return op.expr.kind === 'compare' || op.expr.kind === 'logic' ? `(${body} ? 1 : 0)` : body;
+}
+
+// sign(NaN) is 0 here, like the reference kernels before the op table.
+const HELPERS = 'const sign = (v) => (v > 0 ? 1 : v < 0 ? -1 : 0);\n';
+
+/** Whether an op computes in i32 arithmetic: int32 inputs and an op that keeps them exact. */
+export const usesIntMath = (op: ElementwiseKernelOp, int32: boolean): boolean => int32 && op.ints === 'exact';
+
+/**
+ * The body of `new Function()` that returns `(X, Y, a, b) => void`: Y[i] = op(X[i]) with the
+ * op's parameters a and b.
+ */
+export function unaryLoopSource(op: ElementwiseKernelOp, intMath: boolean): string {
+  return `${HELPERS}return function unary_${op.name}(X, Y, a, b) {
+  for (let i = 0; i < Y.length; i++) { const x = X[i]; Y[i] = ${valueJs(op, intMath)}; }
+};`;
+}
+
+/**
+ * The body of `new Function('broadcastLoop', ...)` that returns
+ * `(A, aShape, B, bShape, outShape, Y) => void`: Y = A op B with broadcasting. Equal sizes
+ * and a scalar B run flat; other shapes go through `broadcastLoop(outShape, shapes, inner)`,
+ * which calls inner(outOffset, operandOffsets, innerStrides, length) per innermost row.
+ */
+export function binaryLoopSource(op: ElementwiseKernelOp, intMath: boolean): string {
+  const value = valueJs(op, intMath);
+  return `${HELPERS}return function binary_${op.name}(A, aShape, B, bShape, outShape, Y) {
+  const n = Y.length;
+  if (A.length === n && B.length === n) {
+    for (let i = 0; i < n; i++) { const x = A[i], y = B[i]; Y[i] = ${value}; }
+    return;
+  }
+  if (B.length === 1 && A.length === n) {
+    const y = B[0];
+    for (let i = 0; i < n; i++) { const x = A[i]; Y[i] = ${value}; }
+    return;
+  }
+  broadcastLoop(outShape, [aShape, bShape], (o, offs, strides, len) => {
+    const oa = offs[0], ob = offs[1], sa = strides[0], sb = strides[1];
+    for (let i = 0; i < len; i++) { const x = A[oa + i * sa], y = B[ob + i * sb]; Y[o + i] = ${value}; }
+  });
+};`;
+}
