@@ -110,4 +110,17 @@ describe('memory', () => {
     out.b.dispose();
     expect(wg.memoryStats().liveTensors).toBe(start);
   });
+
+  it('tidy returning one tensor keeps that one alone, also when it was made outside', () => {
+    const start = wg.memoryStats().liveTensors;
+    const outside = wg.ones([3]);
+    const out = wg.tidy(() => outside.add(1).mul(2));
+    expect(wg.memoryStats().liveTensors).toBe(start + 2);
+    expect(Array.from(out.dataSync())).toEqual([4, 4, 4]);
+    expect(wg.tidy(() => outside)).toBe(outside);
+    expect(outside.isDisposed).toBe(false);
+    out.dispose();
+    outside.dispose();
+    expect(wg.memoryStats().liveTensors).toBe(start);
+  });
 });

@@ -38,10 +38,13 @@ export function checkWindow(op: string, p: Window): number {
   return r;
 }
 
-/** `v` left-padded with `fill` to three dims. */
+/** `v` left-padded with `fill` to three dims; written out, not spread: every conv and pool op calls it several times. */
 export function to3(v: readonly number[], fill: number, op = 'conv'): V3 {
+  if (v.length === 3) return [v[0], v[1], v[2]];
+  if (v.length === 2) return [fill, v[0], v[1]];
+  if (v.length === 1) return [fill, fill, v[0]];
   checkSpatialRank(op, v.length);
-  return [...new Array<number>(3 - v.length).fill(fill), ...v] as V3;
+  throw new Error(`${op}: unreachable`);
 }
 
 export interface Conv3 {

@@ -3,10 +3,10 @@
  * WGSL that decomposes flat indices.
  */
 import type { Conv3, V3 } from '@webgrad/kernels-ir';
-import type { Field } from './kernel';
+import { type Field, indexedName } from './kernel';
 
 /** Fields `${name}0..2` for a V3. */
-export const v3Fields = (name: string, v: V3): Field[] => v.map((x, j) => [`${name}${j}`, 'i32', x] as Field);
+export const v3Fields = (name: string, v: V3): Field[] => [[indexedName(name, 0), 'i32', v[0]], [indexedName(name, 1), 'i32', v[1]], [indexedName(name, 2), 'i32', v[2]]];
 
 /** All geometry fields: i*, k*, o*, s*, p*, d* plus NB (batch), C, CO, Cg, COg, KK, L, plane. */
 export function geometryFields(g: Conv3): Field[] {

@@ -19,8 +19,12 @@ export interface Kernel {
   dispatch: [number, number, number];
   /** Storage buffers at bindings 0..n-1, in the order the generator documents. */
   storage: Access[];
-  /** The uniform block (binding storage.length), 16-byte padded. */
-  params: ArrayBuffer;
+  /**
+   * The uniform block (binding storage.length), 16-byte padded, as the 32-bit words of its
+   * fields (f32 fields by their bits). A small typed array, not an ArrayBuffer: V8 keeps one
+   * on its heap, while each ArrayBuffer costs about 1 µs to allocate, once per dispatch.
+   */
+  params: Uint32Array;
   /**
    * The entry point loops over its items with a grid stride, so any workgroup count >= 1
    * along x covers them all; `dispatch` is the count for one item per invocation, and a
@@ -52,16 +56,22 @@ export function structDecl(fields: readonly Field[], binding: number): string {
   return `struct Params {\n${body}\n}\n@group(0) @binding(${binding}) var<uniform> p: Params;\n`;
 }
 
-export function packParams(fields: readonly Field[]): ArrayBuffer {
-  const bytes = Math.max(16, Math.ceil((fields.length * 4) / 16) * 16);
-  const buf = new ArrayBuffer(bytes);
-  const view = new DataView(buf);
-  fields.forEach(([name, type, v], i) => {
-    if (type === 'f32') view.setFloat32(i * 4, v, true);
-    else if (type === 'u32') view.setUint32(i * 4, checkInt(name, v, 0, 2 ** 32 - 1), true);
-    else view.setInt32(i * 4, checkInt(name, v, -(2 ** 31), 2 ** 31 - 1), true);
-  });
-  return buf;
+/** One f32 and its bits, for packing f32 fields into 32-bit words. */
+const f32Bits = new Float32Array(1);
+const bitsOfF32 = new Uint32Array(f32Bits.buffer);
+
+export function packParams(fields: readonly Field[]): Uint32Array {
+  const words = new Uint32Array(Math.max(4, Math.ceil(fields.length / 4) * 4));
+  for (let i = 0; i < fields.length; i++) {
+    const [name, type, v] = fields[i];
+    if (type === 'f32') {
+      f32Bits[0] = v;
+      words[i] = bitsOfF32[0];
+    } else if (type === 'u32') words[i] = checkInt(name, v, 0, 2 ** 32 - 1);
+    // A negative i32 is stored modulo 2^32: its two's-complement bits.
+    else words[i] = checkInt(name, v, -(2 ** 31), 2 ** 31 - 1);
+  }
+  return words;
 }
 
 function checkInt(name: string, v: number, lo: number, hi: number): number {
@@ -109,7 +119,19 @@ ${body}
 `;
 }
 
-/** Assembles a kernel from its parts; code is built only the first time a key is seen. */
+/** What a kernel's key fixes: its code, storage access and grid-stride flag, kept for reuse by makeKernel. */
+interface KeyedParts {
+  code: string;
+  storage: Access[];
+  gridStride: boolean;
+}
+const keyedParts = new Map<string, KeyedParts>();
+
+/**
+ * Assembles a kernel from its parts. What depends only on the key (the code, the access
+ * list, whether the code strides over a grid) is built the first time a key is seen; later
+ * calls only pack the uniforms, since a training step makes every kernel anew each step.
+ */
 export function makeKernel(k: {
   key: string;
   storage: [name: string, access: Access, elem: string][];
@@ -119,11 +141,16 @@ export function makeKernel(k: {
   dispatch: [number, number, number];
   gridStride?: boolean;
 }): Kernel {
-  const code = memoCode(k.key, () => storageDecls(k.storage) + structDecl(k.fields, k.storage.length) + k.build());
+  let parts = keyedParts.get(k.key);
+  if (parts === undefined) {
+    const code = memoCode(k.key, () => storageDecls(k.storage) + structDecl(k.fields, k.storage.length) + k.build());
+    parts = { code, storage: k.storage.map((s) => s[1]), gridStride: code.includes(GRID_STRIDE) };
+    keyedParts.set(k.key, parts);
+  }
   const wg = typeof k.workgroupSize === 'number' ? ([k.workgroupSize, 1, 1] as [number, number, number]) : k.workgroupSize;
-  const kernel: Kernel = { key: k.key, code, workgroupSize: wg, dispatch: k.dispatch, storage: k.storage.map((s) => s[1]), params: packParams(k.fields) };
-  if (k.gridStride ?? code.includes(GRID_STRIDE)) kernel.gridStride = true;
-  return kernel;
+  // storage is shared by every kernel of this key: backends read it, never change it.
+  // Every kernel gets the same properties in the same order (one hidden class for the backend's accesses).
+  return { key: k.key, code: parts.code, workgroupSize: wg, dispatch: k.dispatch, storage: parts.storage, params: packParams(k.fields), gridStride: k.gridStride ?? parts.gridStride };
 }
 
 /**
@@ -137,7 +164,16 @@ fn inf_f32() -> f32 { var bits = 0x7f800000u; return bitcast<f32>(bits); }
 fn is_nan_f32(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
 `;
 
+const indexedNames = new Map<string, string[]>();
+
+/** `${prefix}${d}`, built once: generators name per-dim fields so on every call. */
+export function indexedName(prefix: string, d: number): string {
+  let names = indexedNames.get(prefix);
+  if (names === undefined) indexedNames.set(prefix, (names = []));
+  return (names[d] ??= `${prefix}${d}`);
+}
+
 /** Per-dim fields `${prefix}${d}` for d < rank. */
 export function dimFields(prefix: string, values: readonly number[], type: ParamType = 'i32'): Field[] {
-  return values.map((v, d) => [`${prefix}${d}`, type, v] as Field);
+  return values.map((v, d) => [indexedName(prefix, d), type, v] as Field);
 }

@@ -4,8 +4,8 @@ import * as IR from '@webgrad/kernels-ir';
 import * as K from '../src/index';
 import { ops } from './all-kernels';
 
-const f32At = (k: K.Kernel, i: number) => new DataView(k.params).getFloat32(i * 4, true);
-const i32At = (k: K.Kernel, i: number) => new DataView(k.params).getInt32(i * 4, true);
+const f32At = (k: K.Kernel, i: number) => new DataView(k.params.buffer, k.params.byteOffset, k.params.byteLength).getFloat32(i * 4, true);
+const i32At = (k: K.Kernel, i: number) => new DataView(k.params.buffer, k.params.byteOffset, k.params.byteLength).getInt32(i * 4, true);
 
 describe('kernel plumbing', () => {
   it('folds large 1-D dispatches into y and never passes 65535 per dimension', () => {
@@ -26,6 +26,21 @@ describe('kernel plumbing', () => {
     expect(f32At(k, 2)).toBe(0.25);
     expect(k.code).toContain('struct Params');
     expect(() => K.packParams([['n', 'i32', 2 ** 31]])).toThrow(/does not fit/);
+  });
+
+  it('packs each field as its 32-bit word: i32 in two\'s complement, u32 as is, f32 by its bits', () => {
+    const words = K.packParams([['a', 'i32', -2], ['b', 'u32', 2 ** 32 - 1], ['c', 'f32', -0], ['d', 'f32', 1.5], ['e', 'i32', 7]]);
+    expect(words).toBeInstanceOf(Uint32Array);
+    expect(Array.from(words)).toEqual([0xfffffffe, 0xffffffff, 0x80000000, 0x3fc00000, 7, 0, 0, 0]);
+  });
+
+  it('kernels of one key share their code and access list; each packs its own uniforms', () => {
+    const a = K.binaryKernel(ops.add, [3, 1, 17], [1, 5, 17], [3, 5, 17], 'f32', 'f32');
+    const b = K.binaryKernel(ops.add, [9, 1, 4], [1, 2, 4], [9, 2, 4], 'f32', 'f32');
+    expect(b.code).toBe(a.code);
+    expect(b.storage).toBe(a.storage);
+    expect(b.params).not.toBe(a.params);
+    expect(Array.from(b.params)).not.toEqual(Array.from(a.params));
   });
 
   it('code depends on the variant only, so sizes share one compiled pipeline', () => {
@@ -64,7 +79,7 @@ describe('dispatch sizes', () => {
     const bcast = K.binaryKernel(ops.mul, [100, 100], [1, 100], [100, 100], 'f32', 'f32');
     expect(bcast.key).toContain('/r2');
     expect(bcast.dispatch).toEqual([Math.ceil(10_000 / 256), 1, 1]);
-    expect(K.reduceKernel('sum', [5, 5], [1], 'f32').gridStride).toBeUndefined();
+    expect(K.reduceKernel('sum', [5, 5], [1], 'f32').gridStride).toBe(false);
   });
 
   it('reductions: a thread per output, or a workgroup per output for few long ones', () => {

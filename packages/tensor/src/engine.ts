@@ -91,10 +91,13 @@ export function withGrad<T>(enabled: boolean, fn: () => T): T {
 let liveTensors = 0;
 const scopes: Set<Tensor>[] = [];
 
-/** Called by every Tensor on creation: counted, and owned by the innermost tidy scope. */
-export function trackTensor(t: Tensor): void {
+/** Called by every Tensor on creation: counted, and owned by the innermost tidy scope; whether a scope took it. */
+export function trackTensor(t: Tensor): boolean {
   liveTensors++;
-  scopes[scopes.length - 1]?.add(t);
+  const scope = scopes[scopes.length - 1];
+  if (scope === undefined) return false;
+  scope.add(t);
+  return true;
 }
 
 /** A disposed tensor (or, with null, one collected by the GC, which no scope can hold). */
@@ -106,6 +109,7 @@ export function untrackTensor(t: Tensor | null): void {
 /** Takes t out of every tidy scope, so that it outlives them (parameters, gradients, optimizer state). */
 export function keep<T extends Tensor>(t: T): T {
   for (const s of scopes) s.delete(t);
+  t._guard();
   return t;
 }
 
@@ -142,12 +146,17 @@ export function tidy<T>(fn: () => T): T {
   if (result instanceof Promise) {
     throw new Error('tidy: fn returned a Promise; tidy scopes must be synchronous (await outside, or dispose() by hand)');
   }
-  const survivors = new Set<Tensor>();
-  collectTensors(result, survivors);
+  // Most scopes return one tensor (a layer's output, a loss): no set to build for those.
+  const returned = result as unknown;
+  const single = returned !== null && typeof returned === 'object' && (returned as Tensor).isTensor === true ? (returned as Tensor) : null;
+  let survivors: Set<Tensor> | null = null;
+  if (single === null) collectTensors(result, (survivors = new Set<Tensor>()));
   const parent = scopes[scopes.length - 1];
   for (const t of scope) {
-    if (survivors.has(t)) parent?.add(t);
-    else t.dispose();
+    if (single === null ? !survivors!.has(t) : t !== single) t.dispose();
+    else if (parent) parent.add(t);
+    // Out of every scope: from now on only the GC safety net can free it.
+    else t._guard();
   }
   return result;
 }

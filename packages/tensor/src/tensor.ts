@@ -11,6 +11,11 @@ let nextId = 0;
  * Safety net for tensors dropped without dispose(): their storage is released on GC.
  * The registry holds a box rather than the DataRef because set_() swaps the storage a
  * tensor owns; the box always names the current one.
+ *
+ * A tensor made inside a tidy() scope is registered only when it leaves the scopes alive
+ * (keep(), or returned from the outermost one): until then the scope holds it, and the
+ * scope's end disposes it. Most tensors of a training step never leave, and registering
+ * and unregistering one cost about as much as the rest of making it.
  */
 interface StorageBox {
   ref: DataRef;
@@ -42,6 +47,8 @@ export class Tensor {
   _node: GradNode | null = null;
   private readonly box: StorageBox;
   private disposed = false;
+  /** Registered with the safety net (see `collected`). */
+  private guarded = false;
 
   /**
    * `new Tensor(source)`: a new leaf sharing source's storage (as detach()), for subclasses
@@ -57,7 +64,13 @@ export class Tensor {
     this.box = { ref };
     this.shape = [...shape!];
     this.dtype = dtype!;
-    trackTensor(this);
+    if (!trackTensor(this)) this._guard();
+  }
+
+  /** @internal registers this tensor with the GC safety net, once: called when no tidy scope holds it any longer. */
+  _guard(): void {
+    if (this.guarded || this.disposed) return;
+    this.guarded = true;
     collected.register(this, this.box, this);
   }
 
@@ -101,7 +114,7 @@ export class Tensor {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    collected.unregister(this);
+    if (this.guarded) collected.unregister(this);
     untrackTensor(this);
     this._ref.release();
     this._node = null;

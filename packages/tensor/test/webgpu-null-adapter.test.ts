@@ -5,6 +5,9 @@
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import * as wg from '../src/node';
+import * as IR from '@webgrad/kernels-ir';
+import * as K from '@webgrad/kernels-wgsl';
+import { type Binding, Queue } from '../src/backends/webgpu/queue';
 
 type Dawn = { create(flags: string[]): GPU; globals: object };
 const dawn = (await import('webgpu')) as unknown as Dawn;
@@ -93,7 +96,51 @@ describe("useDevice('webgpu', { adapter }) with Dawn's null backend", () => {
     const end = backend.commandCounts();
     expect(end.dispatches - mid.dispatches).toBe(1);
     expect(end.bindGroups - mid.bindGroups).toBe(0);
-    for (const t of [a, b, c2]) t.dispose();
+    // The same buffers in the other order are another bind group.
+    const c3 = b.add(a);
+    await c3.data();
+    expect(backend.commandCounts().bindGroups - end.bindGroups).toBe(1);
+    for (const t of [a, b, c2, c3]) t.dispose();
+  });
+
+  it('drops the cached bind groups that name a buffer the pool destroys, and only those', async () => {
+    const device = await (await nullGpu.requestAdapter())!.requestDevice();
+    const bytes = 1 << 20;
+    const queue = new Queue(device, 64, { maxBufferBytes: bytes, maxBindingBytes: bytes });
+    const [x, y, z] = [0, 1, 2].map(() => queue.storageBuffer(4096, 'test'));
+    const exp: IR.ElementwiseKernelOp = { name: 'exp', arity: 1, expr: IR.expr.exp(IR.expr.x), ints: 'float' };
+    const kernel = K.unaryKernel(exp, 1024, 'f32', 'f32');
+    const created = (buffers: Binding[]) => {
+      const before = queue.counts.bindGroups;
+      queue.run(kernel, buffers);
+      return queue.counts.bindGroups - before;
+    };
+    expect([created([x, y]), created([x, y]), created([z, y]), created([x, { buffer: y, offset: 256, size: 1024 }])]).toEqual([1, 0, 1, 1]);
+    (queue as unknown as { forgetBuffer(b: GPUBuffer): void }).forgetBuffer(x);
+    expect([created([z, y]), created([x, y]), created([x, y])]).toEqual([0, 1, 0]);
+    queue.destroy();
+    device.destroy();
+  });
+
+  it('small reads reuse their staging buffers instead of creating one per read', async () => {
+    await wg.useDevice('webgpu', { adapter: nullGpu });
+    const proto = (dawn.globals as Record<string, { prototype: { createBuffer: (...args: unknown[]) => unknown } }>).GPUDevice.prototype;
+    const original = proto.createBuffer;
+    let created = 0;
+    proto.createBuffer = function (this: unknown, ...args: unknown[]) {
+      created++;
+      return original.apply(this, args);
+    };
+    try {
+      const t = wg.full([3], 2);
+      await t.data();
+      created = 0;
+      for (let i = 0; i < 5; i++) await t.data();
+      expect(created).toBe(0);
+      t.dispose();
+    } finally {
+      proto.createBuffer = original;
+    }
   });
 
   it('backward makes no gradient for an operand that needs none', async () => {

@@ -14,11 +14,13 @@ const ALIGN = 16;
 /** Pooled bytes above this are destroyed instead of kept. */
 const POOL_CAP_BYTES = 1 << 30;
 
+const CLASS_STEPS = [1, 1.25, 1.5, 1.75, 2];
+
 /** Sizes up to 256 B round to 16; above, to 1, 1.25, 1.5 or 1.75 times a power of two. */
 export function sizeClass(bytes: number): number {
   if (bytes <= 256) return Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
   const pow = 2 ** Math.floor(Math.log2(bytes));
-  for (const f of [1, 1.25, 1.5, 1.75, 2]) {
+  for (const f of CLASS_STEPS) {
     const c = Math.ceil((pow * f) / ALIGN) * ALIGN;
     if (c >= bytes) return c;
   }
@@ -29,8 +31,16 @@ export function sizeClass(bytes: number): number {
  * Sizes and usages of the buffers made here, known without asking the buffer: each
  * GPUBuffer getter is a call into the native binding (in Node, an N-API crossing).
  */
-const described = new WeakMap<GPUBuffer, { size: number; key: string; id: number }>();
+const described = new WeakMap<GPUBuffer, { size: number; key: number; id: number }>();
+
+/** The free list a buffer goes to: usage and size class, as one number (usage flags take 10 bits; sizes stay below 2^43). */
+const poolKey = (usage: number, size: number) => size * 1024 + usage;
 let nextId = 1;
+
+/** What the pool knows of a buffer it made (size, pool key, creation id, unique per process); undefined for one made elsewhere. */
+export function describedBuffer(buffer: GPUBuffer): { size: number; key: number; id: number } | undefined {
+  return described.get(buffer);
+}
 
 /** A buffer's size in bytes. */
 export function bufferBytes(buffer: GPUBuffer): number {
@@ -96,8 +106,8 @@ interface FreeList {
  * each step: the queue's cached bind groups then match (LIFO order would permute them).
  */
 export class BufferPool {
-  private free = new Map<string, FreeList>();
-  private deferred: [string, GPUBuffer][] = [];
+  private free = new Map<number, FreeList>();
+  private deferred: [number, GPUBuffer][] = [];
   private pooledBytes = 0;
 
   /**
@@ -118,7 +128,7 @@ export class BufferPool {
     if (size > this.maxBufferSize) {
       throw new Error(`webgpu: ${what} needs a buffer of ${bytes} bytes, more than this adapter allows (${this.maxBufferSize})`);
     }
-    const key = `${usage}:${size}`;
+    const key = poolKey(usage, size);
     const list = this.free.get(key);
     if (list && list.buffers.length > 0) {
       const { buffers, ids } = list;
@@ -140,7 +150,7 @@ export class BufferPool {
 
   /** Returns a buffer; `pending` when commands not yet submitted may still use it. */
   release(buffer: GPUBuffer, pending: boolean): void {
-    const key = described.get(buffer)?.key ?? `${buffer.usage}:${buffer.size}`;
+    const key = described.get(buffer)?.key ?? poolKey(buffer.usage, buffer.size);
     if (pending) this.deferred.push([key, buffer]);
     else this.keep(key, buffer);
   }
@@ -152,7 +162,7 @@ export class BufferPool {
     for (const [key, b] of d) this.keep(key, b);
   }
 
-  private keep(key: string, buffer: GPUBuffer): void {
+  private keep(key: number, buffer: GPUBuffer): void {
     const size = bufferBytes(buffer);
     if (this.pooledBytes + size > POOL_CAP_BYTES) {
       this.destroyed(buffer);

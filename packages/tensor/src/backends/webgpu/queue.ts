@@ -9,13 +9,14 @@
  * - uniform blocks are staged in host memory and written with one writeBuffer per submit
  *   into a ring buffer, bound at a dynamic offset. Queue operations run in order, so the
  *   next submit's write happens after the commands that read the previous contents;
- * - bind groups are cached per (layout, buffers, ranges, uniform size): pooled buffers
- *   recur from step to step, so a training loop creates almost none after its first step.
- *   Entries naming a buffer the pool destroys are dropped.
+ * - bind groups are cached per (layout, buffers, ranges, uniform size), found by a numeric
+ *   hash of those (no string per dispatch): pooled buffers recur from step to step, so a
+ *   training loop creates almost none after its first step. Entries naming a buffer the
+ *   pool destroys are dropped.
  */
 import type { Kernel } from '@webgrad/kernels-wgsl';
 import { type DeviceLimits, checkBindingFits } from '../../limits';
-import { BufferPool, bindingBuffer, bindingOffset, bufferBytes } from './buffers';
+import { BufferPool, bindingBuffer, bindingOffset, describedBuffer } from './buffers';
 
 /** Part of a buffer bound to one kernel argument (byte offset and size). */
 export interface Slice {
@@ -40,6 +41,13 @@ export interface CommandCounts {
 const BATCH = 48;
 /** Bytes of the uniform ring: a submit's uniform blocks, each at a multiple of minUniformBufferOffsetAlignment. */
 const RING_BYTES = 64 * 1024;
+/**
+ * Reads up to this many bytes (a loss, a metric) go through staging buffers kept for reuse:
+ * a training loop reads its loss every step, and a new mappable buffer each time costs the
+ * host a creation and a destruction.
+ */
+const SMALL_READ_BYTES = 256;
+const MAX_SMALL_STAGING = 4;
 /** Cached bind groups above this are all dropped (a loop's working set is far smaller). */
 const MAX_BIND_GROUPS = 8192;
 
@@ -50,14 +58,41 @@ const storageUsage = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GP
 interface Compiled {
   pipeline: GPUComputePipeline;
   layout: GPUBindGroupLayout;
-  /** The layout's signature (storage access per binding), the start of its bind-group keys. */
-  sig: string;
+  /** Identifies the layout (one per storage-access signature) in bind-group keys. */
+  layoutId: number;
+}
+
+/** A cached bind group and what identifies it. */
+interface CachedGroup {
+  group: GPUBindGroup;
+  layoutId: number;
+  uniformBytes: number;
+  /** Per binding: buffer id, offset (WHOLE for a whole buffer), size. */
+  parts: number[];
+}
+
+/** The offset part of a binding that is a whole buffer. */
+const WHOLE = -1;
+
+/** One step of a 32-bit multiplicative hash. */
+const mix = (h: number, v: number) => Math.imul(h ^ v, 0x9e3779b1) ^ (h >>> 15);
+
+function sameParts(a: number[], b: number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Whether parts name buffer `id` (ids at every third place). */
+function namesBuffer(parts: number[], id: number): boolean {
+  for (let i = 0; i < parts.length; i += 3) if (parts[i] === id) return true;
+  return false;
 }
 
 export class Queue {
   readonly pool: BufferPool;
   private pipelines = new Map<string, Compiled>();
-  private layouts = new Map<string, GPUBindGroupLayout>();
+  private layouts = new Map<string, { layout: GPUBindGroupLayout; id: number }>();
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   /** The pipeline last set on the open pass. */
@@ -65,12 +100,18 @@ export class Queue {
   private sinceSubmit = 0;
   /** Uniform blocks of the pending submit, staged here and written to `ring` on flush. */
   private ring: GPUBuffer;
-  private staged = new Uint8Array(RING_BYTES);
+  private staged = new Uint32Array(RING_BYTES / 4);
   private stagedBytes = 0;
   private uniformAlign: number;
-  private bindGroups = new Map<string, GPUBindGroup>();
+  /** Cached bind groups by the hash of their parts (collisions share a list). */
+  private bindGroups = new Map<number, CachedGroup[]>();
+  private bindGroupCount = 0;
+  /** The parts of the dispatch being encoded: per binding, buffer id, offset (WHOLE for a whole buffer) and size. */
+  private parts: number[] = [];
   private bufferIds = new WeakMap<GPUBuffer, number>();
-  private nextBufferId = 1;
+  private nextForeignId = -1;
+  /** Unmapped staging buffers of SMALL_READ_BYTES, for small reads. */
+  private smallStaging: GPUBuffer[] = [];
   private errors: string[] = [];
   private lostReason: string | null = null;
   readonly counts: CommandCounts = { dispatches: 0, bindGroups: 0, bufferWrites: 0, submits: 0 };
@@ -126,23 +167,33 @@ export class Queue {
       throw new Error(`webgpu: kernel ${kernel.key} takes ${kernel.storage.length} buffers, got ${buffers.length}`);
     }
     const compiled = this.pipeline(kernel);
-    // The bind-group key names each binding (buffer id, and range for a slice); checked against the binding limit on the way.
-    let key = `${compiled.sig}:${kernel.params.byteLength}`;
+    const uniformBytes = kernel.params.byteLength;
+    // The bind group's identity: the layout, the uniform size and per binding (buffer id, offset, size), hashed as numbers;
+    // each binding is checked against the binding limit on the way.
+    const parts = this.parts;
+    parts.length = 0;
+    let hash = mix(compiled.layoutId, uniformBytes);
     for (let i = 0; i < buffers.length; i++) {
       const b = buffers[i];
       const slice = 'offset' in b;
       const buffer = slice ? b.buffer : b;
-      const bytes = slice ? b.size : bufferBytes(buffer);
+      // One lookup gives the size and the id (each GPUBuffer getter is an N-API call).
+      const described = describedBuffer(buffer);
+      const id = described ? described.id : this.foreignId(buffer);
+      const bytes = slice ? b.size : described ? described.size : buffer.size;
       if (bytes > this.limits.maxBindingBytes) checkBindingFits(`kernel ${kernel.key} (argument ${i})`, 'webgpu', this.limits, bytes);
-      key += slice ? `|${this.bufferId(buffer)}@${b.offset}+${b.size}` : `|${this.bufferId(buffer)}`;
+      const offset = slice ? b.offset : WHOLE;
+      parts.push(id, offset, bytes);
+      hash = mix(mix(mix(hash, id), offset), bytes);
     }
     const offset = this.stageUniforms(kernel.params);
-    const group = this.bindGroup(key, compiled.layout, buffers, kernel.params.byteLength);
+    const group = this.bindGroup(hash, compiled, buffers, uniformBytes);
     const pass = this.computePass();
     if (this.passPipeline !== compiled.pipeline) {
       pass.setPipeline(compiled.pipeline);
       this.passPipeline = compiled.pipeline;
     }
+    // A plain array: Dawn's typed-array overload (offsets, start, length) costs more per call (about 0.4 µs).
     pass.setBindGroup(0, group, [offset]);
     pass.dispatchWorkgroups(x, y, z);
     this.counts.dispatches++;
@@ -150,7 +201,7 @@ export class Queue {
   }
 
   /** Copies a uniform block into this submit's staging area; its offset in the ring. */
-  private stageUniforms(params: ArrayBuffer): number {
+  private stageUniforms(params: Uint32Array): number {
     const bytes = params.byteLength;
     if (bytes > RING_BYTES) throw new Error(`webgpu: a uniform block of ${bytes} bytes exceeds the ring (${RING_BYTES})`);
     let offset = Math.ceil(this.stagedBytes / this.uniformAlign) * this.uniformAlign;
@@ -158,35 +209,54 @@ export class Queue {
       this.flush();
       offset = 0;
     }
-    this.staged.set(new Uint8Array(params), offset);
+    // offset is a multiple of uniformAlign (at least 4): the words go in whole. A loop, not
+    // staged.set(): for a block of a few words the builtin's call costs more than the copy.
+    const staged = this.staged;
+    const at = offset / 4;
+    for (let i = 0; i < params.length; i++) staged[at + i] = params[i];
     this.stagedBytes = offset + bytes;
     return offset;
   }
 
-  private bufferId(buffer: GPUBuffer): number {
+  /** The bind-group id of a buffer the pool did not make: negative, apart from the pool's ids. */
+  private foreignId(buffer: GPUBuffer): number {
     let id = this.bufferIds.get(buffer);
-    if (id === undefined) this.bufferIds.set(buffer, (id = this.nextBufferId++));
+    if (id === undefined) this.bufferIds.set(buffer, (id = this.nextForeignId--));
     return id;
   }
 
-  private bindGroup(key: string, layout: GPUBindGroupLayout, buffers: Binding[], uniformBytes: number): GPUBindGroup {
-    let group = this.bindGroups.get(key);
-    if (group) return group;
+  /** The cached bind group with these parts (this.parts), or a new one. */
+  private bindGroup(hash: number, compiled: Compiled, buffers: Binding[], uniformBytes: number): GPUBindGroup {
+    const parts = this.parts;
+    const candidates = this.bindGroups.get(hash);
+    if (candidates) {
+      for (const c of candidates) if (c.layoutId === compiled.layoutId && c.uniformBytes === uniformBytes && sameParts(c.parts, parts)) return c.group;
+    }
     const entries: GPUBindGroupEntry[] = buffers.map((b, binding) => ({ binding, resource: 'offset' in b ? { buffer: b.buffer, offset: b.offset, size: b.size } : { buffer: b } }));
     entries.push({ binding: buffers.length, resource: { buffer: this.ring, offset: 0, size: uniformBytes } });
-    group = this.device.createBindGroup({ layout, entries });
+    const group = this.device.createBindGroup({ layout: compiled.layout, entries });
     this.counts.bindGroups++;
-    if (this.bindGroups.size >= MAX_BIND_GROUPS) this.bindGroups.clear();
-    this.bindGroups.set(key, group);
+    if (this.bindGroupCount >= MAX_BIND_GROUPS) {
+      this.bindGroups.clear();
+      this.bindGroupCount = 0;
+    }
+    const cached: CachedGroup = { group, layoutId: compiled.layoutId, uniformBytes, parts: parts.slice() };
+    const list = this.bindGroups.get(hash);
+    if (list) list.push(cached);
+    else this.bindGroups.set(hash, [cached]);
+    this.bindGroupCount++;
     return group;
   }
 
   /** A buffer about to be destroyed: the bind groups that name it go (its id is never reused). */
   private forgetBuffer(buffer: GPUBuffer): void {
-    const id = this.bufferIds.get(buffer);
+    const id = describedBuffer(buffer)?.id ?? this.bufferIds.get(buffer);
     if (id === undefined) return;
-    for (const key of this.bindGroups.keys()) {
-      if (key.split('|').some((part, i) => i > 0 && Number.parseInt(part, 10) === id)) this.bindGroups.delete(key);
+    for (const [hash, list] of this.bindGroups) {
+      const kept = list.filter((c) => !namesBuffer(c.parts, id));
+      this.bindGroupCount -= list.length - kept.length;
+      if (kept.length === 0) this.bindGroups.delete(hash);
+      else if (kept.length < list.length) this.bindGroups.set(hash, kept);
     }
   }
 
@@ -230,7 +300,7 @@ export class Queue {
     this.encoder = null;
     this.sinceSubmit = 0;
     if (this.stagedBytes > 0) {
-      this.write(this.ring, 0, this.staged.subarray(0, Math.ceil(this.stagedBytes / 4) * 4));
+      this.write(this.ring, 0, this.staged.subarray(0, Math.ceil(this.stagedBytes / 4)));
       this.stagedBytes = 0;
     }
     this.device.queue.submit([commands]);
@@ -242,17 +312,21 @@ export class Queue {
   async read(binding: Binding, bytes: number): Promise<ArrayBuffer> {
     this.checkAlive('read a tensor');
     const size = Math.max(4, Math.ceil(bytes / 4) * 4);
-    const staging = this.device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const small = size <= SMALL_READ_BYTES;
+    const staging = (small ? this.smallStaging.pop() : undefined) ?? this.device.createBuffer({ size: small ? SMALL_READ_BYTES : size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
     this.commandEncoder().copyBufferToBuffer(bindingBuffer(binding), bindingOffset(binding), staging, 0, size);
     this.flush();
+    let reusable = false;
     try {
-      await staging.mapAsync(GPUMapMode.READ);
+      await staging.mapAsync(GPUMapMode.READ, 0, size);
       const out = staging.getMappedRange(0, size).slice(0, bytes);
       staging.unmap();
+      reusable = small;
       this.throwErrors();
       return out;
     } finally {
-      staging.destroy();
+      if (reusable && this.smallStaging.length < MAX_SMALL_STAGING) this.smallStaging.push(staging);
+      else staging.destroy();
     }
   }
 
@@ -285,7 +359,8 @@ export class Queue {
     return this.pass;
   }
 
-  private layout(kernel: Kernel): GPUBindGroupLayout {
+  /** The bind-group layout for a kernel's storage access list, and its id. */
+  private layout(kernel: Kernel): { layout: GPUBindGroupLayout; id: number } {
     const sig = kernel.storage.map((a) => (a === 'read' ? 'r' : 'w')).join('');
     let layout = this.layouts.get(sig);
     if (!layout) {
@@ -295,7 +370,7 @@ export class Queue {
         buffer: { type: a === 'read' ? 'read-only-storage' : 'storage' },
       }));
       entries.push({ binding: kernel.storage.length, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform', hasDynamicOffset: true } });
-      layout = this.device.createBindGroupLayout({ entries });
+      layout = { layout: this.device.createBindGroupLayout({ entries }), id: this.layouts.size + 1 };
       this.layouts.set(sig, layout);
     }
     return layout;
@@ -305,14 +380,14 @@ export class Queue {
     let c = this.pipelines.get(kernel.key);
     if (!c) {
       this.checkAlive(`compile ${kernel.key}`);
-      const layout = this.layout(kernel);
+      const { layout, id } = this.layout(kernel);
       const module = this.device.createShaderModule({ code: kernel.code, label: kernel.key });
       const pipeline = this.device.createComputePipeline({
         label: kernel.key,
         layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout] }),
         compute: { module, entryPoint: 'main' },
       });
-      c = { pipeline, layout, sig: kernel.storage.map((a) => (a === 'read' ? 'r' : 'w')).join('') };
+      c = { pipeline, layout, layoutId: id };
       this.pipelines.set(kernel.key, c);
     }
     return c;
@@ -327,7 +402,10 @@ export class Queue {
     this.passPipeline = null;
     this.encoder = null;
     this.bindGroups.clear();
+    this.bindGroupCount = 0;
     this.pool.destroyAll();
+    for (const b of this.smallStaging) b.destroy();
+    this.smallStaging = [];
     this.ring.destroy();
     this.pipelines.clear();
   }
