@@ -6,7 +6,7 @@
  * 2-D or 3-D walk, and a slice with a contiguous last dim copies whole rows at once.
  */
 import type { Shape, TypedArray } from '../../../backend';
-import { sizeOf } from '../../../shape';
+import { sizeOf, stridesOf } from '../../../shape';
 
 /**
  * Makes a kernel's output of n elements: zeroed unless `written` (the kernel then sets every
@@ -119,16 +119,6 @@ export function writeStrided(dst: TypedArray, src: TypedArray, srcShape: Shape, 
       idx[d] = 0;
     }
   }
-}
-
-function stridesOf(shape: Shape): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    s[d] = acc;
-    acc *= shape[d];
-  }
-  return s;
 }
 
 /** Shared checks of gather / scatterAdd: ranks agree, axis in range, index no larger than the target off the axis. */
