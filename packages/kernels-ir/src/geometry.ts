@@ -32,11 +32,17 @@ export interface Window {
 export function checkWindow(op: string, p: Window): number {
   const r = p.inSize.length;
   checkSpatialRank(op, r);
-  for (const [name, v] of [['kernel', p.kernel], ['outSize', p.outSize], ['stride', p.stride], ['padding', p.padding], ['dilation', p.dilation]] as const) {
-    if (v.length !== r) throw new Error(`${op}: ${name} has ${v.length} entries, expected ${r} (inSize [${p.inSize}])`);
+  // Compared directly: conv3 runs on every convolution, and the message's list is built only on failure.
+  if (p.kernel.length !== r || p.outSize.length !== r || p.stride.length !== r || p.padding.length !== r || p.dilation.length !== r) {
+    for (const name of WINDOW_LISTS) {
+      const n = p[name].length;
+      if (n !== r) throw new Error(`${op}: ${name} has ${n} entries, expected ${r} (inSize [${p.inSize}])`);
+    }
   }
   return r;
 }
+
+const WINDOW_LISTS = ['kernel', 'outSize', 'stride', 'padding', 'dilation'] as const;
 
 /** `v` left-padded with `fill` to three dims; written out, not spread: every conv and pool op calls it several times. */
 export function to3(v: readonly number[], fill: number, op = 'conv'): V3 {
