@@ -9,25 +9,14 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Backend, ConvParams, PadMode, PoolParams, ReduceOp, Storage } from '../src/backend';
 import { elementwiseOps } from '../src/ops/elementwise';
-import { createWebGPUBackend, type WebGPUBackend } from '../src/backends/webgpu/index';
-import { installDawn } from '../src/backends/webgpu/dawn';
+import { openBackend } from './helpers/webgpu-backend';
 import { Pair, convOut, prod, randoms, sameBatchNorm } from './helpers/backend-pair';
 
 // ---------------------------------------------------------------------------------------
 // device
 
-// The backend is built directly, not through the package's Node entry, so Dawn is installed here.
-installDawn();
 
-async function open(variant?: 'registers' | 'tiled'): Promise<{ gpu: WebGPUBackend | null; reason: string }> {
-  try {
-    const gpu = await createWebGPUBackend({ variant });
-    return { gpu, reason: gpu.adapterInfo };
-  } catch (err) {
-    if (process.env.CI === 'true') throw new Error(`CI=true but WebGPU is unavailable: ${(err as Error).message}`);
-    return { gpu: null, reason: `skipped, no WebGPU adapter: ${(err as Error).message}` };
-  }
-}
+const open = (variant?: 'registers' | 'tiled') => openBackend({ variant });
 
 const main = await open();
 const other = main.gpu ? await open(main.gpu.variant === 'registers' ? 'tiled' : 'registers') : { gpu: null, reason: '' };

@@ -9,25 +9,15 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { AdamParams, Backend, SgdParams, Storage } from '../src/backend';
 import { elementwiseOps } from '../src/ops/elementwise';
-import { createWebGPUBackend, type WebGPUBackend } from '../src/backends/webgpu/index';
+import type { WebGPUBackend } from '../src/backends/webgpu/index';
+import { openBackend } from './helpers/webgpu-backend';
 import type { GpuStorage } from '../src/backends/webgpu/buffers';
-import { installDawn } from '../src/backends/webgpu/dawn';
 import { randoms } from './helpers/backend-pair';
-
-installDawn();
 
 /** Bytes a binding may cover on the small device: 1024 values. */
 const SMALL_BINDING = 4096;
 
-async function open(limits?: { maxStorageBufferBindingSize: number }): Promise<{ gpu: WebGPUBackend | null; reason: string }> {
-  try {
-    const gpu = await createWebGPUBackend({ limits });
-    return { gpu, reason: gpu.adapterInfo };
-  } catch (err) {
-    if (process.env.CI === 'true') throw new Error(`CI=true but WebGPU is unavailable: ${(err as Error).message}`);
-    return { gpu: null, reason: `skipped, no WebGPU adapter: ${(err as Error).message}` };
-  }
-}
+const open = (limits?: { maxStorageBufferBindingSize: number }) => openBackend({ limits });
 
 const main = await open();
 const small = main.gpu ? await open({ maxStorageBufferBindingSize: SMALL_BINDING }) : { gpu: null, reason: '' };

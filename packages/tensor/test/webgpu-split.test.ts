@@ -8,24 +8,13 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ConvParams, PoolParams, ReduceOp } from '../src/backend';
 import { elementwiseOps } from '../src/ops/elementwise';
-import { createWebGPUBackend, type WebGPUBackend } from '../src/backends/webgpu/index';
-import { installDawn } from '../src/backends/webgpu/dawn';
+import { openBackend } from './helpers/webgpu-backend';
 import { DeviceLimitError } from '../src/limits';
 import { Pair, convOut, prod, randoms, sameBatchNorm } from './helpers/backend-pair';
 
-installDawn();
-
 const LIMIT = 64 * 1024;
 
-async function open(variant?: 'registers' | 'tiled'): Promise<{ gpu: WebGPUBackend | null; reason: string }> {
-  try {
-    const gpu = await createWebGPUBackend({ variant, limits: { maxStorageBufferBindingSize: LIMIT } });
-    return { gpu, reason: gpu.adapterInfo };
-  } catch (err) {
-    if (process.env.CI === 'true') throw new Error(`CI=true but WebGPU is unavailable: ${(err as Error).message}`);
-    return { gpu: null, reason: `skipped, no WebGPU adapter: ${(err as Error).message}` };
-  }
-}
+const open = (variant?: 'registers' | 'tiled') => openBackend({ variant, limits: { maxStorageBufferBindingSize: LIMIT } });
 
 const main = await open();
 const other = main.gpu ? await open(main.gpu.variant === 'registers' ? 'tiled' : 'registers') : { gpu: null, reason: '' };
