@@ -1,11 +1,20 @@
 import type { Backend, DType, Storage } from './backend';
 import type { Tensor } from './tensor';
 import { cpuBackend } from './backends/cpu/index';
+import { activeTrace } from './jit/state';
 
-/** A storage shared by a tensor and the views (reshapes) made from it. */
+/**
+ * A storage shared by a tensor and the views (reshapes) made from it. A jit replay gives a
+ * reference made during its trace each step's new storage (jit/program.ts): hence not readonly.
+ */
 export class DataRef {
   refs = 1;
-  constructor(readonly backend: Backend, readonly storage: Storage) {}
+  constructor(
+    readonly backend: Backend,
+    public storage: Storage,
+  ) {
+    activeTrace()?.refMade(this);
+  }
   retain(): this {
     this.refs++;
     return this;
@@ -37,6 +46,11 @@ export function getBackend(device: string): Backend {
     throw new Error(`device '${device}' is not initialised:${hint}`);
   }
   return b;
+}
+
+/** Every registered backend (a jit trace records the calls made on each). */
+export function registeredBackends(): Backend[] {
+  return [...backends.values()];
 }
 
 export function hasBackend(device: string): boolean {

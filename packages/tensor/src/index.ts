@@ -7,6 +7,7 @@ export { noGrad, withGrad, isGradEnabled, tidy, keep, memoryStats, getDefaultDev
 export { useDevice, releaseWebGPU, type DeviceInfo, type DeviceRequest, type DeviceOptions, type AdapterOption } from './device';
 export { cpuThreads, cpuReferenceBackend } from './backends/cpu/index';
 export { manualSeed, getRngState, setRngState } from './random';
+export { jit, replayed, isTracing, JitTraceError, type JitOptions, type JitStats, type Jitted } from './jit/index';
 export { DeviceLimitError, type DeviceLimits } from './limits';
 export { gradcheck, type GradcheckOptions, type GradcheckResult } from './gradcheck';
 export { sizeOf, broadcastShapes } from './shape';

@@ -1,4 +1,5 @@
 import type { Backend, DType, Storage, TypedArray } from './backend';
+import { activeTrace } from './jit/state';
 import { DataRef, collectionTurn, getBackend, keep, trackTensor, untrackTensor } from './engine';
 import { fmt, sizeOf } from './shape';
 import { backward as runBackward, type GradNode } from './autograd';
@@ -93,7 +94,10 @@ export class Tensor {
   /** @internal */
   get storage(): Storage {
     if (this.disposed) throw new Error(`tensor ${fmt(this.shape)} (${this.dtype}) was disposed and cannot be used`);
-    return this._ref.storage;
+    const storage = this._ref.storage;
+    // A jit trace binds what a tensor made outside it holds when each replay starts, not now.
+    activeTrace()?.storageRead(this, storage);
+    return storage;
   }
   get size(): number {
     return sizeOf(this.shape);

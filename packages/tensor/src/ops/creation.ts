@@ -1,6 +1,7 @@
 import type { DType, TypedArray } from '../backend';
 import { getBackend, getDefaultDevice } from '../engine';
 import { nextFloat, nextNormal, nextUint32 } from '../random';
+import { replayed } from '../jit/state';
 import { fmt, sizeOf } from '../shape';
 import { Tensor, type NestedArray } from '../tensor';
 import { allocate, wrap } from './util';
@@ -170,9 +171,13 @@ export function eye(n: number, opts: CreateOptions = {}): Tensor {
 function random(op: string, shape: readonly number[], opts: CreateOptions, draw: () => number): Tensor {
   checkShape(op, shape);
   const dtype = opts.dtype ?? 'float32';
-  const data = typedFor(dtype, sizeOf(shape));
-  for (let i = 0; i < data.length; i++) data[i] = draw();
-  return finish(data, shape, opts, dtype);
+  const drawAll = (): TypedArray => {
+    const data = typedFor(dtype, sizeOf(shape));
+    for (let i = 0; i < data.length; i++) data[i] = draw();
+    return data;
+  };
+  // Inside a jit trace, each replay draws anew (in the same order as eager calls would).
+  return finish(replayed(drawAll(), drawAll), shape, opts, dtype);
 }
 
 /** Uniform in [low, high) from the seeded generator (manualSeed). */

@@ -1,3 +1,4 @@
+import { isTracing } from '../jit/state';
 import { fmt, shapesEqual } from '../shape';
 import { Tensor } from '../tensor';
 import { requireFloat, requireInt } from './util';
@@ -41,7 +42,9 @@ export function crossEntropy(logits: Tensor, target: Tensor, opts: CrossEntropyO
   if (!shapesEqual(target.shape, expected)) {
     throw new Error(`crossEntropy: target ${fmt(target.shape)} must be ${fmt(expected)} for logits ${fmt(logits.shape)}`);
   }
-  if (target.backend.readSync) {
+  // Not while a jit traces: a replay could not repeat the check (as on webgpu, where no
+  // synchronous read exists, the gather then reads an out-of-range class as nothing).
+  if (target.backend.readSync && !isTracing()) {
     const t = target.dataSync();
     for (let i = 0; i < t.length; i++) {
       if (t[i] < 0 || t[i] >= classes) throw new Error(`crossEntropy: target ${t[i]} at position ${i} is out of range for ${classes} classes`);
