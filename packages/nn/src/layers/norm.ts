@@ -1,4 +1,4 @@
-import { type Tensor, batchNorm, full, ones, zeros } from '@webgrad/tensor';
+import { JitTraceError, type Tensor, add, batchNorm, full, isTracing, ones, replayed, zeros } from '@webgrad/tensor';
 import { Module } from '../module';
 import { type Parameter, zerosParameter } from '../parameter';
 import { ones_, zeros_ } from '../init';
@@ -66,6 +66,25 @@ export abstract class BatchNormNd extends Module {
     t.dispose();
   }
 
+  /**
+   * One more batch: the count is a device op (so a jit replay counts too) and its host
+   * mirror advances at every replay through `replayed`.
+   */
+  private countBatch(): void {
+    if (isTracing() && this.momentum === null) {
+      throw new JitTraceError(`${this.constructor.name} with momentum = null averages with a factor 1/n that changes every step, which a jit trace cannot replay; give a momentum, or train without jit`);
+    }
+    replayed({}, () => {
+      this._batches += 1;
+      return {};
+    });
+    this._batches += 1;
+    if (!this.numBatchesTracked) return;
+    const next = add(this.numBatchesTracked, 1);
+    this.numBatchesTracked.set_(next);
+    next.dispose();
+  }
+
   forward(x: Tensor): Tensor {
     if (!this._ranks.includes(x.rank)) {
       const want = this._ranks.map((r) => `${r}-D`).join(' or ');
@@ -73,7 +92,7 @@ export abstract class BatchNormNd extends Module {
     }
     let momentum = this.momentum ?? 0;
     if (this.training && this.trackRunningStats) {
-      this.setBatchCount(this._batches + 1);
+      this.countBatch();
       if (this.momentum === null) momentum = 1 / this._batches;
     }
     // Batch statistics in training, and whenever there are no running statistics to use.

@@ -1,5 +1,5 @@
-import { type AdamParams, type Tensor, adamUpdates, zerosLike } from '@webgrad/tensor';
-import { Optimizer, type ParamsArg } from './optimizer';
+import { type AdamParams, type Tensor, adamUpdates, replayed, zerosLike } from '@webgrad/tensor';
+import { Optimizer, type ParamState, type ParamsArg } from './optimizer';
 
 export interface AdamOptions {
   lr?: number;
@@ -30,7 +30,7 @@ export class Adam extends Optimizer<AdamHyper> {
 
   /** A multi-tensor step: the parameters that share settings, step count and device are updated together. */
   step(): void {
-    const batches = new Map<string, { h: AdamParams; params: Tensor[]; grads: Tensor[]; ms: Tensor[]; vs: Tensor[] }>();
+    const batches = new Map<string, { h: AdamParams; group: AdamHyper; states: ParamState[]; params: Tensor[]; grads: Tensor[]; ms: Tensor[]; vs: Tensor[] }>();
     const groupIds = new Map<object, number>();
     this.forEachParam((p, grad, g, state) => {
       const m = this.stateTensor(state, 'expAvg', () => zerosLike(p)).t;
@@ -41,15 +41,27 @@ export class Adam extends Optimizer<AdamHyper> {
       const key = `${groupIds.get(g)}/${step}/${p.device}`;
       let b = batches.get(key);
       if (!b) {
-        b = { h: { lr: g.lr, beta1: g.betas[0], beta2: g.betas[1], eps: g.eps, weightDecay: g.weightDecay, decoupled: this.decoupled, step }, params: [], grads: [], ms: [], vs: [] };
+        b = { h: this.settings(g, step), group: g, states: [], params: [], grads: [], ms: [], vs: [] };
         batches.set(key, b);
       }
+      b.states.push(state);
       b.params.push(p);
       b.grads.push(grad);
       b.ms.push(m);
       b.vs.push(v);
     });
-    for (const b of batches.values()) adamUpdates(b.params, b.grads, b.ms, b.vs, b.h);
+    for (const b of batches.values()) {
+      // A jit replay counts the step and reads the settings (a scheduler's lr) again.
+      const next = () => {
+        for (const state of b.states) state.step = (state.step as number) + 1;
+        return this.settings(b.group, b.states[0].step as number);
+      };
+      adamUpdates(b.params, b.grads, b.ms, b.vs, replayed(b.h, next));
+    }
+  }
+
+  private settings(g: AdamHyper, step: number): AdamParams {
+    return { lr: g.lr, beta1: g.betas[0], beta2: g.betas[1], eps: g.eps, weightDecay: g.weightDecay, decoupled: this.decoupled, step };
   }
 }
 

@@ -1,4 +1,4 @@
-import { type SgdParams, type Tensor, sgdUpdates, zerosLike } from '@webgrad/tensor';
+import { type SgdParams, type Tensor, replayed, sgdUpdates, zerosLike } from '@webgrad/tensor';
 import { Optimizer, type ParamsArg } from './optimizer';
 
 export interface SgdOptions {
@@ -23,7 +23,7 @@ export class SGD extends Optimizer<SgdHyper> {
 
   /** A multi-tensor step: the parameters that share settings, first-step state and device are updated together. */
   step(): void {
-    const batches = new Map<string, { h: SgdParams; params: Tensor[]; grads: Tensor[]; bufs: (Tensor | null)[] }>();
+    const batches = new Map<string, { h: SgdParams; group: SgdHyper; params: Tensor[]; grads: Tensor[]; bufs: (Tensor | null)[] }>();
     const groupIds = new Map<object, number>();
     this.forEachParam((p: Tensor, grad, g, state) => {
       let buf: Tensor | null = null;
@@ -37,13 +37,18 @@ export class SGD extends Optimizer<SgdHyper> {
       const key = `${groupIds.get(g)}/${firstStep}/${p.device}`;
       let b = batches.get(key);
       if (!b) {
-        b = { h: { lr: g.lr, momentum: g.momentum, dampening: g.dampening, weightDecay: g.weightDecay, nesterov: g.nesterov, firstStep }, params: [], grads: [], bufs: [] };
+        b = { h: { lr: g.lr, momentum: g.momentum, dampening: g.dampening, weightDecay: g.weightDecay, nesterov: g.nesterov, firstStep }, group: g, params: [], grads: [], bufs: [] };
         batches.set(key, b);
       }
       b.params.push(p);
       b.grads.push(grad);
       b.bufs.push(buf);
     });
-    for (const b of batches.values()) sgdUpdates(b.params, b.grads, b.bufs, b.h);
+    for (const b of batches.values()) {
+      // A jit replay reads the settings (a scheduler's lr) again; its steps are never the first.
+      const g = b.group;
+      const next = (): SgdParams => ({ lr: g.lr, momentum: g.momentum, dampening: g.dampening, weightDecay: g.weightDecay, nesterov: g.nesterov, firstStep: false });
+      sgdUpdates(b.params, b.grads, b.bufs, replayed(b.h, next));
+    }
   }
 }
