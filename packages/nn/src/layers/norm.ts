@@ -1,4 +1,4 @@
-import { JitTraceError, type Tensor, add, batchNorm, full, isTracing, ones, replayed, zeros } from '@webgrad/tensor';
+import { JitTraceError, type Tensor, batchNorm, fromHost, full, isTracing, ones, zeros } from '@webgrad/tensor';
 import { Module } from '../module';
 import { type Parameter, zerosParameter } from '../parameter';
 import { ones_, zeros_ } from '../init';
@@ -66,23 +66,18 @@ export abstract class BatchNormNd extends Module {
     t.dispose();
   }
 
-  /**
-   * One more batch: the count is a device op (so a jit replay counts too) and its host
-   * mirror advances at every replay through `replayed`.
-   */
+  /** One more batch, counted on the host: under jit, each replay counts again (fromHost). */
   private countBatch(): void {
     if (isTracing() && this.momentum === null) {
       throw new JitTraceError(`${this.constructor.name} with momentum = null averages with a factor 1/n that changes every step, which a jit trace cannot replay; give a momentum, or train without jit`);
     }
-    replayed({}, () => {
+    if (!this.numBatchesTracked) {
       this._batches += 1;
-      return {};
-    });
-    this._batches += 1;
-    if (!this.numBatchesTracked) return;
-    const next = add(this.numBatchesTracked, 1);
-    this.numBatchesTracked.set_(next);
-    next.dispose();
+      return;
+    }
+    const count = fromHost(() => Int32Array.of(++this._batches), [], { device: this.numBatchesTracked.device });
+    this.numBatchesTracked.set_(count);
+    count.dispose();
   }
 
   forward(x: Tensor): Tensor {

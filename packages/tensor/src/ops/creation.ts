@@ -176,8 +176,20 @@ function random(op: string, shape: readonly number[], opts: CreateOptions, draw:
     for (let i = 0; i < data.length; i++) data[i] = draw();
     return data;
   };
-  // Inside a jit trace, each replay draws anew (in the same order as eager calls would).
-  return finish(replayed(drawAll(), drawAll), shape, opts, dtype);
+  return fromHost(drawAll, shape, opts);
+}
+
+/**
+ * A tensor of values that the host computes for each step (random draws, a counter): `make`
+ * returns them, flat. Inside a jit trace, each replay calls `make` again, in the order the
+ * trace met it, so it must do the host's side of the step (advance the generator or the count).
+ */
+export function fromHost(make: () => TypedArray, shape: readonly number[], opts: CreateOptions = {}): Tensor {
+  checkShape('fromHost', shape);
+  const data = make();
+  if (data.length !== sizeOf(shape)) throw new Error(`fromHost: ${data.length} values cannot fill shape ${fmt(shape)} (${sizeOf(shape)} elements)`);
+  const dtype: DType = data instanceof Int32Array ? 'int32' : data instanceof Float64Array ? 'float64' : 'float32';
+  return finish(replayed(data, make), shape, opts, dtype);
 }
 
 /** Uniform in [low, high) from the seeded generator (manualSeed). */
