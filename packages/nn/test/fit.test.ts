@@ -153,4 +153,35 @@ describe('fit and numbered epochs', () => {
     await nn.fit(model, source, { optimizer: new nn.SGD(model.parameters(), { lr: 0.01 }), epochs: 4, startEpoch: 2, progress: 'none', disposeBatches: false });
     expect(asked).toEqual([2, 3]);
   });
+
+  it('traces the step by default: the same history as jit: false, bit for bit; a step that reads a value trains on eagerly, with a warning', async () => {
+    const run = async (opts: Partial<nn.FitOptions>) => {
+      const train = toyBatches(5, 8, 4);
+      wg.manualSeed(9);
+      const model = tinyNet();
+      const optimizer = new nn.Adam(model.parameters(), { lr: 0.01 });
+      const scheduler = new nn.StepLR(optimizer, 1, 0.5);
+      const lines: string[] = [];
+      const losses: number[] = [];
+      const history = await nn.fit(model, train, {
+        optimizer, scheduler, epochs: 3, progress: 'none', log: (l) => lines.push(l),
+        callbacks: { onBatchEnd: (b) => void losses.push(b.loss) }, ...opts,
+      });
+      const weights = [...model.parameters()[0].dataSync()];
+      for (const b of train) for (const t of [b.x, b.y]) t.dispose();
+      optimizer.dispose();
+      model.dispose();
+      return { losses, accuracy: history.epochs.map((e) => e.trainAccuracy), weights, lines };
+    };
+    const eager = await run({ jit: false });
+    const traced = await run({});
+    expect(traced.losses).toEqual(eager.losses);
+    expect(traced.accuracy).toEqual(eager.accuracy);
+    expect(traced.weights).toEqual(eager.weights);
+    // A loss that reads the logits' values: the trace refuses it, fit says so once and goes on.
+    const reading = await run({ loss: (o, t) => (o.dataSync()[0] > 1e9 ? o.sum() : wg.crossEntropy(o, t)) });
+    expect(reading.lines.filter((l) => l.includes('cannot be traced'))).toHaveLength(1);
+    expect(reading.lines[0]).toMatch(/^fit: warning: the training step cannot be traced, so this run trains without jit .*reads a tensor.s values with dataSync\(\)/);
+    expect(reading.losses).toHaveLength(eager.losses.length);
+  });
 });

@@ -63,13 +63,16 @@ describe.skipIf(!gpu.ok)(`nn on webgpu (${gpu.reason})`, () => {
     const { model, opt } = await train('webgpu', 'sgd');
     const x = wg.randn([6, 3, 8, 8], { device: 'webgpu' });
     const y = wg.tensor([0, 1, 2, 0, 1, 2], [6], { dtype: 'int32', device: 'webgpu' });
-    const data = [{ x, y }];
+    // Two batches an epoch, so that each epoch after the first traces the step (fit frees the
+    // gradients between epochs) and replays it.
+    const data = [{ x, y }, { x, y }];
     const seen: number[][] = [];
     await nn.fit(model, data, {
-      optimizer: opt, epochs: 3, progress: 'none',
+      optimizer: opt, epochs: 4, progress: 'none',
       callbacks: { onEpochEnd: () => void seen.push([wg.memoryStats().liveTensors, wg.memoryStats().byDevice.webgpu.buffers]) },
     });
     expect(seen[2]).toEqual(seen[1]);
+    expect(seen[3]).toEqual(seen[1]);
   });
 
 });

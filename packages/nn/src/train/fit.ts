@@ -1,4 +1,4 @@
-import { cat, crossEntropy, tidy } from '@webgrad/tensor';
+import { JitTraceError, type Tensor, cat, crossEntropy, jit, tidy } from '@webgrad/tensor';
 import type { Module } from '../module';
 import type { Optimizer } from '../optim/optimizer';
 import type { LRScheduler } from '../optim/schedulers';
@@ -58,6 +58,13 @@ export interface FitOptions {
    * look. The check rides on the read of the loss that each step makes anyway.
    */
   onNonFinite?: NonFinitePolicy;
+  /**
+   * Trace the training step once and replay it (the tensor package's `jit`): the same kernels
+   * with the same arguments, bit for bit, without the op-by-op JavaScript. Default true;
+   * false runs every step eagerly. A step that cannot be traced (a loss function that reads
+   * a value) is reported once and the run goes on eagerly.
+   */
+  jit?: boolean;
 }
 
 const pct = (v: number | null) => (v === null ? '' : ` acc ${(100 * v).toFixed(1)}%`);
@@ -82,6 +89,14 @@ export async function fit(model: Module, data: TrainingData, opts: FitOptions): 
   const { optimizer, epochs } = opts;
   const onNonFinite = opts.onNonFinite ?? 'stop';
   const named = onNonFinite === 'ignore' ? [] : model.namedParameters();
+  const trainingStep = (x: Tensor, y: Tensor): Tensor => {
+    const { loss, output } = trainStep(model, optimizer, x, y, { loss: lossFn, clipGradNorm: opts.clipGradNorm });
+    const pair = lossAndCorrect(loss, output, y);
+    const gradients = gradientSum(named);
+    return gradients ? cat([pair, gradients]) : pair;
+  };
+  const jitStep = (enabled: boolean) => Object.assign(jit(trainingStep, { enabled }), { enabled });
+  let step = jitStep(opts.jit ?? true);
   let lastSaved: number | null = null;
   let knownBatches = trainData.length;
   try {
@@ -95,12 +110,15 @@ export async function fit(model: Module, data: TrainingData, opts: FitOptions): 
       const t0 = performance.now();
       let nonFiniteSteps = 0;
       for await (const { x, y } of batchesOf(trainData, epoch)) {
-        const stats = tidy(() => {
-          const { loss, output } = trainStep(model, optimizer, x, y, { loss: lossFn, clipGradNorm: opts.clipGradNorm });
-          const pair = lossAndCorrect(loss, output, y);
-          const gradients = gradientSum(named);
-          return gradients ? cat([pair, gradients]) : pair;
-        });
+        let stats: Tensor;
+        try {
+          stats = tidy(() => step(x, y));
+        } catch (err) {
+          if (!(err instanceof JitTraceError) || !step.enabled) throw err;
+          warn(`fit: warning: the training step cannot be traced, so this run trains without jit (give jit: false to say so): ${err.message}`);
+          step = jitStep(false);
+          stats = tidy(() => step(x, y));
+        }
         // Reading the loss waits for the device, so the timings count the real work.
         const values = await stats.data();
         stats.dispose();

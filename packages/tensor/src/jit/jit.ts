@@ -96,7 +96,8 @@ function rebuild(s: Shape, tensors: readonly Tensor[]): unknown {
  * which throws a JitTraceError naming the place; depend on host values that change between
  * calls, unless declared with `replayed()` (the optimizers do: step counts, learning rates;
  * the random creation ops do: their draws). A change the trace cannot see (train() to
- * eval(), a new parameter group) needs `reset()`.
+ * eval(), a new parameter group) needs `reset()`. Results it left on tensors made outside
+ * fn and then freed there (zeroGrad between epochs) make the next call trace again.
  */
 export function jit<A extends unknown[], R>(fn: (...args: A) => R, opts: JitOptions = {}): Jitted<A, R> {
   const enabled = opts.enabled ?? true;
@@ -117,6 +118,11 @@ export function jit<A extends unknown[], R>(fn: (...args: A) => R, opts: JitOpti
     }
     entry.calls++;
     const inputs = args.filter((a): a is Tensor => a instanceof Tensor);
+    if (entry.program && !entry.program.holdersAlive) {
+      // Freed outside fn (zeroGrad between epochs): this call traces again.
+      entry.program = undefined;
+      entry.calls = 2;
+    }
     if (entry.program) {
       stats.replays++;
       return rebuild(entry.result!, entry.program.run(inputs)) as R;

@@ -99,6 +99,16 @@ export class Program {
     this.calls = trace.steps.filter((s) => s.kind === 'call').length;
   }
 
+  /**
+   * Whether the tensors that keep this trace's results between calls (gradients, running
+   * statistics) still hold them: a zeroGrad() outside fn frees the gradients, and the trace,
+   * which would have given them their new values, must be made again.
+   */
+  get holdersAlive(): boolean {
+    for (const { ref } of this.trace.holders) if (ref.refs <= 0) return false;
+    return true;
+  }
+
   /** One replay with these tensor arguments; the output tensors, new, in the order of the trace. */
   run(inputs: readonly Tensor[]): Tensor[] {
     const { trace } = this;

@@ -82,10 +82,12 @@ function methodNames(o: object): string[] {
 }
 
 /** The frame of the caller that asked for a read, for the error (the op or the user's line). */
+/** Where fn read a value: the tensor method (dataSync, item...) and the first frame outside webgrad. */
 function readSite(): string {
   const frames = (new Error().stack ?? '').split('\n').slice(1).map((l) => l.trim());
-  const outside = frames.find((f) => !/[/\\](jit[/\\]\w+|tensor)\.[jt]s|Tensor\.(data|dataSync|item|array|format|print)|Object\.read/.test(f) && f.startsWith('at '));
-  return outside ? ` (${outside.slice(3)})` : '';
+  const read = frames.map((f) => /Tensor\.(data|dataSync|item|array|arraySync|format|print)\b/.exec(f)?.[1]).filter(Boolean).pop();
+  const outside = frames.find((f) => !/[/\\](jit[/\\]\w+|tensor)\.[jt]s|Tensor\.(data|dataSync|item|array|arraySync|format|print)|Object\.read/.test(f) && f.startsWith('at '));
+  return `${read ? ` with ${read}()` : ''}${outside ? ` (${outside.slice(3)})` : ''}`;
 }
 
 function external(owner: Tensor): Storage {
@@ -164,7 +166,7 @@ class Recorder implements TraceHooks {
       // A backend method calling another (cpu's adamSteps calls adamStep) is one step.
       if (this.depth > 0) return original.apply(backend, args);
       if (READS.has(method)) {
-        throw new JitTraceError(`jit: fn reads a tensor's values while it is traced${readSite()}; a replay runs no JavaScript of fn, so it cannot repeat a read or a decision made on one. Move the read out of fn: return the tensor and read it after the call`);
+        throw new JitTraceError(`jit: fn reads a tensor's values${readSite()} while it is traced; a replay runs no JavaScript of fn, so it cannot repeat a read or a decision made on one. Move the read out of fn: return the tensor and read it after the call`);
       }
       if (method === 'dispose') return this.dispose(backend, args[0] as Storage, original);
       const template = args.map((a) => this.template(a));
