@@ -19,7 +19,7 @@ import { PNG } from 'pngjs';
 import * as wg from '@webgrad/tensor';
 import * as nn from '@webgrad/nn';
 import { decodeImage, resizeToPlanar } from '@webgrad/datasets';
-import { type DataMeta, type ImageData8, MODEL_KINDS, type TrainConfig, batchOf, buildModel, decodeImages, epochOrder, trainStep } from '../examples/playground/core';
+import { type DataMeta, type ImageData8, MODEL_KINDS, type TrainConfig, batchOf, buildModel, decodeImages, epochOrder, trainer } from '../examples/playground/core';
 import type { RunReport } from '../examples/playground/train-panel';
 import type { Learnt } from '../examples/playground/conv-panel';
 import { coverage1d } from '../examples/playground/dilation-panel';
@@ -42,7 +42,7 @@ async function nodeFirstLoss(data: ImageData8): Promise<number> {
   const model = buildModel(data.meta, cfg);
   const optimizer = new nn.Adam(model.parameters(), { lr: cfg.lr });
   const { x, y } = batchOf(data, epochOrder(data.meta.trainCount, cfg.seed, 0).slice(0, cfg.batchSize), 'cpu');
-  const { loss } = await trainStep(model, optimizer, x, y);
+  const { loss } = await trainer(model, optimizer)(x, y);
   return loss;
 }
 

@@ -25,6 +25,8 @@ export interface LabOptions {
   download: boolean;
   /** Stack traces with errors that otherwise take one line. */
   verbose: boolean;
+  /** Trace each training step once and replay it (nn.fit's jit; default true); --no-jit runs eagerly. Results are the same bit for bit. */
+  jit: boolean;
   help: boolean;
 }
 
@@ -47,6 +49,8 @@ Options:
   --seed N             random seed                                             [0]
   --progress MODE      auto | bar | lines | none                               [auto]
   --no-download        never download CIFAR-10 (fall back to Fashion-MNIST)
+  --no-jit             run every training step eagerly instead of tracing it once and
+                       replaying it (same results, bit for bit; slower)
   --verbose            with an error that stops the run, its stack trace too
   -h, --help           this text
 
@@ -72,6 +76,7 @@ export function parseLabArgs(argv: string[]): LabOptions {
       seed: { type: 'string' },
       progress: { type: 'string' },
       'no-download': { type: 'boolean' },
+      'no-jit': { type: 'boolean' },
       verbose: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -103,6 +108,7 @@ export function parseLabArgs(argv: string[]): LabOptions {
     progress,
     download: !values['no-download'],
     verbose: values.verbose ?? false,
+    jit: !values['no-jit'],
     help: values.help ?? false,
   };
 }

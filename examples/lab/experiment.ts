@@ -46,6 +46,8 @@ export interface ContextInit {
   data: DataCatalog;
   reportDir: string;
   progress: LabProgress;
+  /** nn.fit's jit for every training run (the lab's --no-jit turns it off). */
+  jit: boolean;
   /** Called after each epoch's checkpoint: the runner rewrites the report, so --resume finds it. */
   onEpochSaved?: () => void;
 }
@@ -60,6 +62,7 @@ export class ExperimentContext {
   readonly dir: string;
   readonly store: RunStore;
   readonly progress: LabProgress;
+  readonly jit: boolean;
   readonly result: ExperimentResult;
   /** The options every checkpoint of this experiment records, so another run's is refused. */
   readonly runIdentity: { experiment: string; preset: string; seed: number };
@@ -77,6 +80,7 @@ export class ExperimentContext {
     mkdirSync(this.dir, { recursive: true });
     this.store = new RunStore(init.reportDir, e.id);
     this.progress = init.progress;
+    this.jit = init.jit;
     this.short = e.short;
     this.onEpochSaved = init.onEpochSaved ?? (() => {});
     this.runIdentity = { experiment: e.id, preset: init.preset, seed: init.seed };

@@ -211,7 +211,7 @@ async function runLocked(experiments: Experiment[], opts: LabOptions, command: s
         continue;
       }
       progress.experiment(i + 1, experiments.length, `${e.number}. ${e.title}`, e.short);
-      const result = await runOne(e, { preset: run.preset, seed: run.seed, device, data, reportDir: dir, progress, onEpochSaved: save });
+      const result = await runOne(e, { preset: run.preset, seed: run.seed, device, data, reportDir: dir, progress, jit: opts.jit, onEpochSaved: save });
       report.experiments.push(result);
       report.experiments.sort((a, b) => a.number - b.number);
       save();

@@ -64,6 +64,7 @@ export async function trainRun(ctx: ExperimentContext, spec: TrainSpec): Promise
     loss: spec.loss,
     testData: spec.test,
     progress: 'none',
+    jit: ctx.jit,
     startEpoch,
     history,
     checkpoint: { path: ckpt, identity },

@@ -135,19 +135,32 @@ export function epochOrder(n: number, seed: number, epoch: number): number[] {
   return order;
 }
 
-/** One optimisation step; the loss and the number of correct predictions, read back. */
-export async function trainStep(model: nn.Module, optimizer: nn.Optimizer, x: wg.Tensor, y: wg.Tensor): Promise<{ loss: number; correct: number }> {
-  const stats = wg.tidy(() => {
-    optimizer.zeroGrad();
-    const out = model.forward(x);
-    const loss = wg.crossEntropy(out, y);
-    loss.backward();
-    optimizer.step();
-    return wg.cat([loss.detach().reshape([1]), out.argmax(1).eq(y).sum().float().reshape([1])]);
-  });
-  const [loss, correct] = await stats.data();
-  stats.dispose();
-  return { loss, correct };
+/** One optimisation step of a batch; its loss and number of correct predictions, read back. */
+export type Trainer = (x: wg.Tensor, y: wg.Tensor) => Promise<{ loss: number; correct: number }>;
+
+/**
+ * The training step of a model and its optimizer. With jit (the default) it is traced on
+ * its second call and replayed after that, as nn.fit does: the same numbers, less JavaScript
+ * per step; the page's `?jit=off` turns it off.
+ */
+export function trainer(model: nn.Module, optimizer: nn.Optimizer, opts: { jit?: boolean } = {}): Trainer {
+  const step = wg.jit(
+    (x: wg.Tensor, y: wg.Tensor) => {
+      optimizer.zeroGrad();
+      const out = model.forward(x);
+      const loss = wg.crossEntropy(out, y);
+      loss.backward();
+      optimizer.step();
+      return wg.cat([loss.detach().reshape([1]), out.argmax(1).eq(y).sum().float().reshape([1])]);
+    },
+    { enabled: opts.jit ?? true },
+  );
+  return async (x, y) => {
+    const stats = wg.tidy(() => step(x, y));
+    const [loss, correct] = await stats.data();
+    stats.dispose();
+    return { loss, correct };
+  };
 }
 
 /** Logits of the model in eval mode for images `indices`, in batches, read back as [n, classes]. */

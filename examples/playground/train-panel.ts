@@ -10,7 +10,7 @@
  */
 import * as wg from '@webgrad/tensor';
 import * as nn from '@webgrad/nn';
-import { type ImageData8, MODEL_KINDS, type ModelKind, type TrainConfig, batchOf, buildModel, epochOrder, normalise, predict, trainStep } from './core';
+import { type ImageData8, type Trainer, MODEL_KINDS, type ModelKind, type TrainConfig, batchOf, buildModel, epochOrder, normalise, predict, trainer } from './core';
 import { $, type Series, drawPlanar, fileToPlanar, lineChart } from './draw';
 
 export interface RunReport {
@@ -45,6 +45,7 @@ interface Session extends Curves {
   cfg: TrainConfig;
   model: nn.Module;
   optimizer: nn.Optimizer;
+  train: Trainer;
   step: number;
   epoch: number;
   order: number[];
@@ -63,6 +64,8 @@ export interface RunSettings {
 const PREVIEW = 8;
 const SAVED_BY = 'webgrad playground';
 
+/** Training steps are traced once and replayed (core.ts's trainer) unless the page's address says ?jit=off. */
+const jitOn = new URLSearchParams(globalThis.location?.search ?? '').get('jit') !== 'off';
 const parseSizes = (text: string) => text.split(/[\s,]+/).filter(Boolean).map(Number);
 const smooth = (pts: [number, number][], n = 10): [number, number][] =>
   pts.map(([x], i) => [x, pts.slice(Math.max(0, i - n + 1), i + 1).reduce((a, p) => a + p[1], 0) / Math.min(i + 1, n)]);
@@ -143,9 +146,10 @@ export function trainPanel(initial: ImageData8) {
     const model = buildModel(data.meta, cfg);
     const params = model.parameters().reduce((n, p) => n + p.size, 0);
     $('train-params').textContent = `${params.toLocaleString('en')} parameters`;
+    const optimizer = new nn.Adam(model.parameters(), { lr: cfg.lr });
     session = {
-      request, device, adapter: info.description, cfg, model,
-      optimizer: new nn.Adam(model.parameters(), { lr: cfg.lr }),
+      request, device, adapter: info.description, cfg, model, optimizer,
+      train: trainer(model, optimizer, { jit: jitOn }),
       step: 0, epoch: 0, order: epochOrder(data.meta.trainCount, cfg.seed, 0), at: 0,
       label: `run ${++runs}: ${describe(cfg)} on ${data.meta.name}`,
       losses: [], accuracies: [], testLosses: [], testAccuracies: [],
@@ -229,7 +233,7 @@ export function trainPanel(initial: ImageData8) {
         const { x, y } = batchOf(data, s.order.slice(s.at, s.at + s.cfg.batchSize), s.device);
         s.at += s.cfg.batchSize;
         const t0 = performance.now();
-        const { loss, correct } = await trainStep(s.model, s.optimizer, x, y);
+        const { loss, correct } = await s.train(x, y);
         stepSeconds.push((performance.now() - t0) / 1000);
         trainSeconds += stepSeconds[stepSeconds.length - 1];
         x.dispose();
