@@ -175,27 +175,28 @@ export async function benchHost(opts: { tfjs?: boolean } = {}): Promise<object> 
   const rows: Record<string, string | number>[] = [];
   const results: Record<string, unknown>[] = [];
   let description = '';
-  for (const m of models) {
+  for (const m of models) for (const jit of [false, true]) {
     const name = shortName(m.name);
+    const mode = jit ? 'jit' : 'eager';
     const batch = BATCHES[name];
     // A fresh device per model: the buffers pooled by the one before would count against the null device's 1 GiB.
     description = (await wg.useDevice('webgpu', { adapter: gpu })).description;
     wg.setDefaultDevice(prevDevice);
     const backend = wg.getBackend('webgpu') as wg.Backend & { commandCounts(): Counts; nullAdapter: boolean };
     if (!backend.nullAdapter) throw new Error(`bench host: the adapter is not Dawn's null backend (${description})`);
-    const { step, dispose } = trainingStep(m.make, 'webgpu', batch);
+    const { step, dispose } = trainingStep(m.make, 'webgpu', batch, { jit });
     try {
       await step();
       const before = backend.commandCounts();
       const t = await timeSteps(step);
       const c = perStep(before, backend.commandCounts(), t.stepsRun);
       const r = {
-        model: name, batch, medianMs: t.medianMs, minMs: t.minMs, mainCpuMs: t.mainCpuMs, backgroundCpuMs: t.backgroundCpuMs, stepsTimed: t.stepsTimed, stepsPerS: 1000 / t.medianMs, imgPerS: (batch * 1000) / t.medianMs, ...c,
+        model: name, mode, batch, medianMs: t.medianMs, minMs: t.minMs, mainCpuMs: t.mainCpuMs, backgroundCpuMs: t.backgroundCpuMs, stepsTimed: t.stepsTimed, stepsPerS: 1000 / t.medianMs, imgPerS: (batch * 1000) / t.medianMs, ...c,
         usPerDispatch: (t.medianMs * 1000) / c.dispatches,
       };
       results.push(r);
       rows.push({
-        model: `${name} b${batch}`, 'host ms/step (min)': `${t.medianMs.toFixed(2)} (${t.minMs.toFixed(2)})`, ...cpuColumns(t), 'steps/s': r.stepsPerS, 'img/s ceiling': r.imgPerS,
+        model: `${name} b${batch} ${mode}`, 'host ms/step (min)': `${t.medianMs.toFixed(2)} (${t.minMs.toFixed(2)})`, ...cpuColumns(t), 'steps/s': r.stepsPerS, 'img/s ceiling': r.imgPerS,
         dispatches: c.dispatches, 'bind groups': c.bindGroups, 'buffer writes': c.bufferWrites, submits: c.submits, 'µs/dispatch': r.usPerDispatch,
       });
     } finally {
@@ -207,7 +208,7 @@ export async function benchHost(opts: { tfjs?: boolean } = {}): Promise<object> 
   let tfjs: Record<string, unknown> | { error: string } | null = null;
   if (opts.tfjs !== false) tfjs = await tfjsRow(gpu);
   if (tfjs && !('error' in tfjs)) {
-    const ours = results.find((r) => r.model === 'simpleCnn') as HostTiming | undefined;
+    const ours = results.find((r) => r.model === 'simpleCnn' && r.mode === 'jit') as HostTiming | undefined;
     const t = tfjs as unknown as HostTiming & Counts;
     tfjs.ratio = ours ? t.medianMs / ours.medianMs : null;
     tfjs.cpuRatio = ours ? processCpuMs(t) / processCpuMs(ours) : null;

@@ -16,16 +16,20 @@ export const models = [
   { name: 'resnet18', make: () => nn.resnet18({ numClasses: 10 }), pytorchCpu: 55 },
 ];
 
-/** One seeded training step (forward, cross-entropy, backward, Adam) of a model on random CIFAR-sized images. */
-export function trainingStep(make: () => nn.Module, device: string, batch: number): { step: () => Promise<void>; dispose: () => void } {
+/**
+ * One seeded training step (forward, cross-entropy, backward, Adam) of a model on random
+ * CIFAR-sized images; traced once and replayed (jit, as nn.fit does) unless jit is false.
+ */
+export function trainingStep(make: () => nn.Module, device: string, batch: number, opts: { jit?: boolean } = {}): { step: () => Promise<void>; dispose: () => void } {
   wg.manualSeed(0);
   const model = make();
   if (device !== 'cpu') model.to(device);
   const optimizer = new nn.Adam(model.parameters(), { lr: 1e-3 });
   const x = wg.randn([batch, 3, 32, 32], { device });
   const y = wg.randint(0, 10, [batch], { device });
+  const traced = wg.jit(() => nn.trainStep(model, optimizer, x, y).loss.detach(), { enabled: opts.jit ?? true });
   const step = async () => {
-    const loss = wg.tidy(() => nn.trainStep(model, optimizer, x, y).loss.detach());
+    const loss = wg.tidy(traced);
     await loss.item();
     loss.dispose();
   };
@@ -76,18 +80,21 @@ export async function benchTrain(opts: { devices?: string[]; budgetMs?: number }
       }
     }
     for (const m of models) {
-      const { step, dispose } = trainingStep(m.make, device, BATCH);
-      let row: Record<string, string | number>;
-      try {
-        const t = await measure(step, { warmup: 5, warmupMs: 3_000, maxRuns: 5, budgetMs: opts.budgetMs ?? 30_000 });
-        row = { model: m.name, device: description, 'images/s': (BATCH * 1000) / t.medianMs, 'ms/step': t.medianMs, steps: String(t.runs) };
-      } catch (err) {
-        row = { model: m.name, device: description, 'images/s': 'failed', 'ms/step': (err as Error).message.split('\n')[0].slice(0, 60), steps: '0' };
+      for (const jit of [false, true]) {
+        const { step, dispose } = trainingStep(m.make, device, BATCH, { jit });
+        const mode = jit ? 'jit' : 'eager';
+        let row: Record<string, string | number>;
+        try {
+          const t = await measure(step, { warmup: 5, warmupMs: 3_000, maxRuns: 5, budgetMs: opts.budgetMs ?? 30_000 });
+          row = { model: m.name, mode, device: description, 'images/s': (BATCH * 1000) / t.medianMs, 'ms/step': t.medianMs, steps: String(t.runs) };
+        } catch (err) {
+          row = { model: m.name, mode, device: description, 'images/s': 'failed', 'ms/step': (err as Error).message.split('\n')[0].slice(0, 60), steps: '0' };
+        }
+        row['PyTorch cpu images/s'] = m.pytorchCpu;
+        rows.push(row);
+        console.log(`  ${row.model} ${mode} on ${device}: ${typeof row['images/s'] === 'number' ? row['images/s'].toFixed(1) : row['images/s']} images/s`);
+        dispose();
       }
-      row['PyTorch cpu images/s'] = m.pytorchCpu;
-      rows.push(row);
-      console.log(`  ${row.model} on ${device}: ${typeof row['images/s'] === 'number' ? row['images/s'].toFixed(1) : row['images/s']} images/s`);
-      dispose();
     }
   }
   printTable(`one training step, batch ${BATCH}, 3×32×32, forward + backward + Adam`, rows);
