@@ -116,11 +116,21 @@ export class Program {
     for (const { slot, index } of trace.inputs) slots[slot] = inputs[index].storage;
     for (const { slot, bind } of trace.externals) slots[slot] = bind();
     const host = trace.hostValues.map((next) => next());
+    // What the holders keep from the call before and this replay does not read (the gradients
+    // that the eager step's zeroGrad frees first) goes now: kept until the end, ResNet-18's
+    // 45 MB of gradients would sit beside the step's peak.
+    const read = new Set<Storage | undefined>(slots);
+    const freed = new Set<Storage>();
+    for (const { ref } of trace.holders) {
+      if (read.has(ref.storage) || freed.has(ref.storage)) continue;
+      freed.add(ref.storage);
+      ref.backend.dispose(ref.storage);
+    }
     for (const run of this.runners) run(slots, host);
     for (const { ref, slot } of trace.holders) {
       const previous = ref.storage;
       ref.storage = slots[slot]!;
-      if (previous !== ref.storage) ref.backend.dispose(previous);
+      if (previous !== ref.storage && !freed.has(previous)) ref.backend.dispose(previous);
     }
     return this.outputs.map((o) => Tensor.fromStorage(o.backend, slots[o.slot]!, o.shape, o.dtype));
   }
