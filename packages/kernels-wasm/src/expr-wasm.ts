@@ -12,7 +12,7 @@
  * tanh, sin, cos and pow have no SIMD rendering, so a tree that calls them stays on the
  * JavaScript loop (`simdRenderable`).
  */
-import type { Expr, MathFunction } from '@webgrad/kernels-ir';
+import { exprKey, type Expr, type MathFunction } from '@webgrad/kernels-ir';
 import { f32x4, get, i32, i32x4, set, v128, type Code, type Local, type ValType } from './emitter';
 
 /** Functions with a SIMD rendering here. */
@@ -21,8 +21,8 @@ const SIMD_FUNCTIONS: readonly MathFunction[] = ['exp', 'log', 'sqrt', 'abs', 's
 /** Can `e` be rendered as SIMD code (every function it calls has a rendering)? */
 export function simdRenderable(e: Expr): boolean {
   switch (e.kind) {
-    case 'input': case 'param': case 'const': return true;
-    case 'neg': return simdRenderable(e.arg);
+    case 'input': case 'arg': case 'param': case 'const': return true;
+    case 'neg': case 'fround': return simdRenderable(e.arg);
     case 'arith': case 'compare': case 'logic': return simdRenderable(e.lhs) && simdRenderable(e.rhs);
     case 'select': return simdRenderable(e.cond) && simdRenderable(e.ifTrue) && simdRenderable(e.ifFalse);
     case 'call': return SIMD_FUNCTIONS.includes(e.fn) && e.args.every(simdRenderable);
@@ -39,10 +39,10 @@ export interface SimdCode {
 }
 
 /**
- * Renders `e` over the v128 locals `inputs` (x, and y for binary ops) and the f32 locals
+ * Renders `e` over the v128 locals `inputs` (x, and y for binary ops; args for a fused op) and the f32 locals
  * `params` (a, b). A boolean root gives 1.0 / 0.0 lanes, as the other renderings give 1 / 0.
  */
-export function renderSimd(e: Expr, inputs: { x: Local; y?: Local }, params: { a: Local; b: Local }, temp: (t: ValType) => Local): SimdCode {
+export function renderSimd(e: Expr, inputs: { x?: Local; y?: Local; args?: readonly Local[] }, params: { a: Local; b: Local }, temp: (t: ValType) => Local): SimdCode {
   const prelude: Code[] = [];
   const body: Code[] = [];
   const memo = new Map<string, { local: Local; invariant: boolean }>();
@@ -68,7 +68,7 @@ export function renderSimd(e: Expr, inputs: { x: Local; y?: Local }, params: { a
   };
 
   const visit = (n: Expr): { local: Local; invariant: boolean } => {
-    const key = JSON.stringify(n);
+    const key = exprKey(n);
     const seen = memo.get(key);
     if (seen) return seen;
     const r = render(n);
@@ -83,6 +83,13 @@ export function renderSimd(e: Expr, inputs: { x: Local; y?: Local }, params: { a
         if (!l) throw new Error(`renderSimd: the expression reads ${n.name}, which this kernel does not have`);
         return { local: l, invariant: false };
       }
+      case 'arg': {
+        const l = inputs.args?.[n.index];
+        if (!l) throw new Error(`renderSimd: the expression reads arg(${n.index}), which this kernel does not have`);
+        return { local: l, invariant: false };
+      }
+      // every value here is already f32
+      case 'fround': return visit(n.arg);
       case 'param': return bind(f32x4.splat(get(params[n.name])), true);
       case 'const': return { local: constant(v128.f32Const(n.value)), invariant: true };
       case 'neg': {
