@@ -29,6 +29,46 @@ export function simdRenderable(e: Expr): boolean {
   }
 }
 
+/**
+ * Whether `e` (an op's tree) gives the same bits here as in the JavaScript rendering: one
+ * rounding at most (the JavaScript loop computes a whole op in f64 and rounds once; SIMD
+ * rounds each node to f32), only the exact functions, f32-exact constants, no parameters
+ * (the JavaScript loop takes them as f64). add, mul, relu and the like are; sigmoid, exp,
+ * log and anything scaled by a parameter are not.
+ */
+export function sameAsJs(e: Expr): boolean {
+  let roundings = 0;
+  const ok = (n: Expr): boolean => {
+    switch (n.kind) {
+      case 'input': case 'arg': return true;
+      case 'param': return false;
+      case 'const': return Object.is(Math.fround(n.value), n.value) || Number.isNaN(n.value);
+      case 'neg': case 'fround': return ok(n.arg);
+      case 'arith': roundings++; return ok(n.lhs) && ok(n.rhs);
+      case 'compare': case 'logic': return ok(n.lhs) && ok(n.rhs);
+      case 'select': return ok(n.cond) && ok(n.ifTrue) && ok(n.ifFalse);
+      case 'call':
+        if (n.fn === 'sqrt') roundings++;
+        else if (n.fn !== 'abs' && n.fn !== 'sign') return false;
+        return n.args.every(ok);
+    }
+  };
+  return ok(e) && roundings <= 1;
+}
+
+/**
+ * Whether ops with these trees, fused into one tree (kernels-ir's inlineOp), give on the
+ * cpu backend the bits they give run one by one there. A fused op runs the SIMD kernel when
+ * its whole tree has a SIMD rendering and the JavaScript loop otherwise, while each op of
+ * the chain took its own path; so: every op SIMD-renderable, or every SIMD-renderable op
+ * one that SIMD computes as JavaScript does (sameAsJs). Fusing exp or sigmoid with tanh,
+ * sin, cos or pow is not bitwise (Cephes-style exp/log in SIMD against Math.exp/log, f32
+ * nodes against f64).
+ */
+export function fusesBitwise(exprs: readonly Expr[]): boolean {
+  return exprs.every(simdRenderable) || exprs.every((e) => !simdRenderable(e) || sameAsJs(e));
+}
+
 const isBoolean = (e: Expr) => e.kind === 'compare' || e.kind === 'logic';
 
 /** Straight-line SIMD code: `prelude` once per call, `body` per four elements, the value in `result`. */
