@@ -93,6 +93,24 @@ export function fusedKernel(op: FusedElementwiseOp, inShapes: readonly (readonly
       dispatch: linearDispatch(count4, WG),
     });
   }
+  // A last dim of whole vec4s along which every input advances (aligned: its other strides
+  // are multiples of 4) or repeats one value: 4 outputs per invocation, as in the flat case.
+  const last = rank - 1;
+  const vec = rank > 0 && m.shape[last] % 4 === 0 && m.strides.every((st) => st[last] === 0 || (st[last] === 1 && st.every((v) => v % 4 === 0 || v === 1)));
+  if (vec) {
+    const kinds = m.strides.map((st) => (st[last] === 1 ? 'v' : 's'));
+    const loads = names.map((n, k) => (kinds[k] === 'v' ? `X${k}[o_${n} / 4]` : `vec4<f32>(X${k}[o_${n}])`));
+    const count4 = count / 4;
+    return makeKernel({
+      key: `fused/${op.name}/r${rank}${kinds.join('')}`,
+      storage: [...names.map((_, k) => [`X${k}`, 'read', kinds[k] === 'v' ? 'vec4<f32>' : 'f32'] as [string, 'read', string]), ['Y', 'read_write', 'vec4<f32>']],
+      fields: [['count', 'i32', count4], ...walkFields(m, names)],
+      build: () => FLOAT_SPECIALS + MATH_F32 + fn() +
+        linearMain(WG, `${walkOffsets(rank, names, 'i * 4')}${names.map((_, k) => `  let v${k} = ${loads[k]};\n`).join('')}  Y[i] = ${vec4Apply('op', names.map((_, k) => `v${k}`), 'f32')};`),
+      workgroupSize: WG,
+      dispatch: linearDispatch(count4, WG),
+    });
+  }
   return makeKernel({
     key: `fused/${op.name}/r${rank}`,
     storage: [...inputs('f32'), ['Y', 'read_write', 'f32']],

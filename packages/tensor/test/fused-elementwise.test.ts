@@ -237,6 +237,24 @@ describe.skipIf(!main.gpu)(`fused ops on webgpu (${main.reason})`, () => {
     }
   });
 
+  it('a last dim of whole vec4s with broadcast inputs (4 outputs per invocation) equals the chain', async () => {
+    const out = [2, 3, 8];
+    const shapes: Shape[] = [[2, 3, 8], [1, 3, 1], [1, 1, 8], [2, 1, 8], [1, 1, 1]];
+    const xs = shapes.map((s, k) => be.upload(values(sizeOf(s), 90 + k), 'float32'));
+    const names = ['add', 'mul', 'sub', 'maximum'];
+    let t: Expr = E.arg(0);
+    let chain = { s: xs[0], shape: shapes[0] };
+    for (let k = 1; k < shapes.length; k++) {
+      t = inlineOp(opNamed(names[k - 1]), [t, inlineOp(opNamed('sigmoid'), [E.arg(k)])]);
+      const sig = be.unary(opNamed('sigmoid'), xs[k], sizeOf(shapes[k]), 'float32', 'float32');
+      const shape = broadcastShapes('test', chain.shape, shapes[k]);
+      chain = { s: be.binary(opNamed(names[k - 1]), chain.s, chain.shape, sig, shapes[k], shape, 'float32', 'float32'), shape };
+    }
+    expect(chain.shape).toEqual(out);
+    const got = (await be.read(be.fused(fusedOp(t, shapes.length), xs, shapes, out), 48, 'float32')) as Float32Array;
+    expectClose(got, (await be.read(chain.s, 48, 'float32')) as Float32Array, 'vec4 walk');
+  });
+
   it('7 inputs and the output fit the storage buffers the device allows', async () => {
     expect(main.gpu!.device.limits.maxStorageBuffersPerShaderStage).toBeGreaterThanOrEqual(MAX_FUSED_ARITY + 1);
     const shapes: Shape[] = [[3, 5, 7], [1, 5, 1], [3, 1, 7], [1, 1, 7], [1, 1, 1], [3, 5, 7], [1, 5, 7]];
