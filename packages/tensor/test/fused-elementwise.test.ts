@@ -55,6 +55,7 @@ interface Chain {
   ops: TableOp[];
   run(be: Backend, leaves: Storage[]): { s: Storage; shape: Shape };
   describe: string;
+  shapes: Shape[];
 }
 
 interface Node {
@@ -65,10 +66,11 @@ interface Node {
 }
 
 /** A random chain of `steps` ops of `ops`, each reading earlier results or the leaves. */
-function randomChain(seed: number, steps: number, ops: readonly TableOp[], leafCount = SHAPES.length): Chain {
+function randomChain(seed: number, steps: number, ops: readonly TableOp[], shapes: Shape[] = SHAPES): Chain {
   const r = rng(seed);
+  const leafCount = shapes.length;
   const pool: Node[] = Array.from({ length: leafCount }, (_, k) => ({
-    expr: (arg) => arg(k), run: (_be, leaves) => ({ s: leaves[k], shape: SHAPES[k] }), leaves: new Set([k]), text: `in${k}`,
+    expr: (arg) => arg(k), run: (_be, leaves) => ({ s: leaves[k], shape: shapes[k] }), leaves: new Set([k]), text: `in${k}`,
   }));
   const used: TableOp[] = [];
   let last!: Node;
@@ -100,14 +102,14 @@ function randomChain(seed: number, steps: number, ops: readonly TableOp[], leafC
   }
   const inputs = [...last.leaves].sort((i, j) => i - j);
   const argOf = (leaf: number) => E.arg(inputs.indexOf(leaf));
-  return { inputs, expr: last.expr(argOf), ops: used, run: last.run, describe: last.text };
+  return { inputs, expr: last.expr(argOf), ops: used, run: last.run, describe: last.text, shapes };
 }
 
 /** Runs `chain` fused and one op at a time on `be`; both results, read back. */
 async function both(be: Backend, chain: Chain, seed: number) {
-  const leaves = SHAPES.map((s, k) => be.upload(values(sizeOf(s), seed * 31 + k), 'float32'));
+  const leaves = chain.shapes.map((s, k) => be.upload(values(sizeOf(s), seed * 31 + k), 'float32'));
   const stepwise = chain.run(be, leaves);
-  const shapes = chain.inputs.map((k) => SHAPES[k]);
+  const shapes = chain.inputs.map((k) => chain.shapes[k]);
   const outShape = shapes.reduce<number[]>((o, s) => broadcastShapes('test', o, s), []);
   expect(outShape).toEqual([...stepwise.shape]);
   const op = fusedOp(chain.expr, chain.inputs.length);
@@ -195,6 +197,17 @@ describe.skipIf(!rt?.shared)('fused ops on the cpu backend (WASM SIMD)', () => {
       }
     });
   }
+
+  it('broadcasting chains big enough for 3 threads (odometers started mid-shape) equal the chain bit for bit', async () => {
+    rt!.setThreads(3);
+    // 3·257·131 = 101,001 elements: three threads' worth of rows, 131 not a multiple of 4
+    const big: Shape[] = [[3, 257, 131], [3, 257, 131], [1, 257, 1], [3, 1, 131], [131], [], [257, 1]];
+    for (let c = 0; c < 12; c++) {
+      const chain = randomChain(4000 + c, 2 + (c % 5), c % 2 ? simdOps : jsOps, big);
+      const { got, want } = await both(be, chain, c);
+      expectSameBits(got, want, `chain ${c}: ${chain.describe}`);
+    }
+  });
 
   it('a big input (several threads, a partial last vector) and all 7 inputs contiguous take the SIMD path', async () => {
     rt!.setThreads(defaultThreads());
