@@ -1,5 +1,5 @@
 /**
- * float32 elementwise ops (unary, broadcasting binary, where) on the WASM SIMD kernels that
+ * float32 elementwise ops (unary, broadcasting binary, where, fused) on the WASM SIMD kernels that
  * kernels-wasm renders from the op table: each op's module is built and added to the
  * runtime on its first use, then cached; an op whose tree has no SIMD rendering returns
  * null here and stays on the JavaScript loop.
@@ -65,9 +65,12 @@ function fusedKernels(rt: WasmRuntime, op: FusedElementwiseOp): Record<string, K
 interface Block {
   layout: Layout<string>;
   record: number;
+  /** The operand pointer fields, in0 .. (record - 2), named once: every call writes them. */
+  inputs: string[];
 }
-const OPS_BLOCK: Block = { layout: elementwiseParams as unknown as Layout<string>, record: DIM_RECORD };
-const FUSED_BLOCK: Block = { layout: fusedParams as unknown as Layout<string>, record: FUSED_DIM_RECORD };
+const block = (layout: Layout<string>, record: number): Block => ({ layout, record, inputs: Array.from({ length: record - 1 }, (_, k) => `in${k}`) });
+const OPS_BLOCK = block(elementwiseParams as unknown as Layout<string>, DIM_RECORD);
+const FUSED_BLOCK = block(fusedParams as unknown as Layout<string>, FUSED_DIM_RECORD);
 
 // --- the broadcast plan ----------------------------------------------------------------------
 
@@ -110,7 +113,6 @@ export function collapse(outShape: Shape, shapes: Shape[]): Dim[] {
  * outShape's size.
  */
 function runBroadcast(rt: WasmRuntime, kernel: KernelId, inputs: (Float32Array | Int32Array)[], shapes: Shape[], outShape: Shape, a = 0, b = 0, blk: Block = OPS_BLOCK): Float32Array {
-  const slots = Array.from({ length: blk.record - 1 }, (_, k) => k);
   const total = sizeOf(outShape);
   const out = rt.allocArray('float32', total, false) as Float32Array;
   if (total === 0) return withOutputs(rt, { out }, () => {}).out;
@@ -123,11 +125,12 @@ function runBroadcast(rt: WasmRuntime, kernel: KernelId, inputs: (Float32Array |
     const outAt = rt.addressOf(out)!;
     const T = Math.max(1, Math.min(rt.threads, Math.floor(total / MIN_ELEMENTS_PER_THREAD), outer.length ? rows : Infinity));
     const table = scratch.alloc(Math.max(1, outer.length) * blk.record * 4);
-    outer.forEach((d, i) => rt.i32.set([d.size, ...slots.map((k) => (d.strides[k] ?? 0) * 4)], table / 4 + i * blk.record));
-    const pointers = (element: number[], outElement: number) => ({
-      out: outAt + outElement * 4,
-      ...Object.fromEntries(slots.map((k) => [`in${k}`, (base[k] ?? 0) + (element[k] ?? 0) * 4])),
-    });
+    outer.forEach((d, i) => rt.i32.set([d.size, ...blk.inputs.map((_, k) => (d.strides[k] ?? 0) * 4)], table / 4 + i * blk.record));
+    const pointers = (element: number[], outElement: number) => {
+      const p: Record<string, number> = { out: outAt + outElement * 4 };
+      blk.inputs.forEach((name, k) => (p[name] = (base[k] ?? 0) + (element[k] ?? 0) * 4));
+      return p;
+    };
     const common = { dims: outer.length, dimTable: table, inner, a: f32Bits(a), b: f32Bits(b) };
     const blocks: number[] = [];
     for (let t = 0; t < T; t++) {
