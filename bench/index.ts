@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- group ...]`: groups cpu, peak, kernels, elementwise, train, data, loops, memops, peers, host.
+ * `npm run bench [-- group ...]`: groups cpu, peak, kernels, elementwise, fused, train, data, loops, memops, peers, host.
  * No group runs them all. Results go to bench/results/<date-time>.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -14,6 +14,7 @@ const descriptions: Record<string, string> = {
   peak: "the machine's WebAssembly SIMD peak against the GEMM micro-kernel and matmul (what bounds the cpu backend)",
   kernels: 'matmul, conv2d and dilated conv GFLOP/s on webgpu and cpu',
   elementwise: 'elementwise ops at 1M elements: the JS loops against the WASM SIMD kernels on 1 and every thread',
+  fused: 'three elementwise ops as three calls against one fused op at [64,32,32,32]: cpu WASM and webgpu',
   train: 'images/s of one training step (batch 64) for simpleCnn, dilatedCnn, resnet18',
   data: 'CIFAR-10 decode, cache load and DataLoader batches/s',
   loops: 'the hand-written loop convolution against the kernels (table + log-scale PNG chart)',
@@ -27,6 +28,7 @@ const groups: Record<string, () => Promise<Group>> = {
   peak: async () => (await import('./peak')).benchPeak,
   kernels: async () => (await import('./kernels')).benchKernels,
   elementwise: async () => (await import('./elementwise')).benchElementwise,
+  fused: async () => (await import('./elementwise')).benchFused,
   train: async () => (await import('./train')).benchTrain,
   data: async () => (await import('./data')).benchData,
   loops: async () => (await import('./loops')).benchLoops,

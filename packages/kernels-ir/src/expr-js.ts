@@ -5,6 +5,7 @@
  * expression inline instead of calling a closure per element.
  */
 import type { ElementwiseKernelOp, Expr } from './expr';
+import { children, exprKey, type FusedElementwiseOp } from './fused';
 
 const ARITH = { add: '+', sub: '-', mul: '*', div: '/' } as const;
 const COMPARE = { lt: '<', le: '<=', gt: '>', ge: '>=', eq: '===', ne: '!==' } as const;
@@ -23,10 +24,14 @@ function literal(v: number): string {
  * JavaScript for `e`. With `intMath` (an op that keeps int32 exact, on int32 inputs),
  * mul wraps like i32 and div truncates; storing into an Int32Array does the rest.
  */
-export function renderJs(e: Expr, intMath: boolean): string {
-  const r = (sub: Expr) => renderJs(sub, intMath);
+export function renderJs(e: Expr, intMath: boolean, bound?: ReadonlyMap<string, string>): string {
+  const name = bound?.get(exprKey(e));
+  if (name !== undefined) return name;
+  const r = (sub: Expr) => renderJs(sub, intMath, bound);
   switch (e.kind) {
     case 'input': return e.name;
+    case 'arg': return `in${e.index}`;
+    case 'fround': return `Math.fround(${r(e.arg)})`;
     case 'param': return e.name;
     case 'const': return literal(e.value);
     case 'neg': return `(-${r(e.arg)})`;
@@ -88,6 +93,52 @@ export function binaryLoopSource(op: ElementwiseKernelOp, intMath: boolean): str
   broadcastLoop(outShape, [aShape, bShape], (o, offs, strides, len) => {
     const oa = offs[0], ob = offs[1], sa = strides[0], sb = strides[1];
     for (let i = 0; i < len; i++) { const x = A[oa + i * sa], y = B[ob + i * sb]; Y[o + i] = ${value}; }
+  });
+};`;
+}
+
+/**
+ * Statements binding each distinct op boundary (fround node) of a fused tree to a local,
+ * innermost first, and the root's value over them: inlining an op that reads its input
+ * twice (sigmoid reads it three times) would otherwise compute that input again at each use.
+ */
+function fusedBody(e: Expr): { lets: string; value: string } {
+  const bound = new Map<string, string>();
+  const lets: string[] = [];
+  const visit = (n: Expr): void => {
+    const key = exprKey(n);
+    if (bound.has(key)) return;
+    children(n).forEach(visit);
+    if (n.kind === 'fround') {
+      const name = `t${bound.size}`;
+      lets.push(`const ${name} = ${renderJs(n, false, bound)};`);
+      bound.set(key, name);
+    }
+  };
+  visit(e);
+  return { lets: lets.join(' '), value: renderJs(e, false, bound) };
+}
+
+/**
+ * The body of `new Function('broadcastLoop', ...)` that returns
+ * `(inputs, shapes, outShape, Y) => void`: Y = op(inputs...) with each input broadcast
+ * from its shape (outShape's rank) to outShape, in f64 between the fround nodes (the
+ * chain of ops it came from computes each op so). Inputs of the output's size run flat.
+ */
+export function fusedLoopSource(op: FusedElementwiseOp): string {
+  const ks = Array.from({ length: op.arity }, (_, k) => k);
+  const { lets, value } = fusedBody(op.expr);
+  const arrays = ks.map((k) => `const I${k} = I[${k}];`).join(' ');
+  return `${HELPERS}return function fused(I, shapes, outShape, Y) {
+  const n = Y.length;
+  ${arrays}
+  if (${ks.map((k) => `I${k}.length === n`).join(' && ')}) {
+    for (let i = 0; i < n; i++) { ${ks.map((k) => `const in${k} = I${k}[i];`).join(' ')} ${lets} Y[i] = ${value}; }
+    return;
+  }
+  broadcastLoop(outShape, shapes, (o, offs, strides, len) => {
+    ${ks.map((k) => `const o${k} = offs[${k}], s${k} = strides[${k}];`).join(' ')}
+    for (let i = 0; i < len; i++) { ${ks.map((k) => `const in${k} = I${k}[o${k} + i * s${k}];`).join(' ')} ${lets} Y[o + i] = ${value}; }
   });
 };`;
 }

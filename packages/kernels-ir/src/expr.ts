@@ -26,6 +26,7 @@ export type LogicOp = 'and' | 'or';
 
 export type Expr =
   | { readonly kind: 'input'; readonly name: 'x' | 'y' }
+  | { readonly kind: 'arg'; readonly index: number }
   | { readonly kind: 'param'; readonly name: 'a' | 'b' }
   | { readonly kind: 'const'; readonly value: number }
   | { readonly kind: 'neg'; readonly arg: Expr }
@@ -33,7 +34,8 @@ export type Expr =
   | { readonly kind: 'compare'; readonly op: CompareOp; readonly lhs: Expr; readonly rhs: Expr }
   | { readonly kind: 'logic'; readonly op: LogicOp; readonly lhs: Expr; readonly rhs: Expr }
   | { readonly kind: 'select'; readonly cond: Expr; readonly ifTrue: Expr; readonly ifFalse: Expr }
-  | { readonly kind: 'call'; readonly fn: MathFunction; readonly args: readonly Expr[] };
+  | { readonly kind: 'call'; readonly fn: MathFunction; readonly args: readonly Expr[] }
+  | { readonly kind: 'fround'; readonly arg: Expr };
 
 export type ExprKind = Expr['kind'];
 export type Operand = Expr | number;
@@ -59,6 +61,13 @@ export const y: Expr = { kind: 'input', name: 'y' };
 export const a: Expr = { kind: 'param', name: 'a' };
 export const b: Expr = { kind: 'param', name: 'b' };
 export const num = (value: number): Expr => ({ kind: 'const', value });
+/** Input `index` of a fused op (./fused.ts); unary and binary ops read x and y instead. */
+export const arg = (index: number): Expr => ({ kind: 'arg', index });
+/**
+ * The value rounded to float32: where one op's result is stored and the next op reads it.
+ * A renderer that computes in f32 already makes it nothing; JavaScript computes in f64.
+ */
+export const fround = (v: Operand): Expr => ({ kind: 'fround', arg: lift(v) });
 
 export const neg = (v: Operand): Expr => ({ kind: 'neg', arg: lift(v) });
 const arith = (op: ArithOp) => (l: Operand, r: Operand): Expr => ({ kind: 'arith', op, lhs: lift(l), rhs: lift(r) });
@@ -137,4 +146,4 @@ export function erf(v: Expr): Expr {
 }
 
 /** Every node kind, for tests that must cover each renderer case. */
-export const EXPR_KINDS: readonly ExprKind[] = ['input', 'param', 'const', 'neg', 'arith', 'compare', 'logic', 'select', 'call'];
+export const EXPR_KINDS: readonly ExprKind[] = ['input', 'arg', 'param', 'const', 'neg', 'arith', 'compare', 'logic', 'select', 'call', 'fround'];

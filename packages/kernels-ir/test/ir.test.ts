@@ -54,11 +54,11 @@ describe('the JavaScript rendering', () => {
     const walk = (e: IR.Expr): void => {
       rendered.add(e.kind);
       if ('lhs' in e) [e.lhs, e.rhs].forEach(walk);
-      if (e.kind === 'neg') walk(e.arg);
+      if (e.kind === 'neg' || e.kind === 'fround') walk(e.arg);
       if (e.kind === 'select') [e.cond, e.ifTrue, e.ifFalse].forEach(walk);
       if (e.kind === 'call') e.args.forEach(walk);
     };
-    const all = E.select(E.or(E.ge(E.x, E.b), E.eq(E.y, 1)), E.neg(E.mul(E.x, E.a)), E.sign(E.x));
+    const all = E.select(E.or(E.ge(E.x, E.b), E.eq(E.y, 1)), E.neg(E.mul(E.x, E.a)), E.sign(E.fround(E.arg(0))));
     walk(all);
     expect([...rendered].sort()).toEqual([...E.EXPR_KINDS].sort());
     expect(() => IR.renderJs(all, false)).not.toThrow();

@@ -13,12 +13,12 @@
  *   and scattered one by one but computed by the same vector code: an element's bits do
  *   not depend on where a thread's range starts (results are the same for any thread count).
  */
-import type { ElementwiseKernelOp } from '@webgrad/kernels-ir';
+import { MAX_FUSED_ARITY, type ElementwiseKernelOp, type FusedElementwiseOp } from '@webgrad/kernels-ir';
 import {
   assemble, block, br, brIf, f32, forRange, func, get, i32, i32x4, if_, loop, set, v128, f32x4,
   type Code, type FuncDef, type Local, type ValType,
 } from './emitter';
-import { layout } from './layout';
+import { layout, type Layout } from './layout';
 import { renderSimd, simdRenderable, type SimdCode } from './expr-wasm';
 import { MAX_PAGES } from './module';
 
@@ -26,46 +26,72 @@ import { MAX_PAGES } from './module';
 export const elementwiseParams = layout(['out', 'rows', 'len', 'dims', 'dimTable', 'idx', 'in0', 'in1', 'in2', 'inner', 'a', 'b'] as const);
 /** Words per outer dim in dimTable: size, then the byte stride of in0, in1, in2. */
 export const DIM_RECORD = 4;
+/** The parameter block of a fused op's kernel: elementwiseParams with MAX_FUSED_ARITY inputs. */
+export const fusedParams = layout(['out', 'rows', 'len', 'dims', 'dimTable', 'idx', 'in0', 'in1', 'in2', 'in3', 'in4', 'in5', 'in6', 'inner', 'a', 'b'] as const);
+/** Words per outer dim in a fused kernel's dimTable: size, then the byte strides of in0 .. in6. */
+export const FUSED_DIM_RECORD = 1 + MAX_FUSED_ARITY;
 
-const P = elementwiseParams;
 const c = i32.const;
-const INPUTS = ['in0', 'in1', 'in2'] as const;
 
 /** The lanes' computation: the operands' v128 values in, SIMD code out. */
 type Lanes = (inputs: Local[], params: { a: Local; b: Local }, temp: (t: ValType) => Local) => SimdCode;
 
+/** Which parameter block a kernel reads: its layout and the words per dimTable record. */
+interface Block {
+  P: Layout<string>;
+  record: number;
+  /**
+   * 'unrolled': a copy of the run loop per pattern of advancing operands (2^arity copies,
+   * each with no test in the loop: the table's ops, arity 3 at most). 'tested': one copy
+   * for all operands advancing and one that tests each operand's bit (a fused op's 7
+   * inputs would make 128 copies of its tree).
+   */
+  patterns: 'unrolled' | 'tested';
+}
+
+const OPS_BLOCK: Block = { P: elementwiseParams as unknown as Layout<string>, record: DIM_RECORD, patterns: 'unrolled' };
+const FUSED_BLOCK: Block = { P: fusedParams as unknown as Layout<string>, record: FUSED_DIM_RECORD, patterns: 'tested' };
+
 /** The loop nest above around `lanes`, as an exported function of one parameter-block pointer. */
-function broadcastKernel(name: string, arity: number, lanes: Lanes): FuncDef {
+function broadcastKernel(name: string, arity: number, lanes: Lanes, blk: Block = OPS_BLOCK): FuncDef {
+  const ops = Array.from({ length: arity }, (_, k) => k);
+  const named = (prefix: string, type: ValType): Record<string, ValType> => Object.fromEntries(ops.map((k) => [`${prefix}${k}`, type]));
   return func(name, { pp: 'i32' }, {
     out: 'i32', rows: 'i32', len: 'i32', dims: 'i32', table: 'i32', idx: 'i32', inner: 'i32',
     row: 'i32', i: 'i32', n4: 'i32', rem: 'i32', d: 'i32', rec: 'i32', count: 'i32',
-    p0: 'i32', p1: 'i32', p2: 'i32', q0: 'i32', q1: 'i32', q2: 'i32',
-    a: 'f32', b: 'f32', v0: 'v128', v1: 'v128', v2: 'v128',
+    ...named('p', 'i32'), ...named('q', 'i32'),
+    a: 'f32', b: 'f32', ...named('v', 'v128'),
   }, (v, temp) => {
-    const ops = [0, 1, 2].slice(0, arity);
-    const p = [v.p0, v.p1, v.p2], q = [v.q0, v.q1, v.q2], val = [v.v0, v.v1, v.v2];
-    const code = lanes(ops.map((k) => val[k]), { a: v.a, b: v.b }, temp);
+    const { P, record } = blk;
+    const at = v as unknown as Record<string, Local>;
+    const p = ops.map((k) => at[`p${k}`]), q = ops.map((k) => at[`q${k}`]), val = ops.map((k) => at[`v${k}`]);
+    const code = lanes(val, { a: v.a, b: v.b }, temp);
     const addTo = (l: Local, n: Code) => set(l, i32.add(get(l), n));
 
-    /** One run with the operands in `pattern` advancing (bit k) and the others splatted. */
-    const run = (pattern: number): Code[] => {
-      const moving = ops.filter((k) => pattern & (1 << k));
-      const fixed = ops.filter((k) => !(pattern & (1 << k)));
+    /**
+     * One run with the operands whose bit is set in `pattern` advancing and the others
+     * splatted; with `pattern` null the bits are tested at run time (in `inner`).
+     */
+    const run = (pattern: number | null): Code[] => {
+      const moving = (k: number, code: Code[]): Code[] =>
+        pattern === null ? [if_(i32.and(get(v.inner), c(1 << k)), code)] : pattern & (1 << k) ? code : [];
+      const fixed = (k: number, code: Code[]): Code[] =>
+        pattern === null ? [if_(i32.eqz(i32.and(get(v.inner), c(1 << k))), code)] : pattern & (1 << k) ? [] : code;
       const lane = (k: number, j: number) => i32.load(get(q[k]), 4 * j);
       return [
-        ...fixed.map((k) => set(val[k], v128.load32Splat(get(q[k])))),
+        ...ops.flatMap((k) => fixed(k, [set(val[k], v128.load32Splat(get(q[k])))])),
         forRange(v.i, c(0), get(v.n4), c(4),
-          ...moving.flatMap((k) => [set(val[k], v128.load(get(q[k]))), addTo(q[k], c(16))]),
+          ...ops.flatMap((k) => moving(k, [set(val[k], v128.load(get(q[k]))), addTo(q[k], c(16))])),
           ...code.body,
           v128.store(get(v.out), get(code.result)),
           addTo(v.out, c(16))),
         set(v.rem, i32.sub(get(v.len), get(v.n4))),
         if_(i32.gt(get(v.rem), c(0)), [
-          ...moving.flatMap((k) => [
+          ...ops.flatMap((k) => moving(k, [
             set(val[k], i32x4.splat(lane(k, 0))),
             if_(i32.gt(get(v.rem), c(1)), [set(val[k], i32x4.replaceLane(get(val[k]), 1, lane(k, 1)))]),
             if_(i32.gt(get(v.rem), c(2)), [set(val[k], i32x4.replaceLane(get(val[k]), 2, lane(k, 2)))]),
-          ]),
+          ])),
           ...code.body,
           i32.store(get(v.out), i32x4.extractLane(get(code.result), 0)),
           if_(i32.gt(get(v.rem), c(1)), [i32.store(get(v.out), i32x4.extractLane(get(code.result), 1), 4)]),
@@ -80,7 +106,7 @@ function broadcastKernel(name: string, arity: number, lanes: Lanes): FuncDef {
       set(v.d, i32.sub(get(v.dims), c(1))),
       block(loop(
         brIf(1, i32.lt(get(v.d), c(0))),
-        set(v.rec, i32.add(get(v.table), i32.mul(get(v.d), c(4 * DIM_RECORD)))),
+        set(v.rec, i32.add(get(v.table), i32.mul(get(v.d), c(4 * record)))),
         set(v.count, i32.add(i32.load(i32.add(get(v.idx), i32.mul(get(v.d), c(4)))), c(1))),
         ...ops.map((k) => addTo(p[k], i32.load(get(v.rec), 4 + 4 * k))),
         if_(i32.lt(get(v.count), i32.load(get(v.rec))), [
@@ -94,19 +120,22 @@ function broadcastKernel(name: string, arity: number, lanes: Lanes): FuncDef {
       )),
     ];
 
-    const patterns = Array.from({ length: 1 << arity }, (_, pattern) => pattern);
+    const all = (1 << arity) - 1;
+    const runs: Code[] = blk.patterns === 'unrolled'
+      ? Array.from({ length: 1 << arity }, (_, pattern) => if_(i32.eq(get(v.inner), c(pattern)), run(pattern)))
+      : [if_(i32.eq(get(v.inner), c(all)), run(all), run(null))];
     return [
       set(v.a, f32.load(get(v.pp), P.offset.a)),
       set(v.b, f32.load(get(v.pp), P.offset.b)),
       set(v.out, P.load(v.pp, 'out')), set(v.rows, P.load(v.pp, 'rows')), set(v.len, P.load(v.pp, 'len')),
       set(v.dims, P.load(v.pp, 'dims')), set(v.table, P.load(v.pp, 'dimTable')), set(v.idx, P.load(v.pp, 'idx')),
       set(v.inner, P.load(v.pp, 'inner')),
-      ...ops.map((k) => set(p[k], P.load(v.pp, INPUTS[k]))),
+      ...ops.map((k) => set(p[k], P.load(v.pp, `in${k}`))),
       set(v.n4, i32.and(get(v.len), c(-4))),
       ...code.prelude,
       forRange(v.row, c(0), get(v.rows), c(1),
         ...ops.map((k) => set(q[k], get(p[k]))),
-        ...patterns.map((pattern) => if_(i32.eq(get(v.inner), c(pattern)), run(pattern))),
+        ...runs,
         step),
     ];
   });
@@ -144,4 +173,15 @@ export function whereModule(opts: ElementwiseModuleOptions = {}): Uint8Array<Arr
     broadcastKernel('whereF32', 3, where(f32x4.ne)),
     broadcastKernel('whereI32', 3, where(i32x4.ne)),
   ], opts);
+}
+
+/**
+ * The module of a fused op: exports `fused` (input k in in{k}, unused pointers 0), or null
+ * when its tree calls a function with no SIMD rendering. Operands that are all contiguous
+ * run straight SIMD; a broadcast operand is splatted per run, tested once per vector.
+ */
+export function fusedModule(op: FusedElementwiseOp, opts: ElementwiseModuleOptions = {}): Uint8Array<ArrayBuffer> | null {
+  if (!simdRenderable(op.expr)) return null;
+  const kernel = broadcastKernel('fused', op.arity, (args, params, temp) => renderSimd(op.expr, { args }, params, temp), FUSED_BLOCK);
+  return moduleOf([kernel], opts);
 }

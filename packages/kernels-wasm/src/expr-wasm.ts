@@ -12,7 +12,7 @@
  * tanh, sin, cos and pow have no SIMD rendering, so a tree that calls them stays on the
  * JavaScript loop (`simdRenderable`).
  */
-import type { Expr, MathFunction } from '@webgrad/kernels-ir';
+import { exprKey, type Expr, type MathFunction } from '@webgrad/kernels-ir';
 import { f32x4, get, i32, i32x4, set, v128, type Code, type Local, type ValType } from './emitter';
 
 /** Functions with a SIMD rendering here. */
@@ -21,12 +21,52 @@ const SIMD_FUNCTIONS: readonly MathFunction[] = ['exp', 'log', 'sqrt', 'abs', 's
 /** Can `e` be rendered as SIMD code (every function it calls has a rendering)? */
 export function simdRenderable(e: Expr): boolean {
   switch (e.kind) {
-    case 'input': case 'param': case 'const': return true;
-    case 'neg': return simdRenderable(e.arg);
+    case 'input': case 'arg': case 'param': case 'const': return true;
+    case 'neg': case 'fround': return simdRenderable(e.arg);
     case 'arith': case 'compare': case 'logic': return simdRenderable(e.lhs) && simdRenderable(e.rhs);
     case 'select': return simdRenderable(e.cond) && simdRenderable(e.ifTrue) && simdRenderable(e.ifFalse);
     case 'call': return SIMD_FUNCTIONS.includes(e.fn) && e.args.every(simdRenderable);
   }
+}
+
+/**
+ * Whether `e` (an op's tree) gives the same bits here as in the JavaScript rendering: one
+ * rounding at most (the JavaScript loop computes a whole op in f64 and rounds once; SIMD
+ * rounds each node to f32), only the exact functions, f32-exact constants, no parameters
+ * (the JavaScript loop takes them as f64). add, mul, relu and the like are; sigmoid, exp,
+ * log and anything scaled by a parameter are not.
+ */
+export function sameAsJs(e: Expr): boolean {
+  let roundings = 0;
+  const ok = (n: Expr): boolean => {
+    switch (n.kind) {
+      case 'input': case 'arg': return true;
+      case 'param': return false;
+      case 'const': return Object.is(Math.fround(n.value), n.value) || Number.isNaN(n.value);
+      case 'neg': case 'fround': return ok(n.arg);
+      case 'arith': roundings++; return ok(n.lhs) && ok(n.rhs);
+      case 'compare': case 'logic': return ok(n.lhs) && ok(n.rhs);
+      case 'select': return ok(n.cond) && ok(n.ifTrue) && ok(n.ifFalse);
+      case 'call':
+        if (n.fn === 'sqrt') roundings++;
+        else if (n.fn !== 'abs' && n.fn !== 'sign') return false;
+        return n.args.every(ok);
+    }
+  };
+  return ok(e) && roundings <= 1;
+}
+
+/**
+ * Whether ops with these trees, fused into one tree (kernels-ir's inlineOp), give on the
+ * cpu backend the bits they give run one by one there. A fused op runs the SIMD kernel when
+ * its whole tree has a SIMD rendering and the JavaScript loop otherwise, while each op of
+ * the chain took its own path; so: every op SIMD-renderable, or every SIMD-renderable op
+ * one that SIMD computes as JavaScript does (sameAsJs). Fusing exp or sigmoid with tanh,
+ * sin, cos or pow is not bitwise (Cephes-style exp/log in SIMD against Math.exp/log, f32
+ * nodes against f64).
+ */
+export function fusesBitwise(exprs: readonly Expr[]): boolean {
+  return exprs.every(simdRenderable) || exprs.every((e) => !simdRenderable(e) || sameAsJs(e));
 }
 
 const isBoolean = (e: Expr) => e.kind === 'compare' || e.kind === 'logic';
@@ -39,10 +79,10 @@ export interface SimdCode {
 }
 
 /**
- * Renders `e` over the v128 locals `inputs` (x, and y for binary ops) and the f32 locals
+ * Renders `e` over the v128 locals `inputs` (x, and y for binary ops; args for a fused op) and the f32 locals
  * `params` (a, b). A boolean root gives 1.0 / 0.0 lanes, as the other renderings give 1 / 0.
  */
-export function renderSimd(e: Expr, inputs: { x: Local; y?: Local }, params: { a: Local; b: Local }, temp: (t: ValType) => Local): SimdCode {
+export function renderSimd(e: Expr, inputs: { x?: Local; y?: Local; args?: readonly Local[] }, params: { a: Local; b: Local }, temp: (t: ValType) => Local): SimdCode {
   const prelude: Code[] = [];
   const body: Code[] = [];
   const memo = new Map<string, { local: Local; invariant: boolean }>();
@@ -68,7 +108,7 @@ export function renderSimd(e: Expr, inputs: { x: Local; y?: Local }, params: { a
   };
 
   const visit = (n: Expr): { local: Local; invariant: boolean } => {
-    const key = JSON.stringify(n);
+    const key = exprKey(n);
     const seen = memo.get(key);
     if (seen) return seen;
     const r = render(n);
@@ -83,6 +123,13 @@ export function renderSimd(e: Expr, inputs: { x: Local; y?: Local }, params: { a
         if (!l) throw new Error(`renderSimd: the expression reads ${n.name}, which this kernel does not have`);
         return { local: l, invariant: false };
       }
+      case 'arg': {
+        const l = inputs.args?.[n.index];
+        if (!l) throw new Error(`renderSimd: the expression reads arg(${n.index}), which this kernel does not have`);
+        return { local: l, invariant: false };
+      }
+      // every value here is already f32
+      case 'fround': return visit(n.arg);
       case 'param': return bind(f32x4.splat(get(params[n.name])), true);
       case 'const': return { local: constant(v128.f32Const(n.value)), invariant: true };
       case 'neg': {

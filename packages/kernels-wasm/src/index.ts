@@ -9,5 +9,5 @@ export { poolBackwardFunctions, maxPoolBackwardParams, avgPoolParams } from './p
 export { reduceFunctions, reduceParams, reduceKernel, REDUCE_OPS, type WasmReduceOp } from './reduce';
 export { optimizerFunctions, sgdParams, adamParams, SGD_CONSTS, ADAM_CONSTS } from './optimizer';
 export { softmaxFunctions, softmaxParams, expF64x2 } from './softmax';
-export { renderSimd, simdRenderable, expSimd, logSimd, type SimdCode } from './expr-wasm';
-export { elementwiseModule, whereModule, elementwiseParams, DIM_RECORD, type ElementwiseModuleOptions } from './elementwise';
+export { renderSimd, simdRenderable, sameAsJs, fusesBitwise, expSimd, logSimd, type SimdCode } from './expr-wasm';
+export { elementwiseModule, whereModule, fusedModule, elementwiseParams, fusedParams, DIM_RECORD, FUSED_DIM_RECORD, type ElementwiseModuleOptions } from './elementwise';

@@ -2,8 +2,8 @@
  * Elementwise kernels: unary ops and broadcasting binary ops rendered from their expression
  * trees (./expr-wgsl), where, fill.
  */
-import { broadcastStrides, mergeDims, type ElementwiseKernelOp } from '@webgrad/kernels-ir';
-import { MATH_F32, wgslOpFunction } from './expr-wgsl';
+import { broadcastStrides, mergeDims, type ElementwiseKernelOp, type FusedElementwiseOp } from '@webgrad/kernels-ir';
+import { MATH_F32, wgslFusedFunction, wgslOpFunction } from './expr-wgsl';
 import { FLOAT_SPECIALS, linearDispatch, linearMain, makeKernel, type Kernel, type ScalarType } from './kernel';
 import { walkFields, walkOffsets } from './strides';
 
@@ -59,6 +59,64 @@ export function binaryKernel(op: ElementwiseKernelOp, aShape: readonly number[],
     build: () =>
       FLOAT_SPECIALS + MATH_F32 +
       fn() + linearMain(WG, `${walkOffsets(rank, ['a', 'b'])}  Y[i] = op(A[o_a], B[o_b]);`),
+    workgroupSize: WG,
+    dispatch: linearDispatch(count, WG),
+  });
+}
+
+/** Walk names of a fused op's inputs ('s' is taken by the walk's shape fields). */
+const FUSED_NAMES = ['a', 'b', 'c', 'd', 'e', 'f', 'g'];
+
+/**
+ * out = op(in0, ...) over float32, each input broadcast to outShape (same rank). Bindings
+ * X0 .. X{arity-1}, out: arity + 1 storage buffers. All inputs of the output's shape read
+ * and write as vec4 (as binaryKernel's flat case); otherwise one element per invocation
+ * over the merged walk, whose rank is part of the variant.
+ */
+export function fusedKernel(op: FusedElementwiseOp, inShapes: readonly (readonly number[])[], outShape: readonly number[]): Kernel {
+  if (inShapes.length !== op.arity) throw new Error(`fusedKernel: ${op.arity} inputs expected, got ${inShapes.length} shapes`);
+  const names = FUSED_NAMES.slice(0, op.arity);
+  const m = mergeDims(outShape, inShapes.map((s) => broadcastStrides(s, outShape)));
+  const count = outShape.reduce((x, y) => x * y, 1);
+  const rank = m.shape.length;
+  const inputs = (elem: string) => names.map((_, k) => [`X${k}`, 'read', elem] as [string, 'read', string]);
+  const fn = () => wgslFusedFunction(op);
+  if (rank <= 1 && m.strides.every((s) => s.length === 0 || s[0] === 1)) {
+    const count4 = Math.ceil(count / 4);
+    const loads = names.map((_, k) => `  let v${k} = X${k}[i];\n`).join('');
+    return makeKernel({
+      key: `fused/${op.name}/flat4`,
+      storage: [...inputs('vec4<f32>'), ['Y', 'read_write', 'vec4<f32>']],
+      fields: [['count', 'i32', count4]],
+      build: () => FLOAT_SPECIALS + MATH_F32 + fn() + linearMain(WG, loads + `  Y[i] = ${vec4Apply('op', names.map((_, k) => `v${k}`), 'f32')};`),
+      workgroupSize: WG,
+      dispatch: linearDispatch(count4, WG),
+    });
+  }
+  // A last dim of whole vec4s along which every input advances (aligned: its other strides
+  // are multiples of 4) or repeats one value: 4 outputs per invocation, as in the flat case.
+  const last = rank - 1;
+  const vec = rank > 0 && m.shape[last] % 4 === 0 && m.strides.every((st) => st[last] === 0 || (st[last] === 1 && st.every((v) => v % 4 === 0 || v === 1)));
+  if (vec) {
+    const kinds = m.strides.map((st) => (st[last] === 1 ? 'v' : 's'));
+    const loads = names.map((n, k) => (kinds[k] === 'v' ? `X${k}[o_${n} / 4]` : `vec4<f32>(X${k}[o_${n}])`));
+    const count4 = count / 4;
+    return makeKernel({
+      key: `fused/${op.name}/r${rank}${kinds.join('')}`,
+      storage: [...names.map((_, k) => [`X${k}`, 'read', kinds[k] === 'v' ? 'vec4<f32>' : 'f32'] as [string, 'read', string]), ['Y', 'read_write', 'vec4<f32>']],
+      fields: [['count', 'i32', count4], ...walkFields(m, names)],
+      build: () => FLOAT_SPECIALS + MATH_F32 + fn() +
+        linearMain(WG, `${walkOffsets(rank, names, 'i * 4')}${names.map((_, k) => `  let v${k} = ${loads[k]};\n`).join('')}  Y[i] = ${vec4Apply('op', names.map((_, k) => `v${k}`), 'f32')};`),
+      workgroupSize: WG,
+      dispatch: linearDispatch(count4, WG),
+    });
+  }
+  return makeKernel({
+    key: `fused/${op.name}/r${rank}`,
+    storage: [...inputs('f32'), ['Y', 'read_write', 'f32']],
+    fields: [['count', 'i32', count], ...walkFields(m, names)],
+    build: () => FLOAT_SPECIALS + MATH_F32 + fn() +
+      linearMain(WG, `${walkOffsets(rank, names)}  Y[i] = op(${names.map((n, k) => `X${k}[o_${n}]`).join(', ')});`),
     workgroupSize: WG,
     dispatch: linearDispatch(count, WG),
   });

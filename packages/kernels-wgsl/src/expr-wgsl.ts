@@ -7,7 +7,7 @@
  * bits (isNaN, `ne(v, v)`, is only that), and the helpers below pass NaN through
  * explicitly; the other comparisons are false with a NaN operand there, as IEEE says.
  */
-import { expr, type ElementwiseKernelOp, type Expr, type MathFunction } from '@webgrad/kernels-ir';
+import { children, expr, exprKey, type ElementwiseKernelOp, type Expr, type FusedElementwiseOp, type MathFunction } from '@webgrad/kernels-ir';
 import type { ScalarType } from './kernel';
 
 /**
@@ -33,7 +33,7 @@ fn pow_f32(x: f32, y: f32) -> f32 {
 fn tanh_f32(x: f32) -> f32 { return select(tanh(clamp(x, -20.0, 20.0)), x, is_nan_f32(x)); }
 `;
 
-const sameTree = (l: Expr, r: Expr) => JSON.stringify(l) === JSON.stringify(r);
+const sameTree = (l: Expr, r: Expr) => exprKey(l) === exprKey(r);
 const isBoolean = (e: Expr) => e.kind === 'compare' || e.kind === 'logic';
 
 const ARITH = { add: '+', sub: '-', mul: '*', div: '/' } as const;
@@ -60,11 +60,16 @@ function callF32(fn: MathFunction, args: string[]): string {
   }
 }
 
-/** The WGSL for `e` computed in type `t`. */
-export function renderWgsl(e: Expr, t: ScalarType): string {
-  const r = (sub: Expr) => renderWgsl(sub, t);
+/** The WGSL for `e` computed in type `t`; subtrees in `bound` (by exprKey) are read from the named `let`s. */
+export function renderWgsl(e: Expr, t: ScalarType, bound?: ReadonlyMap<string, string>): string {
+  const name = bound?.get(exprKey(e));
+  if (name !== undefined) return name;
+  const r = (sub: Expr) => renderWgsl(sub, t, bound);
   switch (e.kind) {
     case 'input': return e.name;
+    case 'arg': return `in${e.index}`;
+    // f32 compute is already float32
+    case 'fround': return r(e.arg);
     case 'param': return t === 'f32' ? `p.${e.name}` : `i32(p.${e.name})`;
     case 'const': return literal(e.value, t);
     case 'neg': return `(-${r(e.arg)})`;
@@ -102,4 +107,27 @@ export function wgslOpFunction(op: ElementwiseKernelOp, inType: ScalarType, outT
   const body = renderWgsl(op.expr, t);
   const result = isBoolean(op.expr) ? `select(${outType}(0), ${outType}(1), ${body})` : `${outType}(${body})`;
   return `fn op(${params}) -> ${outType} {\n${lets}  return ${result};\n}\n`;
+}
+
+/**
+ * `fn op(in0: f32, ...) -> f32` evaluating a fused op's tree, with each distinct op
+ * boundary (fround node) bound once to a `let`: an inlined op that reads its input more
+ * than once would otherwise repeat that input's whole subtree.
+ */
+export function wgslFusedFunction(op: FusedElementwiseOp): string {
+  const bound = new Map<string, string>();
+  let lets = '';
+  const visit = (n: Expr): void => {
+    const key = exprKey(n);
+    if (bound.has(key)) return;
+    children(n).forEach(visit);
+    if (n.kind === 'fround' && n !== op.expr) {
+      const name = `t${bound.size}`;
+      lets += `  let ${name} = ${renderWgsl(n, 'f32', bound)};\n`;
+      bound.set(key, name);
+    }
+  };
+  visit(op.expr);
+  const params = Array.from({ length: op.arity }, (_, k) => `in${k}: f32`).join(', ');
+  return `fn op(${params}) -> f32 {\n${lets}  return ${renderWgsl(op.expr, 'f32', bound)};\n}\n`;
 }

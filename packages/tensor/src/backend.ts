@@ -24,7 +24,8 @@ export interface Storage {
  * itself, not a name to look up, and render the tree into their own code once per op.
  */
 export type { ElementwiseKernelOp as ElementwiseOp } from '@webgrad/kernels-ir';
-import type { ElementwiseKernelOp as ElementwiseOp } from '@webgrad/kernels-ir';
+import type { ElementwiseKernelOp as ElementwiseOp, FusedElementwiseOp } from '@webgrad/kernels-ir';
+export type { FusedElementwiseOp } from '@webgrad/kernels-ir';
 
 export type ReduceOp = 'sum' | 'max' | 'min' | 'argmax' | 'argmin';
 
@@ -72,6 +73,12 @@ export interface Backend {
   unary(op: ElementwiseOp, x: Storage, size: number, inDtype: DType, outDtype: DType, a?: number, b?: number): Storage;
   /** Broadcasting binary op; aShape/bShape are already right-aligned to outShape's rank. */
   binary(op: ElementwiseOp, a: Storage, aShape: Shape, b: Storage, bShape: Shape, outShape: Shape, inDtype: DType, outDtype: DType): Storage;
+  /**
+   * A fused elementwise op (a tree of the table's ops, made by kernels-ir's fusedOp):
+   * float32 inputs broadcast to outShape as `binary` does (shapes already of its rank),
+   * float32 out.
+   */
+  fused(op: FusedElementwiseOp, inputs: Storage[], inputShapes: Shape[], outShape: Shape): Storage;
   /** cond != 0 ? a : b, all three broadcast to outShape (same rank). */
   where(cond: Storage, condShape: Shape, condDtype: DType, a: Storage, aShape: Shape, b: Storage, bShape: Shape, outShape: Shape, dtype: DType): Storage;
 

@@ -1,6 +1,6 @@
 import { cpuBackend } from './backends/cpu/index';
 
-export type { Backend, DType, Shape, Storage, TypedArray, ConvParams, PoolParams, BatchNormParams, PadMode, SgdParams, AdamParams } from './backend';
+export type { Backend, DType, FusedElementwiseOp, Shape, Storage, TypedArray, ConvParams, PoolParams, BatchNormParams, PadMode, SgdParams, AdamParams } from './backend';
 export { Tensor, isTensor, type NestedArray } from './tensor';
 export type { GradNode, OpAttrs } from './autograd';
 export { noGrad, withGrad, isGradEnabled, tidy, keep, memoryStats, getDefaultDevice, setDefaultDevice, getBackend, registerBackend, type MemoryStats } from './engine';
@@ -18,6 +18,7 @@ export { cpuBackend };
 
 export * from './ops/creation';
 export * from './ops/elementwise';
+export { fusedElementwise } from './ops/fused';
 export { sum, mean, max, min, argmax, argmin, variance, sumTo, type Dims } from './ops/reduce';
 export * from './ops/shape';
 export { pad } from './ops/pad';

@@ -4,13 +4,16 @@
  * with `new Function`, so the inner loop runs the expression inline instead of calling a
  * closure per element; and the broadcast walk those loops use.
  */
-import { binaryLoopSource, broadcastStrides, sizeOf, unaryLoopSource, usesIntMath, type ElementwiseKernelOp } from '@webgrad/kernels-ir';
+import { binaryLoopSource, broadcastStrides, fusedLoopSource, sizeOf, unaryLoopSource, usesIntMath, type ElementwiseKernelOp, type FusedElementwiseOp } from '@webgrad/kernels-ir';
 import type { Shape, TypedArray } from '../../backend';
 
 type UnaryLoop = (x: TypedArray, out: TypedArray, a: number, b: number) => void;
 type BinaryLoop = (a: TypedArray, aShape: Shape, b: TypedArray, bShape: Shape, outShape: Shape, out: TypedArray) => void;
 
+type FusedLoop = (inputs: TypedArray[], shapes: Shape[], outShape: Shape, out: TypedArray) => void;
+
 const unaryLoops = new Map<string, UnaryLoop>();
+const fusedLoops = new Map<string, FusedLoop>();
 const binaryLoops = new Map<string, BinaryLoop>();
 
 /** out[i] = op(x[i]), compiled once per op. */
@@ -33,6 +36,16 @@ export function binaryLoop(op: ElementwiseKernelOp, int32: boolean): BinaryLoop 
   if (!loop) {
     loop = new Function('broadcastLoop', binaryLoopSource(op, intMath))(broadcastLoop) as BinaryLoop;
     binaryLoops.set(key, loop);
+  }
+  return loop;
+}
+
+/** out = op(inputs...) over float32 with broadcasting, compiled once per op (name). */
+export function fusedLoop(op: FusedElementwiseOp): FusedLoop {
+  let loop = fusedLoops.get(op.name);
+  if (!loop) {
+    loop = new Function('broadcastLoop', fusedLoopSource(op))(broadcastLoop) as FusedLoop;
+    fusedLoops.set(op.name, loop);
   }
   return loop;
 }

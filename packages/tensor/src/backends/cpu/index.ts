@@ -1,7 +1,7 @@
-import type { AdamParams, Backend, DType, ReduceOp, SgdParams, Shape, Storage, TypedArray } from '../../backend';
+import type { AdamParams, Backend, DType, FusedElementwiseOp, ReduceOp, SgdParams, Shape, Storage, TypedArray } from '../../backend';
 import { sizeOf } from '../../shape';
 import { requireFloatDtype } from '../../shape-rules';
-import { binaryLoop, broadcastLoop, unaryLoop } from './elementwise';
+import { binaryLoop, broadcastLoop, fusedLoop, unaryLoop } from './elementwise';
 import { reduce } from './reduce';
 import { matmul } from './kernels/matmul';
 import { col2im, convBackwardInput, convBackwardWeight, convForward, im2col } from './kernels/conv';
@@ -13,7 +13,7 @@ import { batchNorm, batchNormBackward, batchNormRunningStats } from './kernels/b
 import { type Alloc, gather, scatterAdd, strided, writeStrided } from './kernels/strided';
 import { existingWasmRuntime, wasmRuntime } from './wasm/runtime';
 import { wasmAdamStep, wasmAvgPool, wasmAvgPoolBackward, wasmMaxPoolBackward, wasmReduce, wasmSgdStep, wasmSoftmax } from './wasm/memops';
-import { elementwiseRuntime, wasmBinary, wasmUnary, wasmWhere } from './wasm/elementwise';
+import { elementwiseRuntime, wasmBinary, wasmFused, wasmUnary, wasmWhere } from './wasm/elementwise';
 import { wasmBatchNorm, wasmBatchNormBackward, wasmMaxPool, wasmConvBackwardInput, wasmConvBackwardWeight, wasmConvForward, wasmMatmul } from './wasm/kernels';
 
 /** cpu storage: the typed array itself (bytes comes with it). */
@@ -120,8 +120,12 @@ function jsReduce(op: ReduceOp, x: Storage, shape: Shape, axes: number[], dtype:
   reduce(op, arr(x), shape, axes, out);
   return out;
 }
+function checkFused(op: FusedElementwiseOp, inputs: Storage[], inputShapes: Shape[]): void {
+  if (inputs.length !== op.arity || inputShapes.length !== op.arity) throw new Error(`fused: ${op.arity} inputs expected, got ${inputs.length}`);
+}
+
 /** The JavaScript loops rendered from the op table: the reference, and every dtype the WASM kernels leave. */
-const jsElementwise: Pick<Backend, 'unary' | 'binary' | 'where'> = {
+const jsElementwise: Pick<Backend, 'unary' | 'binary' | 'fused' | 'where'> = {
   unary(op, x, size, inDtype, outDtype, a, b) {
     const out = arrayFor(outDtype, size, true);
     unaryLoop(op, inDtype === 'int32')(arr(x), out, a ?? 0, b ?? 0);
@@ -130,6 +134,12 @@ const jsElementwise: Pick<Backend, 'unary' | 'binary' | 'where'> = {
   binary(op, a, aShape, b, bShape, outShape, inDtype, outDtype) {
     const out = arrayFor(outDtype, sizeOf(outShape), true);
     binaryLoop(op, inDtype === 'int32')(arr(a), aShape, arr(b), bShape, outShape, out);
+    return own(out);
+  },
+  fused(op, inputs, inputShapes, outShape) {
+    checkFused(op, inputs, inputShapes);
+    const out = arrayFor('float32', sizeOf(outShape), true);
+    fusedLoop(op)(inputs.map(arr), inputShapes, outShape, out);
     return own(out);
   },
   where(cond, condShape, _condDtype, a, aShape, b, bShape, outShape, dtype) {
@@ -277,6 +287,12 @@ export const cpuBackend: Backend = {
     const rt = elementwiseRuntime(inDtype, outDtype);
     const out = rt && wasmBinary(rt, op, f32(a), aShape, f32(b), bShape, outShape);
     return out ? own(out) : ref.binary(op, a, aShape, b, bShape, outShape, inDtype, outDtype);
+  },
+  fused(op, inputs, inputShapes, outShape) {
+    const rt = elementwiseRuntime('float32', 'float32');
+    checkFused(op, inputs, inputShapes);
+    const out = rt && wasmFused(rt, op, inputs.map(f32), inputShapes, outShape);
+    return out ? own(out) : ref.fused(op, inputs, inputShapes, outShape);
   },
   where(cond, condShape, condDtype, a, aShape, b, bShape, outShape, dtype) {
     const rt = condDtype !== 'float64' ? elementwiseRuntime(dtype, dtype) : null;

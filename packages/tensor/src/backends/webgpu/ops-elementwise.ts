@@ -1,11 +1,11 @@
 /** unary / binary / where / reduce. */
-import { binaryKernel, reduceKernel, unaryKernel, whereKernel } from '@webgrad/kernels-wgsl';
+import { binaryKernel, fusedKernel, reduceKernel, unaryKernel, whereKernel } from '@webgrad/kernels-wgsl';
 import type { Backend } from '../../backend';
 import { scalarOf, type Context } from './context';
 import { Accumulator, forParts } from './split';
 import { sizeOf } from '../../shape';
 
-type ElementwiseMethods = Pick<Backend, 'unary' | 'binary' | 'where' | 'reduce'>;
+type ElementwiseMethods = Pick<Backend, 'unary' | 'binary' | 'fused' | 'where' | 'reduce'>;
 
 /**
  * How a broadcasting op splits into parts along its output's leading dims: the longest
@@ -57,6 +57,21 @@ export function elementwiseMethods(ctx: Context): ElementwiseMethods {
         (lo, n, bind) => {
           const s = lo === 0 && n === sp.rows ? { out: outShape, ins: [aShape, bShape] } : sp.partShapes(n);
           q.run(binaryKernel(op, s.ins[0], s.ins[1], s.out, tin, tout), bind);
+        });
+      return out;
+    },
+    fused(op, inputs, inputShapes, outShape) {
+      // the device asks for the adapter's storage-buffer limit (gpu.ts); the WebGPU default is 8
+      const maxBuffers = q.device.limits.maxStorageBuffersPerShaderStage;
+      if (op.arity + 1 > maxBuffers) throw new Error(`webgpu: the fused op of ${op.arity} inputs needs ${op.arity + 1} storage buffers per shader stage; this device allows ${maxBuffers}`);
+      if (inputs.length !== op.arity || inputShapes.length !== op.arity) throw new Error(`fused: ${op.arity} inputs expected, got ${inputs.length}`);
+      const out = ctx.alloc(sizeOf(outShape), 'fused');
+      const sp = broadcastSplit(outShape, inputShapes);
+      const ins = inputs.map((s) => ctx.buf(s, 'fused'));
+      forParts(ctx, 'fused', sp.rows, [...ins.map((buffer, i) => ({ buffer, rowElems: sp.inRows[i] })), { buffer: out.buffer, rowElems: sp.outRow, written: 'out' }],
+        (lo, n, bind) => {
+          const s = lo === 0 && n === sp.rows ? { out: outShape, ins: inputShapes } : sp.partShapes(n);
+          q.run(fusedKernel(op, s.ins, s.out), bind);
         });
       return out;
     },

@@ -1,5 +1,5 @@
 /**
- * float32 elementwise ops (unary, broadcasting binary, where) on the WASM SIMD kernels that
+ * float32 elementwise ops (unary, broadcasting binary, where, fused) on the WASM SIMD kernels that
  * kernels-wasm renders from the op table: each op's module is built and added to the
  * runtime on its first use, then cached; an op whose tree has no SIMD rendering returns
  * null here and stays on the JavaScript loop.
@@ -10,8 +10,8 @@
  * into element ranges (one run) or whole runs; an element's value never depends on the
  * split, so any thread count gives the same bits.
  */
-import type { ElementwiseKernelOp } from '@webgrad/kernels-ir';
-import { DIM_RECORD, elementwiseModule, elementwiseParams, whereModule } from '@webgrad/kernels-wasm';
+import type { ElementwiseKernelOp, FusedElementwiseOp } from '@webgrad/kernels-ir';
+import { DIM_RECORD, FUSED_DIM_RECORD, elementwiseModule, elementwiseParams, fusedModule, fusedParams, whereModule, type Layout } from '@webgrad/kernels-wasm';
 import type { DType, Shape } from '../../../backend';
 import { sizeOf } from '../../../shape';
 import { f32Bits, params, part, withOutputs } from './kernels';
@@ -33,6 +33,8 @@ export function elementwiseRuntime(inDtype: DType, outDtype: DType): WasmRuntime
 // --- modules -------------------------------------------------------------------------------
 
 const modules = new WeakMap<WasmRuntime, Map<ElementwiseKernelOp | 'where', Record<string, KernelId> | null>>();
+/** Fused ops by name: a jit pass makes a new op object per trace, with the same tree. */
+const fusedModules = new WeakMap<WasmRuntime, Map<string, Record<string, KernelId> | null>>();
 
 function kernels(rt: WasmRuntime, key: ElementwiseKernelOp | 'where'): Record<string, KernelId> | null {
   let cache = modules.get(rt);
@@ -46,6 +48,29 @@ function kernels(rt: WasmRuntime, key: ElementwiseKernelOp | 'where'): Record<st
   }
   return ids;
 }
+
+function fusedKernels(rt: WasmRuntime, op: FusedElementwiseOp): Record<string, KernelId> | null {
+  let cache = fusedModules.get(rt);
+  if (!cache) fusedModules.set(rt, (cache = new Map()));
+  let ids = cache.get(op.name);
+  if (ids === undefined) {
+    const bytes = fusedModule(op, { shared: rt.shared });
+    ids = bytes ? rt.addKernels(bytes) : null;
+    cache.set(op.name, ids);
+  }
+  return ids;
+}
+
+/** A kernel's parameter block: its layout and the words per dimTable record (size, then a byte stride per operand slot). */
+interface Block {
+  layout: Layout<string>;
+  record: number;
+  /** The operand pointer fields, in0 .. (record - 2), named once: every call writes them. */
+  inputs: string[];
+}
+const block = (layout: Layout<string>, record: number): Block => ({ layout, record, inputs: Array.from({ length: record - 1 }, (_, k) => `in${k}`) });
+const OPS_BLOCK = block(elementwiseParams as unknown as Layout<string>, DIM_RECORD);
+const FUSED_BLOCK = block(fusedParams as unknown as Layout<string>, FUSED_DIM_RECORD);
 
 // --- the broadcast plan ----------------------------------------------------------------------
 
@@ -87,7 +112,7 @@ export function collapse(outShape: Shape, shapes: Shape[]): Dim[] {
  * Runs `kernel` over the collapsed broadcast of the inputs into a new float32 array of
  * outShape's size.
  */
-function runBroadcast(rt: WasmRuntime, kernel: KernelId, inputs: (Float32Array | Int32Array)[], shapes: Shape[], outShape: Shape, a = 0, b = 0): Float32Array {
+function runBroadcast(rt: WasmRuntime, kernel: KernelId, inputs: (Float32Array | Int32Array)[], shapes: Shape[], outShape: Shape, a = 0, b = 0, blk: Block = OPS_BLOCK): Float32Array {
   const total = sizeOf(outShape);
   const out = rt.allocArray('float32', total, false) as Float32Array;
   if (total === 0) return withOutputs(rt, { out }, () => {}).out;
@@ -99,12 +124,13 @@ function runBroadcast(rt: WasmRuntime, kernel: KernelId, inputs: (Float32Array |
     const inner = run.strides.reduce((bits, s, k) => bits | (s === 1 ? 1 << k : 0), 0);
     const outAt = rt.addressOf(out)!;
     const T = Math.max(1, Math.min(rt.threads, Math.floor(total / MIN_ELEMENTS_PER_THREAD), outer.length ? rows : Infinity));
-    const table = scratch.alloc(Math.max(1, outer.length) * DIM_RECORD * 4);
-    outer.forEach((d, i) => rt.i32.set([d.size, ...[0, 1, 2].map((k) => (d.strides[k] ?? 0) * 4)], table / 4 + i * DIM_RECORD));
-    const pointers = (element: number[], outElement: number) => ({
-      out: outAt + outElement * 4,
-      in0: base[0] + element[0] * 4, in1: (base[1] ?? 0) + (element[1] ?? 0) * 4, in2: (base[2] ?? 0) + (element[2] ?? 0) * 4,
-    });
+    const table = scratch.alloc(Math.max(1, outer.length) * blk.record * 4);
+    outer.forEach((d, i) => rt.i32.set([d.size, ...blk.inputs.map((_, k) => (d.strides[k] ?? 0) * 4)], table / 4 + i * blk.record));
+    const pointers = (element: number[], outElement: number) => {
+      const p: Record<string, number> = { out: outAt + outElement * 4 };
+      blk.inputs.forEach((name, k) => (p[name] = (base[k] ?? 0) + (element[k] ?? 0) * 4));
+      return p;
+    };
     const common = { dims: outer.length, dimTable: table, inner, a: f32Bits(a), b: f32Bits(b) };
     const blocks: number[] = [];
     for (let t = 0; t < T; t++) {
@@ -113,7 +139,7 @@ function runBroadcast(rt: WasmRuntime, kernel: KernelId, inputs: (Float32Array |
         const boundary = (i: number) => (i === T ? len : Math.floor(part(len, T, i)[0] / 4) * 4);
         const e0 = boundary(t), e1 = boundary(t + 1);
         const idx = scratch.alloc(4);
-        blocks.push(params(scratch, elementwiseParams, {
+        blocks.push(params(scratch, blk.layout, {
           ...common, rows: 1, len: e1 - e0, idx, ...pointers(run.strides.map((s) => s * e0), e0),
         }));
       } else {
@@ -127,7 +153,7 @@ function runBroadcast(rt: WasmRuntime, kernel: KernelId, inputs: (Float32Array |
         }
         rt.i32.set(at, idx / 4);
         const offsets = inputs.map((_, k) => outer.reduce((sum, d, i) => sum + at[i] * d.strides[k], 0));
-        blocks.push(params(scratch, elementwiseParams, { ...common, rows: r1 - r0, len, idx, ...pointers(offsets, r0 * len) }));
+        blocks.push(params(scratch, blk.layout, { ...common, rows: r1 - r0, len, idx, ...pointers(offsets, r0 * len) }));
       }
     }
     rt.run(blocks.map((p) => ({ kernel, params: p })));
@@ -152,4 +178,13 @@ export function wasmBinary(rt: WasmRuntime, op: ElementwiseKernelOp, x: Float32A
 export function wasmWhere(rt: WasmRuntime, cond: Float32Array | Int32Array, condShape: Shape, a: Float32Array, aShape: Shape, b: Float32Array, bShape: Shape, outShape: Shape): Float32Array {
   const ids = kernels(rt, 'where')!;
   return runBroadcast(rt, cond instanceof Int32Array ? ids.whereI32 : ids.whereF32, [cond, a, b], [condShape, aShape, bShape], outShape);
+}
+
+/**
+ * out = op(inputs...), shapes padded to outShape's rank; null when the op's tree has no
+ * SIMD rendering (the caller runs the JavaScript loop, see fusedBitwiseOnWasm).
+ */
+export function wasmFused(rt: WasmRuntime, op: FusedElementwiseOp, inputs: Float32Array[], shapes: Shape[], outShape: Shape): Float32Array | null {
+  const ids = fusedKernels(rt, op);
+  return ids && runBroadcast(rt, ids.fused, inputs, shapes, outShape, 0, 0, FUSED_BLOCK);
 }
