@@ -1,5 +1,6 @@
 import { isGradEnabled, tidy } from '../engine';
 import { Tensor } from '../tensor';
+import { fuseElementwise } from './fuse';
 import { Program } from './program';
 import { JitTraceError, record } from './trace';
 
@@ -8,6 +9,8 @@ export interface JitOptions {
   enabled?: boolean;
   /** Traces kept, one per argument signature (shapes, dtypes, devices, other values); the oldest goes. Default 8. */
   maxTraces?: number;
+  /** Fuse chains of elementwise ops into one kernel each (./fuse.ts). Default true. */
+  fuse?: boolean;
 }
 
 export interface JitStats {
@@ -145,8 +148,9 @@ export function jit<A extends unknown[], R>(fn: (...args: A) => R, opts: JitOpti
         return tensors;
       },
     );
+    const kept = new Set([...outputSlots, ...trace.holders.map((h) => h.slot)]);
     entry.program = new Program(
-      trace,
+      opts.fuse === false ? trace : { ...trace, steps: fuseElementwise(trace, kept) },
       returned.map((t, i) => ({ slot: outputSlots[i], shape: [...t.shape], dtype: t.dtype, backend: t.backend })),
     );
     entry.result = shape;

@@ -1,0 +1,224 @@
+/**
+ * The jit's elementwise fusion: chains of recorded `unary` and `binary` calls whose
+ * intermediate results nothing else reads become one `fused` call (kernels-ir's fused ops),
+ * one pass over memory and one kernel instead of one per op. A residual block's add then
+ * ReLU, or the backward's gradient sum then ReLU gradient, are such chains.
+ *
+ * A chain fuses when each intermediate is float32, has the chain's output shape, is read
+ * once, by the next op of the chain, and is not kept (returned, held by a gradient, made
+ * outside); when the chain has at most MAX_FUSED_ARITY distinct inputs; when no call between
+ * a producer and its consumer touches the producer's inputs (it might write them in place);
+ * and, on the cpu backend, when the fused kernel gives the bits of the ops run one by one
+ * (kernels-wasm's fusesBitwise), so jit and eager agree exactly there. WebGPU's fused
+ * kernels agree within float32 rounding of its math functions.
+ */
+import { type ElementwiseKernelOp, type Expr, MAX_FUSED_ARITY, expr as E, fusedOp, inlineOp } from '@webgrad/kernels-ir';
+import { fusesBitwise } from '@webgrad/kernels-wasm';
+import type { Shape } from '../backend';
+import type { ArgTemplate, CallStep, Step, Trace } from './trace';
+
+/** A recorded unary/binary call, read back from its arguments. */
+interface Elementwise {
+  readonly index: number;
+  readonly op: ElementwiseKernelOp;
+  /** Operand slots and their shapes (a unary op's operand has the output's size, flat). */
+  readonly operands: readonly { readonly slot: number; readonly shape: Shape | null }[];
+  readonly outShape: Shape | null;
+  readonly size: number;
+  readonly a: number;
+  readonly b: number;
+  readonly result: number;
+}
+
+const constOf = (t: ArgTemplate | undefined): unknown => (t === undefined ? undefined : t.kind === 'const' ? t.value : NOT_CONST);
+const NOT_CONST = Symbol('not constant');
+const sizeOfShape = (s: Shape) => s.reduce((n, d) => n * d, 1);
+
+/** The call as an elementwise op fusion can take: float32 in and out, operands in slots, constant settings. */
+function elementwise(step: Step, index: number): Elementwise | null {
+  if (step.kind !== 'call' || step.result.kind !== 'storage') return null;
+  const c = step.args.map(constOf);
+  const slot = (t: ArgTemplate) => (t.kind === 'slot' ? t.slot : null);
+  if (step.method === 'unary') {
+    const [op, , size, inDtype, outDtype, a, b] = c;
+    const x = slot(step.args[1]);
+    if (x === null || inDtype !== 'float32' || outDtype !== 'float32' || typeof size !== 'number') return null;
+    if ((a !== undefined && typeof a !== 'number') || (b !== undefined && typeof b !== 'number')) return null;
+    return { index, op: op as ElementwiseKernelOp, operands: [{ slot: x, shape: null }], outShape: null, size, a: (a as number) ?? 0, b: (b as number) ?? 0, result: step.result.slot };
+  }
+  if (step.method === 'binary') {
+    const [op, , aShape, , bShape, outShape, inDtype, outDtype] = c;
+    const x = slot(step.args[1]);
+    const y = slot(step.args[3]);
+    if (x === null || y === null || inDtype !== 'float32' || outDtype !== 'float32') return null;
+    if (!Array.isArray(aShape) || !Array.isArray(bShape) || !Array.isArray(outShape)) return null;
+    return {
+      index, op: op as ElementwiseKernelOp, operands: [{ slot: x, shape: aShape }, { slot: y, shape: bShape }],
+      outShape: outShape as Shape, size: sizeOfShape(outShape as Shape), a: 0, b: 0, result: step.result.slot,
+    };
+  }
+  return null;
+}
+
+/** Every slot an argument template names. */
+function slotsOf(t: ArgTemplate, out: number[]): number[] {
+  if (t.kind === 'slot') out.push(t.slot);
+  else if (t.kind === 'array') for (const i of t.items) slotsOf(i, out);
+  else if (t.kind === 'object') for (const [, v] of t.entries) slotsOf(v, out);
+  return out;
+}
+
+const sameShape = (a: Shape, b: Shape) => a.length === b.length && a.every((d, i) => d === b[i]);
+
+/**
+ * A chain being grown: its ops (producers first), its leaf inputs and its output shape (null
+ * while it has only unary ops, which see flat sizes). A leaf's shape is null where a unary op
+ * reads it: then it has the output's shape, whatever that turns out to be.
+ */
+interface Group {
+  members: Elementwise[];
+  leaves: Leaf[];
+  shape: Shape | null;
+}
+interface Leaf {
+  slot: number;
+  shape: Shape | null;
+}
+
+/**
+ * The trace's steps with fusable chains replaced by `fused` calls. `kept` are the slots that
+ * must stay materialised: the function's outputs and what outlives the trace.
+ */
+export function fuseElementwise(trace: Trace, kept: ReadonlySet<number>): Step[] {
+  const { steps } = trace;
+  const ops = steps.map(elementwise);
+  // Readers of each slot, by step index (a slot read twice by one call counts twice).
+  const readers = new Map<number, number[]>();
+  steps.forEach((s, i) => {
+    if (s.kind !== 'call') return;
+    for (const a of s.args) for (const slot of slotsOf(a, [])) {
+      let r = readers.get(slot);
+      if (!r) readers.set(slot, (r = []));
+      r.push(i);
+    }
+  });
+
+  // The group each fused-away producer joined, by the index of the chain's last op.
+  const groupOf = new Map<number, Group>();
+  const absorbed = new Set<number>();
+  const groupAt = (i: number): Group => {
+    let g = groupOf.get(i);
+    if (!g) {
+      const e = ops[i]!;
+      g = { members: [e], leaves: mergeLeaves(e.operands, []), shape: e.outShape };
+      groupOf.set(i, g);
+    }
+    return g;
+  };
+
+  for (let i = 0; i < steps.length; i++) {
+    const producer = ops[i];
+    if (!producer || kept.has(producer.result)) continue;
+    const r = readers.get(producer.result) ?? [];
+    if (r.length !== 1) continue;
+    const j = r[0];
+    const consumer = ops[j];
+    if (!consumer || consumer.size !== producer.size) continue;
+    const into = consumer.operands.find((o) => o.slot === producer.result)!;
+    if (into.shape && consumer.outShape && !sameShape(into.shape, consumer.outShape)) continue;
+    const mine = groupAt(i);
+    const theirs = groupAt(j);
+    if (mine.shape && theirs.shape && !sameShape(mine.shape, theirs.shape)) continue;
+    // Moving the producer's reads down to its consumer: nothing in between may touch its inputs.
+    const inputs = new Set(mine.leaves.map((l) => l.slot));
+    let touched = false;
+    for (let k = i + 1; k < j && !touched; k++) {
+      const s = steps[k];
+      if (s.kind === 'call' && !ops[k]) touched = s.args.some((a) => slotsOf(a, []).some((slot) => inputs.has(slot)));
+    }
+    if (touched) continue;
+    const leaves = mergeLeaves(theirs.leaves.filter((l) => l.slot !== producer.result), mine.leaves);
+    if (leaves.length > MAX_FUSED_ARITY) continue;
+    const members = [...mine.members, ...theirs.members].sort((a, b) => a.index - b.index);
+    const backend = (steps[j] as CallStep).backend;
+    if (backend.name === 'cpu' && !fusesBitwise(members.map((m) => m.op.expr))) continue;
+    const merged: Group = { members, leaves, shape: theirs.shape ?? mine.shape };
+    for (const m of members) groupOf.set(m.index, merged);
+    absorbed.add(i);
+  }
+
+  const out: Step[] = [];
+  const deferredFrees = new Map<number, Step[]>();
+  const fusedAway = new Set<number>();
+  for (const i of absorbed) fusedAway.add(ops[i]!.result);
+  /** The last op of the group of each pending leaf, for frees that must wait for it. */
+  const pendingLeaf = new Map<number, number>();
+  for (let i = 0; i < steps.length; i++) {
+    const s = steps[i];
+    if (s.kind === 'dispose') {
+      if (fusedAway.has(s.slot)) continue;
+      const wait = pendingLeaf.get(s.slot);
+      if (wait !== undefined && wait > i) {
+        let list = deferredFrees.get(wait);
+        if (!list) deferredFrees.set(wait, (list = []));
+        list.push(s);
+        continue;
+      }
+      out.push(s);
+      continue;
+    }
+    const g = ops[i] ? groupOf.get(i) : undefined;
+    if (!g || g.members.length === 1) {
+      out.push(s);
+      continue;
+    }
+    const root = g.members[g.members.length - 1];
+    if (i !== root.index) {
+      for (const l of g.leaves) pendingLeaf.set(l.slot, Math.max(pendingLeaf.get(l.slot) ?? -1, root.index));
+      continue;
+    }
+    out.push(fusedCall(s as CallStep, g, root));
+    for (const f of deferredFrees.get(i) ?? []) out.push(f);
+    deferredFrees.delete(i);
+  }
+  return out;
+}
+
+const sameLeaf = (a: Leaf, b: Leaf) => a.slot === b.slot && (a.shape === null ? b.shape === null : b.shape !== null && sameShape(a.shape, b.shape));
+
+/** The distinct leaves of both lists: a storage read twice with the same shape is one input. */
+function mergeLeaves(a: readonly Leaf[], b: readonly Leaf[]): Leaf[] {
+  const out: Leaf[] = [];
+  for (const l of [...a, ...b]) if (!out.some((o) => sameLeaf(o, l))) out.push({ slot: l.slot, shape: l.shape });
+  return out;
+}
+
+/** The group as one `fused` call in place of its last op. */
+function fusedCall(last: CallStep, g: Group, root: Elementwise): CallStep {
+  const outShape = g.shape ?? [root.size];
+  const leafIndex = (leaf: Leaf) => g.leaves.findIndex((l) => sameLeaf(l, leaf));
+  const byResult = new Map(g.members.map((m) => [m.result, m]));
+  const exprOf = (m: Elementwise): Expr =>
+    inlineOp(
+      m.op,
+      m.operands.map((o) => {
+        const inner = byResult.get(o.slot);
+        return inner && inner !== m ? exprOf(inner) : E.arg(leafIndex(o));
+      }),
+      m.a,
+      m.b,
+    );
+  const op = fusedOp(exprOf(root), g.leaves.length);
+  return {
+    kind: 'call',
+    backend: last.backend,
+    method: 'fused',
+    args: [
+      { kind: 'const', value: op },
+      { kind: 'array', items: g.leaves.map((l) => ({ kind: 'slot', slot: l.slot }) as const) },
+      { kind: 'const', value: g.leaves.map((l) => l.shape ?? outShape) },
+      { kind: 'const', value: outShape },
+    ],
+    result: last.result,
+  };
+}
