@@ -18,7 +18,7 @@ import type { Shape } from '../backend';
 import type { ArgTemplate, CallStep, Step, Trace } from './trace';
 
 /** A recorded unary/binary call, read back from its arguments. */
-interface Elementwise {
+export interface Elementwise {
   readonly index: number;
   readonly op: ElementwiseKernelOp;
   /** Operand slots and their shapes (a unary op's operand has the output's size, flat). */
@@ -35,7 +35,7 @@ const NOT_CONST = Symbol('not constant');
 const sizeOfShape = (s: Shape) => s.reduce((n, d) => n * d, 1);
 
 /** The call as an elementwise op fusion can take: float32 in and out, operands in slots, constant settings. */
-function elementwise(step: Step, index: number): Elementwise | null {
+export function elementwise(step: Step, index: number): Elementwise | null {
   if (step.kind !== 'call' || step.result.kind !== 'storage') return null;
   const c = step.args.map(constOf);
   const slot = (t: ArgTemplate) => (t.kind === 'slot' ? t.slot : null);
@@ -61,14 +61,28 @@ function elementwise(step: Step, index: number): Elementwise | null {
 }
 
 /** Every slot an argument template names. */
-function slotsOf(t: ArgTemplate, out: number[]): number[] {
+export function slotsOf(t: ArgTemplate, out: number[]): number[] {
   if (t.kind === 'slot') out.push(t.slot);
   else if (t.kind === 'array') for (const i of t.items) slotsOf(i, out);
   else if (t.kind === 'object') for (const [, v] of t.entries) slotsOf(v, out);
   return out;
 }
 
-const sameShape = (a: Shape, b: Shape) => a.length === b.length && a.every((d, i) => d === b[i]);
+export const sameShape = (a: Shape, b: Shape) => a.length === b.length && a.every((d, i) => d === b[i]);
+
+/** The calls that read each slot, by step index (a slot read twice by one call counts twice). */
+export function readersOf(steps: readonly Step[]): Map<number, number[]> {
+  const readers = new Map<number, number[]>();
+  steps.forEach((s, i) => {
+    if (s.kind !== 'call') return;
+    for (const a of s.args) for (const slot of slotsOf(a, [])) {
+      let r = readers.get(slot);
+      if (!r) readers.set(slot, (r = []));
+      r.push(i);
+    }
+  });
+  return readers;
+}
 
 /**
  * A chain being grown: its ops (producers first), its leaf inputs and its output shape (null
@@ -92,16 +106,7 @@ interface Leaf {
 export function fuseElementwise(trace: Trace, kept: ReadonlySet<number>): Step[] {
   const { steps } = trace;
   const ops = steps.map(elementwise);
-  // Readers of each slot, by step index (a slot read twice by one call counts twice).
-  const readers = new Map<number, number[]>();
-  steps.forEach((s, i) => {
-    if (s.kind !== 'call') return;
-    for (const a of s.args) for (const slot of slotsOf(a, [])) {
-      let r = readers.get(slot);
-      if (!r) readers.set(slot, (r = []));
-      r.push(i);
-    }
-  });
+  const readers = readersOf(steps);
 
   // The group each fused-away producer joined, by the index of the chain's last op.
   const groupOf = new Map<number, Group>();
