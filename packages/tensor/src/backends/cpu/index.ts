@@ -1,7 +1,7 @@
-import type { AdamParams, Backend, DType, ReduceOp, SgdParams, Shape, Storage, TypedArray } from '../../backend';
+import { epilogueSteps, type AdamParams, type Backend, type BatchNormResult, type DType, type ElementwiseStep, type ReduceOp, type SgdParams, type Shape, type Storage, type TypedArray } from '../../backend';
 import { sizeOf } from '../../shape';
 import { requireFloatDtype } from '../../shape-rules';
-import { binaryLoop, broadcastLoop, unaryLoop } from './elementwise';
+import { binaryLoop, broadcastLoop, chainFunction, unaryLoop } from './elementwise';
 import { reduce } from './reduce';
 import { matmul } from './kernels/matmul';
 import { col2im, convBackwardInput, convBackwardWeight, convForward, im2col } from './kernels/conv';
@@ -9,7 +9,8 @@ import { avgPool, avgPoolBackward, maxPool, maxPoolBackward } from './kernels/po
 import { pad } from './kernels/pad';
 import { softmax } from './kernels/softmax';
 import { adamStep, sgdStep } from './kernels/optimizer';
-import { batchNorm, batchNormBackward, batchNormRunningStats } from './kernels/batch-norm';
+import { batchNorm, batchNormBackward, batchNormRunningStats, type Epilogue } from './kernels/batch-norm';
+import { batchNormBackwardUnfused, batchNormUnfused, checkEpilogue, runningStats } from '../fusion';
 import { type Alloc, gather, scatterAdd, strided, writeStrided } from './kernels/strided';
 import { existingWasmRuntime, wasmRuntime } from './wasm/runtime';
 import { wasmAdamStep, wasmAvgPool, wasmAvgPoolBackward, wasmMaxPoolBackward, wasmReduce, wasmSgdStep, wasmSoftmax } from './wasm/memops';
@@ -227,14 +228,19 @@ export const cpuReferenceBackend: Backend = {
   avgPool: (x, p, dtype) => (requireFloat('avgPool', dtype), own(avgPool(flt(x), p))),
   avgPoolBackward: (gy, p) => own(avgPoolBackward(flt(gy), p)),
 
-  batchNorm(x, weight, bias, p, dtype) {
+  batchNorm(x, weight, bias, p, dtype, epilogue) {
     requireFloat('batchNorm', dtype);
-    const r = batchNorm(flt(x), weight ? flt(weight) : null, bias ? flt(bias) : null, p);
-    return { y: own(r.y), mean: own(r.mean), invstd: own(r.invstd) };
+    checkEpilogue(epilogue);
+    const r = batchNorm(flt(x), weight ? flt(weight) : null, bias ? flt(bias) : null, p, epilogue && jsChain(epilogueSteps(epilogue), dtype));
+    const out: BatchNormResult = { y: own(r.y), mean: own(r.mean), invstd: own(r.invstd) };
+    // No launch to save on the cpu: the update runs after the statistics, as its own call would.
+    if (p.running) out.running = runningStats(ref, out, p, dtype);
+    return out;
   },
-  batchNormBackward(gy, x, mean, invstd, weight, p, dtype) {
+  batchNormBackward(gy, x, mean, invstd, weight, p, dtype, prologue) {
     requireFloat('batchNormBackward', dtype);
-    const r = batchNormBackward(flt(gy), flt(x), flt(mean), flt(invstd), weight ? flt(weight) : null, p);
+    const pro = prologue && jsChain([{ op: prologue.op, residual: prologue.y, a: prologue.a, b: prologue.b }], dtype);
+    const r = batchNormBackward(flt(gy), flt(x), flt(mean), flt(invstd), weight ? flt(weight) : null, p, pro);
     return { gx: own(r.gx), gweight: own(r.gweight), gbias: own(r.gbias) };
   },
   batchNormRunningStats(runningMean, runningVar, mean, invstd, p, dtype) {
@@ -256,6 +262,22 @@ export const cpuReferenceBackend: Backend = {
 };
 
 const ref = cpuReferenceBackend;
+
+/** The JavaScript epilogue / prologue of the reference batch norm kernels. */
+function jsChain(steps: readonly ElementwiseStep[], dtype: DType): Epilogue {
+  return chainFunction(steps.map((st) => st.op), dtype === 'float32')(
+    steps.map((st) => (st.residual ? arr(st.residual) : null)), steps.map((st) => st.a ?? 0), steps.map((st) => st.b ?? 0));
+}
+
+/** The WASM batch norm without fusion (float32, a runtime present). */
+const plainWasmBatchNorm: Backend['batchNorm'] = (x, weight, bias, p) => {
+  const r = wasmBatchNorm(fast('float32')!, f32(x), weight ? f32(weight) : null, bias ? f32(bias) : null, p);
+  return { y: own(r.y), mean: own(r.mean), invstd: own(r.invstd) };
+};
+const plainWasmBatchNormBackward: Backend['batchNormBackward'] = (gy, x, mean, invstd, weight, p) => {
+  const r = wasmBatchNormBackward(fast('float32')!, f32(gy), f32(x), f32(mean), f32(invstd), weight ? f32(weight) : null, p);
+  return { gx: own(r.gx), gweight: own(r.gweight), gbias: own(r.gbias) };
+};
 
 /**
  * The cpu backend: the reference with its float32 compute on the WASM SIMD kernels where
@@ -324,17 +346,18 @@ export const cpuBackend: Backend = {
     return rt ? own(wasmAvgPoolBackward(rt, f32(gy), p)) : ref.avgPoolBackward(gy, p, dtype);
   },
 
-  batchNorm(x, weight, bias, p, dtype) {
+  batchNorm(x, weight, bias, p, dtype, epilogue) {
     const rt = fast(dtype);
-    if (!rt) return ref.batchNorm(x, weight, bias, p, dtype);
-    const r = wasmBatchNorm(rt, f32(x), weight ? f32(weight) : null, bias ? f32(bias) : null, p);
-    return { y: own(r.y), mean: own(r.mean), invstd: own(r.invstd) };
+    if (!rt) return ref.batchNorm(x, weight, bias, p, dtype, epilogue);
+    checkEpilogue(epilogue);
+    if (epilogue || p.running) return batchNormUnfused(this, plainWasmBatchNorm, x, weight, bias, p, dtype, epilogue);
+    return plainWasmBatchNorm(x, weight, bias, p, dtype);
   },
-  batchNormBackward(gy, x, mean, invstd, weight, p, dtype) {
+  batchNormBackward(gy, x, mean, invstd, weight, p, dtype, prologue) {
     const rt = fast(dtype);
-    if (!rt) return ref.batchNormBackward(gy, x, mean, invstd, weight, p, dtype);
-    const r = wasmBatchNormBackward(rt, f32(gy), f32(x), f32(mean), f32(invstd), weight ? f32(weight) : null, p);
-    return { gx: own(r.gx), gweight: own(r.gweight), gbias: own(r.gbias) };
+    if (!rt) return ref.batchNormBackward(gy, x, mean, invstd, weight, p, dtype, prologue);
+    if (prologue) return batchNormBackwardUnfused(this, plainWasmBatchNormBackward, gy, x, mean, invstd, weight, p, dtype, prologue);
+    return plainWasmBatchNormBackward(gy, x, mean, invstd, weight, p, dtype);
   },
 
   softmax(x, rows, cols, log, dtype) {

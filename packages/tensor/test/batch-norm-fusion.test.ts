@@ -1,0 +1,147 @@
+/**
+ * Batch norm's fusion arguments (Backend.batchNorm's epilogue and p.running,
+ * batchNormBackward's prologue) against the separate calls they stand for, on each backend:
+ * the JavaScript reference, the cpu backend on WASM, and webgpu (lavapipe here). Fused must
+ * equal unfused bit for bit (NaN as NaN): odd shapes, with and without weight and bias,
+ * unary epilogues (relu, sigmoid, leaky relu with its parameter), the residual chain
+ * relu(bn(x) + shortcut), the running statistics, the reluGrad prologue. Without a WebGPU
+ * adapter its suite is skipped, except under CI=true, where that is a failure.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Backend, BatchNormEpilogue, DType, ElementwiseOp, Storage } from '../src/backend';
+import { elementwiseOps } from '../src/ops/elementwise';
+import { cpuBackend, cpuReferenceBackend } from '../src/backends/cpu/index';
+import { installWasmNodeHost } from '../src/backends/cpu/wasm/node-host';
+import { wasmRuntime } from '../src/backends/cpu/wasm/runtime';
+import { openBackend } from './helpers/webgpu-backend';
+import { randoms } from './helpers/backend-pair';
+
+installWasmNodeHost();
+const gpu = await openBackend();
+afterAll(async () => {
+  await gpu.gpu?.destroy();
+});
+
+const op = (name: string): ElementwiseOp => elementwiseOps.get(name)!.op;
+const { randF } = randoms(97);
+const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
+
+/** The values as comparable bit patterns, every NaN as one. */
+function bits(a: ArrayLike<number>, dtype: DType): string[] {
+  return Array.from(a, (v) => {
+    if (Number.isNaN(v)) return 'NaN';
+    if (dtype === 'float64') return Object.is(v, -0) ? '-0' : String(v);
+    const f = new Float32Array([v]);
+    return new Uint32Array(f.buffer)[0].toString(16);
+  });
+}
+
+const read = (be: Backend, s: Storage, n: number, dtype: DType) => be.read(s, n, dtype);
+const up = (be: Backend, v: ArrayLike<number>, dtype: DType) => be.upload(dtype === 'float64' ? Float64Array.from(v) : Float32Array.from(v), dtype);
+
+/** [n, c, s] of a shape, as the op layer views it. */
+const bnShape = (shape: number[]) => ({ n: shape[0], c: shape[1], s: prod(shape.slice(2)) });
+
+/** Inputs with a NaN and infinities in the residual, a channel whose values are all equal, and a spread. */
+function inputs(shape: number[]) {
+  const size = prod(shape);
+  const x = randF(size, -3, 3);
+  // channel 0 of item 0 constant: a zero variance (invstd = 1/sqrt(eps))
+  const { s } = bnShape(shape);
+  for (let k = 0; k < s; k++) x[k] = 0.75;
+  const residual = randF(size, -2, 2);
+  if (size > 4) {
+    residual[1] = NaN;
+    residual[2] = Infinity;
+    residual[3] = -0;
+  }
+  return { size, x, residual, weight: randF(shape[1], 0.5, 1.5), bias: randF(shape[1], -0.5, 0.5) };
+}
+
+type EpilogueCase = { name: string; steps: { op: string; residual?: boolean; a?: number }[] };
+const EPILOGUES: EpilogueCase[] = [
+  { name: 'relu', steps: [{ op: 'relu' }] },
+  { name: 'sigmoid', steps: [{ op: 'sigmoid' }] },
+  { name: 'leakyRelu(0.2)', steps: [{ op: 'leakyRelu', a: 0.2 }] },
+  { name: 'add residual', steps: [{ op: 'add', residual: true }] },
+  { name: 'relu(bn + residual)', steps: [{ op: 'add', residual: true }, { op: 'relu' }] },
+];
+const SHAPES = [[3, 5, 7, 9], [2, 3, 1, 1], [5, 7]];
+const AFFINE: [boolean, boolean][] = [[true, true], [false, false], [true, false], [false, true]];
+
+/** Runs every case on a backend; `exact` false compares within `tol` (with the reason in the suite). */
+function suite(name: string, backend: () => Backend | null, dtype: DType = 'float32') {
+  describe(name, () => {
+    for (const shape of SHAPES) {
+      for (const [hasW, hasB] of AFFINE) {
+        const label = `[${shape}] ${hasW ? 'weight' : 'no weight'} ${hasB ? 'bias' : 'no bias'}`;
+        for (const e of EPILOGUES) {
+          it(`${label}: ${e.name} epilogue`, async () => {
+            const be = backend()!;
+            const { size, x, residual, weight, bias } = inputs(shape);
+            const p = { ...bnShape(shape), eps: 1e-5 };
+            const xs = up(be, x, dtype), rs = up(be, residual, dtype);
+            const w = hasW ? up(be, weight, dtype) : null, b = hasB ? up(be, bias, dtype) : null;
+            const plain = be.batchNorm(xs, w, b, p, dtype);
+            let y = plain.y;
+            for (const st of e.steps) {
+              const o = op(st.op);
+              y = o.arity === 2 ? be.binary(o, y, shape, rs, shape, shape, dtype, dtype) : be.unary(o, y, size, dtype, dtype, st.a ?? 0, 0);
+            }
+            const epilogue: BatchNormEpilogue = e.steps.map((st) => ({ op: op(st.op), residual: st.residual ? rs : undefined, a: st.a }));
+            const fused = be.batchNorm(xs, w, b, p, dtype, epilogue.length === 1 ? epilogue[0] : epilogue);
+            expect(bits(await read(be, fused.y, size, dtype), dtype)).toEqual(bits(await read(be, y, size, dtype), dtype));
+            expect(bits(await read(be, fused.mean, p.c, dtype), dtype)).toEqual(bits(await read(be, plain.mean, p.c, dtype), dtype));
+            expect(bits(await read(be, fused.invstd, p.c, dtype), dtype)).toEqual(bits(await read(be, plain.invstd, p.c, dtype), dtype));
+            expect(fused.running).toBeUndefined();
+          });
+        }
+        it(`${label}: running statistics folded in, with a relu epilogue`, async () => {
+          const be = backend()!;
+          const { x, weight, bias } = inputs(shape);
+          const p = { ...bnShape(shape), eps: 1e-3 };
+          const xs = up(be, x, dtype);
+          const w = hasW ? up(be, weight, dtype) : null, b = hasB ? up(be, bias, dtype) : null;
+          const rm = up(be, randF(p.c, -1, 1), dtype), rv = up(be, randF(p.c, 0.5, 2), dtype);
+          const count = p.n * p.s, momentum = 0.1;
+          const plain = be.batchNorm(xs, w, b, p, dtype);
+          const sep = be.batchNormRunningStats(rm, rv, plain.mean, plain.invstd, { c: p.c, momentum, eps: p.eps, count }, dtype);
+          const fused = be.batchNorm(xs, w, b, { ...p, running: { mean: rm, var: rv, momentum, count } }, dtype, { op: op('relu') });
+          expect(fused.running).toBeDefined();
+          expect(bits(await read(be, fused.running!.mean, p.c, dtype), dtype)).toEqual(bits(await read(be, sep.mean, p.c, dtype), dtype));
+          expect(bits(await read(be, fused.running!.var, p.c, dtype), dtype)).toEqual(bits(await read(be, sep.var, p.c, dtype), dtype));
+          expect(bits(await read(be, fused.mean, p.c, dtype), dtype)).toEqual(bits(await read(be, plain.mean, p.c, dtype), dtype));
+          expect(bits(await read(be, fused.invstd, p.c, dtype), dtype)).toEqual(bits(await read(be, plain.invstd, p.c, dtype), dtype));
+        });
+        if (hasW !== hasB) continue; // the backward reads the weight only
+        it(`${label}: reluGrad prologue in the backward`, async () => {
+          const be = backend()!;
+          const { size, x, residual, weight } = inputs(shape);
+          const p = { ...bnShape(shape), eps: 1e-5 };
+          const xs = up(be, x, dtype), w = hasW ? up(be, weight, dtype) : null;
+          const fwd = be.batchNorm(xs, w, null, p, dtype, { op: op('relu') });
+          const gy = up(be, residual, dtype); // with a NaN, an infinity and −0
+          const reluGrad = op('reluGrad');
+          const g = be.binary(reluGrad, gy, shape, fwd.y, shape, shape, dtype, dtype);
+          const plain = be.batchNormBackward(g, xs, fwd.mean, fwd.invstd, w, p, dtype);
+          const fused = be.batchNormBackward(gy, xs, fwd.mean, fwd.invstd, w, p, dtype, { op: reluGrad, y: fwd.y });
+          expect(bits(await read(be, fused.gx, size, dtype), dtype)).toEqual(bits(await read(be, plain.gx, size, dtype), dtype));
+          expect(bits(await read(be, fused.gweight, p.c, dtype), dtype)).toEqual(bits(await read(be, plain.gweight, p.c, dtype), dtype));
+          expect(bits(await read(be, fused.gbias, p.c, dtype), dtype)).toEqual(bits(await read(be, plain.gbias, p.c, dtype), dtype));
+        });
+      }
+    }
+  });
+}
+
+suite('JavaScript reference, float32', () => cpuReferenceBackend);
+suite('JavaScript reference, float64', () => cpuReferenceBackend, 'float64');
+describe.skipIf(!wasmRuntime())('cpu on WASM', () => {
+  it('has shared memory (the fused kernels need it)', () => {
+    expect(wasmRuntime()!.shared).toBe(true);
+  });
+  suite('cases', () => cpuBackend);
+});
+describe.skipIf(!gpu.gpu)(`webgpu (${gpu.reason})`, () => {
+  suite('cases', () => gpu.gpu);
+});
