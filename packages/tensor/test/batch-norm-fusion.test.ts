@@ -18,8 +18,11 @@ import { randoms } from './helpers/backend-pair';
 
 installWasmNodeHost();
 const gpu = await openBackend();
+/** A device whose bindings cover 1024 values: larger batches take the split path, where fusion falls back. */
+const small = gpu.gpu ? await openBackend({ limits: { maxStorageBufferBindingSize: 4096 } }) : { gpu: null, reason: '' };
 afterAll(async () => {
   await gpu.gpu?.destroy();
+  await small.gpu?.destroy();
 });
 
 const op = (name: string): ElementwiseOp => elementwiseOps.get(name)!.op;
@@ -143,5 +146,48 @@ describe.skipIf(!wasmRuntime())('cpu on WASM', () => {
   suite('cases', () => cpuBackend);
 });
 describe.skipIf(!gpu.gpu)(`webgpu (${gpu.reason})`, () => {
+  // Bitwise on lavapipe, whose compiler does not contract a multiply and an add into an FMA.
+  // A driver that contracts across the fused boundary (bn's (x − mean)·invstd·w, no bias,
+  // then + residual) could differ by an ulp there: the unfused kernel stores the product.
   suite('cases', () => gpu.gpu);
+
+  it('runs the forward in 2 dispatches and the backward in 2, running statistics and a residual chain included', async () => {
+    const be = gpu.gpu!;
+    const shape = [4, 6, 5, 5];
+    const { x, residual, weight, bias } = inputs(shape);
+    const p = { ...bnShape(shape), eps: 1e-5 };
+    const [xs, rs, w, b] = [x, residual, weight, bias].map((v) => up(be, v, 'float32'));
+    const rm = be.fill(p.c, 0, 'float32'), rv = be.fill(p.c, 1, 'float32');
+    const before = be.commandCounts().dispatches;
+    const fwd = be.batchNorm(xs, w, b, { ...p, running: { mean: rm, var: rv, momentum: 0.1, count: p.n * p.s } }, 'float32',
+      [{ op: op('add'), residual: rs }, { op: op('relu') }]);
+    expect(be.commandCounts().dispatches - before).toBe(2);
+    const mid = be.commandCounts().dispatches;
+    be.batchNormBackward(rs, xs, fwd.mean, fwd.invstd, w, p, 'float32', { op: op('reluGrad'), y: fwd.y });
+    expect(be.commandCounts().dispatches - mid).toBe(2);
+  });
+
+  describe.skipIf(!small.gpu)('a batch split across bindings: the separate calls', () => {
+    suite('cases', () => small.gpu);
+    it('[6,5,8,9] (2160 values) with a residual chain, running statistics and the prologue, equal to unfused', async () => {
+      const be = small.gpu!;
+      const shape = [6, 5, 8, 9];
+      const { size, x, residual, weight, bias } = inputs(shape);
+      const p = { ...bnShape(shape), eps: 1e-5 };
+      const [xs, rs, w, b] = [x, residual, weight, bias].map((v) => up(be, v, 'float32'));
+      const rm = be.fill(p.c, 0, 'float32'), rv = be.fill(p.c, 1, 'float32');
+      const running = { mean: rm, var: rv, momentum: 0.1, count: p.n * p.s };
+      const plain = be.batchNorm(xs, w, b, p, 'float32');
+      const added = be.binary(op('add'), plain.y, shape, rs, shape, shape, 'float32', 'float32');
+      const y = be.unary(op('relu'), added, size, 'float32', 'float32');
+      const sep = be.batchNormRunningStats(rm, rv, plain.mean, plain.invstd, { c: p.c, momentum: 0.1, eps: p.eps, count: p.n * p.s }, 'float32');
+      const fused = be.batchNorm(xs, w, b, { ...p, running }, 'float32', [{ op: op('add'), residual: rs }, { op: op('relu') }]);
+      expect(bits(await read(be, fused.y, size, 'float32'), 'float32')).toEqual(bits(await read(be, y, size, 'float32'), 'float32'));
+      expect(bits(await read(be, fused.running!.var, p.c, 'float32'), 'float32')).toEqual(bits(await read(be, sep.var, p.c, 'float32'), 'float32'));
+      const g = be.binary(op('reluGrad'), rs, shape, y, shape, shape, 'float32', 'float32');
+      const back = be.batchNormBackward(g, xs, plain.mean, plain.invstd, w, p, 'float32');
+      const fusedBack = be.batchNormBackward(rs, xs, plain.mean, plain.invstd, w, p, 'float32', { op: op('reluGrad'), y });
+      expect(bits(await read(be, fusedBack.gx, size, 'float32'), 'float32')).toEqual(bits(await read(be, back.gx, size, 'float32'), 'float32'));
+    });
+  });
 });
