@@ -12,7 +12,8 @@ import type { Backend, BatchNormEpilogue, DType, ElementwiseOp, Storage } from '
 import { elementwiseOps } from '../src/ops/elementwise';
 import { cpuBackend, cpuReferenceBackend } from '../src/backends/cpu/index';
 import { installWasmNodeHost } from '../src/backends/cpu/wasm/node-host';
-import { wasmRuntime } from '../src/backends/cpu/wasm/runtime';
+import { defaultThreads, wasmRuntime } from '../src/backends/cpu/wasm/runtime';
+import { wasmBatchNormBackwardFused, wasmBatchNormFused } from '../src/backends/cpu/wasm/batch-norm-fused';
 import { openBackend } from './helpers/webgpu-backend';
 import { randoms } from './helpers/backend-pair';
 
@@ -144,6 +145,49 @@ describe.skipIf(!wasmRuntime())('cpu on WASM', () => {
     expect(wasmRuntime()!.shared).toBe(true);
   });
   suite('cases', () => cpuBackend);
+
+  it('fuses on WASM (not the fallback) for relu, sigmoid, leaky relu, the residual chain and reluGrad; tanh has no SIMD rendering', () => {
+    const rt = wasmRuntime()!;
+    const p = { n: 2, c: 3, s: 5, eps: 1e-5 };
+    const x = randF(30), r = randF(30);
+    for (const names of [['relu'], ['sigmoid'], ['leakyRelu'], ['add', 'relu']]) {
+      const ops = names.map((n) => ({ op: op(n), other: op(n).arity === 2 ? r : null, a: 0.1, b: 0 }));
+      expect(wasmBatchNormFused(rt, x, null, null, p, ops), names.join(',')).not.toBeNull();
+    }
+    expect(wasmBatchNormFused(rt, x, null, null, p, [{ op: op('tanh'), other: null, a: 0, b: 0 }])).toBeNull();
+    const fwd = wasmBatchNormFused(rt, x, null, null, p, [{ op: op('relu'), other: null, a: 0, b: 0 }])!;
+    expect(wasmBatchNormBackwardFused(rt, r, x, fwd.mean, fwd.invstd, null, p, { op: op('reluGrad'), other: fwd.y, a: 0, b: 0 })).not.toBeNull();
+  });
+
+  it('a tanh epilogue falls back to the separate calls, with the same bits', async () => {
+    const be = cpuBackend;
+    const shape = [3, 5, 7, 9];
+    const { size, x } = inputs(shape);
+    const p = { ...bnShape(shape), eps: 1e-5 };
+    const xs = up(be, x, 'float32');
+    const plain = be.batchNorm(xs, null, null, p, 'float32');
+    const y = be.unary(op('tanh'), plain.y, size, 'float32', 'float32');
+    const fused = be.batchNorm(xs, null, null, p, 'float32', { op: op('tanh') });
+    expect(bits(await read(be, fused.y, size, 'float32'), 'float32')).toEqual(bits(await read(be, y, size, 'float32'), 'float32'));
+  });
+
+  it('gives the same bits on 1 and 3 threads', async () => {
+    const rt = wasmRuntime()!;
+    const shape = [8, 12, 33, 33];
+    const { size, x, residual, weight, bias } = inputs(shape);
+    const p = { ...bnShape(shape), eps: 1e-5 };
+    const results: string[][] = [];
+    for (const threads of [1, 3]) {
+      rt.setThreads(threads);
+      await rt.started(2000);
+      const fwd = wasmBatchNormFused(rt, x, weight, bias, p, [{ op: op('add'), other: residual, a: 0, b: 0 }, { op: op('relu'), other: null, a: 0, b: 0 }])!;
+      const back = wasmBatchNormBackwardFused(rt, residual, x, fwd.mean, fwd.invstd, weight, p, { op: op('reluGrad'), other: fwd.y, a: 0, b: 0 })!;
+      results.push([...bits(fwd.y, 'float32'), ...bits(back.gx, 'float32'), ...bits(back.gweight, 'float32')]);
+      expect(fwd.y.length).toBe(size);
+    }
+    rt.setThreads(defaultThreads());
+    expect(results[1]).toEqual(results[0]);
+  });
 });
 describe.skipIf(!gpu.gpu)(`webgpu (${gpu.reason})`, () => {
   // Bitwise on lavapipe, whose compiler does not contract a multiply and an add into an FMA.

@@ -15,6 +15,7 @@ import { type Alloc, gather, scatterAdd, strided, writeStrided } from './kernels
 import { existingWasmRuntime, wasmRuntime } from './wasm/runtime';
 import { wasmAdamStep, wasmAvgPool, wasmAvgPoolBackward, wasmMaxPoolBackward, wasmReduce, wasmSgdStep, wasmSoftmax } from './wasm/memops';
 import { elementwiseRuntime, wasmBinary, wasmUnary, wasmWhere } from './wasm/elementwise';
+import { wasmBatchNormBackwardFused, wasmBatchNormFused } from './wasm/batch-norm-fused';
 import { wasmBatchNorm, wasmBatchNormBackward, wasmMaxPool, wasmConvBackwardInput, wasmConvBackwardWeight, wasmConvForward, wasmMatmul } from './wasm/kernels';
 
 /** cpu storage: the typed array itself (bytes comes with it). */
@@ -350,13 +351,25 @@ export const cpuBackend: Backend = {
     const rt = fast(dtype);
     if (!rt) return ref.batchNorm(x, weight, bias, p, dtype, epilogue);
     checkEpilogue(epilogue);
-    if (epilogue || p.running) return batchNormUnfused(this, plainWasmBatchNorm, x, weight, bias, p, dtype, epilogue);
-    return plainWasmBatchNorm(x, weight, bias, p, dtype);
+    if (!epilogue && !p.running) return plainWasmBatchNorm(x, weight, bias, p, dtype);
+    const steps = epilogueSteps(epilogue);
+    const r = steps.length > 0 ? wasmBatchNormFused(rt, f32(x), weight ? f32(weight) : null, bias ? f32(bias) : null, p,
+      steps.map((st) => ({ op: st.op, other: st.residual ? f32(st.residual) : null, a: st.a ?? 0, b: st.b ?? 0 }))) : null;
+    if (!r) return batchNormUnfused(this, plainWasmBatchNorm, x, weight, bias, p, dtype, epilogue);
+    const out: BatchNormResult = { y: own(r.y), mean: own(r.mean), invstd: own(r.invstd) };
+    // The running statistics are the reference's JavaScript on the cpu (p.c values): after the kernel, as their own call.
+    if (p.running) out.running = runningStats(this, out, p, dtype);
+    return out;
   },
   batchNormBackward(gy, x, mean, invstd, weight, p, dtype, prologue) {
     const rt = fast(dtype);
     if (!rt) return ref.batchNormBackward(gy, x, mean, invstd, weight, p, dtype, prologue);
-    if (prologue) return batchNormBackwardUnfused(this, plainWasmBatchNormBackward, gy, x, mean, invstd, weight, p, dtype, prologue);
+    if (prologue) {
+      const r = wasmBatchNormBackwardFused(rt, f32(gy), f32(x), f32(mean), f32(invstd), weight ? f32(weight) : null, p,
+        { op: prologue.op, other: f32(prologue.y), a: prologue.a ?? 0, b: prologue.b ?? 0 });
+      if (r) return { gx: own(r.gx), gweight: own(r.gweight), gbias: own(r.gbias) };
+      return batchNormBackwardUnfused(this, plainWasmBatchNormBackward, gy, x, mean, invstd, weight, p, dtype, prologue);
+    }
     return plainWasmBatchNormBackward(gy, x, mean, invstd, weight, p, dtype);
   },
 
