@@ -6,8 +6,9 @@
  *   kernel's affine map, the row is read back (from cache) and the ops applied in order,
  *   step k reading row k of its residual; each step's lanes are the elementwise module's
  *   code for that op, so the bits are those of the separate calls.
- * - backward with a prologue: g = op(gy, py) is made per row into a thread's scratch row and
- *   the plain kernel's row functions read it for gy, once for the sums, once more for gx.
+ * - backward with a prologue: g = op(gy, py) is made row by row into a thread's scratch of
+ *   one channel (n·s floats, in cache for the usual sizes) as the sums read it, and the gx
+ *   pass reads it back: g is made once and never goes to a full-size array.
  *
  * Four elements per step; the last partial step gathers its lanes one by one and runs the
  * same vector code, as the elementwise kernels do, so the split never changes a bit.
@@ -26,7 +27,7 @@ export const MAX_FUSED_STEPS = 4;
 
 /**
  * The plain kernels' block, then: residual base pointers r0..r3 (0 for a unary step), the
- * prologue's second operand `py`, the thread's scratch row (s floats), and each step's
+ * prologue's second operand `py`, the thread's scratch (n·s floats), and each step's
  * parameters a and b as f32 bits.
  */
 export const batchNormFusedParams = layout([
@@ -106,13 +107,14 @@ function epilogueCall(ops: readonly ElementwiseKernelOp[]) {
 }
 
 /**
- * The plain backward with g = op(gy, py) for gy: each row's g made into the scratch row
- * before the row functions read it. The two channel sums run in one loop over the rows
+ * The plain backward with g = op(gy, py) for gy: each row's g made into the scratch before
+ * the row functions read it. The two channel sums run in one loop over the rows
  * (each still in item order, so the bits are the plain kernel's).
  */
 function backwardWithPrologue(): FuncDef {
   return func('batchNormBackward', { pp: 'i32' }, entryLocals, (v) => {
-    const scratch = P.load(v.pp, 'scratch');
+    // item b's row of the channel in the scratch (n·s floats: the channel's g, kept for the gx pass)
+    const scratch = add(P.load(v.pp, 'scratch'), mul(mul(get(v.b), get(v.s)), c(4)));
     const makeG: Code = [scratch, rowPtr(v, 'gy'), add(P.load(v.pp, 'py'), rowOffset(v)), get(v.s), get(v.pp), { call: 'bnPrologue' }];
     return [
       ...prologue(v),
@@ -131,7 +133,6 @@ function backwardWithPrologue(): FuncDef {
         f32.store(chPtr(v, 'gweight'), get(v.gw)),
         set(v.scale, f64.toF32(f64.div(f64.mul(f64.fromF32(weightOr1(v)), f64.fromF32(get(v.inv))), get(v.m)))),
         forRange(v.b, c(0), get(v.n), c(1),
-          makeG,
           [scratch, rowPtr(v, 'x'), rowPtr(v, 'gx'), get(v.s), get(v.mu),
             f64.toF32(f64.mul(f64.fromF32(get(v.scale)), get(v.m))),
             f32.mul(f32.sub(f32.const(0), get(v.scale)), f32.mul(get(v.inv), get(v.gw))),

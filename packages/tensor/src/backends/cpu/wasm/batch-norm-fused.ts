@@ -80,6 +80,6 @@ export function wasmBatchNormBackwardFused(rt: WasmRuntime, gy: Float32Array, x:
       gy: scratch.input(gy), x: scratch.input(x), mean: scratch.input(mean), invstd: scratch.input(invstd), py: scratch.input(pro.other!),
       weight: weight ? scratch.input(weight) : 0,
       gx: at(rt, outputs.gx), gweight: at(rt, outputs.gweight), gbias: at(rt, outputs.gbias),
-    }, () => ({ scratch: scratch.alloc(Math.max(p.s, 4) * 4) }));
+    }, () => ({ scratch: scratch.alloc(Math.max(p.n * p.s, 4) * 4) }));
   });
 }
