@@ -140,11 +140,11 @@ export function batchNormApplyKernel(p: BatchNormShape, hasWeight: boolean, hasB
 /**
  * Bindings GY, X, mean, invstd, gbias, gweight: per channel Σ gy and Σ gy · xhat.
  * With `prologue` (an op of gy and another tensor), bindings GY, PY, X, mean, invstd, gbias,
- * gweight, G: g = op(gy, py) replaces gy and is also written to G, which the apply kernel
- * then reads as its gy (eight bindings at most on either side; each g is made once, in the
- * workgroup of its channel).
+ * gweight[, G]: g = op(gy, py) replaces gy. With `keepG` it is also written to G, for a
+ * plain apply kernel to read as its gy (eight bindings at most on either side, for devices
+ * with eight); else the apply kernel makes it again from GY and PY (no g array).
  */
-export function batchNormBackwardReduceKernel(p: BatchNormShape, prologue?: EpilogueOp): Kernel {
+export function batchNormBackwardReduceKernel(p: BatchNormShape, prologue?: EpilogueOp, keepG = true): Kernel {
   const body = `  let mu = MEAN[ch];
   let inv = INVSTD[ch];
   var gb = 0.0;
@@ -152,8 +152,7 @@ export function batchNormBackwardReduceKernel(p: BatchNormShape, prologue?: Epil
   for (var j = t; j < p.count; j += ${RED_WG}) {
     let k = chIdx(ch, j);
 ${prologue ? `    let g = op0(GY[k]${prologue.op.arity === 2 ? ', PY[k]' : ''});
-    if (chRaw < p.c) { G[k] = g; }` : `    let g = GY[k];`}
-    gb += g;
+${keepG ? `    if (chRaw < p.c) { G[k] = g; }\n` : ''}` : `    let g = GY[k];\n`}    gb += g;
     gw += g * (X[k] - mu) * inv;
   }
 ${treeReduce(['gb', 'gw'])}
@@ -163,9 +162,9 @@ ${treeReduce(['gb', 'gw'])}
   }`;
   if (prologue) {
     return makeKernel({
-      key: `batchNorm/backwardReduce/${prologue.op.name}`,
+      key: `batchNorm/backwardReduce/${prologue.op.name}/${keepG}`,
       storage: [['GY', 'read', 'f32'], ['PY', 'read', 'f32'], ['X', 'read', 'f32'], ['MEAN', 'read', 'f32'], ['INVSTD', 'read', 'f32'],
-        ['GB', 'read_write', 'f32'], ['GW', 'read_write', 'f32'], ['G', 'read_write', 'f32']],
+        ['GB', 'read_write', 'f32'], ['GW', 'read_write', 'f32'], ...(keepG ? [['G', 'read_write', 'f32'] as [string, Access, string]] : [])],
       fields: [...shapeFields(p), ['a0', 'f32', prologue.a], ['b0', 'f32', prologue.b]],
       build: () => FLOAT_SPECIALS + MATH_F32 + wgslOpFunction(prologue.op, 'f32', 'f32', 'op0', { a: 'p.a0', b: 'p.b0' }) + channelMain(['gb', 'gw'], body),
       workgroupSize: RED_WG, dispatch: foldGroups(p.n * p.s === 0 ? 0 : p.c),
@@ -182,12 +181,15 @@ ${treeReduce(['gb', 'gw'])}
 
 /**
  * Bindings GY, X, mean, invstd, gbias, gweight, [weight], GX. `m`: the values per channel
- * of the whole batch, when this dispatch covers part of it.
+ * of the whole batch, when this dispatch covers part of it. With `prologue`, bindings GY,
+ * PY, X, ...: g = op(gy, py) for gy, made again here (the reduce kernel's `keepG` false):
+ * one binding more than the plain kernel (9 with a weight) and no g array.
  */
-export function batchNormBackwardApplyKernel(p: BatchNormShape, hasWeight: boolean, m = p.n * p.s): Kernel {
+export function batchNormBackwardApplyKernel(p: BatchNormShape, hasWeight: boolean, m = p.n * p.s, prologue?: EpilogueOp): Kernel {
   const count = p.n * p.c * p.s;
   const storage: [string, Access, string][] = [
-    ['GY', 'read', 'f32'], ['X', 'read', 'f32'], ['MEAN', 'read', 'f32'], ['INVSTD', 'read', 'f32'], ['GB', 'read', 'f32'], ['GW', 'read', 'f32'],
+    ['GY', 'read', 'f32'], ...(prologue ? [['PY', 'read', 'f32'] as [string, Access, string]] : []),
+    ['X', 'read', 'f32'], ['MEAN', 'read', 'f32'], ['INVSTD', 'read', 'f32'], ['GB', 'read', 'f32'], ['GW', 'read', 'f32'],
   ];
   if (hasWeight) storage.push(['W', 'read', 'f32']);
   storage.push(['GX', 'read_write', 'f32']);
@@ -195,7 +197,17 @@ export function batchNormBackwardApplyKernel(p: BatchNormShape, hasWeight: boole
   const body = `    let ch = (i / p.s) % p.c;
     let inv = INVSTD[ch];
     let xhat = (X[i] - MEAN[ch]) * inv;
-    GX[i] = (${scale} / p.m) * (p.m * GY[i] - GB[ch] - xhat * GW[ch]);`;
+    GX[i] = (${scale} / p.m) * (p.m * ${prologue ? 'g' : 'GY[i]'} - GB[ch] - xhat * GW[ch]);`;
+  if (prologue) {
+    return makeKernel({
+      key: `batchNorm/backwardApply/${hasWeight}/${prologue.op.name}`,
+      storage,
+      fields: [['count', 'i32', count], ['c', 'i32', p.c], ['s', 'i32', p.s], ['m', 'f32', m], ['a0', 'f32', prologue.a], ['b0', 'f32', prologue.b]],
+      build: () => FLOAT_SPECIALS + MATH_F32 + wgslOpFunction(prologue.op, 'f32', 'f32', 'op0', { a: 'p.a0', b: 'p.b0' }) +
+        linearMain(WG, body.replace('    let inv', '    let g = op0(GY[i], PY[i]);\n    let inv')),
+      workgroupSize: WG, dispatch: linearDispatch(count, WG),
+    });
+  }
   return makeKernel({
     key: `batchNorm/backwardApply/${hasWeight}`,
     storage,

@@ -21,9 +21,12 @@ installWasmNodeHost();
 const gpu = await openBackend();
 /** A device whose bindings cover 1024 values: larger batches take the split path, where fusion falls back. */
 const small = gpu.gpu ? await openBackend({ limits: { maxStorageBufferBindingSize: 4096 } }) : { gpu: null, reason: '' };
+/** WebGPU's default of 8 storage bindings per stage (lavapipe has 16): the backward's 8-binding variant, the forward's limit. */
+const eight = gpu.gpu ? await openBackend({ limits: { maxStorageBuffersPerShaderStage: 8 } }) : { gpu: null, reason: '' };
 afterAll(async () => {
   await gpu.gpu?.destroy();
   await small.gpu?.destroy();
+  await eight.gpu?.destroy();
 });
 
 const op = (name: string): ElementwiseOp => elementwiseOps.get(name)!.op;
@@ -209,6 +212,26 @@ describe.skipIf(!gpu.gpu)(`webgpu (${gpu.reason})`, () => {
     const mid = be.commandCounts().dispatches;
     be.batchNormBackward(rs, xs, fwd.mean, fwd.invstd, w, p, 'float32', { op: op('reluGrad'), y: fwd.y });
     expect(be.commandCounts().dispatches - mid).toBe(2);
+  });
+
+  describe.skipIf(!eight.gpu)('8 storage bindings per stage', () => {
+    it('has 8', () => expect(eight.gpu!.limits.maxStorageBuffers).toBe(8));
+    suite('cases', () => eight.gpu);
+    it('three residuals with weight and bias need 9 bindings: the separate calls there, one fused kernel on 16', async () => {
+      for (const [be, fusedApply] of [[eight.gpu!, false], [gpu.gpu!, true]] as const) {
+        const shape = [3, 5, 7, 9];
+        const { size, x, residual, weight, bias } = inputs(shape);
+        const p = { ...bnShape(shape), eps: 1e-5 };
+        const [xs, rs, w, b] = [x, residual, weight, bias].map((v) => up(be, v, 'float32'));
+        const r2 = up(be, randF(size), 'float32'), r3 = up(be, randF(size), 'float32');
+        let y = be.batchNorm(xs, w, b, p, 'float32').y;
+        for (const r of [rs, r2, r3]) y = be.binary(op('add'), y, shape, r, shape, shape, 'float32', 'float32');
+        const before = be.commandCounts().dispatches;
+        const fused = be.batchNorm(xs, w, b, p, 'float32', [rs, r2, r3].map((r) => ({ op: op('add'), residual: r })));
+        expect(be.commandCounts().dispatches - before).toBe(fusedApply ? 2 : 5);
+        expect(bits(await read(be, fused.y, size, 'float32'), 'float32')).toEqual(bits(await read(be, y, size, 'float32'), 'float32'));
+      }
+    });
   });
 
   describe.skipIf(!small.gpu)('a batch split across bindings: the separate calls', () => {

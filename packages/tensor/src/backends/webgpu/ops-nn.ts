@@ -27,7 +27,7 @@ export function nnMethods(ctx: Context): NnMethods {
     forParts(ctx, what, size, buffers.map((buffer, i) => ({ buffer, rowElems: 1, written: written[i] })), (_, n, bind) => part(n, bind));
 
   const packer = new Packer(ctx);
-  const maxStorageBindings = () => ctx.queue.device.limits.maxStorageBuffersPerShaderStage;
+  const maxStorageBindings = () => ctx.limits.maxStorageBuffers ?? 8;
   const plainBatchNorm: Backend['batchNorm'] = (x, weight, bias, p) => {
     const what = 'batchNorm';
     const mean = ctx.alloc(p.c, what), invstd = ctx.alloc(p.c, what), y = ctx.alloc(p.n * p.c * p.s, what);
@@ -114,10 +114,10 @@ export function nnMethods(ctx: Context): NnMethods {
   }
 
   /**
-   * batchNormBackward with the prologue's op in its reduce pass, which also writes op(gy, y)
-   * for the apply pass (2 dispatches for 3; as many bindings as the plain kernels at most,
-   * 8). Falls back to the separate calls for a batch too large to bind whole and for a
-   * unary op.
+   * batchNormBackward with the prologue's op in both passes (2 dispatches for 3). The apply
+   * pass then takes 9 bindings with a weight; on a device with 8 the reduce pass writes
+   * op(gy, y) for a plain apply pass instead (8 bindings on either side, one array of g).
+   * Falls back to the separate calls for a batch too large to bind whole and for a unary op.
    */
   function fusedBatchNormBackward(self: Backend, gy: Storage, x: Storage, mean: Storage, invstd: Storage, weight: Storage | null,
     p: BatchNormParams, dtype: DType, prologue: BatchNormPrologue): { gx: Storage; gweight: Storage; gbias: Storage } {
@@ -130,13 +130,19 @@ export function nnMethods(ctx: Context): NnMethods {
     }
     const gbias = ctx.alloc(p.c, what), gweight = ctx.alloc(p.c, what), gx = ctx.alloc(size, what);
     const stats = [ctx.buf(mean, what), ctx.buf(invstd, what)];
-    const g = q.storageBuffer(Math.max(size, 4) * 4, `${what} (prologue values)`);
     const pro = { op: prologue.op, a: prologue.a ?? 0, b: prologue.b ?? 0 };
-    q.run(batchNormBackwardReduceKernel(p, pro), [gyb, yb, xb, ...stats, gbias.buffer, gweight.buffer, g]);
     const whole: Binding[] = [...stats, gbias.buffer, gweight.buffer];
     if (weight) whole.push(ctx.buf(weight, what));
-    q.run(batchNormBackwardApplyKernel(p, weight !== null, p.n * p.s), [g, xb, ...whole, gx.buffer]);
-    q.releaseBuffer(g);
+    if (8 + Number(weight !== null) <= maxStorageBindings()) {
+      // Room for gy and its partner in the apply kernel too: g is made where read, never stored.
+      q.run(batchNormBackwardReduceKernel(p, pro, false), [gyb, yb, xb, ...stats, gbias.buffer, gweight.buffer]);
+      q.run(batchNormBackwardApplyKernel(p, weight !== null, p.n * p.s, pro), [gyb, yb, xb, ...whole, gx.buffer]);
+    } else {
+      const g = q.storageBuffer(Math.max(size, 4) * 4, `${what} (prologue values)`);
+      q.run(batchNormBackwardReduceKernel(p, pro), [gyb, yb, xb, ...stats, gbias.buffer, gweight.buffer, g]);
+      q.run(batchNormBackwardApplyKernel(p, weight !== null, p.n * p.s), [g, xb, ...whole, gx.buffer]);
+      q.releaseBuffer(g);
+    }
     return { gx, gweight, gbias };
   }
 
