@@ -61,7 +61,7 @@ function cases(b: Backend): { list: Case[]; done: () => void } {
       },
       fused: () => {
         const r = b.batchNorm(x, w, bias, { ...P, running }, F32, [{ op: add, residual: shortcut }, { op: relu }]);
-        return [r.y, r.mean, r.invstd, r.running!.mean, r.running!.var];
+        return [r.y, r.mean, r.invstd, r.runningMean!, r.runningVar!];
       },
     },
     {

@@ -56,8 +56,12 @@ export interface BatchNormResult {
   y: Storage;
   mean: Storage;
   invstd: Storage;
-  /** The updated running statistics, new storages, when p.running was given. */
-  running?: { mean: Storage; var: Storage };
+  /**
+   * The updated running statistics, new storages, when p.running was given. Flat fields,
+   * not an object, so the jit records them as results of the call like y.
+   */
+  runningMean?: Storage;
+  runningVar?: Storage;
 }
 /** The op whose backward precedes batchNormBackward's: it reads gy as x and `y` as y. */
 export interface BatchNormPrologue { op: ElementwiseOp; y: Storage; a?: number; b?: number }
@@ -159,7 +163,7 @@ export interface Backend {
    * - `epilogue`: y is the steps applied in order to the normalised value (see
    *   BatchNormEpilogue), bit for bit what unary / binary calls after this one would give;
    *   mean and invstd are unchanged.
-   * - `p.running`: also the running statistics, as new storages in `running` of the result,
+   * - `p.running`: also the running statistics, as new storages (runningMean, runningVar),
    *   bit for bit what batchNormRunningStats(running.mean, running.var, mean, invstd,
    *   { c, momentum, eps, count }) would return; the storages passed in are not written.
    */

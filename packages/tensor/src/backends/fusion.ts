@@ -30,9 +30,12 @@ export function batchNormUnfused(backend: Backend, plain: Backend['batchNorm'], 
   p: BatchNormCall, dtype: DType, epilogue: BatchNormEpilogue | undefined): BatchNormResult {
   const r: BatchNormResult = plain.call(backend, x, weight, bias, p, dtype);
   r.y = applyEpilogue(backend, r.y, p.n * p.c * p.s, dtype, epilogue);
-  if (p.running) r.running = runningStats(backend, r, p, dtype);
-  return r;
+  return p.running ? withRunning(r, runningStats(backend, r, p, dtype)) : r;
 }
+
+/** The result with the running statistics' new storages. */
+export const withRunning = (r: BatchNormResult, next: { mean: Storage; var: Storage }): BatchNormResult =>
+  ({ y: r.y, mean: r.mean, invstd: r.invstd, runningMean: next.mean, runningVar: next.var });
 
 /** The running statistics of a batchNorm call with p.running, as batchNormRunningStats gives them. */
 export function runningStats(backend: Backend, r: { mean: Storage; invstd: Storage }, p: BatchNormCall, dtype: DType): { mean: Storage; var: Storage } {

@@ -10,7 +10,7 @@ import { pad } from './kernels/pad';
 import { softmax } from './kernels/softmax';
 import { adamStep, sgdStep } from './kernels/optimizer';
 import { batchNorm, batchNormBackward, batchNormRunningStats, type Epilogue } from './kernels/batch-norm';
-import { batchNormBackwardUnfused, batchNormUnfused, checkEpilogue, runningStats } from '../fusion';
+import { batchNormBackwardUnfused, batchNormUnfused, checkEpilogue, runningStats, withRunning } from '../fusion';
 import { type Alloc, gather, scatterAdd, strided, writeStrided } from './kernels/strided';
 import { existingWasmRuntime, wasmRuntime } from './wasm/runtime';
 import { wasmAdamStep, wasmAvgPool, wasmAvgPoolBackward, wasmMaxPoolBackward, wasmReduce, wasmSgdStep, wasmSoftmax } from './wasm/memops';
@@ -235,8 +235,7 @@ export const cpuReferenceBackend: Backend = {
     const r = batchNorm(flt(x), weight ? flt(weight) : null, bias ? flt(bias) : null, p, epilogue && jsChain(epilogueSteps(epilogue), dtype));
     const out: BatchNormResult = { y: own(r.y), mean: own(r.mean), invstd: own(r.invstd) };
     // No launch to save on the cpu: the update runs after the statistics, as its own call would.
-    if (p.running) out.running = runningStats(ref, out, p, dtype);
-    return out;
+    return p.running ? withRunning(out, runningStats(ref, out, p, dtype)) : out;
   },
   batchNormBackward(gy, x, mean, invstd, weight, p, dtype, prologue) {
     requireFloat('batchNormBackward', dtype);
@@ -358,8 +357,7 @@ export const cpuBackend: Backend = {
     if (!r) return batchNormUnfused(this, plainWasmBatchNorm, x, weight, bias, p, dtype, epilogue);
     const out: BatchNormResult = { y: own(r.y), mean: own(r.mean), invstd: own(r.invstd) };
     // The running statistics are the reference's JavaScript on the cpu (p.c values): after the kernel, as their own call.
-    if (p.running) out.running = runningStats(this, out, p, dtype);
-    return out;
+    return p.running ? withRunning(out, runningStats(this, out, p, dtype)) : out;
   },
   batchNormBackward(gy, x, mean, invstd, weight, p, dtype, prologue) {
     const rt = fast(dtype);

@@ -4,7 +4,7 @@ import {
   maxPoolBackwardKernel, maxPoolBackwardScatterKernel, maxPoolKernel, poolWindowsDisjoint, sgdKernel, softmaxKernel,
 } from '@webgrad/kernels-wgsl';
 import { epilogueSteps, type Backend, type BatchNormCall, type BatchNormEpilogue, type BatchNormParams, type BatchNormPrologue, type BatchNormResult, type DType, type PoolParams, type Storage } from '../../backend';
-import { batchNormBackwardUnfused, batchNormUnfused, checkEpilogue } from '../fusion';
+import { batchNormBackwardUnfused, batchNormUnfused, checkEpilogue, withRunning } from '../fusion';
 import { requireFloat32, type Context } from './context';
 import { Packer } from './pack';
 import type { Binding } from './queue';
@@ -98,7 +98,7 @@ export function nnMethods(ctx: Context): NnMethods {
     }
     const mean = ctx.alloc(p.c, what), invstd = ctx.alloc(p.c, what), y = ctx.alloc(p.n * p.c * p.s, what);
     const stats: Binding[] = [xb, mean.buffer, invstd.buffer];
-    let running: BatchNormResult['running'];
+    let running: { mean: Storage; var: Storage } | null = null;
     if (run) {
       const nextMean = ctx.alloc(p.c, what), nextVar = ctx.alloc(p.c, what);
       q.run(batchNormStatsKernel(p, p.eps, { momentum: run.momentum, count: run.count }), [...stats, ...runIn, nextMean.buffer, nextVar.buffer]);
@@ -110,7 +110,7 @@ export function nnMethods(ctx: Context): NnMethods {
     if (weight) bind.push(ctx.buf(weight, what));
     if (bias) bind.push(ctx.buf(bias, what));
     q.run(batchNormApplyKernel(p, weight !== null, bias !== null, ops), [...bind, ...residuals, y.buffer]);
-    return running ? { y, mean, invstd, running } : { y, mean, invstd };
+    return running ? withRunning({ y, mean, invstd }, running) : { y, mean, invstd };
   }
 
   /**
