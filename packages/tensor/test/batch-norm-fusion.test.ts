@@ -72,6 +72,8 @@ const EPILOGUES: EpilogueCase[] = [
   { name: 'leakyRelu(0.2)', steps: [{ op: 'leakyRelu', a: 0.2 }] },
   { name: 'add residual', steps: [{ op: 'add', residual: true }] },
   { name: 'relu(bn + residual)', steps: [{ op: 'add', residual: true }, { op: 'relu' }] },
+  // a parameter on a later step (its own fields), and a binary op that is not commutative
+  { name: 'leakyRelu(0.1)(sigmoid(bn) − residual)', steps: [{ op: 'sigmoid' }, { op: 'sub', residual: true }, { op: 'leakyRelu', a: 0.1 }] },
 ];
 const SHAPES = [[3, 5, 7, 9], [2, 3, 1, 1], [5, 7]];
 const AFFINE: [boolean, boolean][] = [[true, true], [false, false], [true, false], [false, true]];
