@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- group ...]`: groups cpu, peak, kernels, elementwise, fused, train, data, loops, memops, peers, host.
+ * `npm run bench [-- group ...]`: groups cpu, peak, kernels, elementwise, fused, train, data, loops, memops, batchnorm, peers, host.
  * No group runs them all. Results go to bench/results/<date-time>.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -19,6 +19,7 @@ const descriptions: Record<string, string> = {
   data: 'CIFAR-10 decode, cache load and DataLoader batches/s',
   loops: 'the hand-written loop convolution against the kernels (table + log-scale PNG chart)',
   memops: "the cpu backend's pooling backward, reductions, softmax and optimizer steps: JS reference against WASM",
+  batchnorm: 'batch norm with relu / residual / running statistics / reluGrad fused, against the separate calls, on WASM and webgpu',
   peers: 'webgrad against TensorFlow.js (cpu, wasm, webgpu) and PyTorch (cpu, when installed): one table of ratios',
   host: "host ms per WebGPU training step on Dawn's null backend (the ceiling on any GPU), commands per step, against TF.js webgpu",
 };
@@ -33,6 +34,7 @@ const groups: Record<string, () => Promise<Group>> = {
   data: async () => (await import('./data')).benchData,
   loops: async () => (await import('./loops')).benchLoops,
   memops: async () => (await import('./memops')).benchMemops,
+  batchnorm: async () => (await import('./batch-norm')).benchBatchNorm,
   peers: async () => (await import('./peers')).benchPeers,
   host: async () => (await import('./host')).benchHost,
 };

@@ -57,12 +57,12 @@ function rowAffine(): FuncDef {
 }
 
 const P = batchNormParams;
-const entryLocals = { ch: 'i32', b: 'i32', row: 'i32', n: 'i32', C: 'i32', s: 'i32', acc: 'f64', acc2: 'f64', m: 'f64', mu: 'f32', inv: 'f32', w: 'f32', sh: 'f32', gb: 'f32', gw: 'f32', scale: 'f32' } as const;
-type Vars = Record<keyof typeof entryLocals | 'pp', Local>;
-const ld = (v: Vars, f: (typeof P.fields)[number]) => P.load(v.pp, f);
-const rowPtr = (v: Vars, f: 'x' | 'y' | 'gy' | 'gx') => add(ld(v, f), mul(mul(add(mul(get(v.b), get(v.C)), get(v.ch)), get(v.s)), c(4)));
-const chPtr = (v: Vars, f: 'mean' | 'invstd' | 'weight' | 'bias' | 'gweight' | 'gbias') => add(ld(v, f), mul(get(v.ch), c(4)));
-const prologue = (v: Vars): Code[] => [
+export const entryLocals = { ch: 'i32', b: 'i32', row: 'i32', n: 'i32', C: 'i32', s: 'i32', acc: 'f64', acc2: 'f64', m: 'f64', mu: 'f32', inv: 'f32', w: 'f32', sh: 'f32', gb: 'f32', gw: 'f32', scale: 'f32' } as const;
+export type Vars = Record<keyof typeof entryLocals | 'pp', Local>;
+export const ld = (v: Vars, f: (typeof P.fields)[number]) => P.load(v.pp, f);
+export const rowPtr = (v: Vars, f: 'x' | 'y' | 'gy' | 'gx') => add(ld(v, f), mul(mul(add(mul(get(v.b), get(v.C)), get(v.ch)), get(v.s)), c(4)));
+export const chPtr = (v: Vars, f: 'mean' | 'invstd' | 'weight' | 'bias' | 'gweight' | 'gbias') => add(ld(v, f), mul(get(v.ch), c(4)));
+export const prologue = (v: Vars): Code[] => [
   set(v.n, ld(v, 'n')), set(v.C, ld(v, 'c')), set(v.s, ld(v, 's')),
   set(v.m, f64.fromI32(mul(get(v.n), get(v.s)))),
 ];
@@ -71,14 +71,18 @@ const channelSum = (v: Vars, dst: Local, row: Code): Code[] => [
   set(dst, f64.const(0)),
   forRange(v.b, c(0), get(v.n), c(1), set(dst, f64.add(get(dst), f64.fromF32(row)))),
 ];
-const weightOr1 = (v: Vars): Code => [if_f32(ld(v, 'weight'), f32.load(chPtr(v, 'weight')), f32.const(1))];
+export const weightOr1 = (v: Vars): Code => [if_f32(ld(v, 'weight'), f32.load(chPtr(v, 'weight')), f32.const(1))];
 
-function if_f32(cond: Code, then: Code, otherwise: Code): Code {
+export function if_f32(cond: Code, then: Code, otherwise: Code): Code {
   return [cond, 0x04, 0x7d, then, 0x05, otherwise, 0x0b];
 }
 
-function forward(): FuncDef {
-  return func('batchNorm', { pp: 'i32' }, entryLocals, (v) => [
+/**
+ * The forward entry; `afterRow` (the fused module's epilogue) runs on each output row once
+ * its affine map is written, while the row is in cache.
+ */
+export function forward(name = 'batchNorm', afterRow?: (v: Vars) => Code): FuncDef {
+  return func(name, { pp: 'i32' }, entryLocals, (v) => [
     ...prologue(v),
     forRange(v.ch, ld(v, 'c0'), ld(v, 'c1'), c(1),
       ...channelSum(v, v.acc, [rowPtr(v, 'x'), c(0), get(v.s), f32.const(0), { call: 'bnRowSum' }]),
@@ -91,7 +95,8 @@ function forward(): FuncDef {
       set(v.sh, [if_f32(ld(v, 'bias'), f32.load(chPtr(v, 'bias')), f32.const(0))]),
       // y = (x − mu)·scale + shift: a = 0, b = scale
       forRange(v.b, c(0), get(v.n), c(1),
-        [rowPtr(v, 'x'), rowPtr(v, 'x'), rowPtr(v, 'y'), get(v.s), get(v.mu), f32.const(0), get(v.scale), get(v.sh), { call: 'bnRowAffine' }])),
+        [rowPtr(v, 'x'), rowPtr(v, 'x'), rowPtr(v, 'y'), get(v.s), get(v.mu), f32.const(0), get(v.scale), get(v.sh), { call: 'bnRowAffine' }],
+        afterRow ? afterRow(v) : [])),
   ]);
 }
 
@@ -119,6 +124,11 @@ function backward(): FuncDef {
 }
 
 export function batchNormFunctions(): FuncDef[] {
+  return [...batchNormRowFunctions(), forward(), backward()];
+}
+
+/** The row functions the entries call (the fused modules' entries call them too). */
+export function batchNormRowFunctions(): FuncDef[] {
   return [
     rowSum('bnRowSum', false, (x) => x, (x) => x),
     rowSum('bnRowSqDev', false,
@@ -126,7 +136,5 @@ export function batchNormFunctions(): FuncDef[] {
       (x, _y, mu, d) => [set(d, f32.sub(x, mu)), f32.mul(get(d), get(d))]),
     rowSum('bnRowDot', true, (x, y, mu) => f32x4.mul(x, f32x4.sub(y, mu)), (x, y, mu) => f32.mul(x, f32.sub(y, mu))),
     rowAffine(),
-    forward(),
-    backward(),
   ];
 }

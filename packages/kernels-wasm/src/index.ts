@@ -4,6 +4,7 @@ export { gemmFunctions, gemmParams, MR, NR, KC, MC, NC, PACK_A_BYTES, PACK_B_BYT
 export { convFunctions, convParams, CONV_GEO } from './conv';
 export { kernelModule, kernelFunctions, relaxedProbe, simdSupport, WASM_PAGE, MAX_PAGES, type ModuleOptions } from './module';
 export { batchNormFunctions, batchNormParams } from './batch-norm';
+export { batchNormFusedModule, batchNormFusedParams, batchNormFusable, MAX_FUSED_STEPS, type FusedModuleOptions } from './batch-norm-fused';
 export { poolFunctions, maxPoolParams } from './pool';
 export { poolBackwardFunctions, maxPoolBackwardParams, avgPoolParams } from './pool-backward';
 export { reduceFunctions, reduceParams, reduceKernel, REDUCE_OPS, type WasmReduceOp } from './reduce';

@@ -7,7 +7,8 @@
  * - backward reduce: one workgroup per channel, gbias = Σ gy, gweight = Σ gy · xhat.
  * - backward apply: gx = (w · invstd / M) · (M · gy − gbias − xhat · gweight), M = n·s.
  */
-import type { BatchNormShape, RunningStatsParams } from '@webgrad/kernels-ir';
+import type { BatchNormShape, ElementwiseKernelOp, RunningStatsParams } from '@webgrad/kernels-ir';
+import { MATH_F32, wgslOpFunction } from './expr-wgsl';
 import { FLOAT_SPECIALS, foldGroups, linearDispatch, linearMain, makeKernel, type Access, type Field, type Kernel } from './kernel';
 
 const WG = 256;
@@ -50,8 +51,20 @@ ${body}
 `;
 }
 
-/** Bindings X, mean, invstd: per-channel batch mean and 1 / sqrt(biased variance + eps). */
-export function batchNormStatsKernel(p: BatchNormShape, eps: number): Kernel {
+/** The running statistics' settings (RunningStatsParams besides c and eps). */
+export interface RunningUpdate { momentum: number; count: number }
+
+/** The uniform fields of the running-statistics update, shared so both kernels get the same f32 values. */
+const runningFields = (momentum: number, count: number): Field[] =>
+  [['keep', 'f32', 1 - momentum], ['momentum', 'f32', momentum], ['varScale', 'f32', (momentum * count) / (count - 1)]];
+
+/**
+ * Bindings X, mean, invstd: per-channel batch mean and 1 / sqrt(biased variance + eps).
+ * With `running`, also bindings running mean, running var, new mean, new var, written as
+ * batchNormRunningStatsKernel writes them from the stored mean and invstd (the same f32
+ * values, the same expressions): one dispatch fewer per training batch norm.
+ */
+export function batchNormStatsKernel(p: BatchNormShape, eps: number, running?: RunningUpdate): Kernel {
   const body = `  var sum = 0.0;
   for (var j = t; j < p.count; j += ${RED_WG}) { sum += X[chIdx(ch, j)]; }
 ${treeReduce(['sum'])}
@@ -61,48 +74,85 @@ ${treeReduce(['sum'])}
 ${treeReduce(['sq'])}
   if (chRaw < p.c && t == 0) {
     MEAN[ch] = mu;
-    INVSTD[ch] = 1.0 / sqrt(sq / f32(p.count) + p.eps);
+    INVSTD[ch] = 1.0 / sqrt(sq / f32(p.count) + p.eps);${running ? `
+    let inv = INVSTD[ch];
+    let variance = 1.0 / (inv * inv) - p.eps;
+    NEW_MEAN[ch] = RM[ch] * p.keep + MEAN[ch] * p.momentum;
+    NEW_VAR[ch] = RV[ch] * p.keep + variance * p.varScale;` : ''}
   }`;
+  const storage: [string, Access, string][] = [['X', 'read', 'f32'], ['MEAN', 'read_write', 'f32'], ['INVSTD', 'read_write', 'f32']];
+  if (running) storage.push(['RM', 'read', 'f32'], ['RV', 'read', 'f32'], ['NEW_MEAN', 'read_write', 'f32'], ['NEW_VAR', 'read_write', 'f32']);
   return makeKernel({
-    key: 'batchNorm/stats',
-    storage: [['X', 'read', 'f32'], ['MEAN', 'read_write', 'f32'], ['INVSTD', 'read_write', 'f32']],
-    fields: [...shapeFields(p), ['eps', 'f32', eps]],
+    key: running ? 'batchNorm/stats/running' : 'batchNorm/stats',
+    storage,
+    fields: [...shapeFields(p), ['eps', 'f32', eps], ...(running ? runningFields(running.momentum, running.count) : [])],
     build: () => channelMain(['sum', 'sq'], body),
     workgroupSize: RED_WG, dispatch: foldGroups(p.n * p.s === 0 ? 0 : p.c),
   });
 }
 
-/** Bindings X, mean, invstd, [weight], [bias], Y. */
-export function batchNormApplyKernel(p: BatchNormShape, hasWeight: boolean, hasBias: boolean): Kernel {
+/** One op of an apply kernel's epilogue: a binary op reads its residual (x's shape) at the same index. */
+export interface EpilogueOp { op: ElementwiseKernelOp; a: number; b: number }
+
+/** Storage bindings batchNormApplyKernel takes. */
+export const batchNormApplyBindings = (hasWeight: boolean, hasBias: boolean, epilogue: readonly EpilogueOp[] = []): number =>
+  4 + Number(hasWeight) + Number(hasBias) + epilogue.filter((e) => e.op.arity === 2).length;
+
+/**
+ * Bindings X, mean, invstd, [weight], [bias], one residual per binary op of `epilogue`, Y.
+ * The epilogue's ops (rendered from their trees, each with its own parameter fields) run in
+ * order on the normalised value, each result an f32 as a separate kernel would store it.
+ */
+export function batchNormApplyKernel(p: BatchNormShape, hasWeight: boolean, hasBias: boolean, epilogue: readonly EpilogueOp[] = []): Kernel {
   const count = p.n * p.c * p.s;
   const storage: [string, Access, string][] = [['X', 'read', 'f32'], ['MEAN', 'read', 'f32'], ['INVSTD', 'read', 'f32']];
   if (hasWeight) storage.push(['W', 'read', 'f32']);
   if (hasBias) storage.push(['B', 'read', 'f32']);
-  storage.push(['Y', 'read_write', 'f32']);
   let expr = '(X[i] - MEAN[ch]) * INVSTD[ch]';
   if (hasWeight) expr = `${expr} * W[ch]`;
   if (hasBias) expr = `${expr} + B[ch]`;
-  const body = `    let ch = (i / p.s) % p.c;
-    Y[i] = ${expr};`;
+  let apply = '';
+  const fns: string[] = [];
+  const fields: Field[] = [['count', 'i32', count], ['c', 'i32', p.c], ['s', 'i32', p.s]];
+  epilogue.forEach(({ op, a, b }, k) => {
+    fields.push([`a${k}`, 'f32', a], [`b${k}`, 'f32', b]);
+    fns.push(wgslOpFunction(op, 'f32', 'f32', `op${k}`, { a: `p.a${k}`, b: `p.b${k}` }));
+    if (op.arity === 2) storage.push([`R${k}`, 'read', 'f32']);
+    apply += `\n    v = op${k}(v${op.arity === 2 ? `, R${k}[i]` : ''});`;
+  });
+  storage.push(['Y', 'read_write', 'f32']);
+  const body = epilogue.length === 0
+    ? `    let ch = (i / p.s) % p.c;
+    Y[i] = ${expr};`
+    : `    let ch = (i / p.s) % p.c;
+    var v: f32 = ${expr};${apply}
+    Y[i] = v;`;
+  const key = epilogue.length === 0 ? '' : `/${epilogue.map((e) => e.op.name).join(',')}`;
   return makeKernel({
-    key: `batchNorm/apply/${hasWeight}/${hasBias}`,
+    key: `batchNorm/apply/${hasWeight}/${hasBias}${key}`,
     storage,
-    fields: [['count', 'i32', count], ['c', 'i32', p.c], ['s', 'i32', p.s]],
-    build: () => linearMain(WG, body),
+    fields,
+    build: () => (epilogue.length ? FLOAT_SPECIALS + MATH_F32 + fns.join('') : '') + linearMain(WG, body),
     workgroupSize: WG, dispatch: linearDispatch(count, WG),
   });
 }
 
-/** Bindings GY, X, mean, invstd, gbias, gweight: per channel Σ gy and Σ gy · xhat. */
-export function batchNormBackwardReduceKernel(p: BatchNormShape): Kernel {
+/**
+ * Bindings GY, X, mean, invstd, gbias, gweight: per channel Σ gy and Σ gy · xhat.
+ * With `prologue` (an op of gy and another tensor), bindings GY, PY, X, mean, invstd, gbias,
+ * gweight[, G]: g = op(gy, py) replaces gy. With `keepG` it is also written to G, for a
+ * plain apply kernel to read as its gy (eight bindings at most on either side, for devices
+ * with eight); else the apply kernel makes it again from GY and PY (no g array).
+ */
+export function batchNormBackwardReduceKernel(p: BatchNormShape, prologue?: EpilogueOp, keepG = true): Kernel {
   const body = `  let mu = MEAN[ch];
   let inv = INVSTD[ch];
   var gb = 0.0;
   var gw = 0.0;
   for (var j = t; j < p.count; j += ${RED_WG}) {
     let k = chIdx(ch, j);
-    let g = GY[k];
-    gb += g;
+${prologue ? `    let g = op0(GY[k]${prologue.op.arity === 2 ? ', PY[k]' : ''});
+${keepG ? `    if (chRaw < p.c) { G[k] = g; }\n` : ''}` : `    let g = GY[k];\n`}    gb += g;
     gw += g * (X[k] - mu) * inv;
   }
 ${treeReduce(['gb', 'gw'])}
@@ -110,6 +160,16 @@ ${treeReduce(['gb', 'gw'])}
     GB[ch] = gb;
     GW[ch] = gw;
   }`;
+  if (prologue) {
+    return makeKernel({
+      key: `batchNorm/backwardReduce/${prologue.op.name}/${keepG}`,
+      storage: [['GY', 'read', 'f32'], ['PY', 'read', 'f32'], ['X', 'read', 'f32'], ['MEAN', 'read', 'f32'], ['INVSTD', 'read', 'f32'],
+        ['GB', 'read_write', 'f32'], ['GW', 'read_write', 'f32'], ...(keepG ? [['G', 'read_write', 'f32'] as [string, Access, string]] : [])],
+      fields: [...shapeFields(p), ['a0', 'f32', prologue.a], ['b0', 'f32', prologue.b]],
+      build: () => FLOAT_SPECIALS + MATH_F32 + wgslOpFunction(prologue.op, 'f32', 'f32', 'op0', { a: 'p.a0', b: 'p.b0' }) + channelMain(['gb', 'gw'], body),
+      workgroupSize: RED_WG, dispatch: foldGroups(p.n * p.s === 0 ? 0 : p.c),
+    });
+  }
   return makeKernel({
     key: 'batchNorm/backwardReduce',
     storage: [['GY', 'read', 'f32'], ['X', 'read', 'f32'], ['MEAN', 'read', 'f32'], ['INVSTD', 'read', 'f32'], ['GB', 'read_write', 'f32'], ['GW', 'read_write', 'f32']],
@@ -121,12 +181,15 @@ ${treeReduce(['gb', 'gw'])}
 
 /**
  * Bindings GY, X, mean, invstd, gbias, gweight, [weight], GX. `m`: the values per channel
- * of the whole batch, when this dispatch covers part of it.
+ * of the whole batch, when this dispatch covers part of it. With `prologue`, bindings GY,
+ * PY, X, ...: g = op(gy, py) for gy, made again here (the reduce kernel's `keepG` false):
+ * one binding more than the plain kernel (9 with a weight) and no g array.
  */
-export function batchNormBackwardApplyKernel(p: BatchNormShape, hasWeight: boolean, m = p.n * p.s): Kernel {
+export function batchNormBackwardApplyKernel(p: BatchNormShape, hasWeight: boolean, m = p.n * p.s, prologue?: EpilogueOp): Kernel {
   const count = p.n * p.c * p.s;
   const storage: [string, Access, string][] = [
-    ['GY', 'read', 'f32'], ['X', 'read', 'f32'], ['MEAN', 'read', 'f32'], ['INVSTD', 'read', 'f32'], ['GB', 'read', 'f32'], ['GW', 'read', 'f32'],
+    ['GY', 'read', 'f32'], ...(prologue ? [['PY', 'read', 'f32'] as [string, Access, string]] : []),
+    ['X', 'read', 'f32'], ['MEAN', 'read', 'f32'], ['INVSTD', 'read', 'f32'], ['GB', 'read', 'f32'], ['GW', 'read', 'f32'],
   ];
   if (hasWeight) storage.push(['W', 'read', 'f32']);
   storage.push(['GX', 'read_write', 'f32']);
@@ -134,7 +197,17 @@ export function batchNormBackwardApplyKernel(p: BatchNormShape, hasWeight: boole
   const body = `    let ch = (i / p.s) % p.c;
     let inv = INVSTD[ch];
     let xhat = (X[i] - MEAN[ch]) * inv;
-    GX[i] = (${scale} / p.m) * (p.m * GY[i] - GB[ch] - xhat * GW[ch]);`;
+    GX[i] = (${scale} / p.m) * (p.m * ${prologue ? 'g' : 'GY[i]'} - GB[ch] - xhat * GW[ch]);`;
+  if (prologue) {
+    return makeKernel({
+      key: `batchNorm/backwardApply/${hasWeight}/${prologue.op.name}`,
+      storage,
+      fields: [['count', 'i32', count], ['c', 'i32', p.c], ['s', 'i32', p.s], ['m', 'f32', m], ['a0', 'f32', prologue.a], ['b0', 'f32', prologue.b]],
+      build: () => FLOAT_SPECIALS + MATH_F32 + wgslOpFunction(prologue.op, 'f32', 'f32', 'op0', { a: 'p.a0', b: 'p.b0' }) +
+        linearMain(WG, body.replace('    let inv', '    let g = op0(GY[i], PY[i]);\n    let inv')),
+      workgroupSize: WG, dispatch: linearDispatch(count, WG),
+    });
+  }
   return makeKernel({
     key: `batchNorm/backwardApply/${hasWeight}`,
     storage,
@@ -188,7 +261,7 @@ export function batchNormRunningStatsKernel(p: RunningStatsParams): Kernel {
   return makeKernel({
     key: 'batchNorm/runningStats',
     storage: [['RM', 'read', 'f32'], ['RV', 'read', 'f32'], ['MEAN', 'read', 'f32'], ['INVSTD', 'read', 'f32'], ['NEW_MEAN', 'read_write', 'f32'], ['NEW_VAR', 'read_write', 'f32']],
-    fields: [['count', 'i32', p.c], ['keep', 'f32', 1 - p.momentum], ['momentum', 'f32', p.momentum], ['varScale', 'f32', (p.momentum * p.count) / (p.count - 1)], ['eps', 'f32', p.eps]],
+    fields: [['count', 'i32', p.c], ...runningFields(p.momentum, p.count), ['eps', 'f32', p.eps]],
     build: () => linearMain(WG, body),
     workgroupSize: WG, dispatch: linearDispatch(p.c, WG),
   });

@@ -60,17 +60,24 @@ function callF32(fn: MathFunction, args: string[]): string {
   }
 }
 
-/** The WGSL for `e` computed in type `t`; subtrees in `bound` (by exprKey) are read from the named `let`s. */
-export function renderWgsl(e: Expr, t: ScalarType, bound?: ReadonlyMap<string, string>): string {
+/** Where a tree's parameters a and b are read (uniform fields). */
+export interface ParamFields { a: string; b: string }
+const P_FIELDS: ParamFields = { a: 'p.a', b: 'p.b' };
+
+/**
+ * The WGSL for `e` computed in type `t`; `params` names the parameters' fields (p.a, p.b);
+ * subtrees in `bound` (by exprKey) are read from the named `let`s.
+ */
+export function renderWgsl(e: Expr, t: ScalarType, params: ParamFields = P_FIELDS, bound?: ReadonlyMap<string, string>): string {
   const name = bound?.get(exprKey(e));
   if (name !== undefined) return name;
-  const r = (sub: Expr) => renderWgsl(sub, t, bound);
+  const r = (sub: Expr) => renderWgsl(sub, t, params, bound);
   switch (e.kind) {
     case 'input': return e.name;
     case 'arg': return `in${e.index}`;
     // f32 compute is already float32
     case 'fround': return r(e.arg);
-    case 'param': return t === 'f32' ? `p.${e.name}` : `i32(p.${e.name})`;
+    case 'param': return t === 'f32' ? params[e.name] : `i32(${params[e.name]})`;
     case 'const': return literal(e.value, t);
     case 'neg': return `(-${r(e.arg)})`;
     case 'arith':
@@ -97,16 +104,17 @@ export const computeType = (op: ElementwiseKernelOp, inType: ScalarType): Scalar
 
 /**
  * `fn op(x: inType[, y: inType]) -> outType` evaluating the op's tree; a boolean tree
- * gives 1 or 0.
+ * gives 1 or 0. A kernel that applies several ops names each (`name`) and gives each its
+ * parameter fields (`params`).
  */
-export function wgslOpFunction(op: ElementwiseKernelOp, inType: ScalarType, outType: ScalarType): string {
+export function wgslOpFunction(op: ElementwiseKernelOp, inType: ScalarType, outType: ScalarType, name = 'op', fields: ParamFields = P_FIELDS): string {
   const t = computeType(op, inType);
   const names = op.arity === 1 ? ['x'] : ['x', 'y'];
-  const params = names.map((n) => `${n}_in: ${inType}`).join(', ');
+  const args = names.map((n) => `${n}_in: ${inType}`).join(', ');
   const lets = names.map((n) => `  let ${n} = ${t === inType ? `${n}_in` : `${t}(${n}_in)`};\n`).join('');
-  const body = renderWgsl(op.expr, t);
+  const body = renderWgsl(op.expr, t, fields);
   const result = isBoolean(op.expr) ? `select(${outType}(0), ${outType}(1), ${body})` : `${outType}(${body})`;
-  return `fn op(${params}) -> ${outType} {\n${lets}  return ${result};\n}\n`;
+  return `fn ${name}(${args}) -> ${outType} {\n${lets}  return ${result};\n}\n`;
 }
 
 /**
@@ -123,11 +131,11 @@ export function wgslFusedFunction(op: FusedElementwiseOp): string {
     children(n).forEach(visit);
     if (n.kind === 'fround' && n !== op.expr) {
       const name = `t${bound.size}`;
-      lets += `  let ${name} = ${renderWgsl(n, 'f32', bound)};\n`;
+      lets += `  let ${name} = ${renderWgsl(n, 'f32', P_FIELDS, bound)};\n`;
       bound.set(key, name);
     }
   };
   visit(op.expr);
   const params = Array.from({ length: op.arity }, (_, k) => `in${k}: f32`).join(', ');
-  return `fn op(${params}) -> f32 {\n${lets}  return ${renderWgsl(op.expr, 'f32', bound)};\n}\n`;
+  return `fn op(${params}) -> f32 {\n${lets}  return ${renderWgsl(op.expr, 'f32', P_FIELDS, bound)};\n}\n`;
 }

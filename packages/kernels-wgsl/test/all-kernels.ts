@@ -75,6 +75,14 @@ export function allKernels(): K.Kernel[] {
     ...[false, true].flatMap((log) => [K.softmaxKernel(3, 5, log, 'thread'), K.softmaxKernel(3, 5, log, 'group')]),
     K.batchNormStatsKernel(bn, 1e-5), K.batchNormBackwardReduceKernel(bn),
     ...[false, true].flatMap((w) => [K.batchNormApplyKernel(bn, w, false), K.batchNormApplyKernel(bn, w, true), K.batchNormBackwardApplyKernel(bn, w)]),
+    // batch norm fusion: an epilogue chain (unary with a parameter, binary with a residual), running statistics, the prologue both ways
+    K.batchNormStatsKernel(bn, 1e-5, { momentum: 0.1, count: 10 }),
+    K.batchNormApplyKernel(bn, true, true, [
+      { op: op2('bnAdd', E.add(E.x, E.y), 'float'), a: 0, b: 0 }, { op: op1('bnLeaky', E.select(E.gt(E.x, 0), E.x, E.mul(E.x, E.a))), a: 0.1, b: 0 },
+      { op: op1('bnSigmoid', E.sigmoid(E.x)), a: 0, b: 0 },
+    ]),
+    ...[true, false].map((keepG) => K.batchNormBackwardReduceKernel(bn, { op: op2('bnReluGrad', E.select(E.le(E.y, 0), 0, E.x), 'float'), a: 0, b: 0 }, keepG)),
+    K.batchNormBackwardApplyKernel(bn, true, 10, { op: op2('bnReluGrad', E.select(E.le(E.y, 0), 0, E.x), 'float'), a: 0, b: 0 }),
     K.sgdKernel(5, { lr: 1, momentum: 0.9, dampening: 0, weightDecay: 0, nesterov: true, firstStep: false }, true),
     K.sgdKernel(5, { lr: 1, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, firstStep: false }, false),
     K.adamKernel(5, { lr: 1, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0, decoupled: true, step: 1 }),

@@ -17,7 +17,9 @@ async function openDevice(): Promise<{ device: GPUDevice | null; reason: string 
     dawnGpu ??= dawn.create([]);
     const adapter = await dawnGpu.requestAdapter();
     if (!adapter) throw new Error('no WebGPU adapter (on Linux without a GPU install Mesa lavapipe: mesa-vulkan-drivers)');
-    return { device: await adapter.requestDevice(), reason: adapter.info.description || adapter.info.device };
+    // The adapter's storage bindings, as the tensor backend asks for them: fused batch norm kernels take up to 9.
+    const device = await adapter.requestDevice({ requiredLimits: { maxStorageBuffersPerShaderStage: adapter.limits.maxStorageBuffersPerShaderStage } });
+    return { device, reason: adapter.info.description || adapter.info.device };
   } catch (err) {
     if (process.env.CI === 'true') throw new Error(`CI=true but WebGPU is unavailable: ${(err as Error).message}`);
     return { device: null, reason: `skipped: ${(err as Error).message}` };

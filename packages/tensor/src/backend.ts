@@ -40,6 +40,36 @@ export interface SgdItem { param: Storage; grad: Storage; momentumBuf: Storage |
 /** One parameter of a multi-tensor Adam step. */
 export interface AdamItem { param: Storage; grad: Storage; m: Storage; v: Storage; size: number }
 
+/**
+ * One elementwise op of a batch norm epilogue: its tree reads the value so far as x and,
+ * for a binary op, `residual` (a storage of x's shape, read at the same index) as y; `a`,
+ * `b` are its parameters (default 0), as unary's. Each step's result is rounded to the
+ * dtype before the next reads it, as separate calls would store it.
+ */
+export interface ElementwiseStep { op: ElementwiseOp; residual?: Storage; a?: number; b?: number }
+/** One step, or a chain such as relu(bn(x) + shortcut): [add with residual, relu]. */
+export type BatchNormEpilogue = ElementwiseStep | readonly ElementwiseStep[];
+/** The running statistics a training batch norm updates (RunningStatsParams besides c and eps). */
+export interface BatchNormRunning { mean: Storage; var: Storage; momentum: number; count: number }
+/** batchNorm's parameters, with the running statistics to update in the same call. */
+export interface BatchNormCall extends BatchNormParams { running?: BatchNormRunning }
+export interface BatchNormResult {
+  y: Storage;
+  mean: Storage;
+  invstd: Storage;
+  /**
+   * The updated running statistics, new storages, when p.running was given. Flat fields,
+   * not an object, so the jit records them as results of the call like y.
+   */
+  runningMean?: Storage;
+  runningVar?: Storage;
+}
+/** The op whose backward precedes batchNormBackward's: it reads gy as x and `y` as y. */
+export interface BatchNormPrologue { op: ElementwiseOp; y: Storage; a?: number; b?: number }
+/** The epilogue as a list of steps. */
+export const epilogueSteps = (e: BatchNormEpilogue | undefined): readonly ElementwiseStep[] =>
+  e === undefined ? [] : 'op' in e ? [e as ElementwiseStep] : (e as readonly ElementwiseStep[]);
+
 import type { DeviceLimits } from './limits';
 
 export interface Backend {
@@ -135,14 +165,26 @@ export interface Backend {
    * Training-mode batch norm of x [n, c, s]: mean [c] and invstd [c] = 1 / sqrt(biased
    * variance + eps) per channel, y = (x − mean) · invstd (· weight[c]) (+ bias[c]).
    * weight / bias null: 1 / 0.
+   *
+   * Fusion (for the jit's fusion pass; without these arguments nothing changes):
+   * - `epilogue`: y is the steps applied in order to the normalised value (see
+   *   BatchNormEpilogue), bit for bit what unary / binary calls after this one would give;
+   *   mean and invstd are unchanged.
+   * - `p.running`: also the running statistics, as new storages (runningMean, runningVar),
+   *   bit for bit what batchNormRunningStats(running.mean, running.var, mean, invstd,
+   *   { c, momentum, eps, count }) would return; the storages passed in are not written.
    */
-  batchNorm(x: Storage, weight: Storage | null, bias: Storage | null, p: BatchNormParams, dtype: DType): { y: Storage; mean: Storage; invstd: Storage };
+  batchNorm(x: Storage, weight: Storage | null, bias: Storage | null, p: BatchNormCall, dtype: DType, epilogue?: BatchNormEpilogue): BatchNormResult;
   /**
    * Its gradients from gy [n, c, s] and the forward's mean / invstd, xhat = (x − mean) · invstd:
    * gbias = Σ gy, gweight = Σ gy · xhat (per channel), gx = (w · invstd / M) · (M · gy − gbias − xhat · gweight),
    * M = n · s, w = 1 when weight is null.
+   *
+   * `prologue`: gy is replaced by op(gy, prologue.y) wherever it is read (the backward of
+   * an elementwise op between this batch norm and the loss, e.g. reluGrad), bit for bit
+   * what batchNormBackward(binary(op, gy, y), ...) gives.
    */
-  batchNormBackward(gy: Storage, x: Storage, mean: Storage, invstd: Storage, weight: Storage | null, p: BatchNormParams, dtype: DType): { gx: Storage; gweight: Storage; gbias: Storage };
+  batchNormBackward(gy: Storage, x: Storage, mean: Storage, invstd: Storage, weight: Storage | null, p: BatchNormParams, dtype: DType, prologue?: BatchNormPrologue): { gx: Storage; gweight: Storage; gbias: Storage };
   /**
    * The running statistics after a training step, as new storages of p.c values:
    * (1 − momentum)·running + momentum·batch, the batch variance being 1 / invstd² − eps made

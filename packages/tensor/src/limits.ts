@@ -14,6 +14,8 @@ export interface DeviceLimits {
   maxBufferBytes: number;
   /** The largest buffer one kernel can read or write (maxStorageBufferBindingSize). */
   maxBindingBytes: number;
+  /** Storage buffers one kernel may bind (maxStorageBuffersPerShaderStage); fused kernels that need more are not used. */
+  maxStorageBuffers?: number;
 }
 
 export class DeviceLimitError extends Error {

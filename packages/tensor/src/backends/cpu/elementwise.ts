@@ -4,7 +4,7 @@
  * with `new Function`, so the inner loop runs the expression inline instead of calling a
  * closure per element; and the broadcast walk those loops use.
  */
-import { binaryLoopSource, broadcastStrides, fusedLoopSource, sizeOf, unaryLoopSource, usesIntMath, type ElementwiseKernelOp, type FusedElementwiseOp } from '@webgrad/kernels-ir';
+import { binaryLoopSource, broadcastStrides, fusedLoopSource, renderJs, sizeOf, unaryLoopSource, usesIntMath, type ElementwiseKernelOp, type FusedElementwiseOp } from '@webgrad/kernels-ir';
 import type { Shape, TypedArray } from '../../backend';
 
 type UnaryLoop = (x: TypedArray, out: TypedArray, a: number, b: number) => void;
@@ -77,4 +77,36 @@ export function broadcastLoop(outShape: Shape, shapes: Shape[], inner: (o: numbe
       idx[d] = 0;
     }
   }
+}
+
+/** Reads step k's residual at a flat index (null for a unary step). */
+export type ChainFunction = (v: number, i: number) => number;
+type ChainMaker = (residuals: readonly (TypedArray | null)[], as: readonly number[], bs: readonly number[]) => ChainFunction;
+const chains = new Map<string, ChainMaker>();
+
+/**
+ * v ↦ the float ops applied in order (batch norm's epilogue and prologue), step k reading
+ * residuals[k][i] as y. Each step's value is rounded as the array of a separate call would
+ * store it (Math.fround for float32), so the result is the separate calls' bit for bit.
+ * Compiled once per chain of ops, like the loops above.
+ */
+export function chainFunction(ops: readonly ElementwiseKernelOp[], float32: boolean): ChainMaker {
+  const key = `${ops.map((op) => op.name).join(',')}/${float32}`;
+  let make = chains.get(key);
+  if (!make) {
+    const round = float32 ? 'Math.fround' : '';
+    const steps = ops.map((op, k) => {
+      const body = renderJs(op.expr, false);
+      const value = op.expr.kind === 'compare' || op.expr.kind === 'logic' ? `(${body} ? 1 : 0)` : body;
+      return `{ const a = A${k}, b = B${k}, y = ${op.arity === 2 ? `R${k}[i]` : '0'}; x = ${round}(${value}); }`;
+    });
+    const unpack = ops.map((_, k) => `const R${k} = R[${k}], A${k} = As[${k}], B${k} = Bs[${k}];`).join('\n');
+    make = new Function(`const sign = (v) => (v > 0 ? 1 : v < 0 ? -1 : 0);
+return function chain(R, As, Bs) {
+${unpack}
+  return function (v, i) { let x = v;\n${steps.join('\n')}\n    return x; };
+};`)() as ChainMaker;
+    chains.set(key, make);
+  }
+  return make;
 }

@@ -1,7 +1,7 @@
-import type { AdamParams, Backend, DType, FusedElementwiseOp, ReduceOp, SgdParams, Shape, Storage, TypedArray } from '../../backend';
+import { epilogueSteps, type AdamParams, type Backend, type BatchNormResult, type DType, type ElementwiseStep, type FusedElementwiseOp, type ReduceOp, type SgdParams, type Shape, type Storage, type TypedArray } from '../../backend';
 import { sizeOf } from '../../shape';
 import { requireFloatDtype } from '../../shape-rules';
-import { binaryLoop, broadcastLoop, fusedLoop, unaryLoop } from './elementwise';
+import { binaryLoop, broadcastLoop, chainFunction, fusedLoop, unaryLoop } from './elementwise';
 import { reduce } from './reduce';
 import { matmul } from './kernels/matmul';
 import { col2im, convBackwardInput, convBackwardWeight, convForward, im2col } from './kernels/conv';
@@ -9,11 +9,13 @@ import { avgPool, avgPoolBackward, maxPool, maxPoolBackward } from './kernels/po
 import { pad } from './kernels/pad';
 import { softmax } from './kernels/softmax';
 import { adamStep, sgdStep } from './kernels/optimizer';
-import { batchNorm, batchNormBackward, batchNormRunningStats } from './kernels/batch-norm';
+import { batchNorm, batchNormBackward, batchNormRunningStats, type Epilogue } from './kernels/batch-norm';
+import { batchNormBackwardUnfused, batchNormUnfused, checkEpilogue, runningStats, withRunning } from '../fusion';
 import { type Alloc, gather, scatterAdd, strided, writeStrided } from './kernels/strided';
 import { existingWasmRuntime, wasmRuntime } from './wasm/runtime';
 import { wasmAdamStep, wasmAvgPool, wasmAvgPoolBackward, wasmMaxPoolBackward, wasmReduce, wasmSgdStep, wasmSoftmax } from './wasm/memops';
 import { elementwiseRuntime, wasmBinary, wasmFused, wasmUnary, wasmWhere } from './wasm/elementwise';
+import { wasmBatchNormBackwardFused, wasmBatchNormFused } from './wasm/batch-norm-fused';
 import { wasmBatchNorm, wasmBatchNormBackward, wasmMaxPool, wasmConvBackwardInput, wasmConvBackwardWeight, wasmConvForward, wasmMatmul } from './wasm/kernels';
 
 /** cpu storage: the typed array itself (bytes comes with it). */
@@ -237,14 +239,18 @@ export const cpuReferenceBackend: Backend = {
   avgPool: (x, p, dtype) => (requireFloat('avgPool', dtype), own(avgPool(flt(x), p))),
   avgPoolBackward: (gy, p) => own(avgPoolBackward(flt(gy), p)),
 
-  batchNorm(x, weight, bias, p, dtype) {
+  batchNorm(x, weight, bias, p, dtype, epilogue) {
     requireFloat('batchNorm', dtype);
-    const r = batchNorm(flt(x), weight ? flt(weight) : null, bias ? flt(bias) : null, p);
-    return { y: own(r.y), mean: own(r.mean), invstd: own(r.invstd) };
+    checkEpilogue(epilogue);
+    const r = batchNorm(flt(x), weight ? flt(weight) : null, bias ? flt(bias) : null, p, epilogue && jsChain(epilogueSteps(epilogue), dtype));
+    const out: BatchNormResult = { y: own(r.y), mean: own(r.mean), invstd: own(r.invstd) };
+    // No launch to save on the cpu: the update runs after the statistics, as its own call would.
+    return p.running ? withRunning(out, runningStats(ref, out, p, dtype)) : out;
   },
-  batchNormBackward(gy, x, mean, invstd, weight, p, dtype) {
+  batchNormBackward(gy, x, mean, invstd, weight, p, dtype, prologue) {
     requireFloat('batchNormBackward', dtype);
-    const r = batchNormBackward(flt(gy), flt(x), flt(mean), flt(invstd), weight ? flt(weight) : null, p);
+    const pro = prologue && jsChain([{ op: prologue.op, residual: prologue.y, a: prologue.a, b: prologue.b }], dtype);
+    const r = batchNormBackward(flt(gy), flt(x), flt(mean), flt(invstd), weight ? flt(weight) : null, p, pro);
     return { gx: own(r.gx), gweight: own(r.gweight), gbias: own(r.gbias) };
   },
   batchNormRunningStats(runningMean, runningVar, mean, invstd, p, dtype) {
@@ -266,6 +272,22 @@ export const cpuReferenceBackend: Backend = {
 };
 
 const ref = cpuReferenceBackend;
+
+/** The JavaScript epilogue / prologue of the reference batch norm kernels. */
+function jsChain(steps: readonly ElementwiseStep[], dtype: DType): Epilogue {
+  return chainFunction(steps.map((st) => st.op), dtype === 'float32')(
+    steps.map((st) => (st.residual ? arr(st.residual) : null)), steps.map((st) => st.a ?? 0), steps.map((st) => st.b ?? 0));
+}
+
+/** The WASM batch norm without fusion (float32, a runtime present). */
+const plainWasmBatchNorm: Backend['batchNorm'] = (x, weight, bias, p) => {
+  const r = wasmBatchNorm(fast('float32')!, f32(x), weight ? f32(weight) : null, bias ? f32(bias) : null, p);
+  return { y: own(r.y), mean: own(r.mean), invstd: own(r.invstd) };
+};
+const plainWasmBatchNormBackward: Backend['batchNormBackward'] = (gy, x, mean, invstd, weight, p) => {
+  const r = wasmBatchNormBackward(fast('float32')!, f32(gy), f32(x), f32(mean), f32(invstd), weight ? f32(weight) : null, p);
+  return { gx: own(r.gx), gweight: own(r.gweight), gbias: own(r.gbias) };
+};
 
 /**
  * The cpu backend: the reference with its float32 compute on the WASM SIMD kernels where
@@ -340,17 +362,29 @@ export const cpuBackend: Backend = {
     return rt ? own(wasmAvgPoolBackward(rt, f32(gy), p)) : ref.avgPoolBackward(gy, p, dtype);
   },
 
-  batchNorm(x, weight, bias, p, dtype) {
+  batchNorm(x, weight, bias, p, dtype, epilogue) {
     const rt = fast(dtype);
-    if (!rt) return ref.batchNorm(x, weight, bias, p, dtype);
-    const r = wasmBatchNorm(rt, f32(x), weight ? f32(weight) : null, bias ? f32(bias) : null, p);
-    return { y: own(r.y), mean: own(r.mean), invstd: own(r.invstd) };
+    if (!rt) return ref.batchNorm(x, weight, bias, p, dtype, epilogue);
+    checkEpilogue(epilogue);
+    if (!epilogue && !p.running) return plainWasmBatchNorm(x, weight, bias, p, dtype);
+    const steps = epilogueSteps(epilogue);
+    const r = steps.length > 0 ? wasmBatchNormFused(rt, f32(x), weight ? f32(weight) : null, bias ? f32(bias) : null, p,
+      steps.map((st) => ({ op: st.op, other: st.residual ? f32(st.residual) : null, a: st.a ?? 0, b: st.b ?? 0 }))) : null;
+    if (!r) return batchNormUnfused(this, plainWasmBatchNorm, x, weight, bias, p, dtype, epilogue);
+    const out: BatchNormResult = { y: own(r.y), mean: own(r.mean), invstd: own(r.invstd) };
+    // The running statistics are the reference's JavaScript on the cpu (p.c values): after the kernel, as their own call.
+    return p.running ? withRunning(out, runningStats(this, out, p, dtype)) : out;
   },
-  batchNormBackward(gy, x, mean, invstd, weight, p, dtype) {
+  batchNormBackward(gy, x, mean, invstd, weight, p, dtype, prologue) {
     const rt = fast(dtype);
-    if (!rt) return ref.batchNormBackward(gy, x, mean, invstd, weight, p, dtype);
-    const r = wasmBatchNormBackward(rt, f32(gy), f32(x), f32(mean), f32(invstd), weight ? f32(weight) : null, p);
-    return { gx: own(r.gx), gweight: own(r.gweight), gbias: own(r.gbias) };
+    if (!rt) return ref.batchNormBackward(gy, x, mean, invstd, weight, p, dtype, prologue);
+    if (prologue) {
+      const r = wasmBatchNormBackwardFused(rt, f32(gy), f32(x), f32(mean), f32(invstd), weight ? f32(weight) : null, p,
+        { op: prologue.op, other: f32(prologue.y), a: prologue.a ?? 0, b: prologue.b ?? 0 });
+      if (r) return { gx: own(r.gx), gweight: own(r.gweight), gbias: own(r.gbias) };
+      return batchNormBackwardUnfused(this, plainWasmBatchNormBackward, gy, x, mean, invstd, weight, p, dtype, prologue);
+    }
+    return plainWasmBatchNormBackward(gy, x, mean, invstd, weight, p, dtype);
   },
 
   softmax(x, rows, cols, log, dtype) {

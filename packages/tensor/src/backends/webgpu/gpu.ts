@@ -61,13 +61,15 @@ export interface OpenedDevice {
 export interface RequestedLimits {
   maxStorageBufferBindingSize?: number;
   maxBufferSize?: number;
+  /** Storage bindings per stage (at least 8, WebGPU's default); left out, the adapter's. */
+  maxStorageBuffersPerShaderStage?: number;
 }
 
 /**
  * The adapter's own limit, or the caller's lower one. WebGPU raises a request below the
  * spec's default to that default, so the backend also enforces the lower value itself.
  */
-function pick(name: keyof RequestedLimits, adapter: GPUSupportedLimits, asked: RequestedLimits | undefined): number {
+function pick(name: 'maxStorageBufferBindingSize' | 'maxBufferSize', adapter: GPUSupportedLimits, asked: RequestedLimits | undefined): number {
   const want = asked?.[name];
   if (want === undefined) return adapter[name];
   if (!Number.isInteger(want) || want < 256) throw new Error(`webgpu: limits.${name} = ${want} must be an integer of at least 256 bytes`);
@@ -102,9 +104,14 @@ export async function openDevice(powerPreference?: GPUPowerPreference, limits?: 
   const { adapter, gpu } = await requestAdapter(source, options);
   if (!adapter) throw new Error(source ? 'useDevice: the GPU object given as options.adapter offered no adapter' : NO_ADAPTER_HELP);
   const lim = adapter.limits;
-  const requested = { maxStorageBufferBindingSize: pick('maxStorageBufferBindingSize', lim, limits), maxBufferSize: pick('maxBufferSize', lim, limits) };
-  // As many storage bindings per stage as the adapter has (the default is 8).
-  const device = await adapter.requestDevice({ requiredLimits: { ...requested, maxStorageBuffersPerShaderStage: lim.maxStorageBuffersPerShaderStage } });
+  const bindings = limits?.maxStorageBuffersPerShaderStage;
+  if (bindings !== undefined && (!Number.isInteger(bindings) || bindings < 8)) throw new Error(`webgpu: limits.maxStorageBuffersPerShaderStage = ${bindings} must be an integer of at least 8`);
+  const requested = {
+    maxStorageBufferBindingSize: pick('maxStorageBufferBindingSize', lim, limits), maxBufferSize: pick('maxBufferSize', lim, limits),
+    // As many storage bindings per stage as the adapter has (the default is 8), or the caller's fewer.
+    maxStorageBuffersPerShaderStage: Math.min(bindings ?? Infinity, lim.maxStorageBuffersPerShaderStage),
+  };
+  const device = await adapter.requestDevice({ requiredLimits: requested });
   const info = adapter.info;
   const fallback = (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter ?? (info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false;
   const description = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'WebGPU adapter';

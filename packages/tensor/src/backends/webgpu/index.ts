@@ -57,6 +57,7 @@ export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Prom
     maxBufferBytes: Math.min(opened.device.limits.maxBufferSize, opened.requested.maxBufferSize),
     // Whole 16-byte units, so a slice that ends at the limit keeps vec4 views whole.
     maxBindingBytes: Math.floor(Math.min(opened.device.limits.maxStorageBufferBindingSize, opened.requested.maxStorageBufferBindingSize) / 16) * 16,
+    maxStorageBuffers: Math.min(opened.device.limits.maxStorageBuffersPerShaderStage, opened.requested.maxStorageBuffersPerShaderStage),
   };
   const queue = new Queue(opened.device, opened.software ? SOFTWARE_GRID_GROUPS : GPU_GRID_GROUPS, limits);
   const ctx = new Context(queue, variant);

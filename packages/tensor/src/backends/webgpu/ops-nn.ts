@@ -1,9 +1,10 @@
 /** Pooling, batch norm, softmax and the fused optimizer steps. */
 import {
-  adamKernel, avgPoolBackwardKernel, batchNormRunningStatsKernel, avgPoolKernel, batchNormApplyKernel, batchNormBackwardApplyKernel, batchNormCombineKernel, batchNormBackwardReduceKernel, batchNormStatsKernel,
+  adamKernel, avgPoolBackwardKernel, batchNormApplyBindings, batchNormRunningStatsKernel, avgPoolKernel, batchNormApplyKernel, batchNormBackwardApplyKernel, batchNormCombineKernel, batchNormBackwardReduceKernel, batchNormStatsKernel,
   maxPoolBackwardKernel, maxPoolBackwardScatterKernel, maxPoolKernel, poolWindowsDisjoint, sgdKernel, softmaxKernel,
 } from '@webgrad/kernels-wgsl';
-import type { Backend, PoolParams } from '../../backend';
+import { epilogueSteps, type Backend, type BatchNormCall, type BatchNormEpilogue, type BatchNormParams, type BatchNormPrologue, type BatchNormResult, type DType, type PoolParams, type Storage } from '../../backend';
+import { batchNormBackwardUnfused, batchNormUnfused, checkEpilogue, withRunning } from '../fusion';
 import { requireFloat32, type Context } from './context';
 import { Packer } from './pack';
 import type { Binding } from './queue';
@@ -26,6 +27,124 @@ export function nnMethods(ctx: Context): NnMethods {
     forParts(ctx, what, size, buffers.map((buffer, i) => ({ buffer, rowElems: 1, written: written[i] })), (_, n, bind) => part(n, bind));
 
   const packer = new Packer(ctx);
+  const maxStorageBindings = () => ctx.limits.maxStorageBuffers ?? 8;
+  const plainBatchNorm: Backend['batchNorm'] = (x, weight, bias, p) => {
+    const what = 'batchNorm';
+    const mean = ctx.alloc(p.c, what), invstd = ctx.alloc(p.c, what), y = ctx.alloc(p.n * p.c * p.s, what);
+    const xb = ctx.buf(x, what);
+    const row = p.c * p.s;
+    const params: Binding[] = [mean.buffer, invstd.buffer];
+    if (weight) params.push(ctx.buf(weight, what));
+    if (bias) params.push(ctx.buf(bias, what));
+    if (bindsWhole(ctx, [xb])) {
+      q.run(batchNormStatsKernel(p, p.eps), [xb, mean.buffer, invstd.buffer]);
+    } else {
+      // Statistics of each part of the batch, gathered into [part][channel] tables, then combined per channel.
+      const parts: { n: number; stats: [GPUBuffer, GPUBuffer] }[] = [];
+      forParts(ctx, what, p.n, [{ buffer: xb, rowElems: row }], (_, n, [xp]) => {
+        const stats: [GPUBuffer, GPUBuffer] = [q.storageBuffer(p.c * 4, `${what} (part mean)`), q.storageBuffer(p.c * 4, `${what} (part invstd)`)];
+        q.run(batchNormStatsKernel({ ...p, n }, p.eps), [xp, ...stats]);
+        parts.push({ n, stats });
+      });
+      const tables = [0, 1].map(() => q.storageBuffer(parts.length * p.c * 4, `${what} (part statistics)`));
+      parts.forEach(({ stats }, j) => stats.forEach((b, t) => {
+        q.copyRange(b, 0, tables[t], j * p.c * 4, p.c * 4);
+        q.releaseBuffer(b);
+      }));
+      q.run(batchNormCombineKernel(p.c, parts.length, parts[0].n * p.s, parts[parts.length - 1].n * p.s, p.eps), [...tables, mean.buffer, invstd.buffer]);
+      tables.forEach((b) => q.releaseBuffer(b));
+    }
+    forParts(ctx, what, p.n, [{ buffer: xb, rowElems: row }, ...params.map((buffer) => ({ buffer, rowElems: null })), { buffer: y.buffer, rowElems: row, written: 'out' }],
+      (_, n, bind) => q.run(batchNormApplyKernel({ ...p, n }, weight !== null, bias !== null), bind));
+    return { y, mean, invstd };
+  };
+  const plainBatchNormBackward: Backend['batchNormBackward'] = (gy, x, mean, invstd, weight, p) => {
+    const what = 'batchNormBackward';
+    const gbias = ctx.alloc(p.c, what), gweight = ctx.alloc(p.c, what), gx = ctx.alloc(p.n * p.c * p.s, what);
+    const [gyb, xb] = [ctx.buf(gy, what), ctx.buf(x, what)];
+    const stats = [ctx.buf(mean, what), ctx.buf(invstd, what)];
+    const row = p.c * p.s;
+    // Per-channel sums over the batch: parts add up.
+    const sums = [new Accumulator(ctx, gbias.buffer, p.c), new Accumulator(ctx, gweight.buffer, p.c)];
+    forParts(ctx, what, p.n, [{ buffer: gyb, rowElems: row }, { buffer: xb, rowElems: row }], (_, n, bind) => {
+      q.run(batchNormBackwardReduceKernel({ ...p, n }), [...bind, ...stats, ...sums.map((s) => s.target())]);
+      sums.forEach((s) => s.add());
+    });
+    sums.forEach((s) => s.done());
+    const whole = [...stats, gbias.buffer, gweight.buffer];
+    if (weight) whole.push(ctx.buf(weight, what));
+    forParts(ctx, what, p.n, [
+      { buffer: gyb, rowElems: row }, { buffer: xb, rowElems: row }, ...whole.map((buffer) => ({ buffer, rowElems: null })), { buffer: gx.buffer, rowElems: row, written: 'out' },
+    ], (_, n, bind) => q.run(batchNormBackwardApplyKernel({ ...p, n }, weight !== null, p.n * p.s), bind));
+    return { gx, gweight, gbias };
+  };
+
+  /**
+   * batchNorm with its epilogue in the apply pass and the running statistics in the
+   * statistics pass (2 dispatches for what takes 3 to 5 as separate calls). Falls back to
+   * the separate calls for a batch too large to bind whole (the split path) and for an
+   * epilogue with more residuals than the device has storage bindings for.
+   */
+  function fusedBatchNorm(self: Backend, x: Storage, weight: Storage | null, bias: Storage | null, p: BatchNormCall, dtype: DType, epilogue: BatchNormEpilogue | undefined): BatchNormResult {
+    const what = 'batchNorm';
+    const steps = epilogueSteps(epilogue);
+    const ops = steps.map((st) => ({ op: st.op, a: st.a ?? 0, b: st.b ?? 0 }));
+    const xb = ctx.buf(x, what);
+    const residuals = steps.filter((st) => st.op.arity === 2).map((st) => ctx.buf(st.residual!, what));
+    const run = p.running;
+    const runIn = run ? [ctx.buf(run.mean, what), ctx.buf(run.var, what)] : [];
+    if (!bindsWhole(ctx, [xb, ...residuals, ...runIn]) || batchNormApplyBindings(weight !== null, bias !== null, ops) > maxStorageBindings()) {
+      return batchNormUnfused(self, plainBatchNorm, x, weight, bias, p, dtype, epilogue);
+    }
+    const mean = ctx.alloc(p.c, what), invstd = ctx.alloc(p.c, what), y = ctx.alloc(p.n * p.c * p.s, what);
+    const stats: Binding[] = [xb, mean.buffer, invstd.buffer];
+    let running: { mean: Storage; var: Storage } | null = null;
+    if (run) {
+      const nextMean = ctx.alloc(p.c, what), nextVar = ctx.alloc(p.c, what);
+      q.run(batchNormStatsKernel(p, p.eps, { momentum: run.momentum, count: run.count }), [...stats, ...runIn, nextMean.buffer, nextVar.buffer]);
+      running = { mean: nextMean, var: nextVar };
+    } else {
+      q.run(batchNormStatsKernel(p, p.eps), stats);
+    }
+    const bind: Binding[] = [xb, mean.buffer, invstd.buffer];
+    if (weight) bind.push(ctx.buf(weight, what));
+    if (bias) bind.push(ctx.buf(bias, what));
+    q.run(batchNormApplyKernel(p, weight !== null, bias !== null, ops), [...bind, ...residuals, y.buffer]);
+    return running ? withRunning({ y, mean, invstd }, running) : { y, mean, invstd };
+  }
+
+  /**
+   * batchNormBackward with the prologue's op in both passes (2 dispatches for 3). The apply
+   * pass then takes 9 bindings with a weight; on a device with 8 the reduce pass writes
+   * op(gy, y) for a plain apply pass instead (8 bindings on either side, one array of g).
+   * Falls back to the separate calls for a batch too large to bind whole and for a unary op.
+   */
+  function fusedBatchNormBackward(self: Backend, gy: Storage, x: Storage, mean: Storage, invstd: Storage, weight: Storage | null,
+    p: BatchNormParams, dtype: DType, prologue: BatchNormPrologue): { gx: Storage; gweight: Storage; gbias: Storage } {
+    const what = 'batchNormBackward';
+    const size = p.n * p.c * p.s;
+    const [gyb, xb, yb] = [ctx.buf(gy, what), ctx.buf(x, what), ctx.buf(prologue.y, what)];
+    // A unary prologue would leave the reduce kernel's PY binding unused: rare enough to stay unfused.
+    if (prologue.op.arity !== 2 || !bindsWhole(ctx, [gyb, xb, yb]) || 8 > maxStorageBindings()) {
+      return batchNormBackwardUnfused(self, plainBatchNormBackward, gy, x, mean, invstd, weight, p, dtype, prologue);
+    }
+    const gbias = ctx.alloc(p.c, what), gweight = ctx.alloc(p.c, what), gx = ctx.alloc(size, what);
+    const stats = [ctx.buf(mean, what), ctx.buf(invstd, what)];
+    const pro = { op: prologue.op, a: prologue.a ?? 0, b: prologue.b ?? 0 };
+    const whole: Binding[] = [...stats, gbias.buffer, gweight.buffer];
+    if (weight) whole.push(ctx.buf(weight, what));
+    if (8 + Number(weight !== null) <= maxStorageBindings()) {
+      // Room for gy and its partner in the apply kernel too: g is made where read, never stored.
+      q.run(batchNormBackwardReduceKernel(p, pro, false), [gyb, yb, xb, ...stats, gbias.buffer, gweight.buffer]);
+      q.run(batchNormBackwardApplyKernel(p, weight !== null, p.n * p.s, pro), [gyb, yb, xb, ...whole, gx.buffer]);
+    } else {
+      const g = q.storageBuffer(Math.max(size, 4) * 4, `${what} (prologue values)`);
+      q.run(batchNormBackwardReduceKernel(p, pro), [gyb, yb, xb, ...stats, gbias.buffer, gweight.buffer, g]);
+      q.run(batchNormBackwardApplyKernel(p, weight !== null, p.n * p.s), [g, xb, ...whole, gx.buffer]);
+      q.releaseBuffer(g);
+    }
+    return { gx, gweight, gbias };
+  }
 
   return {
     maxPool(x, p, dtype) {
@@ -68,57 +187,16 @@ export function nnMethods(ctx: Context): NnMethods {
         (pp, bind) => q.run(avgPoolBackwardKernel(pp), bind));
       return gx;
     },
-    batchNorm(x, weight, bias, p, dtype) {
+    batchNorm(x, weight, bias, p, dtype, epilogue) {
       requireFloat32('batchNorm', dtype);
-      const what = 'batchNorm';
-      const mean = ctx.alloc(p.c, what), invstd = ctx.alloc(p.c, what), y = ctx.alloc(p.n * p.c * p.s, what);
-      const xb = ctx.buf(x, what);
-      const row = p.c * p.s;
-      const params: Binding[] = [mean.buffer, invstd.buffer];
-      if (weight) params.push(ctx.buf(weight, what));
-      if (bias) params.push(ctx.buf(bias, what));
-      if (bindsWhole(ctx, [xb])) {
-        q.run(batchNormStatsKernel(p, p.eps), [xb, mean.buffer, invstd.buffer]);
-      } else {
-        // Statistics of each part of the batch, gathered into [part][channel] tables, then combined per channel.
-        const parts: { n: number; stats: [GPUBuffer, GPUBuffer] }[] = [];
-        forParts(ctx, what, p.n, [{ buffer: xb, rowElems: row }], (_, n, [xp]) => {
-          const stats: [GPUBuffer, GPUBuffer] = [q.storageBuffer(p.c * 4, `${what} (part mean)`), q.storageBuffer(p.c * 4, `${what} (part invstd)`)];
-          q.run(batchNormStatsKernel({ ...p, n }, p.eps), [xp, ...stats]);
-          parts.push({ n, stats });
-        });
-        const tables = [0, 1].map(() => q.storageBuffer(parts.length * p.c * 4, `${what} (part statistics)`));
-        parts.forEach(({ stats }, j) => stats.forEach((b, t) => {
-          q.copyRange(b, 0, tables[t], j * p.c * 4, p.c * 4);
-          q.releaseBuffer(b);
-        }));
-        q.run(batchNormCombineKernel(p.c, parts.length, parts[0].n * p.s, parts[parts.length - 1].n * p.s, p.eps), [...tables, mean.buffer, invstd.buffer]);
-        tables.forEach((b) => q.releaseBuffer(b));
-      }
-      forParts(ctx, what, p.n, [{ buffer: xb, rowElems: row }, ...params.map((buffer) => ({ buffer, rowElems: null })), { buffer: y.buffer, rowElems: row, written: 'out' }],
-        (_, n, bind) => q.run(batchNormApplyKernel({ ...p, n }, weight !== null, bias !== null), bind));
-      return { y, mean, invstd };
+      checkEpilogue(epilogue);
+      if (!epilogue && !p.running) return plainBatchNorm(x, weight, bias, p, dtype);
+      return fusedBatchNorm(this as Backend, x, weight, bias, p, dtype, epilogue);
     },
-    batchNormBackward(gy, x, mean, invstd, weight, p, dtype) {
+    batchNormBackward(gy, x, mean, invstd, weight, p, dtype, prologue) {
       requireFloat32('batchNormBackward', dtype);
-      const what = 'batchNormBackward';
-      const gbias = ctx.alloc(p.c, what), gweight = ctx.alloc(p.c, what), gx = ctx.alloc(p.n * p.c * p.s, what);
-      const [gyb, xb] = [ctx.buf(gy, what), ctx.buf(x, what)];
-      const stats = [ctx.buf(mean, what), ctx.buf(invstd, what)];
-      const row = p.c * p.s;
-      // Per-channel sums over the batch: parts add up.
-      const sums = [new Accumulator(ctx, gbias.buffer, p.c), new Accumulator(ctx, gweight.buffer, p.c)];
-      forParts(ctx, what, p.n, [{ buffer: gyb, rowElems: row }, { buffer: xb, rowElems: row }], (_, n, bind) => {
-        q.run(batchNormBackwardReduceKernel({ ...p, n }), [...bind, ...stats, ...sums.map((s) => s.target())]);
-        sums.forEach((s) => s.add());
-      });
-      sums.forEach((s) => s.done());
-      const whole = [...stats, gbias.buffer, gweight.buffer];
-      if (weight) whole.push(ctx.buf(weight, what));
-      forParts(ctx, what, p.n, [
-        { buffer: gyb, rowElems: row }, { buffer: xb, rowElems: row }, ...whole.map((buffer) => ({ buffer, rowElems: null })), { buffer: gx.buffer, rowElems: row, written: 'out' },
-      ], (_, n, bind) => q.run(batchNormBackwardApplyKernel({ ...p, n }, weight !== null, p.n * p.s), bind));
-      return { gx, gweight, gbias };
+      if (!prologue) return plainBatchNormBackward(gy, x, mean, invstd, weight, p, dtype);
+      return fusedBatchNormBackward(this as Backend, gy, x, mean, invstd, weight, p, dtype, prologue);
     },
     batchNormRunningStats(runningMean, runningVar, mean, invstd, p, dtype) {
       requireFloat32('batchNormRunningStats', dtype);

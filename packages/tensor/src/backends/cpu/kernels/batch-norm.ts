@@ -6,14 +6,21 @@
 import type { BatchNormParams, RunningStatsParams } from '../../../backend';
 import type { FloatArray } from './matmul';
 
+/** The rounding of a store into `a` (float32 rounds, float64 keeps the double). */
+const roundingOf = (a: FloatArray): ((v: number) => number) => (a instanceof Float32Array ? Math.fround : (v) => v);
+
 const newLike = (x: FloatArray, n: number): FloatArray => new (x.constructor as { new (n: number): FloatArray })(n);
 
+/** An element's value, rounded as x's array stores it, to the epilogue's result (at flat index i). */
+export type Epilogue = (v: number, i: number) => number;
+
 export function batchNorm(
-  x: FloatArray, weight: FloatArray | null, bias: FloatArray | null, p: BatchNormParams,
+  x: FloatArray, weight: FloatArray | null, bias: FloatArray | null, p: BatchNormParams, epilogue?: Epilogue,
 ): { y: FloatArray; mean: FloatArray; invstd: FloatArray } {
   const { n, c, s, eps } = p;
   const m = n * s;
   const y = newLike(x, n * c * s), mean = newLike(x, c), invstd = newLike(x, c);
+  const round = roundingOf(x);
   for (let ch = 0; ch < c; ch++) {
     let sum = 0;
     for (let b = 0; b < n; b++) {
@@ -36,7 +43,11 @@ export function batchNorm(
     const shift = bias ? bias[ch] : 0;
     for (let b = 0; b < n; b++) {
       const o = (b * c + ch) * s;
-      for (let k = 0; k < s; k++) y[o + k] = (x[o + k] - mu) * scale + shift;
+      if (epilogue) {
+        for (let k = 0; k < s; k++) y[o + k] = epilogue(round((x[o + k] - mu) * scale + shift), o + k);
+      } else {
+        for (let k = 0; k < s; k++) y[o + k] = (x[o + k] - mu) * scale + shift;
+      }
     }
   }
   return { y, mean, invstd };
@@ -44,8 +55,11 @@ export function batchNorm(
 
 /** gbias = Σ gy, gweight = Σ gy·xhat, gx = (w·invstd/M)·(M·gy − gbias − xhat·gweight), M = n·s. */
 export function batchNormBackward(
-  gy: FloatArray, x: FloatArray, mean: FloatArray, invstd: FloatArray, weight: FloatArray | null, p: BatchNormParams,
+  gy: FloatArray, x: FloatArray, mean: FloatArray, invstd: FloatArray, weight: FloatArray | null, p: BatchNormParams, prologue?: Epilogue,
 ): { gx: FloatArray; gweight: FloatArray; gbias: FloatArray } {
+  // The prologue's values are read twice (sums, then gx): made once into a scratch row
+  // would cost a copy of gy, so they are computed where read, with the same bits each time.
+  if (prologue) return batchNormBackwardWith(gy, x, mean, invstd, weight, p, prologue);
   const { n, c, s } = p;
   const m = n * s;
   const gx = newLike(gy, n * c * s), gweight = newLike(gy, c), gbias = newLike(gy, c);
@@ -66,6 +80,35 @@ export function batchNormBackward(
     for (let b = 0; b < n; b++) {
       const o = (b * c + ch) * s;
       for (let k = 0; k < s; k++) gx[o + k] = scale * (m * gy[o + k] - gb - (x[o + k] - mu) * inv * gw);
+    }
+  }
+  return { gx, gweight, gbias };
+}
+
+/** batchNormBackward reading prologue(gy[i], i) for gy[i] (kept apart so the unfused loop stays as it was). */
+function batchNormBackwardWith(
+  gy: FloatArray, x: FloatArray, mean: FloatArray, invstd: FloatArray, weight: FloatArray | null, p: BatchNormParams, prologue: Epilogue,
+): { gx: FloatArray; gweight: FloatArray; gbias: FloatArray } {
+  const { n, c, s } = p;
+  const m = n * s;
+  const gx = newLike(gy, n * c * s), gweight = newLike(gy, c), gbias = newLike(gy, c);
+  for (let ch = 0; ch < c; ch++) {
+    const mu = mean[ch], inv = invstd[ch];
+    let gb = 0, gw = 0;
+    for (let b = 0; b < n; b++) {
+      const o = (b * c + ch) * s;
+      for (let k = 0; k < s; k++) {
+        const g = prologue(gy[o + k], o + k);
+        gb += g;
+        gw += g * (x[o + k] - mu) * inv;
+      }
+    }
+    gbias[ch] = gb;
+    gweight[ch] = gw;
+    const scale = ((weight ? weight[ch] : 1) * inv) / m;
+    for (let b = 0; b < n; b++) {
+      const o = (b * c + ch) * s;
+      for (let k = 0; k < s; k++) gx[o + k] = scale * (m * prologue(gy[o + k], o + k) - gb - (x[o + k] - mu) * inv * gw);
     }
   }
   return { gx, gweight, gbias };

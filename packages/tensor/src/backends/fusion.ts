@@ -1,0 +1,62 @@
+/**
+ * Batch norm's fused epilogue / prologue done as the separate calls they stand for: the
+ * fallback where a backend cannot fuse (a tree with no rendering there, too many bindings,
+ * a batch too large to bind whole), and what the fused kernels must equal bit for bit.
+ */
+import { epilogueSteps, type Backend, type BatchNormCall, type BatchNormEpilogue, type BatchNormPrologue, type BatchNormResult, type DType, type Storage } from '../backend';
+
+/** Checks what every backend's fused path assumes: float ops of x's shape, residuals where the op is binary. */
+export function checkEpilogue(e: BatchNormEpilogue | undefined): void {
+  for (const s of epilogueSteps(e)) {
+    if (s.op.arity === 2 && !s.residual) throw new Error(`batchNorm epilogue: the binary op ${s.op.name} needs a residual`);
+  }
+}
+
+/** y after the epilogue's steps as unary / binary calls (intermediates disposed; y too, when steps ran). */
+export function applyEpilogue(backend: Backend, y: Storage, size: number, dtype: DType, e: BatchNormEpilogue | undefined): Storage {
+  let v = y;
+  for (const s of epilogueSteps(e)) {
+    const next = s.op.arity === 2
+      ? backend.binary(s.op, v, [size], s.residual!, [size], [size], dtype, dtype)
+      : backend.unary(s.op, v, size, dtype, dtype, s.a ?? 0, s.b ?? 0);
+    backend.dispose(v);
+    v = next;
+  }
+  return v;
+}
+
+/** batchNorm as separate calls: the plain one, then the epilogue's ops, then batchNormRunningStats. */
+export function batchNormUnfused(backend: Backend, plain: Backend['batchNorm'], x: Storage, weight: Storage | null, bias: Storage | null,
+  p: BatchNormCall, dtype: DType, epilogue: BatchNormEpilogue | undefined): BatchNormResult {
+  const r: BatchNormResult = plain.call(backend, x, weight, bias, p, dtype);
+  r.y = applyEpilogue(backend, r.y, p.n * p.c * p.s, dtype, epilogue);
+  return p.running ? withRunning(r, runningStats(backend, r, p, dtype)) : r;
+}
+
+/** The result with the running statistics' new storages. */
+export const withRunning = (r: BatchNormResult, next: { mean: Storage; var: Storage }): BatchNormResult =>
+  ({ y: r.y, mean: r.mean, invstd: r.invstd, runningMean: next.mean, runningVar: next.var });
+
+/** The running statistics of a batchNorm call with p.running, as batchNormRunningStats gives them. */
+export function runningStats(backend: Backend, r: { mean: Storage; invstd: Storage }, p: BatchNormCall, dtype: DType): { mean: Storage; var: Storage } {
+  const run = p.running!;
+  return backend.batchNormRunningStats(run.mean, run.var, r.mean, r.invstd, { c: p.c, momentum: run.momentum, eps: p.eps, count: run.count }, dtype);
+}
+
+/** gy after the prologue's op, as the binary call it stands for. */
+export function applyPrologue(backend: Backend, gy: Storage, size: number, dtype: DType, pro: BatchNormPrologue): Storage {
+  return pro.op.arity === 2
+    ? backend.binary(pro.op, gy, [size], pro.y, [size], [size], dtype, dtype)
+    : backend.unary(pro.op, gy, size, dtype, dtype, pro.a ?? 0, pro.b ?? 0);
+}
+
+/** batchNormBackward as separate calls: the prologue's op, then the plain backward. */
+export function batchNormBackwardUnfused(backend: Backend, plain: Backend['batchNormBackward'], gy: Storage, x: Storage, mean: Storage, invstd: Storage,
+  weight: Storage | null, p: BatchNormCall, dtype: DType, pro: BatchNormPrologue): { gx: Storage; gweight: Storage; gbias: Storage } {
+  const g = applyPrologue(backend, gy, p.n * p.c * p.s, dtype, pro);
+  try {
+    return plain.call(backend, g, x, mean, invstd, weight, p, dtype);
+  } finally {
+    backend.dispose(g);
+  }
+}
