@@ -33,7 +33,10 @@ export const sign = unary('sign', { dtypes: 'any', expr: E.sign(x) });
 /** 1 where x > 0, else 0: the derivative of relu. */
 const step = unary('step', { dtypes: 'any', expr: E.gt(x, 0), internal: true });
 /** max(x, 0) with NaN and −0 kept (PyTorch's relu: 0 replaces only what is below 0). */
-export const relu = unary('relu', { dtypes: 'float', expr: E.select(E.lt(x, 0), 0, x), grad: (g, x): Tensor => reluGrad(g, x), check: { input: 'distinct' } });
+// The gradient reads the output, as PyTorch's does (threshold_backward on the result): the
+// same bits as from the input (relu(x) <= 0 exactly where x <= 0; NaN stays NaN), and the
+// input need not be kept, so a jit can fuse relu into the op before it (jit/fuse-batch-norm.ts).
+export const relu = unary('relu', { dtypes: 'float', expr: E.select(E.lt(x, 0), 0, x), grad: (g, _x, y): Tensor => reluGrad(g, y), check: { input: 'distinct' } });
 const leakyReluGrad = unary('leakyReluGrad', { dtypes: 'float', expr: E.select(E.gt(x, 0), 1, a), params: [['negativeSlope', 0.01]], internal: true });
 export const leakyRelu = unary('leakyRelu', {
   dtypes: 'float', expr: E.select(E.gt(x, 0), x, E.mul(a, x)), params: [['negativeSlope', 0.01]],
@@ -140,8 +143,8 @@ export const div = binary('div', {
 // Backward passes of hot activations as one kernel each (g is x, the forward's input or
 // output is y): one pass over memory instead of two or three.
 /**
- * 0 where x <= 0, else g (relu's backward, PyTorch's threshold_backward: 0 also where g is
- * not finite, and g where x is NaN).
+ * 0 where y <= 0, else g (relu's backward from its input or its output, PyTorch's
+ * threshold_backward: 0 also where g is not finite, and g where y is NaN).
  */
 const reluGrad = binary('reluGrad', {
   dtypes: 'float', expr: E.select(E.le(y, 0), 0, x), internal: true,
