@@ -249,5 +249,28 @@ describe('jit fuses elementwise chains', () => {
     expect(m.values).toEqual(run(mixed, [xs[0]], false).values);
     expect(m.calls).toBe(2);
   });
+
+  it("each batch norm takes its ReLU (forward) and the ReLU's gradient (backward) into its own kernels, bit for bit", async () => {
+    const run = async (fuse: boolean) => {
+      wg.manualSeed(13);
+      const model = nn.simpleCnn({ blocks: 3, channels: [4, 8, 8] });
+      const optimizer = new nn.Adam(model.parameters(), { lr: 1e-3 });
+      const x = wg.randn([3, 3, 32, 32]);
+      const y = wg.randint(0, 10, [3]);
+      const step = wg.jit(() => nn.trainStep(model, optimizer, x, y).loss.detach(), { fuse });
+      const losses = [0, 1, 2, 3].map(() => wg.tidy(step).dataSync()[0]);
+      const weights = [...model.parameters()[0].dataSync()];
+      for (const t of [x, y]) t.dispose();
+      optimizer.dispose();
+      model.dispose();
+      return { losses, weights, calls: step.stats.callsPerReplay };
+    };
+    const apart = await run(false);
+    const fused = await run(true);
+    expect(fused.losses).toEqual(apart.losses);
+    expect(fused.weights).toEqual(apart.weights);
+    // Three blocks: three ReLUs into the forward, three ReLU gradients into the backward.
+    expect(apart.calls - fused.calls).toBeGreaterThanOrEqual(6);
+  });
 });
 

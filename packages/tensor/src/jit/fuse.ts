@@ -15,7 +15,7 @@
 import { type ElementwiseKernelOp, type Expr, MAX_FUSED_ARITY, expr as E, fusedOp, inlineOp } from '@webgrad/kernels-ir';
 import { fusesBitwise } from '@webgrad/kernels-wasm';
 import type { Shape } from '../backend';
-import type { ArgTemplate, CallStep, Step, Trace } from './trace';
+import type { ArgTemplate, CallStep, Step } from './trace';
 
 /** A recorded unary/binary call, read back from its arguments. */
 export interface Elementwise {
@@ -103,8 +103,7 @@ interface Leaf {
  * The trace's steps with fusable chains replaced by `fused` calls. `kept` are the slots that
  * must stay materialised: the function's outputs and what outlives the trace.
  */
-export function fuseElementwise(trace: Trace, kept: ReadonlySet<number>): Step[] {
-  const { steps } = trace;
+export function fuseElementwise(steps: readonly Step[], kept: ReadonlySet<number>): Step[] {
   const ops = steps.map(elementwise);
   const readers = readersOf(steps);
 
