@@ -31,7 +31,8 @@ export function renderJs(e: Expr, intMath: boolean, bound?: ReadonlyMap<string, 
   switch (e.kind) {
     case 'input': return e.name;
     case 'arg': return `in${e.index}`;
-    case 'fround': return `Math.fround(${r(e.arg)})`;
+    // A name each loop defines: Math.fround where the op computes float32, identity for float64.
+    case 'fround': return `fround(${r(e.arg)})`;
     case 'param': return e.name;
     case 'const': return literal(e.value);
     case 'neg': return `(-${r(e.arg)})`;
@@ -58,6 +59,9 @@ function valueJs(op: ElementwiseKernelOp, intMath: boolean): string {
 // sign(NaN) is 0 here, like the reference kernels before the op table.
 const HELPERS = 'const sign = (v) => (v > 0 ? 1 : v < 0 ? -1 : 0);\n';
 
+/** An op's own fround nodes round to its output type: float32, or nothing in float64. */
+const FROUND_BY_OUTPUT = 'const fround = Y instanceof Float64Array ? (v) => v : Math.fround;';
+
 /** Whether an op computes in i32 arithmetic: int32 inputs and an op that keeps them exact. */
 export const usesIntMath = (op: ElementwiseKernelOp, int32: boolean): boolean => int32 && op.ints === 'exact';
 
@@ -67,6 +71,7 @@ export const usesIntMath = (op: ElementwiseKernelOp, int32: boolean): boolean =>
  */
 export function unaryLoopSource(op: ElementwiseKernelOp, intMath: boolean): string {
   return `${HELPERS}return function unary_${op.name}(X, Y, a, b) {
+  ${FROUND_BY_OUTPUT}
   for (let i = 0; i < Y.length; i++) { const x = X[i]; Y[i] = ${valueJs(op, intMath)}; }
 };`;
 }
@@ -80,6 +85,7 @@ export function unaryLoopSource(op: ElementwiseKernelOp, intMath: boolean): stri
 export function binaryLoopSource(op: ElementwiseKernelOp, intMath: boolean): string {
   const value = valueJs(op, intMath);
   return `${HELPERS}return function binary_${op.name}(A, aShape, B, bShape, outShape, Y) {
+  ${FROUND_BY_OUTPUT}
   const n = Y.length;
   if (A.length === n && B.length === n) {
     for (let i = 0; i < n; i++) { const x = A[i], y = B[i]; Y[i] = ${value}; }
@@ -129,7 +135,8 @@ export function fusedLoopSource(op: FusedElementwiseOp): string {
   const ks = Array.from({ length: op.arity }, (_, k) => k);
   const { lets, value } = fusedBody(op.expr);
   const arrays = ks.map((k) => `const I${k} = I[${k}];`).join(' ');
-  return `${HELPERS}return function fused(I, shapes, outShape, Y) {
+  return `${HELPERS}const fround = Math.fround;
+return function fused(I, shapes, outShape, Y) {
   const n = Y.length;
   ${arrays}
   if (${ks.map((k) => `I${k}.length === n`).join(' && ')}) {

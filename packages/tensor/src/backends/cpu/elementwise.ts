@@ -102,6 +102,7 @@ export function chainFunction(ops: readonly ElementwiseKernelOp[], float32: bool
     });
     const unpack = ops.map((_, k) => `const R${k} = R[${k}], A${k} = As[${k}], B${k} = Bs[${k}];`).join('\n');
     make = new Function(`const sign = (v) => (v > 0 ? 1 : v < 0 ? -1 : 0);
+const fround = ${float32 ? 'Math.fround' : '(v) => v'};
 return function chain(R, As, Bs) {
 ${unpack}
   return function (v, i) { let x = v;\n${steps.join('\n')}\n    return x; };
