@@ -31,6 +31,14 @@ describe('the elementwise op table', () => {
     expect(Array.from(await x.hardtanh().data())).toEqual([-1, -0.5, 0.5, 1]);
   });
 
+  it('hardswish: the values and gradients PyTorch 1.13 gives, NaN and the kinks at ±3 included', async () => {
+    const x = wg.tensor([-4, -3, -1.5, -0, 1, 2.5, 3, 4, NaN], { requiresGrad: true });
+    const y = wg.hardswish(x);
+    y.sum().backward();
+    expect(Array.from(await y.data())).toEqual([-0, -0, -0.375, -0, 0.6666666865348816, 2.2916667461395264, 3, 4, NaN]);
+    expect(Array.from(await x.grad!.data())).toEqual([0, -0.5, 0, 0.5, 0.8333333730697632, 1.3333332538604736, 1.5, 1, 1]);
+  });
+
   it('keeps the reference semantics: NaN wins max/min, int division truncates, int mul wraps, stable sigmoid', async () => {
     const nan = wg.tensor([NaN, 1]);
     const one = wg.tensor([1, NaN]);

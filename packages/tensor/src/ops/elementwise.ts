@@ -112,6 +112,15 @@ export const hardtanh = unary('hardtanh', {
   grad: (g, x, _y, min, max): Tensor => mul(g, mul(gt(x, min), lt(x, max))),
   check: { input: 'distinct', args: [-0.5, 0.6] },
 });
+/** x · min(max(x + 3, 0), 6) / 6 (MobileNetV3's hard swish); the gradient as PyTorch's: 0 below −3, x/3 + ½ up to 3, then 1. */
+export const hardswish = unary('hardswish', {
+  dtypes: 'float',
+  // Rounded to float32 after each step, as PyTorch computes it: x · 6 overflows to Infinity
+  // above 5.7e37 there, and a JavaScript rendering in float64 would not.
+  expr: E.div(E.fround(E.mul(x, E.clampTo(E.fround(E.add(x, 3)), 0, 6))), 6),
+  grad: (g, x): Tensor => where(lt(x, -3), 0, where(le(x, 3), mul(g, add(div(x, 3), 0.5)), g)),
+  check: { input: 'distinct' },
+});
 export const reciprocal = unary('reciprocal', { dtypes: 'float', expr: E.div(1, x), grad: (g, _x, y): Tensor => neg(mul(g, mul(y, y))), check: { input: 'positive' } });
 export const rsqrt = unary('rsqrt', { dtypes: 'float', expr: E.div(1, E.sqrt(x)), grad: (g, _x, y): Tensor => mul(g, mul(mul(y, mul(y, y)), -0.5)), check: { input: 'positive' } });
 export const log1p = unary('log1p', { dtypes: 'float', expr: E.log1p(x), grad: (g, x): Tensor => div(g, add(x, 1)), check: { input: 'positive' } });
