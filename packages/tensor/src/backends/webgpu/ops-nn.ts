@@ -78,7 +78,7 @@ export function nnMethods(ctx: Context): NnMethods {
     ], (_, n, bind) => q.run(batchNormBackwardApplyKernel({ ...p, n }, weight !== null, p.n * p.s), bind));
     return { gx, gweight, gbias };
   };
-  /** The running statistics as their own dispatch, after the statistics pass: the split path's. */
+  /** The running statistics as their own dispatch after the statistics pass: the unfused fallback's (a split batch, too many bindings). */
   const runningStats: RunningStats = (r, p) => {
     const what = 'batchNorm (running statistics)';
     const run = p.running!;
