@@ -33,7 +33,7 @@ export type PadMode = 'constant' | 'reflect' | 'replicate' | 'circular';
 
 // One parameter type per kernel family, shared with every generator (kernels-ir).
 export type { AdamParams, BatchNormParams, ConvParams, MatmulParams, PoolParams, RunningStatsParams, SgdParams } from '@webgrad/kernels-ir';
-import type { AdamParams, BatchNormParams, ConvParams, MatmulParams, PoolParams, RunningStatsParams, SgdParams } from '@webgrad/kernels-ir';
+import type { AdamParams, BatchNormParams, ConvParams, MatmulParams, PoolParams, SgdParams } from '@webgrad/kernels-ir';
 
 /** One parameter of a multi-tensor SGD step. */
 export interface SgdItem { param: Storage; grad: Storage; momentumBuf: Storage | null; size: number }
@@ -166,13 +166,17 @@ export interface Backend {
    * variance + eps) per channel, y = (x − mean) · invstd (· weight[c]) (+ bias[c]).
    * weight / bias null: 1 / 0.
    *
-   * Fusion (for the jit's fusion pass; without these arguments nothing changes):
+   * Extras folded into the same call (without these arguments nothing changes):
    * - `epilogue`: y is the steps applied in order to the normalised value (see
    *   BatchNormEpilogue), bit for bit what unary / binary calls after this one would give;
    *   mean and invstd are unchanged.
-   * - `p.running`: also the running statistics, as new storages (runningMean, runningVar),
-   *   bit for bit what batchNormRunningStats(running.mean, running.var, mean, invstd,
-   *   { c, momentum, eps, count }) would return; the storages passed in are not written.
+   * - `p.running`: also the running statistics after this training step, as new storages
+   *   (runningMean, runningVar) of p.c values: (1 − momentum)·running + momentum·batch, the
+   *   batch variance being 1 / invstd² − eps made unbiased by count / (count − 1), in the
+   *   backend's f32 (or f64) arithmetic; the storages passed in are not written. Asked of
+   *   batchNorm rather than a method of its own so that a backend can fold it into the
+   *   statistics pass (one op where elementwise ops would take a dozen). The op layer's
+   *   training batch norm always passes it when there are running statistics.
    */
   batchNorm(x: Storage, weight: Storage | null, bias: Storage | null, p: BatchNormCall, dtype: DType, epilogue?: BatchNormEpilogue): BatchNormResult;
   /**
@@ -185,26 +189,18 @@ export interface Backend {
    * what batchNormBackward(binary(op, gy, y), ...) gives.
    */
   batchNormBackward(gy: Storage, x: Storage, mean: Storage, invstd: Storage, weight: Storage | null, p: BatchNormParams, dtype: DType, prologue?: BatchNormPrologue): { gx: Storage; gweight: Storage; gbias: Storage };
-  /**
-   * The running statistics after a training step, as new storages of p.c values:
-   * (1 − momentum)·running + momentum·batch, the batch variance being 1 / invstd² − eps made
-   * unbiased by count / (count − 1). One op where elementwise ops would take a dozen.
-   */
-  batchNormRunningStats(runningMean: Storage, runningVar: Storage, mean: Storage, invstd: Storage, p: RunningStatsParams, dtype: DType): { mean: Storage; var: Storage };
 
   // --- fused -----------------------------------------------------------------------
   /** Softmax (or log-softmax) over the last axis of a [rows, cols] matrix. */
   softmax(x: Storage, rows: number, cols: number, log: boolean, dtype: DType): Storage;
-  /** In-place SGD update of param (and the momentum buffer, when momentum > 0). */
-  sgdStep(param: Storage, grad: Storage, momentumBuf: Storage | null, size: number, p: SgdParams): void;
-  /** In-place Adam/AdamW update of param, m and v. */
-  adamStep(param: Storage, grad: Storage, m: Storage, v: Storage, size: number, p: AdamParams): void;
   /**
-   * Multi-tensor steps (PyTorch's foreach): the updates of several parameters with the same
-   * settings, each exactly as sgdStep / adamStep would make it. The momentum buffers are all
-   * present or all null. On webgpu the first step of a group moves its parameters and state
-   * into shared buffers (the storages keep their identity), and each step is then one
-   * dispatch per buffer (backends/webgpu/pack.ts).
+   * In-place SGD (param, and the momentum buffer when momentum > 0) and Adam / AdamW (param,
+   * m, v) updates of one or more parameters with the same settings (PyTorch's foreach); each
+   * item's values are what a step of that parameter alone gives, whatever else is in the
+   * list, so one item is the single-parameter step. The momentum buffers are all present
+   * or all null. On webgpu the first step of a group of two or more moves its parameters
+   * and state into shared buffers (the storages keep their identity), and each step is then
+   * one dispatch per buffer (backends/webgpu/pack.ts).
    */
   sgdSteps(items: SgdItem[], p: SgdParams): void;
   adamSteps(items: AdamItem[], p: AdamParams): void;

@@ -342,7 +342,7 @@ describe.skipIf(!main.gpu)(`webgpu backend equals cpu (${main.reason})`, () => {
       { lr: 0.05, momentum: 0.9, dampening: 0, weightDecay: 1e-2, nesterov: true, firstStep: false },
     ]) {
       const w = P.up(randF(n)), g = P.up(randF(n)), m = P.up(randF(n));
-      P.both((be, i) => be.sgdStep(w[i], g[i], p.momentum > 0 ? m[i] : null, n, p));
+      P.both((be, i) => be.sgdSteps([{ param: w[i], grad: g[i], momentumBuf: p.momentum > 0 ? m[i] : null, size: n }], p));
       await P.same(w, n, `sgd param ${JSON.stringify(p)}`);
       await P.same(m, n, `sgd momentum ${JSON.stringify(p)}`);
     }
@@ -352,7 +352,7 @@ describe.skipIf(!main.gpu)(`webgpu backend equals cpu (${main.reason})`, () => {
       { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.05, decoupled: true, step: 3 },
     ]) {
       const w = P.up(randF(n)), g = P.up(randF(n)), m = P.up(randF(n)), v = P.up(randF(n, 0, 1));
-      P.both((be, i) => be.adamStep(w[i], g[i], m[i], v[i], n, p));
+      P.both((be, i) => be.adamSteps([{ param: w[i], grad: g[i], m: m[i], v: v[i], size: n }], p));
       await P.same(w, n, `adam param ${JSON.stringify(p)}`);
       await P.same(m, n, `adam m ${JSON.stringify(p)}`);
       await P.same(v, n, `adam v ${JSON.stringify(p)}`);

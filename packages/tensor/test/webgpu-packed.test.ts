@@ -102,13 +102,13 @@ async function optimizerSuite(be: WebGPUBackend, sizes: number[], expectDispatch
     const momentum = h.momentum > 0;
     const counts = await compareSteps(be, sizes, momentum ? 1 : 0,
       (items, step) => be.sgdSteps(items.map((it) => ({ param: it.param, grad: it.grad, momentumBuf: momentum ? it.state[0] : null, size: it.size })), { ...h, firstStep: step === 1 }),
-      (w, g, state, size, step) => be.sgdStep(w, g, momentum ? state[0] : null, size, { ...h, firstStep: step === 1 }));
+      (w, g, state, size, step) => be.sgdSteps([{ param: w, grad: g, momentumBuf: momentum ? state[0] : null, size }], { ...h, firstStep: step === 1 }));
     expectDispatches(counts);
   }
   for (const h of ADAM_CASES) {
     const counts = await compareSteps(be, sizes, 2,
       (items, step) => be.adamSteps(items.map((it) => ({ param: it.param, grad: it.grad, m: it.state[0], v: it.state[1], size: it.size })), { ...h, step }),
-      (w, g, [m, v], size, step) => be.adamStep(w, g, m, v, size, { ...h, step }));
+      (w, g, [m, v], size, step) => be.adamSteps([{ param: w, grad: g, m, v, size }], { ...h, step }));
     expectDispatches(counts);
   }
   // Every storage, packed or not, was disposed: nothing is counted live.
@@ -167,9 +167,8 @@ async function opsSuite(be: Backend): Promise<void> {
   await samePacked(be, late([x]), ([, a]) => be.pad(a, [6, 40], [[1, 0], [2, 3]], 'reflect', 0, 'float32'), 7 * 45, 'pad');
   await samePacked(be, late([x, y]), ([, a, b]) => be.where(a, [6, 40], 'float32', a, [6, 40], b, [6, 40], [6, 40], 'float32'), 240, 'where');
   await samePacked(be, late([gamma, beta, x]), ([, rm, rv, a]) => {
-    const f = be.batchNorm(a, null, null, bn, 'float32');
-    return be.batchNormRunningStats(rm, rv, f.mean, f.invstd, { c: 4, momentum: 0.1, eps: 1e-5, count: 60 }, 'float32').var;
-  }, 4, 'batchNormRunningStats');
+    return be.batchNorm(a, null, null, { ...bn, running: { mean: rm, var: rv, momentum: 0.1, count: 60 } }, 'float32').runningVar!;
+  }, 4, 'batchNorm running statistics');
   // Writes into packed storages.
   await samePacked(be, late([x, bias]), ([, dst, src]) => {
     be.copyInto(dst, src, 40, 'float32');
@@ -207,8 +206,8 @@ describe.skipIf(!main.gpu)(`packed storages (${main.reason})`, () => {
     const grads = [g1, g2].map((g) => be.upload(g, 'float32'));
     const h = { lr: 0.1, momentum: 0, dampening: 0, weightDecay: 0.01, nesterov: false, firstStep: false };
     be.sgdSteps([{ param: shared, grad: grads[0], momentumBuf: null, size: 50 }, { param: other, grad: grads[0], momentumBuf: null, size: 30 }, { param: shared, grad: grads[1], momentumBuf: null, size: 50 }], h);
-    be.sgdStep(ref, grads[0], null, 50, h);
-    be.sgdStep(ref, grads[1], null, 50, h);
+    be.sgdSteps([{ param: ref, grad: grads[0], momentumBuf: null, size: 50 }], h);
+    be.sgdSteps([{ param: ref, grad: grads[1], momentumBuf: null, size: 50 }], h);
     expect(await read(be, shared, 50)).toEqual(await read(be, ref, 50));
     for (const s of [shared, other, ref, ...grads]) be.dispose(s);
   });

@@ -25,23 +25,24 @@ export function applyEpilogue(backend: Backend, y: Storage, size: number, dtype:
   return v;
 }
 
-/** batchNorm as separate calls: the plain one, then the epilogue's ops, then batchNormRunningStats. */
-export function batchNormUnfused(backend: Backend, plain: Backend['batchNorm'], x: Storage, weight: Storage | null, bias: Storage | null,
+/**
+ * A backend's running-statistics update from a batch's mean and invstd (p.running's
+ * settings), as new storages: its own helper, not a Backend method, since batchNorm with
+ * p.running is the way in (where webgpu folds it into the statistics pass).
+ */
+export type RunningStats = (r: { mean: Storage; invstd: Storage }, p: BatchNormCall, dtype: DType) => { mean: Storage; var: Storage };
+
+/** batchNorm as separate calls: the plain one, then the epilogue's ops, then the backend's running-statistics update. */
+export function batchNormUnfused(backend: Backend, plain: Backend['batchNorm'], running: RunningStats, x: Storage, weight: Storage | null, bias: Storage | null,
   p: BatchNormCall, dtype: DType, epilogue: BatchNormEpilogue | undefined): BatchNormResult {
   const r: BatchNormResult = plain.call(backend, x, weight, bias, p, dtype);
   r.y = applyEpilogue(backend, r.y, p.n * p.c * p.s, dtype, epilogue);
-  return p.running ? withRunning(r, runningStats(backend, r, p, dtype)) : r;
+  return p.running ? withRunning(r, running(r, p, dtype)) : r;
 }
 
 /** The result with the running statistics' new storages. */
 export const withRunning = (r: BatchNormResult, next: { mean: Storage; var: Storage }): BatchNormResult =>
   ({ y: r.y, mean: r.mean, invstd: r.invstd, runningMean: next.mean, runningVar: next.var });
-
-/** The running statistics of a batchNorm call with p.running, as batchNormRunningStats gives them. */
-export function runningStats(backend: Backend, r: { mean: Storage; invstd: Storage }, p: BatchNormCall, dtype: DType): { mean: Storage; var: Storage } {
-  const run = p.running!;
-  return backend.batchNormRunningStats(run.mean, run.var, r.mean, r.invstd, { c: p.c, momentum: run.momentum, eps: p.eps, count: run.count }, dtype);
-}
 
 /** gy after the prologue's op, as the binary call it stands for. */
 export function applyPrologue(backend: Backend, gy: Storage, size: number, dtype: DType, pro: BatchNormPrologue): Storage {

@@ -163,7 +163,7 @@ class Recorder implements TraceHooks {
 
   private wrap(backend: Backend, method: string, original: (...args: unknown[]) => unknown): (...args: unknown[]) => unknown {
     return (...args: unknown[]) => {
-      // A backend method calling another (cpu's adamSteps calls adamStep) is one step.
+      // A backend method calling another (batchNorm's unfused fallback calls unary / binary) is one step.
       if (this.depth > 0) return original.apply(backend, args);
       if (READS.has(method)) {
         throw new JitTraceError(`jit: fn reads a tensor's values${readSite()} while it is traced; a replay runs no JavaScript of fn, so it cannot repeat a read or a decision made on one. Move the read out of fn: return the tensor and read it after the call`);

@@ -1,4 +1,4 @@
-import type { BatchNormParams } from '../backend';
+import type { BatchNormCall, BatchNormParams } from '../backend';
 import { record } from '../autograd';
 import { fmt } from '../shape';
 import { Tensor } from '../tensor';
@@ -52,9 +52,8 @@ export function batchNorm(
 }
 
 /**
- * Training mode: the backend's fused batch norm (statistics and normalisation in one op,
- * gradients from its fused backward), then the running-statistics update from the batch
- * mean and invstd (biased variance = 1 / invstd² − eps).
+ * Training mode: the backend's fused batch norm (statistics, normalisation and the
+ * running-statistics update in one op, gradients from its fused backward).
  */
 function batchNormTrain(
   x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, weight: Tensor | null, bias: Tensor | null, eps: number, momentum: number,
@@ -66,15 +65,16 @@ function batchNormTrain(
   requireFloat('batchNorm', ...params);
   const backend = commonBackend('batchNorm', x, ...params);
   const p: BatchNormParams = { n, c, s, eps };
-  const r = backend.batchNorm(x.storage, weight ? weight.storage : null, bias ? bias.storage : null, p, x.dtype);
+  const running = runningMean && runningVar;
+  if (running) commonBackend('batchNorm (running statistics)', x, runningMean, runningVar);
+  const call: BatchNormCall = running ? { ...p, running: { mean: runningMean.storage, var: runningVar.storage, momentum, count } } : p;
+  const r = backend.batchNorm(x.storage, weight ? weight.storage : null, bias ? bias.storage : null, call, x.dtype);
   const y = wrap(backend, r.y, x.shape, x.dtype);
   const mu = wrap(backend, r.mean, [c], x.dtype);
   const invstd = wrap(backend, r.invstd, [c], x.dtype);
-  if (runningMean && runningVar) {
-    const next = commonBackend('batchNorm (running statistics)', x, runningMean, runningVar)
-      .batchNormRunningStats(runningMean.storage, runningVar.storage, r.mean, r.invstd, { c, momentum, eps, count }, x.dtype);
+  if (running) {
     // New storages, taken with set_: a view of the old statistics keeps its values.
-    for (const [t, s] of [[runningMean, next.mean], [runningVar, next.var]] as const) {
+    for (const [t, s] of [[runningMean, r.runningMean!], [runningVar, r.runningVar!]] as const) {
       const fresh = wrap(backend, s, [c], x.dtype);
       t.set_(fresh);
       fresh.dispose();

@@ -10,16 +10,16 @@ function check(op: string, param: Tensor, ...others: Tensor[]): void {
   commonBackend(op, param, ...others);
 }
 
-/** Fused in-place SGD step (one kernel per parameter). */
+/** Fused in-place SGD step (one kernel per parameter): a multi-tensor step of one. */
 export function sgdUpdate(param: Tensor, grad: Tensor, momentumBuffer: Tensor | null, p: SgdParams): void {
   check('sgdUpdate', param, grad, ...(momentumBuffer ? [momentumBuffer] : []));
-  param.backend.sgdStep(param.storage, grad.storage, momentumBuffer?.storage ?? null, param.size, p);
+  param.backend.sgdSteps([{ param: param.storage, grad: grad.storage, momentumBuf: momentumBuffer?.storage ?? null, size: param.size }], p);
 }
 
-/** Fused in-place Adam / AdamW step. */
+/** Fused in-place Adam / AdamW step: a multi-tensor step of one. */
 export function adamUpdate(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, p: AdamParams): void {
   check('adamUpdate', param, grad, m, v);
-  param.backend.adamStep(param.storage, grad.storage, m.storage, v.storage, param.size, p);
+  param.backend.adamSteps([{ param: param.storage, grad: grad.storage, m: m.storage, v: v.storage, size: param.size }], p);
 }
 
 /**

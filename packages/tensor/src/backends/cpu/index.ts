@@ -1,4 +1,4 @@
-import { epilogueSteps, type AdamParams, type Backend, type BatchNormResult, type DType, type ElementwiseStep, type FusedElementwiseOp, type ReduceOp, type SgdParams, type Shape, type Storage, type TypedArray } from '../../backend';
+import { epilogueSteps, type AdamItem, type AdamParams, type Backend, type BatchNormCall, type BatchNormResult, type DType, type ElementwiseStep, type FusedElementwiseOp, type ReduceOp, type SgdItem, type SgdParams, type Shape, type Storage, type TypedArray } from '../../backend';
 import { sizeOf } from '../../shape';
 import { requireFloatDtype } from '../../shape-rules';
 import { binaryLoop, broadcastLoop, chainFunction, fusedLoop, unaryLoop } from './elementwise';
@@ -10,7 +10,7 @@ import { pad } from './kernels/pad';
 import { softmax } from './kernels/softmax';
 import { adamStep, sgdStep } from './kernels/optimizer';
 import { batchNorm, batchNormBackward, batchNormRunningStats, type Epilogue } from './kernels/batch-norm';
-import { batchNormBackwardUnfused, batchNormUnfused, checkEpilogue, runningStats, withRunning } from '../fusion';
+import { batchNormBackwardUnfused, batchNormUnfused, checkEpilogue, withRunning, type RunningStats } from '../fusion';
 import { type Alloc, gather, scatterAdd, strided, writeStrided } from './kernels/strided';
 import { existingWasmRuntime, wasmRuntime } from './wasm/runtime';
 import { wasmAdamStep, wasmAvgPool, wasmAvgPoolBackward, wasmMaxPoolBackward, wasmReduce, wasmSgdStep, wasmSoftmax } from './wasm/memops';
@@ -244,8 +244,8 @@ export const cpuReferenceBackend: Backend = {
     checkEpilogue(epilogue);
     const r = batchNorm(flt(x), weight ? flt(weight) : null, bias ? flt(bias) : null, p, epilogue && jsChain(epilogueSteps(epilogue), dtype));
     const out: BatchNormResult = { y: own(r.y), mean: own(r.mean), invstd: own(r.invstd) };
-    // No launch to save on the cpu: the update runs after the statistics, as its own call would.
-    return p.running ? withRunning(out, runningStats(ref, out, p, dtype)) : out;
+    // No launch to save on the cpu: the update runs after the statistics, over their stored values.
+    return p.running ? withRunning(out, runningStats(out, p, dtype)) : out;
   },
   batchNormBackward(gy, x, mean, invstd, weight, p, dtype, prologue) {
     requireFloat('batchNormBackward', dtype);
@@ -253,25 +253,29 @@ export const cpuReferenceBackend: Backend = {
     const r = batchNormBackward(flt(gy), flt(x), flt(mean), flt(invstd), weight ? flt(weight) : null, p, pro);
     return { gx: own(r.gx), gweight: own(r.gweight), gbias: own(r.gbias) };
   },
-  batchNormRunningStats(runningMean, runningVar, mean, invstd, p, dtype) {
-    requireFloat('batchNormRunningStats', dtype);
-    const r = batchNormRunningStats(flt(runningMean), flt(runningVar), flt(mean), flt(invstd), p);
-    return { mean: own(r.mean), var: own(r.var) };
-  },
 
   softmax: (x, rows, cols, log, dtype) => (requireFloat('softmax', dtype), own(softmax(flt(x), rows, cols, log))),
-  sgdStep: (param, grad, buf, size, p) => sgdStep(flt(param), flt(grad), buf ? flt(buf) : null, size, p),
-  adamStep: (param, grad, m, v, size, p) => adamStep(flt(param), flt(grad), flt(m), flt(v), size, p),
   // One kernel call per parameter: on the cpu a step costs its arithmetic, not its launches.
   sgdSteps(items, p) {
-    for (const it of items) this.sgdStep(it.param, it.grad, it.momentumBuf, it.size, p);
+    for (const it of items) refSgdStep(it, p);
   },
   adamSteps(items, p) {
-    for (const it of items) this.adamStep(it.param, it.grad, it.m, it.v, it.size, p);
+    for (const it of items) refAdamStep(it, p);
   },
 };
 
 const ref = cpuReferenceBackend;
+
+/** The running statistics of both cpu backends: p.c values, the reference's JavaScript (f64 or f32 storage as the dtype). */
+const runningStats: RunningStats = (r, p: BatchNormCall) => {
+  const run = p.running!;
+  const next = batchNormRunningStats(flt(run.mean), flt(run.var), flt(r.mean), flt(r.invstd), { c: p.c, momentum: run.momentum, eps: p.eps, count: run.count });
+  return { mean: own(next.mean), var: own(next.var) };
+};
+
+/** One parameter's step in the reference's JavaScript: the WASM backend's fallback too. */
+const refSgdStep = (it: SgdItem, p: SgdParams) => sgdStep(flt(it.param), flt(it.grad), it.momentumBuf ? flt(it.momentumBuf) : null, it.size, p);
+const refAdamStep = (it: AdamItem, p: AdamParams) => adamStep(flt(it.param), flt(it.grad), flt(it.m), flt(it.v), it.size, p);
 
 /** The JavaScript epilogue / prologue of the reference batch norm kernels. */
 function jsChain(steps: readonly ElementwiseStep[], dtype: DType): Epilogue {
@@ -370,10 +374,10 @@ export const cpuBackend: Backend = {
     const steps = epilogueSteps(epilogue);
     const r = steps.length > 0 ? wasmBatchNormFused(rt, f32(x), weight ? f32(weight) : null, bias ? f32(bias) : null, p,
       steps.map((st) => ({ op: st.op, other: st.residual ? f32(st.residual) : null, a: st.a ?? 0, b: st.b ?? 0 }))) : null;
-    if (!r) return batchNormUnfused(this, plainWasmBatchNorm, x, weight, bias, p, dtype, epilogue);
+    if (!r) return batchNormUnfused(this, plainWasmBatchNorm, runningStats, x, weight, bias, p, dtype, epilogue);
     const out: BatchNormResult = { y: own(r.y), mean: own(r.mean), invstd: own(r.invstd) };
-    // The running statistics are the reference's JavaScript on the cpu (p.c values): after the kernel, as their own call.
-    return p.running ? withRunning(out, runningStats(this, out, p, dtype)) : out;
+    // The running statistics are the reference's JavaScript on the cpu (p.c values): after the kernel.
+    return p.running ? withRunning(out, runningStats(out, p, dtype)) : out;
   },
   batchNormBackward(gy, x, mean, invstd, weight, p, dtype, prologue) {
     const rt = fast(dtype);
@@ -391,15 +395,19 @@ export const cpuBackend: Backend = {
     const rt = fast(dtype);
     return rt ? own(wasmSoftmax(rt, f32(x), rows, cols, log)) : ref.softmax(x, rows, cols, log, dtype);
   },
-  // In place on WASM when every array is float32 storage in its memory, else the reference.
-  sgdStep(param, grad, momentumBuf, size, p: SgdParams) {
-    const rt = wasmRuntime();
-    if (rt && wasmSgdStep(rt, f32(param), f32(grad), momentumBuf ? f32(momentumBuf) : null, size, p)) return;
-    ref.sgdStep(param, grad, momentumBuf, size, p);
+  // Per parameter, in place on WASM when its arrays are all float32 storage in its memory, else the reference.
+  sgdSteps(items, p: SgdParams) {
+    for (const it of items) {
+      const rt = wasmRuntime();
+      if (rt && wasmSgdStep(rt, f32(it.param), f32(it.grad), it.momentumBuf ? f32(it.momentumBuf) : null, it.size, p)) continue;
+      refSgdStep(it, p);
+    }
   },
-  adamStep(param, grad, m, v, size, p: AdamParams) {
-    const rt = wasmRuntime();
-    if (rt && wasmAdamStep(rt, f32(param), f32(grad), f32(m), f32(v), size, p)) return;
-    ref.adamStep(param, grad, m, v, size, p);
+  adamSteps(items, p: AdamParams) {
+    for (const it of items) {
+      const rt = wasmRuntime();
+      if (rt && wasmAdamStep(rt, f32(it.param), f32(it.grad), f32(it.m), f32(it.v), it.size, p)) continue;
+      refAdamStep(it, p);
+    }
   },
 };

@@ -3,15 +3,15 @@ import {
   adamKernel, avgPoolBackwardKernel, batchNormApplyBindings, batchNormRunningStatsKernel, avgPoolKernel, batchNormApplyKernel, batchNormBackwardApplyKernel, batchNormCombineKernel, batchNormBackwardReduceKernel, batchNormStatsKernel,
   maxPoolBackwardKernel, maxPoolBackwardScatterKernel, maxPoolKernel, poolWindowsDisjoint, sgdKernel, softmaxKernel,
 } from '@webgrad/kernels-wgsl';
-import { epilogueSteps, type Backend, type BatchNormCall, type BatchNormEpilogue, type BatchNormParams, type BatchNormPrologue, type BatchNormResult, type DType, type PoolParams, type Storage } from '../../backend';
-import { batchNormBackwardUnfused, batchNormUnfused, checkEpilogue, withRunning } from '../fusion';
+import { epilogueSteps, type AdamItem, type AdamParams, type Backend, type BatchNormCall, type BatchNormEpilogue, type BatchNormParams, type BatchNormPrologue, type BatchNormResult, type DType, type PoolParams, type SgdItem, type SgdParams, type Storage } from '../../backend';
+import { batchNormBackwardUnfused, batchNormUnfused, checkEpilogue, withRunning, type RunningStats } from '../fusion';
 import { requireFloat32, type Context } from './context';
 import { Packer } from './pack';
 import type { Binding } from './queue';
 import { Accumulator, bindsWhole, forParts, type Operand } from './split';
 import { sizeOf } from '../../shape';
 
-type NnMethods = Pick<Backend, 'maxPool' | 'maxPoolBackward' | 'avgPool' | 'avgPoolBackward' | 'batchNorm' | 'batchNormBackward' | 'batchNormRunningStats' | 'softmax' | 'sgdStep' | 'adamStep' | 'sgdSteps' | 'adamSteps'>;
+type NnMethods = Pick<Backend, 'maxPool' | 'maxPoolBackward' | 'avgPool' | 'avgPoolBackward' | 'batchNorm' | 'batchNormBackward' | 'softmax' | 'sgdSteps' | 'adamSteps'>;
 
 function avgOnly(op: string, p: PoolParams): void {
   if (p.dilation.some((d) => d !== 1)) throw new Error(`${op}: dilation [${p.dilation}] is not supported (average pooling takes dilation 1)`);
@@ -78,6 +78,31 @@ export function nnMethods(ctx: Context): NnMethods {
     ], (_, n, bind) => q.run(batchNormBackwardApplyKernel({ ...p, n }, weight !== null, p.n * p.s), bind));
     return { gx, gweight, gbias };
   };
+  /** The running statistics as their own dispatch after the statistics pass: the unfused fallback's (a split batch, too many bindings). */
+  const runningStats: RunningStats = (r, p) => {
+    const what = 'batchNorm (running statistics)';
+    const run = p.running!;
+    const nextMean = ctx.alloc(p.c, what), nextVar = ctx.alloc(p.c, what);
+    // p.c values each: far below any binding limit.
+    q.run(batchNormRunningStatsKernel({ c: p.c, momentum: run.momentum, eps: p.eps, count: run.count }),
+      [...[run.mean, run.var, r.mean, r.invstd].map((s) => ctx.buf(s, what)), nextMean.buffer, nextVar.buffer]);
+    return { mean: nextMean, var: nextVar };
+  };
+  /** One parameter's step, split by element ranges where it is too large to bind whole. */
+  const sgdStep = (it: SgdItem, p: SgdParams) => {
+    const written = [ctx.buf(it.param, 'sgdSteps'), ...(it.momentumBuf ? [ctx.buf(it.momentumBuf, 'sgdSteps')] : [])];
+    const g = ctx.readApart(it.grad, written, 'sgdSteps');
+    const buffers = [written[0], g.binding, ...written.slice(1)];
+    byElements('sgdSteps', it.size, buffers, ['inout', undefined, 'inout'], (n, bind) => q.run(sgdKernel(n, p, buffers.length === 3), bind));
+    g.done();
+  };
+  const adamStep = (it: AdamItem, p: AdamParams) => {
+    const written = [it.param, it.m, it.v].map((s) => ctx.buf(s, 'adamSteps'));
+    const g = ctx.readApart(it.grad, written, 'adamSteps');
+    const buffers = [written[0], g.binding, written[1], written[2]];
+    byElements('adamSteps', it.size, buffers, ['inout', undefined, 'inout', 'inout'], (n, bind) => q.run(adamKernel(n, p), bind));
+    g.done();
+  };
 
   /**
    * batchNorm with its epilogue in the apply pass and the running statistics in the
@@ -94,7 +119,7 @@ export function nnMethods(ctx: Context): NnMethods {
     const run = p.running;
     const runIn = run ? [ctx.buf(run.mean, what), ctx.buf(run.var, what)] : [];
     if (!bindsWhole(ctx, [xb, ...residuals, ...runIn]) || batchNormApplyBindings(weight !== null, bias !== null, ops) > maxStorageBindings()) {
-      return batchNormUnfused(self, plainBatchNorm, x, weight, bias, p, dtype, epilogue);
+      return batchNormUnfused(self, plainBatchNorm, runningStats, x, weight, bias, p, dtype, epilogue);
     }
     const mean = ctx.alloc(p.c, what), invstd = ctx.alloc(p.c, what), y = ctx.alloc(p.n * p.c * p.s, what);
     const stats: Binding[] = [xb, mean.buffer, invstd.buffer];
@@ -198,14 +223,6 @@ export function nnMethods(ctx: Context): NnMethods {
       if (!prologue) return plainBatchNormBackward(gy, x, mean, invstd, weight, p, dtype);
       return fusedBatchNormBackward(this as Backend, gy, x, mean, invstd, weight, p, dtype, prologue);
     },
-    batchNormRunningStats(runningMean, runningVar, mean, invstd, p, dtype) {
-      requireFloat32('batchNormRunningStats', dtype);
-      const what = 'batchNormRunningStats';
-      const nextMean = ctx.alloc(p.c, what), nextVar = ctx.alloc(p.c, what);
-      // p.c values each: far below any binding limit.
-      q.run(batchNormRunningStatsKernel(p), [...[runningMean, runningVar, mean, invstd].map((s) => ctx.buf(s, what)), nextMean.buffer, nextVar.buffer]);
-      return { mean: nextMean, var: nextVar };
-    },
     softmax(x, rows, cols, log, dtype) {
       requireFloat32('softmax', dtype);
       const out = ctx.alloc(rows * cols, 'softmax');
@@ -213,30 +230,18 @@ export function nnMethods(ctx: Context): NnMethods {
         (_, n, bind) => q.run(softmaxKernel(n, cols, log), bind));
       return out;
     },
-    sgdStep(param, grad, momentumBuf, size, p) {
-      const written = [ctx.buf(param, 'sgdStep'), ...(momentumBuf ? [ctx.buf(momentumBuf, 'sgdStep')] : [])];
-      const g = ctx.readApart(grad, written, 'sgdStep');
-      const buffers = [written[0], g.binding, ...written.slice(1)];
-      byElements('sgdStep', size, buffers, ['inout', undefined, 'inout'], (n, bind) => q.run(sgdKernel(n, p, buffers.length === 3), bind));
-      g.done();
-    },
-    adamStep(param, grad, m, v, size, p) {
-      const written = [param, m, v].map((s) => ctx.buf(s, 'adamStep'));
-      const g = ctx.readApart(grad, written, 'adamStep');
-      const buffers = [written[0], g.binding, written[1], written[2]];
-      byElements('adamStep', size, buffers, ['inout', undefined, 'inout', 'inout'], (n, bind) => q.run(adamKernel(n, p), bind));
-      g.done();
-    },
+    // One item gains nothing from an arena (one dispatch either way), and packing it alone
+    // would move it out of the group it is packed with: it steps in place.
     sgdSteps(items, p) {
+      if (items.length === 1) return sgdStep(items[0], p);
       const momentum = items.length > 0 && items[0].momentumBuf !== null;
       packer.step(items.map((it) => ({ size: it.size, storages: [it.param, it.grad, ...(momentum ? [it.momentumBuf!] : [])].map((s) => ctx.storage(s, 'sgdSteps')) })),
-        (n) => sgdKernel(n, p, momentum),
-        (i) => this.sgdStep(items[i].param, items[i].grad, items[i].momentumBuf, items[i].size, p), 'sgdSteps');
+        (n) => sgdKernel(n, p, momentum), (i) => sgdStep(items[i], p), 'sgdSteps');
     },
     adamSteps(items, p) {
+      if (items.length === 1) return adamStep(items[0], p);
       packer.step(items.map((it) => ({ size: it.size, storages: [it.param, it.grad, it.m, it.v].map((s) => ctx.storage(s, 'adamSteps')) })),
-        (n) => adamKernel(n, p),
-        (i) => this.adamStep(items[i].param, items[i].grad, items[i].m, items[i].v, items[i].size, p), 'adamSteps');
+        (n) => adamKernel(n, p), (i) => adamStep(items[i], p), 'adamSteps');
     },
   };
 }

@@ -114,7 +114,7 @@ function batchNormBackwardWith(
   return { gx, gweight, gbias };
 }
 
-/** The running statistics after a training step (Backend.batchNormRunningStats), as new arrays. */
+/** The running statistics after a training step (batchNorm's p.running on both cpu backends), as new arrays. */
 export function batchNormRunningStats(
   runningMean: FloatArray, runningVar: FloatArray, mean: FloatArray, invstd: FloatArray, p: RunningStatsParams,
 ): { mean: FloatArray; var: FloatArray } {

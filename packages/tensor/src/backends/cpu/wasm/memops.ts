@@ -143,7 +143,7 @@ function inPlaceStep<F extends string, K extends string>(
   return true;
 }
 
-/** SGD in place, exactly the reference's f64 arithmetic (cpu/index.ts sgdStep). */
+/** SGD in place, exactly the reference's f64 arithmetic (cpu/index.ts refSgdStep). */
 export function wasmSgdStep(rt: WasmRuntime, w: Float32Array, g: Float32Array, buf: Float32Array | null, size: number, p: SgdParams): boolean {
   const addr = (a: Float32Array | null) => (a ? rt.addressOf(a) ?? 0 : 0);
   return inPlaceStep(rt, 'sgdStep', [w, buf], g, size, sgdParams, SGD_CONSTS,
@@ -151,7 +151,7 @@ export function wasmSgdStep(rt: WasmRuntime, w: Float32Array, g: Float32Array, b
     (gAt) => ({ w: addr(w), g: gAt, buf: addr(buf), firstStep: p.firstStep ? 1 : 0, nesterov: p.nesterov ? 1 : 0 }));
 }
 
-/** Adam / AdamW in place, exactly the reference's f64 arithmetic (cpu/index.ts adamStep). */
+/** Adam / AdamW in place, exactly the reference's f64 arithmetic (cpu/index.ts refAdamStep). */
 export function wasmAdamStep(rt: WasmRuntime, w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, size: number, p: AdamParams): boolean {
   const addr = (a: Float32Array) => rt.addressOf(a) ?? 0;
   const bc1 = 1 - p.beta1 ** p.step, bc2 = 1 - p.beta2 ** p.step;
