@@ -272,5 +272,28 @@ describe('jit fuses elementwise chains', () => {
     // Three blocks: three ReLUs into the forward, three ReLU gradients into the backward.
     expect(apart.calls - fused.calls).toBeGreaterThanOrEqual(6);
   });
+
+  it('a replay gives the same bits on 1 and 3 cpu threads (the kernels it calls are thread-count deterministic)', async () => {
+    const run = async (threads: number) => {
+      await wg.useDevice('cpu', { threads });
+      wg.manualSeed(17);
+      const model = nn.resnet18({ numClasses: 10 });
+      const optimizer = new nn.SGD(model.parameters(), { lr: 0.05, momentum: 0.9 });
+      const x = wg.randn([2, 3, 32, 32]);
+      const y = wg.randint(0, 10, [2]);
+      const step = wg.jit(() => nn.trainStep(model, optimizer, x, y).loss.detach());
+      const losses = [0, 1, 2, 3].map(() => wg.tidy(step).dataSync()[0]);
+      const weights = [...model.parameters()[0].dataSync()];
+      for (const t of [x, y]) t.dispose();
+      optimizer.dispose();
+      model.dispose();
+      expect(step.stats.replays).toBe(2);
+      return { losses, weights };
+    };
+    const one = await run(1);
+    const three = await run(3);
+    await wg.useDevice('cpu');
+    expect(three).toEqual(one);
+  });
 });
 
