@@ -168,7 +168,8 @@ export function nnMethods(ctx: Context): NnMethods {
 
   /**
    * batchNorm with its epilogue in the apply pass and the running statistics in the
-   * statistics pass (2 dispatches for what takes 3 to 5 as separate calls). Falls back to
+   * statistics pass (2 dispatches for what takes 3 to 5 as separate calls), where the single
+   * pass does not apply (n·s above its limit, too many bindings). Falls back to
    * the separate calls for a batch too large to bind whole (the split path) and for an
    * epilogue with more residuals than the device has storage bindings for.
    */
@@ -201,7 +202,8 @@ export function nnMethods(ctx: Context): NnMethods {
   }
 
   /**
-   * batchNormBackward with the prologue's op in both passes (2 dispatches for 3). The apply
+   * batchNormBackward with the prologue's op in both passes (2 dispatches for 3), where the
+   * single pass does not apply. The apply
    * pass then takes 9 bindings with a weight; on a device with 8 the reduce pass writes
    * op(gy, y) for a plain apply pass instead (8 bindings on either side, one array of g).
    * Falls back to the separate calls for a batch too large to bind whole and for a unary op.
