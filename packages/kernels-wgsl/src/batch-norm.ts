@@ -6,6 +6,8 @@
  * - apply: y = (x − mean[c]) · invstd[c] (· weight[c]) (+ bias[c]), elementwise.
  * - backward reduce: one workgroup per channel, gbias = Σ gy, gweight = Σ gy · xhat.
  * - backward apply: gx = (w · invstd / M) · (M · gy − gbias − xhat · gweight), M = n·s.
+ * - single pass (forward and backward): the statistics or reduce pass's own text, then the
+ *   same workgroup writes its channel's outputs: one dispatch for two, the same bits.
  */
 import type { BatchNormShape, ElementwiseKernelOp, RunningStatsParams } from '@webgrad/kernels-ir';
 import { MATH_F32, wgslOpFunction } from './expr-wgsl';
@@ -65,20 +67,9 @@ const runningFields = (momentum: number, count: number): Field[] =>
  * values, the same expressions): one dispatch fewer per training batch norm.
  */
 export function batchNormStatsKernel(p: BatchNormShape, eps: number, running?: RunningUpdate): Kernel {
-  const body = `  var sum = 0.0;
-  for (var j = t; j < p.count; j += ${RED_WG}) { sum += X[chIdx(ch, j)]; }
-${treeReduce(['sum'])}
-  let mu = sum / f32(p.count);
-  var sq = 0.0;
-  for (var j = t; j < p.count; j += ${RED_WG}) { let d = X[chIdx(ch, j)] - mu; sq += d * d; }
-${treeReduce(['sq'])}
+  const body = `${statsReduce}
   if (chRaw < p.c && t == 0) {
-    MEAN[ch] = mu;
-    INVSTD[ch] = 1.0 / sqrt(sq / f32(p.count) + p.eps);${running ? `
-    let inv = INVSTD[ch];
-    let variance = 1.0 / (inv * inv) - p.eps;
-    NEW_MEAN[ch] = RM[ch] * p.keep + MEAN[ch] * p.momentum;
-    NEW_VAR[ch] = RV[ch] * p.keep + variance * p.varScale;` : ''}
+${statsWrites(running !== undefined, (n) => `${n}[ch]`)}
   }`;
   const storage: [string, Access, string][] = [['X', 'read', 'f32'], ['MEAN', 'read_write', 'f32'], ['INVSTD', 'read_write', 'f32']];
   if (running) storage.push(['RM', 'read', 'f32'], ['RV', 'read', 'f32'], ['NEW_MEAN', 'read_write', 'f32'], ['NEW_VAR', 'read_write', 'f32']);
@@ -89,6 +80,29 @@ ${treeReduce(['sq'])}
     build: () => channelMain(['sum', 'sq'], body),
     workgroupSize: RED_WG, dispatch: foldGroups(p.n * p.s === 0 ? 0 : p.c),
   });
+}
+
+/**
+ * The statistics pass up to its writes: every invocation ends with the channel's `mu` and
+ * `inv` (1 / sqrt(biased variance + eps)). Text shared by the two-pass and single-pass
+ * kernels, so both sum in the same order and give the same bits.
+ */
+const statsReduce = `  var sum = 0.0;
+  for (var j = t; j < p.count; j += ${RED_WG}) { sum += X[chIdx(ch, j)]; }
+${treeReduce(['sum'])}
+  let mu = sum / f32(p.count);
+  var sq = 0.0;
+  for (var j = t; j < p.count; j += ${RED_WG}) { let d = X[chIdx(ch, j)] - mu; sq += d * d; }
+${treeReduce(['sq'])}
+  let inv = 1.0 / sqrt(sq / f32(p.count) + p.eps);`;
+
+/** The per-channel writes of the statistics (and running statistics), `at(name)` the element of channel ch. */
+function statsWrites(running: boolean, at: (name: string) => string): string {
+  return `    ${at('MEAN')} = mu;
+    ${at('INVSTD')} = inv;${running ? `
+    let variance = 1.0 / (inv * inv) - p.eps;
+    ${at('NEW_MEAN')} = RM[ch] * p.keep + mu * p.momentum;
+    ${at('NEW_VAR')} = RV[ch] * p.keep + variance * p.varScale;` : ''}`;
 }
 
 /** One op of an apply kernel's epilogue: a binary op reads its residual (x's shape) at the same index. */
@@ -108,32 +122,97 @@ export function batchNormApplyKernel(p: BatchNormShape, hasWeight: boolean, hasB
   const storage: [string, Access, string][] = [['X', 'read', 'f32'], ['MEAN', 'read', 'f32'], ['INVSTD', 'read', 'f32']];
   if (hasWeight) storage.push(['W', 'read', 'f32']);
   if (hasBias) storage.push(['B', 'read', 'f32']);
-  let expr = '(X[i] - MEAN[ch]) * INVSTD[ch]';
-  if (hasWeight) expr = `${expr} * W[ch]`;
-  if (hasBias) expr = `${expr} + B[ch]`;
+  const fields: Field[] = [['count', 'i32', count], ['c', 'i32', p.c], ['s', 'i32', p.s]];
+  const e = applyEpilogue(epilogue, storage, fields, 'i');
+  storage.push(['Y', 'read_write', 'f32']);
+  const body = `    let ch = (i / p.s) % p.c;
+${normalised('MEAN[ch]', 'INVSTD[ch]', hasWeight, hasBias, 'i', e.apply)}`;
+  return makeKernel({
+    key: `batchNorm/apply/${hasWeight}/${hasBias}${e.key}`,
+    storage,
+    fields,
+    build: () => e.fns + linearMain(WG, body),
+    workgroupSize: WG, dispatch: linearDispatch(count, WG),
+  });
+}
+
+/**
+ * The epilogue's parts: its fields and residual bindings (appended to the caller's), its
+ * functions, its statements on `v` for element `idx`, and its part of the kernel key.
+ */
+function applyEpilogue(epilogue: readonly EpilogueOp[], storage: [string, Access, string][], fields: Field[], idx: string): { fns: string; apply: string; key: string } {
   let apply = '';
   const fns: string[] = [];
-  const fields: Field[] = [['count', 'i32', count], ['c', 'i32', p.c], ['s', 'i32', p.s]];
   epilogue.forEach(({ op, a, b }, k) => {
     fields.push([`a${k}`, 'f32', a], [`b${k}`, 'f32', b]);
     fns.push(wgslOpFunction(op, 'f32', 'f32', `op${k}`, { a: `p.a${k}`, b: `p.b${k}` }));
     if (op.arity === 2) storage.push([`R${k}`, 'read', 'f32']);
-    apply += `\n    v = op${k}(v${op.arity === 2 ? `, R${k}[i]` : ''});`;
+    apply += `\n    v = op${k}(v${op.arity === 2 ? `, R${k}[${idx}]` : ''});`;
   });
-  storage.push(['Y', 'read_write', 'f32']);
-  const body = epilogue.length === 0
-    ? `    let ch = (i / p.s) % p.c;
-    Y[i] = ${expr};`
-    : `    let ch = (i / p.s) % p.c;
-    var v: f32 = ${expr};${apply}
-    Y[i] = v;`;
-  const key = epilogue.length === 0 ? '' : `/${epilogue.map((e) => e.op.name).join(',')}`;
+  return {
+    fns: epilogue.length ? FLOAT_SPECIALS + MATH_F32 + fns.join('') : '',
+    apply,
+    key: epilogue.length === 0 ? '' : `/${epilogue.map((e) => e.op.name).join(',')}`,
+  };
+}
+
+/**
+ * Y[idx] from X[idx] and the channel's statistics, then the epilogue's statements: the same
+ * expression in both forward kernels (each result an f32 as a separate kernel would store it).
+ */
+function normalised(mean: string, inv: string, hasWeight: boolean, hasBias: boolean, idx: string, apply: string): string {
+  let expr = `(X[${idx}] - ${mean}) * ${inv}`;
+  if (hasWeight) expr = `${expr} * W[ch]`;
+  if (hasBias) expr = `${expr} + B[ch]`;
+  return apply === '' ? `    Y[${idx}] = ${expr};` : `    var v: f32 = ${expr};${apply}
+    Y[${idx}] = v;`;
+}
+
+/** Where the single-pass kernels write their per-channel outputs: one binding, a slot of `stride` values each. */
+export interface PackedStats { stride: number }
+
+/** Storage bindings batchNormSinglePassKernel takes. */
+export const batchNormSinglePassBindings = (hasWeight: boolean, hasBias: boolean, running: boolean, epilogue: readonly EpilogueOp[] = []): number =>
+  3 + Number(hasWeight) + Number(hasBias) + 2 * Number(running) + epilogue.filter((e) => e.op.arity === 2).length;
+
+/**
+ * The statistics pass and the apply pass in one dispatch, one workgroup per channel: the
+ * statistics kernel's reduction (same order, same bits), then the same workgroup writes its
+ * channel's y with the epilogue. Bindings X, [weight], [bias], [running mean, running var],
+ * one residual per binary op, STATS, Y. STATS holds mean, invstd[, new running mean, new
+ * running var] in slots 0 to 3 of `packed.stride` values each (one binding for what would
+ * be four: ResNet's bn with weight, bias, running statistics and a residual then takes 8,
+ * WebGPU's default limit).
+ *
+ * Its work per channel runs on one workgroup, where the apply pass spreads it over the
+ * device: for the small n·s the backend uses it for, the dispatch it saves costs more.
+ */
+export function batchNormSinglePassKernel(p: BatchNormShape, eps: number, hasWeight: boolean, hasBias: boolean,
+  epilogue: readonly EpilogueOp[], packed: PackedStats, running?: RunningUpdate): Kernel {
+  const storage: [string, Access, string][] = [['X', 'read', 'f32']];
+  if (hasWeight) storage.push(['W', 'read', 'f32']);
+  if (hasBias) storage.push(['B', 'read', 'f32']);
+  if (running) storage.push(['RM', 'read', 'f32'], ['RV', 'read', 'f32']);
+  const fields: Field[] = [...shapeFields(p), ['eps', 'f32', eps], ['stride', 'i32', packed.stride], ...(running ? runningFields(running.momentum, running.count) : [])];
+  const e = applyEpilogue(epilogue, storage, fields, 'k');
+  storage.push(['STATS', 'read_write', 'f32'], ['Y', 'read_write', 'f32']);
+  const slot = ['MEAN', 'INVSTD', 'NEW_MEAN', 'NEW_VAR'];
+  const body = `${statsReduce}
+  if (chRaw < p.c && t == 0) {
+${statsWrites(running !== undefined, (n) => `STATS[${slot.indexOf(n)} * p.stride + ch]`)}
+  }
+  if (chRaw < p.c) {
+    for (var j = t; j < p.count; j += ${RED_WG}) {
+      let k = chIdx(ch, j);
+${normalised('mu', 'inv', hasWeight, hasBias, 'k', e.apply).replace(/^/gm, '  ')}
+    }
+  }`;
   return makeKernel({
-    key: `batchNorm/apply/${hasWeight}/${hasBias}${key}`,
+    key: `batchNorm/single/${hasWeight}/${hasBias}/${running !== undefined}${e.key}`,
     storage,
     fields,
-    build: () => (epilogue.length ? FLOAT_SPECIALS + MATH_F32 + fns.join('') : '') + linearMain(WG, body),
-    workgroupSize: WG, dispatch: linearDispatch(count, WG),
+    build: () => e.fns + channelMain(['sum', 'sq'], body),
+    workgroupSize: RED_WG, dispatch: foldGroups(p.n * p.s === 0 ? 0 : p.c),
   });
 }
 
@@ -145,17 +224,7 @@ export function batchNormApplyKernel(p: BatchNormShape, hasWeight: boolean, hasB
  * with eight); else the apply kernel makes it again from GY and PY (no g array).
  */
 export function batchNormBackwardReduceKernel(p: BatchNormShape, prologue?: EpilogueOp, keepG = true): Kernel {
-  const body = `  let mu = MEAN[ch];
-  let inv = INVSTD[ch];
-  var gb = 0.0;
-  var gw = 0.0;
-  for (var j = t; j < p.count; j += ${RED_WG}) {
-    let k = chIdx(ch, j);
-${prologue ? `    let g = op0(GY[k]${prologue.op.arity === 2 ? ', PY[k]' : ''});
-${keepG ? `    if (chRaw < p.c) { G[k] = g; }\n` : ''}` : `    let g = GY[k];\n`}    gb += g;
-    gw += g * (X[k] - mu) * inv;
-  }
-${treeReduce(['gb', 'gw'])}
+  const body = `${backwardReduce(prologue, keepG)}
   if (chRaw < p.c && t == 0) {
     GB[ch] = gb;
     GW[ch] = gw;
@@ -179,6 +248,67 @@ ${treeReduce(['gb', 'gw'])}
   });
 }
 
+/** The g of element `k`: gy, or op(gy, py) with the prologue. */
+const prologueG = (prologue: EpilogueOp | undefined, k: string): string =>
+  prologue ? `op0(GY[${k}]${prologue.op.arity === 2 ? `, PY[${k}]` : ''})` : `GY[${k}]`;
+
+/**
+ * The reduce pass up to its writes: every invocation ends with the channel's `gb` and `gw`
+ * (and `mu`, `inv`). Text shared by the two-pass and single-pass kernels: the same bits.
+ */
+function backwardReduce(prologue: EpilogueOp | undefined, keepG: boolean): string {
+  return `  let mu = MEAN[ch];
+  let inv = INVSTD[ch];
+  var gb = 0.0;
+  var gw = 0.0;
+  for (var j = t; j < p.count; j += ${RED_WG}) {
+    let k = chIdx(ch, j);
+    let g = ${prologueG(prologue, 'k')};
+${prologue && keepG ? `    if (chRaw < p.c) { G[k] = g; }\n` : ''}    gb += g;
+    gw += g * (X[k] - mu) * inv;
+  }
+${treeReduce(['gb', 'gw'])}`;
+}
+
+/** gx of element `idx` (`ch`, `inv` and `g` in scope): the same expression in both backward kernels. */
+const gxExpr = (hasWeight: boolean, idx: string, mean: string, gb: string, gw: string): string => `    let xhat = (X[${idx}] - ${mean}) * inv;
+    GX[${idx}] = (${hasWeight ? 'W[ch] * inv' : 'inv'} / p.m) * (p.m * g - ${gb} - xhat * ${gw});`;
+
+/**
+ * The reduce pass and the apply pass in one dispatch, one workgroup per channel: the reduce
+ * kernel's sums (same order, same bits), then the same workgroup writes its channel's gx.
+ * Bindings GY, [PY], X, mean, invstd, [weight], STATS, GX; STATS holds gbias in slot 0 and
+ * gweight in slot 1 of `packed.stride` values each (8 bindings with the prologue and a
+ * weight, WebGPU's default limit). g = op(gy, py) is made in both loops, never stored.
+ */
+export function batchNormBackwardSinglePassKernel(p: BatchNormShape, hasWeight: boolean, packed: PackedStats, prologue?: EpilogueOp): Kernel {
+  const storage: [string, Access, string][] = [['GY', 'read', 'f32'], ...(prologue?.op.arity === 2 ? [['PY', 'read', 'f32'] as [string, Access, string]] : []),
+    ['X', 'read', 'f32'], ['MEAN', 'read', 'f32'], ['INVSTD', 'read', 'f32']];
+  if (hasWeight) storage.push(['W', 'read', 'f32']);
+  storage.push(['STATS', 'read_write', 'f32'], ['GX', 'read_write', 'f32']);
+  const body = `${backwardReduce(prologue, false)}
+  if (chRaw < p.c && t == 0) {
+    STATS[ch] = gb;
+    STATS[p.stride + ch] = gw;
+  }
+  if (chRaw < p.c) {
+    for (var j = t; j < p.count; j += ${RED_WG}) {
+      let k = chIdx(ch, j);
+      let g = ${prologueG(prologue, 'k')};
+${gxExpr(hasWeight, 'k', 'mu', 'gb', 'gw').replace(/^/gm, '  ')}
+    }
+  }`;
+  const fields: Field[] = [...shapeFields(p), ['m', 'f32', p.n * p.s], ['stride', 'i32', packed.stride]];
+  if (prologue) fields.push(['a0', 'f32', prologue.a], ['b0', 'f32', prologue.b]);
+  return makeKernel({
+    key: `batchNorm/backwardSingle/${hasWeight}${prologue ? `/${prologue.op.name}` : ''}`,
+    storage,
+    fields,
+    build: () => (prologue ? FLOAT_SPECIALS + MATH_F32 + wgslOpFunction(prologue.op, 'f32', 'f32', 'op0', { a: 'p.a0', b: 'p.b0' }) : '') + channelMain(['gb', 'gw'], body),
+    workgroupSize: RED_WG, dispatch: foldGroups(p.n * p.s === 0 ? 0 : p.c),
+  });
+}
+
 /**
  * Bindings GY, X, mean, invstd, gbias, gweight, [weight], GX. `m`: the values per channel
  * of the whole batch, when this dispatch covers part of it. With `prologue`, bindings GY,
@@ -193,18 +323,17 @@ export function batchNormBackwardApplyKernel(p: BatchNormShape, hasWeight: boole
   ];
   if (hasWeight) storage.push(['W', 'read', 'f32']);
   storage.push(['GX', 'read_write', 'f32']);
-  const scale = hasWeight ? 'W[ch] * inv' : 'inv';
   const body = `    let ch = (i / p.s) % p.c;
+    let g = ${prologueG(prologue, 'i')};
     let inv = INVSTD[ch];
-    let xhat = (X[i] - MEAN[ch]) * inv;
-    GX[i] = (${scale} / p.m) * (p.m * ${prologue ? 'g' : 'GY[i]'} - GB[ch] - xhat * GW[ch]);`;
+${gxExpr(hasWeight, 'i', 'MEAN[ch]', 'GB[ch]', 'GW[ch]')}`;
   if (prologue) {
     return makeKernel({
       key: `batchNorm/backwardApply/${hasWeight}/${prologue.op.name}`,
       storage,
       fields: [['count', 'i32', count], ['c', 'i32', p.c], ['s', 'i32', p.s], ['m', 'f32', m], ['a0', 'f32', prologue.a], ['b0', 'f32', prologue.b]],
       build: () => FLOAT_SPECIALS + MATH_F32 + wgslOpFunction(prologue.op, 'f32', 'f32', 'op0', { a: 'p.a0', b: 'p.b0' }) +
-        linearMain(WG, body.replace('    let inv', '    let g = op0(GY[i], PY[i]);\n    let inv')),
+        linearMain(WG, body),
       workgroupSize: WG, dispatch: linearDispatch(count, WG),
     });
   }

@@ -83,6 +83,13 @@ export function allKernels(): K.Kernel[] {
     ]),
     ...[true, false].map((keepG) => K.batchNormBackwardReduceKernel(bn, { op: op2('bnReluGrad', E.select(E.le(E.y, 0), 0, E.x), 'float'), a: 0, b: 0 }, keepG)),
     K.batchNormBackwardApplyKernel(bn, true, 10, { op: op2('bnReluGrad', E.select(E.le(E.y, 0), 0, E.x), 'float'), a: 0, b: 0 }),
+    // single pass: statistics and apply (reduce and apply) in one kernel, plain and with every extra
+    K.batchNormSinglePassKernel(bn, 1e-5, false, false, [], { stride: 64 }),
+    K.batchNormSinglePassKernel(bn, 1e-5, true, true, [
+      { op: op2('bnAdd', E.add(E.x, E.y), 'float'), a: 0, b: 0 }, { op: op1('bnLeaky', E.select(E.gt(E.x, 0), E.x, E.mul(E.x, E.a))), a: 0.1, b: 0 },
+    ], { stride: 64 }, { momentum: 0.1, count: 10 }),
+    K.batchNormBackwardSinglePassKernel(bn, false, { stride: 64 }),
+    K.batchNormBackwardSinglePassKernel(bn, true, { stride: 64 }, { op: op2('bnReluGrad', E.select(E.le(E.y, 0), 0, E.x), 'float'), a: 0, b: 0 }),
     K.sgdKernel(5, { lr: 1, momentum: 0.9, dampening: 0, weightDecay: 0, nesterov: true, firstStep: false }, true),
     K.sgdKernel(5, { lr: 1, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, firstStep: false }, false),
     K.adamKernel(5, { lr: 1, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0, decoupled: true, step: 1 }),

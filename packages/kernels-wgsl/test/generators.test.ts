@@ -57,7 +57,8 @@ describe('kernel plumbing', () => {
 describe('dispatch sizes', () => {
   it('batch norm: one workgroup per channel for the reductions; folded grid-stride apply kernels past 65535 groups', () => {
     const big: IR.BatchNormShape = { n: 64, c: 300, s: 1024 }; // 19.7M elements > 65535 * 256
-    for (const k of [K.batchNormStatsKernel(big, 1e-5), K.batchNormBackwardReduceKernel(big)]) expect(k.dispatch).toEqual([300, 1, 1]);
+    for (const k of [K.batchNormStatsKernel(big, 1e-5), K.batchNormBackwardReduceKernel(big), K.batchNormSinglePassKernel(big, 1e-5, true, true, [], { stride: 320 }),
+      K.batchNormBackwardSinglePassKernel(big, true, { stride: 320 })]) expect(k.dispatch).toEqual([300, 1, 1]);
     for (const k of [K.batchNormApplyKernel(big, true, true), K.batchNormBackwardApplyKernel(big, false)]) {
       const [x, y, z] = k.dispatch;
       expect(x).toBeLessThanOrEqual(K.MAX_GROUPS);

@@ -5,9 +5,11 @@
  * equal unfused bit for bit (NaN as NaN): odd shapes, with and without weight and bias,
  * unary epilogues (relu, sigmoid, leaky relu with its parameter), the residual chain
  * relu(bn(x) + shortcut), the running statistics, the reluGrad prologue. Without a WebGPU
- * adapter its suite is skipped, except under CI=true, where that is a failure.
+ * adapter its suite is skipped, except under CI=true, where that is a failure. On webgpu the
+ * cases run on the single-pass kernels (these shapes are small) and again on the two-pass
+ * ones; batch-norm-single-pass.test.ts compares the two.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend, BatchNormEpilogue, BatchNormParams, DType, ElementwiseOp, RunningStatsParams, Storage } from '../src/backend';
 import { elementwiseOps } from '../src/ops/elementwise';
 import { cpuBackend, cpuReferenceBackend } from '../src/backends/cpu/index';
@@ -15,6 +17,7 @@ import { installWasmNodeHost } from '../src/backends/cpu/wasm/node-host';
 import { defaultThreads, wasmRuntime } from '../src/backends/cpu/wasm/runtime';
 import { wasmBatchNormBackwardFused, wasmBatchNormFused } from '../src/backends/cpu/wasm/batch-norm-fused';
 import { batchNormRunningStats } from '../src/backends/cpu/kernels/batch-norm';
+import { setBatchNormSinglePassMaxCount } from '../src/backends/webgpu/ops-nn';
 import { openBackend } from './helpers/webgpu-backend';
 import { randoms } from './helpers/backend-pair';
 
@@ -236,26 +239,52 @@ describe.skipIf(!gpu.gpu)(`webgpu (${gpu.reason})`, () => {
   // then + residual) could differ by an ulp there: the unfused kernel stores the product.
   suite('cases', () => gpu.gpu, 'float32', gpuRunning);
 
-  it('runs the forward in 2 dispatches and the backward in 2, running statistics and a residual chain included', async () => {
-    const be = gpu.gpu!;
-    const shape = [4, 6, 5, 5];
-    const { x, residual, weight, bias } = inputs(shape);
-    const p = { ...bnShape(shape), eps: 1e-5 };
-    const [xs, rs, w, b] = [x, residual, weight, bias].map((v) => up(be, v, 'float32'));
-    const rm = be.fill(p.c, 0, 'float32'), rv = be.fill(p.c, 1, 'float32');
-    const before = be.commandCounts().dispatches;
-    const fwd = be.batchNorm(xs, w, b, { ...p, running: { mean: rm, var: rv, momentum: 0.1, count: p.n * p.s } }, 'float32',
-      [{ op: op('add'), residual: rs }, { op: op('relu') }]);
-    expect(be.commandCounts().dispatches - before).toBe(2);
-    const mid = be.commandCounts().dispatches;
-    be.batchNormBackward(rs, xs, fwd.mean, fwd.invstd, w, p, 'float32', { op: op('reluGrad'), y: fwd.y });
-    expect(be.commandCounts().dispatches - mid).toBe(2);
+  /** Runs `body` with the single pass off: every batch norm on the two-pass kernels. */
+  const twoPass = async (body: () => Promise<void>) => {
+    const before = setBatchNormSinglePassMaxCount(0);
+    try {
+      await body();
+    } finally {
+      setBatchNormSinglePassMaxCount(before);
+    }
+  };
+
+  describe('the two-pass kernels (single pass off)', () => {
+    let before = 0;
+    beforeAll(() => {
+      before = setBatchNormSinglePassMaxCount(0);
+    });
+    afterAll(() => {
+      setBatchNormSinglePassMaxCount(before);
+    });
+    suite('cases', () => gpu.gpu, 'float32', gpuRunning);
+  });
+
+  it('runs the forward in 1 dispatch and the backward in 1 on the single pass, 2 and 2 on the two-pass kernels, running statistics and a residual chain included', async () => {
+    for (const [single, expected] of [[true, 1], [false, 2]] as const) {
+      const run = async () => {
+        const be = gpu.gpu!;
+        const shape = [4, 6, 5, 5];
+        const { x, residual, weight, bias } = inputs(shape);
+        const p = { ...bnShape(shape), eps: 1e-5 };
+        const [xs, rs, w, b] = [x, residual, weight, bias].map((v) => up(be, v, 'float32'));
+        const rm = be.fill(p.c, 0, 'float32'), rv = be.fill(p.c, 1, 'float32');
+        const before = be.commandCounts().dispatches;
+        const fwd = be.batchNorm(xs, w, b, { ...p, running: { mean: rm, var: rv, momentum: 0.1, count: p.n * p.s } }, 'float32',
+          [{ op: op('add'), residual: rs }, { op: op('relu') }]);
+        expect(be.commandCounts().dispatches - before).toBe(expected);
+        const mid = be.commandCounts().dispatches;
+        be.batchNormBackward(rs, xs, fwd.mean, fwd.invstd, w, p, 'float32', { op: op('reluGrad'), y: fwd.y });
+        expect(be.commandCounts().dispatches - mid).toBe(expected);
+      };
+      await (single ? run() : twoPass(run));
+    }
   });
 
   describe.skipIf(!eight.gpu)('8 storage bindings per stage', () => {
     it('has 8', () => expect(eight.gpu!.limits?.maxStorageBuffers).toBe(8));
     suite('cases', () => eight.gpu, 'float32', gpuRunning);
-    it('three residuals with weight and bias need 9 bindings: the separate calls there, one fused kernel on 16', async () => {
+    it('three residuals with weight and bias need 9 bindings on the two-pass kernels: the separate calls there, one fused kernel on 16', () => twoPass(async () => {
       for (const [be, fusedApply] of [[eight.gpu!, false], [gpu.gpu!, true]] as const) {
         const shape = [3, 5, 7, 9];
         const { size, x, residual, weight, bias } = inputs(shape);
@@ -269,7 +298,7 @@ describe.skipIf(!gpu.gpu)(`webgpu (${gpu.reason})`, () => {
         expect(be.commandCounts().dispatches - before).toBe(fusedApply ? 2 : 5);
         expect(bits(await read(be, fused.y, size, 'float32'), 'float32')).toEqual(bits(await read(be, y, size, 'float32'), 'float32'));
       }
-    });
+    }));
   });
 
   describe.skipIf(!small.gpu)('a batch split across bindings: the separate calls', () => {

@@ -1,9 +1,9 @@
 /**
  * The jit's batch-norm fusion: the elementwise ops next to a batch norm go into its kernels
  * (the backends' epilogue and prologue arguments, backend.ts), so that on WebGPU a
- * `bn → ReLU` or `bn + shortcut → ReLU` forward is the batch norm's 2 dispatches, and a
- * `ReLU gradient → bn backward` is the backward's 2, and on the cpu the activation is applied
- * to each row while it is in cache.
+ * `bn → ReLU` or `bn + shortcut → ReLU` forward is the batch norm's dispatches (1, or 2 for
+ * a large batch), and a `ReLU gradient → bn backward` is the backward's, and on the cpu the
+ * activation is applied to each row while it is in cache.
  *
  * Forward: the recorded ops that read the batch norm's output and nothing else (each read
  * once, by the next), float32, of its shape, become its epilogue (at most MAX_EPILOGUE);

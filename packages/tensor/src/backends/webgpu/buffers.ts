@@ -73,10 +73,10 @@ export class GpuStorage implements Storage {
   offset = 0;
   arena: Arena | null = null;
   binding: Binding;
-  constructor(buffer: GPUBuffer) {
+  constructor(buffer: GPUBuffer, bytes = bufferBytes(buffer)) {
     this.buffer = buffer;
     this.binding = buffer;
-    this.bytes = bufferBytes(buffer);
+    this.bytes = bytes;
   }
 
   /** Points this storage at bytes [offset, offset + bytes) of `arena` (the caller copied the values there). */

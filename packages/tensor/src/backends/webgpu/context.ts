@@ -6,7 +6,7 @@ import { requireFloatDtype } from '../../shape-rules';
 import type { GemmVariant, Plan, ScalarType } from '@webgrad/kernels-wgsl';
 import type { DType, Storage } from '../../backend';
 import { type DeviceLimits, checkBindingFits, checkBufferFits } from '../../limits';
-import { type Arena, GpuStorage, bindingBuffer } from './buffers';
+import { Arena, GpuStorage, bindingBuffer } from './buffers';
 import type { Binding, Queue } from './queue';
 
 /** Offset tables kept per geometry; a training loop reuses a handful. */
@@ -41,6 +41,25 @@ export class Context {
     this.liveBuffers++;
     this.liveBytes += s.bytes;
     return s;
+  }
+
+  /**
+   * `count` new storages of `elements` values each, slots of one arena at aligned offsets:
+   * a kernel that writes them all binds one buffer (`buffer`, slot k at element k · stride).
+   * Each is disposed on its own; the arena goes back to the pool with the last.
+   */
+  allocSlots(elements: number, count: number, what: string): { storages: GpuStorage[]; buffer: GPUBuffer; stride: number } {
+    const slotBytes = Math.ceil(Math.max(elements * 4, 4) / this.bindingAlignment) * this.bindingAlignment;
+    checkBufferFits(`${what} (${count} outputs of ${elements} values)`, 'webgpu', this.limits, slotBytes * count);
+    const arena = new Arena(this.queue.storageBuffer(slotBytes * count, what));
+    const storages = Array.from({ length: count }, (_, k) => {
+      const s = new GpuStorage(arena.buffer, elements * 4);
+      s.moveTo(arena, k * slotBytes);
+      this.liveBuffers++;
+      this.liveBytes += s.bytes;
+      return s;
+    });
+    return { storages, buffer: arena.buffer, stride: slotBytes / 4 };
   }
 
   dispose(s: Storage): void {

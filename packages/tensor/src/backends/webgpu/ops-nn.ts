@@ -1,6 +1,7 @@
 /** Pooling, batch norm, softmax and the fused optimizer steps. */
 import {
   adamKernel, avgPoolBackwardKernel, batchNormApplyBindings, batchNormRunningStatsKernel, avgPoolKernel, batchNormApplyKernel, batchNormBackwardApplyKernel, batchNormCombineKernel, batchNormBackwardReduceKernel, batchNormStatsKernel,
+  batchNormBackwardSinglePassKernel, batchNormSinglePassBindings, batchNormSinglePassKernel, type EpilogueOp,
   maxPoolBackwardKernel, maxPoolBackwardScatterKernel, maxPoolKernel, poolWindowsDisjoint, sgdKernel, softmaxKernel,
 } from '@webgrad/kernels-wgsl';
 import { epilogueSteps, type AdamItem, type AdamParams, type Backend, type BatchNormCall, type BatchNormEpilogue, type BatchNormParams, type BatchNormPrologue, type BatchNormResult, type DType, type PoolParams, type SgdItem, type SgdParams, type Storage } from '../../backend';
@@ -10,6 +11,26 @@ import { Packer } from './pack';
 import type { Binding } from './queue';
 import { Accumulator, bindsWhole, forParts, type Operand } from './split';
 import { sizeOf } from '../../shape';
+
+/**
+ * The largest n·s (values per channel) batch norm takes in one dispatch (batchNormSinglePassKernel
+ * and its backward) instead of two. The single pass adds a third sweep over the channel's
+ * values to the statistics pass's two, on the same one workgroup per channel, where the apply
+ * pass spreads that sweep over the whole device. At 16384 values a workgroup of 256 makes 64
+ * loads per invocation per sweep, a few µs on a discrete GPU: about what a dispatch costs the
+ * host (12-16 µs in Dawn), so the single pass wins below and loses above, where the sweep
+ * grows with n·s and the dispatch does not (a ResNet's first stages at batch 64 and up stay
+ * on two passes; at batch 16 on 32×32 images every bn takes one).
+ */
+export const SINGLE_PASS_MAX_COUNT = 16384;
+let singlePassMaxCount = SINGLE_PASS_MAX_COUNT;
+
+/** Sets the n·s limit of the single-pass batch norm (tests: 0 forces the two-pass kernels); returns the previous one. */
+export function setBatchNormSinglePassMaxCount(count: number): number {
+  const before = singlePassMaxCount;
+  singlePassMaxCount = count;
+  return before;
+}
 
 type NnMethods = Pick<Backend, 'maxPool' | 'maxPoolBackward' | 'avgPool' | 'avgPoolBackward' | 'batchNorm' | 'batchNormBackward' | 'softmax' | 'sgdSteps' | 'adamSteps'>;
 
@@ -28,6 +49,31 @@ export function nnMethods(ctx: Context): NnMethods {
 
   const packer = new Packer(ctx);
   const maxStorageBindings = () => ctx.limits.maxStorageBuffers ?? 8;
+  /** Whether a batch norm of `p` over bindings `whole` (x's size each) takes the single pass, given its binding count. */
+  const singlePass = (p: BatchNormParams, whole: Binding[], bindings: number) =>
+    p.c > 0 && p.n * p.s > 0 && p.n * p.s <= singlePassMaxCount && bindings <= maxStorageBindings() && bindsWhole(ctx, whole);
+
+  /**
+   * batchNorm in one dispatch (see SINGLE_PASS_MAX_COUNT), or null where it does not apply.
+   * The mean, invstd and new running statistics are slots of one arena: one binding.
+   */
+  function singlePassBatchNorm(x: Storage, weight: Storage | null, bias: Storage | null, p: BatchNormCall, ops: EpilogueOp[], residuals: Binding[]): BatchNormResult | null {
+    const what = 'batchNorm';
+    const xb = ctx.buf(x, what);
+    const run = p.running;
+    const runIn = run ? [ctx.buf(run.mean, what), ctx.buf(run.var, what)] : [];
+    if (!singlePass(p, [xb, ...residuals], batchNormSinglePassBindings(weight !== null, bias !== null, run !== undefined, ops))) return null;
+    const y = ctx.alloc(p.n * p.c * p.s, what);
+    const out = ctx.allocSlots(p.c, run ? 4 : 2, what);
+    const bind: Binding[] = [xb];
+    if (weight) bind.push(ctx.buf(weight, what));
+    if (bias) bind.push(ctx.buf(bias, what));
+    q.run(batchNormSinglePassKernel(p, p.eps, weight !== null, bias !== null, ops, { stride: out.stride }, run ? { momentum: run.momentum, count: run.count } : undefined),
+      [...bind, ...runIn, ...residuals, out.buffer, y.buffer]);
+    const [mean, invstd, runningMean, runningVar] = out.storages;
+    return run ? withRunning({ y, mean, invstd }, { mean: runningMean, var: runningVar }) : { y, mean, invstd };
+  }
+
   const plainBatchNorm: Backend['batchNorm'] = (x, weight, bias, p) => {
     const what = 'batchNorm';
     const mean = ctx.alloc(p.c, what), invstd = ctx.alloc(p.c, what), y = ctx.alloc(p.n * p.c * p.s, what);
@@ -58,6 +104,22 @@ export function nnMethods(ctx: Context): NnMethods {
       (_, n, bind) => q.run(batchNormApplyKernel({ ...p, n }, weight !== null, bias !== null), bind));
     return { y, mean, invstd };
   };
+  /** batchNormBackward in one dispatch (see SINGLE_PASS_MAX_COUNT), or null where it does not apply. gbias and gweight share an arena. */
+  function singlePassBatchNormBackward(gy: Storage, x: Storage, mean: Storage, invstd: Storage, weight: Storage | null, p: BatchNormParams,
+    prologue: BatchNormPrologue | undefined): { gx: Storage; gweight: Storage; gbias: Storage } | null {
+    const what = 'batchNormBackward';
+    // A unary prologue stays on the separate calls, as in fusedBatchNormBackward.
+    if (prologue && prologue.op.arity !== 2) return null;
+    const whole = [ctx.buf(gy, what), ...(prologue ? [ctx.buf(prologue.y, what)] : []), ctx.buf(x, what)];
+    if (!singlePass(p, whole, whole.length + 4 + Number(weight !== null))) return null;
+    const gx = ctx.alloc(p.n * p.c * p.s, what);
+    const out = ctx.allocSlots(p.c, 2, what);
+    const bind = [...whole, ctx.buf(mean, what), ctx.buf(invstd, what), ...(weight ? [ctx.buf(weight, what)] : [])];
+    const pro = prologue ? { op: prologue.op, a: prologue.a ?? 0, b: prologue.b ?? 0 } : undefined;
+    q.run(batchNormBackwardSinglePassKernel(p, weight !== null, { stride: out.stride }, pro), [...bind, out.buffer, gx.buffer]);
+    return { gx, gbias: out.storages[0], gweight: out.storages[1] };
+  }
+
   const plainBatchNormBackward: Backend['batchNormBackward'] = (gy, x, mean, invstd, weight, p) => {
     const what = 'batchNormBackward';
     const gbias = ctx.alloc(p.c, what), gweight = ctx.alloc(p.c, what), gx = ctx.alloc(p.n * p.c * p.s, what);
@@ -106,7 +168,8 @@ export function nnMethods(ctx: Context): NnMethods {
 
   /**
    * batchNorm with its epilogue in the apply pass and the running statistics in the
-   * statistics pass (2 dispatches for what takes 3 to 5 as separate calls). Falls back to
+   * statistics pass (2 dispatches for what takes 3 to 5 as separate calls), where the single
+   * pass does not apply (n·s above its limit, too many bindings). Falls back to
    * the separate calls for a batch too large to bind whole (the split path) and for an
    * epilogue with more residuals than the device has storage bindings for.
    */
@@ -139,7 +202,8 @@ export function nnMethods(ctx: Context): NnMethods {
   }
 
   /**
-   * batchNormBackward with the prologue's op in both passes (2 dispatches for 3). The apply
+   * batchNormBackward with the prologue's op in both passes (2 dispatches for 3), where the
+   * single pass does not apply. The apply
    * pass then takes 9 bindings with a weight; on a device with 8 the reduce pass writes
    * op(gy, y) for a plain apply pass instead (8 bindings on either side, one array of g).
    * Falls back to the separate calls for a batch too large to bind whole and for a unary op.
@@ -215,11 +279,17 @@ export function nnMethods(ctx: Context): NnMethods {
     batchNorm(x, weight, bias, p, dtype, epilogue) {
       requireFloat32('batchNorm', dtype);
       checkEpilogue(epilogue);
+      const steps = epilogueSteps(epilogue);
+      const single = singlePassBatchNorm(x, weight, bias, p, steps.map((st) => ({ op: st.op, a: st.a ?? 0, b: st.b ?? 0 })),
+        steps.filter((st) => st.op.arity === 2).map((st) => ctx.buf(st.residual!, 'batchNorm')));
+      if (single) return single;
       if (!epilogue && !p.running) return plainBatchNorm(x, weight, bias, p, dtype);
       return fusedBatchNorm(this as Backend, x, weight, bias, p, dtype, epilogue);
     },
     batchNormBackward(gy, x, mean, invstd, weight, p, dtype, prologue) {
       requireFloat32('batchNormBackward', dtype);
+      const single = singlePassBatchNormBackward(gy, x, mean, invstd, weight, p, prologue);
+      if (single) return single;
       if (!prologue) return plainBatchNormBackward(gy, x, mean, invstd, weight, p, dtype);
       return fusedBatchNormBackward(this as Backend, gy, x, mean, invstd, weight, p, dtype, prologue);
     },
