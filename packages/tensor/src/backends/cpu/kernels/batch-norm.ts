@@ -53,25 +53,27 @@ export function batchNorm(
   return { y, mean, invstd };
 }
 
-/** gbias = Σ gy, gweight = Σ gy·xhat, gx = (w·invstd/M)·(M·gy − gbias − xhat·gweight), M = n·s. */
+/**
+ * gbias = Σ gy, gweight = Σ gy·xhat, gx = (w·invstd/M)·(M·gy − gbias − xhat·gweight), M = n·s;
+ * with a prologue, prologue(gy[i], i) stands for gy[i]. Its values are read twice (sums,
+ * then gx): computed where read, with the same bits each time, rather than copied to a row.
+ */
 export function batchNormBackward(
   gy: FloatArray, x: FloatArray, mean: FloatArray, invstd: FloatArray, weight: FloatArray | null, p: BatchNormParams, prologue?: Epilogue,
 ): { gx: FloatArray; gweight: FloatArray; gbias: FloatArray } {
-  // The prologue's values are read twice (sums, then gx): made once into a scratch row
-  // would cost a copy of gy, so they are computed where read, with the same bits each time.
-  if (prologue) return batchNormBackwardWith(gy, x, mean, invstd, weight, p, prologue);
   const { n, c, s } = p;
   const m = n * s;
   const gx = newLike(gy, n * c * s), gweight = newLike(gy, c), gbias = newLike(gy, c);
+  const g = prologue ? (i: number) => prologue(gy[i], i) : (i: number) => gy[i];
   for (let ch = 0; ch < c; ch++) {
     const mu = mean[ch], inv = invstd[ch];
     let gb = 0, gw = 0;
     for (let b = 0; b < n; b++) {
       const o = (b * c + ch) * s;
       for (let k = 0; k < s; k++) {
-        const g = gy[o + k];
-        gb += g;
-        gw += g * (x[o + k] - mu) * inv;
+        const v = g(o + k);
+        gb += v;
+        gw += v * (x[o + k] - mu) * inv;
       }
     }
     gbias[ch] = gb;
@@ -79,36 +81,7 @@ export function batchNormBackward(
     const scale = ((weight ? weight[ch] : 1) * inv) / m;
     for (let b = 0; b < n; b++) {
       const o = (b * c + ch) * s;
-      for (let k = 0; k < s; k++) gx[o + k] = scale * (m * gy[o + k] - gb - (x[o + k] - mu) * inv * gw);
-    }
-  }
-  return { gx, gweight, gbias };
-}
-
-/** batchNormBackward reading prologue(gy[i], i) for gy[i] (kept apart so the unfused loop stays as it was). */
-function batchNormBackwardWith(
-  gy: FloatArray, x: FloatArray, mean: FloatArray, invstd: FloatArray, weight: FloatArray | null, p: BatchNormParams, prologue: Epilogue,
-): { gx: FloatArray; gweight: FloatArray; gbias: FloatArray } {
-  const { n, c, s } = p;
-  const m = n * s;
-  const gx = newLike(gy, n * c * s), gweight = newLike(gy, c), gbias = newLike(gy, c);
-  for (let ch = 0; ch < c; ch++) {
-    const mu = mean[ch], inv = invstd[ch];
-    let gb = 0, gw = 0;
-    for (let b = 0; b < n; b++) {
-      const o = (b * c + ch) * s;
-      for (let k = 0; k < s; k++) {
-        const g = prologue(gy[o + k], o + k);
-        gb += g;
-        gw += g * (x[o + k] - mu) * inv;
-      }
-    }
-    gbias[ch] = gb;
-    gweight[ch] = gw;
-    const scale = ((weight ? weight[ch] : 1) * inv) / m;
-    for (let b = 0; b < n; b++) {
-      const o = (b * c + ch) * s;
-      for (let k = 0; k < s; k++) gx[o + k] = scale * (m * prologue(gy[o + k], o + k) - gb - (x[o + k] - mu) * inv * gw);
+      for (let k = 0; k < s; k++) gx[o + k] = scale * (m * g(o + k) - gb - (x[o + k] - mu) * inv * gw);
     }
   }
   return { gx, gweight, gbias };
