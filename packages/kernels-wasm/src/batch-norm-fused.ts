@@ -19,7 +19,7 @@ import { layout } from './layout';
 import { renderSimd, simdRenderable } from './expr-wasm';
 import { MAX_PAGES } from './module';
 import {
-  batchNormParams, batchNormRowFunctions, chPtr, entryLocals, forward, ld, prologue, rowPtr, weightOr1, type Vars,
+  backwardFromSums, batchNormParams, batchNormRowFunctions, chPtr, entryLocals, forward, ld, prologue, rowPtr, type Vars,
 } from './batch-norm';
 
 /** The most epilogue steps a fused module takes (its parameter block has room for four). */
@@ -127,17 +127,7 @@ function backwardWithPrologue(): FuncDef {
           makeG,
           set(v.acc, f64.add(get(v.acc), f64.fromF32([scratch, c(0), get(v.s), f32.const(0), { call: 'bnRowSum' }]))),
           set(v.acc2, f64.add(get(v.acc2), f64.fromF32([scratch, rowPtr(v, 'x'), get(v.s), get(v.mu), { call: 'bnRowDot' }])))),
-        set(v.gb, f64.toF32(get(v.acc))),
-        set(v.gw, f64.toF32(f64.mul(get(v.acc2), f64.fromF32(get(v.inv))))),
-        f32.store(chPtr(v, 'gbias'), get(v.gb)),
-        f32.store(chPtr(v, 'gweight'), get(v.gw)),
-        set(v.scale, f64.toF32(f64.div(f64.mul(f64.fromF32(weightOr1(v)), f64.fromF32(get(v.inv))), get(v.m)))),
-        forRange(v.b, c(0), get(v.n), c(1),
-          [scratch, rowPtr(v, 'x'), rowPtr(v, 'gx'), get(v.s), get(v.mu),
-            f64.toF32(f64.mul(f64.fromF32(get(v.scale)), get(v.m))),
-            f32.mul(f32.sub(f32.const(0), get(v.scale)), f32.mul(get(v.inv), get(v.gw))),
-            f32.mul(f32.sub(f32.const(0), get(v.scale)), get(v.gb)),
-            { call: 'bnRowAffine' }])),
+        ...backwardFromSums(v, scratch)),
     ];
   });
 }

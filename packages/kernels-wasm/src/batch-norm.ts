@@ -108,20 +108,28 @@ function backward(): FuncDef {
       set(v.inv, f32.load(chPtr(v, 'invstd'))),
       ...channelSum(v, v.acc, [rowPtr(v, 'gy'), c(0), get(v.s), f32.const(0), { call: 'bnRowSum' }]),
       ...channelSum(v, v.acc2, [rowPtr(v, 'gy'), rowPtr(v, 'x'), get(v.s), get(v.mu), { call: 'bnRowDot' }]),
-      set(v.gb, f64.toF32(get(v.acc))),
-      set(v.gw, f64.toF32(f64.mul(get(v.acc2), f64.fromF32(get(v.inv))))),
-      f32.store(chPtr(v, 'gbias'), get(v.gb)),
-      f32.store(chPtr(v, 'gweight'), get(v.gw)),
-      // gx = scale·(M·gy − gb − (x − mu)·inv·gw), scale = w·inv/M
-      set(v.scale, f64.toF32(f64.div(f64.mul(f64.fromF32(weightOr1(v)), f64.fromF32(get(v.inv))), get(v.m)))),
-      forRange(v.b, c(0), get(v.n), c(1),
-        [rowPtr(v, 'gy'), rowPtr(v, 'x'), rowPtr(v, 'gx'), get(v.s), get(v.mu),
-          f64.toF32(f64.mul(f64.fromF32(get(v.scale)), get(v.m))),
-          f32.mul(f32.sub(f32.const(0), get(v.scale)), f32.mul(get(v.inv), get(v.gw))),
-          f32.mul(f32.sub(f32.const(0), get(v.scale)), get(v.gb)),
-          { call: 'bnRowAffine' }])),
+      ...backwardFromSums(v, rowPtr(v, 'gy'))),
   ]);
 }
+
+/**
+ * The backward of one channel once its sums are in acc (Σ g) and acc2 (Σ g·(x − mu)):
+ * gbias and gweight stored, then gx = scale·(M·g − gb − (x − mu)·inv·gw), scale = w·inv/M,
+ * row by row from `gRow` (gy's row, or the fused backward's row of op(gy, y)).
+ */
+export const backwardFromSums = (v: Vars, gRow: Code): Code[] => [
+  set(v.gb, f64.toF32(get(v.acc))),
+  set(v.gw, f64.toF32(f64.mul(get(v.acc2), f64.fromF32(get(v.inv))))),
+  f32.store(chPtr(v, 'gbias'), get(v.gb)),
+  f32.store(chPtr(v, 'gweight'), get(v.gw)),
+  set(v.scale, f64.toF32(f64.div(f64.mul(f64.fromF32(weightOr1(v)), f64.fromF32(get(v.inv))), get(v.m)))),
+  forRange(v.b, c(0), get(v.n), c(1),
+    [gRow, rowPtr(v, 'x'), rowPtr(v, 'gx'), get(v.s), get(v.mu),
+      f64.toF32(f64.mul(f64.fromF32(get(v.scale)), get(v.m))),
+      f32.mul(f32.sub(f32.const(0), get(v.scale)), f32.mul(get(v.inv), get(v.gw))),
+      f32.mul(f32.sub(f32.const(0), get(v.scale)), get(v.gb)),
+      { call: 'bnRowAffine' }]),
+];
 
 export function batchNormFunctions(): FuncDef[] {
   return [...batchNormRowFunctions(), forward(), backward()];
