@@ -13,8 +13,8 @@
  * operands. Each backend computes these bit for bit as the separate calls (its tests say so).
  */
 import type { ElementwiseKernelOp } from '@webgrad/kernels-ir';
-import type { ArgTemplate, DisposeStep, Step } from './trace';
-import { type Elementwise, elementwise, readersOf, sameShape, slotsOf } from './fuse';
+import type { ArgTemplate, Step } from './trace';
+import { type Elementwise, constOf, elementwise, readersOf, rewrite, sameShape, slotsOf } from './fuse';
 
 /** The longest epilogue the backends fuse in one kernel (longer ones they would split anyway). */
 const MAX_EPILOGUE = 4;
@@ -22,11 +22,10 @@ const MAX_EPILOGUE = 4;
 const COMMUTATIVE = new Set(['add', 'mul']);
 
 const slotArg = (t: ArgTemplate | undefined): number | null => (t?.kind === 'slot' ? t.slot : null);
-const constArg = (t: ArgTemplate | undefined): unknown => (t?.kind === 'const' ? t.value : undefined);
 /** The constant numbers of a parameters argument (an object whose other fields may name slots: p.running). */
 function numbersOf(t: ArgTemplate | undefined): Record<string, number> {
   const out: Record<string, number> = {};
-  const entries = t?.kind === 'const' && t.value !== null && typeof t.value === 'object' ? Object.entries(t.value) : t?.kind === 'object' ? t.entries.map(([k, v]) => [k, constArg(v)] as const) : [];
+  const entries = t?.kind === 'const' && t.value !== null && typeof t.value === 'object' ? Object.entries(t.value) : t?.kind === 'object' ? t.entries.map(([k, v]) => [k, constOf(v)] as const) : [];
   for (const [k, v] of entries) if (typeof v === 'number') out[k] = v;
   return out;
 }
@@ -71,7 +70,7 @@ export function fuseBatchNorm(steps: readonly Step[], kept: ReadonlySet<number>)
 
   steps.forEach((s, i) => {
     if (s.kind !== 'call') return;
-    if (s.method === 'batchNorm' && s.result.kind === 'fields' && s.args.length === 5 && constArg(s.args[4]) === 'float32') {
+    if (s.method === 'batchNorm' && s.result.kind === 'fields' && s.args.length === 5 && constOf(s.args[4]) === 'float32') {
       const fields = new Map(s.result.fields);
       const y = fields.get('y');
       if (y === undefined) return;
@@ -101,7 +100,7 @@ export function fuseBatchNorm(steps: readonly Step[], kept: ReadonlySet<number>)
       });
       return;
     }
-    if (s.method === 'batchNormBackward' && s.args.length === 7 && constArg(s.args[6]) === 'float32') {
+    if (s.method === 'batchNormBackward' && s.args.length === 7 && constOf(s.args[6]) === 'float32') {
       const g = slotArg(s.args[0]);
       if (g === null || soleReader(g) !== i) return;
       const pi = producer.get(g);
@@ -117,26 +116,7 @@ export function fuseBatchNorm(steps: readonly Step[], kept: ReadonlySet<number>)
     }
   });
 
-  const out: Step[] = [];
-  const held = new Map<number, DisposeStep[]>();
-  steps.forEach((s, i) => {
-    if (s.kind === 'dispose') {
-      if (gone.has(s.slot)) return;
-      const until = holdUntil.get(s.slot);
-      if (until !== undefined && until > i) {
-        let list = held.get(until);
-        if (!list) held.set(until, (list = []));
-        list.push(s);
-        return;
-      }
-      out.push(s);
-      return;
-    }
-    if (removed.has(i)) return;
-    out.push(replaced.get(i) ?? s);
-    for (const d of held.get(i) ?? []) out.push(d);
-  });
-  return out;
+  return rewrite(steps, { replaced, removed, gone, holdUntil });
 }
 
 /** An elementwise op reading the value so far (`from`) as one epilogue step, or null when it cannot be one. */

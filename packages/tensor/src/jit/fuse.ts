@@ -30,7 +30,8 @@ export interface Elementwise {
   readonly result: number;
 }
 
-const constOf = (t: ArgTemplate | undefined): unknown => (t === undefined ? undefined : t.kind === 'const' ? t.value : NOT_CONST);
+/** A template's constant value; NOT_CONST where a replay supplies it. */
+export const constOf = (t: ArgTemplate | undefined): unknown => (t === undefined ? undefined : t.kind === 'const' ? t.value : NOT_CONST);
 const NOT_CONST = Symbol('not constant');
 const sizeOfShape = (s: Shape) => s.reduce((n, d) => n * d, 1);
 
@@ -109,7 +110,6 @@ export function fuseElementwise(steps: readonly Step[], kept: ReadonlySet<number
 
   // The group each fused-away producer joined, by the index of the chain's last op.
   const groupOf = new Map<number, Group>();
-  const absorbed = new Set<number>();
   const groupAt = (i: number): Group => {
     let g = groupOf.get(i);
     if (!g) {
@@ -148,43 +148,60 @@ export function fuseElementwise(steps: readonly Step[], kept: ReadonlySet<number
     if (backend.name === 'cpu' && !fusesBitwise(members.map((m) => m.op.expr))) continue;
     const merged: Group = { members, leaves, shape: theirs.shape ?? mine.shape };
     for (const m of members) groupOf.set(m.index, merged);
-    absorbed.add(i);
   }
 
+  const replaced = new Map<number, Step>();
+  const removed = new Set<number>();
+  const gone = new Set<number>();
+  const holdUntil = new Map<number, number>();
+  for (const g of new Set(groupOf.values())) {
+    if (g.members.length === 1) continue;
+    const root = g.members[g.members.length - 1];
+    replaced.set(root.index, fusedCall(steps[root.index] as CallStep, g, root));
+    for (const m of g.members) {
+      if (m === root) continue;
+      removed.add(m.index);
+      gone.add(m.result);
+    }
+    // The leaves are read where the root runs: their frees before it wait for it.
+    for (const l of g.leaves) holdUntil.set(l.slot, Math.max(holdUntil.get(l.slot) ?? -1, root.index));
+  }
+  return rewrite(steps, { replaced, removed, gone, holdUntil });
+}
+
+/** What a fusion pass changes in a trace's steps. */
+export interface Rewrite {
+  /** Steps replaced in place, by index. */
+  replaced: ReadonlyMap<number, Step>;
+  /** Steps that go (their work moved into a replaced one). */
+  removed: ReadonlySet<number>;
+  /** Slots no longer made: their frees go. */
+  gone: ReadonlySet<number>;
+  /** Slots read later than before, by the index of the step that now reads them last: a free before it waits for it. */
+  holdUntil: ReadonlyMap<number, number>;
+}
+
+/** The steps with a rewrite applied. */
+export function rewrite(steps: readonly Step[], r: Rewrite): Step[] {
   const out: Step[] = [];
-  const deferredFrees = new Map<number, Step[]>();
-  const fusedAway = new Set<number>();
-  for (const i of absorbed) fusedAway.add(ops[i]!.result);
-  /** The last op of the group of each pending leaf, for frees that must wait for it. */
-  const pendingLeaf = new Map<number, number>();
-  for (let i = 0; i < steps.length; i++) {
-    const s = steps[i];
+  const held = new Map<number, Step[]>();
+  steps.forEach((s, i) => {
     if (s.kind === 'dispose') {
-      if (fusedAway.has(s.slot)) continue;
-      const wait = pendingLeaf.get(s.slot);
-      if (wait !== undefined && wait > i) {
-        let list = deferredFrees.get(wait);
-        if (!list) deferredFrees.set(wait, (list = []));
+      if (r.gone.has(s.slot)) return;
+      const until = r.holdUntil.get(s.slot);
+      if (until !== undefined && until > i) {
+        let list = held.get(until);
+        if (!list) held.set(until, (list = []));
         list.push(s);
-        continue;
+        return;
       }
       out.push(s);
-      continue;
+      return;
     }
-    const g = ops[i] ? groupOf.get(i) : undefined;
-    if (!g || g.members.length === 1) {
-      out.push(s);
-      continue;
-    }
-    const root = g.members[g.members.length - 1];
-    if (i !== root.index) {
-      for (const l of g.leaves) pendingLeaf.set(l.slot, Math.max(pendingLeaf.get(l.slot) ?? -1, root.index));
-      continue;
-    }
-    out.push(fusedCall(s as CallStep, g, root));
-    for (const f of deferredFrees.get(i) ?? []) out.push(f);
-    deferredFrees.delete(i);
-  }
+    if (r.removed.has(i)) return;
+    out.push(r.replaced.get(i) ?? s);
+    for (const d of held.get(i) ?? []) out.push(d);
+  });
   return out;
 }
 

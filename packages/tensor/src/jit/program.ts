@@ -113,13 +113,13 @@ export class Program {
   run(inputs: readonly Tensor[]): Tensor[] {
     const { trace } = this;
     const slots: Slots = new Array(trace.slotCount);
-    for (const { slot, index } of trace.inputs) slots[slot] = inputs[index].storage;
-    for (const { slot, bind } of trace.externals) slots[slot] = bind();
+    const read = new Set<Storage>();
+    for (const { slot, index } of trace.inputs) read.add((slots[slot] = inputs[index].storage));
+    for (const { slot, bind } of trace.externals) read.add((slots[slot] = bind()));
     const host = trace.hostValues.map((next) => next());
     // What the holders keep from the call before and this replay does not read (the gradients
     // that the eager step's zeroGrad frees first) goes now: kept until the end, ResNet-18's
     // 45 MB of gradients would sit beside the step's peak.
-    const read = new Set<Storage | undefined>(slots);
     const freed = new Set<Storage>();
     for (const { ref } of trace.holders) {
       if (read.has(ref.storage) || freed.has(ref.storage)) continue;
