@@ -10,19 +10,10 @@ import { batchNormFusedModule, batchNormFusedParams } from '@webgrad/kernels-was
 import { COST_PER_ELEMENT, Scratch, at, f32Bits, output, params, part, threadsFor, withOutputs } from './kernels';
 import type { KernelId, WasmRuntime } from './runtime';
 
-const modules = new WeakMap<WasmRuntime, Map<string, KernelId | null>>();
-
 function kernel(rt: WasmRuntime, kind: 'epilogue' | 'prologue', ops: readonly ElementwiseKernelOp[]): KernelId | null {
-  let cache = modules.get(rt);
-  if (!cache) modules.set(rt, (cache = new Map()));
-  const key = `${kind}/${ops.map((op) => op.name).join(',')}`;
-  let id = cache.get(key);
-  if (id === undefined) {
-    const bytes = batchNormFusedModule(kind === 'epilogue' ? { epilogue: ops } : { prologue: ops[0] }, { shared: rt.shared });
-    id = bytes ? rt.addKernels(bytes)[kind === 'epilogue' ? 'batchNorm' : 'batchNormBackward'] : null;
-    cache.set(key, id);
-  }
-  return id;
+  const key = `batchNorm ${kind}/${ops.map((op) => op.name).join(',')}`;
+  const ids = rt.generatedKernels(key, () => batchNormFusedModule(kind === 'epilogue' ? { epilogue: ops } : { prologue: ops[0] }, { shared: rt.shared }));
+  return ids ? ids[kind === 'epilogue' ? 'batchNorm' : 'batchNormBackward'] : null;
 }
 
 /** One fused op: its tree, its residual (binary ops), its parameters. */

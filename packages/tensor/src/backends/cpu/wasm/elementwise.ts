@@ -32,33 +32,14 @@ export function elementwiseRuntime(inDtype: DType, outDtype: DType): WasmRuntime
 
 // --- modules -------------------------------------------------------------------------------
 
-const modules = new WeakMap<WasmRuntime, Map<ElementwiseKernelOp | 'where', Record<string, KernelId> | null>>();
-/** Fused ops by name: a jit pass makes a new op object per trace, with the same tree. */
-const fusedModules = new WeakMap<WasmRuntime, Map<string, Record<string, KernelId> | null>>();
-
 function kernels(rt: WasmRuntime, key: ElementwiseKernelOp | 'where'): Record<string, KernelId> | null {
-  let cache = modules.get(rt);
-  if (!cache) modules.set(rt, (cache = new Map()));
-  let ids = cache.get(key);
-  if (ids === undefined) {
-    const opts = { shared: rt.shared };
-    const bytes = key === 'where' ? whereModule(opts) : elementwiseModule(key, opts);
-    ids = bytes ? rt.addKernels(bytes) : null;
-    cache.set(key, ids);
-  }
-  return ids;
+  const opts = { shared: rt.shared };
+  return rt.generatedKernels(key, () => (key === 'where' ? whereModule(opts) : elementwiseModule(key, opts)));
 }
 
+/** By name: a jit pass makes a new op object per trace, with the same tree. */
 function fusedKernels(rt: WasmRuntime, op: FusedElementwiseOp): Record<string, KernelId> | null {
-  let cache = fusedModules.get(rt);
-  if (!cache) fusedModules.set(rt, (cache = new Map()));
-  let ids = cache.get(op.name);
-  if (ids === undefined) {
-    const bytes = fusedModule(op, { shared: rt.shared });
-    ids = bytes ? rt.addKernels(bytes) : null;
-    cache.set(op.name, ids);
-  }
-  return ids;
+  return rt.generatedKernels(op.name, () => fusedModule(op, { shared: rt.shared }));
 }
 
 /** A kernel's parameter block: its layout and the words per dimTable record (size, then a byte stride per operand slot). */

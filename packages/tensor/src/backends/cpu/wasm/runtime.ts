@@ -108,6 +108,7 @@ export class WasmRuntime {
   private readonly fns: ((pp: number) => void)[];
   private readonly names: string[] = [...KERNELS];
   private readonly extraModules: WebAssembly.Module[] = [];
+  private readonly generated = new Map<unknown, Record<string, KernelId> | null>();
   private readonly host: WasmHost;
   private workers: WorkerHandle[] = [];
   /** Per worker: how long a run may still wait for it to start (START_MS once, where the caller may block). */
@@ -207,6 +208,20 @@ export class WasmRuntime {
    * module does) on this thread and every worker, now and in workers started later; returns
    * the id of each of its exports, for jobs to name.
    */
+  /**
+   * The kernels of a module generated for `key` (an op, a chain's name), made and added on
+   * the first call, the same ids after; null, remembered too, where `make` has no module.
+   */
+  generatedKernels(key: unknown, make: () => Uint8Array<ArrayBuffer> | null): Record<string, KernelId> | null {
+    let ids = this.generated.get(key);
+    if (ids === undefined) {
+      const bytes = make();
+      ids = bytes ? this.addKernels(bytes) : null;
+      this.generated.set(key, ids);
+    }
+    return ids;
+  }
+
   addKernels(bytes: Uint8Array<ArrayBuffer>): Record<string, KernelId> {
     const module = new WebAssembly.Module(bytes);
     const exports = new WebAssembly.Instance(module, { env: { memory: this.memory } }).exports;
