@@ -1,4 +1,4 @@
-import { JitTraceError, type Tensor, batchNorm, fromHost, full, isTracing, ones, zeros } from '@webgrad/tensor';
+import { JitTraceError, type Tensor, batchNorm, fromHost, isTracing, ones, zeros } from '@webgrad/tensor';
 import { Module } from '../module';
 import { type Parameter, zerosParameter } from '../parameter';
 import { ones_, zeros_ } from '../init';
@@ -49,7 +49,7 @@ export abstract class BatchNormNd extends Module {
   resetRunningStats(): void {
     if (this.runningMean) zeros_(this.runningMean);
     if (this.runningVar) ones_(this.runningVar);
-    this.setBatchCount(0);
+    this.setBatchCount(() => 0);
   }
 
   resetParameters(): void {
@@ -58,26 +58,18 @@ export abstract class BatchNormNd extends Module {
     if (this.bias) zeros_(this.bias);
   }
 
-  private setBatchCount(n: number): void {
-    this._batches = n;
-    if (!this.numBatchesTracked) return;
-    const t = full([], n, { dtype: 'int32', device: this.numBatchesTracked.device });
-    this.numBatchesTracked.set_(t);
-    t.dispose();
-  }
-
-  /** One more batch, counted on the host: under jit, each replay counts again (fromHost). */
-  private countBatch(): void {
-    if (isTracing() && this.momentum === null) {
-      throw new JitTraceError(`${this.constructor.name} with momentum = null averages with a factor 1/n that changes every step, which a jit trace cannot replay; give a momentum, or train without jit`);
-    }
+  /**
+   * The batch count becomes next() on the host and on the device; under jit, each replay
+   * calls next() again (fromHost), so a traced step counts its batch too.
+   */
+  private setBatchCount(next: () => number): void {
     if (!this.numBatchesTracked) {
-      this._batches += 1;
+      this._batches = next();
       return;
     }
-    const count = fromHost(() => Int32Array.of(++this._batches), [], { device: this.numBatchesTracked.device });
-    this.numBatchesTracked.set_(count);
-    count.dispose();
+    const t = fromHost(() => Int32Array.of((this._batches = next())), [], { device: this.numBatchesTracked.device });
+    this.numBatchesTracked.set_(t);
+    t.dispose();
   }
 
   forward(x: Tensor): Tensor {
@@ -87,7 +79,10 @@ export abstract class BatchNormNd extends Module {
     }
     let momentum = this.momentum ?? 0;
     if (this.training && this.trackRunningStats) {
-      this.countBatch();
+      if (isTracing() && this.momentum === null) {
+        throw new JitTraceError(`${this.constructor.name} with momentum = null averages with a factor 1/n that changes every step, which a jit trace cannot replay; give a momentum, or train without jit`);
+      }
+      this.setBatchCount(() => this._batches + 1);
       if (this.momentum === null) momentum = 1 / this._batches;
     }
     // Batch statistics in training, and whenever there are no running statistics to use.

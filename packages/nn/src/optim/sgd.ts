@@ -37,7 +37,7 @@ export class SGD extends Optimizer<SgdHyper> {
       const key = `${groupIds.get(g)}/${firstStep}/${p.device}`;
       let b = batches.get(key);
       if (!b) {
-        b = { h: { lr: g.lr, momentum: g.momentum, dampening: g.dampening, weightDecay: g.weightDecay, nesterov: g.nesterov, firstStep }, group: g, params: [], grads: [], bufs: [] };
+        b = { h: settings(g, firstStep), group: g, params: [], grads: [], bufs: [] };
         batches.set(key, b);
       }
       b.params.push(p);
@@ -46,9 +46,10 @@ export class SGD extends Optimizer<SgdHyper> {
     });
     for (const b of batches.values()) {
       // A jit replay reads the settings (a scheduler's lr) again; its steps are never the first.
-      const g = b.group;
-      const next = (): SgdParams => ({ lr: g.lr, momentum: g.momentum, dampening: g.dampening, weightDecay: g.weightDecay, nesterov: g.nesterov, firstStep: false });
-      sgdUpdates(b.params, b.grads, b.bufs, replayed(b.h, next));
+      sgdUpdates(b.params, b.grads, b.bufs, replayed(b.h, () => settings(b.group, false)));
     }
   }
 }
+
+const settings = (g: SgdHyper, firstStep: boolean): SgdParams =>
+  ({ lr: g.lr, momentum: g.momentum, dampening: g.dampening, weightDecay: g.weightDecay, nesterov: g.nesterov, firstStep });
