@@ -60,11 +60,13 @@ function workloads(b: Backend): { name: string; run: () => void; done: () => voi
     list.push({ name: `logSoftmax [${rows},${cols}] (cross-entropy)`, run: () => once(b.softmax(x, rows, cols, true, 'float32')) });
     list.push({ name: `softmax [${rows},${cols}]`, run: () => once(b.softmax(x, rows, cols, false, 'float32')) });
   }
+  const adam = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, decoupled: false, step: 3 };
+  const sgd = { lr: 1e-3, momentum: 0.9, dampening: 0, weightDecay: 1e-4, nesterov: false, firstStep: false };
   for (const n of [1e6, 11e6]) {
     const w = rand(n), g = rand(n), m = rand(n), v = b.fill(n, 0.01, 'float32');
     made.push(v);
-    list.push({ name: `Adam step, ${n / 1e6}M parameters`, run: () => b.adamSteps([{ param: w, grad: g, m, v, size: n }], { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, decoupled: false, step: 3 }) });
-    list.push({ name: `SGD momentum step, ${n / 1e6}M parameters`, run: () => b.sgdSteps([{ param: w, grad: g, momentumBuf: m, size: n }], { lr: 1e-3, momentum: 0.9, dampening: 0, weightDecay: 1e-4, nesterov: false, firstStep: false }) });
+    list.push({ name: `Adam step, ${n / 1e6}M parameters`, run: () => b.update(wg.adamOp(adam), [{ arrays: [w, g, m, v], size: n }], wg.adamScalars(adam), 'float32') });
+    list.push({ name: `SGD momentum step, ${n / 1e6}M parameters`, run: () => b.update(wg.sgdOp(sgd, true), [{ arrays: [w, g, m], size: n }], wg.sgdScalars(sgd), 'float32') });
   }
   return list.map((l) => ({ ...l, done }));
 }

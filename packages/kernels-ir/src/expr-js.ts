@@ -6,6 +6,7 @@
  */
 import type { ElementwiseKernelOp, Expr } from './expr';
 import { children, exprKey, type FusedElementwiseOp } from './fused';
+import { writtenArrays, type UpdateOp } from './update';
 
 const ARITH = { add: '+', sub: '-', mul: '*', div: '/' } as const;
 const COMPARE = { lt: '<', le: '<=', gt: '>', ge: '>=', eq: '===', ne: '!==' } as const;
@@ -104,11 +105,12 @@ export function binaryLoopSource(op: ElementwiseKernelOp, intMath: boolean): str
 }
 
 /**
- * Statements binding each distinct op boundary (fround node) of a fused tree to a local,
- * innermost first, and the root's value over them: inlining an op that reads its input
- * twice (sigmoid reads it three times) would otherwise compute that input again at each use.
+ * Statements binding each distinct op boundary (fround node) of the trees `roots` to a local,
+ * innermost first, and each root's value over them: inlining an op that reads its input
+ * twice (sigmoid reads it three times) would otherwise compute that input again at each
+ * use, and an update's writes share subtrees (Adam's new m is stored and read again).
  */
-function fusedBody(e: Expr): { lets: string; value: string } {
+function boundBody(roots: readonly Expr[]): { lets: string; values: string[] } {
   const bound = new Map<string, string>();
   const lets: string[] = [];
   const visit = (n: Expr): void => {
@@ -121,8 +123,8 @@ function fusedBody(e: Expr): { lets: string; value: string } {
       bound.set(key, name);
     }
   };
-  visit(e);
-  return { lets: lets.join(' '), value: renderJs(e, false, bound) };
+  roots.forEach(visit);
+  return { lets: lets.join(' '), values: roots.map((e) => renderJs(e, false, bound)) };
 }
 
 /**
@@ -133,7 +135,7 @@ function fusedBody(e: Expr): { lets: string; value: string } {
  */
 export function fusedLoopSource(op: FusedElementwiseOp): string {
   const ks = Array.from({ length: op.arity }, (_, k) => k);
-  const { lets, value } = fusedBody(op.expr);
+  const { lets, values: [value] } = boundBody([op.expr]);
   const arrays = ks.map((k) => `const I${k} = I[${k}];`).join(' ');
   return `${HELPERS}const fround = Math.fround;
 return function fused(I, shapes, outShape, Y) {
@@ -147,5 +149,24 @@ return function fused(I, shapes, outShape, Y) {
     ${ks.map((k) => `const o${k} = offs[${k}], s${k} = strides[${k}];`).join(' ')}
     for (let i = 0; i < len; i++) { ${ks.map((k) => `const in${k} = I${k}[o${k} + i * s${k}];`).join(' ')} ${lets} Y[o + i] = ${value}; }
   });
+};`;
+}
+
+/**
+ * The body of `new Function()` that returns `(A, S, i0, i1) => void`: the update `op` over
+ * elements [i0, i1) of the arrays A, its scalars S: float32 arithmetic on Float32Arrays, as
+ * the tree says, and float64 throughout on Float64Arrays (a float64 model's optimizer).
+ * Every write is computed from the old values before any is stored.
+ */
+export function updateLoopSource(op: UpdateOp): string {
+  const written = writtenArrays(op);
+  const { lets, values } = boundBody(written.map((k) => op.writes[k]!));
+  const arrays = Array.from({ length: op.arrays }, (_, k) => `const A${k} = A[${k}];`).join(' ');
+  const scalars = Array.from({ length: op.scalars }, (_, j) => `const in${op.arrays + j} = fround(S[${j}]);`).join(' ');
+  const loads = Array.from({ length: op.arrays }, (_, k) => `const in${k} = A${k}[i];`).join(' ');
+  return `${HELPERS}return function update(A, S, i0, i1) {
+  const fround = A[0] instanceof Float64Array ? (v) => v : Math.fround;
+  ${arrays} ${scalars}
+  for (let i = i0; i < i1; i++) { ${loads} ${lets} ${written.map((k, j) => `A${k}[i] = ${values[j]};`).join(' ')} }
 };`;
 }

@@ -78,11 +78,24 @@ export interface SimdCode {
   result: Local;
 }
 
+/** Several trees rendered together: a subtree they share is computed once. */
+export interface SimdCodes {
+  prelude: Code[];
+  body: Code[];
+  results: Local[];
+}
+
 /**
  * Renders `e` over the v128 locals `inputs` (x, and y for binary ops; args for a fused op) and the f32 locals
  * `params` (a, b). A boolean root gives 1.0 / 0.0 lanes, as the other renderings give 1 / 0.
  */
 export function renderSimd(e: Expr, inputs: { x?: Local; y?: Local; args?: readonly Local[] }, params: { a: Local; b: Local }, temp: (t: ValType) => Local): SimdCode {
+  const { prelude, body, results: [result] } = renderSimdAll([e], inputs, params, temp);
+  return { prelude, body, result };
+}
+
+/** renderSimd for several roots (an update's writes), sharing their common subtrees. */
+export function renderSimdAll(roots: readonly Expr[], inputs: { x?: Local; y?: Local; args?: readonly Local[] }, params: { a: Local; b: Local }, temp: (t: ValType) => Local): SimdCodes {
   const prelude: Code[] = [];
   const body: Code[] = [];
   const memo = new Map<string, { local: Local; invariant: boolean }>();
@@ -162,9 +175,12 @@ export function renderSimd(e: Expr, inputs: { x?: Local; y?: Local; args?: reado
     }
   };
 
-  let root = visit(e);
-  if (isBoolean(e)) root = bind(v128.and(get(root.local), k.f32(1)), root.invariant);
-  return { prelude, body, result: root.local };
+  const results = roots.map((e) => {
+    let root = visit(e);
+    if (isBoolean(e)) root = bind(v128.and(get(root.local), k.f32(1)), root.invariant);
+    return root.local;
+  });
+  return { prelude, body, results };
 }
 
 // --- exp and log ---------------------------------------------------------------------------

@@ -8,7 +8,7 @@ export { batchNormFusedModule, batchNormFusedParams, batchNormFusable, MAX_FUSED
 export { poolFunctions, maxPoolParams } from './pool';
 export { poolBackwardFunctions, maxPoolBackwardParams, avgPoolParams } from './pool-backward';
 export { reduceFunctions, reduceParams, reduceKernel, REDUCE_OPS, type WasmReduceOp } from './reduce';
-export { optimizerFunctions, sgdParams, adamParams, SGD_CONSTS, ADAM_CONSTS } from './optimizer';
+export { updateModule, updateParams } from './update';
 export { softmaxFunctions, softmaxParams, expF64x2 } from './softmax';
-export { renderSimd, simdRenderable, sameAsJs, fusesBitwise, expSimd, logSimd, type SimdCode } from './expr-wasm';
+export { renderSimd, renderSimdAll, simdRenderable, sameAsJs, fusesBitwise, expSimd, logSimd, type SimdCode } from './expr-wasm';
 export { elementwiseModule, whereModule, fusedModule, elementwiseParams, fusedParams, DIM_RECORD, FUSED_DIM_RECORD, type ElementwiseModuleOptions } from './elementwise';

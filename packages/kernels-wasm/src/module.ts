@@ -9,7 +9,6 @@ import { batchNormFunctions } from './batch-norm';
 import { poolFunctions } from './pool';
 import { poolBackwardFunctions } from './pool-backward';
 import { reduceFunctions } from './reduce';
-import { optimizerFunctions } from './optimizer';
 import { softmaxFunctions } from './softmax';
 
 export const WASM_PAGE = 65536;
@@ -30,7 +29,6 @@ export function kernelFunctions(opts: ModuleOptions): FuncDef[] {
     ...gemmFunctions(opts), ...convFunctions(), ...batchNormFunctions(), ...poolFunctions(),
     ...poolBackwardFunctions(),
     ...reduceFunctions(),
-    ...optimizerFunctions(),
     ...softmaxFunctions(),
   ];
 }

@@ -118,24 +118,31 @@ export function wgslOpFunction(op: ElementwiseKernelOp, inType: ScalarType, outT
 }
 
 /**
- * `fn op(in0: f32, ...) -> f32` evaluating a fused op's tree, with each distinct op
- * boundary (fround node) bound once to a `let`: an inlined op that reads its input more
- * than once would otherwise repeat that input's whole subtree.
+ * `let`s binding each distinct op boundary (fround node) below the roots `roots` once,
+ * innermost first, and each root over them: an inlined op that reads its input more than
+ * once would otherwise repeat that input's whole subtree, and an update's writes share
+ * subtrees. The roots themselves are not bound.
  */
-export function wgslFusedFunction(op: FusedElementwiseOp): string {
+export function wgslBoundValues(roots: readonly Expr[], indent = '  '): { lets: string; values: string[] } {
   const bound = new Map<string, string>();
   let lets = '';
   const visit = (n: Expr): void => {
     const key = exprKey(n);
     if (bound.has(key)) return;
     children(n).forEach(visit);
-    if (n.kind === 'fround' && n !== op.expr) {
+    if (n.kind === 'fround' && !roots.includes(n)) {
       const name = `t${bound.size}`;
-      lets += `  let ${name} = ${renderWgsl(n, 'f32', P_FIELDS, bound)};\n`;
+      lets += `${indent}let ${name} = ${renderWgsl(n, 'f32', P_FIELDS, bound)};\n`;
       bound.set(key, name);
     }
   };
-  visit(op.expr);
+  roots.forEach(visit);
+  return { lets, values: roots.map((e) => renderWgsl(e, 'f32', P_FIELDS, bound)) };
+}
+
+/** `fn op(in0: f32, ...) -> f32` evaluating a fused op's tree (its op boundaries bound once). */
+export function wgslFusedFunction(op: FusedElementwiseOp): string {
+  const { lets, values: [value] } = wgslBoundValues([op.expr]);
   const params = Array.from({ length: op.arity }, (_, k) => `in${k}: f32`).join(', ');
-  return `fn op(${params}) -> f32 {\n${lets}  return ${renderWgsl(op.expr, 'f32', P_FIELDS, bound)};\n}\n`;
+  return `fn op(${params}) -> f32 {\n${lets}  return ${value};\n}\n`;
 }

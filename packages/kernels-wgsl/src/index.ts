@@ -24,5 +24,5 @@ export * from './conv-direct';
 export * from './im2col';
 export * from './pool';
 export * from './softmax';
-export * from './optim';
+export * from './update';
 export * from './batch-norm';

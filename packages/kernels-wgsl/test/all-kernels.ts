@@ -90,8 +90,7 @@ export function allKernels(): K.Kernel[] {
     ], { stride: 64 }, { momentum: 0.1, count: 10 }),
     K.batchNormBackwardSinglePassKernel(bn, false, { stride: 64 }),
     K.batchNormBackwardSinglePassKernel(bn, true, { stride: 64 }, { op: op2('bnReluGrad', E.select(E.le(E.y, 0), 0, E.x), 'float'), a: 0, b: 0 }),
-    K.sgdKernel(5, { lr: 1, momentum: 0.9, dampening: 0, weightDecay: 0, nesterov: true, firstStep: false }, true),
-    K.sgdKernel(5, { lr: 1, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, firstStep: false }, false),
-    K.adamKernel(5, { lr: 1, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0, decoupled: true, step: 1 }),
+    // an update op as the optimizers' (tensor's ops/optim.ts): shared subtrees, a read-only array, sqrt and division
+    K.updateKernel(IR.updateOp(3, 2, [E.sub(E.arg(0), E.div(E.add(E.mul(E.arg(3), E.arg(2)), E.arg(1)), E.add(E.sqrt(E.arg(2)), E.arg(4)))), null, E.add(E.mul(E.arg(3), E.arg(2)), E.arg(1))]), 5, [0.9, 1e-8]),
   ];
 }

@@ -24,8 +24,8 @@ export interface Storage {
  * itself, not a name to look up, and render the tree into their own code once per op.
  */
 export type { ElementwiseKernelOp as ElementwiseOp } from '@webgrad/kernels-ir';
-import type { ElementwiseKernelOp as ElementwiseOp, FusedElementwiseOp } from '@webgrad/kernels-ir';
-export type { FusedElementwiseOp } from '@webgrad/kernels-ir';
+import type { ElementwiseKernelOp as ElementwiseOp, FusedElementwiseOp, UpdateOp } from '@webgrad/kernels-ir';
+export type { FusedElementwiseOp, UpdateOp } from '@webgrad/kernels-ir';
 
 export type ReduceOp = 'sum' | 'max' | 'min' | 'argmax' | 'argmin';
 
@@ -35,10 +35,8 @@ export type PadMode = 'constant' | 'reflect' | 'replicate' | 'circular';
 export type { AdamParams, BatchNormParams, ConvParams, MatmulParams, PoolParams, RunningStatsParams, SgdParams } from '@webgrad/kernels-ir';
 import type { AdamParams, BatchNormParams, ConvParams, MatmulParams, PoolParams, SgdParams } from '@webgrad/kernels-ir';
 
-/** One parameter of a multi-tensor SGD step. */
-export interface SgdItem { param: Storage; grad: Storage; momentumBuf: Storage | null; size: number }
-/** One parameter of a multi-tensor Adam step. */
-export interface AdamItem { param: Storage; grad: Storage; m: Storage; v: Storage; size: number }
+/** One parameter's arrays in an update (param, grad, optimizer state: the op's order), `size` elements each. */
+export interface UpdateItem { arrays: Storage[]; size: number }
 
 /**
  * One elementwise op of a batch norm epilogue: its tree reads the value so far as x and,
@@ -194,14 +192,11 @@ export interface Backend {
   /** Softmax (or log-softmax) over the last axis of a [rows, cols] matrix. */
   softmax(x: Storage, rows: number, cols: number, log: boolean, dtype: DType): Storage;
   /**
-   * In-place SGD (param, and the momentum buffer when momentum > 0) and Adam / AdamW (param,
-   * m, v) updates of one or more parameters with the same settings (PyTorch's foreach); each
-   * item's values are what a step of that parameter alone gives, whatever else is in the
-   * list, so one item is the single-parameter step. The momentum buffers are all present
-   * or all null. On webgpu the first step of a group of two or more moves its parameters
-   * and state into shared buffers (the storages keep their identity), and each step is then
-   * one dispatch per buffer (backends/webgpu/pack.ts).
+   * In-place update `op` (the optimizer steps: ops/optim.ts) of one or more parameters'
+   * arrays with the same scalars (PyTorch's foreach); each item's values are what the update
+   * of that item alone gives, whatever else is in the list. On webgpu the first update of
+   * two or more items moves the arrays it writes into shared buffers (the storages keep their
+   * identity), and each update is then one dispatch per buffer (backends/webgpu/pack.ts).
    */
-  sgdSteps(items: SgdItem[], p: SgdParams): void;
-  adamSteps(items: AdamItem[], p: AdamParams): void;
+  update(op: UpdateOp, items: UpdateItem[], scalars: readonly number[], dtype: DType): void;
 }

@@ -7,9 +7,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { PoolParams } from '../src/backend';
 import { avgPool, avgPoolBackward, maxPool, maxPoolBackward } from '../src/backends/cpu/kernels/pool';
 import { defaultThreads, wasmRuntime, WasmRuntime } from '../src/backends/cpu/wasm/runtime';
-import { reduceView, wasmAdamStep, wasmAvgPool, wasmAvgPoolBackward, wasmMaxPoolBackward, wasmReduce, wasmSgdStep, wasmSoftmax } from '../src/backends/cpu/wasm/memops';
+import { reduceView, wasmAvgPool, wasmAvgPoolBackward, wasmMaxPoolBackward, wasmReduce, wasmSoftmax, wasmUpdate } from '../src/backends/cpu/wasm/memops';
 import { softmax } from '../src/backends/cpu/kernels/softmax';
-import { adamStep, sgdStep } from '../src/backends/cpu/kernels/optimizer';
+import { updateLoop } from '../src/backends/cpu/elementwise';
+import { adamOp, adamScalars, sgdOp, sgdScalars } from '../src/ops/optim';
 import type { AdamParams, SgdParams } from '../src/backend';
 import { reduce } from '../src/backends/cpu/reduce';
 import { cpuBackend } from '../src/backends/cpu';
@@ -174,10 +175,17 @@ function inMemory(a: Float32Array): Float32Array {
   return m;
 }
 
+// The optimizer steps as the op layer runs them: their update op, on the JS reference loop or on WASM.
+const sgdArrays = (w: Float32Array, g: Float32Array, buf: Float32Array | null) => [w, g, ...(buf ? [buf] : [])];
+const sgdStep = (w: Float32Array, g: Float32Array, buf: Float32Array | null, n: number, p: SgdParams) => updateLoop(sgdOp(p, buf !== null))(sgdArrays(w, g, buf), sgdScalars(p), 0, n);
+const wasmSgdStep = (r: WasmRuntime, w: Float32Array, g: Float32Array, buf: Float32Array | null, n: number, p: SgdParams) => wasmUpdate(r, sgdOp(p, buf !== null), sgdArrays(w, g, buf), n, sgdScalars(p));
+const adamStep = (w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, n: number, p: AdamParams) => updateLoop(adamOp(p))([w, g, m, v], adamScalars(p), 0, n);
+const wasmAdamStep = (r: WasmRuntime, w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, n: number, p: AdamParams) => wasmUpdate(r, adamOp(p), [w, g, m, v], n, adamScalars(p));
+
 /**
- * The steps do the reference's f64 arithmetic in its order, rounding each stored state to
- * f32 and reading it back as the reference does, so the results are its results bit for bit
- * (within float32 rounding of the exact f64 math, as the reference is).
+ * The update ops are float32 arithmetic node by node: the JS loop rounds each node to float32
+ * (exact for +, −, ×, ÷ and √ computed in f64) and the WASM kernel computes in f32x4, so the
+ * results are the reference's bit for bit, in the vector body and the scalar tail alike.
  */
 describe.skipIf(!rt)('wasm optimizer steps equal the JS reference bit for bit', () => {
   const n = 1037; // odd, so thread parts and any lane tail are uneven

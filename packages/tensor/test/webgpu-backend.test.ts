@@ -6,6 +6,7 @@
  * software adapter. Without an adapter the suite is skipped, except under CI=true, where
  * that is a failure.
  */
+import { adamSteps, sgdSteps } from './helpers/optim-steps';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Backend, ConvParams, PadMode, PoolParams, ReduceOp, Storage } from '../src/backend';
 import { elementwiseOps } from '../src/ops/elementwise';
@@ -342,7 +343,7 @@ describe.skipIf(!main.gpu)(`webgpu backend equals cpu (${main.reason})`, () => {
       { lr: 0.05, momentum: 0.9, dampening: 0, weightDecay: 1e-2, nesterov: true, firstStep: false },
     ]) {
       const w = P.up(randF(n)), g = P.up(randF(n)), m = P.up(randF(n));
-      P.both((be, i) => be.sgdSteps([{ param: w[i], grad: g[i], momentumBuf: p.momentum > 0 ? m[i] : null, size: n }], p));
+      P.both((be, i) => sgdSteps(be, [{ param: w[i], grad: g[i], momentumBuf: p.momentum > 0 ? m[i] : null, size: n }], p));
       await P.same(w, n, `sgd param ${JSON.stringify(p)}`);
       await P.same(m, n, `sgd momentum ${JSON.stringify(p)}`);
     }
@@ -352,7 +353,7 @@ describe.skipIf(!main.gpu)(`webgpu backend equals cpu (${main.reason})`, () => {
       { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.05, decoupled: true, step: 3 },
     ]) {
       const w = P.up(randF(n)), g = P.up(randF(n)), m = P.up(randF(n)), v = P.up(randF(n, 0, 1));
-      P.both((be, i) => be.adamSteps([{ param: w[i], grad: g[i], m: m[i], v: v[i], size: n }], p));
+      P.both((be, i) => adamSteps(be, [{ param: w[i], grad: g[i], m: m[i], v: v[i], size: n }], p));
       await P.same(w, n, `adam param ${JSON.stringify(p)}`);
       await P.same(m, n, `adam m ${JSON.stringify(p)}`);
       await P.same(v, n, `adam v ${JSON.stringify(p)}`);
@@ -368,7 +369,7 @@ describe.skipIf(!main.gpu)(`webgpu backend equals cpu (${main.reason})`, () => {
       { lr: 0.05, momentum: 0.9, dampening: 0, weightDecay: 1e-2, nesterov: true, firstStep: false },
     ]) {
       const w = up(), g = up(), m = up();
-      P.both((be, i) => be.sgdSteps(sizes.map((size, j) => ({ param: w[j][i], grad: g[j][i], momentumBuf: p.momentum > 0 ? m[j][i] : null, size })), p));
+      P.both((be, i) => sgdSteps(be, sizes.map((size, j) => ({ param: w[j][i], grad: g[j][i], momentumBuf: p.momentum > 0 ? m[j][i] : null, size })), p));
       for (let j = 0; j < sizes.length; j++) {
         await P.same(w[j], sizes[j], `sgdSteps param ${j} ${JSON.stringify(p)}`);
         await P.same(m[j], sizes[j], `sgdSteps momentum ${j} ${JSON.stringify(p)}`);
@@ -376,7 +377,7 @@ describe.skipIf(!main.gpu)(`webgpu backend equals cpu (${main.reason})`, () => {
     }
     const p = { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.05, decoupled: true, step: 3 };
     const w = up(), g = up(), m = up(), v = up(0, 1);
-    P.both((be, i) => be.adamSteps(sizes.map((size, j) => ({ param: w[j][i], grad: g[j][i], m: m[j][i], v: v[j][i], size })), p));
+    P.both((be, i) => adamSteps(be, sizes.map((size, j) => ({ param: w[j][i], grad: g[j][i], m: m[j][i], v: v[j][i], size })), p));
     for (let j = 0; j < sizes.length; j++) {
       for (const [t, name] of [[w, 'param'], [m, 'm'], [v, 'v']] as const) await P.same(t[j], sizes[j], `adamSteps ${name} ${j}`);
     }

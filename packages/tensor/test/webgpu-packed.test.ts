@@ -6,6 +6,7 @@
  * groups span several arenas and ops split their work around packed operands. Without an
  * adapter the suite is skipped, except under CI=true, where that is a failure.
  */
+import { adamSteps, sgdSteps } from './helpers/optim-steps';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { AdamParams, Backend, SgdParams, Storage } from '../src/backend';
 import { elementwiseOps } from '../src/ops/elementwise';
@@ -35,7 +36,7 @@ const dispatches = (be: WebGPUBackend) => be.commandCounts().dispatches;
 /** Packs `storages` (as parameters) without changing them: an SGD step with learning rate 0 and zero gradients. */
 function pack(be: Backend, storages: Storage[], sizes: number[]): void {
   const zero = be.fill(Math.max(...sizes), 0, 'float32');
-  be.sgdSteps(storages.map((param, i) => ({ param, grad: zero, momentumBuf: null, size: sizes[i] })), { lr: 0, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, firstStep: false });
+  sgdSteps(be, storages.map((param, i) => ({ param, grad: zero, momentumBuf: null, size: sizes[i] })), { lr: 0, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, firstStep: false });
   be.dispose(zero);
 }
 
@@ -101,14 +102,14 @@ async function optimizerSuite(be: WebGPUBackend, sizes: number[], expectDispatch
   for (const h of SGD_CASES) {
     const momentum = h.momentum > 0;
     const counts = await compareSteps(be, sizes, momentum ? 1 : 0,
-      (items, step) => be.sgdSteps(items.map((it) => ({ param: it.param, grad: it.grad, momentumBuf: momentum ? it.state[0] : null, size: it.size })), { ...h, firstStep: step === 1 }),
-      (w, g, state, size, step) => be.sgdSteps([{ param: w, grad: g, momentumBuf: momentum ? state[0] : null, size }], { ...h, firstStep: step === 1 }));
+      (items, step) => sgdSteps(be, items.map((it) => ({ param: it.param, grad: it.grad, momentumBuf: momentum ? it.state[0] : null, size: it.size })), { ...h, firstStep: step === 1 }),
+      (w, g, state, size, step) => sgdSteps(be, [{ param: w, grad: g, momentumBuf: momentum ? state[0] : null, size }], { ...h, firstStep: step === 1 }));
     expectDispatches(counts);
   }
   for (const h of ADAM_CASES) {
     const counts = await compareSteps(be, sizes, 2,
-      (items, step) => be.adamSteps(items.map((it) => ({ param: it.param, grad: it.grad, m: it.state[0], v: it.state[1], size: it.size })), { ...h, step }),
-      (w, g, [m, v], size, step) => be.adamSteps([{ param: w, grad: g, m, v, size }], { ...h, step }));
+      (items, step) => adamSteps(be, items.map((it) => ({ param: it.param, grad: it.grad, m: it.state[0], v: it.state[1], size: it.size })), { ...h, step }),
+      (w, g, [m, v], size, step) => adamSteps(be, [{ param: w, grad: g, m, v, size }], { ...h, step }));
     expectDispatches(counts);
   }
   // Every storage, packed or not, was disposed: nothing is counted live.
@@ -205,9 +206,9 @@ describe.skipIf(!main.gpu)(`packed storages (${main.reason})`, () => {
     const shared = be.upload(data, 'float32'), other = be.upload(randF(30), 'float32'), ref = be.upload(data, 'float32');
     const grads = [g1, g2].map((g) => be.upload(g, 'float32'));
     const h = { lr: 0.1, momentum: 0, dampening: 0, weightDecay: 0.01, nesterov: false, firstStep: false };
-    be.sgdSteps([{ param: shared, grad: grads[0], momentumBuf: null, size: 50 }, { param: other, grad: grads[0], momentumBuf: null, size: 30 }, { param: shared, grad: grads[1], momentumBuf: null, size: 50 }], h);
-    be.sgdSteps([{ param: ref, grad: grads[0], momentumBuf: null, size: 50 }], h);
-    be.sgdSteps([{ param: ref, grad: grads[1], momentumBuf: null, size: 50 }], h);
+    sgdSteps(be, [{ param: shared, grad: grads[0], momentumBuf: null, size: 50 }, { param: other, grad: grads[0], momentumBuf: null, size: 30 }, { param: shared, grad: grads[1], momentumBuf: null, size: 50 }], h);
+    sgdSteps(be, [{ param: ref, grad: grads[0], momentumBuf: null, size: 50 }], h);
+    sgdSteps(be, [{ param: ref, grad: grads[1], momentumBuf: null, size: 50 }], h);
     expect(await read(be, shared, 50)).toEqual(await read(be, ref, 50));
     for (const s of [shared, other, ref, ...grads]) be.dispose(s);
   });

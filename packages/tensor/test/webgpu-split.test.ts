@@ -5,6 +5,7 @@
  * matches the cpu backend on odd shapes. Both kernel variants. Skipped without an adapter,
  * except under CI=true.
  */
+import { adamSteps, sgdSteps } from './helpers/optim-steps';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ConvParams, PoolParams, ReduceOp } from '../src/backend';
 import { elementwiseOps } from '../src/ops/elementwise';
@@ -157,8 +158,8 @@ describe.skipIf(!main.gpu)(`webgpu products, convolutions and nn ops split (${ma
     const n = 40_001;
     const sgd = { lr: 0.05, momentum: 0.9, dampening: 0.1, weightDecay: 1e-2, nesterov: true, firstStep: false };
     const w = P.up(randF(n)), g = P.up(randF(n)), m = P.up(randF(n)), v = P.up(randF(n, 0, 1));
-    P.both((be, i) => be.sgdSteps([{ param: w[i], grad: g[i], momentumBuf: m[i], size: n }], sgd));
-    P.both((be, i) => be.adamSteps([{ param: w[i], grad: g[i], m: m[i], v: v[i], size: n }], { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.05, decoupled: true, step: 3 }));
+    P.both((be, i) => sgdSteps(be, [{ param: w[i], grad: g[i], momentumBuf: m[i], size: n }], sgd));
+    P.both((be, i) => adamSteps(be, [{ param: w[i], grad: g[i], m: m[i], v: v[i], size: n }], { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.05, decoupled: true, step: 3 }));
     await P.same(w, n, 'param after sgd and adam');
     await P.same(m, n, 'first moment');
     await P.same(v, n, 'second moment');

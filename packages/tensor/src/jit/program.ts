@@ -116,7 +116,8 @@ export class Program {
     const read = new Set<Storage>();
     for (const { slot, index } of trace.inputs) read.add((slots[slot] = inputs[index].storage));
     for (const { slot, bind } of trace.externals) read.add((slots[slot] = bind()));
-    const host = trace.hostValues.map((next) => next());
+    const host: object[] = [];
+    for (const next of trace.hostValues) host.push(next(host));
     // What the holders keep from the call before and this replay does not read (the gradients
     // that the eager step's zeroGrad frees first) goes now: kept until the end, ResNet-18's
     // 45 MB of gradients would sit beside the step's peak.

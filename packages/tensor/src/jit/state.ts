@@ -14,6 +14,8 @@ export interface TraceHooks {
   refMade(ref: object): void;
   /** Host state read by the traced function: `value` now, `next()` at every replay. */
   replayed(value: object, next: () => object): void;
+  /** Host state made from replayed state: `value` = f(source) now, f of source's replay value at every replay. */
+  replayedFrom(source: object, value: object, f: (source: object) => object): void;
 }
 
 let active: TraceHooks | null = null;
@@ -43,5 +45,17 @@ export function setActiveTrace(hooks: TraceHooks | null): void {
  */
 export function replayed<T extends object>(value: T, next: () => T): T {
   active?.replayed(value, next);
+  return value;
+}
+
+/**
+ * Host state that the op layer derives from host state its caller passed through replayed()
+ * (an update's scalars from an optimizer's settings): `f(source)`, and at every replay f of
+ * that replay's value of `source`. Where `source` was not given to replayed() it is constant
+ * for the trace, and so is the result.
+ */
+export function replayedFrom<T extends object, S extends object>(source: T, f: (source: T) => S): S {
+  const value = f(source);
+  active?.replayedFrom(source, value, f as unknown as (source: object) => object);
   return value;
 }

@@ -51,7 +51,8 @@ export interface Trace {
   readonly inputs: readonly { readonly slot: number; readonly index: number }[];
   /** Storages of tensors made outside the trace, bound through the tensor (or its storage reference) when a replay starts. */
   readonly externals: readonly { readonly slot: number; readonly bind: () => Storage }[];
-  readonly hostValues: readonly (() => object)[];
+  /** Each replay's host values, in order; a derived one reads those before it. */
+  readonly hostValues: readonly ((host: readonly object[]) => object)[];
   /** References made during the trace that outlive it, with the slot each holds. */
   readonly holders: readonly { readonly ref: DataRef; readonly slot: number }[];
 }
@@ -103,7 +104,7 @@ class Recorder implements TraceHooks {
   private readonly kindOf: ('input' | 'external' | 'internal')[] = [];
   private readonly externals: { slot: number; owner: Tensor; ref: DataRef }[] = [];
   private readonly hostIndex = new Map<object, number>();
-  private readonly hostValues: (() => object)[] = [];
+  private readonly hostValues: ((host: readonly object[]) => object)[] = [];
   private readonly refs: DataRef[] = [];
   private depth = 0;
   private readonly restore: (() => void)[] = [];
@@ -137,6 +138,13 @@ class Recorder implements TraceHooks {
   replayed(value: object, next: () => object): void {
     this.hostIndex.set(value, this.hostValues.length);
     this.hostValues.push(next);
+  }
+
+  replayedFrom(source: object, value: object, f: (source: object) => object): void {
+    const from = this.hostIndex.get(source);
+    if (from === undefined) return;
+    this.hostIndex.set(value, this.hostValues.length);
+    this.hostValues.push((host) => f(host[from]));
   }
 
   install(): void {

@@ -4,7 +4,7 @@
  * with `new Function`, so the inner loop runs the expression inline instead of calling a
  * closure per element; and the broadcast walk those loops use.
  */
-import { binaryLoopSource, broadcastStrides, fusedLoopSource, renderJs, sizeOf, unaryLoopSource, usesIntMath, type ElementwiseKernelOp, type FusedElementwiseOp } from '@webgrad/kernels-ir';
+import { binaryLoopSource, broadcastStrides, fusedLoopSource, renderJs, sizeOf, unaryLoopSource, updateLoopSource, usesIntMath, type ElementwiseKernelOp, type FusedElementwiseOp, type UpdateOp } from '@webgrad/kernels-ir';
 import type { Shape, TypedArray } from '../../backend';
 
 type UnaryLoop = (x: TypedArray, out: TypedArray, a: number, b: number) => void;
@@ -14,6 +14,8 @@ type FusedLoop = (inputs: TypedArray[], shapes: Shape[], outShape: Shape, out: T
 
 const unaryLoops = new Map<string, UnaryLoop>();
 const fusedLoops = new Map<string, FusedLoop>();
+type UpdateLoop = (arrays: TypedArray[], scalars: readonly number[], i0: number, i1: number) => void;
+const updateLoops = new Map<string, UpdateLoop>();
 const binaryLoops = new Map<string, BinaryLoop>();
 
 /** out[i] = op(x[i]), compiled once per op. */
@@ -46,6 +48,16 @@ export function fusedLoop(op: FusedElementwiseOp): FusedLoop {
   if (!loop) {
     loop = new Function('broadcastLoop', fusedLoopSource(op))(broadcastLoop) as FusedLoop;
     fusedLoops.set(op.name, loop);
+  }
+  return loop;
+}
+
+/** The update `op` in place over elements [i0, i1) of the arrays, compiled once per op. */
+export function updateLoop(op: UpdateOp): UpdateLoop {
+  let loop = updateLoops.get(op.name);
+  if (!loop) {
+    loop = new Function(updateLoopSource(op))() as UpdateLoop;
+    updateLoops.set(op.name, loop);
   }
   return loop;
 }

@@ -1,19 +1,18 @@
-import { epilogueSteps, type AdamItem, type AdamParams, type Backend, type BatchNormCall, type BatchNormResult, type DType, type ElementwiseStep, type FusedElementwiseOp, type ReduceOp, type SgdItem, type SgdParams, type Shape, type Storage, type TypedArray } from '../../backend';
+import { epilogueSteps, type Backend, type BatchNormCall, type BatchNormResult, type DType, type ElementwiseStep, type FusedElementwiseOp, type ReduceOp, type Shape, type Storage, type TypedArray, type UpdateItem, type UpdateOp } from '../../backend';
 import { sizeOf } from '../../shape';
 import { requireFloatDtype } from '../../shape-rules';
-import { binaryLoop, broadcastLoop, chainFunction, fusedLoop, unaryLoop } from './elementwise';
+import { binaryLoop, broadcastLoop, chainFunction, fusedLoop, unaryLoop, updateLoop } from './elementwise';
 import { reduce } from './reduce';
 import { matmul } from './kernels/matmul';
 import { col2im, convBackwardInput, convBackwardWeight, convForward, im2col } from './kernels/conv';
 import { avgPool, avgPoolBackward, maxPool, maxPoolBackward } from './kernels/pool';
 import { pad } from './kernels/pad';
 import { softmax } from './kernels/softmax';
-import { adamStep, sgdStep } from './kernels/optimizer';
 import { batchNorm, batchNormBackward, batchNormRunningStats, type Epilogue } from './kernels/batch-norm';
 import { batchNormBackwardUnfused, batchNormUnfused, checkEpilogue, withRunning, type RunningStats } from '../fusion';
 import { type Alloc, gather, scatterAdd, strided, writeStrided } from './kernels/strided';
 import { existingWasmRuntime, wasmRuntime } from './wasm/runtime';
-import { wasmAdamStep, wasmAvgPool, wasmAvgPoolBackward, wasmMaxPoolBackward, wasmReduce, wasmSgdStep, wasmSoftmax } from './wasm/memops';
+import { wasmAvgPool, wasmAvgPoolBackward, wasmMaxPoolBackward, wasmReduce, wasmSoftmax, wasmUpdate } from './wasm/memops';
 import { elementwiseRuntime, wasmBinary, wasmFused, wasmUnary, wasmWhere } from './wasm/elementwise';
 import { wasmBatchNormBackwardFused, wasmBatchNormFused } from './wasm/batch-norm-fused';
 import { wasmBatchNorm, wasmBatchNormBackward, wasmMaxPool, wasmConvBackwardInput, wasmConvBackwardWeight, wasmConvForward, wasmMatmul } from './wasm/kernels';
@@ -122,6 +121,10 @@ function jsReduce(op: ReduceOp, x: Storage, shape: Shape, axes: number[], dtype:
   reduce(op, arr(x), shape, axes, out);
   return out;
 }
+function checkUpdate(op: UpdateOp, it: UpdateItem, scalars: readonly number[]): void {
+  if (it.arrays.length !== op.arrays || scalars.length !== op.scalars) throw new Error(`update: ${op.arrays} arrays and ${op.scalars} scalars expected, got ${it.arrays.length} and ${scalars.length}`);
+}
+
 function checkFused(op: FusedElementwiseOp, inputs: Storage[], inputShapes: Shape[]): void {
   if (inputs.length !== op.arity || inputShapes.length !== op.arity) throw new Error(`fused: ${op.arity} inputs expected, got ${inputs.length}`);
 }
@@ -255,12 +258,10 @@ export const cpuReferenceBackend: Backend = {
   },
 
   softmax: (x, rows, cols, log, dtype) => (requireFloat('softmax', dtype), own(softmax(flt(x), rows, cols, log))),
-  // One kernel call per parameter: on the cpu a step costs its arithmetic, not its launches.
-  sgdSteps(items, p) {
-    for (const it of items) refSgdStep(it, p);
-  },
-  adamSteps(items, p) {
-    for (const it of items) refAdamStep(it, p);
+  // One loop per parameter: on the cpu a step costs its arithmetic, not its launches.
+  update(op, items, scalars, dtype) {
+    requireFloat('update', dtype);
+    for (const it of items) refUpdate(op, it, scalars);
   },
 };
 
@@ -274,8 +275,10 @@ const runningStats: RunningStats = (r, p: BatchNormCall) => {
 };
 
 /** One parameter's step in the reference's JavaScript: the WASM backend's fallback too. */
-const refSgdStep = (it: SgdItem, p: SgdParams) => sgdStep(flt(it.param), flt(it.grad), it.momentumBuf ? flt(it.momentumBuf) : null, it.size, p);
-const refAdamStep = (it: AdamItem, p: AdamParams) => adamStep(flt(it.param), flt(it.grad), flt(it.m), flt(it.v), it.size, p);
+const refUpdate = (op: UpdateOp, it: UpdateItem, scalars: readonly number[]) => {
+  checkUpdate(op, it, scalars);
+  updateLoop(op)(it.arrays.map(flt), scalars, 0, it.size);
+};
 
 /** The JavaScript epilogue / prologue of the reference batch norm kernels. */
 function jsChain(steps: readonly ElementwiseStep[], dtype: DType): Epilogue {
@@ -396,18 +399,12 @@ export const cpuBackend: Backend = {
     return rt ? own(wasmSoftmax(rt, f32(x), rows, cols, log)) : ref.softmax(x, rows, cols, log, dtype);
   },
   // Per parameter, in place on WASM when its arrays are all float32 storage in its memory, else the reference.
-  sgdSteps(items, p: SgdParams) {
+  update(op, items, scalars, dtype) {
+    requireFloat('update', dtype);
     for (const it of items) {
+      checkUpdate(op, it, scalars);
       const rt = wasmRuntime();
-      if (rt && wasmSgdStep(rt, f32(it.param), f32(it.grad), it.momentumBuf ? f32(it.momentumBuf) : null, it.size, p)) continue;
-      refSgdStep(it, p);
-    }
-  },
-  adamSteps(items, p: AdamParams) {
-    for (const it of items) {
-      const rt = wasmRuntime();
-      if (rt && wasmAdamStep(rt, f32(it.param), f32(it.grad), f32(it.m), f32(it.v), it.size, p)) continue;
-      refAdamStep(it, p);
+      if (!(rt && dtype === 'float32' && wasmUpdate(rt, op, it.arrays.map(f32), it.size, scalars))) refUpdate(op, it, scalars);
     }
   },
 };

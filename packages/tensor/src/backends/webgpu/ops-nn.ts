@@ -1,10 +1,10 @@
-/** Pooling, batch norm, softmax and the fused optimizer steps. */
+/** Pooling, batch norm, softmax and update ops (the optimizer steps). */
 import {
-  adamKernel, avgPoolBackwardKernel, batchNormApplyBindings, batchNormRunningStatsKernel, avgPoolKernel, batchNormApplyKernel, batchNormBackwardApplyKernel, batchNormCombineKernel, batchNormBackwardReduceKernel, batchNormStatsKernel,
+  avgPoolBackwardKernel, batchNormApplyBindings, batchNormRunningStatsKernel, avgPoolKernel, batchNormApplyKernel, batchNormBackwardApplyKernel, batchNormCombineKernel, batchNormBackwardReduceKernel, batchNormStatsKernel,
   batchNormBackwardSinglePassKernel, batchNormSinglePassBindings, batchNormSinglePassKernel, type EpilogueOp,
-  maxPoolBackwardKernel, maxPoolBackwardScatterKernel, maxPoolKernel, poolWindowsDisjoint, sgdKernel, softmaxKernel,
+  maxPoolBackwardKernel, maxPoolBackwardScatterKernel, maxPoolKernel, poolWindowsDisjoint, softmaxKernel, updateKernel,
 } from '@webgrad/kernels-wgsl';
-import { epilogueSteps, type AdamItem, type AdamParams, type Backend, type BatchNormCall, type BatchNormEpilogue, type BatchNormParams, type BatchNormPrologue, type BatchNormResult, type DType, type PoolParams, type SgdItem, type SgdParams, type Storage } from '../../backend';
+import { epilogueSteps, type Backend, type BatchNormCall, type BatchNormEpilogue, type BatchNormParams, type BatchNormPrologue, type BatchNormResult, type DType, type PoolParams, type Storage, type UpdateItem, type UpdateOp } from '../../backend';
 import { batchNormBackwardUnfused, batchNormUnfused, checkEpilogue, withRunning, type RunningStats } from '../fusion';
 import { requireFloat32, type Context } from './context';
 import { Packer } from './pack';
@@ -32,7 +32,7 @@ export function setBatchNormSinglePassMaxCount(count: number): number {
   return before;
 }
 
-type NnMethods = Pick<Backend, 'maxPool' | 'maxPoolBackward' | 'avgPool' | 'avgPoolBackward' | 'batchNorm' | 'batchNormBackward' | 'softmax' | 'sgdSteps' | 'adamSteps'>;
+type NnMethods = Pick<Backend, 'maxPool' | 'maxPoolBackward' | 'avgPool' | 'avgPoolBackward' | 'batchNorm' | 'batchNormBackward' | 'softmax' | 'update'>;
 
 function avgOnly(op: string, p: PoolParams): void {
   if (p.dilation.some((d) => d !== 1)) throw new Error(`${op}: dilation [${p.dilation}] is not supported (average pooling takes dilation 1)`);
@@ -150,20 +150,15 @@ export function nnMethods(ctx: Context): NnMethods {
       [...[run.mean, run.var, r.mean, r.invstd].map((s) => ctx.buf(s, what)), nextMean.buffer, nextVar.buffer]);
     return { mean: nextMean, var: nextVar };
   };
-  /** One parameter's step, split by element ranges where it is too large to bind whole. */
-  const sgdStep = (it: SgdItem, p: SgdParams) => {
-    const written = [ctx.buf(it.param, 'sgdSteps'), ...(it.momentumBuf ? [ctx.buf(it.momentumBuf, 'sgdSteps')] : [])];
-    const g = ctx.readApart(it.grad, written, 'sgdSteps');
-    const buffers = [written[0], g.binding, ...written.slice(1)];
-    byElements('sgdSteps', it.size, buffers, ['inout', undefined, 'inout'], (n, bind) => q.run(sgdKernel(n, p, buffers.length === 3), bind));
-    g.done();
-  };
-  const adamStep = (it: AdamItem, p: AdamParams) => {
-    const written = [it.param, it.m, it.v].map((s) => ctx.buf(s, 'adamSteps'));
-    const g = ctx.readApart(it.grad, written, 'adamSteps');
-    const buffers = [written[0], g.binding, written[1], written[2]];
-    byElements('adamSteps', it.size, buffers, ['inout', undefined, 'inout', 'inout'], (n, bind) => q.run(adamKernel(n, p), bind));
-    g.done();
+  /** One item's update, split by element ranges where it is too large to bind whole. */
+  const updateOne = (op: UpdateOp, it: UpdateItem, scalars: readonly number[]) => {
+    const writes = op.writes.map((w) => w !== null);
+    const written = it.arrays.flatMap((s, k) => (writes[k] ? [ctx.buf(s, 'update')] : []));
+    const reads = it.arrays.map((s, k) => (writes[k] ? null : ctx.readApart(s, written, 'update')));
+    let w = 0;
+    const buffers = it.arrays.map((_, k) => reads[k]?.binding ?? written[w++]);
+    byElements('update', it.size, buffers, writes.map((x) => (x ? 'inout' : undefined)), (n, bind) => q.run(updateKernel(op, n, scalars), bind));
+    for (const r of reads) r?.done();
   };
 
   /**
@@ -301,17 +296,15 @@ export function nnMethods(ctx: Context): NnMethods {
       return out;
     },
     // One item gains nothing from an arena (one dispatch either way), and packing it alone
-    // would move it out of the group it is packed with: it steps in place.
-    sgdSteps(items, p) {
-      if (items.length === 1) return sgdStep(items[0], p);
-      const momentum = items.length > 0 && items[0].momentumBuf !== null;
-      packer.step(items.map((it) => ({ size: it.size, storages: [it.param, it.grad, ...(momentum ? [it.momentumBuf!] : [])].map((s) => ctx.storage(s, 'sgdSteps')) })),
-        (n) => sgdKernel(n, p, momentum), (i) => sgdStep(items[i], p), 'sgdSteps');
-    },
-    adamSteps(items, p) {
-      if (items.length === 1) return adamStep(items[0], p);
-      packer.step(items.map((it) => ({ size: it.size, storages: [it.param, it.grad, it.m, it.v].map((s) => ctx.storage(s, 'adamSteps')) })),
-        (n) => adamKernel(n, p), (i) => adamStep(items[i], p), 'adamSteps');
+    // would move it out of the group it is packed with: it updates in place.
+    update(op, items, scalars, dtype) {
+      requireFloat32('update', dtype);
+      for (const it of items) {
+        if (it.arrays.length !== op.arrays || scalars.length !== op.scalars) throw new Error(`update: ${op.arrays} arrays and ${op.scalars} scalars expected, got ${it.arrays.length} and ${scalars.length}`);
+      }
+      if (items.length === 1) return updateOne(op, items[0], scalars);
+      packer.step(items.map((it) => ({ size: it.size, storages: it.arrays.map((s) => ctx.storage(s, 'update')) })), op.writes.map((w) => w === null),
+        (n) => updateKernel(op, n, scalars), (i) => updateOne(op, items[i], scalars), 'update');
     },
   };
 }

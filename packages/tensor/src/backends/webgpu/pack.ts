@@ -5,9 +5,9 @@
  * first step of a group moves its parameters into one arena buffer, and each kind of
  * optimizer state (Adam's m and v, SGD's momentum) into an arena of the same layout: every
  * storage keeps its identity and now names its slot (GpuStorage.moveTo), so tensors, modules
- * and optimizer state are untouched. Each step then copies every gradient into a gradient
- * arena of that layout (copies, not dispatches) and runs the ordinary elementwise kernel
- * once over the whole arena: the same formula in the same f32 order as per parameter, so
+ * and optimizer state are untouched. Each step then copies every gradient (every array the
+ * update only reads) into an arena of that layout (copies, not dispatches) and runs the
+ * update's kernel once over the whole arena: the same formula in the same f32 order as per parameter, so
  * the values are bitwise the same. Slot padding is zero in every arena (cleared once, and
  * only real values are copied in), and an update of zeros stays zero.
  *
@@ -24,14 +24,12 @@ import { Arena, type GpuStorage, bindingBuffer, bindingOffset } from './buffers'
 import type { Context } from './context';
 import type { Binding } from './queue';
 
-/** One step's work: per item, its element count and storages (gradient at GRAD, the rest updated in place). */
+/** One step's work: per item, its element count and storages, in the kernel's binding order. */
 export interface PackItem {
   size: number;
   storages: GpuStorage[];
 }
 
-/** Where the gradient sits among an item's storages: param, grad, then state, as the kernels bind them. */
-const GRAD = 1;
 
 /** Items that share a set of arenas: one dispatch. */
 interface Chunk {
@@ -39,7 +37,7 @@ interface Chunk {
   items: number[];
   /** Byte offset of each of those items' slot. */
   offsets: number[];
-  /** The arenas, in kernel binding order (the gradient arena at GRAD). */
+  /** The arenas, in kernel binding order (the read-only roles' arenas filled by copies each step). */
   arenas: GPUBuffer[];
   /** 4-byte values in each arena, padding included. */
   elements: number;
@@ -62,7 +60,7 @@ export class Packer {
    * Runs `kernel(elements)` over every item: packed items in one dispatch per arena, the
    * rest (too large to pack) through `single(i)`.
    */
-  step(items: PackItem[], kernel: (elements: number) => Kernel, single: (i: number) => void, what: string): void {
+  step(items: PackItem[], readOnly: readonly boolean[], kernel: (elements: number) => Kernel, single: (i: number) => void, what: string): void {
     if (items.length === 0) return;
     const limit = this.ctx.limits.maxBindingBytes;
     const packable: number[] = [];
@@ -72,20 +70,23 @@ export class Packer {
     });
     if (packable.length === 0) return;
     const picked = packable.map((i) => items[i]);
-    let layout = this.layoutOf(picked);
+    let layout = this.layoutOf(picked, readOnly);
     if (!layout) {
-      if (!this.distinct(picked)) {
+      if (!this.distinct(picked, readOnly)) {
         // A storage updated twice (two parameters sharing one): each update must see the other's, as per parameter.
         for (const i of packable) single(i);
         return;
       }
-      layout = this.pack(picked, what);
+      layout = this.pack(picked, readOnly, what);
     }
     const q = this.ctx.queue;
     for (const chunk of layout.chunks) {
       chunk.items.forEach((i, j) => {
-        const g = picked[i].storages[GRAD].binding;
-        q.copyRange(bindingBuffer(g), bindingOffset(g), chunk.arenas[GRAD], chunk.offsets[j], picked[i].size * 4);
+        readOnly.forEach((copied, r) => {
+          if (!copied) return;
+          const g = picked[i].storages[r].binding;
+          q.copyRange(bindingBuffer(g), bindingOffset(g), chunk.arenas[r], chunk.offsets[j], picked[i].size * 4);
+        });
       });
     }
     for (const chunk of layout.chunks) q.run(kernel(chunk.elements), chunk.arenas as Binding[]);
@@ -98,7 +99,7 @@ export class Packer {
   }
 
   /** The layout these items are packed in now, or null. */
-  private layoutOf(items: PackItem[]): Layout | null {
+  private layoutOf(items: PackItem[], readOnly: readonly boolean[]): Layout | null {
     const layout = items[0].storages[0].arena?.owner as Layout | undefined;
     if (!layout || layout.storages.length !== items.length) return null;
     for (const chunk of layout.chunks) {
@@ -106,7 +107,7 @@ export class Packer {
         const i = chunk.items[j], now = items[i].storages, then = layout.storages[i];
         if (now.length !== then.length) return null;
         for (let r = 0; r < now.length; r++) {
-          if (r === GRAD) continue;
+          if (readOnly[r]) continue;
           const s = now[r];
           if (s !== then[r] || s.arena?.buffer !== chunk.arenas[r] || s.offset !== chunk.offsets[j]) return null;
         }
@@ -115,11 +116,11 @@ export class Packer {
     return layout;
   }
 
-  private distinct(items: PackItem[]): boolean {
+  private distinct(items: PackItem[], readOnly: readonly boolean[]): boolean {
     const seen = new Set<GpuStorage>();
     for (const it of items) {
       for (let r = 0; r < it.storages.length; r++) {
-        if (r === GRAD) continue;
+        if (readOnly[r]) continue;
         if (seen.has(it.storages[r])) return false;
         seen.add(it.storages[r]);
       }
@@ -128,7 +129,7 @@ export class Packer {
   }
 
   /** Moves the items' storages (all but the gradients) into new arenas; the layout is the parameter arenas' owner. */
-  private pack(items: PackItem[], what: string): Layout {
+  private pack(items: PackItem[], readOnly: readonly boolean[], what: string): Layout {
     const q = this.ctx.queue, limit = this.ctx.limits.maxBindingBytes;
     const roles = items[0].storages.length;
     const layout: Layout = { storages: items.map((it) => [...it.storages]), chunks: [] };
@@ -140,7 +141,7 @@ export class Packer {
     };
     items.forEach((it, i) => {
       if (it.storages.length !== roles) throw new Error(`webgpu: ${what}: every item needs the same buffers`);
-      const slot = Math.max(...it.storages.filter((_, r) => r !== GRAD).map((s) => this.slotBytes(s)));
+      const slot = Math.max(...it.storages.filter((_, r) => !readOnly[r]).map((s) => this.slotBytes(s)));
       if (!chunk || bytes + slot > limit) {
         close();
         chunk = { items: [], offsets: [], arenas: [], elements: 0 };
@@ -169,10 +170,10 @@ export class Packer {
       for (const a of arenas) q.clear(a.buffer, c.elements * 4);
       // The parameter arena owns the layout and the gradient arena, which lives as long as it.
       arenas[0].owner = layout;
-      arenas[0].companions.push(arenas[GRAD].buffer);
+      arenas.forEach((a, r) => readOnly[r] && arenas[0].companions.push(a.buffer));
       c.items.forEach((i, j) => {
         items[i].storages.forEach((s, r) => {
-          if (r === GRAD) return;
+          if (readOnly[r]) return;
           q.copyRange(s.buffer, s.offset, arenas[r].buffer, c.offsets[j], items[i].size * 4);
           this.ctx.release(s);
           s.moveTo(arenas[r], c.offsets[j]);

@@ -1,13 +1,14 @@
 /**
  * The memory-bound float32 kernels on WASM: pooling backward / average pooling, reductions
- * and the optimizer steps. Same conventions as kernels.ts: inputs read in place when they
+ * and update ops (the optimizer steps). Same conventions as kernels.ts: inputs read in place when they
  * live in the memory, results arrays in the memory, work split over threads by outputs.
  */
-import type { AdamParams, PoolParams, ReduceOp, SgdParams, Shape } from '../../../backend';
+import type { PoolParams, ReduceOp, Shape } from '../../../backend';
+import { MAX_UPDATE_ARRAYS, writtenArrays, type UpdateOp } from '@webgrad/kernels-ir';
 import { dims, type Dim } from '../kernels/pool';
 import {
   avgPoolParams, maxPoolBackwardParams, reduceKernel, reduceParams, REDUCE_OPS, type WasmReduceOp,
-  adamParams, sgdParams, softmaxParams, ADAM_CONSTS, SGD_CONSTS, type Layout,
+  softmaxParams, updateModule, updateParams, type Layout,
 } from '@webgrad/kernels-wasm';
 import { COST_PER_ELEMENT, Scratch, at, dispatch, handOut, output, params, part, threadsFor, withOutputs } from './kernels';
 import type { WasmRuntime } from './runtime';
@@ -114,51 +115,35 @@ export function wasmReduce(rt: WasmRuntime, op: ReduceOp, x: Float32Array, shape
 }
 
 /**
- * One in-place optimizer step over `size` elements, split over threads by element ranges.
- * The updated arrays must live in the memory (false, nothing done, otherwise: the caller then
- * runs the JS reference, which updates them where they are); the gradient, only read, is
- * copied in when it does not. `fields(g)` gives the block's pointers, g the gradient's address.
+ * The update `op` in place over `size` elements of the arrays, split over threads by element
+ * ranges. The written arrays must live in the memory (false, nothing done, otherwise: the
+ * caller then runs the JS reference, which updates them where they are), as must a tree
+ * with a SIMD rendering; arrays only read (the gradient) are copied in when they do not.
  */
-function inPlaceStep<F extends string, K extends string>(
-  rt: WasmRuntime, kernel: 'sgdStep' | 'adamStep', updated: (Float32Array | null)[], grad: Float32Array, size: number,
-  l: Layout<F | 'i0' | 'i1' | 'consts'>, names: readonly K[], consts: Record<K, number>, fields: (g: number) => Record<F, number>,
-): boolean {
-  if (updated.some((a) => a && (!(a instanceof Float32Array) || rt.addressOf(a) === null)) || !(grad instanceof Float32Array)) return false;
+export function wasmUpdate(rt: WasmRuntime, op: UpdateOp, arrays: Float32Array[], size: number, scalars: readonly number[]): boolean {
+  const written = new Set(writtenArrays(op));
+  if (arrays.some((a, k) => !(a instanceof Float32Array) || (written.has(k) && rt.addressOf(a) === null))) return false;
+  const ids = rt.generatedKernels(op.name, () => updateModule(op, { shared: rt.shared }));
+  if (!ids) return false;
   if (size === 0) return true;
   const scratch = new Scratch(rt);
   try {
-    const g = scratch.input(grad.length === size ? grad : grad.subarray(0, size));
-    const k = scratch.alloc(8 * names.length);
-    new Float64Array(rt.memory.buffer, k, names.length).set(names.map((n) => consts[n]));
-    const T = threadsFor(rt, COST_PER_ELEMENT * size, size);
+    const pointers = arrays.map((a, k) => (written.has(k) ? rt.addressOf(a)! : scratch.input(a.length === size ? a : a.subarray(0, size))));
+    const k = scratch.alloc(4 * Math.max(1, scalars.length));
+    rt.f32.set(scalars, k / 4);
+    const T = threadsFor(rt, COST_PER_ELEMENT * size * arrays.length, size);
     const blocks: number[] = [];
     for (let t = 0; t < T; t++) {
       const [i0, i1] = part(size, T, t);
-      blocks.push(params(scratch, l, { ...fields(g), i0, i1, consts: k } as Record<F | 'i0' | 'i1' | 'consts', number>));
+      const fields: Record<string, number> = { scalars: k, i0, i1 };
+      updateParams.fields.slice(0, MAX_UPDATE_ARRAYS).forEach((f, a) => (fields[f] = pointers[a] ?? 0));
+      blocks.push(params(scratch, updateParams as unknown as Layout<string>, fields));
     }
-    dispatch(rt, kernel, blocks);
+    rt.run(blocks.map((pp) => ({ kernel: ids.update, params: pp })));
   } finally {
     scratch.done();
   }
   return true;
-}
-
-/** SGD in place, exactly the reference's f64 arithmetic (cpu/index.ts refSgdStep). */
-export function wasmSgdStep(rt: WasmRuntime, w: Float32Array, g: Float32Array, buf: Float32Array | null, size: number, p: SgdParams): boolean {
-  const addr = (a: Float32Array | null) => (a ? rt.addressOf(a) ?? 0 : 0);
-  return inPlaceStep(rt, 'sgdStep', [w, buf], g, size, sgdParams, SGD_CONSTS,
-    { lr: p.lr, momentum: p.momentum, oneMinusDampening: 1 - p.dampening, weightDecay: p.weightDecay },
-    (gAt) => ({ w: addr(w), g: gAt, buf: addr(buf), firstStep: p.firstStep ? 1 : 0, nesterov: p.nesterov ? 1 : 0 }));
-}
-
-/** Adam / AdamW in place, exactly the reference's f64 arithmetic (cpu/index.ts refAdamStep). */
-export function wasmAdamStep(rt: WasmRuntime, w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, size: number, p: AdamParams): boolean {
-  const addr = (a: Float32Array) => rt.addressOf(a) ?? 0;
-  const bc1 = 1 - p.beta1 ** p.step, bc2 = 1 - p.beta2 ** p.step;
-  return inPlaceStep(rt, 'adamStep', [w, m, v], g, size, adamParams, ADAM_CONSTS, {
-    beta1: p.beta1, oneMinusBeta1: 1 - p.beta1, beta2: p.beta2, oneMinusBeta2: 1 - p.beta2,
-    stepSize: p.lr / bc1, sqrtBc2: Math.sqrt(bc2), eps: p.eps, weightDecay: p.weightDecay, decay: 1 - p.lr * p.weightDecay,
-  }, (gAt) => ({ w: addr(w), g: gAt, m: addr(m), v: addr(v), decoupled: p.decoupled ? 1 : 0 }));
 }
 
 /**

@@ -22,7 +22,6 @@ export const KERNELS = [
   'avgPool',
   'avgPoolBackward',
   'reduceSum', 'reduceMax', 'reduceMin',
-  'sgdStep', 'adamStep',
   'softmaxRows', 'logSoftmaxRows',
 ] as const;
 export type KernelName = (typeof KERNELS)[number];
