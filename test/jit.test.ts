@@ -236,6 +236,27 @@ describe('jit fuses elementwise chains', () => {
     expect(k.calls).toBeGreaterThan(2);
   });
 
+  it('elementwise work on both sides of a reduction goes into it: a mean squared error is one call, bit for bit', () => {
+    wg.manualSeed(13);
+    const a = wg.randn([4, 3, 5, 5]), b = wg.randn([4, 3, 5, 5]);
+    const mse = (a: wg.Tensor, b: wg.Tensor) => wg.mseLoss(a, b);
+    const fused = run(mse, [a, b], true);
+    expect(fused.values).toEqual(run(mse, [a, b], false).values);
+    // sub, mul (d · d), sum, div by the count (and the count's fill): one reduce with a prologue and an epilogue
+    expect(fused.calls).toBe(1);
+    // per-row maxima of |a − b| scaled: the prologue over two inputs, an epilogue of a unary op
+    const rows = (a: wg.Tensor, b: wg.Tensor) => wg.max(a.sub(b).abs(), 1).mul(0.5).exp();
+    const r = run(rows, [a, b], true);
+    expect(r.values).toEqual(run(rows, [a, b], false).values);
+    expect(r.calls).toBeLessThan(run(rows, [a, b], false).calls);
+    // a tensor both reduced and returned keeps its own call
+    const both = (a: wg.Tensor) => {
+      const sq = a.mul(a);
+      return wg.stack([sq.sum(), sq.mean()]);
+    };
+    expect(run(both, [a], true).values).toEqual(run(both, [a], false).values);
+  });
+
   it('more than 7 distinct inputs split into several kernels; on cpu, ops that would not fuse bit for bit stay apart', () => {
     wg.manualSeed(12);
     const xs = Array.from({ length: 9 }, () => wg.randn([4, 6]));

@@ -140,9 +140,9 @@ export function wgslBoundValues(roots: readonly Expr[], indent = '  '): { lets: 
   return { lets, values: roots.map((e) => renderWgsl(e, 'f32', P_FIELDS, bound)) };
 }
 
-/** `fn op(in0: f32, ...) -> f32` evaluating a fused op's tree (its op boundaries bound once). */
-export function wgslFusedFunction(op: FusedElementwiseOp): string {
+/** `fn name(in0: f32, ...) -> f32` evaluating a fused op's tree (its op boundaries bound once). */
+export function wgslFusedFunction(op: FusedElementwiseOp, name = 'op'): string {
   const { lets, values: [value] } = wgslBoundValues([op.expr]);
   const params = Array.from({ length: op.arity }, (_, k) => `in${k}: f32`).join(', ');
-  return `fn op(${params}) -> f32 {\n${lets}  return ${value};\n}\n`;
+  return `fn ${name}(${params}) -> f32 {\n${lets}  return ${value};\n}\n`;
 }

@@ -8,7 +8,8 @@
  * cpu backend's rules, which are PyTorch's).
  */
 import { FLOAT_SPECIALS, foldGroups, makeKernel, type Field, type Kernel, type ScalarType } from './kernel';
-import { mergeDims, sizeOf, stridesOf } from '@webgrad/kernels-ir';
+import { mergeDims, sizeOf, stridesOf, type FusedElementwiseOp } from '@webgrad/kernels-ir';
+import { MATH_F32, wgslFusedFunction } from './expr-wgsl';
 
 export type ReduceOp = 'sum' | 'max' | 'min' | 'argmax' | 'argmin';
 export type ReduceMode = 'thread' | 'group';
@@ -112,10 +113,20 @@ function reducedOffsetFn(rank: number): string {
 }
 
 /**
- * Reduce `axes` (sorted, distinct) of x with `shape`; out holds the kept dims in order
- * (argmax/argmin: exactly one axis, i32 out). Bindings X, out.
+ * Elementwise work in a float32 reduction: the values reduced are prologue(X, X1, ...) (its
+ * further inputs laid out as X), each result r is stored as epilogue(r).
  */
-export function reduceKernel(op: ReduceOp, shape: readonly number[], axes: readonly number[], type: ScalarType, mode?: ReduceMode): Kernel {
+export interface ReduceFusionOps {
+  prologue?: FusedElementwiseOp;
+  epilogue?: FusedElementwiseOp;
+}
+
+/**
+ * Reduce `axes` (sorted, distinct) of x with `shape`; out holds the kept dims in order
+ * (argmax/argmin: exactly one axis, i32 out). Bindings X, [X1 .. X{k} for a prologue of
+ * arity k + 1], out.
+ */
+export function reduceKernel(op: ReduceOp, shape: readonly number[], axes: readonly number[], type: ScalarType, mode?: ReduceMode, fusion: ReduceFusionOps = {}): Kernel {
   const pl = plan(shape, axes);
   const m = mode ?? reduceMode(pl.outCount, pl.redCount);
   const outType: ScalarType = isArg(op) ? 'i32' : type;
@@ -129,10 +140,16 @@ export function reduceKernel(op: ReduceOp, shape: readonly number[], axes: reado
     ...pl.red.strides.map((v, d) => [`rs${d}`, 'i32', v] as Field),
   ];
   const { init, update } = accumulate(op, type);
-  const result = isArg(op) ? 'idx' : type === 'i32' && op !== 'sum' ? 'select(acc, 0, p.rcount == 0)' : 'acc';
-  const head = FLOAT_SPECIALS + reducedOffsetFn(rr);
-  const storage: [string, 'read' | 'read_write', string][] = [['X', 'read', type], ['Y', 'read_write', outType]];
-  const key = `reduce/${op}/${type}/${m}/k${kr}/r${rr}`;
+  const { prologue, epilogue } = fusion;
+  if ((prologue || epilogue) && (type !== 'f32' || isArg(op))) throw new Error(`reduceKernel: elementwise work fuses into a float32 sum, max or min, not a ${type} ${op}`);
+  const plain = isArg(op) ? 'idx' : type === 'i32' && op !== 'sum' ? 'select(acc, 0, p.rcount == 0)' : 'acc';
+  const result = epilogue ? `epilogue(${plain})` : plain;
+  const others = Array.from({ length: (prologue?.arity ?? 1) - 1 }, (_, k) => `X${k + 1}`);
+  const load = (at: string) => (prologue ? `prologue(${['X', ...others].map((b) => `${b}[${at}]`).join(', ')})` : `X[${at}]`);
+  const head = FLOAT_SPECIALS + reducedOffsetFn(rr) +
+    (prologue || epilogue ? MATH_F32 : '') + (prologue ? wgslFusedFunction(prologue, 'prologue') : '') + (epilogue ? wgslFusedFunction(epilogue, 'epilogue') : '');
+  const storage: [string, 'read' | 'read_write', string][] = [['X', 'read', type], ...others.map((b) => [b, 'read', type] as [string, 'read', string]), ['Y', 'read_write', outType]];
+  const key = `reduce/${op}/${type}/${m}/k${kr}/r${rr}${prologue ? `/pro:${prologue.name}` : ''}${epilogue ? `/epi:${epilogue.name}` : ''}`;
   if (m === 'thread') {
     return makeKernel({
       key, storage, fields, workgroupSize: THREAD_WG,
@@ -144,7 +161,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 ${keptBase(kr)}  var acc = ${init};
   var idx = 0;
   for (var r = 0; r < p.rcount; r++) {
-    let v = X[base + ${reducedOffset(rr)}];
+    let v = ${load(`base + ${reducedOffset(rr)}`)};
     ${update}
   }
   Y[o] = ${result};
@@ -165,7 +182,7 @@ ${keptBase(kr)}  var acc = ${init};
   // An invocation that sees no element must lose every tie: its index is past the real ones.
   var idx = t;
   for (var r = t; r < p.rcount; r += ${GROUP_WG}) {
-    let v = X[base + ${reducedOffset(rr)}];
+    let v = ${load(`base + ${reducedOffset(rr)}`)};
     ${update}
   }
   sv[t] = acc;

@@ -57,6 +57,10 @@ export function allKernels(): K.Kernel[] {
       K.reduceKernel(op, [3, 4, 5], [1], t, 'thread'), K.reduceKernel(op, [3, 4, 5], [1], t, 'group'),
       K.reduceKernel(op, [3, 4, 5, 6], [0, 2], t, 'thread'), K.reduceKernel(op, [3, 4, 5, 6], [0, 2], t, 'group'), K.reduceKernel(op, [7], [0], t),
     ])),
+    // a reduction with a prologue of two inputs and an epilogue, in both modes
+    ...(['thread', 'group'] as const).map((mode) => K.reduceKernel('sum', [3, 4, 5], [1], 'f32', mode, {
+      prologue: IR.fusedOp(E.mul(E.sub(E.arg(0), E.arg(1)), E.sub(E.arg(0), E.arg(1))), 2), epilogue: IR.fusedOp(E.exp(E.arg(0)), 1),
+    })),
     K.stridedKernel([2, 3], [1, 2], 0, 'f32'), K.stridedKernel([], [], 3, 'i32'), K.writeStridedKernel([2, 3], [1, 2], 0, 'i32'),
     ...PADS.map((m) => K.padKernel([2, 3], [[1, 1], [0, 2]], m, 0, 'f32')), K.padKernel([4], [[1, -1]], 'constant', 2, 'i32'),
     K.gatherKernel([3, 4], [3, 2], 1, 'f32'), K.gatherKernel([3, 4], [3, 2], 0, 'i32'),

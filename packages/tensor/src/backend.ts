@@ -35,6 +35,16 @@ export type PadMode = 'constant' | 'reflect' | 'replicate' | 'circular';
 export type { AdamParams, BatchNormParams, ConvParams, MatmulParams, PoolParams, RunningStatsParams, SgdParams } from '@webgrad/kernels-ir';
 import type { AdamParams, BatchNormParams, ConvParams, MatmulParams, PoolParams, SgdParams } from '@webgrad/kernels-ir';
 
+/**
+ * Elementwise work fused into a float32 reduction: the values reduced are
+ * `prologue.op(x, ...prologue.others)` (every input of x's shape), each result r becomes
+ * `epilogue(r)` (arity 1), each rounded to float32 as the separate calls store them.
+ */
+export interface ReduceFusion {
+  prologue?: { op: FusedElementwiseOp; others: Storage[] };
+  epilogue?: FusedElementwiseOp;
+}
+
 /** One parameter's arrays in an update (param, grad, optimizer state: the op's order), `size` elements each. */
 export interface UpdateItem { arrays: Storage[]; size: number }
 
@@ -114,8 +124,10 @@ export interface Backend {
   /**
    * Reduce `axes` of x (shape `shape`). The result holds the remaining dims in order
    * (same element count as keepdim). argmax/argmin take exactly one axis and give int32.
+   * With `fusion` (float32 sum, max and min only), elementwise work around it in one call:
+   * what the separate fused calls compute, as a jit's fusion pass makes it (jit/fuse-reduce.ts).
    */
-  reduce(op: ReduceOp, x: Storage, shape: Shape, axes: number[], dtype: DType): Storage;
+  reduce(op: ReduceOp, x: Storage, shape: Shape, axes: number[], dtype: DType, fusion?: ReduceFusion): Storage;
 
   // --- copies ----------------------------------------------------------------------
   /** out[i] = x[offset + sum_d idx_d(i) * strides[d]] for i over outShape (permute, expand, slice). */

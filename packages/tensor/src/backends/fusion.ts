@@ -1,9 +1,9 @@
 /**
- * Batch norm's fused epilogue / prologue done as the separate calls they stand for: the
- * fallback where a backend cannot fuse (a tree with no rendering there, too many bindings,
- * a batch too large to bind whole), and what the fused kernels must equal bit for bit.
+ * Batch norm's fused epilogue / prologue and a reduction's, done as the separate calls they
+ * stand for: the fallback where a backend cannot fuse (a tree with no rendering there, too
+ * many bindings, a batch too large to bind whole), and what the fused kernels must equal.
  */
-import { epilogueSteps, type Backend, type BatchNormCall, type BatchNormEpilogue, type BatchNormPrologue, type BatchNormResult, type DType, type Storage } from '../backend';
+import { epilogueSteps, type Backend, type BatchNormCall, type BatchNormEpilogue, type BatchNormPrologue, type BatchNormResult, type DType, type ReduceFusion, type ReduceOp, type Shape, type Storage } from '../backend';
 
 /** Checks what every backend's fused path assumes: float ops of x's shape, residuals where the op is binary. */
 export function checkEpilogue(e: BatchNormEpilogue | undefined): void {
@@ -60,4 +60,24 @@ export function batchNormBackwardUnfused(backend: Backend, plain: Backend['batch
   } finally {
     backend.dispose(g);
   }
+}
+
+/** Checks what every backend's fused reduction assumes: a float32 sum, max or min, trees of the right arity. */
+export function checkReduceFusion(op: ReduceOp, dtype: DType, f: ReduceFusion): void {
+  if (dtype !== 'float32' || (op !== 'sum' && op !== 'max' && op !== 'min')) throw new Error(`reduce: elementwise work fuses into a float32 sum, max or min, not a ${dtype} ${op}`);
+  if (f.prologue && f.prologue.op.arity !== 1 + f.prologue.others.length) throw new Error(`reduce: the prologue takes ${f.prologue.op.arity} inputs, given x and ${f.prologue.others.length} more`);
+  if (f.epilogue && f.epilogue.arity !== 1) throw new Error(`reduce: the epilogue takes ${f.epilogue.arity} inputs; it maps each result alone`);
+}
+
+/** reduce with `fusion` as separate calls: the prologue's fused op, the plain reduction, the epilogue's. */
+export function reduceUnfused(backend: Backend, plain: Backend['reduce'], op: ReduceOp, x: Storage, shape: Shape, axes: number[], dtype: DType, f: ReduceFusion): Storage {
+  checkReduceFusion(op, dtype, f);
+  const values = f.prologue ? backend.fused(f.prologue.op, [x, ...f.prologue.others], f.prologue.others.map(() => shape).concat([shape]), shape) : x;
+  const reduced = plain.call(backend, op, values, shape, axes, dtype);
+  if (values !== x) backend.dispose(values);
+  if (!f.epilogue) return reduced;
+  const kept = shape.filter((_, d) => !axes.includes(d));
+  const out = backend.fused(f.epilogue, [reduced], [kept], kept);
+  backend.dispose(reduced);
+  return out;
 }

@@ -33,7 +33,7 @@ const slot = (s: number): ArgTemplate => ({ kind: 'slot', slot: s });
 const constant = (value: unknown): ArgTemplate => ({ kind: 'const', value });
 
 /** Whether a call strictly between steps `from` and `to` (other than elementwise ones, which write nothing in place) names any of `slots`. */
-function touchedBetween(steps: readonly Step[], ops: readonly (Elementwise | null)[], from: number, to: number, slots: readonly number[]): boolean {
+export function touchedBetween(steps: readonly Step[], ops: readonly (Elementwise | null)[], from: number, to: number, slots: readonly number[]): boolean {
   for (let k = from + 1; k < to; k++) {
     const s = steps[k];
     if (s.kind !== 'call' || ops[k]) continue;

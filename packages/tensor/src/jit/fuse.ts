@@ -5,7 +5,7 @@
  * ReLU, or the backward's gradient sum then ReLU gradient, are such chains.
  *
  * A chain fuses when each intermediate is float32, has the chain's output shape, is read
- * once, by the next op of the chain, and is not kept (returned, held by a gradient, made
+ * by the next op of the chain alone (once, or twice as in d · d), and is not kept (returned, held by a gradient, made
  * outside); when the chain has at most MAX_FUSED_ARITY distinct inputs; when no call between
  * a producer and its consumer touches the producer's inputs (it might write them in place);
  * and, on the cpu backend, when the fused kernel gives the bits of the ops run one by one
@@ -124,12 +124,13 @@ export function fuseElementwise(steps: readonly Step[], kept: ReadonlySet<number
     const producer = ops[i];
     if (!producer || kept.has(producer.result)) continue;
     const r = readers.get(producer.result) ?? [];
-    if (r.length !== 1) continue;
+    // one consumer, which may read it more than once (d · d)
+    if (r.length === 0 || r.some((k) => k !== r[0])) continue;
     const j = r[0];
     const consumer = ops[j];
     if (!consumer || consumer.size !== producer.size) continue;
-    const into = consumer.operands.find((o) => o.slot === producer.result)!;
-    if (into.shape && consumer.outShape && !sameShape(into.shape, consumer.outShape)) continue;
+    const into = consumer.operands.filter((o) => o.slot === producer.result);
+    if (into.some((o) => o.shape && consumer.outShape && !sameShape(o.shape, consumer.outShape))) continue;
     const mine = groupAt(i);
     const theirs = groupAt(j);
     if (mine.shape && theirs.shape && !sameShape(mine.shape, theirs.shape)) continue;

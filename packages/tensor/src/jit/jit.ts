@@ -2,6 +2,7 @@ import { isGradEnabled, tidy } from '../engine';
 import { Tensor } from '../tensor';
 import { fuseElementwise } from './fuse';
 import { fuseBatchNorm } from './fuse-batch-norm';
+import { fuseReduce } from './fuse-reduce';
 import { Program } from './program';
 import { JitTraceError, record } from './trace';
 
@@ -10,7 +11,7 @@ export interface JitOptions {
   enabled?: boolean;
   /** Traces kept, one per argument signature (shapes, dtypes, devices, other values); the oldest goes. Default 8. */
   maxTraces?: number;
-  /** Fuse elementwise ops into batch norms' kernels (./fuse-batch-norm.ts) and chains of them into one kernel each (./fuse.ts). Default true. */
+  /** Fuse elementwise ops into batch norms' kernels (./fuse-batch-norm.ts), chains of them into one kernel each (./fuse.ts) and into reductions (./fuse-reduce.ts). Default true. */
   fuse?: boolean;
 }
 
@@ -151,7 +152,7 @@ export function jit<A extends unknown[], R>(fn: (...args: A) => R, opts: JitOpti
     );
     const kept = new Set([...outputSlots, ...trace.holders.map((h) => h.slot)]);
     entry.program = new Program(
-      opts.fuse === false ? trace : { ...trace, steps: fuseElementwise(fuseBatchNorm(trace.steps, kept), kept) },
+      opts.fuse === false ? trace : { ...trace, steps: fuseReduce(fuseElementwise(fuseBatchNorm(trace.steps, kept), kept), kept) },
       returned.map((t, i) => ({ slot: outputSlots[i], shape: [...t.shape], dtype: t.dtype, backend: t.backend })),
     );
     entry.result = shape;

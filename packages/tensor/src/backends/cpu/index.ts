@@ -9,7 +9,7 @@ import { avgPool, avgPoolBackward, maxPool, maxPoolBackward } from './kernels/po
 import { pad } from './kernels/pad';
 import { softmax } from './kernels/softmax';
 import { batchNorm, batchNormBackward, batchNormRunningStats, type Epilogue } from './kernels/batch-norm';
-import { batchNormBackwardUnfused, batchNormUnfused, checkEpilogue, withRunning, type RunningStats } from '../fusion';
+import { batchNormBackwardUnfused, batchNormUnfused, checkEpilogue, reduceUnfused, withRunning, type RunningStats } from '../fusion';
 import { type Alloc, gather, scatterAdd, strided, writeStrided } from './kernels/strided';
 import { existingWasmRuntime, wasmRuntime } from './wasm/runtime';
 import { wasmAvgPool, wasmAvgPoolBackward, wasmMaxPoolBackward, wasmReduce, wasmSoftmax, wasmUpdate } from './wasm/memops';
@@ -199,7 +199,11 @@ export const cpuReferenceBackend: Backend = {
   async sync() {},
 
   ...jsElementwise,
-  reduce: (op, x, shape, axes, dtype) => own(jsReduce(op, x, shape, axes, dtype)),
+  reduce(op, x, shape, axes, dtype, fusion) {
+    // Separate passes: on the cpu a fused reduction saves no launch, and these are its bits.
+    if (fusion) return reduceUnfused(cpuReferenceBackend, cpuReferenceBackend.reduce, op, x, shape, axes, dtype, fusion);
+    return own(jsReduce(op, x, shape, axes, dtype));
+  },
 
   strided(x, outShape, strides, offset) {
     return ownedOutput(arr(x), (alloc) => strided(arr(x), outShape, strides, offset, alloc));
@@ -328,7 +332,8 @@ export const cpuBackend: Backend = {
     if (rt) return own(wasmWhere(rt, arr(cond) as Float32Array | Int32Array, condShape, f32(a), aShape, f32(b), bShape, outShape));
     return ref.where(cond, condShape, condDtype, a, aShape, b, bShape, outShape, dtype);
   },
-  reduce(op, x, shape, axes, dtype) {
+  reduce(op, x, shape, axes, dtype, fusion) {
+    if (fusion) return reduceUnfused(cpuBackend, cpuBackend.reduce, op, x, shape, axes, dtype, fusion);
     const rt = fast(dtype), viaWasm = rt && wasmReduce(rt, op, f32(x), shape, axes);
     return viaWasm ? own(viaWasm) : ref.reduce(op, x, shape, axes, dtype);
   },

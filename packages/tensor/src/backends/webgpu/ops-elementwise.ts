@@ -2,7 +2,8 @@
 import { binaryKernel, fusedKernel, reduceKernel, unaryKernel, whereKernel } from '@webgrad/kernels-wgsl';
 import type { Backend } from '../../backend';
 import { scalarOf, type Context } from './context';
-import { Accumulator, forParts } from './split';
+import { Accumulator, bindsWhole, forParts } from './split';
+import { checkReduceFusion, reduceUnfused } from '../fusion';
 import { sizeOf } from '../../shape';
 
 type ElementwiseMethods = Pick<Backend, 'unary' | 'binary' | 'fused' | 'where' | 'reduce'>;
@@ -87,9 +88,18 @@ export function elementwiseMethods(ctx: Context): ElementwiseMethods {
         });
       return out;
     },
-    reduce(op, x, shape, axes, dtype) {
+    reduce(op, x, shape, axes, dtype, fusion) {
       const t = scalarOf(op, dtype);
       const sorted = [...axes].sort((i, j) => i - j);
+      if (fusion) {
+        checkReduceFusion(op, dtype, fusion);
+        const inputs = [x, ...(fusion.prologue?.others ?? [])].map((s) => ctx.buf(s, op));
+        // One kernel where every input binds whole; a tensor past the binding limit takes the separate calls.
+        if (!bindsWhole(ctx, inputs)) return reduceUnfused(this as Backend, this.reduce, op, x, shape, axes, dtype, fusion);
+        const out = ctx.alloc(sizeOf(shape.filter((_, d) => !sorted.includes(d))), op);
+        q.run(reduceKernel(op, shape, sorted, t, undefined, { prologue: fusion.prologue?.op, epilogue: fusion.epilogue }), [...inputs, out.buffer]);
+        return out;
+      }
       const out = ctx.alloc(sizeOf(shape.filter((_, d) => !sorted.includes(d))), op);
       const xb = ctx.buf(x, op);
       // Parts along the leading kept dims (each part reduces whole rows); when dim 0 is
