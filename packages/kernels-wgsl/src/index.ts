@@ -24,5 +24,6 @@ export * from './conv-direct';
 export * from './im2col';
 export * from './pool';
 export * from './softmax';
+export * from './cross-entropy';
 export * from './optim';
 export * from './batch-norm';
