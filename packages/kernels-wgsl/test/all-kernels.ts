@@ -75,7 +75,7 @@ export function allKernels(): K.Kernel[] {
     ...[false, true].flatMap((log) => [K.softmaxKernel(3, 5, log, 'thread'), K.softmaxKernel(3, 5, log, 'group')]),
     ...(['mean', 'none'] as const).flatMap((reduction) => {
       const p = { reduction, labelSmoothing: 0.1 };
-      return [K.crossEntropyKernel(3, 5, p, 'group'), K.crossEntropyKernel(3, 5, p, 'rows'), K.crossEntropyBackwardKernel(3, 5, p)];
+      return [...(['group', 'rows', 'wide'] as const).map((mode) => K.crossEntropyKernel(3, 5, p, mode)), K.crossEntropyBackwardKernel(3, 5, p)];
     }),
     K.crossEntropyTotalKernel(3, { reduction: 'sum', labelSmoothing: 0 }),
     K.batchNormStatsKernel(bn, 1e-5), K.batchNormBackwardReduceKernel(bn),

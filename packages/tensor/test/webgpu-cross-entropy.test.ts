@@ -6,7 +6,7 @@
  * without an adapter, except under CI=true.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { CROSS_ENTROPY_GROUP_MAX, crossEntropyMode } from '@webgrad/kernels-wgsl';
+import { crossEntropyMode } from '@webgrad/kernels-wgsl';
 import type { CrossEntropyParams, Storage } from '../src/backend';
 import { openBackend } from './helpers/webgpu-backend';
 import { Pair, randoms } from './helpers/backend-pair';
@@ -46,26 +46,31 @@ describe.skipIf(!main.gpu)(`webgpu crossEntropy equals the cpu reference (${main
     }
   });
 
-  it('more values than one workgroup takes: one invocation per row, then the mean or sum', async () => {
-    const rows = 1031, cols = 1021;
-    expect(rows * cols).toBeGreaterThan(CROSS_ENTROPY_GROUP_MAX);
-    expect(crossEntropyMode(rows, cols)).toBe('rows');
-    const x = P.up(randF(rows * cols, -8, 8)), t = P.up(randI(rows, 0, cols - 1));
-    for (const reduction of reductions) await sameCrossEntropy(P, x, t, rows, cols, { reduction, labelSmoothing: 0.1 }, 1e-5);
+  it('more values than one workgroup takes: the row losses (by rows, or by workgroups for long rows), then the mean or sum', async () => {
+    for (const [rows, cols, mode] of [[70_001, 17, 'rows'], [4099, 257, 'rows'], [9, 5001, 'wide'], [300, 2053, 'wide']] as const) {
+      expect(crossEntropyMode(rows, cols), `${rows}x${cols}`).toBe(mode);
+      const x = P.up(randF(rows * cols, -8, 8)), t = P.up(randI(rows, 0, cols - 1));
+      for (const reduction of reductions) await sameCrossEntropy(P, x, t, rows, cols, { reduction, labelSmoothing: 0.1 }, 1e-5);
+    }
   });
 
-  it('NaN, ±Infinity and out-of-range targets as the reference', async () => {
+  it('NaN, ±Infinity and out-of-range targets as the reference, in every forward mode', async () => {
     const nan = NaN, inf = Infinity;
-    const rows = [
-      [1, nan, 3, 4], [5, 6, inf, 0], [-inf, 1, 2, 3], [-inf, -inf, -inf, -inf], [0.5, -1, 2, 0],
-      [-inf, 1, 2, 3], [inf, -inf, 0, 1], [1, 2, 3, 4], [1, 2, 3, 4],
-    ];
-    // Row 2's target is a finite logit, row 5's the −∞ one (infinite loss, finite gradient);
-    // the last two rows' targets are out of range (NaN loss).
-    const target = Int32Array.from([0, 1, 2, 3, 2, 0, 3, -1, 4]);
-    const x = P.up(Float32Array.from(rows.flat())), t = P.up(target);
-    for (const reduction of reductions) {
-      for (const labelSmoothing of [0, 0.1]) await sameCrossEntropy(P, x, t, rows.length, 4, { reduction, labelSmoothing }, 1e-5);
+    // Each row's first logits, the rest 0.5; row 2's target is a finite logit, row 5's the
+    // −∞ one (an infinite loss, finite gradients); the last two rows' targets are out of range.
+    const heads = [[1, nan, 3, 4], [5, 6, inf, 0], [-inf, 1, 2, 3], [-inf, -inf, -inf, -inf], [0.5, -1, 2, 0], [-inf, 1, 2, 3], [inf, -inf, 0, 1], [1, 2, 3, 4], [1, 2, 3, 4]];
+    const targets = (cols: number) => [0, 1, 2, 3, 2, 0, 3, -1, cols];
+    for (const [rows, cols, mode] of [[9, 4, 'group'], [18, 4, 'group'], [9, 5000, 'wide'], [270_000, 4, 'rows']] as const) {
+      expect(crossEntropyMode(rows, cols), `${rows}x${cols}`).toBe(mode);
+      const x = new Float32Array(rows * cols).fill(0.5), target = new Int32Array(rows);
+      for (let r = 0; r < rows; r++) {
+        x.set(heads[r % heads.length], r * cols);
+        target[r] = targets(cols)[r % heads.length];
+      }
+      const xs = P.up(x), ts = P.up(target);
+      for (const reduction of reductions) {
+        for (const labelSmoothing of [0, 0.1]) await sameCrossEntropy(P, xs, ts, rows, cols, { reduction, labelSmoothing }, 1e-5);
+      }
     }
   });
 

@@ -1,4 +1,4 @@
-/** Cross-entropy: the forward in one dispatch (the mean or sum included), the backward in one. */
+/** Cross-entropy: the forward in one dispatch (the mean or sum included) up to a size, the backward in one. */
 import { crossEntropyBackwardKernel, crossEntropyKernel, crossEntropyMode, crossEntropyTotalKernel } from '@webgrad/kernels-wgsl';
 import type { Backend } from '../../backend';
 import { requireFloat32, type Context } from './context';
@@ -15,15 +15,17 @@ export function lossMethods(ctx: Context): LossMethods {
       const none = p.reduction === 'none';
       const loss = ctx.alloc(none ? rows : 1, what), lse = ctx.alloc(rows, what);
       const xb = ctx.buf(x, what), tb = ctx.buf(target, what);
-      if (crossEntropyMode(rows, cols) === 'group' && bindsWhole(ctx, [xb, tb, lse.buffer, loss.buffer])) {
+      const mode = crossEntropyMode(rows, cols);
+      if (mode === 'group' && bindsWhole(ctx, [xb, tb, lse.buffer, loss.buffer])) {
         q.run(crossEntropyKernel(rows, cols, p, 'group'), [xb, tb, lse.buffer, loss.buffer]);
         return { loss, lse };
       }
-      // Large: one invocation per row, split as the binding limit asks, then the total.
+      // Large: the row losses, split as the binding limit asks, then the total.
+      const rowMode = mode === 'group' ? 'rows' : mode;
       const rowLoss = none ? loss.buffer : q.storageBuffer(Math.max(rows, 1) * 4, `${what} (row losses)`);
       forParts(ctx, what, rows, [{ buffer: xb, rowElems: cols }, { buffer: tb, rowElems: 1 },
         { buffer: lse.buffer, rowElems: 1, written: 'out' }, { buffer: rowLoss, rowElems: 1, written: 'out' }],
-      (_, n, bind) => q.run(crossEntropyKernel(n, cols, p, 'rows'), bind));
+      (_, n, bind) => q.run(crossEntropyKernel(n, cols, p, rowMode), bind));
       if (!none) {
         q.run(crossEntropyTotalKernel(rows, p), [rowLoss, loss.buffer]);
         q.releaseBuffer(rowLoss);
