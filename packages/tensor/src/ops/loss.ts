@@ -49,8 +49,9 @@ export function crossEntropy(logits: Tensor, target: Tensor, opts: CrossEntropyO
   if (!shapesEqual(target.shape, expected)) {
     throw new Error(`crossEntropy: target ${fmt(target.shape)} must be ${fmt(expected)} for logits ${fmt(logits.shape)}`);
   }
+  commonBackend('crossEntropy', logits, target);
   // Not while a jit traces: a replay could not repeat the check (as on webgpu, where no
-  // synchronous read exists, the gather then reads an out-of-range class as nothing).
+  // synchronous read exists, the backend then gives that row a NaN loss).
   if (target.backend.readSync && !isTracing()) {
     const t = target.dataSync();
     for (let i = 0; i < t.length; i++) {
@@ -69,7 +70,7 @@ export function crossEntropy(logits: Tensor, target: Tensor, opts: CrossEntropyO
  * call forward (the mean or sum included) and one backward, where composed ops take a dozen.
  */
 function indexCrossEntropy(rows: Tensor, index: Tensor, lossShape: number[], p: CrossEntropyParams): Tensor {
-  const backend = commonBackend('crossEntropy', rows, index);
+  const backend = rows.backend;
   const [n, c] = rows.shape;
   const r = backend.crossEntropy(rows.storage, index.storage, n, c, p, rows.dtype);
   const loss = wrap(backend, r.loss, p.reduction === 'none' ? lossShape : [], rows.dtype);
