@@ -76,3 +76,11 @@ export interface AdamParams {
   decoupled: boolean; // AdamW
   step: number;       // 1-based, for bias correction
 }
+
+/** Hard-label cross-entropy over the rows of a [rows, cols] logits matrix (class indices int32). */
+export interface CrossEntropyParams {
+  /** 'none': one loss per row; 'mean' / 'sum': one value over the rows. */
+  reduction: 'mean' | 'sum' | 'none';
+  /** ε: the target is (1 − ε)·onehot + ε/cols (PyTorch's label_smoothing). */
+  labelSmoothing: number;
+}

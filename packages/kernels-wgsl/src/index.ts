@@ -25,4 +25,5 @@ export * from './im2col';
 export * from './pool';
 export * from './softmax';
 export * from './update';
+export * from './cross-entropy';
 export * from './batch-norm';

@@ -77,6 +77,11 @@ export function allKernels(): K.Kernel[] {
     K.im2colKernel(conv3d), K.col2imKernel(conv3d),
     K.maxPoolKernel(pool), K.maxPoolBackwardKernel(pool), K.maxPoolBackwardScatterKernel(pool), K.avgPoolKernel(pool), K.avgPoolBackwardKernel(pool),
     ...[false, true].flatMap((log) => [K.softmaxKernel(3, 5, log, 'thread'), K.softmaxKernel(3, 5, log, 'group')]),
+    ...(['mean', 'none'] as const).flatMap((reduction) => {
+      const p = { reduction, labelSmoothing: 0.1 };
+      return [...(['group', 'rows', 'wide'] as const).map((mode) => K.crossEntropyKernel(3, 5, p, mode)), K.crossEntropyBackwardKernel(3, 5, p)];
+    }),
+    K.crossEntropyTotalKernel(3, { reduction: 'sum', labelSmoothing: 0 }),
     K.batchNormStatsKernel(bn, 1e-5), K.batchNormBackwardReduceKernel(bn),
     ...[false, true].flatMap((w) => [K.batchNormApplyKernel(bn, w, false), K.batchNormApplyKernel(bn, w, true), K.batchNormBackwardApplyKernel(bn, w)]),
     // batch norm fusion: an epilogue chain (unary with a parameter, binary with a residual), running statistics, the prologue both ways

@@ -32,8 +32,8 @@ export type ReduceOp = 'sum' | 'max' | 'min' | 'argmax' | 'argmin';
 export type PadMode = 'constant' | 'reflect' | 'replicate' | 'circular';
 
 // One parameter type per kernel family, shared with every generator (kernels-ir).
-export type { AdamParams, BatchNormParams, ConvParams, MatmulParams, PoolParams, RunningStatsParams, SgdParams } from '@webgrad/kernels-ir';
-import type { AdamParams, BatchNormParams, ConvParams, MatmulParams, PoolParams, SgdParams } from '@webgrad/kernels-ir';
+export type { AdamParams, BatchNormParams, ConvParams, CrossEntropyParams, MatmulParams, PoolParams, RunningStatsParams, SgdParams } from '@webgrad/kernels-ir';
+import type { AdamParams, BatchNormParams, ConvParams, CrossEntropyParams, MatmulParams, PoolParams, SgdParams } from '@webgrad/kernels-ir';
 
 /**
  * Elementwise work fused into a float32 reduction: the values reduced are
@@ -203,6 +203,22 @@ export interface Backend {
   // --- fused -----------------------------------------------------------------------
   /** Softmax (or log-softmax) over the last axis of a [rows, cols] matrix. */
   softmax(x: Storage, rows: number, cols: number, log: boolean, dtype: DType): Storage;
+  /**
+   * Cross-entropy of logits x [rows, cols] against int32 class indices target [rows], with
+   * label smoothing: per row lse = log Σ_c exp(x[c]) (stable: row max subtracted) and the
+   * loss lse − x[t] or, with ε > 0, (1 − ε)·(lse − x[t]) + ε·(lse − Σ_c x[c] / cols).
+   * `loss`: `rows` values for 'none', else one (their mean or sum; the mean of no rows is NaN);
+   * `lse`: the rows' lse, which crossEntropyBackward takes. A NaN or +∞ logit, a row of −∞
+   * or a target outside [0, cols) makes the row's loss NaN (the op layer checks targets).
+   * One op, so a backend can make it one launch including the reduction over rows.
+   */
+  crossEntropy(x: Storage, target: Storage, rows: number, cols: number, p: CrossEntropyParams, dtype: DType): { loss: Storage; lse: Storage };
+  /**
+   * Its gradient from g (one value, or `rows` for 'none'): gx [rows, cols] =
+   * (exp(x − lse) − (1 − ε)·onehot(target) − ε / cols) · g_r, g_r = g[0] / rows ('mean'),
+   * g[0] ('sum') or g[r] ('none').
+   */
+  crossEntropyBackward(g: Storage, x: Storage, lse: Storage, target: Storage, rows: number, cols: number, p: CrossEntropyParams, dtype: DType): Storage;
   /**
    * In-place update `op` (the optimizer steps: ops/optim.ts) of one or more parameters'
    * arrays with the same scalars (PyTorch's foreach); each item's values are what the update

@@ -149,6 +149,22 @@ describe.skipIf(!main.gpu)(`webgpu products, convolutions and nn ops split (${ma
     }
   });
 
+  it('crossEntropy and its backward by rows (the one-workgroup forward does not bind)', async () => {
+    const P = new Pair(main.gpu!);
+    for (const [rows, cols] of [[3001, 17], [70, 1001], [9, 5001]]) {
+      const x = P.up(randF(rows * cols, -8, 8)), t = P.up(randI(rows, 0, cols - 1));
+      for (const reduction of ['mean', 'sum', 'none'] as const) {
+        const p = { reduction, labelSmoothing: 0.1 }, name = `crossEntropy ${rows}x${cols} ${reduction}`;
+        const [fg, fc] = P.both((be, i) => be.crossEntropy(x[i], t[i], rows, cols, p, 'float32'));
+        const g = P.up(randF(reduction === 'none' ? rows : 1, 0.5, 2));
+        const gx = P.both((be, i) => be.crossEntropyBackward(g[i], x[i], [fg.lse, fc.lse][i], t[i], rows, cols, p, 'float32'));
+        await P.same([fg.loss, fc.loss], reduction === 'none' ? rows : 1, `${name} loss`, 'float32', 1e-5);
+        await P.same([fg.lse, fc.lse], rows, `${name} lse`, 'float32', 1e-5);
+        await P.same(gx, rows * cols, `${name} gx`, 'float32', 1e-5);
+      }
+    }
+  });
+
   it('softmax by rows, optimizer steps and fill by element ranges', async () => {
     const P = new Pair(main.gpu!);
     for (const [rows, cols] of [[3001, 17], [70, 1001]]) {

@@ -1,7 +1,9 @@
+import { record } from '../autograd';
+import type { CrossEntropyParams } from '../backend';
 import { isTracing } from '../jit/state';
 import { fmt, shapesEqual } from '../shape';
 import { Tensor } from '../tensor';
-import { requireFloat, requireInt } from './util';
+import { commonBackend, requireFloat, requireInt, wrap } from './util';
 import { abs, mul, neg, sub, add } from './elementwise';
 import { mean, sum } from './reduce';
 import { gather, permute, reshape, squeeze, unsqueeze } from './shape';
@@ -9,11 +11,16 @@ import { logSoftmax } from './softmax';
 
 export type Reduction = 'mean' | 'sum' | 'none';
 
+function checkReduction(op: string, reduction: Reduction): Reduction {
+  if (reduction === 'mean' || reduction === 'sum' || reduction === 'none') return reduction;
+  throw new Error(`${op}: reduction must be 'mean', 'sum' or 'none', got '${reduction}'`);
+}
+
 function reduceLoss(op: string, loss: Tensor, reduction: Reduction): Tensor {
+  checkReduction(op, reduction);
   if (reduction === 'mean') return mean(loss);
   if (reduction === 'sum') return sum(loss);
-  if (reduction === 'none') return loss;
-  throw new Error(`${op}: reduction must be 'mean', 'sum' or 'none', got '${reduction}'`);
+  return loss;
 }
 
 export interface CrossEntropyOptions {
@@ -42,8 +49,9 @@ export function crossEntropy(logits: Tensor, target: Tensor, opts: CrossEntropyO
   if (!shapesEqual(target.shape, expected)) {
     throw new Error(`crossEntropy: target ${fmt(target.shape)} must be ${fmt(expected)} for logits ${fmt(logits.shape)}`);
   }
+  commonBackend('crossEntropy', logits, target);
   // Not while a jit traces: a replay could not repeat the check (as on webgpu, where no
-  // synchronous read exists, the gather then reads an out-of-range class as nothing).
+  // synchronous read exists, the backend then gives that row a NaN loss).
   if (target.backend.readSync && !isTracing()) {
     const t = target.dataSync();
     for (let i = 0; i < t.length; i++) {
@@ -54,12 +62,24 @@ export function crossEntropy(logits: Tensor, target: Tensor, opts: CrossEntropyO
   let rows = logits;
   if (logits.rank === 1) rows = reshape(logits, [1, classes]);
   else if (logits.rank > 2) rows = reshape(permute(logits, [0, ...logits.shape.slice(2).map((_, i) => i + 2), 1]), [-1, classes]);
-  const logp = logSoftmax(rows, 1);
-  const idx = reshape(target, [-1, 1]);
-  let loss = neg(squeeze(gather(logp, 1, idx), 1));
-  if (eps > 0) loss = add(mul(loss, 1 - eps), mul(neg(mean(logp, 1)), eps));
-  loss = reshape(loss, expected);
-  return reduceLoss('crossEntropy', loss, opts.reduction ?? 'mean');
+  return indexCrossEntropy(rows, reshape(target, [-1]), expected, { reduction: checkReduction('crossEntropy', opts.reduction ?? 'mean'), labelSmoothing: eps });
+}
+
+/**
+ * crossEntropy of logits rows [N, C] against class indices [N]: the backend's fused op, one
+ * call forward (the mean or sum included) and one backward, where composed ops take a dozen.
+ */
+function indexCrossEntropy(rows: Tensor, index: Tensor, lossShape: number[], p: CrossEntropyParams): Tensor {
+  const backend = rows.backend;
+  const [n, c] = rows.shape;
+  const r = backend.crossEntropy(rows.storage, index.storage, n, c, p, rows.dtype);
+  const loss = wrap(backend, r.loss, p.reduction === 'none' ? lossShape : [], rows.dtype);
+  const lse = wrap(backend, r.lse, [n], rows.dtype);
+  record('crossEntropy', loss, [rows], (g) =>
+    [wrap(g.backend, g.backend.crossEntropyBackward(g.storage, rows.storage, lse.storage, index.storage, n, c, p, g.dtype), rows.shape, g.dtype)]);
+  // No graph recorded (no gradient wanted, or inside noGrad): the row lse has no reader.
+  if (loss._node === null) lse.dispose();
+  return loss;
 }
 
 /** crossEntropy against class probabilities: −Σ_c target_c · log softmax(logits)_c. */

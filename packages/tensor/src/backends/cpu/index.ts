@@ -8,6 +8,7 @@ import { col2im, convBackwardInput, convBackwardWeight, convForward, im2col } fr
 import { avgPool, avgPoolBackward, maxPool, maxPoolBackward } from './kernels/pool';
 import { pad } from './kernels/pad';
 import { softmax } from './kernels/softmax';
+import { crossEntropy, crossEntropyBackward } from './kernels/cross-entropy';
 import { batchNorm, batchNormBackward, batchNormRunningStats, type Epilogue } from './kernels/batch-norm';
 import { batchNormBackwardUnfused, batchNormUnfused, checkEpilogue, reduceUnfused, withRunning, type RunningStats } from '../fusion';
 import { type Alloc, gather, scatterAdd, strided, writeStrided } from './kernels/strided';
@@ -262,6 +263,19 @@ export const cpuReferenceBackend: Backend = {
   },
 
   softmax: (x, rows, cols, log, dtype) => (requireFloat('softmax', dtype), own(softmax(flt(x), rows, cols, log))),
+  // The WASM backend keeps these: a classification head is small next to what precedes it.
+  crossEntropy(x, target, rows, cols, p, dtype) {
+    requireFloat('crossEntropy', dtype);
+    const loss = arrayFor(dtype, p.reduction === 'none' ? rows : 1, true), lse = arrayFor(dtype, rows, true);
+    crossEntropy(flt(x), arr(target) as Int32Array, rows, cols, p, flt(loss), flt(lse));
+    return { loss: own(loss), lse: own(lse) };
+  },
+  crossEntropyBackward(g, x, lse, target, rows, cols, p, dtype) {
+    requireFloat('crossEntropyBackward', dtype);
+    const gx = arrayFor(dtype, rows * cols, true);
+    crossEntropyBackward(flt(g), flt(x), flt(lse), arr(target) as Int32Array, rows, cols, p, flt(gx));
+    return own(gx);
+  },
   // One loop per parameter: on the cpu a step costs its arithmetic, not its launches.
   update(op, items, scalars, dtype) {
     requireFloat('update', dtype);

@@ -12,6 +12,7 @@ import { elementwiseMethods } from './ops-elementwise';
 import { copyMethods } from './ops-copy';
 import { linalgMethods } from './ops-linalg';
 import { nnMethods } from './ops-nn';
+import { lossMethods } from './ops-loss';
 
 /** Grid-stride workgroup counts, measured on llvmpipe (2 threads: 16-64 best) and sized to fill a large GPU. */
 const SOFTWARE_GRID_GROUPS = 64;
@@ -78,6 +79,7 @@ export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Prom
     ...copyMethods(ctx),
     ...linalgMethods(ctx),
     ...nnMethods(ctx),
+    ...lossMethods(ctx),
     async destroy() {
       queue.flush();
       queue.destroy();
