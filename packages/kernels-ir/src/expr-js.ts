@@ -181,7 +181,13 @@ export function updateLoopSource(op: UpdateOp): string {
 export function channelMapSource(map: ChannelMap): string {
   const e = map.elements.length, c = map.channelInputs.length;
   const inputs = map.channelInputs.map((name, k) => `const in${e + k} = C.${name}${name in map.absent ? ` ?? ${literal(map.absent[name])}` : ''};`).join(' ');
-  const coefficients = map.coefficients.map((t, j) => `const in${e + c + j} = ${renderJs(t, false)};`).join(' ');
+  // a later coefficient that contains an earlier one reads it
+  const bound = new Map<string, string>();
+  const coefficients = map.coefficients.map((t, j) => {
+    const line = `const in${e + c + j} = ${renderJs(t, false, bound)};`;
+    bound.set(exprKey(t), `in${e + c + j}`);
+    return line;
+  }).join(' ');
   const args = map.elements.map((_, k) => `in${k}`).join(', ');
   return `${HELPERS}return function channel(C) {
   ${inputs} ${coefficients}
