@@ -36,14 +36,6 @@ export interface ChannelMap {
   readonly expr: Expr;
 }
 
-/** The arg index of a map's input or coefficient `name` (coefficients are named c0, c1...). */
-export function channelArg(map: ChannelMap, name: string): number {
-  const names = [...map.elements, ...map.channelInputs, ...map.coefficients.map((_, j) => `c${j}`)];
-  const k = names.indexOf(name);
-  if (k < 0) throw new Error(`channelArg: the map reads no input named ${name}`);
-  return k;
-}
-
 /**
  * Checks the trees' leaves (coefficients read channel inputs, the element tree any arg of
  * the map) and names the map.

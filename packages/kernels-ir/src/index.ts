@@ -10,7 +10,7 @@ export type { ElementwiseKernelOp, Expr, ExprKind, IntRule, MathFunction, ArithO
 export { renderJs, unaryLoopSource, binaryLoopSource, fusedLoopSource, updateLoopSource, channelMapSource, usesIntMath } from './expr-js';
 export { MAX_UPDATE_ARRAYS, updateOp, writtenArrays, type UpdateOp } from './update';
 export { MAX_FUSED_ARITY, fusedOp, inlineOp, exprKey, children, type FusedElementwiseOp } from './fused';
-export { batchNormApply, batchNormGrad, channelArg, type ChannelMap } from './batch-norm';
+export { batchNormApply, batchNormGrad, type ChannelMap } from './batch-norm';
 export * from './params';
 export * from './shape';
 export * from './geometry';
