@@ -5,9 +5,9 @@
  * order. The elementwise parts (y from x, gx from g) are kernels-ir's channel maps rendered
  * to f32x4 code (./expr-wasm): the coefficients once per channel, the element tree per row.
  */
-import { batchNormApply, batchNormGrad, type ChannelMap } from '@webgrad/kernels-ir';
+import { batchNormApply, batchNormGrad, children, type ChannelMap, type Expr } from '@webgrad/kernels-ir';
 import {
-  block, br, brIf, f32, f32x4, f64, forRange, func, get, i32, loop, set, v128, type Code, type FuncDef, type Local, type ValType,
+  f32, f32x4, f64, forRange, func, get, i32, loop, set, v128, type Code, type FuncDef, type Local, type ValType,
 } from './emitter';
 import { renderSimd, renderSimdAll } from './expr-wasm';
 import { layout } from './layout';
@@ -43,18 +43,36 @@ function rowSum(fnName: string, twoRows: boolean, term: Term, termScalar: Term):
 }
 
 /**
- * `name(e0[, e1], out, s, channel inputs..., coefficients...)`: out[i] = the map's element
- * tree over a row of s floats of each element input, the channel's values as v128 splats.
+ * The channel values (channel inputs and coefficients, by arg index) that the element tree
+ * reads: the row function takes only these (gx reads 4 of its 9), so a map's values that
+ * only feed its coefficients cost the row calls nothing.
+ */
+function rowChannelArgs(map: ChannelMap): number[] {
+  const read = new Set<number>();
+  const visit = (t: Expr): void => {
+    if (t.kind === 'arg' && t.index >= map.elements.length) read.add(t.index);
+    children(t).forEach(visit);
+  };
+  visit(map.expr);
+  return [...read].sort((p, q) => p - q);
+}
+
+/**
+ * `name(e0[, e1], out, s, channel values...)`: out[i] = the map's element tree over a row
+ * of s floats of each element input, the channel's values (rowChannelArgs) as v128 splats.
  * Four elements per step, then one at a time in lane 0 (no node has side effects, so the
  * idle lanes are harmless); out may be e0.
  */
 function channelRow(name: string, map: ChannelMap): FuncDef {
   const elements = Object.fromEntries(map.elements.map((n) => [n, 'i32'])) as Record<string, ValType>;
-  const channel = Object.fromEntries([...map.channelInputs, ...map.coefficients.map((_, j) => `c${j}`)].map((n) => [n, 'v128'])) as Record<string, ValType>;
+  const channelArgs = rowChannelArgs(map);
+  const channel = Object.fromEntries(channelArgs.map((k) => [`arg${k}`, 'v128'])) as Record<string, ValType>;
   return func(name, { ...elements, out: 'i32', s: 'i32', ...channel }, { i: 'i32' }, (v, temp) => {
     const named = v as Record<string, Local>;
     const values = map.elements.map(() => temp('v128'));
-    const code = renderSimd(map.expr, { args: [...values, ...Object.keys(channel).map((n) => named[n])] }, { a: temp('f32'), b: temp('f32') }, temp);
+    const args: Local[] = [...values];
+    channelArgs.forEach((k) => { args[k] = named[`arg${k}`]; });
+    const code = renderSimd(map.expr, { args }, { a: temp('f32'), b: temp('f32') }, temp);
     const addr = (base: Local) => at(base, v.i);
     const step = (load: (a: Code) => Code, store: (a: Code, x: Code) => Code): Code[] => [
       ...map.elements.map((n, k) => set(values[k], load(addr(named[n])))),
@@ -63,13 +81,8 @@ function channelRow(name: string, map: ChannelMap): FuncDef {
     ];
     return [
       ...code.prelude,
-      set(v.i, c(0)),
-      block(loop(
-        brIf(1, i32.gt(add(get(v.i), c(4)), get(v.s))),
-        ...step(v128.load, v128.store),
-        set(v.i, add(get(v.i), c(4))),
-        br(0))),
-      forRange(v.i, get(v.i), get(v.s), c(1), ...step(v128.load32Zero, (a, x) => f32.store(a, f32x4.extractLane(x, 0)))),
+      forRange(v.i, c(0), end4(v.s), c(4), ...step(v128.load, v128.store)),
+      forRange(v.i, end4(v.s), get(v.s), c(1), ...step(v128.load32Zero, (a, x) => f32.store(a, f32x4.extractLane(x, 0)))),
     ];
   }, { exported: false });
 }
@@ -77,14 +90,14 @@ function channelRow(name: string, map: ChannelMap): FuncDef {
 /**
  * The per-channel part of `map` in an entry: its channel inputs (f32 code each, by name;
  * absent ones as the map says) splat into v128 locals and its coefficients computed from
- * them, as the row function's channel arguments in order.
+ * them; `args`: the row function's channel arguments.
  */
 function channelValues(map: ChannelMap, inputs: Readonly<Record<string, Code>>, temp: (t: ValType) => Local): { code: Code[]; args: Code[] } {
   const locals = map.channelInputs.map(() => temp('v128'));
   const r = renderSimdAll(map.coefficients, { args: [...Array<Local>(map.elements.length), ...locals] }, { a: temp('f32'), b: temp('f32') }, temp);
   return {
     code: [...map.channelInputs.map((n, k) => set(locals[k], f32x4.splat(inputs[n]))), ...r.prelude, ...r.body],
-    args: [...locals, ...r.results].map(get),
+    args: rowChannelArgs(map).map((k) => get([...Array<Local>(map.elements.length), ...locals, ...r.results][k])),
   };
 }
 
