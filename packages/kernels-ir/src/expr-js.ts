@@ -7,6 +7,7 @@
 import type { ElementwiseKernelOp, Expr } from './expr';
 import { children, exprKey, type FusedElementwiseOp } from './fused';
 import { writtenArrays, type UpdateOp } from './update';
+import type { ChannelMap } from './batch-norm';
 
 const ARITH = { add: '+', sub: '-', mul: '*', div: '/' } as const;
 const COMPARE = { lt: '<', le: '<=', gt: '>', ge: '>=', eq: '===', ne: '!==' } as const;
@@ -168,5 +169,28 @@ export function updateLoopSource(op: UpdateOp): string {
   const fround = A[0] instanceof Float64Array ? (v) => v : Math.fround;
   ${arrays} ${scalars}
   for (let i = i0; i < i1; i++) { ${loads} ${lets} ${written.map((k, j) => `A${k}[i] = ${values[j]};`).join(' ')} }
+};`;
+}
+
+/**
+ * The body of `new Function()` that returns `(C) => (in0, ...) => number`: a channel map's
+ * coefficients computed from the channel's inputs C (by name; undefined for an absent one),
+ * and the function of one element's inputs over them; all f64, the caller rounds on store
+ * (the reference kernels' float32 results are rounded once, their float64 ones not at all).
+ */
+export function channelMapSource(map: ChannelMap): string {
+  const e = map.elements.length, c = map.channelInputs.length;
+  const inputs = map.channelInputs.map((name, k) => `const in${e + k} = C.${name}${name in map.absent ? ` ?? ${literal(map.absent[name])}` : ''};`).join(' ');
+  // a later coefficient that contains an earlier one reads it
+  const bound = new Map<string, string>();
+  const coefficients = map.coefficients.map((t, j) => {
+    const line = `const in${e + c + j} = ${renderJs(t, false, bound)};`;
+    bound.set(exprKey(t), `in${e + c + j}`);
+    return line;
+  }).join(' ');
+  const args = map.elements.map((_, k) => `in${k}`).join(', ');
+  return `${HELPERS}return function channel(C) {
+  ${inputs} ${coefficients}
+  return (${args}) => ${renderJs(map.expr, false)};
 };`;
 }

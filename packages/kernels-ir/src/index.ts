@@ -7,9 +7,10 @@
  */
 export * as expr from './expr';
 export type { ElementwiseKernelOp, Expr, ExprKind, IntRule, MathFunction, ArithOp, CompareOp, LogicOp, Operand } from './expr';
-export { renderJs, unaryLoopSource, binaryLoopSource, fusedLoopSource, updateLoopSource, usesIntMath } from './expr-js';
+export { renderJs, unaryLoopSource, binaryLoopSource, fusedLoopSource, updateLoopSource, channelMapSource, usesIntMath } from './expr-js';
 export { MAX_UPDATE_ARRAYS, updateOp, writtenArrays, type UpdateOp } from './update';
 export { MAX_FUSED_ARITY, fusedOp, inlineOp, exprKey, children, type FusedElementwiseOp } from './fused';
+export { batchNormApply, batchNormGrad, type ChannelMap } from './batch-norm';
 export * from './params';
 export * from './shape';
 export * from './geometry';

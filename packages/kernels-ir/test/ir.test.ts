@@ -96,3 +96,26 @@ describe('the JavaScript rendering', () => {
     expect(walks).toEqual([2]);
   });
 });
+
+describe("batch norm's channel maps", () => {
+  const compile = (map: IR.ChannelMap) => new Function(IR.channelMapSource(map))() as (c: Record<string, number | undefined>) => (...e: number[]) => number;
+
+  it('apply: (x − mean)·invstd·w + b, an absent weight 1 and bias 0', () => {
+    const f = compile(IR.batchNormApply);
+    expect(f({ mean: 2, invstd: 0.5, weight: 3, bias: -1 })(6)).toBe(5);
+    expect(f({ mean: 2, invstd: 0.5, weight: undefined, bias: undefined })(6)).toBe(2);
+  });
+
+  it("gx: w·invstd·(g − gbias/m − x̂·gweight/m), x̂ = (x − mean)·invstd, from per-channel coefficients", () => {
+    const f = compile(IR.batchNormGrad);
+    const [mean, invstd, weight, gbias, gweight, m, g, x] = [0.25, 2, -1.5, 3, -0.75, 8, 0.5, 1.25];
+    const want = weight * invstd * (g - gbias / m - (x - mean) * invstd * gweight / m);
+    expect(f({ mean, invstd, weight, gbias, gweight, m })(g, x)).toBeCloseTo(want, 14);
+    expect(IR.batchNormGrad.coefficients).toHaveLength(3);
+  });
+
+  it('names each map by its trees', () => {
+    expect(IR.batchNormApply.name).not.toBe(IR.batchNormGrad.name);
+    expect(IR.batchNormApply.name).toContain(IR.exprKey(IR.batchNormApply.expr));
+  });
+});

@@ -3,7 +3,7 @@
  * elementwise modules are, ./expr-wasm): one module per chain of ops, built on first use.
  *
  * - forward with an epilogue: after each (item, channel) row of y is written by the plain
- *   kernel's affine map, the row is read back (from cache) and the ops applied in order,
+ *   kernel's apply, the row is read back (from cache) and the ops applied in order,
  *   step k reading row k of its residual; each step's lanes are the elementwise module's
  *   code for that op, so the bits are those of the separate calls.
  * - backward with a prologue: g = op(gy, py) is made row by row into a thread's scratch of
@@ -112,7 +112,7 @@ function epilogueCall(ops: readonly ElementwiseKernelOp[]) {
  * (each still in item order, so the bits are the plain kernel's).
  */
 function backwardWithPrologue(): FuncDef {
-  return func('batchNormBackward', { pp: 'i32' }, entryLocals, (v) => {
+  return func('batchNormBackward', { pp: 'i32' }, entryLocals, (v, temp) => {
     // item b's row of the channel in the scratch (n·s floats: the channel's g, kept for the gx pass)
     const scratch = add(P.load(v.pp, 'scratch'), mul(mul(get(v.b), get(v.s)), c(4)));
     const makeG: Code = [scratch, rowPtr(v, 'gy'), add(P.load(v.pp, 'py'), rowOffset(v)), get(v.s), get(v.pp), { call: 'bnPrologue' }];
@@ -127,7 +127,7 @@ function backwardWithPrologue(): FuncDef {
           makeG,
           set(v.acc, f64.add(get(v.acc), f64.fromF32([scratch, c(0), get(v.s), f32.const(0), { call: 'bnRowSum' }]))),
           set(v.acc2, f64.add(get(v.acc2), f64.fromF32([scratch, rowPtr(v, 'x'), get(v.s), get(v.mu), { call: 'bnRowDot' }])))),
-        ...backwardFromSums(v, scratch)),
+        ...backwardFromSums(v, temp, scratch)),
     ];
   });
 }

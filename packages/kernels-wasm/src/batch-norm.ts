@@ -2,11 +2,14 @@
  * Batch normalisation (training mode) of x viewed as [n, c, s]; a thread takes channels
  * [c0, c1) and does all of each, so any split gives the same bits. Per (item, channel) row
  * the s values are summed four lanes wide in f32 and the rows are added in f64, in item
- * order.
+ * order. The elementwise parts (y from x, gx from g) are kernels-ir's channel maps rendered
+ * to f32x4 code (./expr-wasm): the coefficients once per channel, the element tree per row.
  */
+import { batchNormApply, batchNormGrad, children, type ChannelMap, type Expr } from '@webgrad/kernels-ir';
 import {
-  f32, f32x4, f64, forRange, func, get, i32, if_, set, v128, type Code, type FuncDef, type Local,
+  f32, f32x4, f64, forRange, func, get, i32, loop, set, v128, type Code, type FuncDef, type Local, type ValType,
 } from './emitter';
+import { renderSimd, renderSimdAll } from './expr-wasm';
 import { layout } from './layout';
 
 /** Pointers in bytes (weight / bias 0 for none); `eps` holds the f32 bits. */
@@ -15,7 +18,7 @@ export const batchNormParams = layout([
 ] as const);
 
 const c = i32.const;
-const { add, mul, sub } = i32;
+const { add, mul } = i32;
 const at = (base: Local, i: Local, bytes = 4): Code => add(get(base), mul(get(i), c(bytes)));
 const hsum = (v: Code, tmp: Local): Code[] => [
   set(tmp, v),
@@ -39,25 +42,70 @@ function rowSum(fnName: string, twoRows: boolean, term: Term, termScalar: Term):
   ], { results: ['f32'], exported: false });
 }
 
-/** out[i] = a·p[i] + b·(q[i] − mu) + k over a row (q = p for the forward's affine map). */
-function rowAffine(): FuncDef {
-  return func('bnRowAffine', { p: 'i32', q: 'i32', out: 'i32', s: 'i32', mu: 'f32', a: 'f32', b: 'f32', k: 'f32' },
-    { i: 'i32', muv: 'v128', av: 'v128', bv: 'v128', kv: 'v128' }, (v) => [
-      set(v.muv, f32x4.splat(get(v.mu))), set(v.av, f32x4.splat(get(v.a))),
-      set(v.bv, f32x4.splat(get(v.b))), set(v.kv, f32x4.splat(get(v.k))),
-      forRange(v.i, c(0), end4(v.s), c(4),
-        v128.store(at(v.out, v.i), f32x4.add(f32x4.add(
-          f32x4.mul(get(v.av), v128.load(at(v.p, v.i))),
-          f32x4.mul(get(v.bv), f32x4.sub(v128.load(at(v.q, v.i)), get(v.muv)))), get(v.kv)))),
-      forRange(v.i, end4(v.s), get(v.s), c(1),
-        f32.store(at(v.out, v.i), f32.add(f32.add(
-          f32.mul(get(v.a), f32.load(at(v.p, v.i))),
-          f32.mul(get(v.b), f32.sub(f32.load(at(v.q, v.i)), get(v.mu)))), get(v.k)))),
-    ], { exported: false });
+/**
+ * The channel values (channel inputs and coefficients, by arg index) that the element tree
+ * reads: the row function takes only these (gx reads 4 of its 9), so a map's values that
+ * only feed its coefficients cost the row calls nothing.
+ */
+function rowChannelArgs(map: ChannelMap): number[] {
+  const read = new Set<number>();
+  const visit = (t: Expr): void => {
+    if (t.kind === 'arg' && t.index >= map.elements.length) read.add(t.index);
+    children(t).forEach(visit);
+  };
+  visit(map.expr);
+  return [...read].sort((p, q) => p - q);
 }
 
+/**
+ * `name(e0[, e1], out, s, channel values...)`: out[i] = the map's element tree over a row
+ * of s floats of each element input, the channel's values (rowChannelArgs) as v128 splats.
+ * Four elements per step, then one at a time in lane 0 (no node has side effects, so the
+ * idle lanes are harmless); out may be e0.
+ */
+function channelRow(name: string, map: ChannelMap): FuncDef {
+  const elements = Object.fromEntries(map.elements.map((n) => [n, 'i32'])) as Record<string, ValType>;
+  const channelArgs = rowChannelArgs(map);
+  const channel = Object.fromEntries(channelArgs.map((k) => [`arg${k}`, 'v128'])) as Record<string, ValType>;
+  return func(name, { ...elements, out: 'i32', s: 'i32', ...channel }, { i: 'i32' }, (v, temp) => {
+    const named = v as Record<string, Local>;
+    const values = map.elements.map(() => temp('v128'));
+    const args: Local[] = [...values];
+    channelArgs.forEach((k) => { args[k] = named[`arg${k}`]; });
+    const code = renderSimd(map.expr, { args }, { a: temp('f32'), b: temp('f32') }, temp);
+    const addr = (base: Local) => at(base, v.i);
+    const step = (load: (a: Code) => Code, store: (a: Code, x: Code) => Code): Code[] => [
+      ...map.elements.map((n, k) => set(values[k], load(addr(named[n])))),
+      ...code.body,
+      store(addr(v.out), get(code.result)),
+    ];
+    return [
+      ...code.prelude,
+      forRange(v.i, c(0), end4(v.s), c(4), ...step(v128.load, v128.store)),
+      forRange(v.i, end4(v.s), get(v.s), c(1), ...step(v128.load32Zero, (a, x) => f32.store(a, f32x4.extractLane(x, 0)))),
+    ];
+  }, { exported: false });
+}
+
+/**
+ * The per-channel part of `map` in an entry: its channel inputs (f32 code each, by name;
+ * absent ones as the map says) splat into v128 locals and its coefficients computed from
+ * them; `args`: the row function's channel arguments.
+ */
+function channelValues(map: ChannelMap, inputs: Readonly<Record<string, Code>>, temp: (t: ValType) => Local): { code: Code[]; args: Code[] } {
+  const locals = map.channelInputs.map(() => temp('v128'));
+  const r = renderSimdAll(map.coefficients, { args: [...Array<Local>(map.elements.length), ...locals] }, { a: temp('f32'), b: temp('f32') }, temp);
+  return {
+    code: [...map.channelInputs.map((n, k) => set(locals[k], f32x4.splat(inputs[n]))), ...r.prelude, ...r.body],
+    args: rowChannelArgs(map).map((k) => get([...Array<Local>(map.elements.length), ...locals, ...r.results][k])),
+  };
+}
+
+/** The f32 at channel ch of `field`, or the map's value for an absent input (a null pointer). */
+const optional = (v: Vars, field: 'weight' | 'bias', absent: number): Code => [if_f32(ld(v, field), f32.load(chPtr(v, field)), f32.const(absent))];
+
 const P = batchNormParams;
-export const entryLocals = { ch: 'i32', b: 'i32', row: 'i32', n: 'i32', C: 'i32', s: 'i32', acc: 'f64', acc2: 'f64', m: 'f64', mu: 'f32', inv: 'f32', w: 'f32', sh: 'f32', gb: 'f32', gw: 'f32', scale: 'f32' } as const;
+export const entryLocals = { ch: 'i32', b: 'i32', row: 'i32', n: 'i32', C: 'i32', s: 'i32', acc: 'f64', acc2: 'f64', m: 'f64', mu: 'f32', inv: 'f32', gb: 'f32', gw: 'f32' } as const;
 export type Vars = Record<keyof typeof entryLocals | 'pp', Local>;
 export const ld = (v: Vars, f: (typeof P.fields)[number]) => P.load(v.pp, f);
 export const rowPtr = (v: Vars, f: 'x' | 'y' | 'gy' | 'gx') => add(ld(v, f), mul(mul(add(mul(get(v.b), get(v.C)), get(v.ch)), get(v.s)), c(4)));
@@ -71,7 +119,6 @@ const channelSum = (v: Vars, dst: Local, row: Code): Code[] => [
   set(dst, f64.const(0)),
   forRange(v.b, c(0), get(v.n), c(1), set(dst, f64.add(get(dst), f64.fromF32(row)))),
 ];
-export const weightOr1 = (v: Vars): Code => [if_f32(ld(v, 'weight'), f32.load(chPtr(v, 'weight')), f32.const(1))];
 
 export function if_f32(cond: Code, then: Code, otherwise: Code): Code {
   return [cond, 0x04, 0x7d, then, 0x05, otherwise, 0x0b];
@@ -79,57 +126,62 @@ export function if_f32(cond: Code, then: Code, otherwise: Code): Code {
 
 /**
  * The forward entry; `afterRow` (the fused module's epilogue) runs on each output row once
- * its affine map is written, while the row is in cache.
+ * the apply has written it, while the row is in cache.
  */
 export function forward(name = 'batchNorm', afterRow?: (v: Vars) => Code): FuncDef {
-  return func(name, { pp: 'i32' }, entryLocals, (v) => [
-    ...prologue(v),
-    forRange(v.ch, ld(v, 'c0'), ld(v, 'c1'), c(1),
-      ...channelSum(v, v.acc, [rowPtr(v, 'x'), c(0), get(v.s), f32.const(0), { call: 'bnRowSum' }]),
-      set(v.mu, f64.toF32(f64.div(get(v.acc), get(v.m)))),
-      ...channelSum(v, v.acc2, [rowPtr(v, 'x'), c(0), get(v.s), get(v.mu), { call: 'bnRowSqDev' }]),
-      set(v.inv, f64.toF32(f64.div(f64.const(1), f64.sqrt(f64.add(f64.div(get(v.acc2), get(v.m)), f64.fromF32(f32.load(get(v.pp), P.offset.eps))))))),
-      f32.store(chPtr(v, 'mean'), get(v.mu)),
-      f32.store(chPtr(v, 'invstd'), get(v.inv)),
-      set(v.scale, f32.mul(get(v.inv), weightOr1(v))),
-      set(v.sh, [if_f32(ld(v, 'bias'), f32.load(chPtr(v, 'bias')), f32.const(0))]),
-      // y = (x − mu)·scale + shift: a = 0, b = scale
-      forRange(v.b, c(0), get(v.n), c(1),
-        [rowPtr(v, 'x'), rowPtr(v, 'x'), rowPtr(v, 'y'), get(v.s), get(v.mu), f32.const(0), get(v.scale), get(v.sh), { call: 'bnRowAffine' }],
-        afterRow ? afterRow(v) : [])),
-  ]);
+  return func(name, { pp: 'i32' }, entryLocals, (v, temp) => {
+    const apply = channelValues(batchNormApply, {
+      mean: get(v.mu), invstd: get(v.inv),
+      weight: optional(v, 'weight', batchNormApply.absent.weight), bias: optional(v, 'bias', batchNormApply.absent.bias),
+    }, temp);
+    return [
+      ...prologue(v),
+      forRange(v.ch, ld(v, 'c0'), ld(v, 'c1'), c(1),
+        ...channelSum(v, v.acc, [rowPtr(v, 'x'), c(0), get(v.s), f32.const(0), { call: 'bnRowSum' }]),
+        set(v.mu, f64.toF32(f64.div(get(v.acc), get(v.m)))),
+        ...channelSum(v, v.acc2, [rowPtr(v, 'x'), c(0), get(v.s), get(v.mu), { call: 'bnRowSqDev' }]),
+        set(v.inv, f64.toF32(f64.div(f64.const(1), f64.sqrt(f64.add(f64.div(get(v.acc2), get(v.m)), f64.fromF32(f32.load(get(v.pp), P.offset.eps))))))),
+        f32.store(chPtr(v, 'mean'), get(v.mu)),
+        f32.store(chPtr(v, 'invstd'), get(v.inv)),
+        ...apply.code,
+        forRange(v.b, c(0), get(v.n), c(1),
+          [rowPtr(v, 'x'), rowPtr(v, 'y'), get(v.s), ...apply.args, { call: 'bnRowApply' }],
+          afterRow ? afterRow(v) : [])),
+    ];
+  });
 }
 
 function backward(): FuncDef {
-  return func('batchNormBackward', { pp: 'i32' }, entryLocals, (v) => [
+  return func('batchNormBackward', { pp: 'i32' }, entryLocals, (v, temp) => [
     ...prologue(v),
     forRange(v.ch, ld(v, 'c0'), ld(v, 'c1'), c(1),
       set(v.mu, f32.load(chPtr(v, 'mean'))),
       set(v.inv, f32.load(chPtr(v, 'invstd'))),
       ...channelSum(v, v.acc, [rowPtr(v, 'gy'), c(0), get(v.s), f32.const(0), { call: 'bnRowSum' }]),
       ...channelSum(v, v.acc2, [rowPtr(v, 'gy'), rowPtr(v, 'x'), get(v.s), get(v.mu), { call: 'bnRowDot' }]),
-      ...backwardFromSums(v, rowPtr(v, 'gy'))),
+      ...backwardFromSums(v, temp, rowPtr(v, 'gy'))),
   ]);
 }
 
 /**
  * The backward of one channel once its sums are in acc (Σ g) and acc2 (Σ g·(x − mu)):
- * gbias and gweight stored, then gx = scale·(M·g − gb − (x − mu)·inv·gw), scale = w·inv/M,
- * row by row from `gRow` (gy's row, or the fused backward's row of op(gy, y)).
+ * gbias and gweight stored, then gx row by row from `gRow` (gy's row, or the fused
+ * backward's row of op(gy, y)).
  */
-export const backwardFromSums = (v: Vars, gRow: Code): Code[] => [
-  set(v.gb, f64.toF32(get(v.acc))),
-  set(v.gw, f64.toF32(f64.mul(get(v.acc2), f64.fromF32(get(v.inv))))),
-  f32.store(chPtr(v, 'gbias'), get(v.gb)),
-  f32.store(chPtr(v, 'gweight'), get(v.gw)),
-  set(v.scale, f64.toF32(f64.div(f64.mul(f64.fromF32(weightOr1(v)), f64.fromF32(get(v.inv))), get(v.m)))),
-  forRange(v.b, c(0), get(v.n), c(1),
-    [gRow, rowPtr(v, 'x'), rowPtr(v, 'gx'), get(v.s), get(v.mu),
-      f64.toF32(f64.mul(f64.fromF32(get(v.scale)), get(v.m))),
-      f32.mul(f32.sub(f32.const(0), get(v.scale)), f32.mul(get(v.inv), get(v.gw))),
-      f32.mul(f32.sub(f32.const(0), get(v.scale)), get(v.gb)),
-      { call: 'bnRowAffine' }]),
-];
+export const backwardFromSums = (v: Vars, temp: (t: ValType) => Local, gRow: Code): Code[] => {
+  const grad = channelValues(batchNormGrad, {
+    mean: get(v.mu), invstd: get(v.inv), weight: optional(v, 'weight', batchNormGrad.absent.weight),
+    gbias: get(v.gb), gweight: get(v.gw), m: f64.toF32(get(v.m)),
+  }, temp);
+  return [
+    set(v.gb, f64.toF32(get(v.acc))),
+    set(v.gw, f64.toF32(f64.mul(get(v.acc2), f64.fromF32(get(v.inv))))),
+    f32.store(chPtr(v, 'gbias'), get(v.gb)),
+    f32.store(chPtr(v, 'gweight'), get(v.gw)),
+    ...grad.code,
+    forRange(v.b, c(0), get(v.n), c(1), [gRow, rowPtr(v, 'x'), rowPtr(v, 'gx'), get(v.s), ...grad.args, { call: 'bnRowGrad' }]),
+  ];
+};
 
 export function batchNormFunctions(): FuncDef[] {
   return [...batchNormRowFunctions(), forward(), backward()];
@@ -143,6 +195,7 @@ export function batchNormRowFunctions(): FuncDef[] {
       (x, _y, mu, d) => [set(d, f32x4.sub(x, mu)), f32x4.mul(get(d), get(d))],
       (x, _y, mu, d) => [set(d, f32.sub(x, mu)), f32.mul(get(d), get(d))]),
     rowSum('bnRowDot', true, (x, y, mu) => f32x4.mul(x, f32x4.sub(y, mu)), (x, y, mu) => f32.mul(x, f32.sub(y, mu))),
-    rowAffine(),
+    channelRow('bnRowApply', batchNormApply),
+    channelRow('bnRowGrad', batchNormGrad),
   ];
 }

@@ -3,14 +3,17 @@
  * spatial dims). Statistics per channel over its n·s values, biased variance:
  * - stats: one workgroup per channel, tree reductions in workgroup memory; the variance is
  *   the mean of (x − mean)² in a second pass over the data (not E[x²] − E[x]²).
- * - apply: y = (x − mean[c]) · invstd[c] (· weight[c]) (+ bias[c]), elementwise.
+ * - apply: y from x and its channel's statistics, weight and bias, elementwise.
  * - backward reduce: one workgroup per channel, gbias = Σ gy, gweight = Σ gy · xhat.
- * - backward apply: gx = (w · invstd / M) · (M · gy − gbias − xhat · gweight), M = n·s.
+ * - backward apply: gx from gy, x and its channel's statistics, weight and sums.
+ *   Both applies are kernels-ir's channel maps (batchNormApply, batchNormGrad) rendered by
+ *   renderWgsl: the coefficients once per channel where the kernel has a channel, else per
+ *   element (the same f32 expressions, so the same bits), then the element's tree.
  * - single pass (forward and backward): the statistics or reduce pass's own text, then the
  *   same workgroup writes its channel's outputs: one dispatch for two, the same bits.
  */
-import type { BatchNormShape, ElementwiseKernelOp, RunningStatsParams } from '@webgrad/kernels-ir';
-import { MATH_F32, wgslOpFunction } from './expr-wgsl';
+import { batchNormApply, batchNormGrad, expr, exprKey, type BatchNormShape, type ChannelMap, type ElementwiseKernelOp, type RunningStatsParams } from '@webgrad/kernels-ir';
+import { MATH_F32, renderWgsl, wgslOpFunction } from './expr-wgsl';
 import { FLOAT_SPECIALS, foldGroups, linearDispatch, linearMain, makeKernel, type Access, type Field, type Kernel } from './kernel';
 
 const WG = 256;
@@ -51,6 +54,28 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 ${body}
 }
 `;
+}
+
+/**
+ * A channel map in WGSL: `lets` naming its coefficients (coef0, coef1...), computed from
+ * the channel inputs given as WGSL expressions by name (a missing one takes the map's
+ * absent value), and `value(elements)`, the element's tree over the element inputs'
+ * expressions and those names.
+ */
+function channelMapWgsl(map: ChannelMap, channel: Readonly<Record<string, string | undefined>>, indent: string): { lets: string; value: (elements: readonly string[]) => string } {
+  const e = map.elements.length;
+  const bound = new Map(map.channelInputs.map((name, k) => [exprKey(expr.arg(e + k)), channel[name] ?? renderWgsl(expr.num(map.absent[name]), 'f32')]));
+  let lets = '';
+  map.coefficients.forEach((t, j) => {
+    lets += `${indent}let coef${j} = ${renderWgsl(t, 'f32', undefined, bound)};\n`;
+    // a later coefficient that contains this one reads it
+    bound.set(exprKey(t), `coef${j}`);
+    bound.set(exprKey(expr.arg(e + map.channelInputs.length + j)), `coef${j}`);
+  });
+  return {
+    lets,
+    value: (elements) => renderWgsl(map.expr, 'f32', undefined, new Map([...bound, ...elements.map((v, k) => [exprKey(expr.arg(k)), v] as const)])),
+  };
 }
 
 /** The running statistics' settings (RunningStatsParams besides c and eps). */
@@ -125,8 +150,9 @@ export function batchNormApplyKernel(p: BatchNormShape, hasWeight: boolean, hasB
   const fields: Field[] = [['count', 'i32', count], ['c', 'i32', p.c], ['s', 'i32', p.s]];
   const e = applyEpilogue(epilogue, storage, fields, 'i');
   storage.push(['Y', 'read_write', 'f32']);
+  const map = applyWgsl('MEAN[ch]', 'INVSTD[ch]', hasWeight, hasBias, '    ');
   const body = `    let ch = (i / p.s) % p.c;
-${normalised('MEAN[ch]', 'INVSTD[ch]', hasWeight, hasBias, 'i', e.apply)}`;
+${map.lets}${stored(map.value(['X[i]']), 'i', e.apply)}`;
   return makeKernel({
     key: `batchNorm/apply/${hasWeight}/${hasBias}${e.key}`,
     storage,
@@ -156,15 +182,16 @@ function applyEpilogue(epilogue: readonly EpilogueOp[], storage: [string, Access
   };
 }
 
+/** The forward's channel map over channel ch's statistics `mean`, `inv` and W[ch], B[ch] where bound. */
+const applyWgsl = (mean: string, inv: string, hasWeight: boolean, hasBias: boolean, indent: string) =>
+  channelMapWgsl(batchNormApply, { mean, invstd: inv, weight: hasWeight ? 'W[ch]' : undefined, bias: hasBias ? 'B[ch]' : undefined }, indent);
+
 /**
- * Y[idx] from X[idx] and the channel's statistics, then the epilogue's statements: the same
- * expression in both forward kernels (each result an f32 as a separate kernel would store it).
+ * Y[idx] = `value`, through the epilogue's statements: the same in both forward kernels
+ * (each result an f32 as a separate kernel would store it).
  */
-function normalised(mean: string, inv: string, hasWeight: boolean, hasBias: boolean, idx: string, apply: string): string {
-  let expr = `(X[${idx}] - ${mean}) * ${inv}`;
-  if (hasWeight) expr = `${expr} * W[ch]`;
-  if (hasBias) expr = `${expr} + B[ch]`;
-  return apply === '' ? `    Y[${idx}] = ${expr};` : `    var v: f32 = ${expr};${apply}
+function stored(value: string, idx: string, apply: string): string {
+  return apply === '' ? `    Y[${idx}] = ${value};` : `    var v: f32 = ${value};${apply}
     Y[${idx}] = v;`;
 }
 
@@ -197,14 +224,15 @@ export function batchNormSinglePassKernel(p: BatchNormShape, eps: number, hasWei
   const e = applyEpilogue(epilogue, storage, fields, 'k');
   storage.push(['STATS', 'read_write', 'f32'], ['Y', 'read_write', 'f32']);
   const slot = ['MEAN', 'INVSTD', 'NEW_MEAN', 'NEW_VAR'];
+  const map = applyWgsl('mu', 'inv', hasWeight, hasBias, '    ');
   const body = `${statsReduce}
   if (chRaw < p.c && t == 0) {
 ${statsWrites(running !== undefined, (n) => `STATS[${slot.indexOf(n)} * p.stride + ch]`)}
   }
   if (chRaw < p.c) {
-    for (var j = t; j < p.count; j += ${RED_WG}) {
+${map.lets}    for (var j = t; j < p.count; j += ${RED_WG}) {
       let k = chIdx(ch, j);
-${normalised('mu', 'inv', hasWeight, hasBias, 'k', e.apply).replace(/^/gm, '  ')}
+${stored(map.value(['X[k]']), 'k', e.apply).replace(/^/gm, '  ')}
     }
   }`;
   return makeKernel({
@@ -270,9 +298,9 @@ ${prologue && keepG ? `    if (chRaw < p.c) { G[k] = g; }\n` : ''}    gb += g;
 ${treeReduce(['gb', 'gw'])}`;
 }
 
-/** gx of element `idx` (`ch`, `inv` and `g` in scope): the same expression in both backward kernels. */
-const gxExpr = (hasWeight: boolean, idx: string, mean: string, gb: string, gw: string): string => `    let xhat = (X[${idx}] - ${mean}) * inv;
-    GX[${idx}] = (${hasWeight ? 'W[ch] * inv' : 'inv'} / p.m) * (p.m * g - ${gb} - xhat * ${gw});`;
+/** The backward's channel map over channel ch's statistics, W[ch] where bound, its sums and p.m. */
+const gradWgsl = (mean: string, inv: string, hasWeight: boolean, gb: string, gw: string, indent: string) =>
+  channelMapWgsl(batchNormGrad, { mean, invstd: inv, weight: hasWeight ? 'W[ch]' : undefined, gbias: gb, gweight: gw, m: 'p.m' }, indent);
 
 /**
  * The reduce pass and the apply pass in one dispatch, one workgroup per channel: the reduce
@@ -286,16 +314,17 @@ export function batchNormBackwardSinglePassKernel(p: BatchNormShape, hasWeight: 
     ['X', 'read', 'f32'], ['MEAN', 'read', 'f32'], ['INVSTD', 'read', 'f32']];
   if (hasWeight) storage.push(['W', 'read', 'f32']);
   storage.push(['STATS', 'read_write', 'f32'], ['GX', 'read_write', 'f32']);
+  const map = gradWgsl('mu', 'inv', hasWeight, 'gb', 'gw', '    ');
   const body = `${backwardReduce(prologue, false)}
   if (chRaw < p.c && t == 0) {
     STATS[ch] = gb;
     STATS[p.stride + ch] = gw;
   }
   if (chRaw < p.c) {
-    for (var j = t; j < p.count; j += ${RED_WG}) {
+${map.lets}    for (var j = t; j < p.count; j += ${RED_WG}) {
       let k = chIdx(ch, j);
       let g = ${prologueG(prologue, 'k')};
-${gxExpr(hasWeight, 'k', 'mu', 'gb', 'gw').replace(/^/gm, '  ')}
+      GX[k] = ${map.value(['g', 'X[k]'])};
     }
   }`;
   const fields: Field[] = [...shapeFields(p), ['m', 'f32', p.n * p.s], ['stride', 'i32', packed.stride]];
@@ -323,10 +352,10 @@ export function batchNormBackwardApplyKernel(p: BatchNormShape, hasWeight: boole
   ];
   if (hasWeight) storage.push(['W', 'read', 'f32']);
   storage.push(['GX', 'read_write', 'f32']);
+  const map = gradWgsl('MEAN[ch]', 'INVSTD[ch]', hasWeight, 'GB[ch]', 'GW[ch]', '    ');
   const body = `    let ch = (i / p.s) % p.c;
     let g = ${prologueG(prologue, 'i')};
-    let inv = INVSTD[ch];
-${gxExpr(hasWeight, 'i', 'MEAN[ch]', 'GB[ch]', 'GW[ch]')}`;
+${map.lets}    GX[i] = ${map.value(['g', 'X[i]'])};`;
   if (prologue) {
     return makeKernel({
       key: `batchNorm/backwardApply/${hasWeight}/${prologue.op.name}`,

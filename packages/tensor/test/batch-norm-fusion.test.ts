@@ -235,8 +235,9 @@ describe.skipIf(!wasmRuntime())('cpu on WASM', () => {
 });
 describe.skipIf(!gpu.gpu)(`webgpu (${gpu.reason})`, () => {
   // Bitwise on lavapipe, whose compiler does not contract a multiply and an add into an FMA.
-  // A driver that contracts across the fused boundary (bn's (x − mean)·invstd·w, no bias,
-  // then + residual) could differ by an ulp there: the unfused kernel stores the product.
+  // A driver that contracts across the fused boundary (bn's (x − mean)·scale + bias, a
+  // missing bias's + 0.0 folded away, then + residual) could differ by an ulp there: the
+  // unfused kernel stores bn's value.
   suite('cases', () => gpu.gpu, 'float32', gpuRunning);
 
   /** Runs `body` with the single pass off: every batch norm on the two-pass kernels. */

@@ -4,7 +4,7 @@
  * with `new Function`, so the inner loop runs the expression inline instead of calling a
  * closure per element; and the broadcast walk those loops use.
  */
-import { binaryLoopSource, broadcastStrides, fusedLoopSource, renderJs, sizeOf, unaryLoopSource, updateLoopSource, usesIntMath, type ElementwiseKernelOp, type FusedElementwiseOp, type UpdateOp } from '@webgrad/kernels-ir';
+import { binaryLoopSource, broadcastStrides, channelMapSource, fusedLoopSource, renderJs, sizeOf, unaryLoopSource, updateLoopSource, usesIntMath, type ElementwiseKernelOp, type FusedElementwiseOp, type UpdateOp, type ChannelMap } from '@webgrad/kernels-ir';
 import type { Shape, TypedArray } from '../../backend';
 
 type UnaryLoop = (x: TypedArray, out: TypedArray, a: number, b: number) => void;
@@ -60,6 +60,20 @@ export function updateLoop(op: UpdateOp): UpdateLoop {
     updateLoops.set(op.name, loop);
   }
   return loop;
+}
+
+/** A channel map's coefficients from its channel's inputs, and the function of one element's inputs over them. */
+export type ChannelFunction = (channel: Readonly<Record<string, number | undefined>>) => (...element: number[]) => number;
+const channelFunctions = new Map<string, ChannelFunction>();
+
+/** A channel map (batch norm's apply, its gx) as JavaScript in f64, compiled once per map. */
+export function channelFunction(map: ChannelMap): ChannelFunction {
+  let f = channelFunctions.get(map.name);
+  if (!f) {
+    f = new Function(channelMapSource(map))() as ChannelFunction;
+    channelFunctions.set(map.name, f);
+  }
+  return f;
 }
 
 /**

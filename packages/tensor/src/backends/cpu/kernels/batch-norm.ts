@@ -1,9 +1,12 @@
 /**
  * Batch normalisation with batch statistics, x viewed as [n, c, s]: per channel, two
  * passes over its n·s values (mean, then the mean of squared deviations), sums in double
- * precision. Outputs have x's array type (float32 or float64).
+ * precision. Outputs have x's array type (float32 or float64). The elementwise parts (y
+ * from x, gx from g) are kernels-ir's channel maps, compiled to f64 JavaScript.
  */
+import { batchNormApply, batchNormGrad } from '@webgrad/kernels-ir';
 import type { BatchNormParams, RunningStatsParams } from '../../../backend';
+import { channelFunction } from '../elementwise';
 import type { FloatArray } from './matmul';
 
 /** The rounding of a store into `a` (float32 rounds, float64 keeps the double). */
@@ -21,6 +24,7 @@ export function batchNorm(
   const m = n * s;
   const y = newLike(x, n * c * s), mean = newLike(x, c), invstd = newLike(x, c);
   const round = roundingOf(x);
+  const apply = channelFunction(batchNormApply);
   for (let ch = 0; ch < c; ch++) {
     let sum = 0;
     for (let b = 0; b < n; b++) {
@@ -39,14 +43,13 @@ export function batchNorm(
     const inv = 1 / Math.sqrt(sq / m + eps);
     mean[ch] = mu;
     invstd[ch] = inv;
-    const scale = inv * (weight ? weight[ch] : 1);
-    const shift = bias ? bias[ch] : 0;
+    const f = apply({ mean: mu, invstd: inv, weight: weight?.[ch], bias: bias?.[ch] });
     for (let b = 0; b < n; b++) {
       const o = (b * c + ch) * s;
       if (epilogue) {
-        for (let k = 0; k < s; k++) y[o + k] = epilogue(round((x[o + k] - mu) * scale + shift), o + k);
+        for (let k = 0; k < s; k++) y[o + k] = epilogue(round(f(x[o + k])), o + k);
       } else {
-        for (let k = 0; k < s; k++) y[o + k] = (x[o + k] - mu) * scale + shift;
+        for (let k = 0; k < s; k++) y[o + k] = f(x[o + k]);
       }
     }
   }
@@ -54,7 +57,7 @@ export function batchNorm(
 }
 
 /**
- * gbias = Σ gy, gweight = Σ gy·xhat, gx = (w·invstd/M)·(M·gy − gbias − xhat·gweight), M = n·s;
+ * gbias = Σ gy, gweight = Σ gy·xhat, then gx from them (kernels-ir's batchNormGrad);
  * with a prologue, prologue(gy[i], i) stands for gy[i]. Its values are read twice (sums,
  * then gx): computed where read, with the same bits each time, rather than copied to a row.
  */
@@ -65,6 +68,7 @@ export function batchNormBackward(
   const m = n * s;
   const gx = newLike(gy, n * c * s), gweight = newLike(gy, c), gbias = newLike(gy, c);
   const g = prologue ? (i: number) => prologue(gy[i], i) : (i: number) => gy[i];
+  const grad = channelFunction(batchNormGrad);
   for (let ch = 0; ch < c; ch++) {
     const mu = mean[ch], inv = invstd[ch];
     let gb = 0, gw = 0;
@@ -78,10 +82,10 @@ export function batchNormBackward(
     }
     gbias[ch] = gb;
     gweight[ch] = gw;
-    const scale = ((weight ? weight[ch] : 1) * inv) / m;
+    const f = grad({ mean: mu, invstd: inv, weight: weight?.[ch], gbias: gb, gweight: gw, m });
     for (let b = 0; b < n; b++) {
       const o = (b * c + ch) * s;
-      for (let k = 0; k < s; k++) gx[o + k] = scale * (m * g(o + k) - gb - (x[o + k] - mu) * inv * gw);
+      for (let k = 0; k < s; k++) gx[o + k] = f(g(o + k), x[o + k]);
     }
   }
   return { gx, gweight, gbias };
