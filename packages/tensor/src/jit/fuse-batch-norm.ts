@@ -14,7 +14,7 @@
  */
 import type { ElementwiseKernelOp } from '@webgrad/kernels-ir';
 import type { ArgTemplate, Step } from './trace';
-import { type Elementwise, constOf, elementwise, readersOf, rewrite, sameShape, slotsOf } from './fuse';
+import { type Elementwise, constOf, passContext, rewrite, sameShape, slotsOf } from './fuse';
 
 /** The longest epilogue the backends fuse in one kernel (longer ones they would split anyway). */
 const MAX_EPILOGUE = 4;
@@ -47,26 +47,9 @@ export function touchedBetween(steps: readonly Step[], ops: readonly (Elementwis
  * slots that must stay materialised (outputs, what outlives the trace).
  */
 export function fuseBatchNorm(steps: readonly Step[], kept: ReadonlySet<number>): Step[] {
-  const ops = steps.map(elementwise);
-  const readers = readersOf(steps);
-  const producer = new Map<number, number>();
-  steps.forEach((s, i) => {
-    if (s.kind !== 'call') return;
-    if (s.result.kind === 'storage') producer.set(s.result.slot, i);
-    else if (s.result.kind === 'fields') for (const [, x] of s.result.fields) producer.set(x, i);
-  });
+  const { ops, producer, soleReader, rewrite: r } = passContext(steps, kept);
+  const { replaced, removed, gone, holdUntil } = r;
   const availableAt = (x: number, i: number) => (producer.get(x) ?? -1) < i;
-  const soleReader = (x: number): number | null => {
-    const r = readers.get(x);
-    return !kept.has(x) && r?.length === 1 ? r[0] : null;
-  };
-
-  const replaced = new Map<number, Step>();
-  const removed = new Set<number>();
-  /** Slots no longer made (fused away): their frees go. */
-  const gone = new Set<number>();
-  /** Frees to hold back until after a step, by the slot they free. */
-  const holdUntil = new Map<number, number>();
 
   steps.forEach((s, i) => {
     if (s.kind !== 'call') return;
@@ -116,7 +99,7 @@ export function fuseBatchNorm(steps: readonly Step[], kept: ReadonlySet<number>)
     }
   });
 
-  return rewrite(steps, { replaced, removed, gone, holdUntil });
+  return rewrite(steps, r);
 }
 
 /** An elementwise op reading the value so far (`from`) as one epilogue step, or null when it cannot be one. */

@@ -13,19 +13,11 @@
  */
 import { type Expr, expr as E, fusedOp, inlineOp, type FusedElementwiseOp } from '@webgrad/kernels-ir';
 import type { ArgTemplate, CallStep, Step } from './trace';
-import { type Elementwise, constOf, elementwise, readersOf, rewrite, sameShape } from './fuse';
+import { type Elementwise, constOf, passContext, rewrite, sameShape } from './fuse';
 import { touchedBetween } from './fuse-batch-norm';
 
 const sizeOfShape = (s: readonly number[]) => s.reduce((n, d) => n * d, 1);
 
-/** The calls that make each slot. */
-function producers(steps: readonly Step[]): Map<number, number> {
-  const out = new Map<number, number>();
-  steps.forEach((s, i) => {
-    if (s.kind === 'call' && s.result.kind === 'storage') out.set(s.result.slot, i);
-  });
-  return out;
-}
 
 /** The float32 value a `fill` call of one element makes, or null for any other step. */
 function filledScalar(step: Step | undefined): number | null {
@@ -39,18 +31,8 @@ function filledScalar(step: Step | undefined): number | null {
  * slots that must stay materialised (outputs, what outlives the trace).
  */
 export function fuseReduce(steps: readonly Step[], kept: ReadonlySet<number>): Step[] {
-  const ops = steps.map(elementwise);
-  const readers = readersOf(steps);
-  const made = producers(steps);
-  const soleReader = (x: number): number | null => {
-    const r = readers.get(x);
-    return !kept.has(x) && r?.length === 1 ? r[0] : null;
-  };
-
-  const replaced = new Map<number, Step>();
-  const removed = new Set<number>();
-  const gone = new Set<number>();
-  const holdUntil = new Map<number, number>();
+  const { ops, producer: made, soleReader, rewrite: r } = passContext(steps, kept);
+  const { replaced, removed, gone, holdUntil } = r;
 
   steps.forEach((s, i) => {
     if (s.kind !== 'call' || s.method !== 'reduce' || s.result.kind !== 'storage' || s.args.length !== 5) return;
@@ -103,7 +85,7 @@ export function fuseReduce(steps: readonly Step[], kept: ReadonlySet<number>): S
     args = [...args, { kind: 'object', entries: fusion }];
     replaced.set(i, { ...s, args, result: { kind: 'storage', slot: result } });
   });
-  return rewrite(steps, { replaced, removed, gone, holdUntil });
+  return rewrite(steps, r);
 }
 
 /** The producer as a prologue over inputs of the reduced shape, or null. */

@@ -170,6 +170,28 @@ export function fuseElementwise(steps: readonly Step[], kept: ReadonlySet<number
   return rewrite(steps, { replaced, removed, gone, holdUntil });
 }
 
+/** What every fusion pass looks up in a trace, and the rewrite it fills in. */
+export function passContext(steps: readonly Step[], kept: ReadonlySet<number>) {
+  const readers = readersOf(steps);
+  /** The call that makes each slot (a result or a field of one). */
+  const producer = new Map<number, number>();
+  steps.forEach((s, i) => {
+    if (s.kind !== 'call') return;
+    if (s.result.kind === 'storage') producer.set(s.result.slot, i);
+    else if (s.result.kind === 'fields') for (const [, x] of s.result.fields) producer.set(x, i);
+  });
+  return {
+    ops: steps.map(elementwise),
+    producer,
+    /** The one call that reads `x` (once), when nothing keeps it; else null. */
+    soleReader: (x: number): number | null => {
+      const r = readers.get(x);
+      return !kept.has(x) && r?.length === 1 ? r[0] : null;
+    },
+    rewrite: { replaced: new Map<number, Step>(), removed: new Set<number>(), gone: new Set<number>(), holdUntil: new Map<number, number>() },
+  };
+}
+
 /** What a fusion pass changes in a trace's steps. */
 export interface Rewrite {
   /** Steps replaced in place, by index. */

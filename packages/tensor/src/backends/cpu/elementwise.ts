@@ -9,72 +9,44 @@ import type { Shape, TypedArray } from '../../backend';
 
 type UnaryLoop = (x: TypedArray, out: TypedArray, a: number, b: number) => void;
 type BinaryLoop = (a: TypedArray, aShape: Shape, b: TypedArray, bShape: Shape, outShape: Shape, out: TypedArray) => void;
-
 type FusedLoop = (inputs: TypedArray[], shapes: Shape[], outShape: Shape, out: TypedArray) => void;
-
-const unaryLoops = new Map<string, UnaryLoop>();
-const fusedLoops = new Map<string, FusedLoop>();
 type UpdateLoop = (arrays: TypedArray[], scalars: readonly number[], i0: number, i1: number) => void;
-const updateLoops = new Map<string, UpdateLoop>();
-const binaryLoops = new Map<string, BinaryLoop>();
+/** A channel map's coefficients from its channel's inputs, and the function of one element's inputs over them. */
+export type ChannelFunction = (channel: Readonly<Record<string, number | undefined>>) => (...element: number[]) => number;
+
+/** Every compiled loop, by kind and key. */
+const compiled = new Map<string, unknown>();
+
+/** The function a rendered source returns, compiled once per key (`broadcastLoop` in its scope). */
+function compileOnce<T>(key: string, source: () => string): T {
+  let f = compiled.get(key) as T | undefined;
+  if (!f) {
+    f = new Function('broadcastLoop', source())(broadcastLoop) as T;
+    compiled.set(key, f);
+  }
+  return f;
+}
 
 /** out[i] = op(x[i]), compiled once per op. */
 export function unaryLoop(op: ElementwiseKernelOp, int32: boolean): UnaryLoop {
   const intMath = usesIntMath(op, int32);
-  const key = `${op.name}/${intMath}`;
-  let loop = unaryLoops.get(key);
-  if (!loop) {
-    loop = new Function(unaryLoopSource(op, intMath))() as UnaryLoop;
-    unaryLoops.set(key, loop);
-  }
-  return loop;
+  return compileOnce(`unary/${op.name}/${intMath}`, () => unaryLoopSource(op, intMath));
 }
 
 /** out = x op y with broadcasting, compiled once per op; equal shapes and a scalar y run flat. */
 export function binaryLoop(op: ElementwiseKernelOp, int32: boolean): BinaryLoop {
   const intMath = usesIntMath(op, int32);
-  const key = `${op.name}/${intMath}`;
-  let loop = binaryLoops.get(key);
-  if (!loop) {
-    loop = new Function('broadcastLoop', binaryLoopSource(op, intMath))(broadcastLoop) as BinaryLoop;
-    binaryLoops.set(key, loop);
-  }
-  return loop;
+  return compileOnce(`binary/${op.name}/${intMath}`, () => binaryLoopSource(op, intMath));
 }
 
 /** out = op(inputs...) over float32 with broadcasting, compiled once per op (name). */
-export function fusedLoop(op: FusedElementwiseOp): FusedLoop {
-  let loop = fusedLoops.get(op.name);
-  if (!loop) {
-    loop = new Function('broadcastLoop', fusedLoopSource(op))(broadcastLoop) as FusedLoop;
-    fusedLoops.set(op.name, loop);
-  }
-  return loop;
-}
+export const fusedLoop = (op: FusedElementwiseOp): FusedLoop => compileOnce(`fused/${op.name}`, () => fusedLoopSource(op));
 
 /** The update `op` in place over elements [i0, i1) of the arrays, compiled once per op. */
-export function updateLoop(op: UpdateOp): UpdateLoop {
-  let loop = updateLoops.get(op.name);
-  if (!loop) {
-    loop = new Function(updateLoopSource(op))() as UpdateLoop;
-    updateLoops.set(op.name, loop);
-  }
-  return loop;
-}
-
-/** A channel map's coefficients from its channel's inputs, and the function of one element's inputs over them. */
-export type ChannelFunction = (channel: Readonly<Record<string, number | undefined>>) => (...element: number[]) => number;
-const channelFunctions = new Map<string, ChannelFunction>();
+export const updateLoop = (op: UpdateOp): UpdateLoop => compileOnce(`update/${op.name}`, () => updateLoopSource(op));
 
 /** A channel map (batch norm's apply, its gx) as JavaScript in f64, compiled once per map. */
-export function channelFunction(map: ChannelMap): ChannelFunction {
-  let f = channelFunctions.get(map.name);
-  if (!f) {
-    f = new Function(channelMapSource(map))() as ChannelFunction;
-    channelFunctions.set(map.name, f);
-  }
-  return f;
-}
+export const channelFunction = (map: ChannelMap): ChannelFunction => compileOnce(`channel/${map.name}`, () => channelMapSource(map));
 
 /**
  * Visits every output index, calling visit(outIndex, offsets...) with each operand's offset.
