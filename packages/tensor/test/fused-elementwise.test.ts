@@ -15,7 +15,7 @@ import { wasmFused } from '../src/backends/cpu/wasm/elementwise';
 import { defaultThreads, wasmRuntime } from '../src/backends/cpu/wasm/runtime';
 import { installWasmNodeHost } from '../src/backends/cpu/wasm/node-host';
 import { openBackend } from './helpers/webgpu-backend';
-import { rng } from './helpers/rng';
+import { randomWithSpecials, rng } from './helpers/rng';
 
 installWasmNodeHost();
 const rt = wasmRuntime();
@@ -36,12 +36,7 @@ function paramsOf(op: TableOp): [number, number] {
 }
 
 const SPECIAL = [NaN, Infinity, -Infinity, -0, 0, 1e-40, -3e38, 1, -1, 0.5, 20, -20];
-function values(n: number, seed: number): Float32Array {
-  const r = rng(seed);
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = r.next() < 0.15 ? r.pick(SPECIAL) : (r.next() * 2 - 1) * (i % 3 === 0 ? 30 : 3);
-  return a;
-}
+const values = (n: number, seed: number): Float32Array => randomWithSpecials(n, seed, SPECIAL, 0.15, (r, i) => (r.next() * 2 - 1) * (i % 3 === 0 ? 30 : 3));
 
 const OUT: Shape = [3, 5, 7];
 /** Input shapes broadcasting to OUT, none with a multiple of 4 elements but the scalar's 1. */

@@ -13,7 +13,7 @@ import { cpuBackend, cpuReferenceBackend } from '../src/backends/cpu';
 import { installWasmNodeHost } from '../src/backends/cpu/wasm/node-host';
 import { sizeOf } from '../src/shape';
 import { openBackend } from './helpers/webgpu-backend';
-import { rng } from './helpers/rng';
+import { randomWithSpecials } from './helpers/rng';
 
 installWasmNodeHost();
 const main = await openBackend();
@@ -22,10 +22,7 @@ afterAll(async () => {
 });
 
 const SPECIAL = [NaN, Infinity, -Infinity, -0];
-function values(n: number, seed: number, special: boolean): Float32Array {
-  const r = rng(seed);
-  return Float32Array.from({ length: n }, () => (special && r.next() < 0.01 ? r.pick(SPECIAL) : r.next() * 4 - 2));
-}
+const values = (n: number, seed: number, special: boolean): Float32Array => randomWithSpecials(n, seed, SPECIAL, special ? 0.01 : 0, (r) => r.next() * 4 - 2);
 
 // (a − b)², and |a|·b + c: prologues of one to three inputs; an epilogue scaling and shifting
 const square = fusedOp(E.mul(E.sub(E.arg(0), E.arg(1)), E.sub(E.arg(0), E.arg(1))), 2);

@@ -16,7 +16,7 @@ import { defaultThreads, wasmRuntime } from '../src/backends/cpu/wasm/runtime';
 import { installWasmNodeHost } from '../src/backends/cpu/wasm/node-host';
 import { adamOp, adamScalars, sgdOp, sgdScalars } from '../src/ops/optim';
 import { openBackend } from './helpers/webgpu-backend';
-import { rng } from './helpers/rng';
+import { randomWithSpecials } from './helpers/rng';
 
 installWasmNodeHost();
 const rt = wasmRuntime();
@@ -28,12 +28,10 @@ afterAll(async () => {
 
 const f = Math.fround;
 const SPECIAL = [NaN, Infinity, -Infinity, -0, 0, 1e-40, 3e38];
+/** Values with a few specials; `positive` (a second moment): their magnitudes. */
 function values(n: number, seed: number, positive = false): Float32Array {
-  const r = rng(seed);
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = r.next() < 0.03 ? r.pick(SPECIAL) : r.next() * 2 - 1;
-  if (positive) out.forEach((v, i) => (out[i] = Math.abs(v)));
-  return out;
+  const out = randomWithSpecials(n, seed, SPECIAL, 0.03);
+  return positive ? out.map(Math.abs) : out;
 }
 /** The bits of each value, every NaN as one (a NaN's sign and payload differ between x86's SIMD units and V8's stores). */
 const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length), (b, i) => (Number.isNaN(a[i]) ? 0x7fc00000 : b));

@@ -20,3 +20,15 @@ export function randomF32(n: number, seed: number): Float32Array {
   const r = rng(seed);
   return Float32Array.from({ length: n }, () => r.next() * 2 - 1);
 }
+
+/**
+ * n float32 values from their own seeded generator: with probability `rate` one of
+ * `specials` (NaN, ±Infinity, −0...), else `draw(r, i)` (default uniform in [-1, 1)).
+ */
+export function randomWithSpecials(n: number, seed: number, specials: readonly number[], rate: number,
+  draw: (r: ReturnType<typeof rng>, i: number) => number = (r) => r.next() * 2 - 1): Float32Array {
+  const r = rng(seed);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = rate > 0 && r.next() < rate ? r.pick(specials) : draw(r, i);
+  return out;
+}

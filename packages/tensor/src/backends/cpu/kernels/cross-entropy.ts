@@ -5,6 +5,7 @@
  */
 import type { CrossEntropyParams } from '@webgrad/kernels-ir';
 import type { FloatArray } from './matmul';
+import { rowLogSumExp, rowMax } from './softmax';
 
 /**
  * Per row: lse = max + log Σ exp(x − max), nll = lse − x[t], and with ε > 0 the loss
@@ -18,18 +19,9 @@ export function crossEntropy(x: FloatArray, target: Int32Array, rows: number, co
   let total = 0;
   for (let r = 0; r < rows; r++) {
     const o = r * cols;
-    let max = -Infinity;
-    for (let j = 0; j < cols; j++) {
-      const v = x[o + j];
-      if (v > max || v !== v) max = v;
-    }
-    let sum = 0;
+    const l = rowLogSumExp(x, o, cols, rowMax(x, o, cols));
     let sumX = 0;
-    for (let j = 0; j < cols; j++) {
-      sum += Math.exp(x[o + j] - max);
-      sumX += x[o + j];
-    }
-    const l = max + Math.log(sum);
+    if (eps > 0) for (let j = 0; j < cols; j++) sumX += x[o + j];
     lse[r] = l;
     const t = target[r];
     const nll = l - (t >= 0 && t < cols ? x[o + t] : NaN);

@@ -11,15 +11,9 @@ export function softmax(x: FloatArray, rows: number, cols: number, log: boolean)
   const out = newLike(x, rows * cols);
   for (let r = 0; r < rows; r++) {
     const o = r * cols;
-    let max = -Infinity;
-    for (let j = 0; j < cols; j++) {
-      const v = x[o + j];
-      if (v > max || v !== v) max = v;
-    }
+    const max = rowMax(x, o, cols);
     if (log) {
-      let sum = 0;
-      for (let j = 0; j < cols; j++) sum += Math.exp(x[o + j] - max);
-      const lse = max + Math.log(sum);
+      const lse = rowLogSumExp(x, o, cols, max);
       for (let j = 0; j < cols; j++) out[o + j] = x[o + j] - lse;
     } else {
       const e = cols <= rowScratch.length ? rowScratch : (rowScratch = new Float64Array(cols));
@@ -37,3 +31,20 @@ export function softmax(x: FloatArray, rows: number, cols: number, log: boolean)
 }
 
 let rowScratch = new Float64Array(256);
+
+/** The largest of x[o .. o + cols), NaN if any is (the row's softmax is NaN then). */
+export function rowMax(x: FloatArray, o: number, cols: number): number {
+  let max = -Infinity;
+  for (let j = 0; j < cols; j++) {
+    const v = x[o + j];
+    if (v > max || v !== v) max = v;
+  }
+  return max;
+}
+
+/** log Σ exp(x[o + j]) over the row, from its max (summed in double precision). */
+export function rowLogSumExp(x: FloatArray, o: number, cols: number, max: number): number {
+  let sum = 0;
+  for (let j = 0; j < cols; j++) sum += Math.exp(x[o + j] - max);
+  return max + Math.log(sum);
+}
