@@ -74,6 +74,13 @@ export interface BatchNormResult {
 }
 /** The op whose backward precedes batchNormBackward's: it reads gy as x and `y` as y. */
 export interface BatchNormPrologue { op: ElementwiseOp; y: Storage; a?: number; b?: number }
+/** Checks an update call against its op: every item with the op's arrays, the op's scalars. */
+export function checkUpdate(op: UpdateOp, items: readonly UpdateItem[], scalars: readonly number[]): void {
+  for (const it of items) {
+    if (it.arrays.length !== op.arrays || scalars.length !== op.scalars) throw new Error(`update: ${op.arrays} arrays and ${op.scalars} scalars expected, got ${it.arrays.length} and ${scalars.length}`);
+  }
+}
+
 /** The epilogue as a list of steps. */
 export const epilogueSteps = (e: BatchNormEpilogue | undefined): readonly ElementwiseStep[] =>
   e === undefined ? [] : 'op' in e ? [e as ElementwiseStep] : (e as readonly ElementwiseStep[]);

@@ -1,4 +1,4 @@
-import { epilogueSteps, type Backend, type BatchNormCall, type BatchNormResult, type DType, type ElementwiseStep, type FusedElementwiseOp, type ReduceOp, type Shape, type Storage, type TypedArray, type UpdateItem, type UpdateOp } from '../../backend';
+import { checkUpdate, epilogueSteps, type Backend, type BatchNormCall, type BatchNormResult, type DType, type ElementwiseStep, type FusedElementwiseOp, type ReduceOp, type Shape, type Storage, type TypedArray, type UpdateItem, type UpdateOp } from '../../backend';
 import { sizeOf } from '../../shape';
 import { requireFloatDtype } from '../../shape-rules';
 import { binaryLoop, broadcastLoop, chainFunction, fusedLoop, unaryLoop, updateLoop } from './elementwise';
@@ -122,10 +122,6 @@ function jsReduce(op: ReduceOp, x: Storage, shape: Shape, axes: number[], dtype:
   reduce(op, arr(x), shape, axes, out);
   return out;
 }
-function checkUpdate(op: UpdateOp, it: UpdateItem, scalars: readonly number[]): void {
-  if (it.arrays.length !== op.arrays || scalars.length !== op.scalars) throw new Error(`update: ${op.arrays} arrays and ${op.scalars} scalars expected, got ${it.arrays.length} and ${scalars.length}`);
-}
-
 function checkFused(op: FusedElementwiseOp, inputs: Storage[], inputShapes: Shape[]): void {
   if (inputs.length !== op.arity || inputShapes.length !== op.arity) throw new Error(`fused: ${op.arity} inputs expected, got ${inputs.length}`);
 }
@@ -279,6 +275,7 @@ export const cpuReferenceBackend: Backend = {
   // One loop per parameter: on the cpu a step costs its arithmetic, not its launches.
   update(op, items, scalars, dtype) {
     requireFloat('update', dtype);
+    checkUpdate(op, items, scalars);
     for (const it of items) refUpdate(op, it, scalars);
   },
 };
@@ -293,10 +290,7 @@ const runningStats: RunningStats = (r, p: BatchNormCall) => {
 };
 
 /** One parameter's step in the reference's JavaScript: the WASM backend's fallback too. */
-const refUpdate = (op: UpdateOp, it: UpdateItem, scalars: readonly number[]) => {
-  checkUpdate(op, it, scalars);
-  updateLoop(op)(it.arrays.map(flt), scalars, 0, it.size);
-};
+const refUpdate = (op: UpdateOp, it: UpdateItem, scalars: readonly number[]) => updateLoop(op)(it.arrays.map(flt), scalars, 0, it.size);
 
 /** The JavaScript epilogue / prologue of the reference batch norm kernels. */
 function jsChain(steps: readonly ElementwiseStep[], dtype: DType): Epilogue {
@@ -420,10 +414,10 @@ export const cpuBackend: Backend = {
   // Per parameter, in place on WASM when its arrays are all float32 storage in its memory, else the reference.
   update(op, items, scalars, dtype) {
     requireFloat('update', dtype);
+    checkUpdate(op, items, scalars);
+    const rt = dtype === 'float32' ? wasmRuntime() : null;
     for (const it of items) {
-      checkUpdate(op, it, scalars);
-      const rt = wasmRuntime();
-      if (!(rt && dtype === 'float32' && wasmUpdate(rt, op, it.arrays.map(f32), it.size, scalars))) refUpdate(op, it, scalars);
+      if (!(rt && wasmUpdate(rt, op, it.arrays.map(f32), it.size, scalars))) refUpdate(op, it, scalars);
     }
   },
 };

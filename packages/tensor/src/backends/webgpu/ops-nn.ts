@@ -4,7 +4,7 @@ import {
   batchNormBackwardSinglePassKernel, batchNormSinglePassBindings, batchNormSinglePassKernel, type EpilogueOp,
   maxPoolBackwardKernel, maxPoolBackwardScatterKernel, maxPoolKernel, poolWindowsDisjoint, softmaxKernel, updateKernel,
 } from '@webgrad/kernels-wgsl';
-import { epilogueSteps, type Backend, type BatchNormCall, type BatchNormEpilogue, type BatchNormParams, type BatchNormPrologue, type BatchNormResult, type DType, type PoolParams, type Storage, type UpdateItem, type UpdateOp } from '../../backend';
+import { checkUpdate, epilogueSteps, type Backend, type BatchNormCall, type BatchNormEpilogue, type BatchNormParams, type BatchNormPrologue, type BatchNormResult, type DType, type PoolParams, type Storage, type UpdateItem, type UpdateOp } from '../../backend';
 import { batchNormBackwardUnfused, batchNormUnfused, checkEpilogue, withRunning, type RunningStats } from '../fusion';
 import { requireFloat32, type Context } from './context';
 import { Packer } from './pack';
@@ -299,9 +299,7 @@ export function nnMethods(ctx: Context): NnMethods {
     // would move it out of the group it is packed with: it updates in place.
     update(op, items, scalars, dtype) {
       requireFloat32('update', dtype);
-      for (const it of items) {
-        if (it.arrays.length !== op.arrays || scalars.length !== op.scalars) throw new Error(`update: ${op.arrays} arrays and ${op.scalars} scalars expected, got ${it.arrays.length} and ${scalars.length}`);
-      }
+      checkUpdate(op, items, scalars);
       if (items.length === 1) return updateOne(op, items[0], scalars);
       packer.step(items.map((it) => ({ size: it.size, storages: it.arrays.map((s) => ctx.storage(s, 'update')) })), op.writes.map((w) => w === null),
         (n) => updateKernel(op, n, scalars), (i) => updateOne(op, items[i], scalars), 'update');
