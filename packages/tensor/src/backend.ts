@@ -112,6 +112,12 @@ export interface Backend {
   collectionTurn?(): void;
   /** Wait for all queued work (no-op on cpu). */
   sync(): Promise<void>;
+  /**
+   * Runs `run` with every command it issues going into one command buffer, submitted when
+   * it returns (a jit replay: one encoder per training step). Backends that execute each call
+   * as it comes (cpu) leave it out.
+   */
+  oneSubmission?(run: () => void): void;
 
   // --- elementwise -----------------------------------------------------------------
   /** out = op(x) with the op's scalar parameters a, b; outDtype differs from inDtype for casts. */

@@ -117,6 +117,50 @@ describe.skipIf(!main.gpu)(`webgpu backend equals cpu (${main.reason})`, () => {
     for (const y of ys) expect(Array.from(await gpu.read(y, 3, 'float32'))).toEqual([-1, -2, -3]);
   });
 
+  it('one submission: a buffer freed after its last reader is reused by a later kernel of the same encoder, not by an upload', async () => {
+    const wg = gpu as unknown as { oneSubmission(run: () => void): void; commandCounts(): { submits: number } };
+    await gpu.sync();
+    const submitsBefore = wg.commandCounts().submits;
+    // Sizes no other test asks for, so that the pool has no free buffer of their class.
+    const n = 99_991;
+    let chain: Storage = gpu.upload(Float32Array.from({ length: n }, (_, i) => i), 'float32');
+    const buffers = new Set<unknown>();
+    // 60 dispatches, more than one eager batch: each output takes the buffer its input
+    // freed two steps before, so the encoder holds 3 buffers, not 60.
+    wg.oneSubmission(() => {
+      for (let k = 0; k < 60; k++) {
+        const next = gpu.unary(op('neg'), chain, n, 'float32', 'float32');
+        gpu.dispose(chain);
+        chain = next;
+        buffers.add((chain as unknown as { buffer: unknown }).buffer);
+      }
+    });
+    expect(wg.commandCounts().submits - submitsBefore).toBe(1);
+    expect(buffers.size).toBeLessThanOrEqual(3);
+    expect(Array.from(await gpu.read(chain, 4, 'float32'))).toEqual([0, 1, 2, 3]);
+
+    // The hazard: x is freed with a pending reader. An upload's host write would land before
+    // that reader runs, so the upload gets another buffer; a kernel's output may take x's.
+    let y: Storage | null = null, z: Storage | null = null, w: Storage | null = null;
+    const same = { upload: true, kernel: false };
+    wg.oneSubmission(() => {
+      const m = 77_777;
+      const x = gpu.upload(Float32Array.from({ length: m }, (_, i) => i + 1), 'float32');
+      const xBuffer = (x as unknown as { buffer: unknown }).buffer;
+      y = gpu.unary(op('neg'), x, m, 'float32', 'float32');
+      gpu.dispose(x);
+      z = gpu.upload(Float32Array.from({ length: m }, (_, i) => 7 + i), 'float32');
+      same.upload = (z as unknown as { buffer: unknown }).buffer === xBuffer;
+      w = gpu.unary(op('neg'), z, m, 'float32', 'float32');
+      same.kernel = (w as unknown as { buffer: unknown }).buffer === xBuffer;
+    });
+    expect(same).toEqual({ upload: false, kernel: true });
+    expect(Array.from(await gpu.read(y!, 3, 'float32'))).toEqual([-1, -2, -3]);
+    expect(Array.from(await gpu.read(z!, 3, 'float32'))).toEqual([7, 8, 9]);
+    expect(Array.from(await gpu.read(w!, 3, 'float32'))).toEqual([-7, -8, -9]);
+    for (const s of [chain, y!, z!, w!]) gpu.dispose(s);
+  });
+
   it('unary ops, float32 and int32 (and casts)', async () => {
     // Every unary op of the table with its test (or default) parameters, plus parameter edge cases.
     const ops: [string, number?, number?][] = [

@@ -3,6 +3,7 @@ import { Tensor } from '../tensor';
 import { fuseElementwise } from './fuse';
 import { fuseBatchNorm } from './fuse-batch-norm';
 import { fuseReduce } from './fuse-reduce';
+import { freeAtLastUse } from './plan-frees';
 import { Program } from './program';
 import { JitTraceError, record } from './trace';
 
@@ -13,6 +14,8 @@ export interface JitOptions {
   maxTraces?: number;
   /** Fuse elementwise ops into batch norms' kernels (./fuse-batch-norm.ts), chains of them into one kernel each (./fuse.ts) and into reductions (./fuse-reduce.ts). Default true. */
   fuse?: boolean;
+  /** Free each intermediate right after its last use rather than where the eager run let go of it (./plan-frees.ts). Default true. */
+  planBuffers?: boolean;
 }
 
 export interface JitStats {
@@ -151,8 +154,9 @@ export function jit<A extends unknown[], R>(fn: (...args: A) => R, opts: JitOpti
       },
     );
     const kept = new Set([...outputSlots, ...trace.holders.map((h) => h.slot)]);
+    const fused = opts.fuse === false ? trace.steps : fuseReduce(fuseElementwise(fuseBatchNorm(trace.steps, kept), kept), kept);
     entry.program = new Program(
-      opts.fuse === false ? trace : { ...trace, steps: fuseReduce(fuseElementwise(fuseBatchNorm(trace.steps, kept), kept), kept) },
+      { ...trace, steps: opts.planBuffers === false ? fused : freeAtLastUse(fused) },
       returned.map((t, i) => ({ slot: outputSlots[i], shape: [...t.shape], dtype: t.dtype, backend: t.backend })),
     );
     entry.result = shape;

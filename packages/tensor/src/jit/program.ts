@@ -88,6 +88,7 @@ export interface OutputSpec {
 
 export class Program {
   private readonly runners: Runner[];
+  private readonly submitted: (run: () => void) => void;
   /** Calls to backend methods per replay (frees not counted). */
   readonly calls: number;
 
@@ -96,6 +97,9 @@ export class Program {
     private readonly outputs: readonly OutputSpec[],
   ) {
     this.runners = trace.steps.map(runner);
+    // The replay as one submission on every backend that batches its commands (webgpu).
+    const batching = [...new Set(trace.steps.map((s) => s.backend))].filter((b) => b.oneSubmission);
+    this.submitted = batching.reduce<(run: () => void) => void>((inner, b) => (run) => b.oneSubmission!(() => inner(run)), (run) => run());
     this.calls = trace.steps.filter((s) => s.kind === 'call').length;
   }
 
@@ -127,7 +131,9 @@ export class Program {
       freed.add(ref.storage);
       ref.backend.dispose(ref.storage);
     }
-    for (const run of this.runners) run(slots, host);
+    this.submitted(() => {
+      for (const run of this.runners) run(slots, host);
+    });
     for (const { ref, slot } of trace.holders) {
       const previous = ref.storage;
       ref.storage = slots[slot]!;

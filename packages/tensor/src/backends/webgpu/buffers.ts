@@ -2,9 +2,15 @@
  * GPU buffers for storages, recycled through a pool keyed by size class.
  *
  * A released buffer may still be read by commands in the encoder that has not been
- * submitted yet; handing it out again and writing it with queue.writeBuffer (which runs
- * before that submit) would corrupt them. So releases made while commands are pending wait
- * in `deferred` until the next submit (see Queue.flush).
+ * submitted yet. Handing it out again to be written by a later command of that encoder is
+ * safe (commands run in order), and is what keeps one encoder's memory flat: a jit replay
+ * encodes a whole training step, freeing each intermediate after its last reader. Writing it
+ * from the host is not: queue.writeBuffer runs before that submit and would corrupt the
+ * pending reads. So a release made while commands are pending is `deferred` until the next
+ * submit: acquire hands it out only for a buffer that commands will write (not for an
+ * upload), and marks it `recycledPending`, which makes the queue submit before any host
+ * write to it all the same (Queue.write). A deferred buffer is never destroyed before the
+ * submit (pending commands name it).
  */
 import type { Storage } from '../../backend';
 import type { Binding } from './queue';
@@ -107,7 +113,10 @@ interface FreeList {
  */
 export class BufferPool {
   private free = new Map<number, FreeList>();
-  private deferred: [number, GPUBuffer][] = [];
+  /** Released while commands were pending, by pool key: reusable by commands, kept from destruction until the submit. */
+  private deferred = new Map<number, GPUBuffer[]>();
+  /** Deferred buffers handed out again before the submit: a host write to one must wait for it. */
+  private recycled = new Set<GPUBuffer>();
   private pooledBytes = 0;
 
   /**
@@ -121,7 +130,8 @@ export class BufferPool {
     private destroyed: (buffer: GPUBuffer) => void = () => {},
   ) {}
 
-  acquire(bytes: number, usage: GPUBufferUsageFlags, what: string): GPUBuffer {
+  /** A buffer of at least `bytes`; `hostWritten`: never one freed while commands that read it are pending (see above). */
+  acquire(bytes: number, usage: GPUBufferUsageFlags, what: string, hostWritten = false): GPUBuffer {
     let size = sizeClass(bytes);
     // A buffer is bound whole: rounding up to a class must not push a fitting size past the binding limit.
     if (size > this.maxBindingSize && bytes <= this.maxBindingSize) size = Math.ceil(bytes / ALIGN) * ALIGN;
@@ -143,6 +153,12 @@ export class BufferPool {
       this.pooledBytes -= size;
       return reused;
     }
+    const waiting = hostWritten ? undefined : this.deferred.get(key);
+    if (waiting && waiting.length > 0) {
+      const reused = waiting.shift()!;
+      this.recycled.add(reused);
+      return reused;
+    }
     const buffer = this.device.createBuffer({ size, usage });
     described.set(buffer, { size, key, id: nextId++ });
     return buffer;
@@ -151,15 +167,27 @@ export class BufferPool {
   /** Returns a buffer; `pending` when commands not yet submitted may still use it. */
   release(buffer: GPUBuffer, pending: boolean): void {
     const key = described.get(buffer)?.key ?? poolKey(buffer.usage, buffer.size);
-    if (pending) this.deferred.push([key, buffer]);
-    else this.keep(key, buffer);
+    if (pending) {
+      let list = this.deferred.get(key);
+      if (!list) this.deferred.set(key, (list = []));
+      list.push(buffer);
+    } else {
+      this.recycled.delete(buffer);
+      this.keep(key, buffer);
+    }
   }
 
-  /** After a submit: the deferred buffers are safe to hand out again. */
+  /** Whether a host write to this buffer must wait for a submit (it was reused while commands that read it are pending). */
+  recycledPending(buffer: GPUBuffer): boolean {
+    return this.recycled.size > 0 && this.recycled.has(buffer);
+  }
+
+  /** After a submit: the deferred buffers join the free lists (FIFO within a size, as released). */
   releaseDeferred(): void {
     const d = this.deferred;
-    this.deferred = [];
-    for (const [key, b] of d) this.keep(key, b);
+    this.deferred = new Map();
+    this.recycled.clear();
+    for (const [key, list] of d) for (const b of list) this.keep(key, b);
   }
 
   private keep(key: number, buffer: GPUBuffer): void {
@@ -190,9 +218,10 @@ export class BufferPool {
 
   destroyAll(): void {
     for (const list of this.free.values()) for (const b of list.buffers) b.destroy();
-    for (const [, b] of this.deferred) b.destroy();
+    for (const list of this.deferred.values()) for (const b of list) b.destroy();
     this.free.clear();
-    this.deferred = [];
+    this.deferred = new Map();
+    this.recycled.clear();
     this.pooledBytes = 0;
   }
 }

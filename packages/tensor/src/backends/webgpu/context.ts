@@ -34,10 +34,10 @@ export class Context {
    * caller can act on, instead of a device validation error. Storages above the binding
    * limit are fine: the ops split their work (./split.ts).
    */
-  alloc(elements: number, what: string): GpuStorage {
+  alloc(elements: number, what: string, hostWritten = false): GpuStorage {
     // The message is built only for a buffer over the limit: alloc runs once per op.
     if (elements * 4 > this.limits.maxBufferBytes) checkBufferFits(`${what} (output of ${elements} values)`, 'webgpu', this.limits, elements * 4);
-    const s = new GpuStorage(this.queue.storageBuffer(elements * 4, what));
+    const s = new GpuStorage(this.queue.storageBuffer(elements * 4, what, hostWritten));
     this.liveBuffers++;
     this.liveBytes += s.bytes;
     return s;
@@ -143,7 +143,7 @@ export class Context {
       return b;
     }
     const data = build();
-    b = this.queue.storageBuffer(data.byteLength, 'offset table');
+    b = this.queue.storageBuffer(data.byteLength, 'offset table', true);
     this.queue.write(b, 0, data);
     this.tables.set(key, b);
     if (this.tables.size > MAX_TABLES) {

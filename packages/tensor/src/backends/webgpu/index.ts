@@ -74,6 +74,7 @@ export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Prom
     commandCounts: () => ({ ...queue.counts }),
     limits: ctx.limits,
     pipelineCount: () => queue.pipelineCount,
+    oneSubmission: (run) => queue.oneSubmission(run),
     ...memoryMethods(ctx),
     ...elementwiseMethods(ctx),
     ...copyMethods(ctx),

@@ -17,18 +17,19 @@ export function memoryMethods(ctx: Context): MemoryMethods {
       const arr: TypedArray = t === 'f32'
         ? (data instanceof Float32Array ? data : Float32Array.from(data))
         : (data instanceof Int32Array ? data : Int32Array.from(data));
-      const s = ctx.alloc(arr.length, 'upload');
+      const s = ctx.alloc(arr.length, 'upload', true);
       if (arr.length) q.write(s.buffer, 0, arr);
       return s;
     },
     fill(size, value, dtype) {
       const t = scalarOf('fill', dtype);
-      const s = ctx.alloc(size, 'fill');
       // Stored as the cpu backend would store it in an Int32Array.
       const v = t === 'i32' ? Int32Array.of(value)[0] : value;
-      if (Object.is(v, 0)) q.clear(s.buffer, size * 4);
       // A small fill (a scalar operand, a counter) is cheaper to write than to dispatch.
-      else if (size <= SMALL_FILL) q.write(s.buffer, 0, t === 'f32' ? new Float32Array(size).fill(v) : new Int32Array(size).fill(v));
+      const written = !Object.is(v, 0) && size <= SMALL_FILL;
+      const s = ctx.alloc(size, 'fill', written);
+      if (Object.is(v, 0)) q.clear(s.buffer, size * 4);
+      else if (written) q.write(s.buffer, 0, t === 'f32' ? new Float32Array(size).fill(v) : new Int32Array(size).fill(v));
       else forParts(ctx, 'fill', size, [{ buffer: s.buffer, rowElems: 1, written: 'out' }], (_, n, bind) => q.run(fillKernel(n, v, t), bind));
       return s;
     },

@@ -98,6 +98,8 @@ export class Queue {
   /** The pipeline last set on the open pass. */
   private passPipeline: GPUComputePipeline | null = null;
   private sinceSubmit = 0;
+  /** Open oneSubmission calls: while any is, dispatches do not submit in batches. */
+  private holding = 0;
   /** Uniform blocks of the pending submit, staged here and written to `ring` on flush. */
   private ring: GPUBuffer;
   private staged = new Uint32Array(RING_BYTES / 4);
@@ -145,9 +147,10 @@ export class Queue {
     return this.encoder !== null;
   }
 
-  storageBuffer(bytes: number, what: string): GPUBuffer {
+  /** A pooled storage buffer; `hostWritten` when it is to be written from the host (an upload), which a buffer freed during this encoder would make wait for a submit. */
+  storageBuffer(bytes: number, what: string, hostWritten = false): GPUBuffer {
     this.checkAlive(what);
-    return this.pool.acquire(bytes, storageUsage(), what);
+    return this.pool.acquire(bytes, storageUsage(), what, hostWritten);
   }
 
   releaseBuffer(buffer: GPUBuffer): void {
@@ -197,7 +200,26 @@ export class Queue {
     pass.setBindGroup(0, group, [offset]);
     pass.dispatchWorkgroups(x, y, z);
     this.counts.dispatches++;
-    if (++this.sinceSubmit >= BATCH) this.flush();
+    if (++this.sinceSubmit >= BATCH && this.holding === 0) this.flush();
+  }
+
+  /**
+   * Runs `run` with its commands in one encoder (a jit replay): no batch is submitted while
+   * it runs. The batching above lets the GPU start on an eager step while JavaScript still
+   * issues it; a replay issues a whole step in about a millisecond, so one command buffer
+   * costs the GPU little waiting and the host one submit. Afterwards the usual rule holds: a
+   * full batch goes now, a smaller one with the next command that waits (the loss read
+   * appends its copy to the same encoder). Freed buffers are reused within the encoder
+   * (BufferPool), so the step's memory stays its live set.
+   */
+  oneSubmission(run: () => void): void {
+    this.holding++;
+    try {
+      run();
+    } finally {
+      this.holding--;
+    }
+    if (this.holding === 0 && this.sinceSubmit >= BATCH) this.flush();
   }
 
   /** Copies a uniform block into this submit's staging area; its offset in the ring. */
@@ -260,8 +282,9 @@ export class Queue {
     }
   }
 
-  /** queue.writeBuffer, counted. */
+  /** queue.writeBuffer, counted; after a submit when pending commands read the buffer's previous contents (see BufferPool). */
   write(buffer: GPUBuffer, offset: number, data: ArrayBuffer | ArrayBufferView): void {
+    if (this.pool.recycledPending(buffer)) this.flush();
     if (data instanceof ArrayBuffer) this.device.queue.writeBuffer(buffer, offset, data);
     else this.device.queue.writeBuffer(buffer, offset, data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
     this.counts.bufferWrites++;
@@ -290,7 +313,7 @@ export class Queue {
     if (bytes > 0) this.commandEncoder().clearBuffer(buffer, 0, Math.ceil(bytes / 4) * 4);
   }
 
-  /** Submits what is pending; deferred buffer releases become reusable. */
+  /** Submits what is pending; buffers released meanwhile join the free lists. */
   flush(): void {
     if (!this.encoder) return;
     this.pass?.end();
