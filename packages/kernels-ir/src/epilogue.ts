@@ -47,9 +47,11 @@ export function checkProductEpilogue(e: ProductEpilogue, out: Axes3, what: strin
  * The three-axis shapes of `shapes` (each of `outShape`'s rank, broadcasting to it) when
  * `outShape` is a product of output axes `axes` reshaped: its dims grouped into three runs
  * whose sizes are the axes'. Null when some shape is its own in some dims of a run and
- * broadcast in others (no three-axis view reads it), or no grouping matches.
+ * broadcast in others (no three-axis view reads it), or no grouping matches; with no
+ * shapes, none to view, whatever outShape is.
  */
 export function collapseTo3(outShape: readonly number[], shapes: readonly (readonly number[])[], axes: Axes3): Axes3[] | null {
+  if (shapes.length === 0) return [];
   if (shapes.some((s) => s.length !== outShape.length)) return null;
   // Run boundaries: the first run ends where its size reaches axes[0], and so on; dims of size 1 are neutral.
   const ends: number[] = [];

@@ -3,6 +3,7 @@ import { Tensor } from '../tensor';
 import { fuseElementwise } from './fuse';
 import { fuseBatchNorm } from './fuse-batch-norm';
 import { fuseReduce } from './fuse-reduce';
+import { fuseProduct } from './fuse-product';
 import { Program } from './program';
 import { JitTraceError, record } from './trace';
 
@@ -11,7 +12,11 @@ export interface JitOptions {
   enabled?: boolean;
   /** Traces kept, one per argument signature (shapes, dtypes, devices, other values); the oldest goes. Default 8. */
   maxTraces?: number;
-  /** Fuse elementwise ops into batch norms' kernels (./fuse-batch-norm.ts), chains of them into one kernel each (./fuse.ts) and into reductions (./fuse-reduce.ts). Default true. */
+  /**
+   * Fuse elementwise ops into batch norms' kernels (./fuse-batch-norm.ts), chains of them into
+   * one kernel each (./fuse.ts), into reductions (./fuse-reduce.ts) and into the matmuls and
+   * convolutions whose results they alone read (./fuse-product.ts). Default true.
+   */
   fuse?: boolean;
 }
 
@@ -152,7 +157,8 @@ export function jit<A extends unknown[], R>(fn: (...args: A) => R, opts: JitOpti
     );
     const kept = new Set([...outputSlots, ...trace.holders.map((h) => h.slot)]);
     entry.program = new Program(
-      opts.fuse === false ? trace : { ...trace, steps: fuseReduce(fuseElementwise(fuseBatchNorm(trace.steps, kept), kept), kept) },
+      // Products last: a chain a reduction takes as its prologue never goes to memory at all, so it goes there first.
+      opts.fuse === false ? trace : { ...trace, steps: fuseProduct(fuseReduce(fuseElementwise(fuseBatchNorm(trace.steps, kept), kept), kept), kept) },
       returned.map((t, i) => ({ slot: outputSlots[i], shape: [...t.shape], dtype: t.dtype, backend: t.backend })),
     );
     entry.result = shape;
