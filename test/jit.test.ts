@@ -279,6 +279,8 @@ describe('jit fuses elementwise chains', () => {
         ['conv plus a residual, relu', (x, w, q) => wg.conv2d(x, w, null, { padding: 1 }).add(q).relu(), [r([2, 3, 6, 5]), r([4, 3, 3, 3]), r([2, 4, 6, 5])], 2],
         // [2, 3, 5, 29] + [2, 1, 1, 29]: the bias is the batch's own in one batch dim, broadcast in the other; no three-axis view
         ['matmul plus a bias over part of the batch: apart', (x, w, b) => wg.matmul(x, w, { transB: true }).add(b), [r([2, 3, 5, 13]), w, r([2, 1, 1, 29])], 0],
+        // the sum of two products: the add goes into one of them, the other's result is its input
+        ['the sum of two matmuls', (x, w, z, v) => wg.matmul(x, w, { transB: true }).add(wg.matmul(z, v, { transB: true })), [x, w, r([3, 5, 7]), r([29, 7])], 1],
         // the product's result is returned too: it stays
         ['a returned product: apart', (x, w) => { const y = wg.matmul(x, w, { transB: true }); return wg.stack([y, y.relu()]); }, [x, w], 0],
       ];

@@ -97,7 +97,7 @@ export function fuseProduct(steps: readonly Step[], kept: ReadonlySet<number>): 
     if (!axes) return;
     const y = s.result.slot;
     const j = soleReader(y);
-    if (j === null) return;
+    if (j === null || replaced.has(j)) return;
     const next = steps[j] as CallStep;
     if (next.result.kind !== 'storage') return;
     const consumer = consumerOf(next, ops[j]);
