@@ -314,6 +314,42 @@ describe('jit fuses elementwise chains', () => {
     expect(run(both, [a], true).values).toEqual(run(both, [a], false).values);
   });
 
+  for (const device of ['cpu', 'webgpu']) {
+    it.skipIf(device === 'webgpu' && !gpu.ok)(`${device}: a matmul or convolution takes the elementwise call that alone reads its result as its epilogue, bit for bit`, async () => {
+      // run()'s dataSync, for a device read asynchronously
+      const run = async (fn: (...t: wg.Tensor[]) => wg.Tensor, args: wg.Tensor[], fuse: boolean) => {
+        const f = wg.jit(fn, { fuse });
+        const out = [0, 1, 2].map(() => wg.tidy(() => f(...args)));
+        return { values: await Promise.all(out.map(async (t) => [...(await t.data())])), calls: f.stats.callsPerReplay };
+      };
+      wg.manualSeed(14);
+      const r = (shape: number[]) => wg.randn(shape, { device });
+      const x = r([3, 5, 13]), w = r([29, 13]), b = r([29]);
+      // [what, fn, its tensors, calls saved per replay against no fusion]
+      const cases: [string, (...t: wg.Tensor[]) => wg.Tensor, wg.Tensor[], number][] = [
+        // matmul, add, relu: the add and relu fuse (fuse.ts), then go into the matmul
+        ['linear then relu', (x, w, b) => wg.linear(x, w, b).relu(), [x, w, b], 2],
+        // a per-row scale [3, 5, 1] and a full-size residual
+        ['matmul times a row scale plus a residual', (x, w, s, q) => wg.matmul(x, w, { transB: true }).mul(s).add(q), [x, w, r([3, 5, 1]), r([3, 5, 29])], 2],
+        // conv (its bias in its own kernel), relu
+        ['conv then relu', (x, w, b) => wg.conv2d(x, w, b, { stride: [2, 1], padding: 1, groups: 2 }).relu(), [r([2, 4, 9, 7]), r([6, 2, 3, 3]), r([6])], 1],
+        ['conv plus a residual, relu', (x, w, q) => wg.conv2d(x, w, null, { padding: 1 }).add(q).relu(), [r([2, 3, 6, 5]), r([4, 3, 3, 3]), r([2, 4, 6, 5])], 2],
+        // [2, 3, 5, 29] + [2, 1, 1, 29]: the bias is the batch's own in one batch dim, broadcast in the other; no three-axis view
+        ['matmul plus a bias over part of the batch: apart', (x, w, b) => wg.matmul(x, w, { transB: true }).add(b), [r([2, 3, 5, 13]), w, r([2, 1, 1, 29])], 0],
+        // the sum of two products: the add goes into one of them, the other's result is its input
+        ['the sum of two matmuls', (x, w, z, v) => wg.matmul(x, w, { transB: true }).add(wg.matmul(z, v, { transB: true })), [x, w, r([3, 5, 7]), r([29, 7])], 1],
+        // the product's result is returned too: it stays
+        ['a returned product: apart', (x, w) => { const y = wg.matmul(x, w, { transB: true }); return wg.stack([y, y.relu()]); }, [x, w], 0],
+      ];
+      for (const [what, fn, args, calls] of cases) {
+        const fused = await run(fn, args, true);
+        const plain = await run(fn, args, false);
+        expect(fused.values, what).toEqual(plain.values);
+        expect(plain.calls - fused.calls, what).toBe(calls);
+      }
+    });
+  }
+
   it('more than 7 distinct inputs split into several kernels; on cpu, ops that would not fuse bit for bit stay apart', () => {
     wg.manualSeed(12);
     const xs = Array.from({ length: 9 }, () => wg.randn([4, 6]));

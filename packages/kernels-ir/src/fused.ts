@@ -98,6 +98,11 @@ export function fusedOp(expr: Expr, arity: number): FusedElementwiseOp {
   return { name: `fused${arity}:${exprKey(root)}`, arity, expr: root };
 }
 
+/** `e` with each arg(i) replaced by the tree `args[i]` (an op's inputs renumbered or bound to subtrees). */
+export function substituteArgs(e: Expr, args: readonly Expr[]): Expr {
+  return mapTree(e, (n) => (n.kind === 'arg' ? args[n.index] : undefined));
+}
+
 /**
  * The tree of `op` (a unary or binary op of the table) applied to the trees `args`, with
  * its parameters a, b as constants, rounded to float32 as the op's stored result is. A

@@ -119,3 +119,26 @@ describe("batch norm's channel maps", () => {
     expect(IR.batchNormApply.name).toContain(IR.exprKey(IR.batchNormApply.expr));
   });
 });
+
+describe('product epilogues', () => {
+  it('fold a reshaped product output and its broadcast inputs into the three axes, or refuse', () => {
+    // matmul [2·3, 5, 7] seen as [2, 3, 5, 7]: batch dims merge; a bias, a row scale, a residual
+    expect(IR.collapseTo3([2, 3, 5, 7], [[1, 1, 1, 7], [2, 3, 5, 1], [2, 3, 5, 7], [1, 1, 1, 1]], [6, 5, 7])).toEqual([[1, 1, 7], [6, 5, 1], [6, 5, 7], [1, 1, 1]]);
+    // conv [N, C, 4·3]: spatial dims merge; size-1 dims anywhere are neutral
+    expect(IR.collapseTo3([2, 1, 8, 4, 3], [[1, 1, 8, 1, 1], [2, 1, 8, 4, 3]], [2, 8, 12])).toEqual([[1, 8, 1], [2, 8, 12]]);
+    // own in one batch dim, broadcast in the other: no three-axis view
+    expect(IR.collapseTo3([2, 3, 5, 7], [[2, 1, 1, 7]], [6, 5, 7])).toBeNull();
+    // no grouping of the dims gives the axes
+    expect(IR.collapseTo3([4, 9], [[4, 9]], [6, 2, 3])).toBeNull();
+    // nothing to view: any shape (a unary op's flat one)
+    expect(IR.collapseTo3([420], [], [2, 6, 35])).toEqual([]);
+  });
+
+  it('are checked against the product and keyed by their broadcast pattern', () => {
+    const op = IR.fusedOp(E.add(E.arg(0), E.arg(1)), 2);
+    expect(() => IR.checkProductEpilogue({ op, shapes: [[1, 1, 7]] }, [2, 5, 7], 'matmul')).not.toThrow();
+    expect(() => IR.checkProductEpilogue({ op, shapes: [] }, [2, 5, 7], 'matmul')).toThrow(/takes 2 inputs, given the product and 0 more/);
+    expect(() => IR.checkProductEpilogue({ op, shapes: [[2, 5, 6]] }, [2, 5, 7], 'conv')).toThrow(/conv: an epilogue input of shape \[2,5,6\]/);
+    expect(IR.broadcastPattern([[1, 1, 7], [2, 5, 7]])).toBe('bbf.fff');
+  });
+});

@@ -4,15 +4,17 @@
  * of its tile (depthwise and other thin groups), and the plainest statement of the maths.
  */
 import { linearDispatch, linearMain, makeKernel, type Kernel } from './kernel';
-import { conv3, type ConvParams } from '@webgrad/kernels-ir';
+import { conv3, type ConvParams, type ProductEpilogue } from '@webgrad/kernels-ir';
+import { epilogueParts } from './epilogue';
 import { geometryFields, split3 } from './conv-geometry';
 import { GATHER_GY, GATHER_X } from './conv-tiled';
 
 const WG = 64;
 
-/** Bindings X, W, [BIAS], Y. */
-export function convForwardDirectKernel(p: ConvParams, bias: boolean): Kernel {
+/** Bindings X, W, [BIAS], [E1..Ek of the epilogue], Y. */
+export function convForwardDirectKernel(p: ConvParams, bias: boolean, epilogue?: ProductEpilogue): Kernel {
   const g = conv3(p);
+  const epi = epilogueParts(epilogue);
   const count = g.N * g.CO * g.L;
   const body = `  let l = i % p.L;
   let co = (i / p.L) % p.CO;
@@ -30,12 +32,12 @@ export function convForwardDirectKernel(p: ConvParams, bias: boolean): Kernel {
       }
     }
   }
-  Y[i] = acc;`;
+  Y[i] = ${epi.apply('acc', 'n', 'co', 'l')};`;
   return makeKernel({
-    key: `conv/direct/forward/${bias ? 'bias' : 'nobias'}`,
-    storage: [['X', 'read', 'f32'], ['W', 'read', 'f32'], ...(bias ? [['BIAS', 'read', 'f32'] as [string, 'read', string]] : []), ['Y', 'read_write', 'f32']],
-    fields: [['count', 'i32', count], ...geometryFields(g)],
-    build: () => GATHER_X + linearMain(WG, body),
+    key: `conv/direct/forward/${bias ? 'bias' : 'nobias'}${epi.key}`,
+    storage: [['X', 'read', 'f32'], ['W', 'read', 'f32'], ...(bias ? [['BIAS', 'read', 'f32'] as [string, 'read', string]] : []), ...epi.storage, ['Y', 'read_write', 'f32']],
+    fields: [['count', 'i32', count], ...geometryFields(g), ...epi.fields],
+    build: () => epi.head + GATHER_X + linearMain(WG, body),
     workgroupSize: WG,
     dispatch: linearDispatch(count, WG),
   });

@@ -13,7 +13,8 @@
  *   B = output gradient packed position-major [n][l][g][ceil4(COg)].
  */
 import { makeKernel, type Field, type Kernel } from './kernel';
-import { conv3, sizeOf, type Conv3, type ConvParams, type V3 } from '@webgrad/kernels-ir';
+import { conv3, sizeOf, type Conv3, type ConvParams, type ProductEpilogue, type V3 } from '@webgrad/kernels-ir';
+import { epilogueParts } from './epilogue';
 import { split3, v3Fields } from './conv-geometry';
 import { spreadPadKernel } from './conv-pad';
 import { registerDispatch, registerFields, registerGemmMain, registerTile, tileKey } from './gemm-registers';
@@ -60,8 +61,9 @@ function stagedFields(st: Staged): Field[] {
   ];
 }
 
-/** The GEMM of forward and input-gradient convolutions. Bindings Xs, Wpacked, T, [bias], Y. */
-function positionsGemm(st: Staged, bias: boolean): Kernel {
+/** The GEMM of forward and input-gradient convolutions. Bindings Xs, Wpacked, T, [bias], [E1..Ek of the epilogue], Y. */
+function positionsGemm(st: Staged, bias: boolean, epilogue?: ProductEpilogue): Kernel {
+  const epi = epilogueParts(epilogue);
   const rows = st.N * sizeOf(st.out);
   const cols4 = ceil4(st.coutG) / 4;
   const steps = st.cinG * sizeOf(st.kernel);
@@ -75,13 +77,13 @@ function positionsGemm(st: Staged, bias: boolean): Kernel {
   let lim = min(4, p.coutG - c4 * 4);
   for (var e = 0; e < lim; e++) {
     let co = z * p.coutG + c4 * 4 + e;
-    Y[(n * p.cout + co) * p.L + l] = v[e]${bias ? ' + BIAS[co]' : ''};
+    Y[(n * p.cout + co) * p.L + l] = ${epi.apply(bias ? 'v[e] + BIAS[co]' : 'v[e]', 'n', 'co', 'l')};
   }`;
   return makeKernel({
-    key: `conv/registers/positions/${tileKey(t)}/${bias ? 'bias' : 'nobias'}`,
-    storage: [['A', 'read', 'f32'], ['B', 'read', 'vec4<f32>'], ['T', 'read', 'i32'], ...(bias ? [['BIAS', 'read', 'f32'] as [string, 'read', string]] : []), ['Y', 'read_write', 'f32']],
-    fields: [...registerFields(t, rows, cols4, steps, 0, cols4, steps * cols4), ...stagedFields(st)],
-    build: () => registerGemmMain(t, true, rowOffset, store),
+    key: `conv/registers/positions/${tileKey(t)}/${bias ? 'bias' : 'nobias'}${epi.key}`,
+    storage: [['A', 'read', 'f32'], ['B', 'read', 'vec4<f32>'], ['T', 'read', 'i32'], ...(bias ? [['BIAS', 'read', 'f32'] as [string, 'read', string]] : []), ...epi.storage, ['Y', 'read_write', 'f32']],
+    fields: [...registerFields(t, rows, cols4, steps, 0, cols4, steps * cols4), ...stagedFields(st), ...epi.fields],
+    build: () => epi.head + registerGemmMain(t, true, rowOffset, store),
     workgroupSize: t.WG,
     dispatch: registerDispatch(t, rows, cols4, st.G),
   });
@@ -123,8 +125,8 @@ function forwardStaging(g: Conv3): { staged: Staged; pad: Kernel | null } {
   return { staged, pad: noPad ? null : spreadPadKernel(g.N * g.C, g.i, plane, g.p, [1, 1, 1]) };
 }
 
-/** Buffers: x, w, [bias] -> y. */
-export function convForwardRegistersPlan(p: ConvParams, bias: boolean): Plan {
+/** Buffers: x, w, [bias], [e1..ek: the epilogue's further inputs] -> y. */
+export function convForwardRegistersPlan(p: ConvParams, bias: boolean, epilogue?: ProductEpilogue): Plan {
   const g = conv3(p);
   const { staged, pad } = forwardStaging(g);
   const coPad = ceil4(g.COg);
@@ -136,7 +138,8 @@ export function convForwardRegistersPlan(p: ConvParams, bias: boolean): Plan {
   if (pad) plan.steps.push({ kernel: pad, buffers: ['x', 'xs'] });
   // w [G][COg][Cg*KK] -> [G][Cg*KK][ceil4(COg)]
   plan.steps.push({ kernel: packKernel([g.G, g.Cg * g.KK, 1, g.COg], [g.COg * g.Cg * g.KK, 1, 0, g.Cg * g.KK], 0), buffers: ['w', 'wp'] });
-  plan.steps.push({ kernel: positionsGemm(staged, bias), buffers: [pad ? 'xs' : 'x', 'wp', 'taps', ...(bias ? ['bias'] : []), 'y'] });
+  const others = (epilogue?.shapes ?? []).map((_, k) => `e${k + 1}`);
+  plan.steps.push({ kernel: positionsGemm(staged, bias, epilogue), buffers: [pad ? 'xs' : 'x', 'wp', 'taps', ...(bias ? ['bias'] : []), ...others, 'y'] });
   return plan;
 }
 

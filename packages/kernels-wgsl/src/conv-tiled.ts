@@ -7,7 +7,8 @@
  * - weight gradient: C[co][ci*KK + tap] = sum_(n,l) gy[n][co][l] * x[n][ci][l*s - p + tap*d]
  */
 import { makeKernel, type Kernel } from './kernel';
-import { conv3, type ConvParams } from '@webgrad/kernels-ir';
+import { conv3, type ConvParams, type ProductEpilogue } from '@webgrad/kernels-ir';
+import { epilogueParts } from './epilogue';
 import { geometryFields, split3 } from './conv-geometry';
 import { tiledDispatch, tiledGemmMain } from './gemm-tiled';
 
@@ -39,9 +40,10 @@ fn gather_gy(n: i32, co: i32, x0: i32, x1: i32, x2: i32, k0: i32, k1: i32, k2: i
 
 const gemmFields = (M: number, N: number, K: number) => [['M', 'i32', M], ['N', 'i32', N], ['K', 'i32', K]] as [string, 'i32', number][];
 
-/** Bindings X, W, [BIAS], Y. */
-export function convForwardTiledKernel(p: ConvParams, bias: boolean): Kernel {
+/** Bindings X, W, [BIAS], [E1..Ek of the epilogue], Y. */
+export function convForwardTiledKernel(p: ConvParams, bias: boolean, epilogue?: ProductEpilogue): Kernel {
   const g = conv3(p);
+  const epi = epilogueParts(epilogue);
   const loadA = '  return W[(z * p.COg + row) * p.K + k];';
   const loadB = `  let ci = k / p.KK;
   let tap = k % p.KK;
@@ -51,12 +53,14 @@ export function convForwardTiledKernel(p: ConvParams, bias: boolean): Kernel {
   ${split3('q', 'l', 'o')}
   return gather_x(n, z * p.Cg + ci, q0, q1, q2, k0, k1, k2);`;
   const store = `  let co = z * p.COg + row;
-  Y[((col / p.L) * p.CO + co) * p.L + col % p.L] = v${bias ? ' + BIAS[co]' : ''};`;
+  let n = col / p.L;
+  let l = col % p.L;
+  Y[(n * p.CO + co) * p.L + l] = ${epi.apply(bias ? 'v + BIAS[co]' : 'v', 'n', 'co', 'l')};`;
   return makeKernel({
-    key: `conv/tiled/forward/${bias ? 'bias' : 'nobias'}`,
-    storage: [['X', 'read', 'f32'], ['W', 'read', 'f32'], ...(bias ? [['BIAS', 'read', 'f32'] as [string, 'read', string]] : []), ['Y', 'read_write', 'f32']],
-    fields: [...gemmFields(g.COg, g.N * g.L, g.Cg * g.KK), ...geometryFields(g)],
-    build: () => GATHER_X + tiledGemmMain(loadA, loadB, store),
+    key: `conv/tiled/forward/${bias ? 'bias' : 'nobias'}${epi.key}`,
+    storage: [['X', 'read', 'f32'], ['W', 'read', 'f32'], ...(bias ? [['BIAS', 'read', 'f32'] as [string, 'read', string]] : []), ...epi.storage, ['Y', 'read_write', 'f32']],
+    fields: [...gemmFields(g.COg, g.N * g.L, g.Cg * g.KK), ...geometryFields(g), ...epi.fields],
+    build: () => epi.head + GATHER_X + tiledGemmMain(loadA, loadB, store),
     workgroupSize: [16, 16, 1],
     dispatch: tiledDispatch(g.COg, g.N * g.L, g.G),
   });

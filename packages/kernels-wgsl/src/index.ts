@@ -13,6 +13,7 @@ export * from './pad';
 export * from './gather';
 export * from './pack';
 export * from './plan';
+export * from './epilogue';
 export * from './gemm-registers';
 export * from './gemm-tiled';
 export * from './matmul';

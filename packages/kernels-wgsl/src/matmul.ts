@@ -5,7 +5,8 @@
  *   place (transA only changes its strides).
  * - 'tiled' (GPUs): workgroup-memory tiles; transposes and batch strides in the loaders.
  */
-import type { MatmulParams } from '@webgrad/kernels-ir';
+import type { MatmulParams, ProductEpilogue } from '@webgrad/kernels-ir';
+import { epilogueParts } from './epilogue';
 import { makeKernel, type Kernel } from './kernel';
 import { ceil4, packKernel } from './pack';
 import { registerDispatch, registerFields, registerGemmMain, registerTile, tileKey } from './gemm-registers';
@@ -29,34 +30,39 @@ export function matmulPackedSize(p: MatmulParams): number {
   return (p.bBatchStride === 0 ? 1 : p.batch) * p.k * ceil4(p.n);
 }
 
-/** Register variant over packed B (or B itself, when matmulNeedsPack is false). Bindings A, B (vec4), C. */
-export function matmulRegistersKernel(p: MatmulParams): Kernel {
+/**
+ * Register variant over packed B (or B itself, when matmulNeedsPack is false). Bindings A,
+ * B (vec4), [E1..Ek of the epilogue], C.
+ */
+export function matmulRegistersKernel(p: MatmulParams, epilogue?: ProductEpilogue): Kernel {
+  const epi = epilogueParts(epilogue);
   const cols4 = ceil4(p.n) / 4;
   const t = registerTile(p.m, cols4, p.k);
   const bz4 = !matmulNeedsPack(p) ? p.bBatchStride / 4 : p.bBatchStride === 0 ? 0 : p.k * cols4;
   const rowOffset = p.transA ? '  return z * p.az + row;' : '  return z * p.az + row * p.steps;';
   const store = `  let base = (z * p.rows + row) * p.n + c4 * 4;
   let lim = min(4, p.n - c4 * 4);
-  for (var e = 0; e < lim; e++) { C[base + e] = v[e]; }`;
+  for (var e = 0; e < lim; e++) { C[base + e] = ${epi.apply('v[e]', 'z', 'row', 'c4 * 4 + e')}; }`;
   return makeKernel({
-    key: `matmul/registers/${tileKey(t)}/${p.transA ? 'tA' : 'nA'}`,
-    storage: [['A', 'read', 'f32'], ['B', 'read', 'vec4<f32>'], ['C', 'read_write', 'f32']],
-    fields: [...registerFields(t, p.m, cols4, p.k, p.transA ? p.m : 1, cols4, bz4), ['az', 'i32', p.aBatchStride], ['n', 'i32', p.n]],
-    build: () => registerGemmMain(t, false, rowOffset, store),
+    key: `matmul/registers/${tileKey(t)}/${p.transA ? 'tA' : 'nA'}${epi.key}`,
+    storage: [['A', 'read', 'f32'], ['B', 'read', 'vec4<f32>'], ...epi.storage, ['C', 'read_write', 'f32']],
+    fields: [...registerFields(t, p.m, cols4, p.k, p.transA ? p.m : 1, cols4, bz4), ['az', 'i32', p.aBatchStride], ['n', 'i32', p.n], ...epi.fields],
+    build: () => epi.head + registerGemmMain(t, false, rowOffset, store),
     workgroupSize: t.WG,
     dispatch: registerDispatch(t, p.m, cols4, p.batch),
   });
 }
 
-/** Tiled variant. Bindings A, B, C. */
-export function matmulTiledKernel(p: MatmulParams): Kernel {
+/** Tiled variant. Bindings A, B, [E1..Ek of the epilogue], C. */
+export function matmulTiledKernel(p: MatmulParams, epilogue?: ProductEpilogue): Kernel {
+  const epi = epilogueParts(epilogue);
   const loadA = p.transA ? '  return A[z * p.az + k * p.M + row];' : '  return A[z * p.az + row * p.K + k];';
   const loadB = p.transB ? '  return B[z * p.bz + col * p.K + k];' : '  return B[z * p.bz + k * p.N + col];';
   return makeKernel({
-    key: `matmul/tiled/${p.transA ? 'tA' : 'nA'}/${p.transB ? 'tB' : 'nB'}`,
-    storage: [['A', 'read', 'f32'], ['B', 'read', 'f32'], ['C', 'read_write', 'f32']],
-    fields: [['M', 'i32', p.m], ['N', 'i32', p.n], ['K', 'i32', p.k], ['az', 'i32', p.aBatchStride], ['bz', 'i32', p.bBatchStride]],
-    build: () => tiledGemmMain(loadA, loadB, '  C[(z * p.M + row) * p.N + col] = v;'),
+    key: `matmul/tiled/${p.transA ? 'tA' : 'nA'}/${p.transB ? 'tB' : 'nB'}${epi.key}`,
+    storage: [['A', 'read', 'f32'], ['B', 'read', 'f32'], ...epi.storage, ['C', 'read_write', 'f32']],
+    fields: [['M', 'i32', p.m], ['N', 'i32', p.n], ['K', 'i32', p.k], ['az', 'i32', p.aBatchStride], ['bz', 'i32', p.bBatchStride], ...epi.fields],
+    build: () => epi.head + tiledGemmMain(loadA, loadB, `  C[(z * p.M + row) * p.N + col] = ${epi.apply('v', 'z', 'row', 'col')};`),
     workgroupSize: [16, 16, 1],
     dispatch: tiledDispatch(p.m, p.n, p.batch),
   });

@@ -9,6 +9,11 @@ const bn: IR.BatchNormShape = { n: 2, c: 3, s: 5 };
 const mm = (transA: boolean, transB: boolean, m = 5): IR.MatmulParams => ({ batch: 2, m, n: 70, k: 3, transA, transB, aBatchStride: 15, bBatchStride: 0 });
 
 const E = IR.expr;
+/** An epilogue (v · e1 + e2 ..., clamped) over further inputs of these three-axis shapes. */
+const epi = (shapes: IR.Axes3[]): IR.ProductEpilogue => ({
+  op: IR.fusedOp(E.clampTo(shapes.reduce((v: IR.Expr, _, k) => (k % 2 ? E.add(v, E.arg(k + 1)) : E.mul(v, E.arg(k + 1))), E.arg(0)), -1, 2), 1 + shapes.length),
+  shapes,
+});
 const op1 = (name: string, expr: IR.Expr, ints: IR.IntRule = 'float'): IR.ElementwiseKernelOp => ({ name, arity: 1, expr, ints });
 const op2 = (name: string, expr: IR.Expr, ints: IR.IntRule = 'exact'): IR.ElementwiseKernelOp => ({ name, arity: 2, expr, ints });
 
@@ -74,6 +79,12 @@ export function allKernels(): K.Kernel[] {
     ]),
     K.convForwardTiledKernel(conv, true), K.convForwardTiledKernel(conv, false), K.convBackwardInputTiledKernel(conv), K.convBackwardWeightTiledKernel(conv),
     K.convForwardDirectKernel(conv, true), K.convForwardDirectKernel(conv, false), K.convBackwardInputDirectKernel(conv), K.convBackwardWeightDirectKernel(conv),
+    // products with an epilogue: a per-column bias, a per-channel scale and a full residual, then a clamp
+    ...[mm(false, false), mm(true, true)].flatMap((p) => [K.matmulRegistersKernel(p, epi([[1, 1, p.n], [p.batch, p.m, p.n]])), K.matmulTiledKernel(p, epi([[1, 1, p.n]]))]),
+    ...[true, false].flatMap((bias) => {
+      const e = epi([[1, conv.outChannels, 1], [conv.batch, conv.outChannels, IR.sizeOf(conv.outSize)]]);
+      return [...planKernels(K.convForwardRegistersPlan(conv, bias, e)), K.convForwardTiledKernel(conv, bias, e), K.convForwardDirectKernel(conv, bias, e)];
+    }),
     K.im2colKernel(conv3d), K.col2imKernel(conv3d),
     K.maxPoolKernel(pool), K.maxPoolBackwardKernel(pool), K.maxPoolBackwardScatterKernel(pool), K.avgPoolKernel(pool), K.avgPoolBackwardKernel(pool),
     ...[false, true].flatMap((log) => [K.softmaxKernel(3, 5, log, 'thread'), K.softmaxKernel(3, 5, log, 'group')]),

@@ -25,7 +25,8 @@ export interface Storage {
  */
 export type { ElementwiseKernelOp as ElementwiseOp } from '@webgrad/kernels-ir';
 import type { ElementwiseKernelOp as ElementwiseOp, FusedElementwiseOp, UpdateOp } from '@webgrad/kernels-ir';
-export type { FusedElementwiseOp, UpdateOp } from '@webgrad/kernels-ir';
+export type { Axes3, FusedElementwiseOp, ProductEpilogue, UpdateOp } from '@webgrad/kernels-ir';
+import type { ProductEpilogue } from '@webgrad/kernels-ir';
 
 export type ReduceOp = 'sum' | 'max' | 'min' | 'argmax' | 'argmin';
 
@@ -43,6 +44,17 @@ import type { AdamParams, BatchNormParams, ConvParams, CrossEntropyParams, Matmu
 export interface ReduceFusion {
   prologue?: { op: FusedElementwiseOp; others: Storage[] };
   epilogue?: FusedElementwiseOp;
+}
+
+/**
+ * Elementwise work fused into a float32 matmul or convolution where it stores (kernels-ir's
+ * ProductEpilogue): each value v of the product, viewed as three axes (matmul [batch, m, n],
+ * conv [N, Cout, prod(outSize)]), becomes `op(v, others[0][..], ...)`, `others[k]` a
+ * contiguous storage of three-axis shape `shapes[k]` read broadcast; rounded to float32 as
+ * a `fused` call after the product would store it.
+ */
+export interface ProductFusion extends ProductEpilogue {
+  others: Storage[];
 }
 
 /** One parameter's arrays in an update (param, grad, optimizer state: the op's order), `size` elements each. */
@@ -161,12 +173,18 @@ export interface Backend {
    * Batched C[b] = op(A[b]) @ op(B[b]), C is [batch, m, n] contiguous.
    * A[b] starts at b * aBatchStride (0 broadcasts one matrix); op transposes when trans*.
    * A is [m, k] (or [k, m] when transA), B is [k, n] (or [n, k] when transB), row-major.
+   * `epilogue` (float32 only): C is the epilogue applied to the product, bit for bit what
+   * `fused(op, [C, ...others], shapes, [batch, m, n])` after it gives (see ProductFusion).
    */
-  matmul(a: Storage, b: Storage, p: MatmulParams, dtype: DType): Storage;
+  matmul(a: Storage, b: Storage, p: MatmulParams, dtype: DType, epilogue?: ProductFusion): Storage;
 
   // --- convolution -----------------------------------------------------------------
-  /** y = conv(x, w) (+ bias[cout] when given). x [N, Cin, ...in], w [Cout, Cin/g, ...k] -> [N, Cout, ...out]. */
-  conv(x: Storage, w: Storage, bias: Storage | null, p: ConvParams, dtype: DType): Storage;
+  /**
+   * y = conv(x, w) (+ bias[cout] when given). x [N, Cin, ...in], w [Cout, Cin/g, ...k] -> [N, Cout, ...out].
+   * `epilogue` (float32 only): y is the epilogue applied to that (bias included), bit for bit
+   * what `fused(op, [y, ...others], shapes, [N, Cout, prod(out)])` after it gives.
+   */
+  conv(x: Storage, w: Storage, bias: Storage | null, p: ConvParams, dtype: DType, epilogue?: ProductFusion): Storage;
   /** d loss / d x from gy [N, Cout, ...out] and w. */
   convBackwardInput(gy: Storage, w: Storage, p: ConvParams, dtype: DType): Storage;
   /** d loss / d w from x and gy. */

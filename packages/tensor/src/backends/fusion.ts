@@ -1,9 +1,10 @@
 /**
- * Batch norm's fused epilogue / prologue and a reduction's, done as the separate calls they
+ * Batch norm's fused epilogue / prologue, a reduction's and a product's, done as the separate calls they
  * stand for: the fallback where a backend cannot fuse (a tree with no rendering there, too
  * many bindings, a batch too large to bind whole), and what the fused kernels must equal.
  */
-import { epilogueSteps, type Backend, type BatchNormCall, type BatchNormEpilogue, type BatchNormPrologue, type BatchNormResult, type DType, type ReduceFusion, type ReduceOp, type Shape, type Storage } from '../backend';
+import { checkProductEpilogue, convAxes, matmulAxes, type Axes3 } from '@webgrad/kernels-ir';
+import { epilogueSteps, type Backend, type BatchNormCall, type BatchNormEpilogue, type BatchNormPrologue, type BatchNormResult, type ConvParams, type DType, type MatmulParams, type ProductFusion, type ReduceFusion, type ReduceOp, type Shape, type Storage } from '../backend';
 
 /** Checks what every backend's fused path assumes: float ops of x's shape, residuals where the op is binary. */
 export function checkEpilogue(e: BatchNormEpilogue | undefined): void {
@@ -80,4 +81,30 @@ export function reduceUnfused(backend: Backend, plain: Backend['reduce'], op: Re
   const out = backend.fused(f.epilogue, [reduced], [kept], kept);
   backend.dispose(reduced);
   return out;
+}
+
+/** Checks what every backend's fused product assumes: float32, an epilogue of the right arity with inputs that broadcast. */
+export function checkProductFusion(what: 'matmul' | 'conv', out: Axes3, dtype: DType, e: ProductFusion): void {
+  if (dtype !== 'float32') throw new Error(`${what}: an epilogue fuses into a float32 product, not a ${dtype} one`);
+  if (e.others.length !== e.shapes.length) throw new Error(`${what}: the epilogue has ${e.others.length} further inputs but ${e.shapes.length} shapes`);
+  checkProductEpilogue(e, out, what);
+}
+
+/** The epilogue as the fused call after the product (the product's result disposed). */
+function applyProductEpilogue(backend: Backend, y: Storage, out: Axes3, e: ProductFusion): Storage {
+  const z = backend.fused(e.op, [y, ...e.others], [out, ...e.shapes], out);
+  backend.dispose(y);
+  return z;
+}
+
+/** matmul with an epilogue as separate calls: the plain product, then the epilogue's fused op. */
+export function matmulUnfused(backend: Backend, plain: Backend['matmul'], a: Storage, b: Storage, p: MatmulParams, dtype: DType, e: ProductFusion): Storage {
+  checkProductFusion('matmul', matmulAxes(p), dtype, e);
+  return applyProductEpilogue(backend, plain.call(backend, a, b, p, dtype), matmulAxes(p), e);
+}
+
+/** conv with an epilogue as separate calls: the plain convolution (bias included), then the epilogue's fused op. */
+export function convUnfused(backend: Backend, plain: Backend['conv'], x: Storage, w: Storage, bias: Storage | null, p: ConvParams, dtype: DType, e: ProductFusion): Storage {
+  checkProductFusion('conv', convAxes(p), dtype, e);
+  return applyProductEpilogue(backend, plain.call(backend, x, w, bias, p, dtype), convAxes(p), e);
 }

@@ -3,6 +3,7 @@ import { Tensor } from '../tensor';
 import { fuseElementwise } from './fuse';
 import { fuseBatchNorm } from './fuse-batch-norm';
 import { fuseReduce } from './fuse-reduce';
+import { fuseProduct } from './fuse-product';
 import { freeAtLastUse } from './plan-frees';
 import { Program } from './program';
 import { JitTraceError, record } from './trace';
@@ -12,7 +13,11 @@ export interface JitOptions {
   enabled?: boolean;
   /** Traces kept, one per argument signature (shapes, dtypes, devices, other values); the oldest goes. Default 8. */
   maxTraces?: number;
-  /** Fuse elementwise ops into batch norms' kernels (./fuse-batch-norm.ts), chains of them into one kernel each (./fuse.ts) and into reductions (./fuse-reduce.ts). Default true. */
+  /**
+   * Fuse elementwise ops into batch norms' kernels (./fuse-batch-norm.ts), chains of them into
+   * one kernel each (./fuse.ts), into reductions (./fuse-reduce.ts) and into the matmuls and
+   * convolutions whose results they alone read (./fuse-product.ts). Default true.
+   */
   fuse?: boolean;
   /** Free each intermediate right after its last use rather than where the eager run let go of it (./plan-frees.ts). Default true. */
   planBuffers?: boolean;
@@ -154,7 +159,8 @@ export function jit<A extends unknown[], R>(fn: (...args: A) => R, opts: JitOpti
       },
     );
     const kept = new Set([...outputSlots, ...trace.holders.map((h) => h.slot)]);
-    const fused = opts.fuse === false ? trace.steps : fuseReduce(fuseElementwise(fuseBatchNorm(trace.steps, kept), kept), kept);
+    // Products last: a chain a reduction takes as its prologue never goes to memory at all, so it goes there first.
+    const fused = opts.fuse === false ? trace.steps : fuseProduct(fuseReduce(fuseElementwise(fuseBatchNorm(trace.steps, kept), kept), kept), kept);
     entry.program = new Program(
       { ...trace, steps: opts.planBuffers === false ? fused : freeAtLastUse(fused) },
       returned.map((t, i) => ({ slot: outputSlots[i], shape: [...t.shape], dtype: t.dtype, backend: t.backend })),

@@ -10,7 +10,7 @@ import { pad } from './kernels/pad';
 import { softmax } from './kernels/softmax';
 import { crossEntropy, crossEntropyBackward } from './kernels/cross-entropy';
 import { batchNorm, batchNormBackward, batchNormRunningStats, type Epilogue } from './kernels/batch-norm';
-import { batchNormBackwardUnfused, batchNormUnfused, checkEpilogue, reduceUnfused, withRunning, type RunningStats } from '../fusion';
+import { batchNormBackwardUnfused, batchNormUnfused, checkEpilogue, convUnfused, matmulUnfused, reduceUnfused, withRunning, type RunningStats } from '../fusion';
 import { type Alloc, gather, scatterAdd, strided, writeStrided } from './kernels/strided';
 import { existingWasmRuntime, wasmRuntime } from './wasm/runtime';
 import { wasmAvgPool, wasmAvgPoolBackward, wasmMaxPoolBackward, wasmReduce, wasmSoftmax, wasmUpdate } from './wasm/memops';
@@ -221,11 +221,14 @@ export const cpuReferenceBackend: Backend = {
     arr(dst).set(arr(src).subarray(0, size));
   },
 
-  matmul(a, b, p, dtype) {
+  // Separate calls, as reduce's fusion: on the cpu an epilogue saves no launch, and these are its bits.
+  matmul(a, b, p, dtype, epilogue) {
+    if (epilogue) return matmulUnfused(cpuReferenceBackend, cpuReferenceBackend.matmul, a, b, p, dtype, epilogue);
     requireFloat('matmul', dtype);
     return own(matmul(flt(a), flt(b), p));
   },
-  conv(x, w, bias, p, dtype) {
+  conv(x, w, bias, p, dtype, epilogue) {
+    if (epilogue) return convUnfused(cpuReferenceBackend, cpuReferenceBackend.conv, x, w, bias, p, dtype, epilogue);
     requireFloat('conv', dtype);
     return own(convForward(flt(x), flt(w), bias ? flt(bias) : null, p));
   },
@@ -346,11 +349,13 @@ export const cpuBackend: Backend = {
     return viaWasm ? own(viaWasm) : ref.reduce(op, x, shape, axes, dtype);
   },
 
-  matmul(a, b, p, dtype) {
+  matmul(a, b, p, dtype, epilogue) {
+    if (epilogue) return matmulUnfused(cpuBackend, cpuBackend.matmul, a, b, p, dtype, epilogue);
     const rt = fast(dtype);
     return rt ? own(wasmMatmul(rt, f32(a), f32(b), p)) : ref.matmul(a, b, p, dtype);
   },
-  conv(x, w, bias, p, dtype) {
+  conv(x, w, bias, p, dtype, epilogue) {
+    if (epilogue) return convUnfused(cpuBackend, cpuBackend.conv, x, w, bias, p, dtype, epilogue);
     const rt = fast(dtype);
     return rt ? own(wasmConvForward(rt, f32(x), f32(w), bias ? f32(bias) : null, p)) : ref.conv(x, w, bias, p, dtype);
   },

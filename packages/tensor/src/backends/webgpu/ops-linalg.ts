@@ -9,8 +9,9 @@ import {
   convForwardRegistersPlan, convForwardTiledKernel, im2colKernel, matmulNeedsPack, matmulPackB, matmulPackedSize, matmulRegistersKernel,
   matmulTiledKernel, type Kernel, type Plan,
 } from '@webgrad/kernels-wgsl';
-import { conv3, type MatmulParams } from '@webgrad/kernels-ir';
+import { conv3, convAxes, matmulAxes, type MatmulParams, type ProductEpilogue } from '@webgrad/kernels-ir';
 import type { Backend, ConvParams } from '../../backend';
+import { checkProductFusion, convUnfused, matmulUnfused } from '../fusion';
 import { requireFloat32, type Context } from './context';
 import type { Binding } from './queue';
 import { Accumulator, bindsWhole, forParts, type Operand } from './split';
@@ -30,6 +31,14 @@ export function linalgMethods(ctx: Context): LinalgMethods {
   const registers = ctx.variant === 'registers';
   const minChannels = MIN_GEMM_CHANNELS[ctx.variant];
   const limit = ctx.limits.maxBindingBytes;
+  /**
+   * Whether a product with an epilogue runs as one kernel: `buffers` storage bindings in its
+   * widest pass within the device's count, every binding (scratch included) whole. Parts
+   * split by batch would each need their own view of the epilogue's inputs, so a product
+   * that splits runs the separate calls instead.
+   */
+  const fusesWhole = (buffers: number, bindings: Binding[], bytes: number[]) =>
+    buffers <= (ctx.limits.maxStorageBuffers ?? 8) && bindsWhole(ctx, bindings) && bytes.every((b) => b <= limit);
 
   /**
    * A convolution op, split by batch items when its tensors exceed the binding limit:
@@ -63,26 +72,36 @@ export function linalgMethods(ctx: Context): LinalgMethods {
     return out;
   }
 
-  /** One product over these bindings (B packed first when the register kernel wants it). */
-  function product(p: MatmulParams, A: Binding, B: Binding, C: Binding): void {
+  /** One product over these bindings (B packed first when the register kernel wants it), the epilogue's inputs E before C. */
+  function product(p: MatmulParams, A: Binding, B: Binding, C: Binding, epilogue?: ProductEpilogue, E: Binding[] = []): void {
     if (registers && !matmulNeedsPack(p)) {
-      q.run(matmulRegistersKernel(p), [A, B, C]);
+      q.run(matmulRegistersKernel(p, epilogue), [A, B, ...E, C]);
     } else if (registers) {
       const packed = q.storageBuffer(matmulPackedSize(p) * 4, 'matmul (packed B)');
       q.run(matmulPackB(p), [B, packed]);
-      q.run(matmulRegistersKernel(p), [A, packed, C]);
+      q.run(matmulRegistersKernel(p, epilogue), [A, packed, ...E, C]);
       q.releaseBuffer(packed);
     } else {
-      q.run(matmulTiledKernel(p), [A, B, C]);
+      q.run(matmulTiledKernel(p, epilogue), [A, B, ...E, C]);
     }
   }
 
   return {
-    matmul(a, b, p, dtype) {
+    matmul(a, b, p, dtype, epilogue) {
       requireFloat32('matmul', dtype);
+      const packBytes = (pp: MatmulParams) => (registers && matmulNeedsPack(pp) ? matmulPackedSize(pp) * 4 : 0);
+      if (epilogue) {
+        checkProductFusion('matmul', matmulAxes(p), dtype, epilogue);
+        const bindings = [a, b, ...epilogue.others].map((s) => ctx.buf(s, 'matmul'));
+        if (!fusesWhole(3 + epilogue.others.length, bindings, [p.batch * p.m * p.n * 4, packBytes(p)])) {
+          return matmulUnfused(this as Backend, this.matmul, a, b, p, dtype, epilogue);
+        }
+        const out = ctx.alloc(p.batch * p.m * p.n, 'matmul');
+        product(p, bindings[0], bindings[1], out.buffer, epilogue, bindings.slice(2));
+        return out;
+      }
       const out = ctx.alloc(p.batch * p.m * p.n, 'matmul');
       const A = ctx.buf(a, 'matmul'), B = ctx.buf(b, 'matmul'), C = out.buffer;
-      const packBytes = (pp: MatmulParams) => (registers && matmulNeedsPack(pp) ? matmulPackedSize(pp) * 4 : 0);
       if (bindsWhole(ctx, [A, B, C]) && packBytes(p) <= limit) {
         product(p, A, B, C);
         return out;
@@ -114,15 +133,27 @@ export function linalgMethods(ctx: Context): LinalgMethods {
       }
       return out;
     },
-    conv(x, w, bias, p, dtype) {
+    conv(x, w, bias, p, dtype, epilogue) {
       requireFloat32('conv', dtype);
       const g = conv3(p);
       const hasBias = bias !== null;
+      const gemm = g.COg >= minChannels;
       const inputs: Record<string, [Binding, number | null]> = { x: [ctx.buf(x, 'conv'), g.C * g.plane], w: [ctx.buf(w, 'conv'), null] };
       if (bias) inputs.bias = [ctx.buf(bias, 'conv'), null];
-      return convOp('conv', p, g.N * g.CO * g.L, inputs, 'y', g.CO * g.L, g.COg >= minChannels,
-        (pp) => convForwardRegistersPlan(pp, hasBias), (pp) => convForwardTiledKernel(pp, hasBias), (pp) => convForwardDirectKernel(pp, hasBias),
-        hasBias ? ['x', 'w', 'bias', 'y'] : ['x', 'w', 'y']);
+      const others = (epilogue?.others ?? []).map((s, k) => `e${k + 1}`);
+      if (epilogue) {
+        checkProductFusion('conv', convAxes(p), dtype, epilogue);
+        const E = epilogue.others.map((s) => ctx.buf(s, 'conv'));
+        // the register plan's GEMM binds its offset table besides x, w (bias) and y; its scratch must bind whole too
+        const scratch = gemm && registers ? Object.values(convForwardRegistersPlan(p, hasBias, epilogue).temps).map((n) => n * 4) : [];
+        if (!fusesWhole((gemm && registers ? 4 : 3) + (hasBias ? 1 : 0) + E.length, [...Object.values(inputs).map((i) => i[0]), ...E], [g.N * g.CO * g.L * 4, ...scratch])) {
+          return convUnfused(this as Backend, this.conv, x, w, bias, p, dtype, epilogue);
+        }
+        E.forEach((b, k) => (inputs[others[k]] = [b, null]));
+      }
+      return convOp('conv', p, g.N * g.CO * g.L, inputs, 'y', g.CO * g.L, gemm,
+        (pp) => convForwardRegistersPlan(pp, hasBias, epilogue), (pp) => convForwardTiledKernel(pp, hasBias, epilogue), (pp) => convForwardDirectKernel(pp, hasBias, epilogue),
+        [...(hasBias ? ['x', 'w', 'bias'] : ['x', 'w']), ...others, 'y']);
     },
     convBackwardInput(gy, w, p, dtype) {
       requireFloat32('convBackwardInput', dtype);
