@@ -131,6 +131,9 @@ export const i32x4 = {
   shl: (a: Code, n: Code): Code => [a, n, ...simd(0xab)],
   shrS: (a: Code, n: Code): Code => [a, n, ...simd(0xac)],
   add: (a: Code, b: Code): Code => [a, b, ...simd(0xae)],
+  /** i8x16.shuffle by 32-bit lanes: lane i of the result is lane `lanes[i]` of a ++ b (0–7). */
+  shuffle: (a: Code, b: Code, lanes: readonly [number, number, number, number]): Code =>
+    [a, b, ...simd(0x0d), ...lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3])],
   sub: (a: Code, b: Code): Code => [a, b, ...simd(0xb1)],
   /** Saturating f32 -> i32 toward zero (NaN gives 0). */
   truncSatF32x4: (a: Code): Code => [a, ...simd(0xf8)],
