@@ -9,8 +9,9 @@
  * items itself, in item order.
  */
 import {
-  call, f32, f32x4, forRange, func, get, i32, if_, memory, set, v128, type Code, type FuncDef, type Local,
+  block, br, brIf, call, f32, f32x4, forRange, func, get, i32, if_, loop, memory, set, v128, type Code, type FuncDef, type Local,
 } from './emitter';
+import { KC, MC, NC, NR } from './gemm';
 import { layout } from './layout';
 
 /** Geometry words, in this order, at the end of the parameter block. */
@@ -28,7 +29,7 @@ export const CONV_GEO = [
 export const convParams = layout([
   'x', 'w', 'bias', 'gy', 'out', 'n0', 'n1', 'nb', 'c0', 'c1', 'r0', 'r1',
   'G', 'cinG', 'coutG', 'rows', 'L', 'plane', 'K',
-  'cols', 'part', 'packA', 'packB', 'tile',
+  'cols', 'part', 'packA', 'packB', 'tile', 'direct',
   ...CONV_GEO,
 ] as const);
 
@@ -157,6 +158,140 @@ function addRange(): FuncDef {
   ], { exported: false });
 }
 
+/**
+ * Packs im2col values of one item group straight into the GEMM's packed-B panels, so the
+ * column matrix is never written out and read back. Rows r (channel · K + tap) from r0,
+ * nr of them; columns l (item · L + output position) from l0, nl of them. Forward layout
+ * (`transposed` false): rows are the product's k, columns its n: element (r, l) at
+ * dst + (l−l0)/NR panel + (r−r0)·NR + (l−l0)%NR. Weight-gradient layout (true): columns are
+ * k and rows n, element at dst + (r−r0)/NR panel + (l−l0)·NR + (r−r0)%NR. Panels past the
+ * end are zero padded, as gemmPackB pads them.
+ *
+ * Works in units of 4 columns, which needs OW % 4 = 0 (then no unit crosses an output row
+ * and l0, nl are multiples of 4): a unit whose input row is padding is zero, one inside a
+ * unit-stride row is one v128 load, the rest (row edges, strides) gather lane by lane.
+ */
+function packIm2col(transposed: boolean): FuncDef {
+  return func(transposed ? 'packIm2colT' : 'packIm2col',
+    { xg: 'i32', itemBytes: 'i32', r0: 'i32', nr: 'i32', l0: 'i32', nl: 'i32', dst: 'i32', geo: 'i32' },
+    { ...geoLocals, K: 'i32', L: 'i32', OHW: 'i32', planeBytes: 'i32', panelBytes: 'i32', p: 'i32', ch: 'i32', tap: 'i32',
+      kd: 'i32', kh: 'i32', kw: 'i32', dz: 'i32', dy: 'i32', dx: 'i32', chBase: 'i32', l: 'i32', lEnd: 'i32', segEnd: 'i32',
+      b: 'i32', rem: 'i32', od: 'i32', oh: 'i32', ow: 'i32', id: 'i32', ih: 'i32', iw: 'i32', iwStep: 'i32', rp: 'i32',
+      e: 'i32', d: 'i32', val: 'v128' },
+    (v) => {
+      const lane = (k: number): Code => {
+        const iwk = add(get(v.iw), mul(get(v.sW), c(k)));
+        return [if_f32(i32.ltU(iwk, get(v.IW)), f32.load(add(get(v.rp), mul(iwk, c(4)))), f32.const(0))];
+      };
+      const gather: Code = set(v.val, f32x4.replaceLane(f32x4.replaceLane(f32x4.replaceLane(
+        f32x4.splat(lane(0)), 1, lane(1)), 2, lane(2)), 3, lane(3)));
+      // where the unit at (row p, column l) goes
+      const unitAddress: Code = transposed
+        ? add(add(get(v.dst), mul(i32.shr(get(v.p), c(3)), get(v.panelBytes))),
+          add(mul(sub(get(v.l), get(v.l0)), c(NR * 4)), mul(i32.and(get(v.p), c(NR - 1)), c(4))))
+        : add(add(get(v.dst), mul(get(v.p), c(NR * 4))),
+          add(mul(i32.shr(sub(get(v.l), get(v.l0)), c(3)), get(v.panelBytes)), mul(i32.and(sub(get(v.l), get(v.l0)), c(4)), c(4))));
+      const storeUnit: Code[] = transposed
+        ? [set(v.d, unitAddress), ...[0, 1, 2, 3].map((k) => v128.store32Lane(get(v.d), get(v.val), k, k * NR * 4))]
+        : [v128.store(unitAddress, get(v.val))];
+      const units = (...body: Code[]): Code =>
+        forRange(v.l, get(v.l), get(v.segEnd), c(4), ...body, inc(v.iw, get(v.iwStep)));
+      return [
+        ...loadGeo(v),
+        set(v.K, mul(mul(get(v.KD), get(v.KH)), get(v.KW))),
+        set(v.OHW, mul(get(v.OH), get(v.OW))),
+        set(v.L, mul(get(v.OD), get(v.OHW))),
+        set(v.planeBytes, mul(mul(mul(get(v.ID), get(v.IH)), get(v.IW)), c(4))),
+        set(v.lEnd, add(get(v.l0), get(v.nl))),
+        set(v.iwStep, mul(get(v.sW), c(4))),
+        set(v.panelBytes, mul(transposed ? get(v.nl) : get(v.nr), c(NR * 4))),
+        // the lanes past the last whole panel are zeros
+        if_(i32.and(transposed ? get(v.nr) : get(v.nl), c(NR - 1)), [
+          memory.fill(add(get(v.dst), mul(i32.shr(transposed ? get(v.nr) : get(v.nl), c(3)), get(v.panelBytes))), c(0), get(v.panelBytes)),
+        ]),
+        forRange(v.p, c(0), get(v.nr), c(1),
+          set(v.ch, div(add(get(v.r0), get(v.p)), get(v.K))),
+          set(v.tap, sub(add(get(v.r0), get(v.p)), mul(get(v.ch), get(v.K)))),
+          set(v.kw, i32.rem(get(v.tap), get(v.KW))),
+          set(v.tap, div(get(v.tap), get(v.KW))),
+          set(v.kh, i32.rem(get(v.tap), get(v.KH))),
+          set(v.kd, div(get(v.tap), get(v.KH))),
+          set(v.chBase, add(get(v.xg), mul(get(v.ch), get(v.planeBytes)))),
+          set(v.dz, sub(mul(get(v.kd), get(v.dD)), get(v.pD))),
+          set(v.dy, sub(mul(get(v.kh), get(v.dH)), get(v.pH))),
+          set(v.dx, sub(mul(get(v.kw), get(v.dW)), get(v.pW))),
+          // the output position of column l0
+          set(v.b, div(get(v.l0), get(v.L))),
+          set(v.rem, sub(get(v.l0), mul(get(v.b), get(v.L)))),
+          set(v.od, div(get(v.rem), get(v.OHW))),
+          set(v.rem, sub(get(v.rem), mul(get(v.od), get(v.OHW)))),
+          set(v.oh, div(get(v.rem), get(v.OW))),
+          set(v.ow, sub(get(v.rem), mul(get(v.oh), get(v.OW)))),
+          set(v.l, get(v.l0)),
+          // one output row segment per iteration
+          block(loop(
+            brIf(1, i32.ge(get(v.l), get(v.lEnd))),
+            set(v.segEnd, i32.min(get(v.lEnd), add(get(v.l), sub(get(v.OW), get(v.ow))))),
+            set(v.id, add(mul(get(v.od), get(v.sD)), get(v.dz))),
+            set(v.ih, add(mul(get(v.oh), get(v.sH)), get(v.dy))),
+            set(v.iw, add(mul(get(v.ow), get(v.sW)), get(v.dx))),
+            set(v.rp, add(add(get(v.chBase), mul(get(v.b), get(v.itemBytes))),
+              mul(mul(add(mul(get(v.id), get(v.IH)), get(v.ih)), get(v.IW)), c(4)))),
+            if_(i32.and(i32.ltU(get(v.id), get(v.ID)), i32.ltU(get(v.ih), get(v.IH))), [
+              units(
+                if_(i32.and(i32.and(i32.eq(get(v.sW), c(1)), i32.ge(get(v.iw), c(0))), i32.le(add(get(v.iw), c(4)), get(v.IW))), [
+                  set(v.val, v128.load(add(get(v.rp), mul(get(v.iw), c(4))))),
+                ], [gather]),
+                ...storeUnit),
+            ], [
+              set(v.val, v128.zero()),
+              units(...storeUnit),
+            ]),
+            set(v.ow, c(0)),
+            inc(v.oh),
+            if_(i32.eq(get(v.oh), get(v.OH)), [
+              set(v.oh, c(0)),
+              inc(v.od),
+              if_(i32.eq(get(v.od), get(v.OD)), [set(v.od, c(0)), inc(v.b)]),
+            ]),
+            br(0))),
+        ),
+      ];
+    }, { exported: false });
+}
+
+/**
+ * C rows [0, m) × columns [0, n) (+)= A · im2col, with packIm2col in gemmPackB's place and the
+ * GEMM's blocking otherwise (so every element sums in the same order as through gemmCore).
+ * Forward: A = W_g [m, k rows of cols], B = the columns from row r0. Weight gradient
+ * (`transposed`): A = gy [m, k columns], B = cols^T, n rows from r0.
+ */
+function gemmIm2col(transposed: boolean): FuncDef {
+  return func(transposed ? 'gemmIm2colT' : 'gemmIm2col', {
+    A: 'i32', rsA: 'i32', csA: 'i32', C: 'i32', ldc: 'i32', m: 'i32', n: 'i32', k: 'i32', accumulate: 'i32',
+    xg: 'i32', itemBytes: 'i32', r0: 'i32', geo: 'i32', packA: 'i32', packB: 'i32', tile: 'i32',
+  }, { i: 'i32', jc: 'i32', nc: 'i32', pc: 'i32', kc: 'i32', ic: 'i32', mc: 'i32' }, (v) => [
+    set(v.rsA, mul(get(v.rsA), c(4))), set(v.csA, mul(get(v.csA), c(4))),
+    set(v.ldc, mul(get(v.ldc), c(4))),
+    if_(i32.eqz(get(v.accumulate)), [
+      forRange(v.i, c(0), get(v.m), c(1), memory.fill(add(get(v.C), mul(get(v.i), get(v.ldc))), c(0), mul(get(v.n), c(4)))),
+    ]),
+    forRange(v.jc, c(0), get(v.n), c(NC),
+      set(v.nc, i32.min(c(NC), sub(get(v.n), get(v.jc)))),
+      forRange(v.pc, c(0), get(v.k), c(KC),
+        set(v.kc, i32.min(c(KC), sub(get(v.k), get(v.pc)))),
+        transposed
+          ? call('packIm2colT', get(v.xg), get(v.itemBytes), add(get(v.r0), get(v.jc)), get(v.nc), get(v.pc), get(v.kc), get(v.packB), get(v.geo))
+          : call('packIm2col', get(v.xg), get(v.itemBytes), add(get(v.r0), get(v.pc)), get(v.kc), get(v.jc), get(v.nc), get(v.packB), get(v.geo)),
+        forRange(v.ic, c(0), get(v.m), c(MC),
+          set(v.mc, i32.min(c(MC), sub(get(v.m), get(v.ic)))),
+          call('gemmPackA', add(get(v.A), add(mul(get(v.ic), get(v.rsA)), mul(get(v.pc), get(v.csA)))),
+            get(v.rsA), get(v.csA), get(v.mc), get(v.kc), get(v.packA)),
+          call('gemmMacro', get(v.packA), get(v.packB), add(get(v.C), add(mul(get(v.ic), get(v.ldc)), mul(get(v.jc), c(4)))),
+            get(v.ldc), get(v.mc), get(v.nc), get(v.kc), get(v.tile))))),
+  ], { exported: false });
+}
+
 const P = convParams;
 const entryLocals = {
   n: 'i32', cnt: 'i32', ldc: 'i32', b: 'i32', gi: 'i32', co: 'i32', Cin: 'i32', Cout: 'i32', L: 'i32', nb: 'i32',
@@ -189,6 +324,9 @@ const groupColumns = (v: EntryVars, ch0: Code, cs: Code): Code =>
   forRange(v.b, c(0), get(v.cnt), c(1),
     call('im2col', rowOf(v, 'x', add(get(v.n), get(v.b)), get(v.Cin), c(0), ld(v, 'plane')), ch0, cs,
       elem(v, 'cols', mul(get(v.b), get(v.L))), get(v.ldc), get(v.geo)));
+/** x of the item group's first item at the conv group's first channel (packIm2col's xg), and the bytes between items. */
+const groupInput = (v: EntryVars): Code => rowOf(v, 'x', get(v.n), get(v.Cin), mul(get(v.gi), ld(v, 'cinG')), ld(v, 'plane'));
+const itemBytes = (v: EntryVars): Code => mul(mul(get(v.Cin), ld(v, 'plane')), c(4));
 /** src ← gy of the group's items, group gi, as [coutG, ldc]: in place for one item, else gathered into `part`. */
 const groupGy = (v: EntryVars): Code[] => [
   if_(i32.eq(get(v.cnt), c(1)), [
@@ -214,7 +352,7 @@ function convForward(): FuncDef {
     ...prologue(v),
     itemGroups(v,
       forRange(v.gi, c(0), ld(v, 'G'), c(1),
-        groupColumns(v, mul(get(v.gi), ld(v, 'cinG')), ld(v, 'cinG')),
+        if_(i32.eqz(ld(v, 'direct')), [groupColumns(v, mul(get(v.gi), ld(v, 'cinG')), ld(v, 'cinG'))]),
         if_(i32.eq(get(v.cnt), c(1)), [
           set(v.target, rowOf(v, 'out', get(v.n), get(v.Cout), mul(get(v.gi), ld(v, 'coutG')), get(v.L))),
           if_(ld(v, 'bias'), [
@@ -222,12 +360,20 @@ function convForward(): FuncDef {
               call('fillRow', add(get(v.target), mul(mul(get(v.co), get(v.L)), c(4))), get(v.L), biasOf(v))),
           ]),
         ], [set(v.target, ld(v, 'part'))]),
-        call('gemmCore',
-          elem(v, 'w', mul(mul(get(v.gi), ld(v, 'coutG')), ld(v, 'rows'))), ld(v, 'rows'), c(1),
-          ld(v, 'cols'), get(v.ldc), c(1),
-          get(v.target), get(v.ldc),
-          c(0), ld(v, 'coutG'), c(0), get(v.ldc), ld(v, 'rows'),
-          i32.and(i32.eq(get(v.cnt), c(1)), i32.ne(ld(v, 'bias'), c(0))), ...packArgs(v)),
+        if_(ld(v, 'direct'), [
+          call('gemmIm2col',
+            elem(v, 'w', mul(mul(get(v.gi), ld(v, 'coutG')), ld(v, 'rows'))), ld(v, 'rows'), c(1),
+            get(v.target), get(v.ldc), ld(v, 'coutG'), get(v.ldc), ld(v, 'rows'),
+            i32.and(i32.eq(get(v.cnt), c(1)), i32.ne(ld(v, 'bias'), c(0))),
+            groupInput(v), itemBytes(v), c(0), get(v.geo), ...packArgs(v)),
+        ], [
+          call('gemmCore',
+            elem(v, 'w', mul(mul(get(v.gi), ld(v, 'coutG')), ld(v, 'rows'))), ld(v, 'rows'), c(1),
+            ld(v, 'cols'), get(v.ldc), c(1),
+            get(v.target), get(v.ldc),
+            c(0), ld(v, 'coutG'), c(0), get(v.ldc), ld(v, 'rows'),
+            i32.and(i32.eq(get(v.cnt), c(1)), i32.ne(ld(v, 'bias'), c(0))), ...packArgs(v)),
+        ]),
         if_(i32.gt(get(v.cnt), c(1)), [
           forRange(v.b, c(0), get(v.cnt), c(1),
             forRange(v.co, c(0), ld(v, 'coutG'), c(1),
@@ -271,15 +417,24 @@ function convBackwardWeight(): FuncDef {
     set(v.cs, sub(ld(v, 'c1'), ld(v, 'c0'))),
     itemGroups(v,
       forRange(v.gi, c(0), ld(v, 'G'), c(1),
-        groupColumns(v, add(mul(get(v.gi), ld(v, 'cinG')), ld(v, 'c0')), get(v.cs)),
         ...groupGy(v),
-        // B = cols^T from row r0: element (l, r) at cols[(r0 − c0·K + r)·ldc + l]
-        call('gemmCore',
-          get(v.src), get(v.ldc), c(1),
-          elem(v, 'cols', mul(sub(ld(v, 'r0'), mul(ld(v, 'c0'), ld(v, 'K'))), get(v.ldc))), c(1), get(v.ldc),
-          elem(v, 'out', add(mul(mul(get(v.gi), ld(v, 'coutG')), ld(v, 'rows')), ld(v, 'r0'))), ld(v, 'rows'),
-          c(0), ld(v, 'coutG'), c(0), sub(ld(v, 'r1'), ld(v, 'r0')), get(v.ldc),
-          i32.gt(get(v.n), ld(v, 'n0')), ...packArgs(v)))),
+        if_(ld(v, 'direct'), [
+          call('gemmIm2colT',
+            get(v.src), get(v.ldc), c(1),
+            elem(v, 'out', add(mul(mul(get(v.gi), ld(v, 'coutG')), ld(v, 'rows')), ld(v, 'r0'))), ld(v, 'rows'),
+            ld(v, 'coutG'), sub(ld(v, 'r1'), ld(v, 'r0')), get(v.ldc),
+            i32.gt(get(v.n), ld(v, 'n0')),
+            groupInput(v), itemBytes(v), ld(v, 'r0'), get(v.geo), ...packArgs(v)),
+        ], [
+          groupColumns(v, add(mul(get(v.gi), ld(v, 'cinG')), ld(v, 'c0')), get(v.cs)),
+          // B = cols^T from row r0: element (l, r) at cols[(r0 − c0·K + r)·ldc + l]
+          call('gemmCore',
+            get(v.src), get(v.ldc), c(1),
+            elem(v, 'cols', mul(sub(ld(v, 'r0'), mul(ld(v, 'c0'), ld(v, 'K'))), get(v.ldc))), c(1), get(v.ldc),
+            elem(v, 'out', add(mul(mul(get(v.gi), ld(v, 'coutG')), ld(v, 'rows')), ld(v, 'r0'))), ld(v, 'rows'),
+            c(0), ld(v, 'coutG'), c(0), sub(ld(v, 'r1'), ld(v, 'r0')), get(v.ldc),
+            i32.gt(get(v.n), ld(v, 'n0')), ...packArgs(v)),
+        ]))),
   ]);
 }
 
@@ -308,5 +463,5 @@ function addRow(): FuncDef {
 }
 
 export function convFunctions(): FuncDef[] {
-  return [im2col(), col2im(), zeroRange(), copyRange(), addRange(), fillRow(), addRow(), convForward(), convBackwardInput(), convBackwardWeight()];
+  return [packIm2col(false), packIm2col(true), gemmIm2col(false), gemmIm2col(true), im2col(), col2im(), zeroRange(), copyRange(), addRange(), fillRow(), addRow(), convForward(), convBackwardInput(), convBackwardWeight()];
 }

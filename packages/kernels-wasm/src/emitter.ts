@@ -69,6 +69,8 @@ export const i32 = {
   store: (addr: Code, value: Code, offset = 0): Code => [addr, value, 0x36, ...memarg(2, offset)],
   eqz: un(0x45),
   eq: bin(0x46), ne: bin(0x47), lt: bin(0x48), gt: bin(0x4a), le: bin(0x4c), ge: bin(0x4e),
+  /** Unsigned a < b: one compare for 0 <= a < b when b is non-negative. */
+  ltU: bin(0x49),
   add: bin(0x6a), sub: bin(0x6b), mul: bin(0x6c), div: bin(0x6d), rem: bin(0x6f),
   and: bin(0x71), or: bin(0x72), shl: bin(0x74), shr: bin(0x75),
   min: (a: Code, b: Code): Code => select(a, b, i32.lt(a, b)),
@@ -103,6 +105,7 @@ export const v128 = {
   load64Zero: (addr: Code, offset = 0): Code => [addr, ...simd(0x5d), ...memarg(3, offset)],
   /** The 8 bytes of 64-bit lane `lane`. */
   store64Lane: (addr: Code, value: Code, lane: number, offset = 0): Code => [addr, value, ...simd(0x5b), ...memarg(3, offset), lane],
+  store32Lane: (addr: Code, value: Code, lane: number, offset = 0): Code => [addr, value, ...simd(0x5a), ...memarg(2, offset), lane],
   /** Four f32 lanes of x (the bytes of v128.const). */
   f32Const: (x: number): Code => [...simd(0x0c), ...[0, 1, 2, 3].flatMap(() => [...new Uint8Array(new Float32Array([x]).buffer)])],
   /** Four i32 lanes of n. */
@@ -128,6 +131,9 @@ export const i32x4 = {
   shl: (a: Code, n: Code): Code => [a, n, ...simd(0xab)],
   shrS: (a: Code, n: Code): Code => [a, n, ...simd(0xac)],
   add: (a: Code, b: Code): Code => [a, b, ...simd(0xae)],
+  /** i8x16.shuffle by 32-bit lanes: lane i of the result is lane `lanes[i]` of a ++ b (0–7). */
+  shuffle: (a: Code, b: Code, lanes: readonly [number, number, number, number]): Code =>
+    [a, b, ...simd(0x0d), ...lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3])],
   sub: (a: Code, b: Code): Code => [a, b, ...simd(0xb1)],
   /** Saturating f32 -> i32 toward zero (NaN gives 0). */
   truncSatF32x4: (a: Code): Code => [a, ...simd(0xf8)],

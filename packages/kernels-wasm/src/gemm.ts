@@ -10,7 +10,7 @@
  * split of C over threads gives bitwise identical results.
  */
 import {
-  block, brIf, f32, f32x4, forRange, func, get, i32, if_, loop, memory, set, v128,
+  block, brIf, f32, f32x4, forRange, func, get, i32, i32x4, if_, loop, memory, set, v128,
   type Code, type FuncDef, type Local,
 } from './emitter';
 import { layout } from './layout';
@@ -47,7 +47,7 @@ const inc = (v: Local, by: Code): Code => set(v, add(get(v), by));
  */
 function packPanels(name: string, T: number): FuncDef {
   return func(name, { src: 'i32', ts: 'i32', ks: 'i32', n: 'i32', kc: 'i32', dst: 'i32' },
-    { t0: 'i32', w: 'i32', base: 'i32', p: 'i32', t: 'i32', s: 'i32' }, (v) => [
+    { t0: 'i32', w: 'i32', base: 'i32', p: 'i32', t: 'i32', s: 'i32', ...transposeLocals }, (v) => [
       forRange(v.t0, c(0), get(v.n), c(T),
         set(v.w, i32.min(c(T), i32.sub(get(v.n), get(v.t0)))),
         set(v.base, add(get(v.src), mul(get(v.t0), get(v.ts)))),
@@ -57,6 +57,19 @@ function packPanels(name: string, T: number): FuncDef {
             set(v.s, add(get(v.base), mul(get(v.p), get(v.ks)))),
             ...Array.from({ length: T / 4 }, (_, q) => v128.store(get(v.dst), v128.load(get(v.s), 16 * q), 16 * q)),
             inc(v.dst, c(T * 4))),
+        ], [if_(i32.and(i32.eq(get(v.w), c(T)), i32.eq(get(v.ks), c(4))), [
+          // a whole panel whose k run is contiguous (a row-major A, a transposed B): 4×4
+          // blocks transposed in registers, where lane by lane costs a load and a store each
+          forRange(v.p, c(0), i32.and(get(v.kc), c(~3)), c(4),
+            ...Array.from({ length: T / 4 }, (_, g) => transpose4x4(v,
+              (r) => v128.load(add(get(v.base), add(mul(get(v.ts), c(4 * g + r)), mul(get(v.p), c(4))))),
+              (q, value) => v128.store(get(v.dst), value, q * T * 4 + g * 16))),
+            inc(v.dst, c(4 * T * 4))),
+          forRange(v.p, i32.and(get(v.kc), c(~3)), get(v.kc), c(1),
+            set(v.s, add(get(v.base), mul(get(v.p), c(4)))),
+            forRange(v.t, c(0), c(T), c(1),
+              f32.store(add(get(v.dst), mul(get(v.t), c(4))), f32.load(add(get(v.s), mul(get(v.t), get(v.ts)))))),
+            inc(v.dst, c(T * 4))),
         ], [
           forRange(v.p, c(0), get(v.kc), c(1),
             set(v.s, add(get(v.base), mul(get(v.p), get(v.ks)))),
@@ -64,8 +77,26 @@ function packPanels(name: string, T: number): FuncDef {
               f32.store(add(get(v.dst), mul(get(v.t), c(4))),
                 if_f32(i32.lt(get(v.t), get(v.w)), f32.load(add(get(v.s), mul(get(v.t), get(v.ts)))), f32.const(0)))),
             inc(v.dst, c(T * 4))),
-        ])),
+        ])])),
     ], { exported: false });
+}
+
+const transposeLocals = { r0: 'v128', r1: 'v128', r2: 'v128', r3: 'v128', t0v: 'v128', t1v: 'v128', t2v: 'v128', t3v: 'v128' } as const;
+
+/** Rows r0..r3 (row r from `load(r)`) transposed: `store(q, column q)` for q = 0..3. */
+function transpose4x4(v: Record<keyof typeof transposeLocals, Local>, load: (r: number) => Code, store: (q: number, value: Code) => Code): Code[] {
+  const rows = [v.r0, v.r1, v.r2, v.r3];
+  return [
+    ...rows.map((r, i) => set(r, load(i))),
+    set(v.t0v, i32x4.shuffle(get(v.r0), get(v.r1), [0, 4, 1, 5])),
+    set(v.t1v, i32x4.shuffle(get(v.r0), get(v.r1), [2, 6, 3, 7])),
+    set(v.t2v, i32x4.shuffle(get(v.r2), get(v.r3), [0, 4, 1, 5])),
+    set(v.t3v, i32x4.shuffle(get(v.r2), get(v.r3), [2, 6, 3, 7])),
+    store(0, i32x4.shuffle(get(v.t0v), get(v.t2v), [0, 1, 4, 5])),
+    store(1, i32x4.shuffle(get(v.t0v), get(v.t2v), [2, 3, 6, 7])),
+    store(2, i32x4.shuffle(get(v.t1v), get(v.t3v), [0, 1, 4, 5])),
+    store(3, i32x4.shuffle(get(v.t1v), get(v.t3v), [2, 3, 6, 7])),
+  ];
 }
 
 /** A typed `if` expression producing an f32 (only the taken branch is evaluated). */

@@ -12,7 +12,7 @@ import { batchNorm, batchNormBackward } from '../src/backends/cpu/kernels/batch-
 import { maxPool } from '../src/backends/cpu/kernels/pool';
 import type { PoolParams } from '../src/backend';
 import { wasmRuntime, defaultThreads, WasmRuntime } from '../src/backends/cpu/wasm/runtime';
-import { wasmBatchNorm, wasmBatchNormBackward, wasmMaxPool, wasmConvBackwardInput, wasmConvBackwardWeight, wasmConvForward, wasmMatmul } from '../src/backends/cpu/wasm/kernels';
+import { directIm2colFits, wasmBatchNorm, wasmBatchNormBackward, wasmMaxPool, wasmConvBackwardInput, wasmConvBackwardWeight, wasmConvForward, wasmMatmul } from '../src/backends/cpu/wasm/kernels';
 import { installWasmNodeHost } from '../src/backends/cpu/wasm/node-host';
 import { randomF32 } from './helpers/rng';
 
@@ -119,6 +119,52 @@ describe.skipIf(!rt)('wasm convolution equals the JS reference', () => {
       expectClose(wasmConvForward(rt!, x, w, null, p), convForward(x, w, null, p), tol, 'y without bias');
       expectClose(wasmConvBackwardInput(rt!, gy, w, p), convBackwardInput(gy, w, p), tol, 'gx');
       expectClose(wasmConvBackwardWeight(rt!, x, gy, p), convBackwardWeight(x, gy, p), tol, 'gw');
+    });
+  }
+});
+
+/**
+ * Output widths that are multiples of 4 can take the direct path (im2col values packed straight
+ * into the GEMM panels). It must give the bits of the materialised columns: row edges,
+ * strides, dilation, groups, 1-D and 3-D, partial panels (widths 4 and 12), item groups of
+ * several items, several KC blocks of rows (cin·K > 256) and NC blocks of columns (> 512).
+ */
+const directCases: [string, ConvParams][] = [
+  ['2d 3x3 pad 1, 8x8, 64 channels (several items per product)', conv([8, 8], { batch: 9, cin: 64, cout: 20, padding: [1, 1] })],
+  ['2d 3x3 pad 1, 32x32 (NC blocks), 40 channels (KC blocks)', conv([32, 32], { batch: 2, cin: 40, cout: 9, padding: [1, 1] })],
+  ['2d 3x3 pad 1, 4x4 (half panels)', conv([4, 4], { batch: 3, cin: 30, cout: 13, padding: [1, 1] })],
+  ['2d 3x12 output width 12 pad (2, 3)', conv([5, 10], { batch: 2, cin: 7, cout: 11, kernel: [3, 3], padding: [2, 2] })],
+  ['2d stride 2 pad 1 (gathered lanes)', conv([16, 15], { batch: 4, cin: 9, cout: 17, stride: [2, 2], padding: [1, 1] })],
+  ['2d 1x1 stride 2', conv([16, 16], { batch: 3, cin: 33, cout: 10, kernel: [1, 1], stride: [2, 2] })],
+  ['2d dilation 3 pad 3', conv([12, 8], { batch: 2, cin: 6, cout: 7, dilation: [3, 3], padding: [3, 3] })],
+  ['2d groups 3', conv([6, 8], { batch: 2, cin: 9, cout: 6, groups: 3, padding: [1, 1] })],
+  ['2d kernel larger than input', conv([3, 4], { batch: 2, cin: 3, cout: 5, kernel: [5, 5], padding: [2, 2] })],
+  ['1d stride 2', conv([13], { batch: 3, cin: 5, cout: 6, kernel: [3], stride: [2], padding: [2] })],
+  ['3d', conv([4, 5, 8], { batch: 2, cin: 3, cout: 5, kernel: [2, 3, 3], padding: [1, 1, 1], stride: [1, 2, 1] })],
+];
+
+describe.skipIf(!rt)('wasm convolution: im2col packed into the GEMM panels gives the bits of the materialised columns', () => {
+  let seed = 300;
+  for (const [name, p] of directCases) {
+    it(name, () => {
+      expect(directIm2colFits(p), 'the case takes the direct path').toBe(true);
+      const L = p.outSize.reduce((a, b) => a * b, 1), plane = p.inSize.reduce((a, b) => a * b, 1);
+      const K = p.kernel.reduce((a, b) => a * b, 1);
+      const x = rand(p.batch * p.inChannels * plane, seed++);
+      const w = rand(p.outChannels * (p.inChannels / p.groups) * K, seed++);
+      const bias = rand(p.outChannels, seed++);
+      const gy = rand(p.batch * p.outChannels * L, seed++);
+      const tol = 1e-5 * Math.sqrt(p.batch * L * K * p.inChannels) + 1e-6;
+      for (const threads of [1, 3]) {
+        rt!.setThreads(threads);
+        const y = wasmConvForward(rt!, x, w, bias, p, { direct: true });
+        expectClose(y, convForward(x, w, bias, p), tol, 'y');
+        expect(bitsEqual(y, wasmConvForward(rt!, x, w, bias, p, { direct: false })), `y bits on ${threads} threads`).toBe(true);
+        const gw = wasmConvBackwardWeight(rt!, x, gy, p, { direct: true });
+        expectClose(gw, convBackwardWeight(x, gy, p), tol, 'gw');
+        expect(bitsEqual(gw, wasmConvBackwardWeight(rt!, x, gy, p, { direct: false })), `gw bits on ${threads} threads`).toBe(true);
+      }
+      rt!.setThreads(defaultThreads());
     });
   }
 });
