@@ -73,7 +73,7 @@ interface Fitted {
  * probe), picks the largest power-of-two batch ≤ maxBatch that fits targetMs, then times
  * every function in `order` (median of `repeats` after one warm-up).
  */
-async function fitAndTime(setup: (batch: number) => Prepared | Promise<Prepared>, opts: { startBatch: number; maxBatch: number; targetMs: number; repeats: number; order: string[]; fixed?: boolean }): Promise<Fitted> {
+async function fitAndTime(setup: (batch: number) => Prepared | Promise<Prepared>, opts: { startBatch: number; maxBatch: number; targetMs: number; repeats: number; order: string[]; fixed?: boolean; warmup?: number }): Promise<Fitted> {
   let batch = opts.startBatch;
   let prepared = await setup(batch);
   const errors: Record<string, string> = {};
@@ -103,7 +103,7 @@ async function fitAndTime(setup: (batch: number) => Prepared | Promise<Prepared>
   for (const key of opts.order) {
     if (errors[key]) continue;
     try {
-      ms[key] = (await time(prepared.fns[key], { warmup: 1, repeats: opts.repeats, budgetMs: opts.targetMs * opts.repeats })).medianMs;
+      ms[key] = (await time(prepared.fns[key], { warmup: opts.warmup ?? 1, repeats: opts.repeats, budgetMs: opts.targetMs * opts.repeats })).medianMs;
     } catch (err) {
       errors[key] = (err as Error).message.split('\n')[0];
     }
@@ -481,7 +481,9 @@ export async function benchPeers(opts: PeersOptions = {}): Promise<object> {
     for (const m of trainModels) {
       if (device !== 'cpu' && m.name !== TFJS_TRAIN_MODEL) continue;
       const rate = (batch: number, ms: number) => (batch * 1000) / ms;
-      const fit = { maxBatch: FULL_BATCH, targetMs: targetMs * 4, repeats, order: ['step'] };
+      // Two warm-up steps on every side, as peers_torch.py's train_ms takes: a jit's first call
+      // traces and its second is the first replay, neither of them the step a loop repeats.
+      const fit = { maxBatch: FULL_BATCH, targetMs: targetMs * 4, repeats, order: ['step'], warmup: 2 };
       const ours = await side('webgrad', webgradWhy, () => fitAndTime((b) => wgTrain(device, m.make, b), { ...fit, startBatch: device === 'cpu' ? 2 : FULL_BATCH, fixed: device !== 'cpu' }));
       const r: Row = { workload: `${m.name} training step (Adam)`, device, unit: 'images/s', webgrad: cellOf(ours, 'step', rate), peers: {}, ratios: {} };
       if (m.name === TFJS_TRAIN_MODEL) {
