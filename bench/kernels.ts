@@ -61,7 +61,7 @@ async function benchBackend(b: Backend, repeats: number): Promise<Record<string,
     const gy = b.upload(random(c.n * c.cout * p.outSize[0] * p.outSize[1]), 'float32');
     const flops = convFlops(c.n, c.cin, c.cout, p.outSize, p.kernel);
     const fwd = await timeOp(b, () => [b.conv(x, w, bias, p, 'float32')], repeats);
-    const both = await timeOp(b, () => [b.conv(x, w, bias, p, 'float32'), b.convBackwardInput(gy, w, p, 'float32'), b.convBackwardWeight(x, gy, p, 'float32')], repeats);
+    const both = await timeOp(b, () => [b.conv(x, w, bias, p, 'float32'), b.convBackwardInput(gy, w, p, 'float32'), b.convBackwardWeight(x, gy, p, 'float32').weight], repeats);
     out[`conv2d ${c.name} forward`] = gflops(flops, fwd);
     out[`conv2d ${c.name} fwd+bwd`] = gflops(3 * flops, both);
     for (const s of [x, w, bias, gy]) b.dispose(s);

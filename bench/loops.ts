@@ -311,7 +311,7 @@ function backendRunner(b: Backend, d: CaseData, batch: number, path: 'conv' | 'i
     return y;
   };
   const backward = (): Storage[] => {
-    if (path === 'conv') return [b.convBackwardInput(gy, w, p, 'float32'), b.convBackwardWeight(x, gy, p, 'float32')];
+    if (path === 'conv') return [b.convBackwardInput(gy, w, p, 'float32'), b.convBackwardWeight(x, gy, p, 'float32').weight];
     // dW = Σ_n gy[n] · cols[n]ᵀ ; dcols[n] = wᵀ · gy[n] ; dX = col2im(dcols)
     const cols = b.im2col(x, p, 'float32');
     const perImage = b.matmul(gy, cols, { batch, m: c.cout, n: K, k: L, transA: false, transB: true, aBatchStride: c.cout * L, bBatchStride: K * L }, 'float32');

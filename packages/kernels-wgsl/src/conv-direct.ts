@@ -76,11 +76,25 @@ export function convBackwardInputDirectKernel(p: ConvParams): Kernel {
   });
 }
 
-/** Bindings X, GY, GW. */
-export function convBackwardWeightDirectKernel(p: ConvParams): Kernel {
+/**
+ * Bindings X, GY, GW, [GB]. With `bias`, CO more invocations after the weights' each sum
+ * one channel of gy into GB: the bias gradient in the same dispatch.
+ */
+export function convBackwardWeightDirectKernel(p: ConvParams, bias = false): Kernel {
   const g = conv3(p);
-  const count = g.CO * g.Cg * g.KK;
-  const body = `  let tap = i % p.KK;
+  const weights = g.CO * g.Cg * g.KK;
+  const count = weights + (bias ? g.CO : 0);
+  const biasBody = `  if (i >= p.weights) {
+    let co = i - p.weights;
+    var sum = 0.0;
+    for (var n = 0; n < p.NB; n++) {
+      for (var l = 0; l < p.L; l++) { sum += GY[(n * p.CO + co) * p.L + l]; }
+    }
+    GB[co] = sum;
+    continue;
+  }
+`;
+  const body = `${bias ? biasBody : ''}  let tap = i % p.KK;
   let ci = (i / p.KK) % p.Cg;
   let co = i / (p.KK * p.Cg);
   ${split3('k', 'tap', 'k')}
@@ -99,9 +113,9 @@ export function convBackwardWeightDirectKernel(p: ConvParams): Kernel {
   }
   GW[i] = acc;`;
   return makeKernel({
-    key: 'conv/direct/backwardWeight',
-    storage: [['X', 'read', 'f32'], ['GY', 'read', 'f32'], ['GW', 'read_write', 'f32']],
-    fields: [['count', 'i32', count], ...geometryFields(g)],
+    key: `conv/direct/backwardWeight/${bias ? 'bias' : 'nobias'}`,
+    storage: [['X', 'read', 'f32'], ['GY', 'read', 'f32'], ['GW', 'read_write', 'f32'], ...(bias ? [['GB', 'read_write', 'f32'] as [string, 'read_write', string]] : [])],
+    fields: [['count', 'i32', count], ['weights', 'i32', weights], ...geometryFields(g)],
     build: () => GATHER_X + linearMain(WG, body),
     workgroupSize: WG,
     dispatch: linearDispatch(count, WG),

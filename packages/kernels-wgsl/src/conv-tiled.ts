@@ -89,24 +89,28 @@ export function convBackwardInputTiledKernel(p: ConvParams): Kernel {
   });
 }
 
-/** Bindings X, GY, GW. */
-export function convBackwardWeightTiledKernel(p: ConvParams): Kernel {
+/**
+ * Bindings X, GY, GW, [GB]. With `bias`, the bias gradient GB[co] = sum_(n,l) gy[n][co][l]
+ * is one more column of the same product, whose B is all ones: it costs no separate pass
+ * over gy, and no dispatch.
+ */
+export function convBackwardWeightTiledKernel(p: ConvParams, bias = false): Kernel {
   const g = conv3(p);
   const loadA = '  return GY[((k / p.L) * p.CO + z * p.COg + row) * p.L + k % p.L];';
-  const loadB = `  let ci = col / p.KK;
+  const loadB = `${bias ? '  if (col == p.Cg * p.KK) { return 1.0; }\n' : ''}  let ci = col / p.KK;
   let tap = col % p.KK;
   ${split3('k', 'tap', 'k')}
   let n = k / p.L;
   let l = k % p.L;
   ${split3('q', 'l', 'o')}
   return gather_x(n, z * p.Cg + ci, q0, q1, q2, k0, k1, k2);`;
-  const store = '  GW[(z * p.COg + row) * p.N + col] = v;';
+  const store = `${bias ? '  if (col == p.Cg * p.KK) { GB[z * p.COg + row] = v; return; }\n' : ''}  GW[(z * p.COg + row) * p.Cg * p.KK + col] = v;`;
   return makeKernel({
-    key: 'conv/tiled/backwardWeight',
-    storage: [['X', 'read', 'f32'], ['GY', 'read', 'f32'], ['GW', 'read_write', 'f32']],
-    fields: [...gemmFields(g.COg, g.Cg * g.KK, g.N * g.L), ...geometryFields(g)],
+    key: `conv/tiled/backwardWeight/${bias ? 'bias' : 'nobias'}`,
+    storage: [['X', 'read', 'f32'], ['GY', 'read', 'f32'], ['GW', 'read_write', 'f32'], ...(bias ? [['GB', 'read_write', 'f32'] as [string, 'read_write', string]] : [])],
+    fields: [...gemmFields(g.COg, g.Cg * g.KK + (bias ? 1 : 0), g.N * g.L), ...geometryFields(g)],
     build: () => GATHER_X + tiledGemmMain(loadA, loadB, store),
     workgroupSize: [16, 16, 1],
-    dispatch: tiledDispatch(g.COg, g.Cg * g.KK, g.G),
+    dispatch: tiledDispatch(g.COg, g.Cg * g.KK + (bias ? 1 : 0), g.G),
   });
 }

@@ -77,8 +77,8 @@ export function allKernels(): K.Kernel[] {
       ...planKernels(K.convForwardRegistersPlan(c, true)), ...planKernels(K.convForwardRegistersPlan(c, false)),
       ...planKernels(K.convBackwardInputRegistersPlan(c)), ...planKernels(K.convBackwardWeightRegistersPlan(c)),
     ]),
-    K.convForwardTiledKernel(conv, true), K.convForwardTiledKernel(conv, false), K.convBackwardInputTiledKernel(conv), K.convBackwardWeightTiledKernel(conv),
-    K.convForwardDirectKernel(conv, true), K.convForwardDirectKernel(conv, false), K.convBackwardInputDirectKernel(conv), K.convBackwardWeightDirectKernel(conv),
+    K.convForwardTiledKernel(conv, true), K.convForwardTiledKernel(conv, false), K.convBackwardInputTiledKernel(conv), K.convBackwardWeightTiledKernel(conv), K.convBackwardWeightTiledKernel(conv, true),
+    K.convForwardDirectKernel(conv, true), K.convForwardDirectKernel(conv, false), K.convBackwardInputDirectKernel(conv), K.convBackwardWeightDirectKernel(conv), K.convBackwardWeightDirectKernel(conv, true),
     // products with an epilogue: a per-column bias, a per-channel scale and a full residual, then a clamp
     ...[mm(false, false), mm(true, true)].flatMap((p) => [K.matmulRegistersKernel(p, epi([[1, 1, p.n], [p.batch, p.m, p.n]])), K.matmulTiledKernel(p, epi([[1, 1, p.n]]))]),
     ...[true, false].flatMap((bias) => {

@@ -73,6 +73,23 @@ export type BatchNormEpilogue = ElementwiseStep | readonly ElementwiseStep[];
 export interface BatchNormRunning { mean: Storage; var: Storage; momentum: number; count: number }
 /** batchNorm's parameters, with the running statistics to update in the same call. */
 export interface BatchNormCall extends BatchNormParams { running?: BatchNormRunning }
+/** What convBackwardWeight returns: the weight gradient, and the bias's when asked for. */
+export interface ConvWeightGradients {
+  weight: Storage;
+  bias: Storage | null;
+}
+
+/** The reduction a convolution's bias gradient is: gy [N, Cout, ...out] summed over all but axis 1. */
+export function convBiasGradientShape(p: ConvParams): { shape: number[]; axes: number[] } {
+  return { shape: [p.batch, p.outChannels, ...p.outSize], axes: [0, ...p.outSize.map((_, i) => i + 2)] };
+}
+
+/** The bias gradient as its own reduction, for backends (or variants) with no kernel that makes it beside the weights'. */
+export function convBiasGradient(backend: Backend, gy: Storage, p: ConvParams, dtype: DType): Storage {
+  const { shape, axes } = convBiasGradientShape(p);
+  return backend.reduce('sum', gy, shape, axes, dtype);
+}
+
 export interface BatchNormResult {
   y: Storage;
   mean: Storage;
@@ -187,8 +204,12 @@ export interface Backend {
   conv(x: Storage, w: Storage, bias: Storage | null, p: ConvParams, dtype: DType, epilogue?: ProductFusion): Storage;
   /** d loss / d x from gy [N, Cout, ...out] and w. */
   convBackwardInput(gy: Storage, w: Storage, p: ConvParams, dtype: DType): Storage;
-  /** d loss / d w from x and gy. */
-  convBackwardWeight(x: Storage, gy: Storage, p: ConvParams, dtype: DType): Storage;
+  /**
+   * d loss / d w from x and gy; with `bias`, d loss / d bias too: gy summed over the batch and
+   * every output position, bit for bit `reduce('sum', gy, convBiasGradientShape(p))` where
+   * the backend has no kernel that does both (a GPU does both in one dispatch).
+   */
+  convBackwardWeight(x: Storage, gy: Storage, p: ConvParams, dtype: DType, bias?: boolean): ConvWeightGradients;
   /** x [N, C, ...in] -> columns [N, C * prod(kernel), prod(out)]. Channels are p.inChannels. */
   im2col(x: Storage, p: ConvParams, dtype: DType): Storage;
   /** The adjoint of im2col: columns summed back into [N, C, ...in]. */

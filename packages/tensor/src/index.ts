@@ -1,6 +1,6 @@
 import { cpuBackend } from './backends/cpu/index';
 
-export type { Backend, DType, FusedElementwiseOp, Shape, Storage, TypedArray, ConvParams, PoolParams, BatchNormParams, BatchNormCall, BatchNormEpilogue, BatchNormPrologue, BatchNormResult, BatchNormRunning, ElementwiseStep, PadMode, SgdParams, AdamParams } from './backend';
+export type { Backend, DType, FusedElementwiseOp, Shape, Storage, TypedArray, ConvParams, PoolParams, BatchNormParams, BatchNormCall, BatchNormEpilogue, BatchNormPrologue, BatchNormResult, ConvWeightGradients, BatchNormRunning, ElementwiseStep, PadMode, SgdParams, AdamParams } from './backend';
 export { Tensor, isTensor, type NestedArray } from './tensor';
 export type { GradNode, OpAttrs } from './autograd';
 export { noGrad, withGrad, isGradEnabled, tidy, keep, memoryStats, getDefaultDevice, setDefaultDevice, getBackend, registerBackend, type MemoryStats } from './engine';

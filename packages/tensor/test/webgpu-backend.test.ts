@@ -314,7 +314,14 @@ describe.skipIf(!main.gpu)(`webgpu backend equals cpu (${main.reason})`, () => {
         await Q.same(Q.both((be, i) => be.conv(x[i], w[i], bias[i], p, 'float32')), p.batch * p.outChannels * L, `conv ${name}`);
         await Q.same(Q.both((be, i) => be.conv(x[i], w[i], null, p, 'float32')), p.batch * p.outChannels * L, `conv (no bias) ${name}`);
         await Q.same(Q.both((be, i) => be.convBackwardInput(gy[i], w[i], p, 'float32')), p.batch * p.inChannels * prod(p.inSize), `convBackwardInput ${name}`);
-        await Q.same(Q.both((be, i) => be.convBackwardWeight(x[i], gy[i], p, 'float32')), p.outChannels * (p.inChannels / p.groups) * K, `convBackwardWeight ${name}`);
+        const weights = p.outChannels * (p.inChannels / p.groups) * K;
+        const [gw, cw] = Q.both((be, i) => be.convBackwardWeight(x[i], gy[i], p, 'float32'));
+        expect(gw.bias === null && cw.bias === null).toBe(true);
+        await Q.same([gw.weight, cw.weight], weights, `convBackwardWeight ${name}`);
+        // with the bias gradient: one dispatch on the tiled and direct kernels, a reduction beside the register plan
+        const [gwb, cwb] = Q.both((be, i) => be.convBackwardWeight(x[i], gy[i], p, 'float32', true));
+        await Q.same([gwb.weight, cwb.weight], weights, `convBackwardWeight (with bias) ${name}`);
+        await Q.same([gwb.bias!, cwb.bias!], p.outChannels, `convBackwardWeight's bias gradient ${name}`);
         if (which === main) {
           const cols = p.batch * p.inChannels * K * L;
           await Q.same(Q.both((be, i) => be.im2col(x[i], p, 'float32')), cols, `im2col ${name}`);

@@ -161,6 +161,30 @@ describe("useDevice('webgpu', { adapter }) with Dawn's null backend", () => {
     expect(withB - withoutB, `${withB} against ${withoutB}`).toBeGreaterThanOrEqual(3);
   });
 
+  it("a convolution's bias gradient comes in its weight gradient's dispatch", async () => {
+    await wg.useDevice('webgpu', { adapter: nullGpu });
+    const backend = wg.getBackend('webgpu') as Counted;
+    wg.manualSeed(0);
+    // 16 and 3 output channels: the tiled GEMM's extra column, and the direct kernel's extra invocations.
+    for (const cout of [16, 3]) {
+      const x = wg.randn([2, 16, 9, 7]), w = wg.randn([cout, 16, 3, 3]).requiresGrad_();
+      const backwardDispatches = (biasNeedsGrad: boolean) => {
+        const b = wg.randn([cout]).requiresGrad_(biasNeedsGrad);
+        const y = wg.conv2d(x, w, b, { padding: 1 }).sum();
+        const before = backend.commandCounts().dispatches;
+        y.backward();
+        const n = backend.commandCounts().dispatches - before;
+        expect(b.grad === null).toBe(!biasNeedsGrad);
+        for (const t of [b, y, w.grad, b.grad]) t?.dispose();
+        w.grad = null;
+        return n;
+      };
+      expect(backwardDispatches(true), `${cout} output channels`).toBe(backwardDispatches(false));
+      x.dispose();
+      w.dispose();
+    }
+  });
+
   it('a training loop creates no bind groups once it has run twice (the pool hands out the same buffers each step)', async () => {
     await wg.useDevice('webgpu', { adapter: nullGpu });
     const backend = wg.getBackend('webgpu') as Counted;

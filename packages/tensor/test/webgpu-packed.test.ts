@@ -155,7 +155,7 @@ async function opsSuite(be: Backend): Promise<void> {
   const conv = { batch: 2, inChannels: 3, outChannels: 4, groups: 1, inSize: [6, 5], kernel: [3, 3], outSize: [6, 5], stride: [1, 1], padding: [1, 1], dilation: [1, 1] };
   const img = { data: randF(2 * 3 * 30) }, w = { data: randF(4 * 3 * 9) }, cb = { data: randF(4) };
   await samePacked(be, late([img, w, cb]), ([, a, b, c]) => be.conv(a, b, c, conv, 'float32'), 2 * 4 * 30, 'conv');
-  await samePacked(be, late([w, img]), ([, wt, a]) => be.convBackwardWeight(a, be.conv(a, wt, null, conv, 'float32'), conv, 'float32'), 4 * 3 * 9, 'conv weight gradient');
+  await samePacked(be, late([w, img]), ([, wt, a]) => be.convBackwardWeight(a, be.conv(a, wt, null, conv, 'float32'), conv, 'float32').weight, 4 * 3 * 9, 'conv weight gradient');
   const bn = { n: 6, c: 4, s: 10, eps: 1e-5 }, gamma = { data: randF(4, 0.5, 2) }, beta = { data: randF(4) };
   await samePacked(be, late([x, gamma, beta]), ([, a, g, b]) => be.batchNorm(a, g, b, bn, 'float32').y, 240, 'batchNorm');
   await samePacked(be, late([y, x, gamma]), ([, gy, a, g]) => {

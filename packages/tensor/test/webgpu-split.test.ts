@@ -120,7 +120,9 @@ describe.skipIf(!main.gpu)(`webgpu products, convolutions and nn ops split (${ma
         const gy = Q.up(randF(p.batch * p.outChannels * L));
         await Q.same(Q.both((be, i) => be.conv(x[i], w[i], bias[i], p, 'float32')), p.batch * p.outChannels * L, `conv ${name}`);
         await Q.same(Q.both((be, i) => be.convBackwardInput(gy[i], w[i], p, 'float32')), p.batch * p.inChannels * prod(p.inSize), `convBackwardInput ${name}`);
-        await Q.same(Q.both((be, i) => be.convBackwardWeight(x[i], gy[i], p, 'float32')), p.outChannels * (p.inChannels / p.groups) * K, `convBackwardWeight ${name}`, 'float32', 1e-3);
+        const [gw, cw] = Q.both((be, i) => be.convBackwardWeight(x[i], gy[i], p, 'float32', true));
+        await Q.same([gw.weight, cw.weight], p.outChannels * (p.inChannels / p.groups) * K, `convBackwardWeight ${name}`, 'float32', 1e-3);
+        await Q.same([gw.bias!, cw.bias!], p.outChannels, `convBackwardWeight's bias gradient ${name}`, 'float32', 1e-3);
       }
     });
   }

@@ -85,11 +85,16 @@ function convNd(nd: number, x: Tensor, w: Tensor, bias: Tensor | null | undefine
   const backend = commonBackend(op, input, w, ...(bias ? [bias] : []));
   const yShape = [n, cout, ...outSize];
   const y = wrap(backend, allocate(op, yShape, () => backend.conv(input.storage, w.storage, bias ? bias.storage : null, p, x.dtype)), yShape, x.dtype);
-  const out = record(op, y, bias ? [input, w, bias] : [input, w], (g) => [
-    input.requiresGrad ? wrap(backend, allocate(`${op} backward`, input.shape, () => backend.convBackwardInput(g.storage, w.storage, p, g.dtype)), input.shape, g.dtype) : null,
-    w.requiresGrad ? wrap(backend, allocate(`${op} weight gradient`, w.shape, () => backend.convBackwardWeight(input.storage, g.storage, p, g.dtype)), w.shape, g.dtype) : null,
-    bias?.requiresGrad ? sum(g, [0, ...outSize.map((_, i) => i + 2)]) : null,
-  ], { stride, dilation, groups, padBefore: before, padAfter: after });
+  const out = record(op, y, bias ? [input, w, bias] : [input, w], (g) => {
+    // The bias gradient comes with the weights' (one dispatch on a GPU); alone, it is g's sum.
+    const withBias = !!bias?.requiresGrad && w.requiresGrad;
+    const gw = w.requiresGrad ? allocate(`${op} weight gradient`, w.shape, () => backend.convBackwardWeight(input.storage, g.storage, p, g.dtype, withBias)) : null;
+    return [
+      input.requiresGrad ? wrap(backend, allocate(`${op} backward`, input.shape, () => backend.convBackwardInput(g.storage, w.storage, p, g.dtype)), input.shape, g.dtype) : null,
+      gw && wrap(backend, gw.weight, w.shape, g.dtype),
+      gw?.bias ? wrap(backend, gw.bias, [cout], g.dtype) : bias?.requiresGrad ? sum(g, [0, ...outSize.map((_, i) => i + 2)]) : null,
+    ];
+  }, { stride, dilation, groups, padBefore: before, padAfter: after });
   return batched ? out : reshape(out, out.shape.slice(1));
 }
 

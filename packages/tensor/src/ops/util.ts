@@ -9,10 +9,10 @@ export function wrap(backend: Backend, storage: Storage, shape: readonly number[
 }
 
 /**
- * `make()`'s storage, or the backend's out-of-memory error prefixed with the op and the
+ * `make()`'s storage (or storages), or the backend's out-of-memory error prefixed with the op and the
  * shape it was making (a backend sees only the element count).
  */
-export function allocate(op: string, shape: readonly number[], make: () => Storage): Storage {
+export function allocate<T = Storage>(op: string, shape: readonly number[], make: () => T): T {
   try {
     return make();
   } catch (err) {

@@ -1,4 +1,4 @@
-import { checkUpdate, epilogueSteps, type Backend, type BatchNormCall, type BatchNormResult, type DType, type ElementwiseStep, type FusedElementwiseOp, type ReduceOp, type Shape, type Storage, type TypedArray, type UpdateItem, type UpdateOp } from '../../backend';
+import { checkUpdate, convBiasGradient, epilogueSteps, type Backend, type BatchNormCall, type BatchNormResult, type DType, type ElementwiseStep, type FusedElementwiseOp, type ReduceOp, type Shape, type Storage, type TypedArray, type UpdateItem, type UpdateOp } from '../../backend';
 import { sizeOf } from '../../shape';
 import { requireFloatDtype } from '../../shape-rules';
 import { binaryLoop, broadcastLoop, chainFunction, fusedLoop, unaryLoop, updateLoop } from './elementwise';
@@ -233,7 +233,10 @@ export const cpuReferenceBackend: Backend = {
     return own(convForward(flt(x), flt(w), bias ? flt(bias) : null, p));
   },
   convBackwardInput: (gy, w, p) => own(convBackwardInput(flt(gy), flt(w), p)),
-  convBackwardWeight: (x, gy, p) => own(convBackwardWeight(flt(x), flt(gy), p)),
+  // The bias gradient as its own reduction: on the cpu doing both in one pass saves no launch.
+  convBackwardWeight(x, gy, p, dtype, bias) {
+    return { weight: own(convBackwardWeight(flt(x), flt(gy), p)), bias: bias ? convBiasGradient(cpuReferenceBackend, gy, p, dtype) : null };
+  },
   im2col: (x, p) => own(im2col(flt(x), p)),
   col2im: (cols, p) => own(col2im(flt(cols), p)),
 
@@ -363,9 +366,10 @@ export const cpuBackend: Backend = {
     const rt = fast(dtype);
     return rt ? own(wasmConvBackwardInput(rt, f32(gy), f32(w), p)) : ref.convBackwardInput(gy, w, p, dtype);
   },
-  convBackwardWeight(x, gy, p, dtype) {
+  convBackwardWeight(x, gy, p, dtype, bias) {
     const rt = fast(dtype);
-    return rt ? own(wasmConvBackwardWeight(rt, f32(x), f32(gy), p)) : ref.convBackwardWeight(x, gy, p, dtype);
+    if (!rt) return ref.convBackwardWeight(x, gy, p, dtype, bias);
+    return { weight: own(wasmConvBackwardWeight(rt, f32(x), f32(gy), p)), bias: bias ? convBiasGradient(cpuBackend, gy, p, dtype) : null };
   },
 
   maxPool(x, p, dtype) {

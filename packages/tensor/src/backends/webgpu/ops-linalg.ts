@@ -10,7 +10,7 @@ import {
   matmulTiledKernel, type Kernel, type Plan,
 } from '@webgrad/kernels-wgsl';
 import { conv3, convAxes, matmulAxes, type MatmulParams, type ProductEpilogue } from '@webgrad/kernels-ir';
-import type { Backend, ConvParams } from '../../backend';
+import { convBiasGradient, type Backend, type ConvParams } from '../../backend';
 import { checkProductFusion, convUnfused, matmulUnfused } from '../fusion';
 import { requireFloat32, type Context } from './context';
 import type { Binding } from './queue';
@@ -163,13 +163,24 @@ export function linalgMethods(ctx: Context): LinalgMethods {
         g.Cg >= minChannels, convBackwardInputRegistersPlan, convBackwardInputTiledKernel, convBackwardInputDirectKernel,
         ['gy', 'w', 'gx']);
     },
-    convBackwardWeight(x, gy, p, dtype) {
+    convBackwardWeight(x, gy, p, dtype, bias) {
       requireFloat32('convBackwardWeight', dtype);
       const g = conv3(p);
-      const inputs: Record<string, [Binding, number | null]> = { x: [ctx.buf(x, 'convBackwardWeight'), g.C * g.plane], gy: [ctx.buf(gy, 'convBackwardWeight'), g.CO * g.L] };
-      return convOp('convBackwardWeight', p, g.CO * g.Cg * g.KK, inputs, 'gw', null,
-        g.COg >= minChannels, convBackwardWeightRegistersPlan, convBackwardWeightTiledKernel, convBackwardWeightDirectKernel,
+      const X = ctx.buf(x, 'convBackwardWeight'), GY = ctx.buf(gy, 'convBackwardWeight');
+      const gemm = g.COg >= minChannels;
+      const weights = g.CO * g.Cg * g.KK;
+      // The bias gradient as one more output of the tiled or direct kernel; the register plan
+      // (CPU-emulated adapters, where a dispatch costs little) and split products reduce it apart.
+      if (bias && !(gemm && registers) && fusesWhole(4, [X, GY], [weights * 4, g.CO * 4])) {
+        const weight = ctx.alloc(weights, 'convBackwardWeight'), gb = ctx.alloc(g.CO, 'convBackwardWeight (bias)');
+        q.run(gemm ? convBackwardWeightTiledKernel(p, true) : convBackwardWeightDirectKernel(p, true), [X, GY, weight.buffer, gb.buffer]);
+        return { weight, bias: gb };
+      }
+      const inputs: Record<string, [Binding, number | null]> = { x: [X, g.C * g.plane], gy: [GY, g.CO * g.L] };
+      const weight = convOp('convBackwardWeight', p, weights, inputs, 'gw', null,
+        gemm, convBackwardWeightRegistersPlan, convBackwardWeightTiledKernel, convBackwardWeightDirectKernel,
         ['x', 'gy', 'gw']);
+      return { weight, bias: bias ? convBiasGradient(this as Backend, gy, p, dtype) : null };
     },
     im2col(x, p: ConvParams, dtype) {
       requireFloat32('im2col', dtype);
