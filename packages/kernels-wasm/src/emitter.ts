@@ -110,6 +110,8 @@ export const v128 = {
   f32Const: (x: number): Code => [...simd(0x0c), ...[0, 1, 2, 3].flatMap(() => [...new Uint8Array(new Float32Array([x]).buffer)])],
   /** Four i32 lanes of n. */
   i32Const: (n: number): Code => [...simd(0x0c), ...[0, 1, 2, 3].flatMap(() => [...new Uint8Array(new Int32Array([n]).buffer)])],
+  /** The i32 lanes `lanes`. */
+  i32Lanes: (lanes: readonly [number, number, number, number]): Code => [...simd(0x0c), ...new Uint8Array(new Int32Array(lanes).buffer)],
   not: (a: Code): Code => [a, ...simd(0x4d)],
   and: (a: Code, b: Code): Code => [a, b, ...simd(0x4e)],
   /** a & ~b */

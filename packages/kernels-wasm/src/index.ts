@@ -5,7 +5,7 @@ export { convFunctions, convParams, CONV_GEO } from './conv';
 export { kernelModule, kernelFunctions, relaxedProbe, simdSupport, WASM_PAGE, MAX_PAGES, type ModuleOptions } from './module';
 export { batchNormFunctions, batchNormParams } from './batch-norm';
 export { batchNormFusedModule, batchNormFusedParams, batchNormFusable, MAX_FUSED_STEPS, type FusedModuleOptions } from './batch-norm-fused';
-export { poolFunctions, maxPoolParams } from './pool';
+export { poolFunctions, maxPoolParams, maxPool2x2Params } from './pool';
 export { poolBackwardFunctions, maxPoolBackwardParams, avgPoolParams } from './pool-backward';
 export { reduceFunctions, reduceParams, reduceKernel, REDUCE_OPS, type WasmReduceOp } from './reduce';
 export { updateModule, updateParams } from './update';

