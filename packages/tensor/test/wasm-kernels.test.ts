@@ -5,7 +5,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ConvParams } from '../src/backend';
-import type { MatmulParams } from '@webgrad/kernels-ir';
+import { sizeOf, type MatmulParams } from '@webgrad/kernels-ir';
 import { matmul } from '../src/backends/cpu/kernels/matmul';
 import { convBackwardInput, convBackwardWeight, convForward } from '../src/backends/cpu/kernels/conv';
 import { batchNorm, batchNormBackward } from '../src/backends/cpu/kernels/batch-norm';
@@ -104,17 +104,24 @@ const convCases: [string, ConvParams][] = [
   ['3d dilation', conv([5, 6, 7], { kernel: [2, 2, 2], dilation: [2, 3, 1], cin: 2, cout: 3 })],
 ];
 
+/** Random x, w, bias and gy of a convolution (seeds seed..seed+3), and the tolerance for its sums' length. */
+function convOperands(p: ConvParams, seed: number) {
+  const L = sizeOf(p.outSize), plane = sizeOf(p.inSize), K = sizeOf(p.kernel);
+  return {
+    x: rand(p.batch * p.inChannels * plane, seed),
+    w: rand(p.outChannels * (p.inChannels / p.groups) * K, seed + 1),
+    bias: rand(p.outChannels, seed + 2),
+    gy: rand(p.batch * p.outChannels * L, seed + 3),
+    tol: 1e-5 * Math.sqrt(p.batch * L * K * p.inChannels) + 1e-6,
+  };
+}
+
 describe.skipIf(!rt)('wasm convolution equals the JS reference', () => {
   let seed = 100;
   for (const [name, p] of convCases) {
     it(name, () => {
-      const L = p.outSize.reduce((a, b) => a * b, 1), plane = p.inSize.reduce((a, b) => a * b, 1);
-      const K = p.kernel.reduce((a, b) => a * b, 1);
-      const x = rand(p.batch * p.inChannels * plane, seed++);
-      const w = rand(p.outChannels * (p.inChannels / p.groups) * K, seed++);
-      const bias = rand(p.outChannels, seed++);
-      const gy = rand(p.batch * p.outChannels * L, seed++);
-      const tol = 1e-5 * Math.sqrt(p.batch * L * K * p.inChannels) + 1e-6;
+      const { x, w, bias, gy, tol } = convOperands(p, seed);
+      seed += 4;
       expectClose(wasmConvForward(rt!, x, w, bias, p), convForward(x, w, bias, p), tol, 'y');
       expectClose(wasmConvForward(rt!, x, w, null, p), convForward(x, w, null, p), tol, 'y without bias');
       expectClose(wasmConvBackwardInput(rt!, gy, w, p), convBackwardInput(gy, w, p), tol, 'gx');
@@ -148,13 +155,8 @@ describe.skipIf(!rt)('wasm convolution: im2col packed into the GEMM panels gives
   for (const [name, p] of directCases) {
     it(name, () => {
       expect(directIm2colFits(p), 'the case takes the direct path').toBe(true);
-      const L = p.outSize.reduce((a, b) => a * b, 1), plane = p.inSize.reduce((a, b) => a * b, 1);
-      const K = p.kernel.reduce((a, b) => a * b, 1);
-      const x = rand(p.batch * p.inChannels * plane, seed++);
-      const w = rand(p.outChannels * (p.inChannels / p.groups) * K, seed++);
-      const bias = rand(p.outChannels, seed++);
-      const gy = rand(p.batch * p.outChannels * L, seed++);
-      const tol = 1e-5 * Math.sqrt(p.batch * L * K * p.inChannels) + 1e-6;
+      const { x, w, bias, gy, tol } = convOperands(p, seed);
+      seed += 4;
       for (const threads of [1, 3]) {
         rt!.setThreads(threads);
         const y = wasmConvForward(rt!, x, w, bias, p, { direct: true });

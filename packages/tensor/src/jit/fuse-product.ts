@@ -14,14 +14,13 @@
  * lone unary or binary consumer fuses only where its fused kernel gives its own bits
  * (kernels-wasm's fusesBitwise), so jit and eager agree exactly there.
  */
-import { type Axes3, type Expr, MAX_FUSED_ARITY, collapseTo3, convAxes, expr as E, fusedOp, inlineOp, matmulAxes, substituteArgs, type FusedElementwiseOp } from '@webgrad/kernels-ir';
+import { type Axes3, type Expr, MAX_FUSED_ARITY, collapseTo3, convAxes, expr as E, fusedOp, inlineOp, matmulAxes, sizeOf, substituteArgs, type FusedElementwiseOp } from '@webgrad/kernels-ir';
 import { fusesBitwise } from '@webgrad/kernels-wasm';
 import type { ConvParams, MatmulParams, Shape } from '../backend';
 import type { ArgTemplate, CallStep, Step } from './trace';
 import { type Elementwise, constOf, passContext, rewrite, slotsOf } from './fuse';
 import { touchedBetween } from './fuse-batch-norm';
 
-const sizeOfShape = (s: Shape) => s.reduce((n, d) => n * d, 1);
 
 /** The product's output axes, when the step is a float32 matmul or conv with constant parameters and no epilogue yet. */
 function productAxes(s: CallStep): Axes3 | null {
@@ -61,13 +60,13 @@ function consumerOf(step: CallStep, e: Elementwise | null): Consumer | null {
  */
 function epilogueOf(c: Consumer, y: number, axes: Axes3): { op: FusedElementwiseOp; others: number[]; shapes: Axes3[] } | null {
   const size = axes[0] * axes[1] * axes[2];
-  if (sizeOfShape(c.outShape) !== size) return null;
+  if (sizeOf(c.outShape) !== size) return null;
   const others: { slot: number; shape: Shape }[] = [];
   const args: Expr[] = [];
   for (const l of c.leaves) {
     if (l.slot === y) {
       // the product's result read whole, not broadcast
-      if (l.shape !== null && sizeOfShape(l.shape) !== size) return null;
+      if (l.shape !== null && sizeOf(l.shape) !== size) return null;
       args.push(E.arg(0));
       continue;
     }
