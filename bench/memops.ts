@@ -7,8 +7,6 @@ import * as wg from '@webgrad/tensor';
 import type { Backend, PoolParams, Storage } from '@webgrad/tensor';
 import { printTable, time } from './util';
 
-const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
-
 function pool(planes: number, side: number, k: number): PoolParams {
   const out = Math.floor(side / k);
   return { planes, inSize: [side, side], kernel: [k, k], outSize: [out, out], stride: [k, k], padding: [0, 0], dilation: [1, 1], countIncludePad: false };
@@ -29,7 +27,7 @@ function workloads(b: Backend): { name: string; run: () => void; done: () => voi
   const list: { name: string; run: () => void }[] = [];
   for (const [planes, side] of [[64 * 32, 32], [64 * 64, 16]]) {
     const p = pool(planes, side, 2);
-    const x = rand(planes * side * side), gy = rand(planes * prod(p.outSize));
+    const x = rand(planes * side * side), gy = rand(planes * wg.sizeOf(p.outSize));
     const { out, argmax } = b.maxPool(x, p, 'float32');
     made.push(out, argmax);
     list.push({ name: `maxPoolBackward [64,${planes / 64},${side},${side}] k2`, run: () => once(b.maxPoolBackward(gy, argmax, p, 'float32')) });
@@ -48,7 +46,7 @@ function workloads(b: Backend): { name: string; run: () => void; done: () => voi
     [[64, 10], [1], 'loss rows'],
     [[64, 32, 32, 32], [0, 1, 2, 3], 'whole tensor'],
   ] as [number[], number[], string][]) {
-    const x = rand(prod(shape));
+    const x = rand(wg.sizeOf(shape));
     list.push({ name: `sum [${shape}] over [${axes}] (${what})`, run: () => once(b.reduce('sum', x, shape, axes, 'float32')) });
   }
   {

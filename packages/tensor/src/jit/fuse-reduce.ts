@@ -11,12 +11,11 @@
  * (`mean`'s count), that alone reads the reduction's result, which nothing keeps.
  * Backends compute either as the separate calls would (the cpu runs them as such).
  */
-import { type Expr, expr as E, fusedOp, inlineOp, type FusedElementwiseOp } from '@webgrad/kernels-ir';
+import { type Expr, expr as E, fusedOp, inlineOp, sizeOf, type FusedElementwiseOp } from '@webgrad/kernels-ir';
 import type { ArgTemplate, CallStep, Step } from './trace';
 import { type Elementwise, constOf, passContext, rewrite, sameShape } from './fuse';
 import { touchedBetween } from './fuse-batch-norm';
 
-const sizeOfShape = (s: readonly number[]) => s.reduce((n, d) => n * d, 1);
 
 
 /** The float32 value a `fill` call of one element makes, or null for any other step. */
@@ -59,7 +58,7 @@ export function fuseReduce(steps: readonly Step[], kept: ReadonlySet<number>): S
 
     const ci = soleReader(result);
     const consumer = ci === null ? null : ops[ci];
-    const outSize = sizeOfShape((shape as number[]).filter((_, d) => !(axes as number[]).includes(d)));
+    const outSize = sizeOf((shape as number[]).filter((_, d) => !(axes as number[]).includes(d)));
     if (ci !== null && consumer && !removed.has(ci) && consumer.size === outSize) {
       epilogue = epilogueOf(consumer, result, (slot) => filledScalar(steps[made.get(slot) ?? -1]));
       if (epilogue) {
@@ -90,7 +89,7 @@ export function fuseReduce(steps: readonly Step[], kept: ReadonlySet<number>): S
 
 /** The producer as a prologue over inputs of the reduced shape, or null. */
 function prologueOf(step: CallStep, e: Elementwise | null, shape: readonly number[]): { op: FusedElementwiseOp; inputs: number[] } | null {
-  const size = sizeOfShape(shape);
+  const size = sizeOf(shape);
   if (e) {
     if (e.size !== size) return null;
     if (e.operands.some((o) => o.shape !== null && !sameShape(o.shape, shape))) return null;
@@ -120,6 +119,6 @@ function epilogueOf(e: Elementwise, from: number, scalar: (slot: number) => numb
   if (x.slot === y.slot) return null;
   const a = leaf(x), b = leaf(y);
   if (!a || !b || (x.slot !== from && y.slot !== from)) return null;
-  if (e.outShape && [x, y].some((o) => o.slot === from && o.shape && sizeOfShape(o.shape) !== e.size)) return null;
+  if (e.outShape && [x, y].some((o) => o.slot === from && o.shape && sizeOf(o.shape) !== e.size)) return null;
   return fusedOp(inlineOp(e.op, [a, b]), 1);
 }

@@ -12,7 +12,7 @@
  * (kernels-wasm's fusesBitwise), so jit and eager agree exactly there. WebGPU's fused
  * kernels agree within float32 rounding of its math functions.
  */
-import { type ElementwiseKernelOp, type Expr, MAX_FUSED_ARITY, expr as E, fusedOp, inlineOp } from '@webgrad/kernels-ir';
+import { type ElementwiseKernelOp, type Expr, MAX_FUSED_ARITY, expr as E, fusedOp, inlineOp, sizeOf } from '@webgrad/kernels-ir';
 import { fusesBitwise } from '@webgrad/kernels-wasm';
 import type { Shape } from '../backend';
 import type { ArgTemplate, CallStep, Step } from './trace';
@@ -33,7 +33,6 @@ export interface Elementwise {
 /** A template's constant value; NOT_CONST where a replay supplies it. */
 export const constOf = (t: ArgTemplate | undefined): unknown => (t === undefined ? undefined : t.kind === 'const' ? t.value : NOT_CONST);
 const NOT_CONST = Symbol('not constant');
-const sizeOfShape = (s: Shape) => s.reduce((n, d) => n * d, 1);
 
 /** The call as an elementwise op fusion can take: float32 in and out, operands in slots, constant settings. */
 export function elementwise(step: Step, index: number): Elementwise | null {
@@ -55,7 +54,7 @@ export function elementwise(step: Step, index: number): Elementwise | null {
     if (!Array.isArray(aShape) || !Array.isArray(bShape) || !Array.isArray(outShape)) return null;
     return {
       index, op: op as ElementwiseKernelOp, operands: [{ slot: x, shape: aShape }, { slot: y, shape: bShape }],
-      outShape: outShape as Shape, size: sizeOfShape(outShape as Shape), a: 0, b: 0, result: step.result.slot,
+      outShape: outShape as Shape, size: sizeOf(outShape as Shape), a: 0, b: 0, result: step.result.slot,
     };
   }
   return null;
