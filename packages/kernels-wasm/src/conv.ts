@@ -11,7 +11,7 @@
 import {
   block, br, brIf, call, f32, f32x4, forRange, func, get, i32, if_, loop, memory, set, v128, type Code, type FuncDef, type Local,
 } from './emitter';
-import { KC, MC, NC, NR } from './gemm';
+import { NR, blockLocals, gemmBlocks } from './gemm';
 import { layout } from './layout';
 
 /** Geometry words, in this order, at the end of the parameter block. */
@@ -270,25 +270,15 @@ function gemmIm2col(transposed: boolean): FuncDef {
   return func(transposed ? 'gemmIm2colT' : 'gemmIm2col', {
     A: 'i32', rsA: 'i32', csA: 'i32', C: 'i32', ldc: 'i32', m: 'i32', n: 'i32', k: 'i32', accumulate: 'i32',
     xg: 'i32', itemBytes: 'i32', r0: 'i32', geo: 'i32', packA: 'i32', packB: 'i32', tile: 'i32',
-  }, { i: 'i32', jc: 'i32', nc: 'i32', pc: 'i32', kc: 'i32', ic: 'i32', mc: 'i32' }, (v) => [
+  }, blockLocals, (v) => [
     set(v.rsA, mul(get(v.rsA), c(4))), set(v.csA, mul(get(v.csA), c(4))),
     set(v.ldc, mul(get(v.ldc), c(4))),
-    if_(i32.eqz(get(v.accumulate)), [
-      forRange(v.i, c(0), get(v.m), c(1), memory.fill(add(get(v.C), mul(get(v.i), get(v.ldc))), c(0), mul(get(v.n), c(4)))),
-    ]),
-    forRange(v.jc, c(0), get(v.n), c(NC),
-      set(v.nc, i32.min(c(NC), sub(get(v.n), get(v.jc)))),
-      forRange(v.pc, c(0), get(v.k), c(KC),
-        set(v.kc, i32.min(c(KC), sub(get(v.k), get(v.pc)))),
-        transposed
-          ? call('packIm2colT', get(v.xg), get(v.itemBytes), add(get(v.r0), get(v.jc)), get(v.nc), get(v.pc), get(v.kc), get(v.packB), get(v.geo))
-          : call('packIm2col', get(v.xg), get(v.itemBytes), add(get(v.r0), get(v.pc)), get(v.kc), get(v.jc), get(v.nc), get(v.packB), get(v.geo)),
-        forRange(v.ic, c(0), get(v.m), c(MC),
-          set(v.mc, i32.min(c(MC), sub(get(v.m), get(v.ic)))),
-          call('gemmPackA', add(get(v.A), add(mul(get(v.ic), get(v.rsA)), mul(get(v.pc), get(v.csA)))),
-            get(v.rsA), get(v.csA), get(v.mc), get(v.kc), get(v.packA)),
-          call('gemmMacro', get(v.packA), get(v.packB), add(get(v.C), add(mul(get(v.ic), get(v.ldc)), mul(get(v.jc), c(4)))),
-            get(v.ldc), get(v.mc), get(v.nc), get(v.kc), get(v.tile))))),
+    gemmBlocks(v, {
+      A: get(v.A), rsA: get(v.rsA), csA: get(v.csA), C: get(v.C), ldc: get(v.ldc),
+      m0: c(0), m1: get(v.m), n0: c(0), n1: get(v.n), k: get(v.k), accumulate: get(v.accumulate), packA: get(v.packA), packB: get(v.packB), tile: get(v.tile),
+    }, (jc, nc, pc, kc) => transposed
+      ? call('packIm2colT', get(v.xg), get(v.itemBytes), add(get(v.r0), jc), nc, pc, kc, get(v.packB), get(v.geo))
+      : call('packIm2col', get(v.xg), get(v.itemBytes), add(get(v.r0), pc), kc, jc, nc, get(v.packB), get(v.geo))),
   ], { exported: false });
 }
 

@@ -162,43 +162,53 @@ function tileAdd(v: Record<string, Local>): Code {
   const tAddr = add(get(v.tile), mul(add(mul(get(v.ii), c(NR)), get(v.jj)), c(4)));
   return f32.store(cAddr, f32.add(f32.load(cAddr), f32.load(tAddr)));
 }
+/** The locals gemmBlocks loops with. */
+export const blockLocals = { i: 'i32', jc: 'i32', nc: 'i32', pc: 'i32', kc: 'i32', ic: 'i32', mc: 'i32' } as const;
+
+/** Where gemmBlocks reads and writes: byte strides, C rows [m0, m1) × columns [n0, n1), depth k. */
+export interface Blocks { A: Code; rsA: Code; csA: Code; C: Code; ldc: Code; m0: Code; m1: Code; n0: Code; n1: Code; k: Code; accumulate: Code; packA: Code; packB: Code; tile: Code }
+
+/**
+ * The GEMM's blocking: NC columns, KC deep, MC rows; A packed by gemmPackA, B by
+ * `packB(jc, nc, pc, kc)` (columns jc.. of depth pc..), each block multiplied by gemmMacro;
+ * C zeroed first unless accumulating. gemmCore and conv's gemmIm2col both run it, so a
+ * product sums in the same order wherever its B comes from.
+ */
+export function gemmBlocks(v: Record<keyof typeof blockLocals, Local>, g: Blocks, packB: (jc: Code, nc: Code, pc: Code, kc: Code) => Code): Code {
+  return block(
+    brIf(0, i32.or(i32.ge(g.m0, g.m1), i32.ge(g.n0, g.n1))),
+    if_(i32.eqz(g.accumulate), [
+      forRange(v.i, g.m0, g.m1, c(1),
+        memory.fill(add(g.C, add(mul(get(v.i), g.ldc), mul(g.n0, c(4)))), c(0), mul(i32.sub(g.n1, g.n0), c(4)))),
+    ]),
+    forRange(v.jc, g.n0, g.n1, c(NC),
+      set(v.nc, i32.min(c(NC), i32.sub(g.n1, get(v.jc)))),
+      forRange(v.pc, c(0), g.k, c(KC),
+        set(v.kc, i32.min(c(KC), i32.sub(g.k, get(v.pc)))),
+        packB(get(v.jc), get(v.nc), get(v.pc), get(v.kc)),
+        forRange(v.ic, g.m0, g.m1, c(MC),
+          set(v.mc, i32.min(c(MC), i32.sub(g.m1, get(v.ic)))),
+          [add(g.A, add(mul(get(v.ic), g.rsA), mul(get(v.pc), g.csA))), g.rsA, g.csA, get(v.mc), get(v.kc), g.packA, { call: 'gemmPackA' }],
+          [g.packA, g.packB, add(g.C, add(mul(get(v.ic), g.ldc), mul(get(v.jc), c(4)))), g.ldc, get(v.mc), get(v.nc), get(v.kc), g.tile, { call: 'gemmMacro' }]))),
+  );
+}
+
 /** The strided GEMM on one block of C, callable from other kernels (conv). */
 function gemmCore(): FuncDef {
   return func('gemmCore', {
     A: 'i32', rsA: 'i32', csA: 'i32', B: 'i32', rsB: 'i32', csB: 'i32', C: 'i32', ldc: 'i32',
     m0: 'i32', m1: 'i32', n0: 'i32', n1: 'i32', k: 'i32', accumulate: 'i32', packA: 'i32', packB: 'i32', tile: 'i32',
-  }, { i: 'i32', jc: 'i32', nc: 'i32', pc: 'i32', kc: 'i32', ic: 'i32', mc: 'i32' }, (v) => [
+  }, blockLocals, (v) => [
     // strides to bytes
     set(v.rsA, mul(get(v.rsA), c(4))), set(v.csA, mul(get(v.csA), c(4))),
     set(v.rsB, mul(get(v.rsB), c(4))), set(v.csB, mul(get(v.csB), c(4))),
     set(v.ldc, mul(get(v.ldc), c(4))),
-    block(
-      brIf(0, i32.or(i32.ge(get(v.m0), get(v.m1)), i32.ge(get(v.n0), get(v.n1)))),
-      if_(i32.eqz(get(v.accumulate)), [
-        forRange(v.i, get(v.m0), get(v.m1), c(1),
-          memory.fill(add(get(v.C), add(mul(get(v.i), get(v.ldc)), mul(get(v.n0), c(4)))), c(0),
-            mul(i32.sub(get(v.n1), get(v.n0)), c(4)))),
-      ]),
-      forRange(v.jc, get(v.n0), get(v.n1), c(NC),
-        set(v.nc, i32.min(c(NC), i32.sub(get(v.n1), get(v.jc)))),
-        forRange(v.pc, c(0), get(v.k), c(KC),
-          set(v.kc, i32.min(c(KC), i32.sub(get(v.k), get(v.pc)))),
-          [
-            add(get(v.B), add(mul(get(v.pc), get(v.rsB)), mul(get(v.jc), get(v.csB)))),
-            get(v.csB), get(v.rsB), get(v.nc), get(v.kc), get(v.packB), { call: 'gemmPackB' },
-          ],
-          forRange(v.ic, get(v.m0), get(v.m1), c(MC),
-            set(v.mc, i32.min(c(MC), i32.sub(get(v.m1), get(v.ic)))),
-            [
-              add(get(v.A), add(mul(get(v.ic), get(v.rsA)), mul(get(v.pc), get(v.csA)))),
-              get(v.rsA), get(v.csA), get(v.mc), get(v.kc), get(v.packA), { call: 'gemmPackA' },
-            ],
-            [
-              get(v.packA), get(v.packB),
-              add(get(v.C), add(mul(get(v.ic), get(v.ldc)), mul(get(v.jc), c(4)))),
-              get(v.ldc), get(v.mc), get(v.nc), get(v.kc), get(v.tile), { call: 'gemmMacro' },
-            ]))),
-    ),
+    gemmBlocks(v, {
+      A: get(v.A), rsA: get(v.rsA), csA: get(v.csA), C: get(v.C), ldc: get(v.ldc),
+      m0: get(v.m0), m1: get(v.m1), n0: get(v.n0), n1: get(v.n1), k: get(v.k), accumulate: get(v.accumulate), packA: get(v.packA), packB: get(v.packB), tile: get(v.tile),
+    }, (jc, nc, pc, kc) => [
+      add(get(v.B), add(mul(pc, get(v.rsB)), mul(jc, get(v.csB)))), get(v.csB), get(v.rsB), nc, kc, get(v.packB), { call: 'gemmPackB' },
+    ]),
   ], { exported: false });
 }
 
