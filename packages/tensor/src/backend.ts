@@ -79,16 +79,6 @@ export interface ConvWeightGradients {
   bias: Storage | null;
 }
 
-/** The reduction a convolution's bias gradient is: gy [N, Cout, ...out] summed over all but axis 1. */
-export function convBiasGradientShape(p: ConvParams): { shape: number[]; axes: number[] } {
-  return { shape: [p.batch, p.outChannels, ...p.outSize], axes: [0, ...p.outSize.map((_, i) => i + 2)] };
-}
-
-/** The bias gradient as its own reduction, for backends (or variants) with no kernel that makes it beside the weights'. */
-export function convBiasGradient(backend: Backend, gy: Storage, p: ConvParams, dtype: DType): Storage {
-  const { shape, axes } = convBiasGradientShape(p);
-  return backend.reduce('sum', gy, shape, axes, dtype);
-}
 
 export interface BatchNormResult {
   y: Storage;
@@ -206,7 +196,7 @@ export interface Backend {
   convBackwardInput(gy: Storage, w: Storage, p: ConvParams, dtype: DType): Storage;
   /**
    * d loss / d w from x and gy; with `bias`, d loss / d bias too: gy summed over the batch and
-   * every output position, bit for bit `reduce('sum', gy, convBiasGradientShape(p))` where
+   * every output position, bit for bit fusion.ts's convBiasGradient (gy's `reduce('sum')`) where
    * the backend has no kernel that does both (a GPU does both in one dispatch).
    */
   convBackwardWeight(x: Storage, gy: Storage, p: ConvParams, dtype: DType, bias?: boolean): ConvWeightGradients;

@@ -1,7 +1,8 @@
 /**
- * Batch norm's fused epilogue / prologue, a reduction's and a product's, done as the separate calls they
- * stand for: the fallback where a backend cannot fuse (a tree with no rendering there, too
- * many bindings, a batch too large to bind whole), and what the fused kernels must equal.
+ * Batch norm's fused epilogue / prologue, a reduction's and a product's, and a convolution's
+ * bias gradient beside its weights', done as the separate calls they stand for: the fallback
+ * where a backend cannot fuse (a tree with no rendering there, too many bindings, a batch too
+ * large to bind whole), and what the fused kernels must equal.
  */
 import { checkProductEpilogue, convAxes, matmulAxes, type Axes3 } from '@webgrad/kernels-ir';
 import { epilogueSteps, type Backend, type BatchNormCall, type BatchNormEpilogue, type BatchNormPrologue, type BatchNormResult, type ConvParams, type DType, type MatmulParams, type ProductFusion, type ReduceFusion, type ReduceOp, type Shape, type Storage } from '../backend';
@@ -107,4 +108,9 @@ export function matmulUnfused(backend: Backend, plain: Backend['matmul'], a: Sto
 export function convUnfused(backend: Backend, plain: Backend['conv'], x: Storage, w: Storage, bias: Storage | null, p: ConvParams, dtype: DType, e: ProductFusion): Storage {
   checkProductFusion('conv', convAxes(p), dtype, e);
   return applyProductEpilogue(backend, plain.call(backend, x, w, bias, p, dtype), convAxes(p), e);
+}
+
+/** A convolution's bias gradient as its own reduction, gy [N, Cout, ...out] summed over all but axis 1: for backends (or variants) with no kernel that makes it beside the weights'. */
+export function convBiasGradient(backend: Backend, gy: Storage, p: ConvParams, dtype: DType): Storage {
+  return backend.reduce('sum', gy, [p.batch, p.outChannels, ...p.outSize], [0, ...p.outSize.map((_, i) => i + 2)], dtype);
 }

@@ -1,4 +1,4 @@
-import { checkUpdate, convBiasGradient, epilogueSteps, type Backend, type BatchNormCall, type BatchNormResult, type DType, type ElementwiseStep, type FusedElementwiseOp, type ReduceOp, type Shape, type Storage, type TypedArray, type UpdateItem, type UpdateOp } from '../../backend';
+import { checkUpdate, epilogueSteps, type Backend, type BatchNormCall, type BatchNormResult, type DType, type ElementwiseStep, type FusedElementwiseOp, type ReduceOp, type Shape, type Storage, type TypedArray, type UpdateItem, type UpdateOp } from '../../backend';
 import { sizeOf } from '../../shape';
 import { requireFloatDtype } from '../../shape-rules';
 import { binaryLoop, broadcastLoop, chainFunction, fusedLoop, unaryLoop, updateLoop } from './elementwise';
@@ -10,7 +10,7 @@ import { pad } from './kernels/pad';
 import { softmax } from './kernels/softmax';
 import { crossEntropy, crossEntropyBackward } from './kernels/cross-entropy';
 import { batchNorm, batchNormBackward, batchNormRunningStats, type Epilogue } from './kernels/batch-norm';
-import { batchNormBackwardUnfused, batchNormUnfused, checkEpilogue, convUnfused, matmulUnfused, reduceUnfused, withRunning, type RunningStats } from '../fusion';
+import { batchNormBackwardUnfused, batchNormUnfused, checkEpilogue, convBiasGradient, convUnfused, matmulUnfused, reduceUnfused, withRunning, type RunningStats } from '../fusion';
 import { type Alloc, gather, scatterAdd, strided, writeStrided } from './kernels/strided';
 import { existingWasmRuntime, wasmRuntime } from './wasm/runtime';
 import { wasmAvgPool, wasmAvgPoolBackward, wasmMaxPoolBackward, wasmReduce, wasmSoftmax, wasmUpdate } from './wasm/memops';

@@ -10,8 +10,8 @@ import {
   matmulTiledKernel, type Kernel, type Plan,
 } from '@webgrad/kernels-wgsl';
 import { conv3, convAxes, matmulAxes, type MatmulParams, type ProductEpilogue } from '@webgrad/kernels-ir';
-import { convBiasGradient, type Backend, type ConvParams } from '../../backend';
-import { checkProductFusion, convUnfused, matmulUnfused } from '../fusion';
+import type { Backend, ConvParams } from '../../backend';
+import { checkProductFusion, convBiasGradient, convUnfused, matmulUnfused } from '../fusion';
 import { requireFloat32, type Context } from './context';
 import type { Binding } from './queue';
 import { Accumulator, bindsWhole, forParts, type Operand } from './split';
@@ -141,18 +141,21 @@ export function linalgMethods(ctx: Context): LinalgMethods {
       const inputs: Record<string, [Binding, number | null]> = { x: [ctx.buf(x, 'conv'), g.C * g.plane], w: [ctx.buf(w, 'conv'), null] };
       if (bias) inputs.bias = [ctx.buf(bias, 'conv'), null];
       const others = (epilogue?.others ?? []).map((s, k) => `e${k + 1}`);
+      const registerPlan = (pp: ConvParams) => convForwardRegistersPlan(pp, hasBias, epilogue);
+      // made once for the whole batch: the epilogue's check below reads its scratch, convOp runs it
+      const wholePlan = gemm && registers ? registerPlan(p) : null;
       if (epilogue) {
         checkProductFusion('conv', convAxes(p), dtype, epilogue);
         const E = epilogue.others.map((s) => ctx.buf(s, 'conv'));
         // the register plan's GEMM binds its offset table besides x, w (bias) and y; its scratch must bind whole too
-        const scratch = gemm && registers ? Object.values(convForwardRegistersPlan(p, hasBias, epilogue).temps).map((n) => n * 4) : [];
+        const scratch = wholePlan ? Object.values(wholePlan.temps).map((n) => n * 4) : [];
         if (!fusesWhole((gemm && registers ? 4 : 3) + (hasBias ? 1 : 0) + E.length, [...Object.values(inputs).map((i) => i[0]), ...E], [g.N * g.CO * g.L * 4, ...scratch])) {
           return convUnfused(this as Backend, this.conv, x, w, bias, p, dtype, epilogue);
         }
         E.forEach((b, k) => (inputs[others[k]] = [b, null]));
       }
       return convOp('conv', p, g.N * g.CO * g.L, inputs, 'y', g.CO * g.L, gemm,
-        (pp) => convForwardRegistersPlan(pp, hasBias, epilogue), (pp) => convForwardTiledKernel(pp, hasBias, epilogue), (pp) => convForwardDirectKernel(pp, hasBias, epilogue),
+        (pp) => (pp === p && wholePlan) || registerPlan(pp), (pp) => convForwardTiledKernel(pp, hasBias, epilogue), (pp) => convForwardDirectKernel(pp, hasBias, epilogue),
         [...(hasBias ? ['x', 'w', 'bias'] : ['x', 'w']), ...others, 'y']);
     },
     convBackwardInput(gy, w, p, dtype) {
