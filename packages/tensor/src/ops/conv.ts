@@ -87,8 +87,7 @@ function convNd(nd: number, x: Tensor, w: Tensor, bias: Tensor | null | undefine
   const y = wrap(backend, allocate(op, yShape, () => backend.conv(input.storage, w.storage, bias ? bias.storage : null, p, x.dtype)), yShape, x.dtype);
   const out = record(op, y, bias ? [input, w, bias] : [input, w], (g) => {
     // The bias gradient comes with the weights' (one dispatch on a GPU); alone, it is g's sum.
-    const withBias = !!bias?.requiresGrad && w.requiresGrad;
-    const gw = w.requiresGrad ? allocate(`${op} weight gradient`, w.shape, () => backend.convBackwardWeight(input.storage, g.storage, p, g.dtype, withBias)) : null;
+    const gw = w.requiresGrad ? allocate(`${op} weight gradient`, w.shape, () => backend.convBackwardWeight(input.storage, g.storage, p, g.dtype, !!bias?.requiresGrad)) : null;
     return [
       input.requiresGrad ? wrap(backend, allocate(`${op} backward`, input.shape, () => backend.convBackwardInput(g.storage, w.storage, p, g.dtype)), input.shape, g.dtype) : null,
       gw && wrap(backend, gw.weight, w.shape, g.dtype),
